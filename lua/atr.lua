@@ -1,0 +1,45 @@
+#!lua
+-- @name atr
+-- @version 1.0.0
+-- @key cache    pattern_cache:atr:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @arg period   integer 1..500
+-- @arg bars     binary, per bar three little-endian doubles '<ddd': high, low, close, each a
+--               whole number of price units (0.0001); period + 1 .. 100000 bars
+-- @arg series   '1' to return the ATR of every bar from bar period + 1 on, '0' for the last only
+-- Reply: cache, hit|miss, atr, <%.17g>, natr, <%.17g>, bars, <count>[, series, {<%.17g>...}]
+-- Average True Range as TA-Lib defines it (see docs/FORMULAS.md).
+-- @include "cache"
+-- @include "units"
+-- @include "format"
+-- @include "atr_state"
+
+local cached = cache_lookup(KEYS[1])
+if cached then return cached end
+
+local period = arg_integer(1, 'period', 1, 500)
+local bars, count = arg_packed(2, 'bars', 3, MAX_POINTS)
+local want_series = arg_flag(3, 'series')
+if count < period + 1 then
+  invalid('bars', 'needs at least period + 1 = ' .. (period + 1) .. ' bars, got ' .. count)
+end
+
+local state = atr_new(period)
+local series = {}
+local pos, high, low, close = 1
+for i = 1, count do
+  high, low, close, pos = struct.unpack('<ddd', bars, pos)
+  check_bar('bars[' .. (i - 1) .. ']', high, low, close)
+  atr_update(state, high, low, close)
+  if want_series and state.atr then series[#series + 1] = fmt(state.atr / PRICE_UNITS) end
+end
+
+local fields = {
+  'atr', fmt(state.atr / PRICE_UNITS),
+  'natr', fmt(state.atr / close * 100),
+  'bars', fmt_integer(count),
+}
+if want_series then
+  fields[#fields + 1] = 'series'
+  fields[#fields + 1] = series
+end
+return cache_store(KEYS[1], fields)

@@ -1,0 +1,12 @@
+-- Results leave as text: %.17g round-trips every double, while returning a Lua number truncates
+-- it to an integer and tostring keeps only 14 digits.
+-- @include "validate"
+
+local function fmt(x)
+  if not is_finite(x) then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+  return string.format('%.17g', x)
+end
+
+local function fmt_integer(x)
+  return string.format('%d', x)
+end

@@ -1,0 +1,53 @@
+-- Prices travel and are computed as integer numbers of price units (1 unit = 0.0001 rupee), so
+-- differences, tick grids and sums of prices are exact in doubles; only divisions round.
+-- @include "validate"
+
+local PRICE_UNITS = 10000
+local MAX_PRICE_UNITS = 1e12 -- Rs 100,000,000: keeps sums of 500 ranges far below 2^53
+local MAX_VOLUME = 1e10 -- per point; 100,000 points then total below 2^53, so total volume is exact
+local MAX_POINTS = 100000 -- per call: bounds how long one script blocks the server
+
+local function check_price_units(field, x)
+  if not (x >= 1 and x <= MAX_PRICE_UNITS and x == math.floor(x)) then
+    invalid(field, 'must be a positive price with at most 4 decimals, up to 100000000')
+  end
+end
+
+local function check_volume(field, x)
+  if not (x >= 0 and x <= MAX_VOLUME and x == math.floor(x)) then
+    invalid(field, 'must be a whole number in 0..' .. string.format('%d', MAX_VOLUME))
+  end
+end
+
+local function check_bar(field, high, low, close)
+  check_price_units(field .. '.high', high)
+  check_price_units(field .. '.low', low)
+  check_price_units(field .. '.close', close)
+  if high < low then invalid(field .. '.high', 'is below low') end
+  if close < low or close > high then invalid(field .. '.close', 'lies outside [low, high]') end
+end
+
+-- A price given as decimal text in rupees ('100.05'), parsed exactly into units.
+local function arg_price(index, field)
+  local s = arg_string(index, field)
+  local whole, fraction = string.match(s, '^(%d+)%.?(%d*)$')
+  if not whole or #fraction > 4 or (#fraction == 0 and string.find(s, '%.')) then
+    invalid(field, 'must be a decimal price with at most 4 decimals: ' .. shown(s))
+  end
+  local units = tonumber(whole) * PRICE_UNITS + (tonumber(fraction .. string.rep('0', 4 - #fraction)) or 0)
+  check_price_units(field, units)
+  return units
+end
+
+-- Exact decimal text of a whole number of price units: 1000500 -> '100.05'.
+local function fmt_units(units)
+  local sign = ''
+  if units < 0 then sign, units = '-', -units end
+  local whole = math.floor(units / PRICE_UNITS)
+  local fraction = units - whole * PRICE_UNITS
+  local text = string.format('%d', whole)
+  if fraction > 0 then
+    text = text .. '.' .. (string.gsub(string.format('%04d', fraction), '0+$', ''))
+  end
+  return sign .. text
+end

@@ -1,0 +1,84 @@
+-- Strict argument parsing and the error reply for bad input.
+-- Redis's tonumber accepts 'inf', 'nan', '0x10' and ' 5 '; every number here must first match a
+-- plain decimal form, then be finite. Errors are raised as {err = ...} so the caller gets a clean
+-- 'MATHD_INVALID <field>: <reason>' reply, and since validation runs before any write, a rejected
+-- call writes nothing.
+
+local function invalid(field, reason)
+  error({ err = 'MATHD_INVALID ' .. field .. ': ' .. reason })
+end
+
+local function is_finite(x)
+  return x == x and x ~= math.huge and x ~= -math.huge
+end
+
+local DECIMAL_FORMS = { '^-?%d+$', '^-?%d+%.%d+$', '^-?%d+[eE][-+]?%d+$', '^-?%d+%.%d+[eE][-+]?%d+$' }
+
+-- A short printable echo of a bad argument (arguments may be binary or huge).
+local function shown(s)
+  if #s > 24 then s = string.sub(s, 1, 24) .. '...' end
+  return string.format('%q', s)
+end
+
+local function parse_decimal(s, field)
+  for _, form in ipairs(DECIMAL_FORMS) do
+    if string.find(s, form) then
+      local x = tonumber(s)
+      if x and is_finite(x) then return x end
+      invalid(field, 'not a finite number: ' .. shown(s))
+    end
+  end
+  invalid(field, 'not a plain decimal number: ' .. shown(s))
+end
+
+local function arg_string(index, field)
+  local s = ARGV[index]
+  if s == nil then invalid(field, 'missing (ARGV[' .. index .. '])') end
+  return s
+end
+
+-- A number; the caller checks its range (the allowed intervals differ: open, closed, half-open).
+local function arg_number(index, field)
+  return parse_decimal(arg_string(index, field), field)
+end
+
+-- An optional number: the empty string stands for 'not given'.
+local function arg_optional_number(index, field)
+  local s = arg_string(index, field)
+  if s == '' then return nil end
+  return parse_decimal(s, field)
+end
+
+local function arg_integer(index, field, min, max)
+  local s = arg_string(index, field)
+  if not string.find(s, '^-?%d+$') then invalid(field, 'not an integer: ' .. shown(s)) end
+  local x = tonumber(s)
+  if x < min or x > max then invalid(field, 'must be an integer in ' .. min .. '..' .. max .. ', got ' .. s) end
+  return x
+end
+
+local function arg_flag(index, field)
+  local s = arg_string(index, field)
+  if s ~= '0' and s ~= '1' then invalid(field, "must be '0' or '1', got " .. shown(s)) end
+  return s == '1'
+end
+
+local function arg_choice(index, field, choices)
+  local s = arg_string(index, field)
+  for _, choice in ipairs(choices) do
+    if s == choice then return s end
+  end
+  invalid(field, 'must be one of ' .. table.concat(choices, ', ') .. ', got ' .. shown(s))
+end
+
+-- A binary argument of little-endian doubles, `width` per point; returns the string and point count.
+local function arg_packed(index, field, width, max_points)
+  local s = arg_string(index, field)
+  local point_bytes = 8 * width
+  if #s == 0 or #s % point_bytes ~= 0 then
+    invalid(field, 'must be ' .. width .. ' little-endian doubles per point (a multiple of ' .. point_bytes .. ' bytes), got ' .. #s .. ' bytes')
+  end
+  local count = #s / point_bytes
+  if count > max_points then invalid(field, 'at most ' .. max_points .. ' points per call, got ' .. count) end
+  return s, count
+end

@@ -1,0 +1,73 @@
+#!lua
+-- @name vwap
+-- @version 1.0.0
+-- @key cache    pattern_cache:vwap:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @arg mode     'ticks' or 'bars'
+-- @arg points   binary little-endian doubles; ticks: '<dd' price, volume; bars: '<dddd' high,
+--               low, close, volume. Prices in whole price units (0.0001), volumes whole numbers;
+--               1..100000 points
+-- @arg bands    band multipliers k as comma-separated decimals in (0, 10], 1 to 5 of them: '1,2'
+-- Reply: cache, hit|miss, vwap, sigma, volume, points (each <%.17g>), band_k, band_lower,
+--        band_upper (lists, in the order of the multipliers)
+-- Volume-weighted average price with volume-weighted population sigma and bands VWAP +/- k sigma.
+-- @include "cache"
+-- @include "units"
+-- @include "format"
+-- @include "vwap_state"
+
+local cached = cache_lookup(KEYS[1])
+if cached then return cached end
+
+local mode = arg_choice(1, 'mode', { 'ticks', 'bars' })
+local width = mode == 'ticks' and 2 or 4
+local points, count = arg_packed(2, 'points', width, MAX_POINTS)
+local multipliers = {}
+for text in string.gmatch(arg_string(3, 'bands') .. ',', '([^,]*),') do
+  local field = 'bands[' .. #multipliers .. ']'
+  local k = parse_decimal(text, field)
+  if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
+  multipliers[#multipliers + 1] = k
+end
+if #multipliers > 5 then invalid('bands', 'at most 5 multipliers') end
+
+local state = vwap_new()
+local pos = 1
+for i = 1, count do
+  local field = 'points[' .. (i - 1) .. ']'
+  local x, volume
+  if mode == 'ticks' then
+    local price
+    price, volume, pos = struct.unpack('<dd', points, pos)
+    check_price_units(field .. '.price', price)
+    x = price
+  else
+    local high, low, close
+    high, low, close, volume, pos = struct.unpack('<dddd', points, pos)
+    check_bar(field, high, low, close)
+    x = high + low + close
+  end
+  check_volume(field .. '.volume', volume)
+  vwap_update(state, x, volume)
+end
+if state.weight == 0 then invalid('points', 'total volume is zero, VWAP is undefined') end
+
+-- x is in price units, times 3 for bars
+local scale = (mode == 'ticks' and 1 or 3) * PRICE_UNITS
+local vwap = vwap_mean(state) / scale
+local sigma = vwap_sigma(state) / scale
+local band_k, band_lower, band_upper = {}, {}, {}
+for i, k in ipairs(multipliers) do
+  band_k[i] = fmt(k)
+  band_lower[i] = fmt(vwap - k * sigma)
+  band_upper[i] = fmt(vwap + k * sigma)
+end
+
+return cache_store(KEYS[1], {
+  'vwap', fmt(vwap),
+  'sigma', fmt(sigma),
+  'volume', fmt_integer(state.weight),
+  'points', fmt_integer(count),
+  'band_k', band_k,
+  'band_lower', band_lower,
+  'band_upper', band_upper,
+})

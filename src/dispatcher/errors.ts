@@ -1,0 +1,58 @@
+/**
+ * Every error the SDK throws is a {@link MathDispatcherError}; catch the subclasses with
+ * `instanceof` to tell bad input from a Redis problem.
+ */
+export class MathDispatcherError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * An input was rejected, by the TypeScript validation before any Redis call or by the Lua
+ * script's own check. `field` names the input, as a path: `period`, `bars[3].high`.
+ */
+export class InvalidInputError extends MathDispatcherError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/** Redis answered a script call with an error that is not an input error. */
+export class ScriptExecutionError extends MathDispatcherError {
+  constructor(
+    readonly script: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`script ${script}: ${message}`, options);
+  }
+}
+
+/** SCRIPT LOAD returned a SHA1 other than the manifest's: the server holds different text. */
+export class ScriptIntegrityError extends MathDispatcherError {
+  constructor(
+    readonly script: string,
+    readonly expectedSha1: string,
+    readonly actualSha1: string,
+  ) {
+    super(`script ${script}: SCRIPT LOAD returned ${actualSha1}, manifest says ${expectedSha1}`);
+  }
+}
+
+/** A configuration value is missing or invalid; `setting` names it. */
+export class ConfigurationError extends MathDispatcherError {
+  constructor(
+    readonly setting: string,
+    reason: string,
+  ) {
+    super(`${setting}: ${reason}`);
+  }
+}
+
+/** A script reply did not have the shape the decoder expects (a bug, or a foreign script). */
+export class ReplyFormatError extends MathDispatcherError {}

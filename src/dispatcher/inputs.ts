@@ -1,0 +1,79 @@
+/**
+ * Zod schemas for the inputs the functions share, and the one place zod's issues become
+ * InvalidInputError. They mirror the Lua checks so bad input fails before any Redis call.
+ */
+import { z } from "zod";
+import { SYMBOL_PATTERN } from "../keys/symbol.js";
+import { InvalidInputError } from "./errors.js";
+import { MAX_POINTS, MAX_VOLUME, priceToUnits } from "./units.js";
+
+/** Formats a zod path as the field name the Lua uses: `bars[3].high`. */
+export function fieldName(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`))
+    .join("") || "input";
+}
+
+/** Validates `input`, throwing InvalidInputError for the first problem. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  throw new InvalidInputError(fieldName(issue.path), issue.message);
+}
+
+export const symbolSchema = z
+  .string({ error: "must be a string" })
+  .regex(SYMBOL_PATTERN, { error: `must match ${SYMBOL_PATTERN.source} (upper case, at most 40 characters)` });
+
+/** A price (number or decimal text), parsed into whole price units. */
+export const priceSchema = z.unknown().transform((value, ctx) => {
+  const units = priceToUnits(value);
+  if (typeof units === "string") {
+    ctx.addIssue({ code: "custom", message: units });
+    return z.NEVER;
+  }
+  return units;
+});
+
+/** A finite number, with NaN and infinities named as such. */
+export const finiteSchema = z.unknown().transform((value, ctx) => {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    ctx.addIssue({ code: "custom", message: `must be a finite number, got ${String(value)}` });
+    return z.NEVER;
+  }
+  return value;
+});
+
+export function integerSchema(min: number, max: number) {
+  return z.unknown().transform((value, ctx) => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      ctx.addIssue({ code: "custom", message: `must be an integer in ${min}..${max}, got ${String(value)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+export const volumeSchema = integerSchema(0, MAX_VOLUME);
+
+/** An OHLC bar; open and volume are optional where a function does not use them. */
+export const barSchema = z
+  .object({ high: priceSchema, low: priceSchema, close: priceSchema, open: priceSchema.optional() })
+  .superRefine((bar, ctx) => {
+    if (bar.high < bar.low) ctx.addIssue({ code: "custom", path: ["high"], message: "is below low" });
+    else if (bar.close < bar.low || bar.close > bar.high) {
+      ctx.addIssue({ code: "custom", path: ["close"], message: "lies outside [low, high]" });
+    }
+    if (bar.open !== undefined && (bar.open < bar.low || bar.open > bar.high)) {
+      ctx.addIssue({ code: "custom", path: ["open"], message: "lies outside [low, high]" });
+    }
+  });
+
+/** An array of 1..MAX_POINTS items. */
+export function pointsSchema<T extends z.ZodType>(item: T) {
+  return z
+    .array(item, { error: "must be an array" })
+    .min(1, { error: "must not be empty" })
+    .max(MAX_POINTS, { error: `at most ${MAX_POINTS} points per call` });
+}

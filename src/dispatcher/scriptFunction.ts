@@ -1,0 +1,54 @@
+/**
+ * A typed script function: how to validate its input, lay it out as ARGV and read its reply.
+ * Each function file (atr.ts, vwap.ts, ...) exports one; {@link MathDispatcher} runs them.
+ */
+import type { z } from "zod";
+import { type KeyOptions } from "../keys/symbol.js";
+import { patternCacheKey } from "../keys/patternCache.js";
+import { parseInput } from "./inputs.js";
+import { inputsDigest } from "./inputsDigest.js";
+import type { ScriptManifestEntry } from "./manifest.js";
+import { cacheStatus, type CacheStatus, decodeReply } from "./reply.js";
+import type { ScriptCall } from "./scriptRunner.js";
+
+export interface ScriptFunction<Schema extends z.ZodType, Result> {
+  /** The manifest name of the Lua script. */
+  readonly script: string;
+  /** Validates and normalises the input (prices to units, defaults filled in). */
+  readonly schema: Schema;
+  /** The ARGV of the script, in the order its header declares. */
+  args(input: z.output<Schema>): (string | Buffer)[];
+  /** Reads the script's reply fields into the typed result. */
+  decode(fields: ReturnType<typeof decodeReply>): Result;
+}
+
+/** Every result says where it came from. */
+export interface ResultMeta {
+  /** `hit` when DB 10 already held this result for these exact inputs and script version. */
+  cache: CacheStatus;
+  /** The semantic version of the script that computed it. */
+  scriptVersion: string;
+}
+
+/** Validates an input and lays it out as a script call with its cache key. */
+export function prepareCall(
+  fn: ScriptFunction<z.ZodType<{ symbol: string }>, unknown>,
+  entry: ScriptManifestEntry,
+  input: unknown,
+  keyOptions: KeyOptions,
+): ScriptCall {
+  const parsed = parseInput(fn.schema, input);
+  const args = fn.args(parsed);
+  const key = patternCacheKey(entry.name, entry.version, parsed.symbol, inputsDigest(args), keyOptions);
+  return { script: fn.script, keys: [key], args };
+}
+
+/** Decodes a raw reply into the function's result plus its cache status and version. */
+export function decodeResult<Result>(
+  fn: ScriptFunction<z.ZodType, Result>,
+  entry: ScriptManifestEntry,
+  reply: unknown,
+): Result & ResultMeta {
+  const fields = decodeReply(reply);
+  return { ...fn.decode(fields), cache: cacheStatus(fields), scriptVersion: entry.version };
+}

@@ -1,0 +1,50 @@
+/**
+ * The wire format of prices: whole numbers of price units (1 unit = 0.0001 rupee), the same
+ * convention as `lua/includes/units.lua`. Exact, because decimal text with at most four decimals
+ * converts to a whole number of units with no rounding.
+ */
+import { Dec } from "../indicators/decimal.js";
+
+export const PRICE_UNITS = 10_000;
+/** Rs 100,000,000: sums of 500 ranges stay far below 2^53. */
+export const MAX_PRICE = 100_000_000;
+/** Per point: 100,000 points then keep the total volume below 2^53, exact in a double. */
+export const MAX_VOLUME = 10_000_000_000;
+/** Per call: bounds how long one script blocks the server. */
+export const MAX_POINTS = 100_000;
+export const PRICE_DECIMALS = 4;
+
+const PRICE_TEXT = /^\d+(\.\d+)?$/;
+
+/** A price as a JS number or as decimal text (`"24350.05"`). */
+export type PriceInput = number | string;
+
+/** Parses a price into units, or returns why it cannot be one. */
+export function priceToUnits(value: unknown): number | string {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return `must be a finite number, got ${value}`;
+  } else if (typeof value === "string") {
+    if (!PRICE_TEXT.test(value)) return `must be decimal text like "24350.05", got ${JSON.stringify(value)}`;
+  } else {
+    return `must be a number or decimal text, got ${typeof value}`;
+  }
+  const price = new Dec(value);
+  if (price.lte(0)) return `must be positive, got ${value}`;
+  if (price.gt(MAX_PRICE)) return `must be at most ${MAX_PRICE}, got ${value}`;
+  if (price.decimalPlaces() > PRICE_DECIMALS) return `must have at most ${PRICE_DECIMALS} decimals, got ${value}`;
+  return price.times(PRICE_UNITS).toNumber();
+}
+
+/** Exact decimal text of a whole number of units. */
+export function unitsToText(units: number): string {
+  return new Dec(units).div(PRICE_UNITS).toFixed();
+}
+
+/** Packs points of `width` doubles each into the little-endian layout the scripts unpack. */
+export function packDoubles(points: readonly (readonly number[])[], width: number): Buffer {
+  const buffer = Buffer.allocUnsafe(points.length * width * 8);
+  points.forEach((point, i) => {
+    for (let j = 0; j < width; j++) buffer.writeDoubleLE(point[j] as number, (i * width + j) * 8);
+  });
+  return buffer;
+}

@@ -1,0 +1,106 @@
+/** VWAP with sigma bands through `lua/vwap.lua`. */
+import { z } from "zod";
+import { barSchema, finiteSchema, pointsSchema, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { numberField, numberListField } from "./reply.js";
+import type { ScriptFunction } from "./scriptFunction.js";
+import { packDoubles, type PriceInput } from "./units.js";
+
+/** A trade: price and volume. */
+export interface VwapTick {
+  price: PriceInput;
+  volume: number;
+}
+
+/** A bar with volume; VWAP uses its typical price (H + L + C) / 3. */
+export interface VwapBar {
+  high: PriceInput;
+  low: PriceInput;
+  close: PriceInput;
+  volume: number;
+}
+
+/** Input of {@link MathDispatcher.vwap}: ticks or bars from the session anchor on. */
+export type VwapInput = {
+  symbol: string;
+  /** Band multipliers k in (0, 10], up to 5; default [1, 2]. */
+  bands?: number[];
+} & ({ ticks: readonly VwapTick[] } | { bars: readonly VwapBar[] });
+
+/** One band: VWAP -/+ k sigma. */
+export interface VwapBandResult {
+  k: number;
+  lower: number;
+  upper: number;
+}
+
+/** Result of {@link MathDispatcher.vwap}. */
+export interface VwapResult {
+  vwap: number;
+  /** Volume-weighted population standard deviation of price. */
+  sigma: number;
+  /** Total volume. */
+  volume: number;
+  /** Number of ticks or bars. */
+  points: number;
+  bands: VwapBandResult[];
+}
+
+const bandsSchema = z
+  .array(
+    finiteSchema.refine((k) => k > 0 && k <= 10, { error: "must be in (0, 10]" }),
+    { error: "must be an array" },
+  )
+  .min(1, { error: "must not be empty" })
+  .max(5, { error: "at most 5 multipliers" })
+  .default([1, 2]);
+
+const tickSchema = z.object({ price: priceSchema, volume: volumeSchema });
+const volumeBarSchema = z.intersection(barSchema, z.object({ volume: volumeSchema }));
+
+const vwapSchema = z
+  .object({
+    symbol: symbolSchema,
+    bands: bandsSchema,
+    ticks: pointsSchema(tickSchema).optional(),
+    bars: pointsSchema(volumeBarSchema).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.ticks === undefined) === (input.bars === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["ticks"], message: "give exactly one of ticks or bars" });
+      return;
+    }
+    const field = input.ticks ? "ticks" : "bars";
+    if (!(input.ticks ?? input.bars ?? []).some((p) => p.volume > 0)) {
+      ctx.addIssue({ code: "custom", path: [field], message: "total volume is zero, VWAP is undefined" });
+    }
+  });
+
+export const vwapFunction: ScriptFunction<typeof vwapSchema, VwapResult> = {
+  script: "vwap",
+  schema: vwapSchema,
+  args: (input) => [
+    input.ticks ? "ticks" : "bars",
+    input.ticks
+      ? packDoubles(
+          input.ticks.map((t) => [t.price, t.volume]),
+          2,
+        )
+      : packDoubles(
+          (input.bars ?? []).map((b) => [b.high, b.low, b.close, b.volume]),
+          4,
+        ),
+    input.bands.map(String).join(","),
+  ],
+  decode: (fields) => {
+    const k = numberListField(fields, "band_k");
+    const lower = numberListField(fields, "band_lower");
+    const upper = numberListField(fields, "band_upper");
+    return {
+      vwap: numberField(fields, "vwap"),
+      sigma: numberField(fields, "sigma"),
+      volume: numberField(fields, "volume"),
+      points: numberField(fields, "points"),
+      bands: k.map((kValue, i) => ({ k: kValue, lower: lower[i] as number, upper: upper[i] as number })),
+    };
+  },
+};

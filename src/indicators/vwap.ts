@@ -1,0 +1,94 @@
+/**
+ * Volume-weighted average price and its volume-weighted population standard deviation, on
+ * decimal.js: the oracle for `lua/vwap.lua`. With 60 significant digits the sums of w, w*p and
+ * w*p^2 are exact for any session the scripts accept, so the plain formula
+ * sigma^2 = sum(w p^2) / W - VWAP^2 has no cancellation here (unlike in doubles).
+ */
+import { Dec, dec, type Numeric } from "./decimal.js";
+
+/** A tick: a trade price and its volume. */
+export interface Tick {
+  price: Numeric;
+  volume: Numeric;
+}
+
+/** A bar with volume; its price is the typical price (H + L + C) / 3. */
+export interface VolumeBar {
+  high: Numeric;
+  low: Numeric;
+  close: Numeric;
+  volume: Numeric;
+}
+
+/** The typical price of a bar. */
+export function typicalPrice(bar: Omit<VolumeBar, "volume">): Dec {
+  return dec(bar.high).plus(bar.low).plus(bar.close).div(3);
+}
+
+/** A VWAP band: VWAP -/+ k sigma. */
+export interface VwapBand {
+  k: Dec;
+  lower: Dec;
+  upper: Dec;
+}
+
+/** Streaming VWAP: feed ticks with {@link VwapReference.update}. */
+export class VwapReference {
+  private weight = new Dec(0);
+  private weightedPrice = new Dec(0);
+  private weightedSquare = new Dec(0);
+  private count = 0;
+
+  /** Applies one price and volume. */
+  update(price: Numeric, volume: Numeric): void {
+    const p = dec(price);
+    const w = dec(volume);
+    this.count += 1;
+    this.weight = this.weight.plus(w);
+    this.weightedPrice = this.weightedPrice.plus(w.times(p));
+    this.weightedSquare = this.weightedSquare.plus(w.times(p).times(p));
+  }
+
+  get points(): number {
+    return this.count;
+  }
+
+  get volume(): Dec {
+    return this.weight;
+  }
+
+  /** The VWAP; a RangeError while the total volume is zero. */
+  get vwap(): Dec {
+    if (this.weight.isZero()) throw new RangeError("total volume is zero, VWAP is undefined");
+    return this.weightedPrice.div(this.weight);
+  }
+
+  /** The volume-weighted population standard deviation of price. */
+  get sigma(): Dec {
+    const mean = this.vwap;
+    return this.weightedSquare.div(this.weight).minus(mean.times(mean)).sqrt();
+  }
+
+  /** Bands VWAP -/+ k sigma for each multiplier. */
+  bands(multipliers: readonly Numeric[]): VwapBand[] {
+    const { vwap, sigma } = this;
+    return multipliers.map((m) => {
+      const k = dec(m);
+      return { k, lower: vwap.minus(k.times(sigma)), upper: vwap.plus(k.times(sigma)) };
+    });
+  }
+}
+
+/** Batch VWAP over ticks. */
+export function vwapOfTicks(ticks: readonly Tick[]): VwapReference {
+  const reference = new VwapReference();
+  for (const tick of ticks) reference.update(tick.price, tick.volume);
+  return reference;
+}
+
+/** Batch VWAP over bars, each at its typical price. */
+export function vwapOfBars(bars: readonly VolumeBar[]): VwapReference {
+  const reference = new VwapReference();
+  for (const bar of bars) reference.update(typicalPrice(bar), bar.volume);
+  return reference;
+}

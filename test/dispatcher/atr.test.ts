@@ -1,0 +1,105 @@
+import fc from "fast-check";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { Dec } from "../../src/indicators/decimal.js";
+import { atrReference } from "../../src/indicators/atr.js";
+import { barSeries } from "../support/arbitraries.js";
+import { expectClose } from "../support/compare.js";
+
+let dispatcher: MathDispatcher;
+
+beforeAll(async () => {
+  dispatcher = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }));
+  await dispatcher.load();
+});
+afterAll(() => dispatcher.quit());
+
+// Hand-derived, period 3:
+//  bar1 TR = max(10.5 - 9.6, |10.5 - 9.5|, |9.6 - 9.5|) = 1.0 (a gap up: the close-to-high term wins)
+//  bar2 TR = max(0.6, 0.2, 0.4) = 0.6; bar3 TR = max(0.9, 1.0, 0.1) = 1.0
+//  ATR3 = (1.0 + 0.6 + 1.0) / 3 = 13/15
+//  bar4 TR = max(1.2, 0.3, 0.9) = 1.2 -> ATR4 = (13/15 * 2 + 1.2) / 3 = 44/45
+//  bar5 TR = max(0.2, 0.3, 0.1) = 0.3 -> ATR5 = (44/45 * 2 + 0.3) / 3 = 203/270; NATR = ATR5 / 10.7 * 100
+const KNOWN_BARS = [
+  { high: 10, low: 9, close: 9.5 },
+  { high: 10.5, low: 9.6, close: 10.2 },
+  { high: 10.4, low: 9.8, close: 10 },
+  { high: 11, low: 10.1, close: 10.9 },
+  { high: 11.2, low: 10, close: 10.5 },
+  { high: 10.8, low: 10.6, close: 10.7 },
+];
+
+describe("atr", () => {
+  it("matches the hand-derived known answer", async () => {
+    const result = await dispatcher.atr({ symbol: "KNOWNATR", period: 3, bars: KNOWN_BARS, series: true });
+    const atr5 = new Dec(203).div(270);
+    expectClose(result.atr, atr5, "atr", 1e-15);
+    expectClose(result.natr, atr5.div("10.7").times(100), "natr", 1e-15);
+    expect(result.series).toHaveLength(3);
+    [new Dec(13).div(15), new Dec(44).div(45), atr5].forEach((v, i) => expectClose(result.series![i]!, v, `series[${i}]`, 1e-15));
+    expect(result.bars).toBe(6);
+    expect(result.scriptVersion).toBe("1.0.0");
+  });
+
+  it("equals the decimal.js reference within 1e-12 relative on random series", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 60 }).chain((period) =>
+          fc
+            .constantFrom(80, 400, 5_000)
+            .chain((maxLength) => barSeries(period + 1, maxLength))
+            .map((bars) => [period, bars] as const),
+        ),
+        async ([period, bars]) => {
+          const result = await dispatcher.atr({ symbol: "PROPATR", period, bars, series: true });
+          const reference = atrReference(bars, period);
+          expectClose(result.atr, reference.atr, "atr");
+          expectClose(result.natr, reference.natr, "natr");
+          expect(result.series).toHaveLength(reference.series.length);
+          reference.series.forEach((v, i) => expectClose(result.series![i]!, v, `series[${i}]`));
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it("accepts the largest period, 500", async () => {
+    const bars = Array.from({ length: 501 }, (_, i) => ({ high: 100 + (i % 7), low: 99, close: 99.5 }));
+    const result = await dispatcher.atr({ symbol: "P500", period: 500, bars });
+    expectClose(result.atr, atrReference(bars, 500).atr, "atr");
+  });
+});
+
+describe("atr input validation (before any Redis call)", () => {
+  const good = { symbol: "NIFTY", period: 2, bars: KNOWN_BARS };
+  const bar = (patch: object) => [{ ...KNOWN_BARS[0], ...patch }, ...KNOWN_BARS.slice(1)];
+  const cases: [string, object, string][] = [
+    ["NaN price", { bars: bar({ high: Number.NaN }) }, "bars[0].high"],
+    ["+Infinity price", { bars: bar({ low: Number.POSITIVE_INFINITY }) }, "bars[0].low"],
+    ["-Infinity price", { bars: bar({ close: Number.NEGATIVE_INFINITY }) }, "bars[0].close"],
+    ["zero price", { bars: bar({ low: 0 }) }, "bars[0].low"],
+    ["negative price", { bars: bar({ low: -1 }) }, "bars[0].low"],
+    ["more than 4 decimals", { bars: bar({ high: 10.00001 }) }, "bars[0].high"],
+    ["high below low", { bars: bar({ high: 8.5, close: 8.6 }) }, "bars[0].high"],
+    ["close outside the range", { bars: bar({ close: 12 }) }, "bars[0].close"],
+    ["too few bars", { period: 6 }, "bars"],
+    ["period 0", { period: 0 }, "period"],
+    ["period 501", { period: 501 }, "period"],
+    ["fractional period", { period: 2.5 }, "period"],
+    ["more than the maximum of bars", { period: 1, bars: Array.from({ length: 100_001 }, () => KNOWN_BARS[0]) }, "bars"],
+    ["lower-case symbol", { symbol: "nifty" }, "symbol"],
+    ["symbol with a colon", { symbol: "NIFTY:X" }, "symbol"],
+    ["symbol too long", { symbol: "A".repeat(41) }, "symbol"],
+    ["empty symbol", { symbol: "" }, "symbol"],
+  ];
+  it.each(cases)("rejects %s naming %s", async (_, patch, field) => {
+    const redis = new Redis(inject("redisUrl"), { db: 10, lazyConnect: true });
+    const offline = new MathDispatcher(redis); // never connected: any Redis call would hang or fail
+    const error = await offline.atr({ ...good, ...patch } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe(field);
+    expect(redis.status).toBe("wait");
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * Where tests get Redis: REDIS_URL if set; else a testcontainers Redis when a Docker engine
+ * answers; else `redis-server` from PATH on a free loopback port. Tests that stop, restart or
+ * flush a server call {@link ownRedis} and get one of their own.
+ */
+import { Redis } from "ioredis";
+import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
+
+export interface ProvidedRedis {
+  url: string;
+  source: "REDIS_URL" | "testcontainers" | "redis-server";
+  stop(): Promise<void>;
+}
+
+async function fromTestcontainers(): Promise<ProvidedRedis | undefined> {
+  const { GenericContainer, getContainerRuntimeClient } = await import("testcontainers");
+  try {
+    await getContainerRuntimeClient();
+  } catch {
+    return undefined; // no Docker engine answers
+  }
+  const container = await new GenericContainer("redis:7.0").withExposedPorts(6379).start();
+  return {
+    url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`,
+    source: "testcontainers",
+    stop: async () => void (await container.stop()),
+  };
+}
+
+/** The shared Redis of a test run. */
+export async function provideRedis(): Promise<ProvidedRedis> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, source: "REDIS_URL", stop: async () => undefined };
+  const container = await fromTestcontainers();
+  if (container) return container;
+  try {
+    const server = await startLocalRedis();
+    return { url: server.url, source: "redis-server", stop: server.stop };
+  } catch (error) {
+    throw new Error(
+      "No Redis for the tests: set REDIS_URL=redis://host:port, start a Docker engine, " +
+        `or put redis-server on PATH (apt-get install redis-server). Cause: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** A server of the test's own, for tests that stop, restart or flush it. */
+export function ownRedis(): Promise<LocalRedisServer> {
+  return startLocalRedis();
+}
+
+/** A client on `db` of the run's shared Redis (URL from the global setup). */
+export function sharedClient(url: string, db: number): Redis {
+  return new Redis(url, { db, maxRetriesPerRequest: 1 });
+}
