@@ -20,11 +20,6 @@ export interface VolumeBar {
   volume: Numeric;
 }
 
-/** The typical price of a bar. */
-export function typicalPrice(bar: Omit<VolumeBar, "volume">): Dec {
-  return dec(bar.high).plus(bar.low).plus(bar.close).div(3);
-}
-
 /** A VWAP band: VWAP -/+ k sigma. */
 export interface VwapBand {
   k: Dec;
@@ -38,6 +33,12 @@ export class VwapReference {
   private weightedPrice = new Dec(0);
   private weightedSquare = new Dec(0);
   private count = 0;
+
+  /**
+   * @param divisor prices fed to `update` are this multiple of the real price: 3 for bars fed as
+   *   H + L + C, which keeps every sum exact where (H + L + C) / 3 would round.
+   */
+  constructor(private readonly divisor: Numeric = 1) {}
 
   /** Applies one price and volume. */
   update(price: Numeric, volume: Numeric): void {
@@ -60,13 +61,13 @@ export class VwapReference {
   /** The VWAP; a RangeError while the total volume is zero. */
   get vwap(): Dec {
     if (this.weight.isZero()) throw new RangeError("total volume is zero, VWAP is undefined");
-    return this.weightedPrice.div(this.weight);
+    return this.weightedPrice.div(this.weight).div(this.divisor);
   }
 
   /** The volume-weighted population standard deviation of price. */
   get sigma(): Dec {
-    const mean = this.vwap;
-    return this.weightedSquare.div(this.weight).minus(mean.times(mean)).sqrt();
+    const scaledMean = this.weightedPrice.div(this.weight);
+    return this.weightedSquare.div(this.weight).minus(scaledMean.times(scaledMean)).sqrt().div(this.divisor);
   }
 
   /** Bands VWAP -/+ k sigma for each multiplier. */
@@ -88,7 +89,7 @@ export function vwapOfTicks(ticks: readonly Tick[]): VwapReference {
 
 /** Batch VWAP over bars, each at its typical price. */
 export function vwapOfBars(bars: readonly VolumeBar[]): VwapReference {
-  const reference = new VwapReference();
-  for (const bar of bars) reference.update(typicalPrice(bar), bar.volume);
+  const reference = new VwapReference(3);
+  for (const bar of bars) reference.update(dec(bar.high).plus(bar.low).plus(bar.close), bar.volume);
   return reference;
 }

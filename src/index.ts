@@ -1,0 +1,35 @@
+/**
+ * math-dispatcher: indicator and risk math as versioned Redis Lua scripts, a decimal.js
+ * reference of every formula, and the Redis control plane around them.
+ */
+export { MathDispatcher, type BatchCall, type BatchOutcome, type MathDispatcherOptions } from "./dispatcher/MathDispatcher.js";
+export type { AtrInput, AtrResult } from "./dispatcher/atr.js";
+export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from "./dispatcher/vwap.js";
+export type { ResultMeta } from "./dispatcher/scriptFunction.js";
+export type { CacheStatus } from "./dispatcher/reply.js";
+export { ScriptRunner, type ScriptCall, type Settled } from "./dispatcher/scriptRunner.js";
+export type { ScriptManifestEntry } from "./dispatcher/manifest.js";
+export { SCRIPTS } from "./generated/scripts.js";
+export {
+  MathDispatcherError,
+  InvalidInputError,
+  ScriptExecutionError,
+  ScriptIntegrityError,
+  ConfigurationError,
+  ReplyFormatError,
+} from "./dispatcher/errors.js";
+export { PRICE_UNITS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, type PriceInput } from "./dispatcher/units.js";
+export { AtrReference, atrReference, type HlcBar } from "./indicators/atr.js";
+export { VwapReference, vwapOfTicks, vwapOfBars, type Tick, type VolumeBar, type VwapBand } from "./indicators/vwap.js";
+export { Dec, type Numeric } from "./indicators/decimal.js";
+export { SYMBOL_PATTERN, symbolSegment, type KeyOptions } from "./keys/symbol.js";
+export { patternCacheKey } from "./keys/patternCache.js";
+export {
+  DATABASES,
+  DEFAULT_TTL_SECONDS,
+  getDatabaseForDataType,
+  UnknownDataTypeError,
+  type DatabaseName,
+  type DatabaseSpec,
+} from "./redis/databases.js";
+export { startLocalRedis, LocalRedisError, type LocalRedisServer } from "./redis/localServer.js";

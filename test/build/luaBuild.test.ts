@@ -1,0 +1,70 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildAll, buildScript, LuaBuildError } from "../../src/build/luaBuild.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
+
+const LUA = "/lua";
+const HEADER = ["-- @name demo", "-- @version 1.2.3", "-- @key cache the cache key", "-- @arg x a number"];
+
+function tree(files: Record<string, string[]>) {
+  return (path: string) => files[path];
+}
+
+function buildError(files: Record<string, string[]>): LuaBuildError {
+  try {
+    buildScript(join(LUA, "demo.lua"), LUA, tree(files));
+  } catch (error) {
+    if (error instanceof LuaBuildError) return error;
+    throw error;
+  }
+  throw new Error("the build did not fail");
+}
+
+describe("lua build", () => {
+  it("inlines includes once, in order, and reads the header", () => {
+    const script = buildScript(
+      join(LUA, "demo.lua"),
+      LUA,
+      tree({
+        "/lua/demo.lua": ["#!lua", ...HEADER, '-- @include "b"', '-- @include "a"', "return 1"],
+        "/lua/includes/a.lua": ["local a = 1"],
+        "/lua/includes/b.lua": ['-- @include "a"', "local b = a"],
+      }),
+    );
+    expect(script).toMatchObject({ name: "demo", version: "1.2.3", numberOfKeys: 1 });
+    expect(script.args.map((a) => a.name)).toEqual(["x"]);
+    const lines = script.source.split("\n");
+    expect(lines[0]).toBe("#!lua"); // the shebang stays first
+    expect(lines.filter((l) => l === "local a = 1")).toHaveLength(1);
+    expect(lines.indexOf("local a = 1")).toBeLessThan(lines.indexOf("local b = a"));
+    expect(script.source).toContain("local SCRIPT_VERSION = '1.2.3'");
+    expect(script.sha1).toBe(createHash("sha1").update(script.source).digest("hex"));
+  });
+
+  it("fails on an include cycle with the file and line", () => {
+    const error = buildError({
+      "/lua/demo.lua": [...HEADER, '-- @include "a"'],
+      "/lua/includes/a.lua": ["local a = 1", '-- @include "b"'],
+      "/lua/includes/b.lua": ['-- @include "a"'],
+    });
+    expect(error.file).toBe("includes/b.lua");
+    expect(error.line).toBe(1);
+    expect(error.message).toContain("include cycle: demo.lua -> includes/a.lua -> includes/b.lua -> includes/a.lua");
+  });
+
+  it("fails on a missing include with the file and line", () => {
+    const error = buildError({ "/lua/demo.lua": [...HEADER, "", '-- @include "nowhere"'] });
+    expect(error.message).toBe('demo.lua:6: missing include "nowhere" (looked for includes/nowhere.lua)');
+  });
+
+  it("fails on a header without a semantic version", () => {
+    const error = buildError({ "/lua/demo.lua": ["-- @name demo", "-- @version 1.2"] });
+    expect(error.message).toContain("semantic @version");
+  });
+
+  it("the generated manifest is the build of lua/ as it is now", () => {
+    const fresh = buildAll(join(import.meta.dirname, "../../lua"));
+    expect(SCRIPTS.map((s) => [s.name, s.version, s.sha1])).toEqual(fresh.map((s) => [s.name, s.version, s.sha1]));
+  });
+});

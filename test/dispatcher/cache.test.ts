@@ -1,0 +1,86 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { buildScript } from "../../src/build/luaBuild.js";
+import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
+import { decodeReply, textField } from "../../src/dispatcher/reply.js";
+import { prepareCall } from "../../src/dispatcher/scriptFunction.js";
+import { atrFunction } from "../../src/dispatcher/atr.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+
+let redis: Redis;
+let dispatcher: MathDispatcher;
+const bars = Array.from({ length: 30 }, (_, i) => ({ high: 250 + (i % 5) * 0.05, low: 249, close: 249.5 }));
+
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"), { db: 10 });
+  dispatcher = new MathDispatcher(redis);
+});
+afterAll(() => dispatcher.quit());
+
+/** The atr script as it would build with another version in its header. */
+function atrWithVersion(version: string) {
+  const luaDir = join(import.meta.dirname, "../../lua");
+  return buildScript(join(luaDir, "atr.lua"), luaDir, (path) => {
+    const text = readFileSync(path, "utf8").replace(/^-- @version .*$/m, `-- @version ${version}`);
+    return text.split("\n");
+  });
+}
+
+describe("result cache in DB 10", () => {
+  it("answers an identical second call from the cache, in one round trip", async () => {
+    const input = { symbol: "CACHEHIT", period: 14, bars, series: true };
+    const first = await dispatcher.atr(input);
+    await redis.config("RESETSTAT");
+    const second = await dispatcher.atr(input);
+    expect(first.cache).toBe("miss");
+    expect(second.cache).toBe("hit");
+    expect(second).toEqual({ ...first, cache: "hit" });
+    const stats = (await redis.info("commandstats")) as string;
+    expect(stats).toMatch(/cmdstat_evalsha:calls=1,/); // the hit is the one EVALSHA, nothing else
+  });
+
+  it("stores under pattern_cache:{function}:v{version}:{SYMBOL}:{digest} with TTL 57,600 s", async () => {
+    await dispatcher.atr({ symbol: "CACHEKEY", period: 10, bars });
+    const keys = await redis.keys("pattern_cache:atr:v1.0.0:CACHEKEY:*");
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^pattern_cache:atr:v1\.0\.0:CACHEKEY:[0-9a-f]{40}$/);
+    const ttl = await redis.ttl(keys[0]!);
+    expect(ttl).toBeGreaterThan(57_000);
+    expect(ttl).toBeLessThanOrEqual(57_600);
+  });
+
+  it("wraps the symbol in a cluster hash tag when asked", async () => {
+    const tagged = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }), { hashTag: true });
+    const result = await tagged.atr({ symbol: "TAGGED", period: 10, bars });
+    expect(result.atr).toBeGreaterThan(0);
+    expect(await redis.keys("pattern_cache:atr:v1.0.0:{TAGGED}:*")).toHaveLength(1);
+    await tagged.quit();
+  });
+
+  it("different inputs get different entries", async () => {
+    const a = await dispatcher.atr({ symbol: "CACHEDIFF", period: 10, bars });
+    const b = await dispatcher.atr({ symbol: "CACHEDIFF", period: 11, bars });
+    expect(a.cache).toBe("miss");
+    expect(b.cache).toBe("miss");
+    expect(a.atr).not.toBe(b.atr);
+  });
+
+  it("never serves an older version's result after a version bump", async () => {
+    const input = { symbol: "BUMP", period: 14, bars };
+    expect((await dispatcher.atr(input)).cache).toBe("miss");
+    const bumped = atrWithVersion("1.0.1");
+    const runner = new ScriptRunner(redis, [...SCRIPTS.filter((s) => s.name !== "atr"), bumped]);
+    const newCall = prepareCall(atrFunction, bumped, input, {});
+    expect(textField(decodeReply(await runner.run(newCall)), "cache")).toBe("miss");
+    expect(newCall.keys[0]).toContain(":v1.0.1:");
+    // Even handed the old version's key, the new script refuses it instead of reading it.
+    const oldCall = prepareCall(atrFunction, SCRIPTS.find((s) => s.name === "atr")!, input, {});
+    const error = await runner.run(oldCall).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("cache_key");
+  });
+});

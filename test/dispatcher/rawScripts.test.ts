@@ -1,0 +1,89 @@
+/**
+ * The scripts defend themselves: a raw EVALSHA with garbage ARGV, bypassing the TypeScript
+ * validation, gets a clean MATHD_INVALID error reply naming the field and writes no key.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
+import { packDoubles } from "../../src/dispatcher/units.js";
+import { patternCacheKey } from "../../src/keys/patternCache.js";
+import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
+import { ownRedis } from "../support/redis.js";
+
+let server: LocalRedisServer;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await ownRedis(); // an empty server, so "no key written" is checked over every DB
+  redis = new Redis(server.url, { db: 10 });
+  for (const script of SCRIPTS) await redis.script("LOAD", script.source);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+async function keyCount(): Promise<number> {
+  const keyspace = (await redis.info("keyspace")) as string;
+  return [...keyspace.matchAll(/keys=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/** EVALSHA with a correctly built cache key for these args, so only the args are at fault. */
+function rawCall(name: string, args: (string | Buffer)[]) {
+  const script = SCRIPTS.find((s) => s.name === name)!;
+  const key = patternCacheKey(script.name, script.version, "RAW", inputsDigest(args));
+  return redis.evalsha(script.sha1, 1, key, ...args);
+}
+
+const UNIT = 10_000;
+const goodBars = packDoubles(
+  Array.from({ length: 3 }, () => [101 * UNIT, 99 * UNIT, 100 * UNIT]),
+  3,
+);
+
+describe("raw EVALSHA with bad arguments", () => {
+  const cases: [string, string, (string | Buffer)[], string][] = [
+    ["atr", "inf period", ["inf", goodBars, "0"], "period"],
+    ["atr", "nan period", ["nan", goodBars, "0"], "period"],
+    ["atr", "hex period", ["0x10", goodBars, "0"], "period"],
+    ["atr", "padded period", [" 5 ", goodBars, "0"], "period"],
+    ["atr", "word period", ["abc", goodBars, "0"], "period"],
+    ["atr", "period 0", ["0", goodBars, "0"], "period"],
+    ["atr", "missing bars", ["2"], "bars"],
+    ["atr", "missing series flag", ["2", goodBars], "series"],
+    ["atr", "no arguments", [], "period"],
+    ["atr", "truncated bars", ["2", goodBars.subarray(0, 20), "0"], "bars"],
+    ["atr", "too few bars", ["5", goodBars, "0"], "bars"],
+    ["atr", "NaN inside the bars", ["1", packDoubles([[NaN, 1, 1], [2, 1, 1]], 3), "0"], "bars[0].high"],
+    ["atr", "infinite price", ["1", packDoubles([[1, 1, 1], [Infinity, 1, 1]], 3), "0"], "bars[1].high"],
+    ["atr", "negative price", ["1", packDoubles([[1, -1, 1], [2, 1, 1]], 3), "0"], "bars[0].low"],
+    ["atr", "fractional price units", ["1", packDoubles([[1.5, 1, 1], [2, 1, 1]], 3), "0"], "bars[0].high"],
+    ["atr", "high below low", ["1", packDoubles([[1, 2, 1], [2, 1, 1]], 3), "0"], "bars[0].high"],
+    ["vwap", "unknown mode", ["minutes", packDoubles([[1, 1]], 2), "1"], "mode"],
+    ["vwap", "negative volume", ["ticks", packDoubles([[UNIT, -1]], 2), "1"], "points[0].volume"],
+    ["vwap", "zero total volume", ["ticks", packDoubles([[UNIT, 0]], 2), "1"], "points"],
+    ["vwap", "inf band", ["ticks", packDoubles([[UNIT, 1]], 2), "inf"], "bands[0]"],
+    ["vwap", "empty band list", ["ticks", packDoubles([[UNIT, 1]], 2), ""], "bands[0]"],
+  ];
+  it.each(cases)("%s: %s -> MATHD_INVALID %s", async (name, _, args, field) => {
+    const error = await rawCall(name, args).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(new RegExp(`^MATHD_INVALID ${field.replace(/[[\].]/g, "\\$&")}: `));
+    expect(await keyCount()).toBe(0);
+  });
+
+  it("rejects a cache key that does not match the arguments, writing nothing", async () => {
+    const script = SCRIPTS.find((s) => s.name === "atr")!;
+    const key = patternCacheKey("atr", script.version, "RAW", "f".repeat(40));
+    const error = await redis.evalsha(script.sha1, 1, key, "2", goodBars, "0").catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^MATHD_INVALID cache_key: /);
+    expect(await keyCount()).toBe(0);
+  });
+
+  it("writes exactly the cache key for good arguments", async () => {
+    const reply = await rawCall("atr", ["2", goodBars, "0"]);
+    expect(reply).toEqual(["cache", "miss", "atr", "2", "natr", "2", "bars", "3"]);
+    expect(await keyCount()).toBe(1);
+  });
+});

@@ -1,0 +1,79 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ScriptIntegrityError } from "../../src/dispatcher/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
+import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
+import { ownRedis } from "../support/redis.js";
+
+// These tests flush the script cache and restart the server, so they use a server of their own.
+let server: LocalRedisServer;
+let redis: Redis;
+let dispatcher: MathDispatcher;
+const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
+const ticks = [{ price: 100, volume: 5 }];
+
+beforeAll(async () => {
+  server = await ownRedis();
+  redis = new Redis(server.url, { db: 10 });
+  dispatcher = new MathDispatcher(redis);
+});
+afterAll(async () => {
+  await dispatcher.quit();
+  await server.stop();
+});
+
+describe("script runtime", () => {
+  it("loads every script with SCRIPT LOAD and finds them by SHA1", async () => {
+    await dispatcher.load();
+    const exists = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
+    expect(exists).toEqual(SCRIPTS.map(() => 1));
+  });
+
+  it("sends EVALSHA, never EVAL, once loaded", async () => {
+    await dispatcher.load();
+    await redis.config("RESETSTAT");
+    await dispatcher.atr({ symbol: "EVALSHA", period: 14, bars });
+    const stats = (await redis.info("commandstats")) as string;
+    expect(stats).toMatch(/cmdstat_evalsha:calls=1,/);
+    expect(stats).not.toMatch(/cmdstat_eval:/);
+  });
+
+  it("reloads after SCRIPT FLUSH and retries a single call once", async () => {
+    await dispatcher.atr({ symbol: "FLUSH1", period: 14, bars });
+    await redis.script("FLUSH");
+    const result = await dispatcher.atr({ symbol: "FLUSH2", period: 14, bars });
+    expect(result.cache).toBe("miss");
+    expect((await redis.script("EXISTS", SCRIPTS[0]!.sha1)) as number[]).toEqual([1]);
+  });
+
+  it("reloads after SCRIPT FLUSH for calls queued in a pipeline", async () => {
+    await dispatcher.load();
+    await redis.script("FLUSH");
+    const outcomes = await dispatcher.batch([
+      { fn: "atr", input: { symbol: "PIPE1", period: 5, bars } },
+      { fn: "vwap", input: { symbol: "PIPE1", ticks } },
+      { fn: "atr", input: { symbol: "PIPE2", period: 0, bars } },
+      { fn: "atr", input: { symbol: "PIPE3", period: 7, bars } },
+    ]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, false, true]);
+    expect(outcomes[0]).toMatchObject({ ok: true, value: { cache: "miss" } });
+    expect(outcomes[1]).toMatchObject({ ok: true, value: { vwap: 100 } });
+  });
+
+  it("survives a server restart (empty script cache, new connection)", async () => {
+    await dispatcher.atr({ symbol: "RESTART", period: 14, bars });
+    await server.stop();
+    await server.start();
+    const result = await dispatcher.atr({ symbol: "RESTART", period: 14, bars });
+    expect(result.cache).toBe("miss"); // the restarted server is empty, so this was computed again
+  });
+
+  it("refuses a server whose SCRIPT LOAD answers another SHA1", async () => {
+    const forged = SCRIPTS.map((s) => (s.name === "atr" ? { ...s, sha1: "0".repeat(40) } : s));
+    const error = await new ScriptRunner(redis, forged).load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScriptIntegrityError);
+    expect((error as ScriptIntegrityError).script).toBe("atr");
+  });
+});

@@ -1,0 +1,132 @@
+import fc from "fast-check";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { Dec } from "../../src/indicators/decimal.js";
+import { vwapOfBars, vwapOfTicks, type VwapReference } from "../../src/indicators/vwap.js";
+import { barSeries, tickPrice, tickSeries } from "../support/arbitraries.js";
+import { expectClose } from "../support/compare.js";
+
+let dispatcher: MathDispatcher;
+
+beforeAll(async () => {
+  dispatcher = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }));
+  await dispatcher.load();
+});
+afterAll(() => dispatcher.quit());
+
+function expectMatchesReference(result: Awaited<ReturnType<MathDispatcher["vwap"]>>, reference: VwapReference, bands: number[]) {
+  expectClose(result.vwap, reference.vwap, "vwap");
+  expectClose(result.sigma, reference.sigma, "sigma");
+  expect(result.volume).toBe(reference.volume.toNumber());
+  reference.bands(bands).forEach((band, i) => {
+    // a band is vwap -/+ k sigma: its error is the vwap's plus k times sigma's, relative to the vwap
+    const scale = reference.vwap.abs();
+    expect(new Dec(result.bands[i]!.lower).minus(band.lower).abs().lte(scale.times(2e-12))).toBe(true);
+    expect(new Dec(result.bands[i]!.upper).minus(band.upper).abs().lte(scale.times(2e-12))).toBe(true);
+  });
+}
+
+describe("vwap", () => {
+  it("matches the hand-derived known answer over ticks", async () => {
+    // VWAP = (100*10 + 101*30 + 103*60) / 100 = 102.1
+    // variance = (10*(100-102.1)^2 + 30*(101-102.1)^2 + 60*(103-102.1)^2) / 100
+    //          = (44.1 + 36.3 + 48.6) / 100 = 1.29
+    const result = await dispatcher.vwap({
+      symbol: "KNOWNVWAP",
+      ticks: [
+        { price: 100, volume: 10 },
+        { price: 101, volume: 30 },
+        { price: 103, volume: 60 },
+      ],
+      bands: [1, 2],
+    });
+    expectClose(result.vwap, new Dec("102.1"), "vwap", 1e-15);
+    expectClose(result.sigma, new Dec("1.29").sqrt(), "sigma", 1e-15);
+    expect(result.volume).toBe(100);
+    expect(result.points).toBe(3);
+    expect(result.bands.map((b) => b.k)).toEqual([1, 2]);
+    expectClose(result.bands[1]!.upper, new Dec("102.1").plus(new Dec("1.29").sqrt().times(2)), "upper 2", 1e-15);
+  });
+
+  it("uses the typical price of bars", async () => {
+    // typical prices 10 and 13 (from 11+9+10 and 14+12+13), volumes 1 and 3: VWAP 12.25
+    const result = await dispatcher.vwap({
+      symbol: "KNOWNVWAPBARS",
+      bars: [
+        { high: 11, low: 9, close: 10, volume: 1 },
+        { high: 14, low: 12, close: 13, volume: 3 },
+      ],
+    });
+    expectClose(result.vwap, new Dec("12.25"), "vwap", 1e-15);
+    // variance = (1*2.25^2 + 3*0.75^2) / 4 = 1.6875
+    expectClose(result.sigma, new Dec("1.6875").sqrt(), "sigma", 1e-15);
+    expect(result.bands.map((b) => b.k)).toEqual([1, 2]);
+  });
+
+  it("equals the decimal.js reference within 1e-12 relative over random ticks", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(50, 5_000).chain((max) => tickSeries(1, max)), async (ticks) => {
+        const result = await dispatcher.vwap({ symbol: "PROPVWAP", ticks, bands: [1, 2.5] });
+        expectMatchesReference(result, vwapOfTicks(ticks), [1, 2.5]);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it("equals the decimal.js reference within 1e-12 relative over random bars", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(50, 5_000).chain((max) => barSeries(1, max)).filter((bars) => bars.some((b) => b.volume > 0)),
+        async (bars) => {
+          const result = await dispatcher.vwap({ symbol: "PROPVWAPBARS", bars, bands: [1] });
+          expectMatchesReference(result, vwapOfBars(bars), [1]);
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it("keeps full precision over 100,000 ticks near 50,000 with volumes up to 1e6", async () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const ticks = Array.from({ length: 100_000 }, () => ({
+      price: tickPrice(1_000_000 + Math.floor(random() * 200) - 100),
+      volume: Math.floor(random() * 1_000_000),
+    }));
+    const result = await dispatcher.vwap({ symbol: "LONGSESSION", ticks });
+    const reference = vwapOfTicks(ticks);
+    expectClose(result.vwap, reference.vwap, "vwap");
+    expectClose(result.sigma, reference.sigma, "sigma");
+  });
+});
+
+describe("vwap input validation (before any Redis call)", () => {
+  const ticks = [
+    { price: 100, volume: 10 },
+    { price: 101, volume: 30 },
+  ];
+  const cases: [string, object, string][] = [
+    ["NaN price", { ticks: [{ price: Number.NaN, volume: 1 }] }, "ticks[0].price"],
+    ["Infinity volume", { ticks: [{ price: 1, volume: Number.POSITIVE_INFINITY }] }, "ticks[0].volume"],
+    ["negative volume", { ticks: [{ price: 1, volume: -5 }] }, "ticks[0].volume"],
+    ["fractional volume", { ticks: [{ price: 1, volume: 1.5 }] }, "ticks[0].volume"],
+    ["zero total volume", { ticks: [{ price: 1, volume: 0 }] }, "ticks"],
+    ["no points", { ticks: [] }, "ticks"],
+    ["both ticks and bars", { bars: [{ high: 1, low: 1, close: 1, volume: 1 }] }, "ticks"],
+    ["high below low in a bar", { ticks: undefined, bars: [{ high: 1, low: 2, close: 1.5, volume: 1 }] }, "bars[0].high"],
+    ["band multiplier 0", { bands: [0] }, "bands[0]"],
+    ["band multiplier NaN", { bands: [Number.NaN] }, "bands[0]"],
+    ["six band multipliers", { bands: [1, 2, 3, 4, 5, 6] }, "bands"],
+    ["bad symbol", { symbol: "BANK NIFTY" }, "symbol"],
+  ];
+  it.each(cases)("rejects %s naming %s", async (_, patch, field) => {
+    const redis = new Redis(inject("redisUrl"), { db: 10, lazyConnect: true });
+    const offline = new MathDispatcher(redis);
+    const error = await offline.vwap({ symbol: "NIFTY", ticks, ...patch } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe(field);
+    expect(redis.status).toBe("wait");
+  });
+});
