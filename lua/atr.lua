@@ -9,33 +9,18 @@
 -- Reply: cache, hit|miss, atr, <%.17g>, natr, <%.17g>, bars, <count>[, series, {<%.17g>...}]
 -- Average True Range as TA-Lib defines it (see docs/FORMULAS.md).
 -- @include "cache"
--- @include "units"
--- @include "format"
 -- @include "atr_state"
 
 local cached = cache_lookup(KEYS[1])
 if cached then return cached end
 
 local period = arg_integer(1, 'period', 1, 500)
-local bars, count = arg_packed(2, 'bars', 3, MAX_POINTS)
 local want_series = arg_flag(3, 'series')
-if count < period + 1 then
-  invalid('bars', 'needs at least period + 1 = ' .. (period + 1) .. ' bars, got ' .. count)
-end
-
-local state = atr_new(period)
-local series = {}
-local pos, high, low, close = 1
-for i = 1, count do
-  high, low, close, pos = struct.unpack('<ddd', bars, pos)
-  check_bar('bars[' .. (i - 1) .. ']', high, low, close)
-  atr_update(state, high, low, close)
-  if want_series and state.atr then series[#series + 1] = fmt(state.atr / PRICE_UNITS) end
-end
+local state, last_close, count, series = atr_of_bars(period, 2, want_series)
 
 local fields = {
   'atr', fmt(state.atr / PRICE_UNITS),
-  'natr', fmt(state.atr / close * 100),
+  'natr', fmt(state.atr / last_close * 100),
   'bars', fmt_integer(count),
 }
 if want_series then

@@ -22,3 +22,24 @@ local function atr_update(state, high, low, close)
   end
   state.prev_close = close
 end
+
+-- ATR over the packed bars of ARGV[index] ('<ddd' per bar: high, low, close in units).
+-- Returns the final state, the last close and, if asked, the series as %.17g text.
+-- @include "units"
+-- @include "format"
+local function atr_of_bars(period, index, want_series)
+  local bars, count = arg_packed(index, 'bars', 3, MAX_POINTS)
+  if count < period + 1 then
+    invalid('bars', 'needs at least period + 1 = ' .. (period + 1) .. ' bars, got ' .. count)
+  end
+  local state = atr_new(period)
+  local series = {}
+  local pos, high, low, close = 1
+  for i = 1, count do
+    high, low, close, pos = struct.unpack('<ddd', bars, pos)
+    check_bar('bars[' .. (i - 1) .. ']', high, low, close)
+    atr_update(state, high, low, close)
+    if want_series and state.atr then series[#series + 1] = fmt(state.atr / PRICE_UNITS) end
+  end
+  return state, close, count, series
+end

@@ -7,9 +7,16 @@ import type { z } from "zod";
 import type { KeyOptions } from "../keys/symbol.js";
 import { DATABASES } from "../redis/databases.js";
 import { type AtrInput, type AtrResult, atrFunction } from "./atr.js";
-import { ConfigurationError, type MathDispatcherError } from "./errors.js";
-import { decodeResult, prepareCall, type ResultMeta, type ScriptFunction } from "./scriptFunction.js";
-import { type ScriptCall, ScriptRunner, type Settled } from "./scriptRunner.js";
+import { type ConfidenceInput, type ConfidenceResult, confidenceFunction } from "./confidence.js";
+import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
+import { ConfigurationError, MathDispatcherError } from "./errors.js";
+import { parseInput } from "./inputs.js";
+import { type NewsBoostInput, type NewsBoostResult, newsBoostFunction } from "./newsBoost.js";
+import { type PositionSizeInput, type PositionSizeResult, positionSizeFunction } from "./positionSize.js";
+import { decodeResult, prepareCall, type ResultMeta, scriptCall, type ValidatedFunction } from "./scriptFunction.js";
+import { type ScriptCall, ScriptRunner } from "./scriptRunner.js";
+import { readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
+import { type StopLossInput, type StopLossResult, stopLossFunction } from "./stopLoss.js";
 import { type VwapInput, type VwapResult, vwapFunction } from "./vwap.js";
 
 /** Options of {@link MathDispatcher}. */
@@ -18,15 +25,44 @@ export interface MathDispatcherOptions extends KeyOptions {}
 /** One outcome of a batch: the result, or the typed error of that one input. */
 export type BatchOutcome<Result> = { ok: true; value: Result } | { ok: false; error: MathDispatcherError };
 
-/** A function call for {@link MathDispatcher.batch}. */
-export type BatchCall = { fn: "atr"; input: AtrInput } | { fn: "vwap"; input: VwapInput };
+/** Input and result types of the single functions, by name. */
+export interface FunctionTypes {
+  atr: [AtrInput, AtrResult];
+  vwap: [VwapInput, VwapResult];
+  stopLoss: [StopLossInput, StopLossResult];
+  positionSize: [PositionSizeInput, PositionSizeResult];
+  newsBoost: [NewsBoostInput, NewsBoostResult];
+  confidence: [ConfidenceInput, ConfidenceResult];
+}
+export type FunctionName = keyof FunctionTypes;
 
-// Lookup by name for batches; a function is added here and as a method below.
-const FUNCTIONS = { atr: atrFunction, vwap: vwapFunction } as const;
+/** A function call for {@link MathDispatcher.batch}. */
+export type BatchCall = { [K in FunctionName]: { fn: K; input: FunctionTypes[K][0] } }[FunctionName];
+
+type AnyFunction = ValidatedFunction<z.ZodType<{ symbol: string }>, unknown>;
+
+const FUNCTIONS: Record<FunctionName, AnyFunction> = {
+  atr: atrFunction,
+  vwap: vwapFunction,
+  stopLoss: stopLossFunction,
+  positionSize: positionSizeFunction,
+  newsBoost: newsBoostFunction,
+  confidence: confidenceFunction,
+};
+
+type Prepared<Extra = unknown> =
+  | { ok: true; call: ScriptCall; extra: Extra }
+  | { ok: false; error: MathDispatcherError };
+
+function asError(error: unknown): MathDispatcherError {
+  if (error instanceof MathDispatcherError) return error;
+  throw error;
+}
 
 export class MathDispatcher {
   /** The runner that owns SCRIPT LOAD / EVALSHA for this connection. */
   readonly runner: ScriptRunner;
+  private inputConnections: { news: Redis; volume: Redis } | undefined;
 
   /**
    * @param redis an ioredis connection on DB 10 (patterns), where results are cached. It is used
@@ -45,11 +81,8 @@ export class MathDispatcher {
 
   /** Opens a DB 10 connection from a URL (`redis://host:port`) or ioredis options. */
   static connect(target: string | RedisOptions, options: MathDispatcherOptions = {}): MathDispatcher {
-    const redisOptions = { lazyConnect: false };
-    const redis =
-      typeof target === "string"
-        ? new Redis(target, { ...redisOptions, db: DATABASES.patterns.db })
-        : new Redis({ ...target, ...redisOptions, db: DATABASES.patterns.db });
+    const db = DATABASES.patterns.db;
+    const redis = typeof target === "string" ? new Redis(target, { db }) : new Redis({ ...target, db });
     return new MathDispatcher(redis, options);
   }
 
@@ -58,10 +91,9 @@ export class MathDispatcher {
     return this.runner.load();
   }
 
-  private async call<Result>(fn: ScriptFunction<z.ZodType<{ symbol: string }>, Result>, input: unknown) {
+  private async call<Result>(fn: ValidatedFunction<z.ZodType<{ symbol: string }>, Result>, input: unknown): Promise<Result & ResultMeta> {
     const entry = this.runner.entry(fn.script);
-    const call = prepareCall(fn, entry, input, this.options);
-    return decodeResult(fn, entry, await this.runner.run(call));
+    return decodeResult(fn, entry, await this.runner.run(prepareCall(fn, entry, input, this.options)));
   }
 
   /** Average True Range (TA-Lib) of the bars. */
@@ -74,34 +106,134 @@ export class MathDispatcher {
     return this.call(vwapFunction, input);
   }
 
-  /**
-   * Many calls in one pipeline. Each input is validated first; an invalid one yields its error
-   * in place and is not sent.
-   */
-  async batch(calls: readonly BatchCall[]): Promise<BatchOutcome<(AtrResult | VwapResult) & ResultMeta>[]> {
-    type Prepared =
-      | { ok: true; fn: ScriptFunction<z.ZodType<{ symbol: string }>, AtrResult | VwapResult>; call: ScriptCall }
-      | { ok: false; error: MathDispatcherError };
-    const prepared = calls.map((c): Prepared => {
-      const fn = FUNCTIONS[c.fn];
-      try {
-        return { ok: true, fn, call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options) };
-      } catch (error) {
-        return { ok: false, error: error as MathDispatcherError };
-      }
-    });
+  /** Stop-loss (and target) on the tick grid from entry and ATR. */
+  stopLoss(input: StopLossInput): Promise<StopLossResult & ResultMeta> {
+    return this.call(stopLossFunction, input);
+  }
+
+  /** Lots and quantity for a fixed fraction of capital at risk. */
+  positionSize(input: PositionSizeInput): Promise<PositionSizeResult & ResultMeta> {
+    return this.call(positionSizeFunction, input);
+  }
+
+  /** Recency- and relevance-weighted news sentiment as a signed confidence boost. */
+  newsBoost(input: NewsBoostInput): Promise<NewsBoostResult & ResultMeta> {
+    return this.call(newsBoostFunction, input);
+  }
+
+  /** The detector's confidence moved in log-odds by volume and news. */
+  confidence(input: ConfidenceInput): Promise<ConfidenceResult & ResultMeta> {
+    return this.call(confidenceFunction, input);
+  }
+
+  /** Runs prepared calls in one pipeline, keeping failed preparations in place. */
+  private async runPrepared<Extra, Result>(
+    prepared: Prepared<Extra>[],
+    decode: (reply: unknown, extra: Extra) => Result,
+  ): Promise<BatchOutcome<Result>[]> {
     const settled = await this.runner.runMany(prepared.flatMap((p) => (p.ok ? [p.call] : [])));
     let next = 0;
-    return prepared.map((p) => {
+    return prepared.map((p): BatchOutcome<Result> => {
       if (!p.ok) return p;
-      const outcome = settled[next++] as Settled;
-      if (!outcome.ok) return outcome;
-      return { ok: true, value: decodeResult(p.fn, this.runner.entry(p.fn.script), outcome.reply) };
+      const outcome = settled[next++];
+      if (!outcome) throw new MathDispatcherError("pipeline returned fewer replies than calls");
+      return outcome.ok ? { ok: true, value: decode(outcome.reply, p.extra) } : outcome;
     });
   }
 
-  /** Closes the connection. */
+  /**
+   * Many single-function calls in one pipeline. Each input is validated first; an invalid one
+   * yields its error in place and is not sent.
+   */
+  batch(calls: readonly BatchCall[]): Promise<BatchOutcome<FunctionTypes[FunctionName][1] & ResultMeta>[]> {
+    const prepared = calls.map((c): Prepared<AnyFunction> => {
+      const fn = FUNCTIONS[c.fn];
+      try {
+        return { ok: true, call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options), extra: fn };
+      } catch (error) {
+        return { ok: false, error: asError(error) };
+      }
+    });
+    return this.runPrepared(prepared, (reply, fn) =>
+      decodeResult(fn, this.runner.entry(fn.script), reply) as FunctionTypes[FunctionName][1] & ResultMeta,
+    );
+  }
+
+  private inputs(): { news: Redis; volume: Redis } {
+    this.inputConnections ??= {
+      news: this.redis.duplicate({ db: DATABASES.news.db }),
+      volume: this.redis.duplicate({ db: DATABASES.cumulative_volume.db }),
+    };
+    return this.inputConnections;
+  }
+
+  private resolve(signal: ParsedSignal, stored: StoredSignalInputs): ResolvedSignal {
+    let volumeRatioUsed = signal.volumeRatio;
+    let volumeSource: Decision["sources"]["volumeRatio"] = signal.volumeRatio === undefined ? "none" : "given";
+    if (volumeRatioUsed === undefined && signal.currentVolume !== undefined && stored.baselineVolume) {
+      volumeRatioUsed = Math.min(1e6, Math.max(signal.currentVolume / stored.baselineVolume, Number.MIN_VALUE));
+      volumeSource = "redis";
+    }
+    return {
+      ...signal,
+      news: signal.news ?? stored.news ?? [],
+      sources: {
+        news: signal.news ? "given" : "redis",
+        volumeRatio: volumeSource,
+        ...(volumeRatioUsed === undefined ? {} : { volumeRatioUsed }),
+      },
+    };
+  }
+
+  /**
+   * Decisions for many signals: one round trip reads the news (DB 11) and volume baselines (DB 5)
+   * the signals leave out, then one pipeline runs one `dispatch` script call per signal.
+   */
+  async dispatchMany(signals: readonly Signal[]): Promise<BatchOutcome<Decision & ResultMeta>[]> {
+    const entry = this.runner.entry(dispatchFunction.script);
+    const parsed = signals.map((s) => {
+      try {
+        return parseInput(signalSchema, s);
+      } catch (error) {
+        return asError(error);
+      }
+    });
+    const valid = parsed.filter((p): p is ParsedSignal => !(p instanceof MathDispatcherError));
+    const requests = valid.map((s) => ({
+      symbol: s.symbol,
+      time: s.time,
+      news: s.news === undefined,
+      baseline: s.volumeRatio === undefined && s.currentVolume !== undefined,
+    }));
+    const needsRedis = requests.some((r) => r.news || r.baseline);
+    const stored = needsRedis
+      ? await readSignalInputs(this.inputs().news, this.inputs().volume, requests, this.options)
+      : requests.map(() => ({}));
+    let next = 0;
+    const prepared = parsed.map((p): Prepared<ResolvedSignal> => {
+      if (p instanceof MathDispatcherError) return { ok: false, error: p };
+      const found = stored[next++] ?? {};
+      if (found instanceof MathDispatcherError) return { ok: false, error: found };
+      const resolved = this.resolve(p, found);
+      return { ok: true, call: scriptCall(dispatchFunction, entry, resolved, this.options), extra: resolved };
+    });
+    return this.runPrepared(prepared, (reply, resolved) => ({
+      ...decodeResult(dispatchFunction, entry, reply),
+      sources: resolved.sources,
+    }));
+  }
+
+  /** The decision for one signal: stop, target, confidence with its terms, news boost and lots. */
+  async dispatch(signal: Signal): Promise<Decision & ResultMeta> {
+    const [outcome] = await this.dispatchMany([signal]);
+    if (!outcome?.ok) throw (outcome as { error: MathDispatcherError }).error;
+    return outcome.value;
+  }
+
+  /** Closes the connection and any the dispatcher opened to read DB 5 and DB 11. */
   async quit(): Promise<void> {
-    await this.redis.quit();
+    const inputs = this.inputConnections;
+    this.inputConnections = undefined;
+    await Promise.all([this.redis.quit(), inputs?.news.quit(), inputs?.volume.quit()]);
   }
 }

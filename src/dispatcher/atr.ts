@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { barSchema, integerSchema, pointsSchema, symbolSchema } from "./inputs.js";
 import { numberField, numberListField } from "./reply.js";
-import type { ScriptFunction } from "./scriptFunction.js";
+import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles, type PriceInput } from "./units.js";
 
 /** Input of {@link MathDispatcher.atr}. */
@@ -47,7 +47,7 @@ const atrSchema = z
     }
   });
 
-export const atrFunction: ScriptFunction<typeof atrSchema, AtrResult> = {
+export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
   script: "atr",
   schema: atrSchema,
   args: (input) => [

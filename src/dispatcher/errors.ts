@@ -56,3 +56,13 @@ export class ConfigurationError extends MathDispatcherError {
 
 /** A script reply did not have the shape the decoder expects (a bug, or a foreign script). */
 export class ReplyFormatError extends MathDispatcherError {}
+
+/** Data the dispatcher read from Redis (news, volume baselines) is not in the documented shape. */
+export class StoredDataError extends MathDispatcherError {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`${key}: ${reason}`);
+  }
+}

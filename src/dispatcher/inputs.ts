@@ -77,3 +77,21 @@ export function pointsSchema<T extends z.ZodType>(item: T) {
     .min(1, { error: "must not be empty" })
     .max(MAX_POINTS, { error: `at most ${MAX_POINTS} points per call` });
 }
+
+/** A finite number in an interval; `open` marks the ends that are excluded. */
+export function rangeSchema(min: number, max: number, open: { min?: boolean; max?: boolean } = {}) {
+  const text = `${open.min ? "(" : "["}${min}, ${max}${open.max ? ")" : "]"}`;
+  return finiteSchema.refine((x) => (open.min ? x > min : x >= min) && (open.max ? x < max : x <= max), {
+    error: `must be in ${text}`,
+  });
+}
+
+export const sideSchema = z.enum(["long", "short"], { error: "must be 'long' or 'short'" });
+
+/** Whole epoch milliseconds (exact in a double). */
+export const epochMsSchema = integerSchema(0, 9e15);
+
+/** ARGV text of an optional number: '' when absent. */
+export function optionalArg(value: number | undefined): string {
+  return value === undefined ? "" : String(value);
+}

@@ -11,15 +11,20 @@ import type { ScriptManifestEntry } from "./manifest.js";
 import { cacheStatus, type CacheStatus, decodeReply } from "./reply.js";
 import type { ScriptCall } from "./scriptRunner.js";
 
-export interface ScriptFunction<Schema extends z.ZodType, Result> {
+export interface ScriptFunction<Parsed extends { symbol: string }, Result> {
   /** The manifest name of the Lua script. */
   readonly script: string;
-  /** Validates and normalises the input (prices to units, defaults filled in). */
-  readonly schema: Schema;
   /** The ARGV of the script, in the order its header declares. */
-  args(input: z.output<Schema>): (string | Buffer)[];
+  args(input: Parsed): (string | Buffer)[];
   /** Reads the script's reply fields into the typed result. */
   decode(fields: ReturnType<typeof decodeReply>): Result;
+}
+
+/** A script function whose input is validated by a zod schema. */
+export interface ValidatedFunction<Schema extends z.ZodType<{ symbol: string }>, Result>
+  extends ScriptFunction<z.output<Schema>, Result> {
+  /** Validates and normalises the input (prices to units, defaults filled in). */
+  readonly schema: Schema;
 }
 
 /** Every result says where it came from. */
@@ -32,12 +37,21 @@ export interface ResultMeta {
 
 /** Validates an input and lays it out as a script call with its cache key. */
 export function prepareCall(
-  fn: ScriptFunction<z.ZodType<{ symbol: string }>, unknown>,
+  fn: ValidatedFunction<z.ZodType<{ symbol: string }>, unknown>,
   entry: ScriptManifestEntry,
   input: unknown,
   keyOptions: KeyOptions,
 ): ScriptCall {
-  const parsed = parseInput(fn.schema, input);
+  return scriptCall(fn, entry, parseInput(fn.schema, input), keyOptions);
+}
+
+/** Lays out an input that is already validated as a script call with its cache key. */
+export function scriptCall<Parsed extends { symbol: string }>(
+  fn: ScriptFunction<Parsed, unknown>,
+  entry: ScriptManifestEntry,
+  parsed: Parsed,
+  keyOptions: KeyOptions,
+): ScriptCall {
   const args = fn.args(parsed);
   const key = patternCacheKey(entry.name, entry.version, parsed.symbol, inputsDigest(args), keyOptions);
   return { script: fn.script, keys: [key], args };
@@ -45,7 +59,7 @@ export function prepareCall(
 
 /** Decodes a raw reply into the function's result plus its cache status and version. */
 export function decodeResult<Result>(
-  fn: ScriptFunction<z.ZodType, Result>,
+  fn: ScriptFunction<never, Result>,
   entry: ScriptManifestEntry,
   reply: unknown,
 ): Result & ResultMeta {

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { barSchema, finiteSchema, pointsSchema, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { numberField, numberListField } from "./reply.js";
-import type { ScriptFunction } from "./scriptFunction.js";
+import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles, type PriceInput } from "./units.js";
 
 /** A trade: price and volume. */
@@ -75,7 +75,7 @@ const vwapSchema = z
     }
   });
 
-export const vwapFunction: ScriptFunction<typeof vwapSchema, VwapResult> = {
+export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
   script: "vwap",
   schema: vwapSchema,
   args: (input) => [

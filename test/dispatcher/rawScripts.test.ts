@@ -50,7 +50,7 @@ describe("raw EVALSHA with bad arguments", () => {
     ["atr", "padded period", [" 5 ", goodBars, "0"], "period"],
     ["atr", "word period", ["abc", goodBars, "0"], "period"],
     ["atr", "period 0", ["0", goodBars, "0"], "period"],
-    ["atr", "missing bars", ["2"], "bars"],
+    ["atr", "missing bars and flag", ["2"], "series"],
     ["atr", "missing series flag", ["2", goodBars], "series"],
     ["atr", "no arguments", [], "period"],
     ["atr", "truncated bars", ["2", goodBars.subarray(0, 20), "0"], "bars"],

@@ -1,0 +1,76 @@
+-- News boost: recency- and relevance-weighted sentiment (see docs/FORMULAS.md, "News boost").
+-- ARGV from `first` on: items, now_ms, half_life_minutes, window_minutes, max_boost,
+-- clock_skew_ms, side. Items: binary, per item three little-endian doubles '<ddd':
+-- sentiment in [-1, 1], relevance in [0, 1], published_at epoch ms; up to 1000 items or ''.
+-- @include "validate"
+-- @include "format"
+-- @include "neumaier"
+-- @include "side"
+
+local MAX_NEWS_ITEMS = 1000
+local MAX_EPOCH_MS = 9e15 -- whole milliseconds stay exact in a double below 2^53
+
+local function check_epoch_ms(field, t)
+  if not (t >= 0 and t <= MAX_EPOCH_MS and t == math.floor(t)) then
+    invalid(field, 'must be whole epoch milliseconds')
+  end
+end
+
+local function news_boost_args(first, side_index)
+  local p = {}
+  local items = arg_string(first, 'items')
+  p.count = 0
+  if items ~= '' then items, p.count = arg_packed(first, 'items', 3, MAX_NEWS_ITEMS) end
+  p.items = items
+  p.now = arg_number(first + 1, 'now')
+  check_epoch_ms('now', p.now)
+  p.half_life = arg_number(first + 2, 'half_life_minutes')
+  if not (p.half_life > 0 and p.half_life <= 100000) then invalid('half_life_minutes', 'must be in (0, 100000]') end
+  p.window = arg_number(first + 3, 'window_minutes')
+  if not (p.window > 0 and p.window <= 100000) then invalid('window_minutes', 'must be in (0, 100000]') end
+  p.max_boost = arg_number(first + 4, 'max_boost')
+  if not (p.max_boost > 0 and p.max_boost <= 1) then invalid('max_boost', 'must be in (0, 1]') end
+  p.skew = arg_number(first + 5, 'clock_skew_ms')
+  if not (p.skew >= 0 and p.skew <= 3600000) then invalid('clock_skew_ms', 'must be in [0, 3600000]') end
+  p.side = arg_side(side_index or first + 6)
+  return p
+end
+
+local function news_boost_compute(p)
+  local weight, weight_comp, signed, signed_comp, used = 0, 0, 0, 0, 0
+  local pos = 1
+  for i = 1, p.count do
+    local field = 'items[' .. (i - 1) .. ']'
+    local sentiment, relevance, published
+    sentiment, relevance, published, pos = struct.unpack('<ddd', p.items, pos)
+    if not (sentiment >= -1 and sentiment <= 1) then invalid(field .. '.sentiment', 'must be in [-1, 1]') end
+    if not (relevance >= 0 and relevance <= 1) then invalid(field .. '.relevance', 'must be in [0, 1]') end
+    check_epoch_ms(field .. '.published_at', published)
+    if published > p.now + p.skew then
+      invalid(field .. '.published_at', 'is in the future beyond the clock-skew allowance of ' .. p.skew .. ' ms')
+    end
+    local age_minutes = math.max(0, p.now - published) / 60000
+    if age_minutes <= p.window then
+      local w = relevance * math.pow(0.5, age_minutes / p.half_life)
+      weight, weight_comp = neumaier_add(weight, weight_comp, w)
+      signed, signed_comp = neumaier_add(signed, signed_comp, w * sentiment)
+      used = used + 1
+    end
+  end
+  weight = weight + weight_comp
+  local sentiment = 0
+  if weight > 0 then sentiment = (signed + signed_comp) / weight end
+  local strength = 1 - math.exp(-weight)
+  return { boost = p.side * p.max_boost * sentiment * strength, sentiment = sentiment, weight = weight, used = used, max_boost = p.max_boost }
+end
+
+local function news_boost_fields(r, fields)
+  local out = fields or {}
+  for _, v in ipairs({
+    'boost', fmt(r.boost),
+    'sentiment', fmt(r.sentiment),
+    'weight', fmt(r.weight),
+    'count', fmt_integer(r.used),
+  }) do out[#out + 1] = v end
+  return out
+end

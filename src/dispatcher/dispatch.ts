@@ -1,0 +1,115 @@
+/**
+ * `dispatch`: everything the risk manager needs for one signal in one script call
+ * (`lua/dispatch.lua`): ATR (given or from bars) -> stop-loss -> news boost -> confidence ->
+ * position size.
+ */
+import { z } from "zod";
+import { type AccountSettings, accountSchema, decodePositionSize, positionSizeArgs, type PositionSizeResult } from "./positionSize.js";
+import { type ConfidenceResult, type ConfidenceSettings, baseConfidenceSchema, confidenceArgs, confidenceSettingsSchema, decodeConfidence, volumeRatioSchema } from "./confidence.js";
+import { barSchema, epochMsSchema, integerSchema, pointsSchema, priceSchema, rangeSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { MAX_ATR_PERIOD } from "./atr.js";
+import { checkNotFuture, decodeNewsBoost, type NewsBoostResult, type NewsItemInput, newsBoostArgs, newsItemsSchema, type NewsSettings, newsSettingsSchema } from "./newsBoost.js";
+import { numberField } from "./reply.js";
+import type { ScriptFunction } from "./scriptFunction.js";
+import { decodeStopLoss, entryOnGrid, type StopLossResult, type StopLossSettings, stopLossArgs, stopLossSettingsSchema } from "./stopLoss.js";
+import { packDoubles, type PriceInput } from "./units.js";
+
+/** A pattern detector's signal, as {@link MathDispatcher.dispatch} takes it. */
+export interface Signal {
+  symbol: string;
+  side: "long" | "short";
+  /** Entry price, on the tick grid. */
+  entry: PriceInput;
+  /** Epoch ms of the signal: `now` for news, and the IST minute of the volume baseline. Default Date.now(). */
+  time?: number;
+  /** The detector's confidence, (0, 1). */
+  baseConfidence: number;
+  /** ATR in price; or give `atrBars` to compute it in the same call. */
+  atr?: number;
+  atrBars?: { period: number; bars: readonly { high: PriceInput; low: PriceInput; close: PriceInput }[] };
+  /** Current volume / baseline. Without it, `currentVolume` is divided by the DB 5 baseline. */
+  volumeRatio?: number;
+  currentVolume?: number;
+  /** News items; when absent they are read from `news:latest:{SYMBOL}` in DB 11. */
+  news?: readonly NewsItemInput[];
+  stop?: StopLossSettings;
+  newsSettings?: NewsSettings;
+  confidenceSettings?: ConfidenceSettings;
+  account: AccountSettings;
+}
+
+/** Where the dispatcher took an input from. */
+export type InputSource = "given" | "redis" | "none";
+
+/** The decision for one signal. */
+export interface Decision {
+  /** The ATR used (given, or computed from the bars). */
+  atr: number;
+  stop: StopLossResult;
+  news: NewsBoostResult;
+  confidence: ConfidenceResult;
+  size: PositionSizeResult;
+  /** Which inputs were given and which were read from Redis. */
+  sources: { news: InputSource; volumeRatio: InputSource; volumeRatioUsed?: number };
+}
+
+export const signalSchema = z
+  .object({
+    symbol: symbolSchema,
+    side: sideSchema,
+    entry: priceSchema,
+    time: epochMsSchema.default(() => Date.now()),
+    baseConfidence: baseConfidenceSchema,
+    atr: rangeSchema(0, Number.MAX_VALUE, { min: true }).optional(),
+    atrBars: z.object({ period: integerSchema(1, MAX_ATR_PERIOD), bars: pointsSchema(barSchema) }).optional(),
+    volumeRatio: volumeRatioSchema.optional(),
+    currentVolume: volumeSchema.optional(),
+    news: newsItemsSchema.optional(),
+    stop: stopLossSettingsSchema.prefault({}),
+    newsSettings: newsSettingsSchema.prefault({}),
+    confidenceSettings: confidenceSettingsSchema.prefault({}),
+    account: accountSchema,
+  })
+  .superRefine((s, ctx) => {
+    if ((s.atr === undefined) === (s.atrBars === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["atr"], message: "give exactly one of atr or atrBars" });
+    }
+    if (s.atrBars && s.atrBars.bars.length < s.atrBars.period + 1) {
+      ctx.addIssue({ code: "custom", path: ["atrBars", "bars"], message: `needs at least period + 1 = ${s.atrBars.period + 1} bars` });
+    }
+    entryOnGrid(s.entry, s.stop.tick, ctx, ["entry"]);
+    if (s.news) checkNotFuture(s.news, s.time, s.newsSettings.clockSkewMs, ctx, ["news"]);
+  });
+
+export type ParsedSignal = z.output<typeof signalSchema>;
+
+/** A parsed signal with the inputs read from Redis filled in. */
+export type ResolvedSignal = ParsedSignal & {
+  news: NewsItemInput[];
+  sources: Decision["sources"];
+};
+
+/** Validated by {@link signalSchema}, then resolved against Redis before it runs. */
+export const dispatchFunction: ScriptFunction<ResolvedSignal, Omit<Decision, "sources">> = {
+  script: "dispatch",
+  args: (s) => [
+    ...stopLossArgs({ ...s.stop, side: s.side, entry: s.entry, atr: s.atr }),
+    s.atrBars ? String(s.atrBars.period) : "",
+    s.atrBars
+      ? packDoubles(
+          s.atrBars.bars.map((b) => [b.high, b.low, b.close]),
+          3,
+        )
+      : "",
+    ...newsBoostArgs({ ...s.newsSettings, items: s.news, now: s.time }),
+    ...confidenceArgs({ ...s.confidenceSettings, base: s.baseConfidence, volumeRatio: s.sources.volumeRatioUsed }),
+    ...positionSizeArgs(s.account),
+  ],
+  decode: (fields) => ({
+    atr: numberField(fields, "atr"),
+    stop: decodeStopLoss(fields),
+    news: decodeNewsBoost(fields),
+    confidence: decodeConfidence(fields),
+    size: decodePositionSize(fields),
+  }),
+};

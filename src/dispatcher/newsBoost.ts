@@ -1,0 +1,132 @@
+/** News boost through `lua/news_boost.lua`. */
+import { z } from "zod";
+import { NEWS_BOOST_DEFAULTS } from "../indicators/newsBoost.js";
+import { epochMsSchema, integerSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
+import { numberField, type ReplyFields } from "./reply.js";
+import type { ValidatedFunction } from "./scriptFunction.js";
+import { packDoubles } from "./units.js";
+
+/** One news item. */
+export interface NewsItemInput {
+  /** [-1, 1]. */
+  sentiment: number;
+  /** [0, 1]. */
+  relevance: number;
+  /** Epoch milliseconds. */
+  publishedAt: number;
+}
+
+/** How news is weighted; all optional. */
+export interface NewsSettings {
+  /** Default 60. */
+  halfLifeMinutes?: number;
+  /** Items older than this are dropped. Default 1440 (24 h). */
+  windowMinutes?: number;
+  /** Default 0.15. */
+  maxBoost?: number;
+  /** Items newer than now by more than this are rejected. Default 5000. */
+  clockSkewMs?: number;
+}
+
+/** Input of {@link MathDispatcher.newsBoost}. */
+export interface NewsBoostInput extends NewsSettings {
+  symbol: string;
+  side: "long" | "short";
+  items: readonly NewsItemInput[];
+  /** Epoch ms; default Date.now(). */
+  now?: number;
+}
+
+/** Result of {@link MathDispatcher.newsBoost}. */
+export interface NewsBoostResult {
+  /** maxBoost * S * strength, negated for a short. */
+  boost: number;
+  /** S, the weighted mean sentiment. */
+  sentiment: number;
+  /** sum of the weights. */
+  weight: number;
+  /** Items inside the window. */
+  count: number;
+}
+
+export const MAX_NEWS_ITEMS = 1000;
+
+export const newsItemSchema = z.object({
+  sentiment: rangeSchema(-1, 1),
+  relevance: rangeSchema(0, 1),
+  publishedAt: epochMsSchema,
+});
+
+export const newsSettingsSchema = z.object({
+  halfLifeMinutes: rangeSchema(0, 100_000, { min: true }).default(NEWS_BOOST_DEFAULTS.halfLifeMinutes),
+  windowMinutes: rangeSchema(0, 100_000, { min: true }).default(NEWS_BOOST_DEFAULTS.windowMinutes),
+  maxBoost: rangeSchema(0, 1, { min: true }).default(NEWS_BOOST_DEFAULTS.maxBoost),
+  clockSkewMs: integerSchema(0, 3_600_000).default(NEWS_BOOST_DEFAULTS.clockSkewMs),
+});
+
+export const newsItemsSchema = z.array(newsItemSchema).max(MAX_NEWS_ITEMS, { error: `at most ${MAX_NEWS_ITEMS} items` });
+
+/** Rejects items from the future beyond the clock-skew allowance. */
+export function checkNotFuture(
+  items: readonly { publishedAt: number }[],
+  now: number,
+  skew: number,
+  ctx: z.RefinementCtx,
+  path: PropertyKey[],
+): void {
+  items.forEach((item, i) => {
+    if (item.publishedAt > now + skew) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, i, "publishedAt"],
+        message: `is in the future beyond the clock-skew allowance of ${skew} ms`,
+      });
+    }
+  });
+}
+
+const newsBoostSchema = z
+  .object({
+    symbol: symbolSchema,
+    side: sideSchema,
+    items: newsItemsSchema,
+    now: epochMsSchema.default(() => Date.now()),
+  })
+  .and(newsSettingsSchema)
+  .superRefine((input, ctx) => checkNotFuture(input.items, input.now, input.clockSkewMs, ctx, ["items"]));
+
+type NewsArgsInput = z.output<typeof newsSettingsSchema> & { items: readonly NewsItemInput[]; now: number };
+
+/** The news_boost ARGV section without the side (6 slots). */
+export function newsBoostArgs(input: NewsArgsInput): (string | Buffer)[] {
+  return [
+    input.items.length === 0
+      ? ""
+      : packDoubles(
+          input.items.map((n) => [n.sentiment, n.relevance, n.publishedAt]),
+          3,
+        ),
+    String(input.now),
+    String(input.halfLifeMinutes),
+    String(input.windowMinutes),
+    String(input.maxBoost),
+    String(input.clockSkewMs),
+  ];
+}
+
+/** Reads the news_boost fields of a reply (also part of the dispatch reply). */
+export function decodeNewsBoost(fields: ReplyFields): NewsBoostResult {
+  return {
+    boost: numberField(fields, "boost"),
+    sentiment: numberField(fields, "sentiment"),
+    weight: numberField(fields, "weight"),
+    count: numberField(fields, "count"),
+  };
+}
+
+export const newsBoostFunction: ValidatedFunction<typeof newsBoostSchema, NewsBoostResult> = {
+  script: "news_boost",
+  schema: newsBoostSchema,
+  args: (input) => [...newsBoostArgs(input), input.side],
+  decode: decodeNewsBoost,
+};

@@ -1,0 +1,101 @@
+/** Fixed-fractional, lot-aware position size through `lua/position_size.lua`. */
+import { z } from "zod";
+import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../indicators/positionSize.js";
+import { integerSchema, optionalArg, priceSchema, rangeSchema, symbolSchema } from "./inputs.js";
+import { numberField, type ReplyFields, textField } from "./reply.js";
+import type { ValidatedFunction } from "./scriptFunction.js";
+import { type PriceInput, unitsToText } from "./units.js";
+
+/** The account side of sizing. */
+export interface AccountSettings {
+  /** Capital in rupees, (0, 1e11]. */
+  capital: number;
+  /** Fraction of capital at risk per trade, (0, 1]; 0.01 is 1 %. */
+  risk: number;
+  /** Units per lot: 1 for cash equities, the contract's lot size for F&O (an input: it changes). */
+  lotSize: number;
+  /** Cap on lots. */
+  maxLots?: number;
+  /** Cap on notional as a fraction of capital, (0, 100]. */
+  maxExposure?: number;
+  /** Risk multiplier at confidence 0 (it rises linearly to 1 at confidence 1). Default 0.5. */
+  confidenceFloor?: number;
+}
+
+/** Input of {@link MathDispatcher.positionSize}. */
+export interface PositionSizeInput extends AccountSettings {
+  symbol: string;
+  entry: PriceInput;
+  stop: PriceInput;
+  /** [0, 1]; without it the full risk is used. */
+  confidence?: number;
+}
+
+/** Result of {@link MathDispatcher.positionSize}. */
+export interface PositionSizeResult {
+  lots: number;
+  /** lots * lot size. */
+  quantity: number;
+  /** quantity * |entry - stop|, exact. */
+  moneyAtRisk: number;
+  /** quantity * entry, exact. */
+  notional: number;
+  /** The constraint that set the lots. */
+  boundBy: SizeBound;
+  /** The confidence multiplier applied to the risk. */
+  riskMultiplier: number;
+}
+
+export const accountSchema = z.object({
+  capital: rangeSchema(0, 1e11, { min: true }),
+  risk: rangeSchema(0, 1, { min: true }),
+  lotSize: integerSchema(1, 1_000_000),
+  maxLots: integerSchema(0, 1e9).optional(),
+  maxExposure: rangeSchema(0, 100, { min: true }).optional(),
+  confidenceFloor: rangeSchema(0, 1).default(DEFAULT_CONFIDENCE_FLOOR),
+});
+
+const positionSizeSchema = z
+  .object({ symbol: symbolSchema, entry: priceSchema, stop: priceSchema, confidence: rangeSchema(0, 1).optional() })
+  .and(accountSchema)
+  .superRefine((input, ctx) => {
+    if (input.entry === input.stop) {
+      ctx.addIssue({ code: "custom", path: ["stop"], message: "equals entry: the risk per unit would be zero" });
+    }
+  });
+
+type AccountArgs = z.output<typeof accountSchema> & { entry?: number; stop?: number; confidence?: number };
+
+/** The position_size ARGV section (9 slots); entry, stop and confidence are '' when chained. */
+export function positionSizeArgs(input: AccountArgs): string[] {
+  return [
+    String(input.capital),
+    String(input.risk),
+    input.entry === undefined ? "" : unitsToText(input.entry),
+    input.stop === undefined ? "" : unitsToText(input.stop),
+    String(input.lotSize),
+    optionalArg(input.maxLots),
+    optionalArg(input.maxExposure),
+    optionalArg(input.confidence),
+    String(input.confidenceFloor),
+  ];
+}
+
+/** Reads the position_size fields of a reply (also part of the dispatch reply). */
+export function decodePositionSize(fields: ReplyFields): PositionSizeResult {
+  return {
+    lots: numberField(fields, "lots"),
+    quantity: numberField(fields, "quantity"),
+    moneyAtRisk: numberField(fields, "money_at_risk"),
+    notional: numberField(fields, "notional"),
+    boundBy: textField(fields, "bound_by") as SizeBound,
+    riskMultiplier: numberField(fields, "risk_multiplier"),
+  };
+}
+
+export const positionSizeFunction: ValidatedFunction<typeof positionSizeSchema, PositionSizeResult> = {
+  script: "position_size",
+  schema: positionSizeSchema,
+  args: positionSizeArgs,
+  decode: decodePositionSize,
+};

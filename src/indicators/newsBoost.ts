@@ -1,0 +1,59 @@
+/**
+ * News boost on decimal.js: the oracle for `lua/includes/news_boost.lua`.
+ * w_i = relevance_i * 0.5 ^ (age_i / half-life), items older than the window dropped;
+ * S = sum(w_i s_i) / sum(w_i); strength = 1 - exp(-sum(w_i)); boost = maxBoost * S * strength,
+ * negated for a short. No items: boost 0.
+ */
+import { Dec, dec, type Numeric } from "./decimal.js";
+import { sideSign, type Side } from "./stopLoss.js";
+
+export interface NewsItem {
+  /** [-1, 1]. */
+  sentiment: Numeric;
+  /** [0, 1]. */
+  relevance: Numeric;
+  /** Epoch milliseconds. */
+  publishedAt: number;
+}
+
+export interface NewsBoostParams {
+  items: readonly NewsItem[];
+  /** Epoch milliseconds. */
+  now: number;
+  side: Side;
+  halfLifeMinutes?: Numeric;
+  windowMinutes?: Numeric;
+  maxBoost?: Numeric;
+  clockSkewMs?: number;
+}
+
+export const NEWS_BOOST_DEFAULTS = { halfLifeMinutes: 60, windowMinutes: 1440, maxBoost: 0.15, clockSkewMs: 5000 } as const;
+
+export interface NewsBoostReference {
+  boost: Dec;
+  sentiment: Dec;
+  weight: Dec;
+  count: number;
+}
+
+export function newsBoostReference(p: NewsBoostParams): NewsBoostReference {
+  const halfLife = dec(p.halfLifeMinutes ?? NEWS_BOOST_DEFAULTS.halfLifeMinutes);
+  const window = dec(p.windowMinutes ?? NEWS_BOOST_DEFAULTS.windowMinutes);
+  const skew = p.clockSkewMs ?? NEWS_BOOST_DEFAULTS.clockSkewMs;
+  let weight = new Dec(0);
+  let signed = new Dec(0);
+  let count = 0;
+  for (const item of p.items) {
+    if (item.publishedAt > p.now + skew) throw new RangeError("news item in the future beyond the clock skew");
+    const ageMinutes = dec(Math.max(0, p.now - item.publishedAt)).div(60_000);
+    if (ageMinutes.gt(window)) continue;
+    const w = dec(item.relevance).times(Dec.pow(0.5, ageMinutes.div(halfLife)));
+    weight = weight.plus(w);
+    signed = signed.plus(w.times(item.sentiment));
+    count += 1;
+  }
+  const sentiment = weight.isZero() ? new Dec(0) : signed.div(weight);
+  const strength = new Dec(1).minus(Dec.exp(weight.neg()));
+  const boost = dec(p.maxBoost ?? NEWS_BOOST_DEFAULTS.maxBoost).times(sentiment).times(strength).times(sideSign(p.side));
+  return { boost, sentiment, weight, count };
+}

@@ -1,0 +1,78 @@
+/**
+ * Stop-loss and target on the tick grid, on decimal.js: the oracle for `lua/includes/stop_loss.lua`.
+ * d = k * ATR, clamped to [min, max] * entry; the stop goes d from the entry, rounded onto the
+ * grid away from it; the target goes R times the rounded distance beyond the entry, rounded
+ * toward it.
+ */
+import { type Dec, dec, type Numeric } from "./decimal.js";
+import { ceilOnGrid, floorOnGrid } from "./grid.js";
+
+export type Side = "long" | "short";
+
+export interface StopLossParams {
+  side: Side;
+  /** On the tick grid. */
+  entry: Numeric;
+  atr: Numeric;
+  /** k, default 1.5. */
+  multiplier?: Numeric;
+  /** Tick size, default 0.05. */
+  tick?: Numeric;
+  minFraction?: Numeric;
+  maxFraction?: Numeric;
+  /** Reward-to-risk ratio for a target; none when absent. */
+  rewardRatio?: Numeric;
+}
+
+export interface StopLossReference {
+  stop: Dec;
+  target?: Dec;
+  /** |entry - stop|, a whole number of ticks. */
+  distance: Dec;
+  distanceTicks: number;
+  clamped: "none" | "min" | "max";
+  /** The exact values before rounding onto the grid, in ticks: where the tie band is judged. */
+  exact: { distanceTicks: Dec; targetTicks?: Dec };
+}
+
+export const STOP_LOSS_DEFAULTS = { multiplier: 1.5, tick: 0.05 } as const;
+
+export function sideSign(side: Side): 1 | -1 {
+  return side === "long" ? 1 : -1;
+}
+
+export function stopLossReference(p: StopLossParams): StopLossReference {
+  const tick = dec(p.tick ?? STOP_LOSS_DEFAULTS.tick);
+  const entryTicks = dec(p.entry).div(tick);
+  if (!entryTicks.isInteger()) throw new RangeError("entry must lie on the tick grid");
+  const sign = sideSign(p.side);
+  let distance = dec(p.multiplier ?? STOP_LOSS_DEFAULTS.multiplier).times(p.atr).div(tick);
+  let clamped: StopLossReference["clamped"] = "none";
+  if (p.minFraction !== undefined && distance.lt(entryTicks.times(p.minFraction))) {
+    distance = entryTicks.times(p.minFraction);
+    clamped = "min";
+  }
+  if (p.maxFraction !== undefined && distance.gt(entryTicks.times(p.maxFraction))) {
+    distance = entryTicks.times(p.maxFraction);
+    clamped = "max";
+  }
+  const distanceTicks = ceilOnGrid(distance);
+  const stopTicks = entryTicks.minus(sign * distanceTicks);
+  if (stopTicks.lte(0)) throw new RangeError("stop would be at or below zero");
+  const result: StopLossReference = {
+    stop: stopTicks.times(tick),
+    distance: tick.times(distanceTicks),
+    distanceTicks,
+    clamped,
+    exact: { distanceTicks: distance },
+  };
+  if (p.rewardRatio !== undefined) {
+    const exactTarget = dec(p.rewardRatio).times(distanceTicks);
+    const targetTicks = entryTicks.plus(sign * floorOnGrid(exactTarget));
+    if (targetTicks.lte(0)) throw new RangeError("target would be at or below zero");
+    result.target = targetTicks.times(tick);
+    result.exact.targetTicks = exactTarget;
+  }
+  return result;
+}
+

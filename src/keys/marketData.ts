@@ -1,0 +1,13 @@
+/** Keys of the inputs the dispatcher reads (see docs/REDIS_KEY_STANDARDS.md). */
+import { type KeyOptions, symbolSegment } from "./symbol.js";
+import { twoDigits } from "../market/istClock.js";
+
+/** `news:latest:{SYMBOL}` in DB 11: a JSON array of the symbol's recent news items. */
+export function newsLatestKey(symbol: string, options: KeyOptions = {}): string {
+  return `news:latest:${symbolSegment(symbol, options)}`;
+}
+
+/** `volume:baseline:{SYMBOL}:{HH}:{MM}` in DB 5: a hash whose field `average` is the baseline volume of that IST minute. */
+export function volumeBaselineKey(symbol: string, hour: number, minute: number, options: KeyOptions = {}): string {
+  return `volume:baseline:${symbolSegment(symbol, options)}:${twoDigits(hour)}:${twoDigits(minute)}`;
+}
