@@ -4,6 +4,7 @@
 
 local function fmt(x)
   if not is_finite(x) then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+  if x == 0 then return '0' end -- never '-0' (a short with no news would otherwise say -0)
   return string.format('%.17g', x)
 end
 

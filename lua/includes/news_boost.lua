@@ -9,6 +9,9 @@
 
 local MAX_NEWS_ITEMS = 1000
 local MAX_EPOCH_MS = 9e15 -- whole milliseconds stay exact in a double below 2^53
+-- Items weighing less are dropped: each could move the boost by under 1.5e-13, and keeping them
+-- would let underflowing products (relevance 1e-320, 0.5^1440) decide the sentiment S.
+local NEWS_MIN_WEIGHT = 1e-12
 
 local function check_epoch_ms(field, t)
   if not (t >= 0 and t <= MAX_EPOCH_MS and t == math.floor(t)) then
@@ -50,8 +53,8 @@ local function news_boost_compute(p)
       invalid(field .. '.published_at', 'is in the future beyond the clock-skew allowance of ' .. p.skew .. ' ms')
     end
     local age_minutes = math.max(0, p.now - published) / 60000
-    if age_minutes <= p.window then
-      local w = relevance * math.pow(0.5, age_minutes / p.half_life)
+    local w = relevance * math.pow(0.5, age_minutes / p.half_life)
+    if age_minutes <= p.window and w >= NEWS_MIN_WEIGHT then
       weight, weight_comp = neumaier_add(weight, weight_comp, w)
       signed, signed_comp = neumaier_add(signed, signed_comp, w * sentiment)
       used = used + 1

@@ -45,7 +45,7 @@ export interface StopLossResult {
 export const stopLossSettingsSchema = z
   .object({
     multiplier: rangeSchema(0, 100, { min: true }).default(STOP_LOSS_DEFAULTS.multiplier),
-    tick: priceSchema.default(STOP_LOSS_DEFAULTS.tick),
+    tick: priceSchema.prefault(STOP_LOSS_DEFAULTS.tick),
     minFraction: rangeSchema(0, 1, { min: true, max: true }).optional(),
     maxFraction: rangeSchema(0, 1, { min: true, max: true }).optional(),
     rewardRatio: rangeSchema(0, 100, { min: true }).optional(),

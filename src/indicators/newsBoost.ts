@@ -1,6 +1,7 @@
 /**
  * News boost on decimal.js: the oracle for `lua/includes/news_boost.lua`.
- * w_i = relevance_i * 0.5 ^ (age_i / half-life), items older than the window dropped;
+ * w_i = relevance_i * 0.5 ^ (age_i / half-life), items older than the window or lighter than
+ * NEWS_MIN_WEIGHT dropped;
  * S = sum(w_i s_i) / sum(w_i); strength = 1 - exp(-sum(w_i)); boost = maxBoost * S * strength,
  * negated for a short. No items: boost 0.
  */
@@ -27,6 +28,9 @@ export interface NewsBoostParams {
   clockSkewMs?: number;
 }
 
+/** Items weighing less are dropped (see lua/includes/news_boost.lua). */
+export const NEWS_MIN_WEIGHT = 1e-12;
+
 export const NEWS_BOOST_DEFAULTS = { halfLifeMinutes: 60, windowMinutes: 1440, maxBoost: 0.15, clockSkewMs: 5000 } as const;
 
 export interface NewsBoostReference {
@@ -46,8 +50,8 @@ export function newsBoostReference(p: NewsBoostParams): NewsBoostReference {
   for (const item of p.items) {
     if (item.publishedAt > p.now + skew) throw new RangeError("news item in the future beyond the clock skew");
     const ageMinutes = dec(Math.max(0, p.now - item.publishedAt)).div(60_000);
-    if (ageMinutes.gt(window)) continue;
     const w = dec(item.relevance).times(Dec.pow(0.5, ageMinutes.div(halfLife)));
+    if (ageMinutes.gt(window) || w.lt(NEWS_MIN_WEIGHT)) continue;
     weight = weight.plus(w);
     signed = signed.plus(w.times(item.sentiment));
     count += 1;

@@ -65,6 +65,25 @@ describe("raw EVALSHA with bad arguments", () => {
     ["vwap", "zero total volume", ["ticks", packDoubles([[UNIT, 0]], 2), "1"], "points"],
     ["vwap", "inf band", ["ticks", packDoubles([[UNIT, 1]], 2), "inf"], "bands[0]"],
     ["vwap", "empty band list", ["ticks", packDoubles([[UNIT, 1]], 2), ""], "bands[0]"],
+    ["stop_loss", "inf atr", ["long", "100", "inf", "1.5", "0.05", "", "", ""], "atr"],
+    ["stop_loss", "a side other than long or short", ["buy", "100", "2", "1.5", "0.05", "", "", ""], "side"],
+    ["stop_loss", "hex entry", ["long", "0x10", "2", "1.5", "0.05", "", "", ""], "entry"],
+    ["stop_loss", "entry off the grid", ["long", "100.02", "2", "1.5", "0.05", "", "", ""], "entry"],
+    ["stop_loss", "a stop below zero", ["long", "1", "2", "1.5", "0.05", "", "", ""], "stop"],
+    ["position_size", "nan risk", ["100000", "nan", "100", "97", "1", "", "", "", "0.5"], "risk"],
+    ["position_size", "entry equal to stop", ["100000", "0.01", "100", "100", "1", "", "", "", "0.5"], "stop"],
+    ["position_size", "fractional lot size", ["100000", "0.01", "100", "97", "7.5", "", "", "", "0.5"], "lot_size"],
+    ["news_boost", "sentiment above 1", [packDoubles([[2, 1, 0]], 3), "1000", "60", "1440", "0.15", "5000", "long"], "items[0].sentiment"],
+    ["news_boost", "item from the future", [packDoubles([[0.5, 1, 99_000]], 3), "1000", "60", "1440", "0.15", "5000", "long"], "items[0].published_at"],
+    ["news_boost", "padded now", ["", " 5 ", "60", "1440", "0.15", "5000", "long"], "now"],
+    ["confidence", "base 1", ["1", "", "0", "0.15", "0.5", "0.75", "0.05", "0.95"], "base_confidence"],
+    ["confidence", "boost beyond max", ["0.5", "", "0.3", "0.15", "0.5", "0.75", "0.05", "0.95"], "boost"],
+    ["dispatch", "a filled chain slot", [
+      "long", "100", "2", "1.5", "0.05", "", "", "", "", "",
+      "", "1000", "60", "1440", "0.15", "5000",
+      "0.6", "", "0.1", "", "0.5", "0.75", "0.05", "0.95",
+      "100000", "0.01", "", "", "1", "", "", "", "0.5",
+    ], "boost"],
   ];
   it.each(cases)("%s: %s -> MATHD_INVALID %s", async (name, _, args, field) => {
     const error = await rawCall(name, args).catch((e: unknown) => e);

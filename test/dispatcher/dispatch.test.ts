@@ -1,0 +1,145 @@
+import fc from "fast-check";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import type { Signal } from "../../src/dispatcher/dispatch.js";
+import { InvalidInputError, StoredDataError } from "../../src/dispatcher/errors.js";
+import { newsLatestKey, volumeBaselineKey } from "../../src/keys/marketData.js";
+import { barSeries } from "../support/arbitraries.js";
+import { offlineDispatcher, sharedDispatcher } from "../support/dispatcher.js";
+
+const dispatcher = sharedDispatcher();
+const url = inject("redisUrl");
+const newsDb = new Redis(url, { db: 11 });
+const volumeDb = new Redis(url, { db: 5 });
+afterAll(async () => {
+  await dispatcher.quit();
+  newsDb.disconnect();
+  volumeDb.disconnect();
+});
+
+const TIME = Date.UTC(2026, 10, 25, 4, 5); // 09:35 IST
+const account = { capital: 2_000_000, risk: 0.01, lotSize: 35 };
+
+/** The same decision computed by calling the four functions (and ATR) one by one. */
+async function oneByOne(signal: Signal & { news: NonNullable<Signal["news"]> }) {
+  const atr = signal.atr ?? (await dispatcher.atr({ symbol: signal.symbol, ...signal.atrBars! })).atr;
+  const stop = await dispatcher.stopLoss({ symbol: signal.symbol, side: signal.side, entry: signal.entry, atr, ...signal.stop });
+  const news = await dispatcher.newsBoost({ symbol: signal.symbol, side: signal.side, items: signal.news, now: signal.time!, ...signal.newsSettings });
+  const confidence = await dispatcher.confidence({
+    symbol: signal.symbol,
+    base: signal.baseConfidence,
+    volumeRatio: signal.volumeRatio,
+    boost: news.boost,
+    maxBoost: signal.newsSettings?.maxBoost,
+    ...signal.confidenceSettings,
+  });
+  const size = await dispatcher.positionSize({ symbol: signal.symbol, entry: signal.entry, stop: stop.stop, confidence: confidence.confidence, ...signal.account });
+  const strip = <T extends object>({ cache: _c, scriptVersion: _v, ...rest }: T & { cache: unknown; scriptVersion: unknown }) => rest;
+  return { atr, stop: strip(stop), news: strip(news), confidence: strip(confidence), size: strip(size) };
+}
+
+describe("dispatch", () => {
+  it("gives in one call exactly what the functions give one by one", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          side: fc.constantFrom("long" as const, "short" as const),
+          entryTicks: fc.integer({ min: 20_000, max: 1_200_000 }),
+          atr: fc.option(fc.double({ min: 0.5, max: 300, noNaN: true }), { nil: undefined }),
+          bars: barSeries(15, 60),
+          baseConfidence: fc.double({ min: 0.05, max: 0.95, noNaN: true }),
+          volumeRatio: fc.option(fc.double({ min: 0.05, max: 20, noNaN: true }), { nil: undefined }),
+          news: fc.array(
+            fc.record({ sentiment: fc.double({ min: -1, max: 1, noNaN: true }), relevance: fc.double({ min: 0, max: 1, noNaN: true }), age: fc.integer({ min: 0, max: 20 * 3_600_000 }) }),
+            { maxLength: 8 },
+          ),
+          multiplier: fc.constantFrom(1, 1.5, 2),
+          rewardRatio: fc.option(fc.constantFrom(1.5, 2, 3), { nil: undefined }),
+          maxBoost: fc.constantFrom(0.1, 0.15, 0.3),
+          confidenceFloor: fc.double({ min: 0, max: 1, noNaN: true }),
+        }),
+        async (p) => {
+          const signal = {
+            symbol: "CHAIN",
+            side: p.side,
+            entry: (p.entryTicks * 500) / 10_000,
+            time: TIME,
+            baseConfidence: p.baseConfidence,
+            ...(p.atr === undefined ? { atrBars: { period: 14, bars: p.bars } } : { atr: p.atr }),
+            volumeRatio: p.volumeRatio,
+            news: p.news.map((n) => ({ sentiment: n.sentiment, relevance: n.relevance, publishedAt: TIME - n.age })),
+            stop: { multiplier: p.multiplier, rewardRatio: p.rewardRatio },
+            newsSettings: { maxBoost: p.maxBoost },
+            account: { ...account, confidenceFloor: p.confidenceFloor },
+          };
+          const chained = await dispatcher.dispatch(signal).catch((e: unknown) => e);
+          const separate = await oneByOne(signal).catch((e: unknown) => e);
+          if (separate instanceof Error) {
+            // e.g. flat bars give ATR 0: the chain must refuse it the same way
+            expect(chained).toBeInstanceOf(InvalidInputError);
+            expect((chained as InvalidInputError).field).toBe((separate as InvalidInputError).field);
+            return;
+          }
+          const { cache: _c, scriptVersion: _v, sources: _s, ...decision } = chained as Awaited<ReturnType<typeof dispatcher.dispatch>>;
+          expect(decision).toEqual(separate);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("reads news from DB 11 and the volume baseline of the IST minute from DB 5", async () => {
+    await newsDb.set(newsLatestKey("READS"), JSON.stringify([{ sentiment: 0.9, relevance: 1, published_at: TIME - 60_000 }]), "EX", 57_600);
+    await volumeDb.hset(volumeBaselineKey("READS", 9, 35), "average", "40000");
+    const decision = await dispatcher.dispatch({ symbol: "READS", side: "long", entry: 24_350.05, time: TIME, baseConfidence: 0.6, atr: 45, currentVolume: 80_000, account });
+    expect(decision.sources).toEqual({ news: "redis", volumeRatio: "redis", volumeRatioUsed: 2 });
+    expect(decision.news.count).toBe(1);
+    expect(decision.news.boost).toBeGreaterThan(0);
+    expect(decision.confidence.volumeTerm).toBeCloseTo(0.5 * Math.log(2), 15);
+    expect(decision.stop).toMatchObject({ stop: 24_282.55, distanceTicks: 1350 }); // 1.5 * 45 = 67.5
+    expect(decision.size.lots).toBeGreaterThan(0);
+  });
+
+  it("answers an identical second dispatch from the DB 10 cache", async () => {
+    const signal: Signal = { symbol: "DCACHE", side: "short", entry: 512.4, time: TIME, baseConfidence: 0.7, atr: 3.2, news: [], account };
+    const first = await dispatcher.dispatch(signal);
+    const second = await dispatcher.dispatch(signal);
+    expect([first.cache, second.cache]).toEqual(["miss", "hit"]);
+    expect(second.size).toEqual(first.size);
+  });
+
+  it("evaluates many signals in one pipeline, each failing on its own", async () => {
+    await newsDb.set(newsLatestKey("BADNEWS"), "not json");
+    const base: Signal = { symbol: "BATCH", side: "long", entry: 100, time: TIME, baseConfidence: 0.6, atr: 2, news: [], account: { ...account, lotSize: 1 } };
+    const outcomes = await dispatcher.dispatchMany([
+      base,
+      { ...base, side: "sideways" as never },
+      { ...base, symbol: "BADNEWS", news: undefined },
+      { ...base, entry: 101 },
+    ]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, false, true]);
+    expect(!outcomes[1]!.ok && outcomes[1]!.error).toBeInstanceOf(InvalidInputError);
+    expect(!outcomes[2]!.ok && outcomes[2]!.error).toBeInstanceOf(StoredDataError);
+    expect(outcomes[3]!.ok && outcomes[3]!.value.stop.stop).toBe(98);
+  });
+
+  const validation: [string, object, string][] = [
+    ["a side other than long or short", { side: "buy" }, "side"],
+    ["both atr and atrBars", { atrBars: { period: 2, bars: [] } }, "atrBars.bars"],
+    ["neither atr nor atrBars", { atr: undefined }, "atr"],
+    ["entry off the grid", { entry: 100.01 }, "entry"],
+    ["non-finite time", { time: Number.NaN }, "time"],
+    ["base confidence 1", { baseConfidence: 1 }, "baseConfidence"],
+    ["a news item from the future", { news: [{ sentiment: 0, relevance: 1, publishedAt: TIME + 60_000 }] }, "news[0].publishedAt"],
+    ["a lot size of 0", { account: { ...account, lotSize: 0 } }, "account.lotSize"],
+    ["negative risk", { account: { ...account, risk: -0.01 } }, "account.risk"],
+  ];
+  it.each(validation)("rejects %s naming %s before Redis", async (_, patch, field) => {
+    const { dispatcher: offline, redis } = offlineDispatcher();
+    const signal = { symbol: "NIFTY", side: "long", entry: 100, time: TIME, baseConfidence: 0.6, atr: 2, news: [], account, ...patch };
+    const error = await offline.dispatch(signal as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe(field);
+    expect(redis.status).toBe("wait");
+  });
+});

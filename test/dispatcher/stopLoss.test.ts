@@ -1,0 +1,126 @@
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { Dec } from "../../src/indicators/decimal.js";
+import { stopLossReference } from "../../src/indicators/stopLoss.js";
+import { offlineDispatcher, sharedDispatcher } from "../support/dispatcher.js";
+import { expectGridEqual } from "../support/tieBand.js";
+
+const dispatcher = sharedDispatcher();
+afterAll(() => dispatcher.quit());
+
+describe("stopLoss known answers", () => {
+  it("long: entry 100, ATR 2, k 1.5, tick 0.05 -> stop 97, 60 ticks; target at 2R -> 106", async () => {
+    const r = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 100, atr: 2, rewardRatio: 2 });
+    expect(r).toMatchObject({ stop: 97, target: 106, distance: 3, distanceTicks: 60, clamped: "none" });
+  });
+
+  it("short mirrors it: stop 103, target 94", async () => {
+    const r = await dispatcher.stopLoss({ symbol: "SL", side: "short", entry: 100, atr: 2, rewardRatio: 2 });
+    expect(r).toMatchObject({ stop: 103, target: 94, distanceTicks: 60 });
+  });
+
+  it("rounds the stop away from the entry and the target toward it", async () => {
+    // d = 1.5 * 0.37 = 0.555 -> 11.1 ticks -> 12 ticks (0.60); target 1.5R = 18 ticks (0.90)
+    const long = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 250, atr: 0.37, rewardRatio: 1.55 });
+    // 1.55 * 12 = 18.6 ticks -> 18 toward the entry
+    expect(long).toMatchObject({ stop: 249.4, distanceTicks: 12, target: 250.9 });
+    const short = await dispatcher.stopLoss({ symbol: "SL", side: "short", entry: 250, atr: 0.37, rewardRatio: 1.55 });
+    expect(short).toMatchObject({ stop: 250.6, distanceTicks: 12, target: 249.1 });
+  });
+
+  it("counts 1.5 * 0.1 as exactly 3 ticks of 0.05 (the grid snap)", async () => {
+    const r = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 100, atr: 0.1 });
+    expect(r).toMatchObject({ stop: 99.85, distanceTicks: 3 });
+  });
+
+  it("takes the tick size as an input (0.01 for cash stocks under Rs 250)", async () => {
+    const r = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 123.45, atr: 0.333, tick: 0.01 });
+    // d = 0.4995 -> 49.95 ticks -> 50 ticks
+    expect(r).toMatchObject({ stop: 122.95, distanceTicks: 50 });
+  });
+
+  it("clamps to the minimum and maximum distance", async () => {
+    const min = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 1000, atr: 1, minFraction: 0.01 });
+    expect(min).toMatchObject({ stop: 990, clamped: "min" });
+    const max = await dispatcher.stopLoss({ symbol: "SL", side: "short", entry: 1000, atr: 100, maxFraction: 0.02 });
+    expect(max).toMatchObject({ stop: 1020, clamped: "max" });
+  });
+
+  it("refuses a long stop at or below zero", async () => {
+    const error = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 1, atr: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("stop");
+  });
+});
+
+describe("stopLoss against the decimal.js reference", () => {
+  it("stop, target and ticks are exactly equal, outside the documented tie band", async () => {
+    let ties = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          side: fc.constantFrom("long" as const, "short" as const),
+          tickUnits: fc.constantFrom(100, 500, 1000, 5000), // 0.01, 0.05, 0.10, 0.50
+          entryTicks: fc.integer({ min: 2_000, max: 2_000_000 }),
+          atr: fc.oneof(fc.double({ min: 0.01, max: 500, noNaN: true }), fc.integer({ min: 1, max: 2000 }).map((t) => t * 0.05)),
+          multiplier: fc.oneof(fc.constantFrom(1, 1.5, 2, 2.5, 3), fc.double({ min: 0.1, max: 5, noNaN: true })),
+          minFraction: fc.option(fc.double({ min: 0.0001, max: 0.01, noNaN: true }), { nil: undefined }),
+          maxFraction: fc.option(fc.double({ min: 0.01, max: 0.2, noNaN: true }), { nil: undefined }),
+          rewardRatio: fc.option(fc.oneof(fc.constantFrom(1, 1.5, 2, 3), fc.double({ min: 0.5, max: 5, noNaN: true })), { nil: undefined }),
+        }),
+        async (p) => {
+          const tick = p.tickUnits / 10_000;
+          const entry = (p.entryTicks * p.tickUnits) / 10_000;
+          const input = { symbol: "PROPSL", side: p.side, entry, atr: p.atr, multiplier: p.multiplier, tick, minFraction: p.minFraction, maxFraction: p.maxFraction, rewardRatio: p.rewardRatio };
+          let reference;
+          try {
+            reference = stopLossReference(input);
+          } catch {
+            return; // the reference refuses (stop or target <= 0); covered by the known-answer test
+          }
+          const lua = await dispatcher.stopLoss(input);
+          if (expectGridEqual(lua.distanceTicks, reference.distanceTicks, reference.exact.distanceTicks, "distanceTicks")) {
+            ties++;
+            return;
+          }
+          expect(lua.stop).toBe(reference.stop.toNumber());
+          expect(new Dec(lua.stop).div(tick).isInteger()).toBe(true);
+          expect(lua.distance).toBe(reference.distance.toNumber());
+          if (reference.target) {
+            const targetTicks = new Dec(lua.target!).minus(entry).div(tick).abs().toNumber();
+            const refTicks = reference.target.minus(entry).div(tick).abs().toNumber();
+            if (expectGridEqual(targetTicks, refTicks, reference.exact.targetTicks!, "target")) ties++;
+            else expect(lua.target).toBe(reference.target.toNumber());
+          }
+          expect(lua.clamped).toBe(reference.clamped);
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(ties).toBeLessThan(5); // a tie needs an exact value within 2e-9 ticks of the grid: rare
+  });
+});
+
+describe("stopLoss input validation (before any Redis call)", () => {
+  const good = { symbol: "NIFTY", side: "long", entry: 100, atr: 2 };
+  const cases: [string, object, string][] = [
+    ["a side other than long or short", { side: "buy" }, "side"],
+    ["NaN ATR", { atr: Number.NaN }, "atr"],
+    ["zero ATR", { atr: 0 }, "atr"],
+    ["infinite entry", { entry: Number.POSITIVE_INFINITY }, "entry"],
+    ["entry off the tick grid", { entry: 100.02 }, "entry"],
+    ["negative tick", { tick: -0.05 }, "tick"],
+    ["multiplier 0", { multiplier: 0 }, "multiplier"],
+    ["minFraction above maxFraction", { minFraction: 0.1, maxFraction: 0.05 }, "minFraction"],
+    ["maxFraction 1", { maxFraction: 1 }, "maxFraction"],
+    ["negative reward ratio", { rewardRatio: -1 }, "rewardRatio"],
+  ];
+  it.each(cases)("rejects %s naming %s", async (_, patch, field) => {
+    const { dispatcher: offline, redis } = offlineDispatcher();
+    const error = await offline.stopLoss({ ...good, ...patch } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe(field);
+    expect(redis.status).toBe("wait");
+  });
+});
