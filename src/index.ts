@@ -2,7 +2,19 @@
  * math-dispatcher: indicator and risk math as versioned Redis Lua scripts, a decimal.js
  * reference of every formula, and the Redis control plane around them.
  */
-export { MathDispatcher, type BatchCall, type BatchOutcome, type MathDispatcherOptions } from "./dispatcher/MathDispatcher.js";
+export {
+  MathDispatcher,
+  type BatchCall,
+  type BatchOutcome,
+  type FunctionName,
+  type FunctionTypes,
+  type MathDispatcherOptions,
+} from "./dispatcher/MathDispatcher.js";
+export type { Signal, Decision, InputSource } from "./dispatcher/dispatch.js";
+export type { StopLossInput, StopLossResult, StopLossSettings } from "./dispatcher/stopLoss.js";
+export type { PositionSizeInput, PositionSizeResult, AccountSettings } from "./dispatcher/positionSize.js";
+export type { NewsBoostInput, NewsBoostResult, NewsItemInput, NewsSettings } from "./dispatcher/newsBoost.js";
+export type { ConfidenceInput, ConfidenceResult, ConfidenceSettings } from "./dispatcher/confidence.js";
 export type { AtrInput, AtrResult } from "./dispatcher/atr.js";
 export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from "./dispatcher/vwap.js";
 export type { ResultMeta } from "./dispatcher/scriptFunction.js";
@@ -17,13 +29,20 @@ export {
   ScriptIntegrityError,
   ConfigurationError,
   ReplyFormatError,
+  StoredDataError,
 } from "./dispatcher/errors.js";
 export { PRICE_UNITS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, type PriceInput } from "./dispatcher/units.js";
 export { AtrReference, atrReference, type HlcBar } from "./indicators/atr.js";
 export { VwapReference, vwapOfTicks, vwapOfBars, type Tick, type VolumeBar, type VwapBand } from "./indicators/vwap.js";
+export { stopLossReference, type StopLossParams, type Side } from "./indicators/stopLoss.js";
+export { positionSizeReference, type PositionSizeParams } from "./indicators/positionSize.js";
+export { newsBoostReference, type NewsBoostParams, type NewsItem } from "./indicators/newsBoost.js";
+export { confidenceReference, type ConfidenceParams } from "./indicators/confidence.js";
+export { GRID_SNAP } from "./indicators/grid.js";
 export { Dec, type Numeric } from "./indicators/decimal.js";
 export { SYMBOL_PATTERN, symbolSegment, type KeyOptions } from "./keys/symbol.js";
 export { patternCacheKey } from "./keys/patternCache.js";
+export { newsLatestKey, volumeBaselineKey } from "./keys/marketData.js";
 export {
   DATABASES,
   DEFAULT_TTL_SECONDS,
