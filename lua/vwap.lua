@@ -11,24 +11,14 @@
 --        band_upper (lists, in the order of the multipliers)
 -- Volume-weighted average price with volume-weighted population sigma and bands VWAP +/- k sigma.
 -- @include "cache"
--- @include "units"
--- @include "format"
 -- @include "vwap_state"
 
 local cached = cache_lookup(KEYS[1])
 if cached then return cached end
 
 local mode = arg_choice(1, 'mode', { 'ticks', 'bars' })
-local width = mode == 'ticks' and 2 or 4
-local points, count = arg_packed(2, 'points', width, MAX_POINTS)
-local multipliers = {}
-for text in string.gmatch(arg_string(3, 'bands') .. ',', '([^,]*),') do
-  local field = 'bands[' .. #multipliers .. ']'
-  local k = parse_decimal(text, field)
-  if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
-  multipliers[#multipliers + 1] = k
-end
-if #multipliers > 5 then invalid('bands', 'at most 5 multipliers') end
+local points, count = arg_packed(2, 'points', mode == 'ticks' and 2 or 4, MAX_POINTS)
+local multipliers = arg_bands(3)
 
 local state = vwap_new()
 local pos = 1
@@ -36,10 +26,9 @@ for i = 1, count do
   local field = 'points[' .. (i - 1) .. ']'
   local x, volume
   if mode == 'ticks' then
-    local price
-    price, volume, pos = struct.unpack('<dd', points, pos)
-    check_price_units(field .. '.price', price)
-    x = price
+    x, volume, pos = struct.unpack('<dd', points, pos)
+    check_price_units(field .. '.price', x)
+    x = 3 * x
   else
     local high, low, close
     high, low, close, volume, pos = struct.unpack('<dddd', points, pos)
@@ -51,23 +40,4 @@ for i = 1, count do
 end
 if state.weight == 0 then invalid('points', 'total volume is zero, VWAP is undefined') end
 
--- x is in price units, times 3 for bars
-local scale = (mode == 'ticks' and 1 or 3) * PRICE_UNITS
-local vwap = vwap_mean(state) / scale
-local sigma = vwap_sigma(state) / scale
-local band_k, band_lower, band_upper = {}, {}, {}
-for i, k in ipairs(multipliers) do
-  band_k[i] = fmt(k)
-  band_lower[i] = fmt(vwap - k * sigma)
-  band_upper[i] = fmt(vwap + k * sigma)
-end
-
-return cache_store(KEYS[1], {
-  'vwap', fmt(vwap),
-  'sigma', fmt(sigma),
-  'volume', fmt_integer(state.weight),
-  'points', fmt_integer(count),
-  'band_k', band_k,
-  'band_lower', band_lower,
-  'band_upper', band_upper,
-})
+return cache_store(KEYS[1], vwap_fields(state, multipliers))

@@ -1,9 +1,14 @@
 -- One step of the volume-weighted mean and variance, shared by the batch script and the
--- streaming update. x is a price in units (times 3 for a bar's typical price, H + L + C, which
--- stays a whole number). Values are shifted by the first x (`origin`) so the sums work on small
--- exact integers; the weighted sum is compensated (Neumaier) and the variance follows West's
--- update, never E[x^2] - E[x]^2, which cancels away about seven digits at index price levels.
+-- streaming update so both give the same value to the last bit. x is three times the price in
+-- units: 3 * price for a tick, H + L + C for a bar (its typical price), so x is always a whole
+-- number. Values are shifted by the first x (`origin`) so the sums work on small exact integers;
+-- the weighted sum is compensated (Neumaier) and the variance follows West's update, never
+-- E[x^2] - E[x]^2, which cancels away about seven digits at index price levels.
 -- @include "neumaier"
+-- @include "units"
+-- @include "format"
+
+local VWAP_X_SCALE = 3 * PRICE_UNITS -- x / VWAP_X_SCALE is a price
 
 local function vwap_new()
   return { points = 0, origin = nil, weight = 0, sum = 0, sum_comp = 0, mean = 0, m2 = 0 }
@@ -23,11 +28,33 @@ local function vwap_update(state, x, volume)
   state.weight = new_weight
 end
 
--- The VWAP and sigma in the units of x; the caller checks that weight > 0.
-local function vwap_mean(state)
-  return state.origin + (state.sum + state.sum_comp) / state.weight
+-- Band multipliers k from comma-separated decimals in (0, 10], one to five of them.
+local function arg_bands(index)
+  local multipliers = {}
+  for text in string.gmatch(arg_string(index, 'bands') .. ',', '([^,]*),') do
+    local field = 'bands[' .. #multipliers .. ']'
+    local k = parse_decimal(text, field)
+    if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
+    multipliers[#multipliers + 1] = k
+  end
+  if #multipliers > 5 then invalid('bands', 'at most 5 multipliers') end
+  return multipliers
 end
 
-local function vwap_sigma(state)
-  return math.sqrt(state.m2 / state.weight)
+-- The reply fields of a state with positive weight: vwap, sigma, volume, points, bands.
+local function vwap_fields(state, multipliers, fields)
+  local out = fields or {}
+  local vwap = (state.origin + (state.sum + state.sum_comp) / state.weight) / VWAP_X_SCALE
+  local sigma = math.sqrt(state.m2 / state.weight) / VWAP_X_SCALE
+  local band_k, band_lower, band_upper = {}, {}, {}
+  for i, k in ipairs(multipliers) do
+    band_k[i] = fmt(k)
+    band_lower[i] = fmt(vwap - k * sigma)
+    band_upper[i] = fmt(vwap + k * sigma)
+  end
+  for _, v in ipairs({
+    'vwap', fmt(vwap), 'sigma', fmt(sigma), 'volume', fmt_integer(state.weight), 'points', fmt_integer(state.points),
+    'band_k', band_k, 'band_lower', band_lower, 'band_upper', band_upper,
+  }) do out[#out + 1] = v end
+  return out
 end
