@@ -8,16 +8,9 @@
 -- @include "side"
 
 local MAX_NEWS_ITEMS = 1000
-local MAX_EPOCH_MS = 9e15 -- whole milliseconds stay exact in a double below 2^53
 -- Items weighing less are dropped: each could move the boost by under 1.5e-13, and keeping them
 -- would let underflowing products (relevance 1e-320, 0.5^1440) decide the sentiment S.
 local NEWS_MIN_WEIGHT = 1e-12
-
-local function check_epoch_ms(field, t)
-  if not (t >= 0 and t <= MAX_EPOCH_MS and t == math.floor(t)) then
-    invalid(field, 'must be whole epoch milliseconds')
-  end
-end
 
 local function news_boost_args(first, side_index)
   local p = {}

@@ -19,12 +19,14 @@ local function check_volume(field, x)
   end
 end
 
+-- `field` prefixes the names ('bars[3]' gives 'bars[3].high'); '' names them plainly ('high').
 local function check_bar(field, high, low, close)
-  check_price_units(field .. '.high', high)
-  check_price_units(field .. '.low', low)
-  check_price_units(field .. '.close', close)
-  if high < low then invalid(field .. '.high', 'is below low') end
-  if close < low or close > high then invalid(field .. '.close', 'lies outside [low, high]') end
+  local prefix = field == '' and '' or field .. '.'
+  check_price_units(prefix .. 'high', high)
+  check_price_units(prefix .. 'low', low)
+  check_price_units(prefix .. 'close', close)
+  if high < low then invalid(prefix .. 'high', 'is below low') end
+  if close < low or close > high then invalid(prefix .. 'close', 'lies outside [low, high]') end
 end
 
 -- A price given as decimal text in rupees ('100.05'), parsed exactly into units.

@@ -12,6 +12,8 @@ local function is_finite(x)
   return x == x and x ~= math.huge and x ~= -math.huge
 end
 
+local MAX_EPOCH_MS = 9e15 -- whole milliseconds stay exact in a double below 2^53
+
 local DECIMAL_FORMS = { '^-?%d+$', '^-?%d+%.%d+$', '^-?%d+[eE][-+]?%d+$', '^-?%d+%.%d+[eE][-+]?%d+$' }
 
 -- A short printable echo of a bad argument (arguments may be binary or huge).
@@ -81,4 +83,10 @@ local function arg_packed(index, field, width, max_points)
   local count = #s / point_bytes
   if count > max_points then invalid(field, 'at most ' .. max_points .. ' points per call, got ' .. count) end
   return s, count
+end
+
+local function check_epoch_ms(field, t)
+  if not (t >= 0 and t <= MAX_EPOCH_MS and t == math.floor(t)) then
+    invalid(field, 'must be whole epoch milliseconds')
+  end
 end

@@ -9,21 +9,22 @@ import { DATABASES } from "../redis/databases.js";
 import { type AtrInput, type AtrResult, atrFunction } from "./atr.js";
 import { type ConfidenceInput, type ConfidenceResult, confidenceFunction } from "./confidence.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
+export type { BatchOutcome } from "./batch.js";
 import { ConfigurationError, MathDispatcherError } from "./errors.js";
 import { parseInput } from "./inputs.js";
 import { type NewsBoostInput, type NewsBoostResult, newsBoostFunction } from "./newsBoost.js";
 import { type PositionSizeInput, type PositionSizeResult, positionSizeFunction } from "./positionSize.js";
 import { decodeResult, prepareCall, type ResultMeta, scriptCall, type ValidatedFunction } from "./scriptFunction.js";
-import { type ScriptCall, ScriptRunner } from "./scriptRunner.js";
+import { ScriptRunner } from "./scriptRunner.js";
+import { attempt, type BatchOutcome, type Prepared, runPrepared, unwrap } from "./batch.js";
 import { readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 import { type StopLossInput, type StopLossResult, stopLossFunction } from "./stopLoss.js";
+import { StreamingIndicators, type StreamingOptions } from "../streaming/StreamingIndicators.js";
 import { type VwapInput, type VwapResult, vwapFunction } from "./vwap.js";
 
 /** Options of {@link MathDispatcher}. */
 export interface MathDispatcherOptions extends KeyOptions {}
 
-/** One outcome of a batch: the result, or the typed error of that one input. */
-export type BatchOutcome<Result> = { ok: true; value: Result } | { ok: false; error: MathDispatcherError };
 
 /** Input and result types of the single functions, by name. */
 export interface FunctionTypes {
@@ -50,14 +51,6 @@ const FUNCTIONS: Record<FunctionName, AnyFunction> = {
   confidence: confidenceFunction,
 };
 
-type Prepared<Extra = unknown> =
-  | { ok: true; call: ScriptCall; extra: Extra }
-  | { ok: false; error: MathDispatcherError };
-
-function asError(error: unknown): MathDispatcherError {
-  if (error instanceof MathDispatcherError) return error;
-  throw error;
-}
 
 export class MathDispatcher {
   /** The runner that owns SCRIPT LOAD / EVALSHA for this connection. */
@@ -126,35 +119,16 @@ export class MathDispatcher {
     return this.call(confidenceFunction, input);
   }
 
-  /** Runs prepared calls in one pipeline, keeping failed preparations in place. */
-  private async runPrepared<Extra, Result>(
-    prepared: Prepared<Extra>[],
-    decode: (reply: unknown, extra: Extra) => Result,
-  ): Promise<BatchOutcome<Result>[]> {
-    const settled = await this.runner.runMany(prepared.flatMap((p) => (p.ok ? [p.call] : [])));
-    let next = 0;
-    return prepared.map((p): BatchOutcome<Result> => {
-      if (!p.ok) return p;
-      const outcome = settled[next++];
-      if (!outcome) throw new MathDispatcherError("pipeline returned fewer replies than calls");
-      return outcome.ok ? { ok: true, value: decode(outcome.reply, p.extra) } : outcome;
-    });
-  }
-
   /**
    * Many single-function calls in one pipeline. Each input is validated first; an invalid one
    * yields its error in place and is not sent.
    */
   batch(calls: readonly BatchCall[]): Promise<BatchOutcome<FunctionTypes[FunctionName][1] & ResultMeta>[]> {
-    const prepared = calls.map((c): Prepared<AnyFunction> => {
+    const prepared = calls.map((c) => {
       const fn = FUNCTIONS[c.fn];
-      try {
-        return { ok: true, call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options), extra: fn };
-      } catch (error) {
-        return { ok: false, error: asError(error) };
-      }
+      return attempt(() => ({ call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options), extra: fn }));
     });
-    return this.runPrepared(prepared, (reply, fn) =>
+    return runPrepared(this.runner, prepared, (reply, fn) =>
       decodeResult(fn, this.runner.entry(fn.script), reply) as FunctionTypes[FunctionName][1] & ResultMeta,
     );
   }
@@ -191,14 +165,8 @@ export class MathDispatcher {
    */
   async dispatchMany(signals: readonly Signal[]): Promise<BatchOutcome<Decision & ResultMeta>[]> {
     const entry = this.runner.entry(dispatchFunction.script);
-    const parsed = signals.map((s) => {
-      try {
-        return parseInput(signalSchema, s);
-      } catch (error) {
-        return asError(error);
-      }
-    });
-    const valid = parsed.filter((p): p is ParsedSignal => !(p instanceof MathDispatcherError));
+    const parsed = signals.map((s) => attempt(() => parseInput(signalSchema, s)));
+    const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));
     const requests = valid.map((s) => ({
       symbol: s.symbol,
       time: s.time,
@@ -211,13 +179,13 @@ export class MathDispatcher {
       : requests.map(() => ({}));
     let next = 0;
     const prepared = parsed.map((p): Prepared<ResolvedSignal> => {
-      if (p instanceof MathDispatcherError) return { ok: false, error: p };
+      if (!p.ok) return p;
       const found = stored[next++] ?? {};
       if (found instanceof MathDispatcherError) return { ok: false, error: found };
-      const resolved = this.resolve(p, found);
-      return { ok: true, call: scriptCall(dispatchFunction, entry, resolved, this.options), extra: resolved };
+      const resolved = this.resolve(p.value, found);
+      return { ok: true, value: { call: scriptCall(dispatchFunction, entry, resolved, this.options), extra: resolved } };
     });
-    return this.runPrepared(prepared, (reply, resolved) => ({
+    return runPrepared(this.runner, prepared, (reply, resolved) => ({
       ...decodeResult(dispatchFunction, entry, reply),
       sources: resolved.sources,
     }));
@@ -225,9 +193,12 @@ export class MathDispatcher {
 
   /** The decision for one signal: stop, target, confidence with its terms, news boost and lots. */
   async dispatch(signal: Signal): Promise<Decision & ResultMeta> {
-    const [outcome] = await this.dispatchMany([signal]);
-    if (!outcome?.ok) throw (outcome as { error: MathDispatcherError }).error;
-    return outcome.value;
+    return unwrap((await this.dispatchMany([signal]))[0]);
+  }
+
+  /** Streaming ATR and session VWAP with their state in DB 10, on this dispatcher's connection. */
+  streaming(options: StreamingOptions = {}): StreamingIndicators {
+    return new StreamingIndicators(this.runner, { hashTag: this.options.hashTag, ...options });
   }
 
   /** Closes the connection and any the dispatcher opened to read DB 5 and DB 11. */

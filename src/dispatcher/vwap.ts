@@ -1,7 +1,7 @@
 /** VWAP with sigma bands through `lua/vwap.lua`. */
 import { z } from "zod";
 import { barSchema, finiteSchema, pointsSchema, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
-import { numberField, numberListField } from "./reply.js";
+import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles, type PriceInput } from "./units.js";
 
@@ -45,7 +45,7 @@ export interface VwapResult {
   bands: VwapBandResult[];
 }
 
-const bandsSchema = z
+export const bandsSchema = z
   .array(
     finiteSchema.refine((k) => k > 0 && k <= 10, { error: "must be in (0, 10]" }),
     { error: "must be an array" },
@@ -75,6 +75,20 @@ const vwapSchema = z
     }
   });
 
+/** Reads the vwap fields of a reply (also part of the streaming replies). */
+export function decodeVwap(fields: ReplyFields): VwapResult {
+  const k = numberListField(fields, "band_k");
+  const lower = numberListField(fields, "band_lower");
+  const upper = numberListField(fields, "band_upper");
+  return {
+    vwap: numberField(fields, "vwap"),
+    sigma: numberField(fields, "sigma"),
+    volume: numberField(fields, "volume"),
+    points: numberField(fields, "points"),
+    bands: k.map((kValue, i) => ({ k: kValue, lower: lower[i] as number, upper: upper[i] as number })),
+  };
+}
+
 export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
   script: "vwap",
   schema: vwapSchema,
@@ -91,16 +105,5 @@ export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
         ),
     input.bands.map(String).join(","),
   ],
-  decode: (fields) => {
-    const k = numberListField(fields, "band_k");
-    const lower = numberListField(fields, "band_lower");
-    const upper = numberListField(fields, "band_upper");
-    return {
-      vwap: numberField(fields, "vwap"),
-      sigma: numberField(fields, "sigma"),
-      volume: numberField(fields, "volume"),
-      points: numberField(fields, "points"),
-      bands: k.map((kValue, i) => ({ k: kValue, lower: lower[i] as number, upper: upper[i] as number })),
-    };
-  },
+  decode: decodeVwap,
 };

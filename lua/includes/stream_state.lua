@@ -1,0 +1,67 @@
+-- Streaming indicator state in DB 10 hashes: indicator:atr<n>:<symbol> and indicator:vwap:<symbol>.
+-- Every number is stored as %.17g text, which reads back as the very same double, so a value
+-- advanced tick by tick equals the batch computation to the last bit.
+-- @include "atr_state"
+-- @include "vwap_state"
+
+local STATE_TTL_SECONDS = 57600
+local ATR_FIELDS = { 'period', 'bars', 'prev_close', 'tr_sum', 'atr', 'last_ts', 'last_seq' }
+local VWAP_FIELDS = { 'session', 'points', 'origin', 'weight', 'sum', 'sum_comp', 'mean', 'm2', 'last_ts', 'last_seq' }
+
+-- The stored state as a table of numbers (absent fields stay nil), or nil if there is none.
+local function state_load(key, fields)
+  local values = redis.call('HMGET', key, unpack(fields))
+  local state, found = {}, false
+  for i, name in ipairs(fields) do
+    if values[i] then
+      state[name] = tonumber(values[i])
+      found = true
+    end
+  end
+  return found and state or nil
+end
+
+local function state_save(key, state, fields)
+  local args = {}
+  for _, name in ipairs(fields) do
+    if state[name] ~= nil then
+      args[#args + 1] = name
+      args[#args + 1] = fmt(state[name])
+    end
+  end
+  redis.call('HSET', key, unpack(args))
+  redis.call('EXPIRE', key, STATE_TTL_SECONDS)
+end
+
+-- Whether (ts, seq) comes strictly after the last update the state applied.
+local function is_after(state, ts, seq)
+  return state.last_ts == nil or ts > state.last_ts or (ts == state.last_ts and seq > state.last_seq)
+end
+
+local function atr_state_of(key, period)
+  local state = state_load(key, ATR_FIELDS)
+  if not state then return atr_new(period) end
+  if state.period ~= period then invalid('atr_period', 'the state at this key has period ' .. state.period) end
+  return state
+end
+
+local function vwap_state_of(key)
+  return state_load(key, VWAP_FIELDS) or vwap_new()
+end
+
+-- The reply fields for the current values of both indicators.
+local function stream_fields(atr, vwap, multipliers, out)
+  out[#out + 1] = 'atr'
+  out[#out + 1] = atr.atr and fmt(atr.atr / PRICE_UNITS) or ''
+  out[#out + 1] = 'atr_bars'
+  out[#out + 1] = fmt_integer(atr.bars)
+  out[#out + 1] = 'session'
+  out[#out + 1] = vwap.session and fmt_integer(vwap.session) or ''
+  if vwap.weight > 0 then
+    vwap_fields(vwap, multipliers, out)
+  else
+    out[#out + 1] = 'vwap'
+    out[#out + 1] = ''
+  end
+  return out
+end

@@ -1,0 +1,42 @@
+/** Running many prepared script calls in one pipeline, with per-call outcomes. */
+import { MathDispatcherError } from "./errors.js";
+import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
+
+/** One outcome of a batch: the result, or the typed error of that one input. */
+export type BatchOutcome<Result> = { ok: true; value: Result } | { ok: false; error: MathDispatcherError };
+
+/** A call ready to send with what its decoder needs, or the error that stopped it before Redis. */
+export type Prepared<Extra> = BatchOutcome<{ call: ScriptCall; extra: Extra }>;
+
+/** Runs a step, returning an SDK error (bad input) as an outcome instead of throwing it. */
+export function attempt<T>(step: () => T): BatchOutcome<T> {
+  try {
+    return { ok: true, value: step() };
+  } catch (error) {
+    if (error instanceof MathDispatcherError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/** Sends the prepared calls in one pipeline; failed preparations keep their place. */
+export async function runPrepared<Extra, Result>(
+  runner: ScriptRunner,
+  prepared: readonly Prepared<Extra>[],
+  decode: (reply: unknown, extra: Extra) => Result,
+): Promise<BatchOutcome<Result>[]> {
+  const settled = await runner.runMany(prepared.flatMap((p) => (p.ok ? [p.value.call] : [])));
+  let next = 0;
+  return prepared.map((p): BatchOutcome<Result> => {
+    if (!p.ok) return p;
+    const outcome = settled[next++];
+    if (!outcome) throw new MathDispatcherError("pipeline returned fewer replies than calls");
+    return outcome.ok ? attempt(() => decode(outcome.reply, p.value.extra)) : outcome;
+  });
+}
+
+/** The value of a single outcome, or its error thrown. */
+export function unwrap<Result>(outcome: BatchOutcome<Result> | undefined): Result {
+  if (!outcome) throw new MathDispatcherError("no outcome");
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}

@@ -1,0 +1,85 @@
+/**
+ * The streaming reference: ATR and session VWAP advanced one update at a time with the rules of
+ * `lua/stream_update.lua` (ordering by (ts, seq), duplicates ignored, VWAP reset at the first
+ * tick of a new IST session, pre-open ticks ignored), on decimal.js.
+ */
+import { sessionOf } from "../market/session.js";
+import { AtrReference } from "./atr.js";
+import { type Dec, dec, type Numeric } from "./decimal.js";
+import { VwapReference } from "./vwap.js";
+
+/** A tick (price) or a bar (high, low, close), with its order and volume. */
+export interface MarketUpdate {
+  /** Exchange timestamp, epoch ms. */
+  ts: number;
+  /** Sequence number; (ts, seq) orders a symbol's updates. */
+  seq: number;
+  volume: Numeric;
+  price?: Numeric;
+  high?: Numeric;
+  low?: Numeric;
+  close?: Numeric;
+}
+
+export type AtrStatus = "applied" | "duplicate" | "skipped";
+export type VwapStatus = "applied" | "duplicate" | "preopen";
+
+interface Position {
+  ts: number;
+  seq: number;
+}
+
+function isAfter(last: Position | undefined, u: Position): boolean {
+  return !last || u.ts > last.ts || (u.ts === last.ts && u.seq > last.seq);
+}
+
+export class StreamingReference {
+  private readonly atrIndicator: AtrReference;
+  private atrLast: Position | undefined;
+  private vwapIndicator = new VwapReference(3);
+  private vwapLast: Position | undefined;
+  private vwapSession: number | undefined;
+
+  constructor(readonly atrPeriod: number) {
+    this.atrIndicator = new AtrReference(atrPeriod);
+  }
+
+  /** Applies one update; returns what each indicator did with it. */
+  update(u: MarketUpdate): { atrStatus: AtrStatus; vwapStatus: VwapStatus } {
+    const isBar = u.high !== undefined;
+    let atrStatus: AtrStatus = "skipped";
+    if (isBar) {
+      atrStatus = isAfter(this.atrLast, u) ? "applied" : "duplicate";
+      if (atrStatus === "applied") {
+        this.atrIndicator.update({ high: u.high as Numeric, low: u.low as Numeric, close: u.close as Numeric });
+        this.atrLast = u;
+      }
+    }
+    const { session, open } = sessionOf(u.ts);
+    let vwapStatus: VwapStatus = "duplicate";
+    if (isAfter(this.vwapLast, u)) {
+      vwapStatus = open ? "applied" : "preopen";
+      if (open) {
+        if (this.vwapSession !== session) this.vwapIndicator = new VwapReference(3);
+        const x = isBar ? dec(u.high as Numeric).plus(u.low as Numeric).plus(u.close as Numeric) : dec(u.price as Numeric).times(3);
+        this.vwapIndicator.update(x, u.volume);
+        this.vwapSession = session;
+        this.vwapLast = u;
+      }
+    }
+    return { atrStatus, vwapStatus };
+  }
+
+  get atr(): Dec | undefined {
+    return this.atrIndicator.value;
+  }
+
+  /** The session VWAP, undefined before any volume in the session. */
+  get vwap(): VwapReference | undefined {
+    return this.vwapSession === undefined || this.vwapIndicator.volume.isZero() ? undefined : this.vwapIndicator;
+  }
+
+  get session(): number | undefined {
+    return this.vwapSession;
+  }
+}

@@ -1,0 +1,10 @@
+import { type KeyOptions, symbolSegment } from "./symbol.js";
+
+/**
+ * `indicator:{name}:{SYMBOL}` in DB 10: a hash of streaming indicator state, e.g.
+ * `indicator:atr14:BANKNIFTY`, `indicator:vwap:BANKNIFTY`. With hash tags, one symbol's
+ * indicators share a cluster slot, so one script call can advance them together.
+ */
+export function indicatorKey(name: string, symbol: string, options: KeyOptions = {}): string {
+  return `indicator:${name}:${symbolSegment(symbol, options)}`;
+}

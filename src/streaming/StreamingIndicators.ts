@@ -1,0 +1,176 @@
+/**
+ * Live ATR and session VWAP whose state lives in Redis (DB 10 hashes `indicator:atr<n>:{SYMBOL}`
+ * and `indicator:vwap:{SYMBOL}`), so detectors stay stateless between ticks: any number of
+ * processes, restarted at any moment, read the same values.
+ */
+import { z } from "zod";
+import { attempt, type BatchOutcome, runPrepared, unwrap } from "../dispatcher/batch.js";
+import { InvalidInputError } from "../dispatcher/errors.js";
+import { epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "../dispatcher/inputs.js";
+import { decodeReply, numberField, type ReplyFields, textField } from "../dispatcher/reply.js";
+import type { ScriptCall, ScriptRunner } from "../dispatcher/scriptRunner.js";
+import { unitsToText } from "../dispatcher/units.js";
+import { bandsSchema, decodeVwap, type VwapResult } from "../dispatcher/vwap.js";
+import { indicatorKey } from "../keys/indicator.js";
+import type { KeyOptions } from "../keys/symbol.js";
+import type { AtrStatus, VwapStatus } from "../indicators/streaming.js";
+import { MAX_ATR_PERIOD } from "../dispatcher/atr.js";
+
+/** A tick (`price`) or a bar (`high`, `low`, `close`) for one symbol. */
+export interface StreamUpdateInput {
+  symbol: string;
+  /** Exchange timestamp, epoch ms. */
+  ts: number;
+  /** Sequence number; (ts, seq) must increase per symbol, anything at or before is a duplicate. */
+  seq: number;
+  volume: number;
+  price?: number | string;
+  high?: number | string;
+  low?: number | string;
+  close?: number | string;
+}
+
+/** The current values of one symbol's indicators. */
+export interface IndicatorSnapshot {
+  /** ATR, undefined until period + 1 bars were applied. */
+  atr?: number;
+  /** Bars the ATR has seen. */
+  atrBars: number;
+  /** IST session (days since 1970-01-01) of the VWAP, undefined before its first tick. */
+  session?: number;
+  /** Session VWAP with sigma and bands, undefined while the session has no volume. */
+  vwap?: VwapResult;
+}
+
+/** What one update did, and the values after it. */
+export interface StreamUpdateResult extends IndicatorSnapshot {
+  atrStatus: AtrStatus;
+  vwapStatus: VwapStatus;
+}
+
+export interface StreamingOptions extends KeyOptions {
+  /** ATR period, default 14 (state key `indicator:atr14:{SYMBOL}`). */
+  atrPeriod?: number;
+  /** VWAP band multipliers, default [1, 2]. */
+  bands?: number[];
+}
+
+export const streamUpdateSchema = z
+  .object({
+    symbol: symbolSchema,
+    ts: epochMsSchema,
+    seq: integerSchema(0, 9e15),
+    volume: volumeSchema,
+    price: priceSchema.optional(),
+    high: priceSchema.optional(),
+    low: priceSchema.optional(),
+    close: priceSchema.optional(),
+  })
+  .superRefine((u, ctx) => {
+    const bar = [u.high, u.low, u.close].filter((v) => v !== undefined).length;
+    if (bar === 0 && u.price === undefined) ctx.addIssue({ code: "custom", path: ["price"], message: "a tick needs a price (or give high, low, close)" });
+    if (bar > 0 && bar < 3) ctx.addIssue({ code: "custom", path: ["high"], message: "a bar needs high, low and close" });
+    if (bar === 3 && u.price !== undefined) ctx.addIssue({ code: "custom", path: ["price"], message: "give a price or a bar, not both" });
+    if (bar === 3 && (u.high as number) < (u.low as number)) ctx.addIssue({ code: "custom", path: ["high"], message: "is below low" });
+    else if (bar === 3 && ((u.close as number) < (u.low as number) || (u.close as number) > (u.high as number))) {
+      ctx.addIssue({ code: "custom", path: ["close"], message: "lies outside [low, high]" });
+    }
+  });
+
+const optionsSchema = z.object({
+  atrPeriod: integerSchema(1, MAX_ATR_PERIOD).default(14),
+  bands: bandsSchema,
+  hashTag: z.boolean().optional(),
+});
+
+function priceArg(units: number | undefined): string {
+  return units === undefined ? "" : unitsToText(units);
+}
+
+function decodeSnapshot(fields: ReplyFields): IndicatorSnapshot {
+  const atr = textField(fields, "atr");
+  const session = textField(fields, "session");
+  return {
+    ...(atr === "" ? {} : { atr: Number(atr) }),
+    atrBars: numberField(fields, "atr_bars"),
+    ...(session === "" ? {} : { session: Number(session) }),
+    ...(textField(fields, "vwap") === "" ? {} : { vwap: decodeVwap(fields) }),
+  };
+}
+
+export class StreamingIndicators {
+  private readonly atrPeriod: number;
+  private readonly bands: string;
+  private readonly keyOptions: KeyOptions;
+
+  /** @param runner a script runner on DB 10. */
+  constructor(
+    private readonly runner: ScriptRunner,
+    options: StreamingOptions = {},
+  ) {
+    const parsed = parseInput(optionsSchema, options);
+    this.atrPeriod = parsed.atrPeriod;
+    this.bands = parsed.bands.join(",");
+    this.keyOptions = { hashTag: parsed.hashTag ?? false };
+  }
+
+  private keys(symbol: string): string[] {
+    if (!symbolSchema.safeParse(symbol).success) throw new InvalidInputError("symbol", "must be an NSE-style upper-case symbol");
+    return [indicatorKey(`atr${this.atrPeriod}`, symbol, this.keyOptions), indicatorKey("vwap", symbol, this.keyOptions)];
+  }
+
+  private updateCall(input: StreamUpdateInput): ScriptCall {
+    const u = parseInput(streamUpdateSchema, input);
+    return {
+      script: "stream_update",
+      keys: this.keys(u.symbol),
+      args: [
+        String(this.atrPeriod),
+        String(u.ts),
+        String(u.seq),
+        priceArg(u.price),
+        String(u.volume),
+        priceArg(u.high),
+        priceArg(u.low),
+        priceArg(u.close),
+        this.bands,
+      ],
+    };
+  }
+
+  private static decodeUpdate(reply: unknown): StreamUpdateResult {
+    const fields = decodeReply(reply);
+    return {
+      atrStatus: textField(fields, "atr_status") as AtrStatus,
+      vwapStatus: textField(fields, "vwap_status") as VwapStatus,
+      ...decodeSnapshot(fields),
+    };
+  }
+
+  /** Applies one tick or bar to the symbol's ATR and VWAP in one atomic script call. */
+  async update(input: StreamUpdateInput): Promise<StreamUpdateResult> {
+    return StreamingIndicators.decodeUpdate(await this.runner.run(this.updateCall(input)));
+  }
+
+  /** Applies many updates in one pipeline (in order); each succeeds or fails on its own. */
+  updateMany(inputs: readonly StreamUpdateInput[]): Promise<BatchOutcome<StreamUpdateResult>[]> {
+    const prepared = inputs.map((input) => attempt(() => ({ call: this.updateCall(input), extra: undefined })));
+    return runPrepared(this.runner, prepared, (reply) => StreamingIndicators.decodeUpdate(reply));
+  }
+
+  /** The current values of one symbol. */
+  async snapshot(symbol: string): Promise<IndicatorSnapshot> {
+    return unwrap((await this.snapshots([symbol]))[0]);
+  }
+
+  /** The current values of many symbols in one round trip. */
+  snapshots(symbols: readonly string[]): Promise<BatchOutcome<IndicatorSnapshot>[]> {
+    const prepared = symbols.map((symbol) =>
+      attempt(() => ({
+        call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), this.bands] },
+        extra: undefined,
+      })),
+    );
+    return runPrepared(this.runner, prepared, (reply) => decodeSnapshot(decodeReply(reply)));
+  }
+}
