@@ -52,3 +52,15 @@ export {
   type DatabaseSpec,
 } from "./redis/databases.js";
 export { startLocalRedis, LocalRedisError, type LocalRedisServer } from "./redis/localServer.js";
+export {
+  StreamingIndicators,
+  type StreamingOptions,
+  type StreamUpdateInput,
+  type StreamUpdateResult,
+  type IndicatorSnapshot,
+} from "./streaming/StreamingIndicators.js";
+export { TickConsumer, type TickConsumerOptions } from "./streaming/tickConsumer.js";
+export { StreamingReference, type MarketUpdate, type AtrStatus, type VwapStatus } from "./indicators/streaming.js";
+export { sessionOf, SESSION_OPEN_MINUTE } from "./market/session.js";
+export { indicatorKey } from "./keys/indicator.js";
+export { tickStreamKey, deadLetterKey } from "./keys/marketData.js";

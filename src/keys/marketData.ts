@@ -11,3 +11,13 @@ export function newsLatestKey(symbol: string, options: KeyOptions = {}): string 
 export function volumeBaselineKey(symbol: string, hour: number, minute: number, options: KeyOptions = {}): string {
   return `volume:baseline:${symbolSegment(symbol, options)}:${twoDigits(hour)}:${twoDigits(minute)}`;
 }
+
+/** `ticks:{SYMBOL}` in DB 4: the stream the market-data ingesters XADD ticks and bars to. */
+export function tickStreamKey(symbol: string, options: KeyOptions = {}): string {
+  return `ticks:${symbolSegment(symbol, options)}`;
+}
+
+/** `ticks:dead:{SYMBOL}` in DB 4: entries the tick consumer could not apply, with the reason. */
+export function deadLetterKey(symbol: string, options: KeyOptions = {}): string {
+  return `ticks:dead:${symbolSegment(symbol, options)}`;
+}

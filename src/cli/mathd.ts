@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * The `mathd` command.
+ *   mathd consume --symbols NIFTY,BANKNIFTY [--url redis://...] [--group mathd] [--consumer NAME] [--atr-period 14] [--hash-tag]
+ *   mathd health [--url redis://...] [--json]
+ * The URL defaults to REDIS_URL, then redis://127.0.0.1:6379.
+ */
+import { parseArgs } from "node:util";
+import { consume } from "./consume.js";
+
+const USAGE = `usage:
+  mathd consume --symbols NIFTY,BANKNIFTY [--url URL] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]
+  mathd health [--url URL] [--json]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      url: { type: "string" },
+      symbols: { type: "string" },
+      group: { type: "string" },
+      consumer: { type: "string" },
+      "atr-period": { type: "string" },
+      "hash-tag": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+  });
+  const url = values.url ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  if (command === "consume" && values.symbols) {
+    await consume({
+      url,
+      symbols: values.symbols.split(",").filter(Boolean),
+      group: values.group,
+      consumer: values.consumer,
+      atrPeriod: values["atr-period"] ? Number(values["atr-period"]) : undefined,
+      hashTag: values["hash-tag"],
+    });
+    return 0;
+  }
+  console.error(USAGE);
+  return 64;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
