@@ -47,7 +47,6 @@ if is_bar then
   if is_after(atr, ts, seq) then
     atr_update(atr, high, low, close)
     atr.period, atr.last_ts, atr.last_seq = period, ts, seq
-    state_save(KEYS[1], atr, ATR_FIELDS)
     atr_status = 'applied'
   else
     atr_status = 'duplicate'
@@ -64,8 +63,11 @@ else
   if vwap.session ~= session then vwap = vwap_new() end
   vwap_update(vwap, x, volume)
   vwap.session, vwap.last_ts, vwap.last_seq = session, ts, seq
-  state_save(KEYS[2], vwap, VWAP_FIELDS)
   vwap_status = 'applied'
 end
 
-return stream_fields(atr, vwap, multipliers, { 'atr_status', atr_status, 'vwap_status', vwap_status })
+-- the reply is built (and every value checked finite) before anything is written
+local reply = stream_fields(atr, vwap, multipliers, { 'atr_status', atr_status, 'vwap_status', vwap_status })
+if atr_status == 'applied' then state_save(KEYS[1], atr, ATR_FIELDS) end
+if vwap_status == 'applied' then state_save(KEYS[2], vwap, VWAP_FIELDS) end
+return reply

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
 import { packDoubles } from "../../src/dispatcher/units.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
+import { indicatorKey } from "../../src/keys/indicator.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { ownRedis } from "../support/redis.js";
@@ -32,8 +33,10 @@ async function keyCount(): Promise<number> {
 /** EVALSHA with a correctly built cache key for these args, so only the args are at fault. */
 function rawCall(name: string, args: (string | Buffer)[]) {
   const script = SCRIPTS.find((s) => s.name === name)!;
-  const key = patternCacheKey(script.name, script.version, "RAW", inputsDigest(args));
-  return redis.evalsha(script.sha1, 1, key, ...args);
+  const keys = name.startsWith("stream_")
+    ? [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW")]
+    : [patternCacheKey(script.name, script.version, "RAW", inputsDigest(args))];
+  return redis.evalsha(script.sha1, keys.length, ...keys, ...args);
 }
 
 const UNIT = 10_000;
@@ -78,6 +81,13 @@ describe("raw EVALSHA with bad arguments", () => {
     ["news_boost", "padded now", ["", " 5 ", "60", "1440", "0.15", "5000", "long"], "now"],
     ["confidence", "base 1", ["1", "", "0", "0.15", "0.5", "0.75", "0.05", "0.95"], "base_confidence"],
     ["confidence", "boost beyond max", ["0.5", "", "0.3", "0.15", "0.5", "0.75", "0.05", "0.95"], "boost"],
+    ["stream_update", "inf ts", ["14", "inf", "1", "100", "5", "", "", "", "1,2"], "ts"],
+    ["stream_update", "ts with a fraction", ["14", "1764000000000.5", "1", "100", "5", "", "", "", "1,2"], "ts"],
+    ["stream_update", "negative price", ["14", "1764000000000", "1", "-100", "5", "", "", "", "1,2"], "price"],
+    ["stream_update", "nan volume", ["14", "1764000000000", "1", "100", "nan", "", "", "", "1,2"], "volume"],
+    ["stream_update", "half a bar", ["14", "1764000000000", "1", "", "5", "101", "", "", "1,2"], "low"],
+    ["stream_update", "missing bands", ["14", "1764000000000", "1", "100", "5", "", "", ""], "bands"],
+    ["stream_snapshot", "period 0", ["0", "1,2"], "atr_period"],
     ["dispatch", "a filled chain slot", [
       "long", "100", "2", "1.5", "0.05", "", "", "", "", "",
       "", "1000", "60", "1440", "0.15", "5000",
