@@ -40,7 +40,8 @@ export { newsBoostReference, type NewsBoostParams, type NewsItem } from "./indic
 export { confidenceReference, type ConfidenceParams } from "./indicators/confidence.js";
 export { GRID_SNAP } from "./indicators/grid.js";
 export { Dec, type Numeric } from "./indicators/decimal.js";
-export { SYMBOL_PATTERN, symbolSegment, type KeyOptions } from "./keys/symbol.js";
+export { SYMBOL_PATTERN, type KeyOptions } from "./keys/symbol.js";
+export { KEY_FAMILIES, buildKey, parseKey, familyOf, keyFamily, KeyGrammarError, type KeyFamily, type ParsedKey } from "./keys/grammar.js";
 export { patternCacheKey } from "./keys/patternCache.js";
 export { newsLatestKey, volumeBaselineKey } from "./keys/marketData.js";
 export {

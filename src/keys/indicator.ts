@@ -1,4 +1,5 @@
-import { type KeyOptions, symbolSegment } from "./symbol.js";
+import { buildKey } from "./grammar.js";
+import type { KeyOptions } from "./symbol.js";
 
 /**
  * `indicator:{name}:{SYMBOL}` in DB 10: a hash of streaming indicator state, e.g.
@@ -6,5 +7,5 @@ import { type KeyOptions, symbolSegment } from "./symbol.js";
  * indicators share a cluster slot, so one script call can advance them together.
  */
 export function indicatorKey(name: string, symbol: string, options: KeyOptions = {}): string {
-  return `indicator:${name}:${symbolSegment(symbol, options)}`;
+  return buildKey("indicator", { name, symbol }, options);
 }

@@ -9,8 +9,3 @@ export interface KeyOptions {
    */
   hashTag?: boolean;
 }
-
-/** The symbol segment of a key: the symbol itself, or `{SYMBOL}` with hash tags on. */
-export function symbolSegment(symbol: string, options: KeyOptions = {}): string {
-  return options.hashTag ? `{${symbol}}` : symbol;
-}

@@ -5,7 +5,6 @@
  */
 import { z } from "zod";
 import { attempt, type BatchOutcome, runPrepared, unwrap } from "../dispatcher/batch.js";
-import { InvalidInputError } from "../dispatcher/errors.js";
 import { epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "../dispatcher/inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "../dispatcher/reply.js";
 import type { ScriptCall, ScriptRunner } from "../dispatcher/scriptRunner.js";
@@ -115,7 +114,6 @@ export class StreamingIndicators {
   }
 
   private keys(symbol: string): string[] {
-    if (!symbolSchema.safeParse(symbol).success) throw new InvalidInputError("symbol", "must be an NSE-style upper-case symbol");
     return [indicatorKey(`atr${this.atrPeriod}`, symbol, this.keyOptions), indicatorKey("vwap", symbol, this.keyOptions)];
   }
 
