@@ -65,3 +65,15 @@ export { StreamingReference, type MarketUpdate, type AtrStatus, type VwapStatus 
 export { sessionOf, SESSION_OPEN_MINUTE } from "./market/session.js";
 export { indicatorKey } from "./keys/indicator.js";
 export { tickStreamKey, deadLetterKey } from "./keys/marketData.js";
+export { resolveRedisConfig, type RedisConfig, type RedisConfigInput } from "./redis/config.js";
+export {
+  ResilientRedis,
+  CircuitOpenError,
+  CommandTimeoutError,
+  OfflineQueueFullError,
+  isTransient,
+  type ResilientRedisOptions,
+  type CircuitStateName,
+} from "./redis/ResilientRedis.js";
+export { storeByDataType, retrieveByDataType } from "./redis/dataStore.js";
+export { encodeJson, decodeJson, JsonEncodingError } from "./redis/jsonCodec.js";

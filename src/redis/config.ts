@@ -1,0 +1,111 @@
+/**
+ * Connection settings from an options object or the environment, validated at start-up: a bad
+ * value fails with a ConfigurationError that names the option or the environment variable.
+ *
+ * Environment: REDIS_URL (redis:// or rediss:// for TLS), REDIS_HOST, REDIS_PORT, REDIS_USERNAME,
+ * REDIS_PASSWORD, REDIS_TLS (true/false), MATHD_COMMAND_TIMEOUT_MS, and MATHD_DB_<NAME> to move a
+ * database of the map (MATHD_DB_PATTERNS=10). Options win over the environment, which wins over
+ * the defaults (127.0.0.1:6379, no TLS, 1,000 ms); an explicit setting wins over a URL's part.
+ */
+import { ConfigurationError } from "../dispatcher/errors.js";
+import { DATABASES, type DatabaseName } from "./databases.js";
+
+/** What a caller may set; everything is optional. */
+export interface RedisConfigInput {
+  url?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  tls?: boolean;
+  /** Per-database overrides of the map, e.g. `{ patterns: 12 }` on a shared test server. */
+  databases?: Partial<Record<DatabaseName, number>>;
+  /** Per-command timeout. */
+  commandTimeoutMs?: number;
+}
+
+/** Validated settings. */
+export interface RedisConfig {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  tls: boolean;
+  databases: Record<DatabaseName, number>;
+  commandTimeoutMs: number;
+}
+
+type Source = { value: unknown; setting: string };
+
+function integer(source: Source | undefined, min: number, max: number, fallback: number): number {
+  if (!source) return fallback;
+  const n = typeof source.value === "string" && /^\d+$/.test(source.value) ? Number(source.value) : source.value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigurationError(source.setting, `must be an integer in ${min}..${max}, got ${JSON.stringify(source.value)}`);
+  }
+  return n;
+}
+
+function boolean(source: Source | undefined, fallback: boolean): boolean {
+  if (!source) return fallback;
+  if (typeof source.value === "boolean") return source.value;
+  if (source.value === "true" || source.value === "1") return true;
+  if (source.value === "false" || source.value === "0") return false;
+  throw new ConfigurationError(source.setting, `must be true or false, got ${JSON.stringify(source.value)}`);
+}
+
+function text(source: Source | undefined): string | undefined {
+  if (!source) return undefined;
+  if (typeof source.value !== "string" || source.value === "") throw new ConfigurationError(source.setting, "must be a non-empty string");
+  return source.value;
+}
+
+function parseUrl(source: Source): { host: string; port?: number; username?: string; password?: string; tls: boolean } {
+  let url: URL;
+  try {
+    url = new URL(String(source.value));
+  } catch {
+    throw new ConfigurationError(source.setting, `is not a URL: ${JSON.stringify(source.value)}`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new ConfigurationError(source.setting, `must start with redis:// or rediss://, got ${url.protocol}//`);
+  }
+  return {
+    host: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    tls: url.protocol === "rediss:",
+  };
+}
+
+/** Resolves and validates the settings; throws ConfigurationError naming the bad setting. */
+export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env): RedisConfig {
+  // each setting: the option, the option URL, the environment variable, the environment URL, a default
+  const optionUrl = input.url === undefined ? undefined : parseUrl({ value: input.url, setting: "url" });
+  const envUrl = env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
+  const fromEnv = (name: string): Source | undefined => (env[name] ? { value: env[name], setting: name } : undefined);
+  const setting = <K extends "host" | "port" | "username" | "password" | "tls">(key: K, envName: string): Source | undefined => {
+    if (input[key] !== undefined) return { value: input[key], setting: key };
+    if (optionUrl?.[key] !== undefined) return { value: optionUrl[key], setting: "url" };
+    return fromEnv(envName) ?? (envUrl?.[key] === undefined ? undefined : { value: envUrl[key], setting: "REDIS_URL" });
+  };
+  const databases = {} as Record<DatabaseName, number>;
+  for (const name of Object.keys(DATABASES) as DatabaseName[]) {
+    const envName = `MATHD_DB_${name.toUpperCase()}`;
+    const source = input.databases?.[name] !== undefined ? { value: input.databases[name], setting: `databases.${name}` } : fromEnv(envName);
+    databases[name] = integer(source, 0, 15, DATABASES[name].db);
+  }
+  const username = text(setting("username", "REDIS_USERNAME"));
+  const password = text(setting("password", "REDIS_PASSWORD"));
+  const timeout = input.commandTimeoutMs !== undefined ? { value: input.commandTimeoutMs, setting: "commandTimeoutMs" } : fromEnv("MATHD_COMMAND_TIMEOUT_MS");
+  return {
+    host: text(setting("host", "REDIS_HOST")) ?? "127.0.0.1",
+    port: integer(setting("port", "REDIS_PORT"), 1, 65_535, 6379),
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    tls: boolean(setting("tls", "REDIS_TLS"), false),
+    databases,
+    commandTimeoutMs: integer(timeout, 1, 600_000, 1000),
+  };
+}

@@ -1,0 +1,122 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, ResilientRedis } from "../../src/redis/ResilientRedis.js";
+import { ownRedis } from "../support/redis.js";
+
+// These tests stop, restart and block a server, so they start their own.
+let server: LocalRedisServer;
+beforeAll(async () => {
+  server = await ownRedis();
+});
+afterAll(() => server.stop());
+
+const clients: ResilientRedis[] = [];
+function client(options: ConstructorParameters<typeof ResilientRedis>[0] = {}) {
+  const c = new ResilientRedis({ ...options, config: { url: server.url, ...options.config } });
+  c.on("connectionError", () => undefined);
+  clients.push(c);
+  return c;
+}
+afterAll(() => Promise.all(clients.map((c) => c.close())));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A script that keeps the server busy for ARGV[1] microseconds. */
+const BUSY_LOOP =
+  "local t = redis.call('TIME') while true do local n = redis.call('TIME') " +
+  "if (n[1] - t[1]) * 1e6 + (n[2] - t[2]) > tonumber(ARGV[1]) then break end end return 1";
+
+describe("resilient client", () => {
+  it("opens one connection per database, lazily, on the mapped DB", async () => {
+    const c = client();
+    await c.run("news", (r) => r.set("news:latest:LAZY", "[]"));
+    expect(c.connection("news").options.db).toBe(11);
+    expect(c.connection("news")).toBe(c.connection("news"));
+    const direct = new Redis(server.url, { db: 11 });
+    expect(await direct.get("news:latest:LAZY")).toBe("[]");
+    direct.disconnect();
+  });
+
+  it("uses a given ioredis instance as it is and leaves it open", async () => {
+    const given = new Redis(server.url, { db: 3, enableOfflineQueue: true });
+    const optionsBefore = JSON.stringify(given.options);
+    const c = client({ connection: given });
+    await c.run("premarket", (r) => r.set("k", "v"));
+    expect(c.connection("premarket")).toBe(given);
+    await c.close();
+    expect(JSON.stringify(given.options)).toBe(optionsBefore);
+    expect(await given.get("k")).toBe("v"); // still open
+    given.disconnect();
+  });
+
+  it("retries a transient error (BUSY) with backoff and succeeds", async () => {
+    const admin = new Redis(server.url);
+    await admin.config("SET", "busy-reply-threshold", "100");
+    const c = client({ maxRetries: 10, initialDelayMs: 50, breakerThreshold: 100, config: { commandTimeoutMs: 3000 } });
+    await c.run("system", (r) => r.ping());
+    let retries = 0;
+    c.on("retry", () => retries++);
+    const busy = new Redis(server.url);
+    const script = busy.eval(BUSY_LOOP, 0, "600000");
+    await sleep(200);
+    expect(await c.run("system", (r) => r.ping())).toBe("PONG");
+    await script;
+    expect(retries).toBeGreaterThan(0);
+    busy.disconnect();
+    admin.disconnect();
+  });
+
+  it("does not retry an error that is not transient", async () => {
+    const c = client();
+    let retries = 0;
+    c.on("retry", () => retries++);
+    await c.run("system", (r) => r.set("str", "x"));
+    await expect(c.run("system", (r) => r.hget("str", "f"))).rejects.toThrow(/WRONGTYPE/);
+    expect(retries).toBe(0);
+  });
+
+  it("times a command out", async () => {
+    const c = client({ maxRetries: 0, config: { commandTimeoutMs: 200 } });
+    await c.run("system", (r) => r.ping());
+    const blocker = new Redis(server.url);
+    await blocker.config("SET", "busy-reply-threshold", "5000"); // the server stays silent, not BUSY
+    const blocking = blocker.eval(BUSY_LOOP, 0, "800000");
+    await sleep(50);
+    const started = Date.now();
+    await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CommandTimeoutError);
+    expect(Date.now() - started).toBeLessThan(900);
+    await blocking;
+    blocker.disconnect();
+  });
+
+  it("bounds the calls waiting for a connection that is down", async () => {
+    const c = client({ maxRetries: 0, offlineQueueLimit: 2, config: { commandTimeoutMs: 1500 }, breakerThreshold: 100 });
+    await c.run("system", (r) => r.ping());
+    await server.stop();
+    const waiting = [c.run("system", (r) => r.ping()), c.run("system", (r) => r.ping())].map((p) => p.catch((e: unknown) => e));
+    await sleep(20);
+    await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(OfflineQueueFullError);
+    await server.start();
+    const results = await Promise.all(waiting);
+    expect(results).toEqual(["PONG", "PONG"]); // the two that waited got through once Redis was back
+  });
+
+  it("opens the circuit after repeated failures, fails fast, and closes when Redis answers", async () => {
+    const c = client({ maxRetries: 0, breakerThreshold: 3, halfOpenAfterMs: 300, config: { commandTimeoutMs: 100 } });
+    const states: string[] = [];
+    c.on("circuit", (s: string) => states.push(s));
+    await c.run("system", (r) => r.ping());
+    await server.stop();
+    for (let i = 0; i < 3; i++) await c.run("system", (r) => r.ping()).catch(() => undefined);
+    expect(c.circuit).toBe("open");
+    const started = Date.now();
+    await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(Date.now() - started).toBeLessThan(50); // fast: Redis was not even asked
+    await server.start();
+    await sleep(400);
+    await c.connection("system").ping().catch(() => undefined); // let ioredis reconnect
+    expect(await c.run("system", (r) => r.ping())).toBe("PONG");
+    expect(c.circuit).toBe("closed");
+    expect(states).toEqual(["open", "half_open", "closed"]);
+  });
+});
