@@ -77,3 +77,5 @@ export {
 } from "./redis/ResilientRedis.js";
 export { storeByDataType, retrieveByDataType } from "./redis/dataStore.js";
 export { encodeJson, decodeJson, JsonEncodingError } from "./redis/jsonCodec.js";
+export { collectHealth, exitCodeOf, HEALTH_SCHEMA, type HealthReport, type HealthOptions } from "./health/healthReport.js";
+export { renderHealth } from "./health/renderHealth.js";

@@ -2,15 +2,18 @@
 /**
  * The `mathd` command.
  *   mathd consume --symbols NIFTY,BANKNIFTY [--url redis://...] [--group mathd] [--consumer NAME] [--atr-period 14] [--hash-tag]
- *   mathd health [--url redis://...] [--json]
+ *   mathd health [--url redis://...] [--json] [--sample 1000]
+ *     exit code 0 healthy, 1 TTL policy violations, 2 Redis unreachable
  * The URL defaults to REDIS_URL, then redis://127.0.0.1:6379.
  */
 import { parseArgs } from "node:util";
 import { consume } from "./consume.js";
+import { collectHealth, exitCodeOf } from "../health/healthReport.js";
+import { renderHealth } from "../health/renderHealth.js";
 
 const USAGE = `usage:
   mathd consume --symbols NIFTY,BANKNIFTY [--url URL] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]
-  mathd health [--url URL] [--json]`;
+  mathd health [--url URL] [--json] [--sample KEYS_PER_DB]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -24,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
       "atr-period": { type: "string" },
       "hash-tag": { type: "boolean" },
       json: { type: "boolean" },
+      sample: { type: "string" },
     },
   });
   const url = values.url ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -37,6 +41,11 @@ async function main(argv: string[]): Promise<number> {
       hashTag: values["hash-tag"],
     });
     return 0;
+  }
+  if (command === "health") {
+    const report = await collectHealth({ url, samplePerDb: values.sample ? Number(values.sample) : undefined });
+    console.log(values.json ? JSON.stringify(report, null, 2) : renderHealth(report));
+    return exitCodeOf(report);
   }
   console.error(USAGE);
   return 64;

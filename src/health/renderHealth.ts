@@ -1,0 +1,43 @@
+/** The human form of a health report: short tables, worst news first. */
+import type { HealthReport, StreamHealth } from "./healthReport.js";
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
+  return cells.map((r) => r.map((cell, c) => cell.padEnd(widths[c] as number)).join("  ").trimEnd()).join("\n");
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function streamRows(streams: StreamHealth[]): (string | number)[][] {
+  return streams.flatMap((s) =>
+    s.groups.length === 0
+      ? [[s.key, s.type === "stream" ? s.length : s.type, "-", "-", "-"]]
+      : s.groups.map((g) => [s.key, s.length, g.name, g.pending, g.lag ?? "?"]),
+  );
+}
+
+export function renderHealth(report: HealthReport): string {
+  const out: string[] = [];
+  const verdict = { healthy: "HEALTHY", violations: `POLICY VIOLATIONS: ${report.violations} keys`, unreachable: "REDIS UNREACHABLE" }[report.status];
+  out.push(`mathd health  ${report.target}  ${report.checkedAt}  ${verdict}`);
+  if (report.status === "unreachable" || !report.redis) {
+    out.push(`error: ${report.error ?? "unknown"}`);
+    return out.join("\n");
+  }
+  const r = report.redis;
+  out.push(
+    `redis ${r.version}  memory ${mib(r.usedMemoryBytes)}${r.maxMemoryBytes ? ` of ${mib(r.maxMemoryBytes)}` : " (no maxmemory)"}  ` +
+      `ping ${r.pingMs.median.toFixed(2)} ms (min ${r.pingMs.min.toFixed(2)}, max ${r.pingMs.max.toFixed(2)})`,
+  );
+  out.push("", table(["db", "name", "keys"], report.databases.map((d) => [d.db, d.name, d.keys])));
+  const audit = report.ttlAudit.map((a) => [a.db, a.family, a.sampled, a.withoutTtl, a.aboveTtlPolicy, a.policySeconds, a.examples.join(" ")]);
+  out.push("", "TTL audit (SCAN sample)", table(["db", "family", "sampled", "no ttl", "ttl > policy", "policy s", "examples"], audit));
+  const missing = report.scripts.filter((s) => !s.loaded);
+  out.push("", `scripts: ${report.scripts.length - missing.length}/${report.scripts.length} loaded` + (missing.length ? ` (not loaded: ${missing.map((s) => s.name).join(", ")}; the SDK loads them on first use)` : ""));
+  const streams = [...(report.alertsQueue ? [report.alertsQueue] : []), ...report.tickStreams];
+  out.push("", table(["stream", "length", "group", "pending", "lag"], streamRows(streams)));
+  return out.join("\n");
+}

@@ -1,0 +1,86 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collectHealth, exitCodeOf, HEALTH_SCHEMA } from "../../src/health/healthReport.js";
+import { renderHealth } from "../../src/health/renderHealth.js";
+import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { ownRedis } from "../support/redis.js";
+
+// Seeds keys of its own and stops the server: a server of its own.
+let server: LocalRedisServer;
+const db = (n: number) => new Redis(server.url, { db: n });
+beforeAll(async () => {
+  server = await ownRedis();
+});
+afterAll(() => server.stop());
+
+async function seedHealthy() {
+  const patterns = db(10);
+  await patterns.set(`pattern_cache:atr:v1.0.0:NIFTY:${"a".repeat(40)}`, "[]", "EX", 57_600);
+  await patterns.hset("indicator:atr14:NIFTY", "bars", "3");
+  await patterns.expire("indicator:atr14:NIFTY", 1000);
+  const ticks = db(4);
+  await ticks.xadd("ticks:NIFTY", "*", "price", "100", "volume", "1", "ts", "1");
+  await ticks.xadd("ticks:NIFTY", "*", "price", "101", "volume", "1", "ts", "2");
+  await ticks.expire("ticks:NIFTY", 57_600);
+  await ticks.xgroup("CREATE", "ticks:NIFTY", "mathd", "0");
+  await ticks.xreadgroup("GROUP", "mathd", "c1", "COUNT", 1, "STREAMS", "ticks:NIFTY", ">"); // one pending, one lagging
+  const alerts = db(6);
+  await alerts.xadd("alerts:pending:validation", "*", "alert", "x");
+  await alerts.expire("alerts:pending:validation", 57_600);
+  await alerts.xgroup("CREATE", "alerts:pending:validation", "validator", "0");
+  for (const c of [patterns, ticks, alerts]) c.disconnect();
+}
+
+const cli = join(import.meta.dirname, "../../src/cli/mathd.ts");
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", cli, "health", ...args], { encoding: "utf8" });
+}
+
+describe("mathd health", () => {
+  it("reports a healthy server: exit 0, versions, key counts, streams and groups", async () => {
+    await seedHealthy();
+    const report = await collectHealth({ url: server.url });
+    expect(report.schema).toBe(HEALTH_SCHEMA);
+    expect(exitCodeOf(report)).toBe(0);
+    expect(report.redis!.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(report.databases.find((d) => d.db === 10)!.keys).toBe(2);
+    expect(report.ttlAudit.filter((r) => r.db === 10).map((r) => [r.family, r.sampled])).toEqual([["indicator", 1], ["pattern_cache", 1]]);
+    expect(report.tickStreams).toEqual([
+      { key: "ticks:NIFTY", db: 4, type: "stream", length: 2, groups: [{ name: "mathd", consumers: 1, pending: 1, lag: 1 }] },
+    ]);
+    expect(report.alertsQueue).toMatchObject({ length: 1, groups: [{ name: "validator", pending: 0, lag: 1 }] });
+    expect(report.scripts.every((s) => !s.loaded)).toBe(true);
+    expect(renderHealth(report)).toMatch(/HEALTHY[\s\S]*ticks:NIFTY\s+2\s+mathd\s+1\s+1/);
+  });
+
+  it("finds keys without a TTL or above the policy: exit 1, with examples", async () => {
+    const patterns = db(10);
+    await patterns.set("indicator:vwap:BANKNIFTY", "x"); // no TTL
+    await patterns.set(`pattern_cache:vwap:v1.0.0:NIFTY:${"b".repeat(40)}`, "[]", "EX", 999_999); // above 57,600
+    const prices = db(2);
+    await prices.set("some:legacy:key", "1"); // outside the grammar, still audited against the DB policy
+    patterns.disconnect();
+    prices.disconnect();
+    const report = await collectHealth({ url: server.url });
+    expect(report.status).toBe("violations");
+    expect(report.violations).toBe(3);
+    expect(report.ttlAudit).toContainEqual(expect.objectContaining({ db: 10, family: "indicator", withoutTtl: 1, examples: ["indicator:vwap:BANKNIFTY"] }));
+    expect(report.ttlAudit).toContainEqual(expect.objectContaining({ db: 10, family: "pattern_cache", aboveTtlPolicy: 1 }));
+    expect(report.ttlAudit).toContainEqual(expect.objectContaining({ db: 2, family: "unknown", withoutTtl: 1 }));
+    const run = runCli(["--url", server.url, "--json"]);
+    expect(run.status).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ schema: HEALTH_SCHEMA, status: "violations", violations: 3 });
+    const human = runCli(["--url", server.url]);
+    expect(human.stdout).toContain("POLICY VIOLATIONS: 3 keys");
+  });
+
+  it("exits 2 when Redis cannot be reached", async () => {
+    await server.stop();
+    const run = runCli(["--url", server.url, "--json"]);
+    expect(run.status).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: "unreachable", error: expect.stringContaining("ECONNREFUSED") });
+    await server.start();
+  });
+});
