@@ -2,19 +2,19 @@
 -- @name news_boost
 -- @version 1.0.0
 -- @key cache              pattern_cache:news_boost:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
--- @arg items              binary, per item '<ddd': sentiment [-1, 1], relevance [0, 1],
---                         published_at epoch ms; at most 1000 items; '' for none
+-- @arg side               'long' or 'short' (a short flips the sign of the boost)
 -- @arg now                epoch ms
 -- @arg half_life_minutes  (0, 100000]
 -- @arg window_minutes     items older than this are dropped, (0, 100000]
 -- @arg max_boost          (0, 1]
 -- @arg clock_skew_ms      items newer than now by more than this are rejected, [0, 3600000]
--- @arg side               'long' or 'short' (a short flips the sign of the boost)
+-- @arg items              binary, per item '<ddd': sentiment [-1, 1], relevance [0, 1],
+--                         published_at epoch ms; at most 1000 items; '' for none
 -- Reply: cache, hit|miss, boost, sentiment, weight, count
 -- @include "cache"
 -- @include "news_boost"
 
 local cached = cache_lookup(KEYS[1])
 if cached then return cached end
-local result = news_boost_compute(news_boost_args(1))
+local result = news_boost_compute(news_boost_args(2, 1))
 return cache_store(KEYS[1], news_boost_fields(result))

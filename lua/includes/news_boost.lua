@@ -1,7 +1,8 @@
 -- News boost: recency- and relevance-weighted sentiment (see docs/FORMULAS.md, "News boost").
--- ARGV from `first` on: items, now_ms, half_life_minutes, window_minutes, max_boost,
--- clock_skew_ms, side. Items: binary, per item three little-endian doubles '<ddd':
--- sentiment in [-1, 1], relevance in [0, 1], published_at epoch ms; up to 1000 items or ''.
+-- ARGV from `first` on: now_ms, half_life_minutes, window_minutes, max_boost, clock_skew_ms,
+-- items (binary last, so `redis-cli -x` can send it); the side is at `side_index`. Items: per
+-- item three little-endian doubles '<ddd': sentiment in [-1, 1], relevance in [0, 1],
+-- published_at epoch ms; up to 1000 items, or ''.
 -- @include "validate"
 -- @include "format"
 -- @include "neumaier"
@@ -14,21 +15,19 @@ local NEWS_MIN_WEIGHT = 1e-12
 
 local function news_boost_args(first, side_index)
   local p = {}
-  local items = arg_string(first, 'items')
-  p.count = 0
-  if items ~= '' then items, p.count = arg_packed(first, 'items', 3, MAX_NEWS_ITEMS) end
-  p.items = items
-  p.now = arg_number(first + 1, 'now')
+  p.now = arg_number(first, 'now')
   check_epoch_ms('now', p.now)
-  p.half_life = arg_number(first + 2, 'half_life_minutes')
+  p.half_life = arg_number(first + 1, 'half_life_minutes')
   if not (p.half_life > 0 and p.half_life <= 100000) then invalid('half_life_minutes', 'must be in (0, 100000]') end
-  p.window = arg_number(first + 3, 'window_minutes')
+  p.window = arg_number(first + 2, 'window_minutes')
   if not (p.window > 0 and p.window <= 100000) then invalid('window_minutes', 'must be in (0, 100000]') end
-  p.max_boost = arg_number(first + 4, 'max_boost')
+  p.max_boost = arg_number(first + 3, 'max_boost')
   if not (p.max_boost > 0 and p.max_boost <= 1) then invalid('max_boost', 'must be in (0, 1]') end
-  p.skew = arg_number(first + 5, 'clock_skew_ms')
+  p.skew = arg_number(first + 4, 'clock_skew_ms')
   if not (p.skew >= 0 and p.skew <= 3600000) then invalid('clock_skew_ms', 'must be in [0, 3600000]') end
-  p.side = arg_side(side_index or first + 6)
+  p.side = arg_side(side_index)
+  p.items, p.count = '', 0
+  if arg_string(first + 5, 'items') ~= '' then p.items, p.count = arg_packed(first + 5, 'items', 3, MAX_NEWS_ITEMS) end
   return p
 end
 

@@ -52,11 +52,11 @@ export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
   schema: atrSchema,
   args: (input) => [
     String(input.period),
+    input.series ? "1" : "0",
     packDoubles(
       input.bars.map((b) => [b.high, b.low, b.close]),
       3,
     ),
-    input.series ? "1" : "0",
   ],
   decode: (fields) => ({
     atr: numberField(fields, "atr"),

@@ -94,6 +94,9 @@ export const dispatchFunction: ScriptFunction<ResolvedSignal, Omit<Decision, "so
   script: "dispatch",
   args: (s) => [
     ...stopLossArgs({ ...s.stop, side: s.side, entry: s.entry, atr: s.atr }),
+    ...confidenceArgs({ ...s.confidenceSettings, base: s.baseConfidence, volumeRatio: s.sources.volumeRatioUsed }),
+    ...positionSizeArgs(s.account),
+    ...newsBoostArgs({ ...s.newsSettings, items: s.news, now: s.time }),
     s.atrBars ? String(s.atrBars.period) : "",
     s.atrBars
       ? packDoubles(
@@ -101,9 +104,6 @@ export const dispatchFunction: ScriptFunction<ResolvedSignal, Omit<Decision, "so
           3,
         )
       : "",
-    ...newsBoostArgs({ ...s.newsSettings, items: s.news, now: s.time }),
-    ...confidenceArgs({ ...s.confidenceSettings, base: s.baseConfidence, volumeRatio: s.sources.volumeRatioUsed }),
-    ...positionSizeArgs(s.account),
   ],
   decode: (fields) => ({
     atr: numberField(fields, "atr"),

@@ -97,20 +97,20 @@ const newsBoostSchema = z
 
 type NewsArgsInput = z.output<typeof newsSettingsSchema> & { items: readonly NewsItemInput[]; now: number };
 
-/** The news_boost ARGV section without the side (6 slots). */
+/** The news_boost ARGV section without the side (6 slots, the binary items last). */
 export function newsBoostArgs(input: NewsArgsInput): (string | Buffer)[] {
   return [
+    String(input.now),
+    String(input.halfLifeMinutes),
+    String(input.windowMinutes),
+    String(input.maxBoost),
+    String(input.clockSkewMs),
     input.items.length === 0
       ? ""
       : packDoubles(
           input.items.map((n) => [n.sentiment, n.relevance, n.publishedAt]),
           3,
         ),
-    String(input.now),
-    String(input.halfLifeMinutes),
-    String(input.windowMinutes),
-    String(input.maxBoost),
-    String(input.clockSkewMs),
   ];
 }
 
@@ -127,6 +127,6 @@ export function decodeNewsBoost(fields: ReplyFields): NewsBoostResult {
 export const newsBoostFunction: ValidatedFunction<typeof newsBoostSchema, NewsBoostResult> = {
   script: "news_boost",
   schema: newsBoostSchema,
-  args: (input) => [...newsBoostArgs(input), input.side],
+  args: (input) => [input.side, ...newsBoostArgs(input)],
   decode: decodeNewsBoost,
 };

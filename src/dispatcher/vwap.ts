@@ -94,6 +94,7 @@ export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
   schema: vwapSchema,
   args: (input) => [
     input.ticks ? "ticks" : "bars",
+    input.bands.map(String).join(","),
     input.ticks
       ? packDoubles(
           input.ticks.map((t) => [t.price, t.volume]),
@@ -103,7 +104,6 @@ export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
           (input.bars ?? []).map((b) => [b.high, b.low, b.close, b.volume]),
           4,
         ),
-    input.bands.map(String).join(","),
   ],
   decode: decodeVwap,
 };

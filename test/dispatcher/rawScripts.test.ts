@@ -47,27 +47,27 @@ const goodBars = packDoubles(
 
 describe("raw EVALSHA with bad arguments", () => {
   const cases: [string, string, (string | Buffer)[], string][] = [
-    ["atr", "inf period", ["inf", goodBars, "0"], "period"],
-    ["atr", "nan period", ["nan", goodBars, "0"], "period"],
-    ["atr", "hex period", ["0x10", goodBars, "0"], "period"],
-    ["atr", "padded period", [" 5 ", goodBars, "0"], "period"],
-    ["atr", "word period", ["abc", goodBars, "0"], "period"],
-    ["atr", "period 0", ["0", goodBars, "0"], "period"],
-    ["atr", "missing bars and flag", ["2"], "series"],
-    ["atr", "missing series flag", ["2", goodBars], "series"],
+    ["atr", "inf period", ["inf", "0", goodBars], "period"],
+    ["atr", "nan period", ["nan", "0", goodBars], "period"],
+    ["atr", "hex period", ["0x10", "0", goodBars], "period"],
+    ["atr", "padded period", [" 5 ", "0", goodBars], "period"],
+    ["atr", "word period", ["abc", "0", goodBars], "period"],
+    ["atr", "period 0", ["0", "0", goodBars], "period"],
+    ["atr", "missing bars", ["2", "0"], "bars"],
+    ["atr", "missing series flag", ["2"], "series"],
     ["atr", "no arguments", [], "period"],
-    ["atr", "truncated bars", ["2", goodBars.subarray(0, 20), "0"], "bars"],
-    ["atr", "too few bars", ["5", goodBars, "0"], "bars"],
-    ["atr", "NaN inside the bars", ["1", packDoubles([[NaN, 1, 1], [2, 1, 1]], 3), "0"], "bars[0].high"],
-    ["atr", "infinite price", ["1", packDoubles([[1, 1, 1], [Infinity, 1, 1]], 3), "0"], "bars[1].high"],
-    ["atr", "negative price", ["1", packDoubles([[1, -1, 1], [2, 1, 1]], 3), "0"], "bars[0].low"],
-    ["atr", "fractional price units", ["1", packDoubles([[1.5, 1, 1], [2, 1, 1]], 3), "0"], "bars[0].high"],
-    ["atr", "high below low", ["1", packDoubles([[1, 2, 1], [2, 1, 1]], 3), "0"], "bars[0].high"],
-    ["vwap", "unknown mode", ["minutes", packDoubles([[1, 1]], 2), "1"], "mode"],
-    ["vwap", "negative volume", ["ticks", packDoubles([[UNIT, -1]], 2), "1"], "points[0].volume"],
-    ["vwap", "zero total volume", ["ticks", packDoubles([[UNIT, 0]], 2), "1"], "points"],
-    ["vwap", "inf band", ["ticks", packDoubles([[UNIT, 1]], 2), "inf"], "bands[0]"],
-    ["vwap", "empty band list", ["ticks", packDoubles([[UNIT, 1]], 2), ""], "bands[0]"],
+    ["atr", "truncated bars", ["2", "0", goodBars.subarray(0, 20)], "bars"],
+    ["atr", "too few bars", ["5", "0", goodBars], "bars"],
+    ["atr", "NaN inside the bars", ["1", "0", packDoubles([[NaN, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
+    ["atr", "infinite price", ["1", "0", packDoubles([[1, 1, 1], [Infinity, 1, 1]], 3)], "bars[1].high"],
+    ["atr", "negative price", ["1", "0", packDoubles([[1, -1, 1], [2, 1, 1]], 3)], "bars[0].low"],
+    ["atr", "fractional price units", ["1", "0", packDoubles([[1.5, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
+    ["atr", "high below low", ["1", "0", packDoubles([[1, 2, 1], [2, 1, 1]], 3)], "bars[0].high"],
+    ["vwap", "unknown mode", ["minutes", "1", packDoubles([[1, 1]], 2)], "mode"],
+    ["vwap", "negative volume", ["ticks", "1", packDoubles([[UNIT, -1]], 2)], "points[0].volume"],
+    ["vwap", "zero total volume", ["ticks", "1", packDoubles([[UNIT, 0]], 2)], "points"],
+    ["vwap", "inf band", ["ticks", "inf", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
+    ["vwap", "empty band list", ["ticks", "", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
     ["stop_loss", "inf atr", ["long", "100", "inf", "1.5", "0.05", "", "", ""], "atr"],
     ["stop_loss", "a side other than long or short", ["buy", "100", "2", "1.5", "0.05", "", "", ""], "side"],
     ["stop_loss", "hex entry", ["long", "0x10", "2", "1.5", "0.05", "", "", ""], "entry"],
@@ -76,9 +76,9 @@ describe("raw EVALSHA with bad arguments", () => {
     ["position_size", "nan risk", ["100000", "nan", "100", "97", "1", "", "", "", "0.5"], "risk"],
     ["position_size", "entry equal to stop", ["100000", "0.01", "100", "100", "1", "", "", "", "0.5"], "stop"],
     ["position_size", "fractional lot size", ["100000", "0.01", "100", "97", "7.5", "", "", "", "0.5"], "lot_size"],
-    ["news_boost", "sentiment above 1", [packDoubles([[2, 1, 0]], 3), "1000", "60", "1440", "0.15", "5000", "long"], "items[0].sentiment"],
-    ["news_boost", "item from the future", [packDoubles([[0.5, 1, 99_000]], 3), "1000", "60", "1440", "0.15", "5000", "long"], "items[0].published_at"],
-    ["news_boost", "padded now", ["", " 5 ", "60", "1440", "0.15", "5000", "long"], "now"],
+    ["news_boost", "sentiment above 1", ["long", "1000", "60", "1440", "0.15", "5000", packDoubles([[2, 1, 0]], 3)], "items[0].sentiment"],
+    ["news_boost", "item from the future", ["long", "1000", "60", "1440", "0.15", "5000", packDoubles([[0.5, 1, 99_000]], 3)], "items[0].published_at"],
+    ["news_boost", "padded now", ["long", " 5 ", "60", "1440", "0.15", "5000", ""], "now"],
     ["confidence", "base 1", ["1", "", "0", "0.15", "0.5", "0.75", "0.05", "0.95"], "base_confidence"],
     ["confidence", "boost beyond max", ["0.5", "", "0.3", "0.15", "0.5", "0.75", "0.05", "0.95"], "boost"],
     ["stream_update", "inf ts", ["14", "inf", "1", "100", "5", "", "", "", "1,2"], "ts"],
@@ -89,10 +89,11 @@ describe("raw EVALSHA with bad arguments", () => {
     ["stream_update", "missing bands", ["14", "1764000000000", "1", "100", "5", "", "", ""], "bands"],
     ["stream_snapshot", "period 0", ["0", "1,2"], "atr_period"],
     ["dispatch", "a filled chain slot", [
-      "long", "100", "2", "1.5", "0.05", "", "", "", "", "",
-      "", "1000", "60", "1440", "0.15", "5000",
+      "long", "100", "2", "1.5", "0.05", "", "", "",
       "0.6", "", "0.1", "", "0.5", "0.75", "0.05", "0.95",
       "100000", "0.01", "", "", "1", "", "", "", "0.5",
+      "1000", "60", "1440", "0.15", "5000", "",
+      "", "",
     ], "boost"],
   ];
   it.each(cases)("%s: %s -> MATHD_INVALID %s", async (name, _, args, field) => {
@@ -105,13 +106,13 @@ describe("raw EVALSHA with bad arguments", () => {
   it("rejects a cache key that does not match the arguments, writing nothing", async () => {
     const script = SCRIPTS.find((s) => s.name === "atr")!;
     const key = patternCacheKey("atr", script.version, "RAW", "f".repeat(40));
-    const error = await redis.evalsha(script.sha1, 1, key, "2", goodBars, "0").catch((e: unknown) => e);
+    const error = await redis.evalsha(script.sha1, 1, key, "2", "0", goodBars).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/^MATHD_INVALID cache_key: /);
     expect(await keyCount()).toBe(0);
   });
 
   it("writes exactly the cache key for good arguments", async () => {
-    const reply = await rawCall("atr", ["2", goodBars, "0"]);
+    const reply = await rawCall("atr", ["2", "0", goodBars]);
     expect(reply).toEqual(["cache", "miss", "atr", "2", "natr", "2", "bars", "3"]);
     expect(await keyCount()).toBe(1);
   });
