@@ -42,7 +42,8 @@ export type BatchCall = { [K in FunctionName]: { fn: K; input: FunctionTypes[K][
 
 type AnyFunction = ValidatedFunction<z.ZodType<{ symbol: string }>, unknown>;
 
-const FUNCTIONS: Record<FunctionName, AnyFunction> = {
+/** The single functions by name: their validation, ARGV layout and reply decoding. */
+export const SCRIPT_FUNCTIONS: Readonly<Record<FunctionName, AnyFunction>> = {
   atr: atrFunction,
   vwap: vwapFunction,
   stopLoss: stopLossFunction,
@@ -119,13 +120,18 @@ export class MathDispatcher {
     return this.call(confidenceFunction, input);
   }
 
+  /** One single-function call chosen by name (what {@link MathDispatcher.batch} takes). */
+  run(call: BatchCall): Promise<FunctionTypes[FunctionName][1] & ResultMeta> {
+    return this.call(SCRIPT_FUNCTIONS[call.fn], call.input) as Promise<FunctionTypes[FunctionName][1] & ResultMeta>;
+  }
+
   /**
    * Many single-function calls in one pipeline. Each input is validated first; an invalid one
    * yields its error in place and is not sent.
    */
   batch(calls: readonly BatchCall[]): Promise<BatchOutcome<FunctionTypes[FunctionName][1] & ResultMeta>[]> {
     const prepared = calls.map((c) => {
-      const fn = FUNCTIONS[c.fn];
+      const fn = SCRIPT_FUNCTIONS[c.fn];
       return attempt(() => ({ call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options), extra: fn }));
     });
     return runPrepared(this.runner, prepared, (reply, fn) =>

@@ -23,6 +23,10 @@ export type PriceInput = number | string;
 export function priceToUnits(value: unknown): number | string {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return `must be a finite number, got ${value}`;
+    // Fast path: x has at most four decimals exactly when it is the double nearest to
+    // round(x * 10^4) / 10^4 (integer division by 10^4 rounds correctly).
+    const units = Math.round(value * PRICE_UNITS);
+    if (value > 0 && value <= MAX_PRICE && units / PRICE_UNITS === value) return units;
   } else if (typeof value === "string") {
     if (!PRICE_TEXT.test(value)) return `must be decimal text like "24350.05", got ${JSON.stringify(value)}`;
   } else {

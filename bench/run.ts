@@ -1,0 +1,283 @@
+/**
+ * The benchmark suite: `npm run bench` (full) or `npm run bench -- --short --check` (CI: under
+ * two minutes, and fails when a ratio falls below its floor in bench/floors.json).
+ *
+ * Every figure is min / median / max over repeated runs, measured in this one run against a
+ * throwaway redis-server, so ratios compare like with like on a noisy machine. Absolute times
+ * are reported, never asserted. Results go to bench/results/latest.{json,md}.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { ATR as FastAtr } from "trading-signals";
+import { type BatchCall, MathDispatcher, SCRIPT_FUNCTIONS } from "../src/dispatcher/MathDispatcher.js";
+import { dispatchFunction, signalSchema } from "../src/dispatcher/dispatch.js";
+import { parseInput } from "../src/dispatcher/inputs.js";
+import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
+import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
+import { atrReference } from "../src/indicators/atr.js";
+import { indicatorKey } from "../src/keys/indicator.js";
+import { newsLatestKey, volumeBaselineKey } from "../src/keys/marketData.js";
+import { startLocalRedis } from "../src/redis/localServer.js";
+import { redisBenchmark, usecPerCall } from "./lib/redisTools.js";
+import { opsPerSecond, repeat, seconds, type Spread } from "./lib/stats.js";
+import { BARS_30, BARS_5000, functionCalls, NOW, signal } from "./scenarios.js";
+
+const short = process.argv.includes("--short");
+const check = process.argv.includes("--check");
+const REPS = short ? 3 : 5;
+const CALLS = short ? 400 : 3000;
+const PIPELINE = 50;
+const HISTORY = short ? [1_000, 100_000] : [1_000, 1_000_000];
+
+interface Figure {
+  name: string;
+  unit: string;
+  value: Spread;
+}
+interface Ratio {
+  name: string;
+  /** Higher is better for every ratio. */
+  value: Spread;
+  floor?: number;
+}
+const figures: Figure[] = [];
+const ratios: Ratio[] = [];
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const num = (x: number) => x.toPrecision(3);
+const fmt = (s: Spread) => `${num(s.median)} (${num(s.min)}..${num(s.max)})`;
+
+function figure(name: string, unit: string, value: Spread) {
+  figures.push({ name, unit, value });
+  log(`  ${name}: ${fmt(value)} ${unit}`);
+}
+function ratio(name: string, value: Spread) {
+  ratios.push({ name, value });
+  log(`  ratio ${name}: ${fmt(value)}`);
+}
+/** Ratio of two spreads measured in the same reps: the median of per-rep ratios is kept honest by pairing. */
+async function pairedRatio(name: string, numerator: () => Promise<number>, denominator: () => Promise<number>, units: [string, string, string]) {
+  const top: number[] = [];
+  const bottom: number[] = [];
+  const quotient: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const a = await numerator();
+    const b = await denominator();
+    top.push(a);
+    bottom.push(b);
+    quotient.push(a / b);
+  }
+  const { spread } = await import("./lib/stats.js");
+  figure(`${name}: ${units[0]}`, units[2], spread(top));
+  figure(`${name}: ${units[1]}`, units[2], spread(bottom));
+  ratio(name, spread(quotient));
+}
+
+let symbolCounter = 0;
+const freshSymbol = () => `B${symbolCounter++}`;
+
+/**
+ * The baseline client for a script call: redis-benchmark running the same EVALSHA (the key's
+ * symbol random per request, so every call computes), or, when an argument is binary,
+ * ioredis sending the prebuilt EVALSHA: redis-benchmark reads arguments as C strings and cuts
+ * them at the first NUL byte, even with -x.
+ */
+function baseline(call: ScriptCall, sha1: string, port: number, raw: Redis) {
+  const binary = call.args.some((a) => Buffer.isBuffer(a) && a.includes(0));
+  const keyFor = (symbol: string) => (call.keys[0] as string).replace(/:B\d+:/, `:${symbol}:`);
+  const command = ["EVALSHA", sha1, "1", keyFor("S__rand_int__"), ...call.args];
+  return {
+    name: binary ? "ioredis raw EVALSHA" : "redis-benchmark",
+    oneAtATime: (requests: number) =>
+      binary
+        ? opsPerSecond(requests, () => raw.evalsha(sha1, 1, keyFor(freshSymbol()), ...call.args))
+        : Promise.resolve(redisBenchmark({ port, requests, pipeline: 1, command })),
+    pipelined: async (requests: number) => {
+      if (!binary) return redisBenchmark({ port, requests, pipeline: PIPELINE, command });
+      return (
+        PIPELINE *
+        (await opsPerSecond(requests / PIPELINE, () => {
+          const pipeline = raw.pipeline();
+          for (let i = 0; i < PIPELINE; i++) pipeline.evalsha(sha1, 1, keyFor(freshSymbol()), ...call.args);
+          return pipeline.exec();
+        }))
+      );
+    },
+  };
+}
+
+async function main() {
+  const server = await startLocalRedis();
+  const math = MathDispatcher.connect(server.url);
+  const admin = new Redis(server.url, { db: 10 });
+  const news = new Redis(server.url, { db: 11 });
+  const volume = new Redis(server.url, { db: 5 });
+  await math.load();
+  const redisVersion = /redis_version:(\S+)/.exec((await admin.info("server")) as string)?.[1] ?? "?";
+  log(`bench ${short ? "short" : "full"}: node ${process.version}, redis ${redisVersion}, ${cpus().length} cores, ${REPS} reps`);
+
+  const getRps = () => Promise.resolve(redisBenchmark({ port: server.port, requests: CALLS * 4, pipeline: 1, command: ["GET", "bench:key"] }));
+  const db0 = new Redis(server.url);
+  await db0.set("bench:key", "x".repeat(200)); // redis-benchmark runs on DB 0
+
+  log("\n1. SDK throughput against redis-benchmark (or raw ioredis) running the same EVALSHA");
+  const scenarios: { name: string; sdk: (symbol: string) => Promise<unknown>; call: (symbol: string) => ScriptCall; batch: (symbols: string[]) => Promise<unknown> }[] = [
+    ...functionCalls("B0").map((c) => ({
+      name: c.fn,
+      sdk: (symbol: string) => math.run({ ...c, input: { ...c.input, symbol } } as BatchCall),
+      call: (symbol: string) => prepareCall(SCRIPT_FUNCTIONS[c.fn], math.runner.entry(SCRIPT_FUNCTIONS[c.fn].script), { ...c.input, symbol }, {}),
+      batch: (symbols: string[]) => math.batch(symbols.map((symbol) => ({ ...c, input: { ...c.input, symbol } }) as BatchCall)),
+    })),
+    {
+      name: "dispatch",
+      sdk: (symbol: string) => math.dispatch(signal(symbol)),
+      call: (symbol: string) => {
+        const parsed = parseInput(signalSchema, signal(symbol));
+        const resolved = { ...parsed, news: [], sources: { news: "given" as const, volumeRatio: "given" as const, volumeRatioUsed: 1.8 } };
+        return scriptCall(dispatchFunction, math.runner.entry("dispatch"), resolved, {});
+      },
+      batch: (symbols: string[]) => math.dispatchMany(symbols.map(signal)),
+    },
+  ];
+  for (const s of scenarios) {
+    const call = s.call(freshSymbol());
+    const base = baseline(call, math.runner.entry(call.script).sha1, server.port, admin);
+    log(` ${s.name} (baseline: ${base.name})`);
+    await pairedRatio(
+      `${s.name} SDK/baseline, one at a time`,
+      () => opsPerSecond(CALLS, () => s.sdk(freshSymbol())),
+      () => base.oneAtATime(CALLS),
+      ["SDK", base.name, "calls/s"],
+    );
+    await pairedRatio(
+      `${s.name} SDK/baseline, pipelined by ${PIPELINE}`,
+      () => opsPerSecond(CALLS / PIPELINE, () => s.batch(Array.from({ length: PIPELINE }, freshSymbol))).then((r) => r * PIPELINE),
+      () => base.pipelined(CALLS * 2),
+      ["SDK", base.name, "calls/s"],
+    );
+    await pairedRatio(
+      `${s.name} Redis-side cost, GET/script`,
+      () => usecPerCall(admin, "get", getRps),
+      () => usecPerCall(admin, "evalsha", () => base.oneAtATime(CALLS)),
+      ["GET", "EVALSHA", "us/call"],
+    );
+  }
+
+  log("\n2. A cache hit against a plain GET of the same value (one round trip each)");
+  const hitInput = functionCalls("HIT")[0] as BatchCall;
+  await math.run(hitInput);
+  const hitKey = (await admin.keys("pattern_cache:atr:*:HIT:*"))[0] as string;
+  await pairedRatio(
+    "cache hit/GET",
+    () => opsPerSecond(CALLS, () => math.run(hitInput)),
+    () => opsPerSecond(CALLS, () => admin.get(hitKey)),
+    ["atr cache hit", "GET", "calls/s"],
+  );
+
+  log("\n3. dispatch against fetching inputs and calling the functions one by one");
+  // both sides read news (DB 11) and the baseline (DB 5) and compute ATR from the bars
+  const withReads = (symbol: string) => ({
+    ...signal(symbol),
+    symbol: "NAIVE",
+    atr: undefined,
+    atrBars: { period: 14, bars: BARS_30 },
+    news: undefined,
+    volumeRatio: undefined,
+    currentVolume: 90_000,
+    account: { ...signal(symbol).account, capital: 2_000_000 + symbolCounter++ }, // defeat the cache
+  });
+  await news.set(newsLatestKey("NAIVE"), JSON.stringify([{ sentiment: 0.6, relevance: 0.8, published_at: NOW - 600_000 }]));
+  await volume.hset(volumeBaselineKey("NAIVE", 9, 45), "average", "50000");
+  const naive = async (symbol: string) => {
+    const [items, baseline] = await Promise.all([news.get(newsLatestKey("NAIVE")), volume.hget(volumeBaselineKey("NAIVE", 9, 45), "average")]);
+    const parsed = (JSON.parse(items ?? "[]") as { sentiment: number; relevance: number; published_at: number }[]).map((n) => ({ ...n, publishedAt: n.published_at }));
+    const s = signal(symbol);
+    const atr = await math.atr({ symbol, period: 14, bars: BARS_30 });
+    const stop = await math.stopLoss({ symbol, side: "long", entry: s.entry, atr: atr.atr, rewardRatio: 2 });
+    const boost = await math.newsBoost({ symbol, side: "long", now: NOW, items: parsed });
+    const confidence = await math.confidence({ symbol, base: s.baseConfidence, volumeRatio: 90_000 / Number(baseline), boost: boost.boost });
+    return math.positionSize({ symbol, entry: s.entry, stop: stop.stop, confidence: confidence.confidence, ...s.account });
+  };
+  await pairedRatio(
+    "dispatch/naive",
+    () => opsPerSecond(CALLS / 4, () => math.dispatch(withReads(freshSymbol()))),
+    () => opsPerSecond(CALLS / 4, () => naive(`N${symbolCounter++}`)),
+    ["dispatch (reads + 1 EVALSHA)", "naive (reads + 5 EVALSHA)", "signals/s"],
+  );
+
+  log(`\n4. Streaming update cost with ${HISTORY.join(" and ")} updates of history`);
+  const live = math.streaming({ atrPeriod: 14 });
+  const costAfter = async (history: number) => {
+    const symbol = `HIST${history}`;
+    const update = (i: number) => ({ symbol, ts: NOW + i, seq: i, high: 101, low: 99, close: 100, volume: 10 });
+    for (let i = 0; i < history; i += 2000) {
+      await live.updateMany(Array.from({ length: Math.min(2000, history - i) }, (_, j) => update(i + j)));
+    }
+    let next = history;
+    return () => usecPerCall(admin, "evalsha", () => opsPerSecond(CALLS, () => live.update(update(next++))));
+  };
+  const small = await costAfter(HISTORY[0] as number);
+  log(`  seeded ${HISTORY[0]} updates`);
+  const big = await costAfter(HISTORY[1] as number);
+  log(`  seeded ${HISTORY[1]} updates (state: ${JSON.stringify(await admin.hgetall(indicatorKey("atr14", `HIST${HISTORY[1]}`))).slice(0, 80)}...)`);
+  await pairedRatio(`stream update cost, history ${HISTORY[0]}/${HISTORY[1]}`, big, small, [`after ${HISTORY[1]}`, `after ${HISTORY[0]}`, "us/call"]);
+
+  log("\n5. The decimal.js reference against trading-signals (ATR(14), 5000 bars)");
+  await pairedRatio(
+    "decimal.js reference/trading-signals, speed",
+    async () => 1 / (await seconds(() => atrReference(BARS_5000, 14))),
+    async () =>
+      1 /
+      (await seconds(() => {
+        const atr = new FastAtr(14);
+        for (const bar of BARS_5000) atr.update(bar, false);
+      })),
+    ["decimal.js runs", "trading-signals runs", "runs/s"],
+  );
+
+  await Promise.all([math.quit(), admin.quit(), news.quit(), volume.quit(), db0.quit()]);
+  await server.stop();
+  return { redisVersion };
+}
+
+function report(redisVersion: string) {
+  const floors = JSON.parse(readFileSync(join(import.meta.dirname, "floors.json"), "utf8")) as { ratios: Record<string, { floor: number; why: string }> };
+  for (const r of ratios) r.floor = floors.ratios[r.name]?.floor;
+  const machine = { cpu: cpus()[0]?.model ?? "?", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, redis: redisVersion };
+  const result = { date: new Date().toISOString(), mode: short ? "short" : "full", reps: REPS, machine, ratios, figures };
+  const dir = join(import.meta.dirname, "results");
+  const suffix = short ? "short" : "latest";
+  writeFileSync(join(dir, `${suffix}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  const row = (s: Spread) => `${num(s.median)} | ${num(s.min)} | ${num(s.max)}`;
+  const md = [
+    `# Benchmark results (${result.mode}, ${result.date.slice(0, 10)})`,
+    "",
+    `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; Redis ${machine.redis}; ${REPS} reps; min/median/max.`,
+    "",
+    "| ratio (higher is better) | median | min | max | floor |",
+    "| --- | --- | --- | --- | --- |",
+    ...ratios.map((r) => `| ${r.name} | ${row(r.value)} | ${r.floor ?? ""} |`),
+    "",
+    "| figure | unit | median | min | max |",
+    "| --- | --- | --- | --- | --- |",
+    ...figures.map((f) => `| ${f.name} | ${f.unit} | ${row(f.value)} |`),
+    "",
+  ].join("\n");
+  writeFileSync(join(dir, `${suffix}.md`), md);
+  log(`\nwrote bench/results/${suffix}.json and ${suffix}.md`);
+  const failed = ratios.filter((r) => r.floor !== undefined && r.value.median < r.floor);
+  for (const r of failed) log(`BELOW FLOOR: ${r.name} median ${num(r.value.median)} < ${r.floor} (${floors.ratios[r.name]?.why})`);
+  return failed.length;
+}
+
+main()
+  .then(({ redisVersion }) => {
+    const problems = report(redisVersion);
+    if (check && problems > 0) process.exit(1);
+    log(check ? "all ratios at or above their floors" : "");
+  })
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(2);
+  });
