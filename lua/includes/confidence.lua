@@ -53,13 +53,11 @@ local function confidence_compute(p)
 end
 
 local function confidence_fields(r, fields)
-  local out = fields or {}
-  for _, v in ipairs({
+  return append_fields(fields, {
     'confidence', fmt(r.confidence),
     'unclamped', fmt(r.unclamped),
     'base_term', fmt(r.base_term),
     'volume_term', fmt(r.volume_term),
     'news_term', fmt(r.news_term),
-  }) do out[#out + 1] = v end
-  return out
+  })
 end

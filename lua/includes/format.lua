@@ -11,3 +11,10 @@ end
 local function fmt_integer(x)
   return string.format('%d', x)
 end
+
+-- Appends reply values (field, value, field, value, ...) to `out` (a new list if nil).
+local function append_fields(out, values)
+  out = out or {}
+  for _, v in ipairs(values) do out[#out + 1] = v end
+  return out
+end

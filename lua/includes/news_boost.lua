@@ -60,12 +60,10 @@ local function news_boost_compute(p)
 end
 
 local function news_boost_fields(r, fields)
-  local out = fields or {}
-  for _, v in ipairs({
+  return append_fields(fields, {
     'boost', fmt(r.boost),
     'sentiment', fmt(r.sentiment),
     'weight', fmt(r.weight),
     'count', fmt_integer(r.used),
-  }) do out[#out + 1] = v end
-  return out
+  })
 end

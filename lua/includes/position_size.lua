@@ -61,14 +61,12 @@ local function position_size_compute(p)
 end
 
 local function position_size_fields(r, fields)
-  local out = fields or {}
-  for _, v in ipairs({
+  return append_fields(fields, {
     'lots', fmt_integer(r.lots),
     'quantity', fmt_integer(r.quantity),
     'money_at_risk', fmt_units(r.money_at_risk),
     'notional', fmt_units(r.notional),
     'bound_by', r.bound_by,
     'risk_multiplier', fmt(r.risk_multiplier),
-  }) do out[#out + 1] = v end
-  return out
+  })
 end

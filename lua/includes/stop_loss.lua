@@ -60,13 +60,11 @@ local function stop_loss_compute(p)
 end
 
 local function stop_loss_fields(r, fields)
-  local out = fields or {}
-  for _, v in ipairs({
+  return append_fields(fields, {
     'stop', fmt_units(r.stop),
     'target', r.target and fmt_units(r.target) or '',
     'distance', fmt_units(r.distance),
     'distance_ticks', fmt_integer(r.distance_ticks),
     'clamped', r.clamped,
-  }) do out[#out + 1] = v end
-  return out
+  })
 end

@@ -51,17 +51,11 @@ end
 
 -- The reply fields for the current values of both indicators.
 local function stream_fields(atr, vwap, multipliers, out)
-  out[#out + 1] = 'atr'
-  out[#out + 1] = atr.atr and fmt(atr.atr / PRICE_UNITS) or ''
-  out[#out + 1] = 'atr_bars'
-  out[#out + 1] = fmt_integer(atr.bars)
-  out[#out + 1] = 'session'
-  out[#out + 1] = vwap.session and fmt_integer(vwap.session) or ''
-  if vwap.weight > 0 then
-    vwap_fields(vwap, multipliers, out)
-  else
-    out[#out + 1] = 'vwap'
-    out[#out + 1] = ''
-  end
-  return out
+  append_fields(out, {
+    'atr', atr.atr and fmt(atr.atr / PRICE_UNITS) or '',
+    'atr_bars', fmt_integer(atr.bars),
+    'session', vwap.session and fmt_integer(vwap.session) or '',
+  })
+  if vwap.weight > 0 then return vwap_fields(vwap, multipliers, out) end
+  return append_fields(out, { 'vwap', '' })
 end

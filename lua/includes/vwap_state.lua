@@ -43,7 +43,6 @@ end
 
 -- The reply fields of a state with positive weight: vwap, sigma, volume, points, bands.
 local function vwap_fields(state, multipliers, fields)
-  local out = fields or {}
   local vwap = (state.origin + (state.sum + state.sum_comp) / state.weight) / VWAP_X_SCALE
   local sigma = math.sqrt(state.m2 / state.weight) / VWAP_X_SCALE
   local band_k, band_lower, band_upper = {}, {}, {}
@@ -52,9 +51,8 @@ local function vwap_fields(state, multipliers, fields)
     band_lower[i] = fmt(vwap - k * sigma)
     band_upper[i] = fmt(vwap + k * sigma)
   end
-  for _, v in ipairs({
+  return append_fields(fields, {
     'vwap', fmt(vwap), 'sigma', fmt(sigma), 'volume', fmt_integer(state.weight), 'points', fmt_integer(state.points),
     'band_k', band_k, 'band_lower', band_lower, 'band_upper', band_upper,
-  }) do out[#out + 1] = v end
-  return out
+  })
 end

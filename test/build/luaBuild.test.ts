@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildAll, buildScript, LuaBuildError } from "../../src/build/luaBuild.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
+import { thrown } from "../support/thrown.js";
 
 const LUA = "/lua";
 const HEADER = ["-- @name demo", "-- @version 1.2.3", "-- @key cache the cache key", "-- @arg x a number"];
@@ -12,13 +13,9 @@ function tree(files: Record<string, string[]>) {
 }
 
 function buildError(files: Record<string, string[]>): LuaBuildError {
-  try {
-    buildScript(join(LUA, "demo.lua"), LUA, tree(files));
-  } catch (error) {
-    if (error instanceof LuaBuildError) return error;
-    throw error;
-  }
-  throw new Error("the build did not fail");
+  const error = thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree(files)));
+  expect(error).toBeInstanceOf(LuaBuildError);
+  return error as LuaBuildError;
 }
 
 describe("lua build", () => {

@@ -1,19 +1,14 @@
 import fc from "fast-check";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError } from "../../src/dispatcher/errors.js";
-import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { atrReference } from "../../src/indicators/atr.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
+import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
-let dispatcher: MathDispatcher;
-
-beforeAll(async () => {
-  dispatcher = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }));
-  await dispatcher.load();
-});
+const dispatcher = sharedDispatcher();
+beforeAll(() => dispatcher.load());
 afterAll(() => dispatcher.quit());
 
 // Hand-derived, period 3:
@@ -95,11 +90,6 @@ describe("atr input validation (before any Redis call)", () => {
     ["empty symbol", { symbol: "" }, "symbol"],
   ];
   it.each(cases)("rejects %s naming %s", async (_, patch, field) => {
-    const redis = new Redis(inject("redisUrl"), { db: 10, lazyConnect: true });
-    const offline = new MathDispatcher(redis); // never connected: any Redis call would hang or fail
-    const error = await offline.atr({ ...good, ...patch } as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(redis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.atr({ ...good, ...patch } as never), field);
   });
 });

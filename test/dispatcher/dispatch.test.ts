@@ -5,7 +5,7 @@ import type { Signal } from "../../src/dispatcher/dispatch.js";
 import { InvalidInputError, StoredDataError } from "../../src/dispatcher/errors.js";
 import { newsLatestKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { barSeries } from "../support/arbitraries.js";
-import { offlineDispatcher, sharedDispatcher } from "../support/dispatcher.js";
+import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
 const url = inject("redisUrl");
@@ -135,11 +135,7 @@ describe("dispatch", () => {
     ["negative risk", { account: { ...account, risk: -0.01 } }, "account.risk"],
   ];
   it.each(validation)("rejects %s naming %s before Redis", async (_, patch, field) => {
-    const { dispatcher: offline, redis } = offlineDispatcher();
     const signal = { symbol: "NIFTY", side: "long", entry: 100, time: TIME, baseConfidence: 0.6, atr: 2, news: [], account, ...patch };
-    const error = await offline.dispatch(signal as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(redis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.dispatch(signal as never), field);
   });
 });

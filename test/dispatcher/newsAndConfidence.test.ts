@@ -4,7 +4,7 @@ import { InvalidInputError } from "../../src/dispatcher/errors.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { confidenceReference } from "../../src/indicators/confidence.js";
 import { newsBoostReference } from "../../src/indicators/newsBoost.js";
-import { offlineDispatcher, sharedDispatcher } from "../support/dispatcher.js";
+import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 import { ABSOLUTE_FLOOR, expectClose } from "../support/compare.js";
 
 const dispatcher = sharedDispatcher();
@@ -120,11 +120,7 @@ describe("news and confidence input validation (before any Redis call)", () => {
     ["half-life 0", { halfLifeMinutes: 0 }, "halfLifeMinutes"],
   ];
   it.each(newsCases)("newsBoost rejects %s naming %s", async (_, patch, field) => {
-    const { dispatcher: offline, redis } = offlineDispatcher();
-    const error = await offline.newsBoost({ symbol: "NIFTY", side: "long", now: NOW, items: [item], ...patch } as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(redis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.newsBoost({ symbol: "NIFTY", side: "long", now: NOW, items: [item], ...patch } as never), field);
   });
 
   const confidenceCases: [string, object, string][] = [
@@ -135,10 +131,6 @@ describe("news and confidence input validation (before any Redis call)", () => {
     ["min above max", { min: 0.9, max: 0.1 }, "min"],
   ];
   it.each(confidenceCases)("confidence rejects %s naming %s", async (_, patch, field) => {
-    const { dispatcher: offline, redis } = offlineDispatcher();
-    const error = await offline.confidence({ symbol: "NIFTY", base: 0.6, boost: 0, ...patch } as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(redis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.confidence({ symbol: "NIFTY", base: 0.6, boost: 0, ...patch } as never), field);
   });
 });

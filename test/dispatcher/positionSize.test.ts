@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/dispatcher/errors.js";
 import { positionSizeReference } from "../../src/indicators/positionSize.js";
-import { offlineDispatcher, sharedDispatcher } from "../support/dispatcher.js";
+import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 import { expectGridEqual } from "../support/tieBand.js";
 
 const dispatcher = sharedDispatcher();
@@ -102,10 +102,6 @@ describe("positionSize input validation (before any Redis call)", () => {
     ["negative max lots", { maxLots: -1 }, "maxLots"],
   ];
   it.each(cases)("rejects %s naming %s", async (_, patch, field) => {
-    const { dispatcher: offline, redis } = offlineDispatcher();
-    const error = await offline.positionSize({ ...good, ...patch } as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(redis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.positionSize({ ...good, ...patch } as never), field);
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/dispatcher/errors.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { stopLossReference } from "../../src/indicators/stopLoss.js";
-import { offlineDispatcher, sharedDispatcher } from "../support/dispatcher.js";
+import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 import { expectGridEqual } from "../support/tieBand.js";
 
 const dispatcher = sharedDispatcher();
@@ -117,10 +117,6 @@ describe("stopLoss input validation (before any Redis call)", () => {
     ["negative reward ratio", { rewardRatio: -1 }, "rewardRatio"],
   ];
   it.each(cases)("rejects %s naming %s", async (_, patch, field) => {
-    const { dispatcher: offline, redis } = offlineDispatcher();
-    const error = await offline.stopLoss({ ...good, ...patch } as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(redis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.stopLoss({ ...good, ...patch } as never), field);
   });
 });

@@ -1,19 +1,14 @@
 import fc from "fast-check";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError } from "../../src/dispatcher/errors.js";
-import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { vwapOfBars, vwapOfTicks, type VwapReference } from "../../src/indicators/vwap.js";
 import { barSeries, tickPrice, tickSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
+import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
-let dispatcher: MathDispatcher;
-
-beforeAll(async () => {
-  dispatcher = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }));
-  await dispatcher.load();
-});
+const dispatcher = sharedDispatcher();
+beforeAll(() => dispatcher.load());
 afterAll(() => dispatcher.quit());
 
 function expectMatchesReference(result: Awaited<ReturnType<MathDispatcher["vwap"]>>, reference: VwapReference, bands: number[]) {
@@ -122,11 +117,6 @@ describe("vwap input validation (before any Redis call)", () => {
     ["bad symbol", { symbol: "BANK NIFTY" }, "symbol"],
   ];
   it.each(cases)("rejects %s naming %s", async (_, patch, field) => {
-    const redis = new Redis(inject("redisUrl"), { db: 10, lazyConnect: true });
-    const offline = new MathDispatcher(redis);
-    const error = await offline.vwap({ symbol: "NIFTY", ticks, ...patch } as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(redis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.vwap({ symbol: "NIFTY", ticks, ...patch } as never), field);
   });
 });

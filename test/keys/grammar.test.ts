@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { buildKey, KEY_FAMILIES, KeyGrammarError, parseKey } from "../../src/keys/grammar.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
+import { thrown } from "../support/thrown.js";
 
 const symbol = fc.stringMatching(/^[A-Z0-9][A-Z0-9&_.-]{0,39}$/);
 const FIELD_ARBITRARIES: Record<string, fc.Arbitrary<string>> = {
@@ -60,13 +61,7 @@ describe("key grammar", () => {
     ["a symbol of 41 characters", "A".repeat(41)],
     ["lower case", "nifty"],
   ])("refuses a symbol with %s", (_, bad) => {
-    const error = (() => {
-      try {
-        return indicatorKey("atr14", bad);
-      } catch (e) {
-        return e;
-      }
-    })();
+    const error = thrown(() => indicatorKey("atr14", bad));
     expect(error).toBeInstanceOf(KeyGrammarError);
     expect((error as KeyGrammarError).field).toBe("symbol");
   });

@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/dispatcher/errors.js";
 import { resolveRedisConfig } from "../../src/redis/config.js";
+import { thrown } from "../support/thrown.js";
 
-function configError(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigurationError) return error;
-    throw error;
-  }
-  throw new Error("no ConfigurationError");
-}
 
 describe("redis configuration", () => {
   it("defaults to 127.0.0.1:6379 with the canonical DB map", () => {
@@ -51,6 +43,8 @@ describe("redis configuration", () => {
     [{ commandTimeoutMs: 0 }, {}, "commandTimeoutMs"],
     [{ password: "" }, {}, "password"],
   ])("fails at start-up naming the setting: %j %j", (options, env, setting) => {
-    expect(configError(() => resolveRedisConfig(options as never, env)).setting).toBe(setting);
+    const error = thrown(() => resolveRedisConfig(options as never, env));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).setting).toBe(setting);
   });
 });

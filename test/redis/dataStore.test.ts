@@ -4,6 +4,7 @@ import { retrieveByDataType, storeByDataType } from "../../src/redis/dataStore.j
 import { JsonEncodingError, decodeJson, encodeJson } from "../../src/redis/jsonCodec.js";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { UnknownDataTypeError } from "../../src/redis/databases.js";
+import { thrown } from "../support/thrown.js";
 
 const client = new ResilientRedis({ config: { url: inject("redisUrl") } });
 afterAll(() => client.close());
@@ -24,12 +25,9 @@ describe("JSON codec", () => {
     [{ d: new Decimal(Number.NaN) }, "$.d"],
     [{ when: new Date("nope") }, "$.when"],
   ])("refuses %o at %s instead of writing null", (value, path) => {
-    expect(() => encodeJson(value)).toThrow(JsonEncodingError);
-    try {
-      encodeJson(value);
-    } catch (error) {
-      expect((error as JsonEncodingError).path).toBe(path);
-    }
+    const error = thrown(() => encodeJson(value));
+    expect(error).toBeInstanceOf(JsonEncodingError);
+    expect((error as JsonEncodingError).path).toBe(path);
   });
 });
 

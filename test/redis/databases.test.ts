@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DATABASES, getDatabaseForDataType, UnknownDataTypeError } from "../../src/redis/databases.js";
+import { thrown } from "../support/thrown.js";
 
 describe("the DB map", () => {
   it("is the canonical map", () => {
@@ -26,13 +27,7 @@ describe("the DB map", () => {
   });
 
   it("names the known data types when it meets an unknown one", () => {
-    const error = (() => {
-      try {
-        return getDatabaseForDataType("pattern_alert");
-      } catch (e) {
-        return e;
-      }
-    })() as UnknownDataTypeError;
+    const error = thrown(() => getDatabaseForDataType("pattern_alert")) as UnknownDataTypeError;
     expect(error).toBeInstanceOf(UnknownDataTypeError);
     expect(error.known).toContain("pattern_alerts");
     expect(error.message).toContain("known: ");

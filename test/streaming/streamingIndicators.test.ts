@@ -9,7 +9,7 @@ import type { ResultMeta } from "../../src/dispatcher/scriptFunction.js";
 import type { VwapResult } from "../../src/dispatcher/vwap.js";
 import { barSeries, type GeneratedBar } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
-import { offlineDispatcher, sharedDispatcher } from "../support/dispatcher.js";
+import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
 const streaming = dispatcher.streaming({ atrPeriod: 5 });
@@ -159,10 +159,6 @@ describe("streaming input validation", () => {
     ["half a bar", { price: undefined, high: 101 }, "high"],
   ];
   it.each(cases)("rejects %s naming %s, before Redis", async (_, patch, field) => {
-    const { dispatcher: offline, redis: offlineRedis } = offlineDispatcher();
-    const error = await offline.streaming().update({ ...tick, ...patch } as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe(field);
-    expect(offlineRedis.status).toBe("wait");
+    await expectRejectedBeforeRedis((offline) => offline.streaming().update({ ...tick, ...patch } as never), field);
   });
 });

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
+import { InvalidInputError } from "../../src/dispatcher/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 
 /** A dispatcher on DB 10 of the run's shared Redis. */
@@ -7,8 +8,14 @@ export function sharedDispatcher(): MathDispatcher {
   return new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }));
 }
 
-/** A dispatcher whose connection never opens: proves validation happens before any Redis call. */
-export function offlineDispatcher(): { dispatcher: MathDispatcher; redis: Redis } {
+/**
+ * Asserts that `call` rejects with an InvalidInputError naming `field`, made on a dispatcher
+ * whose connection never opens: proof that validation happens before any Redis call.
+ */
+export async function expectRejectedBeforeRedis(call: (offline: MathDispatcher) => Promise<unknown>, field: string): Promise<void> {
   const redis = new Redis(inject("redisUrl"), { db: 10, lazyConnect: true });
-  return { dispatcher: new MathDispatcher(redis), redis };
+  const error = await call(new MathDispatcher(redis)).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(InvalidInputError);
+  expect((error as InvalidInputError).field).toBe(field);
+  expect(redis.status).toBe("wait");
 }
