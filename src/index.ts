@@ -9,6 +9,7 @@ export {
   type FunctionName,
   type FunctionTypes,
   type MathDispatcherOptions,
+  SCRIPT_FUNCTIONS,
 } from "./dispatcher/MathDispatcher.js";
 export type { Signal, Decision, InputSource } from "./dispatcher/dispatch.js";
 export type { StopLossInput, StopLossResult, StopLossSettings } from "./dispatcher/stopLoss.js";
@@ -19,7 +20,7 @@ export type { AtrInput, AtrResult } from "./dispatcher/atr.js";
 export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from "./dispatcher/vwap.js";
 export type { ResultMeta } from "./dispatcher/scriptFunction.js";
 export type { CacheStatus } from "./dispatcher/reply.js";
-export { ScriptRunner, type ScriptCall, type Settled } from "./dispatcher/scriptRunner.js";
+export { ScriptRunner, type ScriptCall, type Settled, type CallPolicy } from "./dispatcher/scriptRunner.js";
 export type { ScriptManifestEntry } from "./dispatcher/manifest.js";
 export { SCRIPTS } from "./generated/scripts.js";
 export {

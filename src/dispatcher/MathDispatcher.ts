@@ -2,10 +2,13 @@
  * The typed entry point: validates inputs, runs the Lua scripts with EVALSHA on a DB 10
  * connection and returns typed results, each cached in DB 10 by the script itself.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import type { z } from "zod";
 import type { KeyOptions } from "../keys/symbol.js";
+import type { RedisConfigInput } from "../redis/config.js";
 import { DATABASES } from "../redis/databases.js";
+import { ResilientRedis } from "../redis/ResilientRedis.js";
+import { SCRIPTS } from "../generated/scripts.js";
 import { type AtrInput, type AtrResult, atrFunction } from "./atr.js";
 import { type ConfidenceInput, type ConfidenceResult, confidenceFunction } from "./confidence.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
@@ -57,27 +60,44 @@ export class MathDispatcher {
   /** The runner that owns SCRIPT LOAD / EVALSHA for this connection. */
   readonly runner: ScriptRunner;
   private inputConnections: { news: Redis; volume: Redis } | undefined;
+  /** Set by {@link MathDispatcher.connect}: the client is the dispatcher's to close. */
+  private ownsClient = false;
 
   /**
    * @param redis an ioredis connection on DB 10 (patterns), where results are cached. It is used
    *   as it is, never reconfigured; {@link MathDispatcher.connect} makes one for you.
+   * @param client a resilient client whose policy (timeout, retries, circuit breaker) every
+   *   script call and input read goes through, and whose connections it uses.
    */
   constructor(
     readonly redis: Redis,
     private readonly options: MathDispatcherOptions = {},
+    private readonly client?: ResilientRedis,
   ) {
     const db = redis.options.db ?? 0;
-    if (db !== DATABASES.patterns.db) {
-      throw new ConfigurationError("redis.options.db", `the dispatcher caches in DB ${DATABASES.patterns.db}, got a connection on DB ${db}`);
+    const expected = client?.config.databases.patterns ?? DATABASES.patterns.db;
+    if (db !== expected) {
+      throw new ConfigurationError("redis.options.db", `the dispatcher caches in DB ${expected}, got a connection on DB ${db}`);
     }
-    this.runner = new ScriptRunner(redis);
+    this.runner = new ScriptRunner(redis, SCRIPTS, client ? (command) => client.run("patterns", command) : undefined);
   }
 
-  /** Opens a DB 10 connection from a URL (`redis://host:port`) or ioredis options. */
-  static connect(target: string | RedisOptions, options: MathDispatcherOptions = {}): MathDispatcher {
-    const db = DATABASES.patterns.db;
-    const redis = typeof target === "string" ? new Redis(target, { db }) : new Redis({ ...target, db });
-    return new MathDispatcher(redis, options);
+  /**
+   * A dispatcher whose every Redis call goes through a {@link ResilientRedis} (its DB map too).
+   * The client stays yours: {@link MathDispatcher.quit} does not close it.
+   */
+  static withClient(client: ResilientRedis, options: MathDispatcherOptions = {}): MathDispatcher {
+    return new MathDispatcher(client.connection("patterns"), options, client);
+  }
+
+  /**
+   * Connects through a new {@link ResilientRedis}: from a URL, from connection settings, or from
+   * the environment (REDIS_URL and the others of {@link resolveRedisConfig}) when none is given.
+   */
+  static connect(target: string | RedisConfigInput = {}, options: MathDispatcherOptions = {}): MathDispatcher {
+    const dispatcher = MathDispatcher.withClient(new ResilientRedis({ config: typeof target === "string" ? { url: target } : target }), options);
+    dispatcher.ownsClient = true;
+    return dispatcher;
   }
 
   /** Loads every script now (otherwise the first call does). */
@@ -140,10 +160,9 @@ export class MathDispatcher {
   }
 
   private inputs(): { news: Redis; volume: Redis } {
-    this.inputConnections ??= {
-      news: this.redis.duplicate({ db: DATABASES.news.db }),
-      volume: this.redis.duplicate({ db: DATABASES.cumulative_volume.db }),
-    };
+    this.inputConnections ??= this.client
+      ? { news: this.client.connection("news"), volume: this.client.connection("cumulative_volume") }
+      : { news: this.redis.duplicate({ db: DATABASES.news.db }), volume: this.redis.duplicate({ db: DATABASES.cumulative_volume.db }) };
     return this.inputConnections;
   }
 
@@ -180,9 +199,8 @@ export class MathDispatcher {
       baseline: s.volumeRatio === undefined && s.currentVolume !== undefined,
     }));
     const needsRedis = requests.some((r) => r.news || r.baseline);
-    const stored = needsRedis
-      ? await readSignalInputs(this.inputs().news, this.inputs().volume, requests, this.options)
-      : requests.map(() => ({}));
+    const read = () => readSignalInputs(this.inputs().news, this.inputs().volume, requests, this.options);
+    const stored = needsRedis ? await (this.client ? this.client.run("news", read) : read()) : requests.map(() => ({}));
     let next = 0;
     const prepared = parsed.map((p): Prepared<ResolvedSignal> => {
       if (!p.ok) return p;
@@ -207,10 +225,14 @@ export class MathDispatcher {
     return new StreamingIndicators(this.runner, { hashTag: this.options.hashTag, ...options });
   }
 
-  /** Closes the connection and any the dispatcher opened to read DB 5 and DB 11. */
+  /**
+   * Closes what the dispatcher opened: the client of {@link MathDispatcher.connect}, or the DB 10
+   * connection and those it opened for DB 5 and 11; never a client given to `withClient`.
+   */
   async quit(): Promise<void> {
     const inputs = this.inputConnections;
     this.inputConnections = undefined;
+    if (this.client) return this.ownsClient ? this.client.close() : undefined;
     await Promise.all([this.redis.quit(), inputs?.news.quit(), inputs?.volume.quit()]);
   }
 }

@@ -16,6 +16,15 @@ export interface ScriptCall {
   readonly args: readonly (string | Buffer)[];
 }
 
+/**
+ * How each Redis round trip runs: directly by default, or through a resilient client's timeout,
+ * retry and circuit-breaker policy. Retrying a script call is safe: the math scripts are pure
+ * (a repeated call rewrites the same cache entry) and streaming updates are idempotent.
+ */
+export type CallPolicy = <T>(command: () => Promise<T>) => Promise<T>;
+
+const direct: CallPolicy = (command) => command();
+
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
 
@@ -41,10 +50,12 @@ export class ScriptRunner {
   /**
    * @param redis a connection on the database the scripts cache into (DB 10); not modified.
    * @param scripts the manifest; the built `lua/` scripts by default.
+   * @param policy how each round trip runs (see {@link CallPolicy}).
    */
   constructor(
     private readonly redis: Redis,
     scripts: readonly ScriptManifestEntry[] = SCRIPTS,
+    private readonly policy: CallPolicy = direct,
   ) {
     this.byName = new Map(scripts.map((s) => [s.name, s]));
   }
@@ -62,7 +73,7 @@ export class ScriptRunner {
   }
 
   private async loadOne(entry: ScriptManifestEntry): Promise<void> {
-    const sha1 = (await this.redis.script("LOAD", entry.source)) as string;
+    const sha1 = (await this.policy(() => this.redis.script("LOAD", entry.source))) as string;
     if (sha1 !== entry.sha1) throw new ScriptIntegrityError(entry.name, entry.sha1, sha1);
   }
 
@@ -91,22 +102,25 @@ export class ScriptRunner {
     const args = this.evalshaArgs(call);
     await this.load();
     try {
-      return await this.redis.evalsha(...args);
+      return await this.policy(() => this.redis.evalsha(...args));
     } catch (error) {
       if (!isNoScript(error)) throw scriptError(call.script, error);
     }
     try {
       await this.loadOne(this.entry(call.script));
-      return await this.redis.evalsha(...args);
+      return await this.policy(() => this.redis.evalsha(...args));
     } catch (error) {
       throw scriptError(call.script, error);
     }
   }
 
   private async pipelined(calls: readonly ScriptCall[]): Promise<[Error | null, unknown][]> {
-    const pipeline = this.redis.pipeline();
-    for (const call of calls) pipeline.evalsha(...this.evalshaArgs(call));
-    return ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    const args = calls.map((call) => this.evalshaArgs(call));
+    return this.policy(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const a of args) pipeline.evalsha(...a);
+      return ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    });
   }
 
   /**

@@ -1,0 +1,61 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { CircuitOpenError, ResilientRedis } from "../../src/redis/ResilientRedis.js";
+import { ownRedis } from "../support/redis.js";
+
+// Stops and restarts the server: a server of its own.
+let server: LocalRedisServer;
+beforeAll(async () => {
+  server = await ownRedis();
+});
+afterAll(() => server.stop());
+
+const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
+
+describe("the dispatcher on a resilient client", () => {
+  it("fails fast with CircuitOpenError while Redis is down and recovers when it is back", async () => {
+    const client = new ResilientRedis({ config: { url: server.url, commandTimeoutMs: 200 }, maxRetries: 0, breakerThreshold: 2, halfOpenAfterMs: 200 });
+    client.on("connectionError", () => undefined);
+    const math = MathDispatcher.withClient(client);
+    expect((await math.atr({ symbol: "RES", period: 14, bars })).cache).toBe("miss");
+    await server.stop();
+    const errors = [];
+    for (let i = 0; i < 3; i++) errors.push(await math.atr({ symbol: "RES", period: 14, bars }).catch((e: unknown) => e));
+    expect(errors.at(-1)).toBeInstanceOf(CircuitOpenError);
+    await server.start();
+    await new Promise((r) => setTimeout(r, 600));
+    const back = await math.atr({ symbol: "RES", period: 14, bars });
+    expect(back.cache).toBe("miss"); // a new, empty server: the script was reloaded after NOSCRIPT
+    expect(client.circuit).toBe("closed");
+    await math.quit(); // withClient: the client stays open for its owner
+    expect(await client.run("system", (r) => r.ping())).toBe("PONG");
+    await client.close();
+  });
+
+  it("connect() reads its settings from the environment when given none", async () => {
+    const previous = process.env.REDIS_URL;
+    process.env.REDIS_URL = server.url;
+    try {
+      const math = MathDispatcher.connect();
+      expect((await math.stopLoss({ symbol: "ENV", side: "long", entry: 100, atr: 2 })).stop).toBe(97);
+      await math.quit();
+    } finally {
+      if (previous === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = previous;
+    }
+  });
+
+  it.each([
+    ["RESP2", { protocol: 2 as const }],
+    ["RESP3 with ioredis's default reply mapping", { protocol: 3 as const }],
+    ["RESP3 with native reply mapping", { protocol: 3 as const, replyMapping: "resp3" as const }],
+  ])("decodes replies the same under %s", async (_, protocol) => {
+    const math = new MathDispatcher(new Redis(server.url, { db: 10, ...protocol }));
+    const result = await math.vwap({ symbol: `PROTO${protocol.protocol}${"replyMapping" in protocol ? "N" : ""}`, ticks: [{ price: 100, volume: 1 }, { price: 100.05, volume: 2 }] });
+    expect(result.vwap).toBe(100.03333333333333);
+    expect(result.bands.map((b) => b.k)).toEqual([1, 2]);
+    await math.quit();
+  });
+});
