@@ -4,30 +4,30 @@
  */
 import type { Redis } from "ioredis";
 import type { z } from "zod";
+import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
 import { DATABASES } from "../redis/databases.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
-import { SCRIPTS } from "../generated/scripts.js";
+import { StreamingIndicators, type StreamingOptions } from "../streaming/StreamingIndicators.js";
 import { type AtrInput, type AtrResult, atrFunction } from "./atr.js";
+import { attempt, type BatchOutcome, type Prepared, runPrepared, unwrap } from "./batch.js";
 import { type ConfidenceInput, type ConfidenceResult, confidenceFunction } from "./confidence.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
-export type { BatchOutcome } from "./batch.js";
 import { ConfigurationError, MathDispatcherError } from "./errors.js";
 import { parseInput } from "./inputs.js";
 import { type NewsBoostInput, type NewsBoostResult, newsBoostFunction } from "./newsBoost.js";
 import { type PositionSizeInput, type PositionSizeResult, positionSizeFunction } from "./positionSize.js";
 import { decodeResult, prepareCall, type ResultMeta, scriptCall, type ValidatedFunction } from "./scriptFunction.js";
 import { ScriptRunner } from "./scriptRunner.js";
-import { attempt, type BatchOutcome, type Prepared, runPrepared, unwrap } from "./batch.js";
 import { readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 import { type StopLossInput, type StopLossResult, stopLossFunction } from "./stopLoss.js";
-import { StreamingIndicators, type StreamingOptions } from "../streaming/StreamingIndicators.js";
 import { type VwapInput, type VwapResult, vwapFunction } from "./vwap.js";
+
+export type { BatchOutcome } from "./batch.js";
 
 /** Options of {@link MathDispatcher}. */
 export interface MathDispatcherOptions extends KeyOptions {}
-
 
 /** Input and result types of the single functions, by name. */
 export interface FunctionTypes {
@@ -54,7 +54,6 @@ export const SCRIPT_FUNCTIONS: Readonly<Record<FunctionName, AnyFunction>> = {
   newsBoost: newsBoostFunction,
   confidence: confidenceFunction,
 };
-
 
 export class MathDispatcher {
   /** The runner that owns SCRIPT LOAD / EVALSHA for this connection. */
