@@ -132,26 +132,38 @@ export class ResilientRedis extends EventEmitter {
     return redis;
   }
 
-  /** Waits (bounded) for a connection that is not ready. */
+  /** One promise per connection that is down, shared by every call waiting for it. */
+  private readonly whenReady = new Map<Redis, Promise<void>>();
+
+  private readyPromise(redis: Redis): Promise<void> {
+    let promise = this.whenReady.get(redis);
+    if (!promise) {
+      promise = new Promise<void>((resolve) => redis.once("ready", resolve)).finally(() => this.whenReady.delete(redis));
+      this.whenReady.set(redis, promise);
+    }
+    return promise;
+  }
+
+  /** Waits (bounded in number, and in time by the command timeout) for a connection that is not ready. */
   private async ready(redis: Redis): Promise<void> {
     if (redis.status === "ready") return;
     if (this.waiting >= (this.options.offlineQueueLimit ?? 1000)) {
       throw new OfflineQueueFullError(`${this.waiting} calls already wait for Redis at ${this.config.host}:${this.config.port}`);
     }
     this.waiting++;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          redis.off("ready", onReady);
-          reject(new CommandTimeoutError("connection is down: not ready within the command timeout"));
-        }, this.config.commandTimeoutMs);
-        const onReady = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        redis.once("ready", onReady);
-      });
+      await Promise.race([
+        this.readyPromise(redis),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new CommandTimeoutError("connection is down: not ready within the command timeout")),
+            this.config.commandTimeoutMs,
+          );
+        }),
+      ]);
     } finally {
+      clearTimeout(timer);
       this.waiting--;
     }
   }
@@ -163,11 +175,13 @@ export class ResilientRedis extends EventEmitter {
   async run<T>(database: DatabaseName, command: (redis: Redis) => Promise<T>): Promise<T> {
     const redis = this.connection(database);
     try {
+      // a signal of its own per call: cockatiel's shared default would collect one abort
+      // listener per concurrent call (MaxListenersExceededWarning past ten)
       return await this.policy.execute(async ({ signal }) => {
         await this.ready(redis);
         if (signal.aborted) throw new CommandTimeoutError("timed out");
         return command(redis);
-      });
+      }, new AbortController().signal);
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw new CircuitOpenError("Redis is failing: the circuit is open", { cause: error });
       if (error instanceof TaskCancelledError) {
