@@ -50,11 +50,6 @@ export function numberField(fields: ReplyFields, name: string): number {
   return toNumber(field(fields, name), name);
 }
 
-/** An optional numeric field, or undefined when absent. */
-export function optionalNumberField(fields: ReplyFields, name: string): number | undefined {
-  return fields.has(name) ? numberField(fields, name) : undefined;
-}
-
 /** A list of numbers. */
 export function numberListField(fields: ReplyFields, name: string): number[] {
   const value = field(fields, name);
