@@ -4,6 +4,7 @@ import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { CircuitOpenError, ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { ownRedis } from "../support/redis.js";
+import { waitUntil } from "../support/waitUntil.js";
 
 // Stops and restarts the server: a server of its own.
 let server: LocalRedisServer;
@@ -25,7 +26,8 @@ describe("the dispatcher on a resilient client", () => {
     for (let i = 0; i < 3; i++) errors.push(await math.atr({ symbol: "RES", period: 14, bars }).catch((e: unknown) => e));
     expect(errors.at(-1)).toBeInstanceOf(CircuitOpenError);
     await server.start();
-    await new Promise((r) => setTimeout(r, 600));
+    await waitUntil(() => client.connection("patterns").status === "ready", "ioredis reconnected");
+    await new Promise((r) => setTimeout(r, 250)); // past halfOpenAfterMs
     const back = await math.atr({ symbol: "RES", period: 14, bars });
     expect(back.cache).toBe("miss"); // a new, empty server: the script was reloaded after NOSCRIPT
     expect(client.circuit).toBe("closed");

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { ownRedis } from "../support/redis.js";
+import { waitUntil } from "../support/waitUntil.js";
 
 // These tests stop, restart and block a server, so they start their own.
 let server: LocalRedisServer;
@@ -93,6 +94,7 @@ describe("resilient client", () => {
     const c = client({ maxRetries: 0, offlineQueueLimit: 25, config: { commandTimeoutMs: 1500 }, breakerThreshold: 100 });
     await c.run("system", (r) => r.ping());
     await server.stop();
+    await waitUntil(() => c.connection("system").status !== "ready", "ioredis saw the server go");
     const warnings: Error[] = [];
     process.on("warning", (w) => warnings.push(w));
     const waiting = Array.from({ length: 25 }, () => c.run("system", (r) => r.ping()).catch((e: unknown) => e));
@@ -116,8 +118,8 @@ describe("resilient client", () => {
     await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CircuitOpenError);
     expect(Date.now() - started).toBeLessThan(50); // fast: Redis was not even asked
     await server.start();
-    await sleep(400);
-    await c.connection("system").ping().catch(() => undefined); // let ioredis reconnect
+    await waitUntil(() => c.connection("system").status === "ready", "ioredis reconnected"); // its backoff grew
+    await sleep(350); // past halfOpenAfterMs: the next call is the trial
     expect(await c.run("system", (r) => r.ping())).toBe("PONG");
     expect(c.circuit).toBe("closed");
     expect(states).toEqual(["open", "half_open", "closed"]);

@@ -7,6 +7,7 @@ import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import { entryToUpdate, TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { expectClose } from "../support/compare.js";
 import { sharedDispatcher } from "../support/dispatcher.js";
+import { waitUntil } from "../support/waitUntil.js";
 
 const url = inject("redisUrl");
 const ticks = new Redis(url, { db: 4 });
@@ -93,8 +94,7 @@ describe("tick consumer", () => {
       }
     }
     // let it drain: every entry read by the group and none pending
-    const deadline = Date.now() + 60_000;
-    const drained = async () => {
+    await waitUntil(async () => {
       for (const symbol of symbols) {
         const pending = (await ticks.xpending(tickStreamKey(symbol), "mathd")) as [number];
         const groups = (await ticks.xinfo("GROUPS", tickStreamKey(symbol))) as unknown[][];
@@ -102,11 +102,7 @@ describe("tick consumer", () => {
         if (pending[0] !== 0 || group.lag !== 0) return false;
       }
       return true;
-    };
-    while (!(await drained())) {
-      if (Date.now() > deadline) throw new Error("the consumer did not drain the streams");
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    }, "the consumer drained the streams", 60_000);
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
     expect(kills.length).toBeGreaterThan(0);
