@@ -201,8 +201,8 @@ async function main() {
   };
   await pairedRatio(
     "dispatch/naive",
-    () => opsPerSecond(CALLS / 4, () => math.dispatch(withReads(freshSymbol()))),
-    () => opsPerSecond(CALLS / 4, () => naive(`N${symbolCounter++}`)),
+    () => opsPerSecond(CALLS / 2, () => math.dispatch(withReads(freshSymbol()))),
+    () => opsPerSecond(CALLS / 2, () => naive(`N${symbolCounter++}`)),
     ["dispatch (reads + 1 EVALSHA)", "naive (reads + 5 EVALSHA)", "signals/s"],
   );
 
