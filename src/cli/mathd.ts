@@ -43,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "health") {
+    if (values.sample !== undefined && !/^[1-9]\d*$/.test(values.sample)) {
+      console.error(`--sample must be a positive whole number of keys, got ${JSON.stringify(values.sample)}`);
+      return 64;
+    }
     const report = await collectHealth({ url, samplePerDb: values.sample ? Number(values.sample) : undefined });
     console.log(values.json ? JSON.stringify(report, null, 2) : renderHealth(report));
     return exitCodeOf(report);
