@@ -51,8 +51,9 @@
 
 local cached = cache_lookup(KEYS[1])
 if cached then return cached end
-for index, field in pairs({ [11] = 'boost', [12] = 'boost_max', [19] = 'size_entry', [20] = 'size_stop', [24] = 'size_confidence' }) do
-  if arg_string(index, field) ~= '' then invalid(field, "is filled by the chain; send ''") end
+local CHAINED_SLOTS = { { 11, 'boost' }, { 12, 'boost_max' }, { 19, 'size_entry' }, { 20, 'size_stop' }, { 24, 'size_confidence' } }
+for _, slot in ipairs(CHAINED_SLOTS) do
+  if arg_string(slot[1], slot[2]) ~= '' then invalid(slot[2], "is filled by the chain; send ''") end
 end
 
 local atr
@@ -62,8 +63,7 @@ if arg_string(3, 'atr') == '' then
 end
 local stop_params = stop_loss_args(1, atr)
 local stop = stop_loss_compute(stop_params)
-local news_params = news_boost_args(26, 1)
-local news = news_boost_compute(news_params)
+local news = news_boost_compute(news_boost_args(26, 1))
 local confidence = confidence_compute(confidence_args(9, news))
 local size = position_size_compute(position_size_args(17, {
   entry = stop_params.entry,
