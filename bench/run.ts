@@ -19,7 +19,7 @@ import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { atrReference } from "../src/indicators/atr.js";
 import { indicatorKey } from "../src/keys/indicator.js";
 import { newsLatestKey, volumeBaselineKey } from "../src/keys/marketData.js";
-import { startLocalRedis } from "../src/redis/localServer.js";
+import { type LocalRedisServer, startLocalRedis } from "../src/redis/localServer.js";
 import { redisBenchmark, usecPerCall } from "./lib/redisTools.js";
 import { opsPerSecond, repeat, seconds, type Spread } from "./lib/stats.js";
 import { BARS_30, BARS_5000, functionCalls, NOW, signal } from "./scenarios.js";
@@ -109,6 +109,14 @@ function baseline(call: ScriptCall, sha1: string, port: number, raw: Redis) {
 
 async function main() {
   const server = await startLocalRedis();
+  try {
+    return await measure(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function measure(server: LocalRedisServer) {
   const math = MathDispatcher.connect(server.url);
   const admin = new Redis(server.url, { db: 10 });
   const news = new Redis(server.url, { db: 11 });
@@ -237,7 +245,6 @@ async function main() {
   );
 
   await Promise.all([math.quit(), admin.quit(), news.quit(), volume.quit(), db0.quit()]);
-  await server.stop();
   return { redisVersion };
 }
 

@@ -67,7 +67,13 @@ function spawnServer(port: number): Promise<ChildProcess> {
         ),
       ),
     );
-    child.once("spawn", () => resolve(child));
+    child.once("spawn", () => {
+      // a throwaway server must not outlive the process that started it, even on a crash
+      const killOnExit = () => child.kill("SIGKILL");
+      process.once("exit", killOnExit);
+      child.once("exit", () => process.off("exit", killOnExit));
+      resolve(child);
+    });
   });
 }
 
