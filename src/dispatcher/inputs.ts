@@ -57,18 +57,21 @@ export function integerSchema(min: number, max: number) {
 
 export const volumeSchema = integerSchema(0, MAX_VOLUME);
 
+/** Checks high >= low and that close (and open, when given) lie within [low, high], as Lua's check_bar does. */
+export function checkBarOrder(bar: { high: number; low: number; close: number; open?: number }, ctx: z.RefinementCtx): void {
+  if (bar.high < bar.low) ctx.addIssue({ code: "custom", path: ["high"], message: "is below low" });
+  else if (bar.close < bar.low || bar.close > bar.high) {
+    ctx.addIssue({ code: "custom", path: ["close"], message: "lies outside [low, high]" });
+  }
+  if (bar.open !== undefined && (bar.open < bar.low || bar.open > bar.high)) {
+    ctx.addIssue({ code: "custom", path: ["open"], message: "lies outside [low, high]" });
+  }
+}
+
 /** An OHLC bar; open and volume are optional where a function does not use them. */
 export const barSchema = z
   .object({ high: priceSchema, low: priceSchema, close: priceSchema, open: priceSchema.optional() })
-  .superRefine((bar, ctx) => {
-    if (bar.high < bar.low) ctx.addIssue({ code: "custom", path: ["high"], message: "is below low" });
-    else if (bar.close < bar.low || bar.close > bar.high) {
-      ctx.addIssue({ code: "custom", path: ["close"], message: "lies outside [low, high]" });
-    }
-    if (bar.open !== undefined && (bar.open < bar.low || bar.open > bar.high)) {
-      ctx.addIssue({ code: "custom", path: ["open"], message: "lies outside [low, high]" });
-    }
-  });
+  .superRefine(checkBarOrder);
 
 /** An array of 1..MAX_POINTS items. */
 export function pointsSchema<T extends z.ZodType>(item: T) {

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { attempt, type BatchOutcome, runPrepared, unwrap } from "../dispatcher/batch.js";
-import { epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "../dispatcher/inputs.js";
+import { checkBarOrder, epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "../dispatcher/inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "../dispatcher/reply.js";
 import type { ScriptCall, ScriptRunner } from "../dispatcher/scriptRunner.js";
 import { unitsToText } from "../dispatcher/units.js";
@@ -70,10 +70,7 @@ export const streamUpdateSchema = z
     if (bar === 0 && u.price === undefined) ctx.addIssue({ code: "custom", path: ["price"], message: "a tick needs a price (or give high, low, close)" });
     if (bar > 0 && bar < 3) ctx.addIssue({ code: "custom", path: ["high"], message: "a bar needs high, low and close" });
     if (bar === 3 && u.price !== undefined) ctx.addIssue({ code: "custom", path: ["price"], message: "give a price or a bar, not both" });
-    if (bar === 3 && (u.high as number) < (u.low as number)) ctx.addIssue({ code: "custom", path: ["high"], message: "is below low" });
-    else if (bar === 3 && ((u.close as number) < (u.low as number) || (u.close as number) > (u.high as number))) {
-      ctx.addIssue({ code: "custom", path: ["close"], message: "lies outside [low, high]" });
-    }
+    if (bar === 3) checkBarOrder({ high: u.high as number, low: u.low as number, close: u.close as number }, ctx);
   });
 
 const optionsSchema = z.object({

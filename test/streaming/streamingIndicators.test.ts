@@ -157,6 +157,7 @@ describe("streaming input validation", () => {
     ["a missing price", { price: undefined }, "price"],
     ["a missing sequence number", { seq: undefined }, "seq"],
     ["half a bar", { price: undefined, high: 101 }, "high"],
+    ["a bar whose close lies outside it", { price: undefined, high: 101, low: 99, close: 102 }, "close"],
   ];
   it.each(cases)("rejects %s naming %s, before Redis", async (_, patch, field) => {
     await expectRejectedBeforeRedis((offline) => offline.streaming().update({ ...tick, ...patch } as never), field);
