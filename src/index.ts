@@ -31,8 +31,8 @@ export {
   ConfigurationError,
   ReplyFormatError,
   StoredDataError,
-} from "./dispatcher/errors.js";
-export { PRICE_UNITS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, type PriceInput } from "./dispatcher/units.js";
+} from "./core/errors.js";
+export { PRICE_UNITS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, type PriceInput } from "./core/units.js";
 export { AtrReference, atrReference, type HlcBar } from "./indicators/atr.js";
 export { VwapReference, vwapOfTicks, vwapOfBars, type Tick, type VolumeBar, type VwapBand } from "./indicators/vwap.js";
 export { stopLossReference, type StopLossParams, type Side } from "./indicators/stopLoss.js";

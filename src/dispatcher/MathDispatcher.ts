@@ -14,7 +14,7 @@ import { type AtrInput, type AtrResult, atrFunction } from "./atr.js";
 import { attempt, type BatchOutcome, type Prepared, runPrepared, unwrap } from "./batch.js";
 import { type ConfidenceInput, type ConfidenceResult, confidenceFunction } from "./confidence.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
-import { ConfigurationError, MathDispatcherError } from "./errors.js";
+import { ConfigurationError, MathDispatcherError } from "../core/errors.js";
 import { parseInput } from "./inputs.js";
 import { type NewsBoostInput, type NewsBoostResult, newsBoostFunction } from "./newsBoost.js";
 import { type PositionSizeInput, type PositionSizeResult, positionSizeFunction } from "./positionSize.js";

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { barSchema, integerSchema, pointsSchema, symbolSchema } from "./inputs.js";
 import { numberField, numberListField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packDoubles, type PriceInput } from "./units.js";
+import { packDoubles, type PriceInput } from "../core/units.js";
 
 /** Input of {@link MathDispatcher.atr}. */
 export interface AtrInput {

@@ -1,5 +1,5 @@
 /** Running many prepared script calls in one pipeline, with per-call outcomes. */
-import { MathDispatcherError } from "./errors.js";
+import { MathDispatcherError } from "../core/errors.js";
 import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
 
 /** One outcome of a batch: the result, or the typed error of that one input. */

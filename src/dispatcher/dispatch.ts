@@ -12,7 +12,7 @@ import { checkNotFuture, decodeNewsBoost, type NewsBoostResult, type NewsItemInp
 import { numberField } from "./reply.js";
 import type { ScriptFunction } from "./scriptFunction.js";
 import { decodeStopLoss, entryOnGrid, type StopLossResult, type StopLossSettings, stopLossArgs, stopLossSettingsSchema } from "./stopLoss.js";
-import { packDoubles, type PriceInput } from "./units.js";
+import { packDoubles, type PriceInput } from "../core/units.js";
 
 /** A pattern detector's signal, as {@link MathDispatcher.dispatch} takes it. */
 export interface Signal {

@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
-import { InvalidInputError } from "./errors.js";
-import { MAX_POINTS, MAX_VOLUME, priceToUnits } from "./units.js";
+import { InvalidInputError } from "../core/errors.js";
+import { MAX_POINTS, MAX_VOLUME, priceToUnits } from "../core/units.js";
 
 /** Formats a zod path as the field name the Lua uses: `bars[3].high`. */
 export function fieldName(path: readonly PropertyKey[]): string {

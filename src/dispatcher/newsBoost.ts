@@ -4,7 +4,7 @@ import { NEWS_BOOST_DEFAULTS } from "../indicators/newsBoost.js";
 import { epochMsSchema, integerSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packDoubles } from "./units.js";
+import { packDoubles } from "../core/units.js";
 
 /** One news item. */
 export interface NewsItemInput {

@@ -4,7 +4,7 @@ import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../indicators/position
 import { integerSchema, optionalArg, priceSchema, rangeSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { type PriceInput, unitsToText } from "./units.js";
+import { type PriceInput, unitsToText } from "../core/units.js";
 
 /** The account side of sizing. */
 export interface AccountSettings {

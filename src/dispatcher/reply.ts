@@ -3,7 +3,7 @@
  * values are `%.17g` text or lists of it. Under RESP3 with ioredis's `replyMapping: "resp3"`
  * a double may arrive as a JS number instead; both decode the same way.
  */
-import { ReplyFormatError } from "./errors.js";
+import { ReplyFormatError } from "../core/errors.js";
 
 /** A reply value: scalar text or number, or a list of them. */
 export type ReplyValue = string | number | ReplyValue[];

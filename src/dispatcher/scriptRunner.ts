@@ -6,7 +6,7 @@
  */
 import type { Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
-import { InvalidInputError, MathDispatcherError, ScriptExecutionError, ScriptIntegrityError } from "./errors.js";
+import { InvalidInputError, MathDispatcherError, ScriptExecutionError, ScriptIntegrityError } from "../core/errors.js";
 import type { ScriptManifestEntry } from "./manifest.js";
 
 /** One script invocation: KEYS and ARGV as the script header declares them. */

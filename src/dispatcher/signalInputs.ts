@@ -8,7 +8,7 @@ import { z } from "zod";
 import { newsLatestKey, volumeBaselineKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { istTime } from "../market/istClock.js";
-import { StoredDataError } from "./errors.js";
+import { StoredDataError } from "../core/errors.js";
 import { newsItemSchema, type NewsItemInput } from "./newsBoost.js";
 
 /** What one signal needs read. */

@@ -4,7 +4,7 @@ import { STOP_LOSS_DEFAULTS } from "../indicators/stopLoss.js";
 import { optionalArg, priceSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { type PriceInput, unitsToText } from "./units.js";
+import { type PriceInput, unitsToText } from "../core/units.js";
 
 /** How the stop is placed; all optional, with documented defaults. */
 export interface StopLossSettings {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { barSchema, finiteSchema, pointsSchema, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packDoubles, type PriceInput } from "./units.js";
+import { packDoubles, type PriceInput } from "../core/units.js";
 
 /** A trade: price and volume. */
 export interface VwapTick {

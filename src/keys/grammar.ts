@@ -4,7 +4,7 @@
  * Segments are joined with ':'; literal segments are lower case and symbols upper case, which
  * keeps every key parseable back into exactly one family.
  */
-import { InvalidInputError } from "../dispatcher/errors.js";
+import { InvalidInputError } from "../core/errors.js";
 import { DEFAULT_TTL_SECONDS, type DatabaseName } from "../redis/databases.js";
 import { type KeyOptions, SYMBOL_PATTERN } from "./symbol.js";
 

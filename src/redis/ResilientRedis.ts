@@ -30,8 +30,8 @@ import {
   type IPolicy,
 } from "cockatiel";
 import { Redis } from "ioredis";
-import { MathDispatcherError } from "../dispatcher/errors.js";
-import { type RedisConfig, type RedisConfigInput, resolveRedisConfig } from "./config.js";
+import { MathDispatcherError } from "../core/errors.js";
+import { connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig } from "./config.js";
 import type { DatabaseName } from "./databases.js";
 
 /** Calls fail fast: the breaker is open after repeated transient failures. */
@@ -113,14 +113,9 @@ export class ResilientRedis extends EventEmitter {
     const db = this.config.databases[database];
     let redis = this.connections.get(db);
     if (!redis) {
-      const { host, port, username, password, tls } = this.config;
       redis = new Redis({
-        host,
-        port,
-        username,
-        password,
+        ...connectionOptions(this.config),
         db,
-        ...(tls ? { tls: {} } : {}),
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),

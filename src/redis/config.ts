@@ -7,7 +7,8 @@
  * database of the map (MATHD_DB_PATTERNS=10). Options win over the environment, which wins over
  * the defaults (127.0.0.1:6379, no TLS, 1,000 ms); an explicit setting wins over a URL's part.
  */
-import { ConfigurationError } from "../dispatcher/errors.js";
+import type { RedisOptions } from "ioredis";
+import { ConfigurationError } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
 
 /** What a caller may set; everything is optional. */
@@ -108,4 +109,10 @@ export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.Pro
     databases,
     commandTimeoutMs: integer(timeout, 1, 600_000, 1000),
   };
+}
+
+/** The ioredis connection settings (address, credentials, TLS) of a resolved config. */
+export function connectionOptions(config: RedisConfig): Pick<RedisOptions, "host" | "port" | "username" | "password" | "tls"> {
+  const { host, port, username, password, tls } = config;
+  return { host, port, username, password, ...(tls ? { tls: {} } : {}) };
 }

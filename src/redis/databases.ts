@@ -3,7 +3,7 @@
  * only DB 0 exists; there the names become key prefixes.
  */
 import { z } from "zod";
-import { MathDispatcherError } from "../dispatcher/errors.js";
+import { MathDispatcherError } from "../core/errors.js";
 
 /** Default TTL of everything the stack writes: 16 hours, one trading day and its evening. */
 export const DEFAULT_TTL_SECONDS = 57_600;

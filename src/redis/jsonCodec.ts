@@ -4,7 +4,7 @@
  * `{"$type": "decimal" | "bigint" | "date", "value": "<text>"}`.
  */
 import Decimal from "decimal.js";
-import { MathDispatcherError } from "../dispatcher/errors.js";
+import { MathDispatcherError } from "../core/errors.js";
 
 /** A value cannot be stored as JSON; `path` says where it is (`$.stops[2]`). */
 export class JsonEncodingError extends MathDispatcherError {

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
-import { MathDispatcherError } from "../dispatcher/errors.js";
+import { MathDispatcherError } from "../core/errors.js";
 
 /** `redis-server` could not be started. */
 export class LocalRedisError extends MathDispatcherError {}

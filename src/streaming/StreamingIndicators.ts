@@ -8,7 +8,7 @@ import { attempt, type BatchOutcome, runPrepared, unwrap } from "../dispatcher/b
 import { checkBarOrder, epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "../dispatcher/inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "../dispatcher/reply.js";
 import type { ScriptCall, ScriptRunner } from "../dispatcher/scriptRunner.js";
-import { unitsToText } from "../dispatcher/units.js";
+import { unitsToText } from "../core/units.js";
 import { bandsSchema, decodeVwap, type VwapResult } from "../dispatcher/vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";

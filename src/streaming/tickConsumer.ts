@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
-import { InvalidInputError } from "../dispatcher/errors.js";
+import { InvalidInputError } from "../core/errors.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { StreamingIndicators, StreamUpdateInput } from "./StreamingIndicators.js";

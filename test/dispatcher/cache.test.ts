@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildScript } from "../../src/build/luaBuild.js";
-import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { InvalidInputError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
 import { decodeReply, textField } from "../../src/dispatcher/reply.js";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { Signal } from "../../src/dispatcher/dispatch.js";
-import { InvalidInputError, StoredDataError } from "../../src/dispatcher/errors.js";
+import { InvalidInputError, StoredDataError } from "../../src/core/errors.js";
 import { newsLatestKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";

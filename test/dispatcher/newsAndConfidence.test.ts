@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { InvalidInputError } from "../../src/core/errors.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { confidenceReference } from "../../src/indicators/confidence.js";
 import { newsBoostReference } from "../../src/indicators/newsBoost.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { InvalidInputError } from "../../src/core/errors.js";
 import { positionSizeReference } from "../../src/indicators/positionSize.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 import { expectGridEqual } from "../support/tieBand.js";

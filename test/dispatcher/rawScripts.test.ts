@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
-import { packDoubles } from "../../src/dispatcher/units.js";
+import { packDoubles } from "../../src/core/units.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";

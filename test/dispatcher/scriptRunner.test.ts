@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScriptIntegrityError } from "../../src/dispatcher/errors.js";
+import { ScriptIntegrityError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigurationError } from "../../src/dispatcher/errors.js";
+import { ConfigurationError } from "../../src/core/errors.js";
 import { resolveRedisConfig } from "../../src/redis/config.js";
 import { thrown } from "../support/thrown.js";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { InvalidInputError } from "../../src/core/errors.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import type { StreamUpdateInput } from "../../src/streaming/StreamingIndicators.js";

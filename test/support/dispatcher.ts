@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { expect, inject } from "vitest";
-import { InvalidInputError } from "../../src/dispatcher/errors.js";
+import { InvalidInputError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 
 /** A dispatcher on DB 10 of the run's shared Redis. */

@@ -3,7 +3,10 @@
  * convention as `lua/includes/units.lua`. Exact, because decimal text with at most four decimals
  * converts to a whole number of units with no rounding.
  */
-import { Dec } from "../indicators/decimal.js";
+import Decimal from "decimal.js";
+
+/** Exact decimal arithmetic for unit conversion (20 digits hold any price in range exactly). */
+const Dec = Decimal.clone({ precision: 40 });
 
 export const PRICE_UNITS = 10_000;
 /** Rs 100,000,000: sums of 500 ranges stay far below 2^53. */
