@@ -66,3 +66,22 @@ export class StoredDataError extends MathDispatcherError {
     super(`${key}: ${reason}`);
   }
 }
+
+/** Why a connection to Redis failed, as far as the client can tell. */
+export type ConnectionFailure = "refused" | "unreachable" | "timeout" | "auth" | "tls" | "closed" | "denied";
+
+/**
+ * Redis could not be reached or refused the connection: `address` says where (host:port) and
+ * `failure` what kind of failure it was (connection refused, authentication, TLS, ...); the
+ * original error is the `cause`.
+ */
+export class ConnectionError extends MathDispatcherError {
+  constructor(
+    readonly address: string,
+    readonly failure: ConnectionFailure,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Redis at ${address}: ${failure}: ${detail}`, options);
+  }
+}
