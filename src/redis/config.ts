@@ -3,13 +3,43 @@
  * value fails with a ConfigurationError that names the option or the environment variable.
  *
  * Environment: REDIS_URL (redis:// or rediss:// for TLS), REDIS_HOST, REDIS_PORT, REDIS_USERNAME,
- * REDIS_PASSWORD, REDIS_TLS (true/false), MATHD_COMMAND_TIMEOUT_MS, and MATHD_DB_<NAME> to move a
+ * REDIS_PASSWORD, REDIS_TLS (true/false), REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE,
+ * REDIS_TLS_KEY_FILE, REDIS_TLS_SERVERNAME, MATHD_COMMAND_TIMEOUT_MS, and MATHD_DB_<NAME> to move a
  * database of the map (MATHD_DB_PATTERNS=10). Options win over the environment, which wins over
  * the defaults (127.0.0.1:6379, no TLS, 1,000 ms); an explicit setting wins over a URL's part.
+ *
+ * TLS always verifies the server's certificate (there is no switch to turn that off): give the CA
+ * that signed it when it is not in Node's trust store, and a client certificate and key when the
+ * server asks for one (mutual TLS). Files are read here, at start-up, so a missing or unreadable
+ * file is a ConfigurationError naming the setting rather than a handshake failure later.
  */
+import { readFileSync } from "node:fs";
 import type { RedisOptions } from "ioredis";
 import { ConfigurationError } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
+
+/** PEM material for TLS: a file path, or the PEM bytes themselves. */
+export type TlsMaterial = string | Buffer;
+
+/** TLS settings; giving any of them turns TLS on. */
+export interface TlsInput {
+  /** CA certificate(s) that signed the server's certificate, when Node's trust store lacks it. */
+  ca?: TlsMaterial | readonly TlsMaterial[];
+  /** Client certificate, for a server that requires one (`tls-auth-clients yes`); needs `key`. */
+  cert?: TlsMaterial;
+  /** The client certificate's private key; needs `cert`. */
+  key?: TlsMaterial;
+  /** Name the server's certificate must carry (SNI and verification), when it differs from the host. */
+  servername?: string;
+}
+
+/** Resolved TLS settings: PEM bytes, read once at start-up. */
+export interface TlsSettings {
+  ca?: Buffer[];
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+}
 
 /** What a caller may set; everything is optional. */
 export interface RedisConfigInput {
@@ -18,7 +48,8 @@ export interface RedisConfigInput {
   port?: number;
   username?: string;
   password?: string;
-  tls?: boolean;
+  /** `true` for TLS with Node's trust store, or the CA, client certificate and server name to use. */
+  tls?: boolean | TlsInput;
   /** Per-database overrides of the map, e.g. `{ patterns: 12 }` on a shared test server. */
   databases?: Partial<Record<DatabaseName, number>>;
   /** Per-command timeout. */
@@ -31,7 +62,8 @@ export interface RedisConfig {
   port: number;
   username?: string;
   password?: string;
-  tls: boolean;
+  /** `false`, or the TLS settings (an empty object: TLS with Node's trust store). */
+  tls: false | TlsSettings;
   databases: Record<DatabaseName, number>;
   commandTimeoutMs: number;
 }
@@ -80,6 +112,41 @@ function parseUrl(source: Source): { host: string; port?: number; username?: str
   };
 }
 
+function pem(source: { value: unknown; setting: string }): Buffer {
+  if (Buffer.isBuffer(source.value)) return source.value;
+  const path = text(source) as string;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigurationError(source.setting, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function resolveTls(input: RedisConfigInput, env: NodeJS.ProcessEnv, enabled: boolean): false | TlsSettings {
+  const given: TlsInput = typeof input.tls === "object" ? input.tls : {};
+  const pick = (key: keyof TlsInput, envName: string) =>
+    given[key] !== undefined ? { value: given[key], setting: `tls.${key}` } : env[envName] ? { value: env[envName], setting: envName } : undefined;
+  const ca = pick("ca", "REDIS_TLS_CA_FILE");
+  const cert = pick("cert", "REDIS_TLS_CERT_FILE");
+  const key = pick("key", "REDIS_TLS_KEY_FILE");
+  const servername = pick("servername", "REDIS_TLS_SERVERNAME");
+  const anyGiven = [ca, cert, key, servername].find((s) => s !== undefined);
+  if (!anyGiven) return enabled ? {} : false;
+  if (input.tls === false) throw new ConfigurationError("tls", `is false, but ${anyGiven.setting} is set`);
+  if (!cert !== !key) throw new ConfigurationError((cert ?? key)!.setting, "a client certificate needs its key and a key its certificate");
+  const settings: TlsSettings = {};
+  if (ca) {
+    const list = Array.isArray(ca.value) ? ca.value : [ca.value];
+    settings.ca = list.map((value, i) => pem({ value, setting: list.length > 1 ? `${ca.setting}[${i}]` : ca.setting }));
+  }
+  if (cert && key) {
+    settings.cert = pem(cert);
+    settings.key = pem(key);
+  }
+  if (servername) settings.servername = text(servername);
+  return settings;
+}
+
 /** Resolves and validates the settings; throws ConfigurationError naming the bad setting. */
 export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env): RedisConfig {
   // each setting: the option, the option URL, the environment variable, the environment URL, a default
@@ -87,6 +154,7 @@ export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.Pro
   const envUrl = env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
   const fromEnv = (name: string): Source | undefined => (env[name] ? { value: env[name], setting: name } : undefined);
   const setting = <K extends "host" | "port" | "username" | "password" | "tls">(key: K, envName: string): Source | undefined => {
+    if (key === "tls" && typeof input.tls === "object") return { value: true, setting: "tls" };
     if (input[key] !== undefined) return { value: input[key], setting: key };
     if (optionUrl?.[key] !== undefined) return { value: optionUrl[key], setting: "url" };
     return fromEnv(envName) ?? (envUrl?.[key] === undefined ? undefined : { value: envUrl[key], setting: "REDIS_URL" });
@@ -105,14 +173,22 @@ export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.Pro
     port: integer(setting("port", "REDIS_PORT"), 1, 65_535, 6379),
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password }),
-    tls: boolean(setting("tls", "REDIS_TLS"), false),
+    tls: resolveTls(input, env, boolean(setting("tls", "REDIS_TLS"), false)),
     databases,
     commandTimeoutMs: integer(timeout, 1, 600_000, 1000),
   };
 }
 
-/** The ioredis connection settings (address, credentials, TLS) of a resolved config. */
+/**
+ * The ioredis connection settings (address, credentials, TLS) of a resolved config. The server's
+ * certificate is always verified (`rejectUnauthorized` is Node's default, true).
+ */
 export function connectionOptions(config: RedisConfig): Pick<RedisOptions, "host" | "port" | "username" | "password" | "tls"> {
   const { host, port, username, password, tls } = config;
-  return { host, port, username, password, ...(tls ? { tls: {} } : {}) };
+  return { host, port, username, password, ...(tls ? { tls: { ...tls, rejectUnauthorized: true } } : {}) };
+}
+
+/** `host:port` of a config, as errors and logs name the server. */
+export function addressOf(config: Pick<RedisConfig, "host" | "port">): string {
+  return config.host.includes(":") ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
 }

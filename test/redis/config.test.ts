@@ -1,8 +1,10 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/core/errors.js";
-import { resolveRedisConfig } from "../../src/redis/config.js";
+import { addressOf, connectionOptions, resolveRedisConfig } from "../../src/redis/config.js";
 import { thrown } from "../support/thrown.js";
-
 
 describe("redis configuration", () => {
   it("defaults to 127.0.0.1:6379 with the canonical DB map", () => {
@@ -18,7 +20,7 @@ describe("redis configuration", () => {
       port: 6380,
       username: "ops",
       password: "s3cret",
-      tls: true,
+      tls: {},
       commandTimeoutMs: 250,
       databases: expect.objectContaining({ patterns: 12, news: 11 }),
     });
@@ -28,7 +30,7 @@ describe("redis configuration", () => {
       tls: false,
       databases: expect.objectContaining({ patterns: 9 }),
     });
-    expect(resolveRedisConfig({}, { REDIS_HOST: "cache", REDIS_PORT: "6390", REDIS_TLS: "true" })).toMatchObject({ host: "cache", port: 6390, tls: true });
+    expect(resolveRedisConfig({}, { REDIS_HOST: "cache", REDIS_PORT: "6390", REDIS_TLS: "true" })).toMatchObject({ host: "cache", port: 6390, tls: {} });
   });
 
   it.each([
@@ -42,9 +44,49 @@ describe("redis configuration", () => {
     [{ databases: { alerts: -1 } }, {}, "databases.alerts"],
     [{ commandTimeoutMs: 0 }, {}, "commandTimeoutMs"],
     [{ password: "" }, {}, "password"],
+    [{ tls: { ca: "/nonexistent/ca.pem" } }, {}, "tls.ca"],
+    [{}, { REDIS_TLS_CA_FILE: "/nonexistent/ca.pem" }, "REDIS_TLS_CA_FILE"],
+    [{ tls: { ca: [Buffer.from("x"), "/nonexistent/b.pem"] } }, {}, "tls.ca[1]"],
+    [{ tls: { cert: Buffer.from("c") } }, {}, "tls.cert"],
+    [{}, { REDIS_TLS_KEY_FILE: "/nonexistent/key.pem" }, "REDIS_TLS_KEY_FILE"],
+    [{ tls: false }, { REDIS_TLS_SERVERNAME: "redis.internal" }, "tls"],
+    [{ tls: { servername: "" } }, {}, "tls.servername"],
   ])("fails at start-up naming the setting: %j %j", (options, env, setting) => {
     const error = thrown(() => resolveRedisConfig(options as never, env));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).setting).toBe(setting);
+  });
+});
+
+describe("TLS configuration", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mathd-tls-config-"));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it("reads CA, certificate and key from files or takes buffers, and always verifies the server", () => {
+    const ca = file("ca.pem", "CA PEM");
+    const env = { REDIS_TLS_CA_FILE: ca, REDIS_TLS_CERT_FILE: file("c.pem", "CERT"), REDIS_TLS_KEY_FILE: file("k.pem", "KEY"), REDIS_TLS_SERVERNAME: "redis.test" };
+    const fromEnv = resolveRedisConfig({ url: "redis://10.0.0.5:6380" }, env);
+    expect(fromEnv.tls).toEqual({ ca: [Buffer.from("CA PEM")], cert: Buffer.from("CERT"), key: Buffer.from("KEY"), servername: "redis.test" });
+    expect(connectionOptions(fromEnv).tls).toMatchObject({ servername: "redis.test", rejectUnauthorized: true });
+    // options win over the environment, setting by setting
+    const mixed = resolveRedisConfig({ tls: { ca: [Buffer.from("A"), ca], servername: "other.test" } }, env);
+    expect(mixed.tls).toMatchObject({ ca: [Buffer.from("A"), Buffer.from("CA PEM")], servername: "other.test", cert: Buffer.from("CERT") });
+  });
+
+  it("turns TLS on with rediss://, REDIS_TLS or any TLS setting, and leaves it off otherwise", () => {
+    expect(resolveRedisConfig({ url: "rediss://h:1" }, {}).tls).toEqual({});
+    expect(resolveRedisConfig({ tls: { servername: "x.test" } }, {}).tls).toEqual({ servername: "x.test" });
+    expect(resolveRedisConfig({}, {}).tls).toBe(false);
+    expect(connectionOptions(resolveRedisConfig({}, {}))).not.toHaveProperty("tls");
+    expect(connectionOptions(resolveRedisConfig({ tls: true }, {})).tls).toEqual({ rejectUnauthorized: true });
+  });
+
+  it("names a server as host:port", () => {
+    expect(addressOf({ host: "127.0.0.1", port: 6379 })).toBe("127.0.0.1:6379");
+    expect(addressOf({ host: "::1", port: 6380 })).toBe("[::1]:6380");
   });
 });
