@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The package as a consumer gets it: pack it, install the tarball with ioredis 6 and then 5 (the
+# peer dependency's two lines) into scratch projects, and for each of ESM with NodeNext, ESM with
+# Bundler resolution and CommonJS type-check consumer.ts (every public export, skipLibCheck off)
+# and run it against a throwaway redis-server. Needs a build in dist/ and redis-server on PATH.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+tsc="$root/node_modules/typescript/bin/tsc"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+tarball="$work/$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -1)"
+echo "packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) kB)"
+
+# flavour: package type, then tsconfig compiler options
+declare -A type=([esm-nodenext]=module [esm-bundler]=module [cjs]=commonjs)
+declare -A options=(
+  [esm-nodenext]='"module": "NodeNext", "moduleResolution": "NodeNext"'
+  [esm-bundler]='"module": "Preserve", "moduleResolution": "Bundler"'
+  [cjs]='"module": "NodeNext", "moduleResolution": "NodeNext"'
+)
+
+for ioredis in 6 5; do
+  dir="$work/ioredis$ioredis"
+  mkdir -p "$dir"
+  echo '{ "private": true }' >"$dir/package.json"
+  (cd "$dir" && npm install --silent --no-audit --no-fund "$tarball" "ioredis@$ioredis" "@types/node@20")
+  echo "ioredis $(node -p "require('$dir/node_modules/ioredis/package.json').version")"
+  for flavour in esm-nodenext esm-bundler cjs; do
+    project="$dir/$flavour"
+    mkdir -p "$project"
+    cp "$here/consumer.ts" "$project/"
+    echo "{ \"private\": true, \"type\": \"${type[$flavour]}\" }" >"$project/package.json"
+    cat >"$project/tsconfig.json" <<JSON
+{
+  "compilerOptions": {
+    ${options[$flavour]},
+    "target": "ES2022", "lib": ["ES2022"], "types": ["node"], "strict": true,
+    "skipLibCheck": false, "outDir": "out", "rootDir": "."
+  },
+  "files": ["consumer.ts"]
+}
+JSON
+    node "$tsc" -p "$project"
+    printf '%s, ioredis %s: ' "$flavour" "$ioredis"
+    node "$project/out/consumer.js"
+  done
+done
+node "$here/coverage.cjs" "$root/node_modules/typescript" "$work/ioredis6/esm-nodenext"
