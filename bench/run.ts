@@ -21,11 +21,14 @@ import { indicatorKey } from "../src/keys/indicator.js";
 import { newsLatestKey, volumeBaselineKey } from "../src/keys/marketData.js";
 import { type LocalRedisServer, startLocalRedis } from "../src/redis/localServer.js";
 import { redisBenchmark, usecPerCall } from "./lib/redisTools.js";
-import { opsPerSecond, repeat, seconds, type Spread } from "./lib/stats.js";
+import { opsPerSecond, seconds, spread, type Spread } from "./lib/stats.js";
+import { measureServerTime } from "./serverTime.js";
 import { BARS_30, BARS_5000, functionCalls, NOW, signal } from "./scenarios.js";
 
 const short = process.argv.includes("--short");
 const check = process.argv.includes("--check");
+/** Only the server-time section (bench/serverTime.ts): a quick look while working on the Lua. */
+const serverOnly = process.argv.includes("--server-only");
 const REPS = short ? 3 : 5;
 const CALLS = short ? 400 : 3000;
 const PIPELINE = 50;
@@ -45,6 +48,26 @@ interface Ratio {
 const figures: Figure[] = [];
 const ratios: Ratio[] = [];
 const log = (line: string) => process.stdout.write(`${line}\n`);
+const SECTIONS = [
+  "1. SDK throughput",
+  "2. cache hit against GET",
+  "3. dispatch against naive",
+  "4. streaming update cost",
+  "5. decimal.js reference",
+  "6. server time against plain scripts",
+].filter((name) => !serverOnly || name.startsWith("6."));
+const started = Date.now();
+let sectionIndex = -1;
+/** Progress on stderr: where the run is, how long it has taken and which sections are left. */
+function progress(what: string) {
+  const left = SECTIONS.slice(sectionIndex + 1).map((name) => name.slice(0, 2)).join(" ") || "none";
+  process.stderr.write(`[bench ${Math.round((Date.now() - started) / 1000)} s] ${SECTIONS[sectionIndex]}: ${what} (sections left: ${left})\n`);
+}
+function section(name: string) {
+  sectionIndex = SECTIONS.indexOf(name);
+  log(`\n${name}`);
+  progress("start");
+}
 const num = (x: number) => x.toPrecision(3);
 const fmt = (s: Spread) => `${num(s.median)} (${num(s.min)}..${num(s.max)})`;
 
@@ -58,6 +81,7 @@ function ratio(name: string, value: Spread) {
 }
 /** Ratio of two spreads measured in the same reps: the median of per-rep ratios is kept honest by pairing. */
 async function pairedRatio(name: string, numerator: () => Promise<number>, denominator: () => Promise<number>, units: [string, string, string]) {
+  progress(name);
   const top: number[] = [];
   const bottom: number[] = [];
   const quotient: number[] = [];
@@ -68,7 +92,6 @@ async function pairedRatio(name: string, numerator: () => Promise<number>, denom
     bottom.push(b);
     quotient.push(a / b);
   }
-  const { spread } = await import("./lib/stats.js");
   figure(`${name}: ${units[0]}`, units[2], spread(top));
   figure(`${name}: ${units[1]}`, units[2], spread(bottom));
   ratio(name, spread(quotient));
@@ -125,11 +148,28 @@ async function measure(server: LocalRedisServer) {
   const redisVersion = /redis_version:(\S+)/.exec((await admin.info("server")) as string)?.[1] ?? "?";
   log(`bench ${short ? "short" : "full"}: node ${process.version}, redis ${redisVersion}, ${cpus().length} cores, ${REPS} reps`);
 
+  if (!serverOnly) await clientSide(math, admin, news, volume, server);
+  section("6. server time against plain scripts");
+  log("  (us of server time per call, INFO commandstats; plain scripts from bench/baselines/)");
+  await measureServerTime(math, admin, {
+    reps: REPS,
+    calls: short ? 300 : 1000,
+    figure: (name, unit, values) => figure(name, unit, spread(values)),
+    ratio: (name, values) => ratio(name, spread(values)),
+    progress,
+  });
+
+  await Promise.all([math.quit(), admin.quit(), news.quit(), volume.quit()]);
+  return { redisVersion };
+}
+
+/** Sections 1-5: what a client sees, through the SDK and through bare clients. */
+async function clientSide(math: MathDispatcher, admin: Redis, news: Redis, volume: Redis, server: LocalRedisServer) {
+  section("1. SDK throughput");
+  log("  (against redis-benchmark or raw ioredis running the same EVALSHA)");
   const getRps = () => Promise.resolve(redisBenchmark({ port: server.port, requests: CALLS * 4, pipeline: 1, command: ["GET", "bench:key"] }));
   const db0 = new Redis(server.url);
   await db0.set("bench:key", "x".repeat(200)); // redis-benchmark runs on DB 0
-
-  log("\n1. SDK throughput against redis-benchmark (or raw ioredis) running the same EVALSHA");
   const scenarios: { name: string; sdk: (symbol: string) => Promise<unknown>; call: (symbol: string) => ScriptCall; batch: (symbols: string[]) => Promise<unknown> }[] = [
     ...functionCalls("B0").map((c) => ({
       name: c.fn,
@@ -172,7 +212,8 @@ async function measure(server: LocalRedisServer) {
     );
   }
 
-  log("\n2. A cache hit against a plain GET of the same value (one round trip each)");
+  section("2. cache hit against GET");
+  log("  (one round trip each)");
   const hitInput = functionCalls("HIT")[0] as BatchCall;
   await math.run(hitInput);
   const hitKey = (await admin.keys("pattern_cache:atr:*:HIT:*"))[0] as string;
@@ -183,7 +224,8 @@ async function measure(server: LocalRedisServer) {
     ["atr cache hit", "GET", "calls/s"],
   );
 
-  log("\n3. dispatch against fetching inputs and calling the functions one by one");
+  section("3. dispatch against naive");
+  log("  (fetching inputs and calling the functions one by one)");
   // both sides read news (DB 11) and the baseline (DB 5) and compute ATR from the bars
   const withReads = (symbol: string) => ({
     ...signal(symbol),
@@ -214,7 +256,8 @@ async function measure(server: LocalRedisServer) {
     ["dispatch (reads + 1 EVALSHA)", "naive (reads + 5 EVALSHA)", "signals/s"],
   );
 
-  log(`\n4. Streaming update cost with ${HISTORY.join(" and ")} updates of history`);
+  section("4. streaming update cost");
+  log(`  (with ${HISTORY.join(" and ")} updates of history)`);
   const live = math.streaming({ atrPeriod: 14 });
   const costAfter = async (history: number) => {
     const symbol = `HIST${history}`;
@@ -231,7 +274,8 @@ async function measure(server: LocalRedisServer) {
   log(`  seeded ${HISTORY[1]} updates (state: ${JSON.stringify(await admin.hgetall(indicatorKey("atr14", `HIST${HISTORY[1]}`))).slice(0, 80)}...)`);
   await pairedRatio(`stream update cost, history ${HISTORY[0]}/${HISTORY[1]}`, big, small, [`after ${HISTORY[1]}`, `after ${HISTORY[0]}`, "us/call"]);
 
-  log("\n5. The decimal.js reference against trading-signals (ATR(14), 5000 bars)");
+  section("5. decimal.js reference");
+  log("  (against trading-signals, ATR(14), 5000 bars)");
   await pairedRatio(
     "decimal.js reference/trading-signals, speed",
     async () => 1 / (await seconds(() => atrReference(BARS_5000, 14))),
@@ -243,18 +287,16 @@ async function measure(server: LocalRedisServer) {
       })),
     ["decimal.js runs", "trading-signals runs", "runs/s"],
   );
-
-  await Promise.all([math.quit(), admin.quit(), news.quit(), volume.quit(), db0.quit()]);
-  return { redisVersion };
+  await db0.quit();
 }
 
 function report(redisVersion: string) {
   const floors = JSON.parse(readFileSync(join(import.meta.dirname, "floors.json"), "utf8")) as { ratios: Record<string, { floor: number; why: string }> };
   for (const r of ratios) r.floor = floors.ratios[r.name]?.floor;
   const machine = { cpu: cpus()[0]?.model ?? "?", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, redis: redisVersion };
-  const result = { date: new Date().toISOString(), mode: short ? "short" : "full", reps: REPS, machine, ratios, figures };
+  const result = { date: new Date().toISOString(), mode: `${short ? "short" : "full"}${serverOnly ? ", server time only" : ""}`, reps: REPS, machine, ratios, figures };
   const dir = join(import.meta.dirname, "results");
-  const suffix = short ? "short" : "latest";
+  const suffix = `${serverOnly ? "server-" : ""}${short ? "short" : "latest"}`;
   writeFileSync(join(dir, `${suffix}.json`), `${JSON.stringify(result, null, 2)}\n`);
   const row = (s: Spread) => `${num(s.median)} | ${num(s.min)} | ${num(s.max)}`;
   const md = [

@@ -64,3 +64,18 @@ export function signal(symbol: string): Signal {
     account: { capital: 2_000_000, risk: 0.01, lotSize: 35, maxExposure: 4 },
   };
 }
+
+/** `count` five-minute bars of the same walk (the first 30 are BARS_30). */
+export function barsOf(count: number) {
+  return walk(count);
+}
+
+/** `count` ticks: the closes and volumes of {@link barsOf}. */
+export function ticksOf(count: number) {
+  return walk(count).map((b) => ({ price: b.close, volume: b.volume }));
+}
+
+/** `count` news items, one every 90 s back from NOW. */
+export function newsItems(count: number) {
+  return Array.from({ length: count }, (_, i) => ({ sentiment: ((i * 37) % 21) / 10 - 1, relevance: 0.8, publishedAt: NOW - i * 90_000 }));
+}

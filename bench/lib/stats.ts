@@ -10,13 +10,6 @@ export function spread(values: number[]): Spread {
   return { min: sorted[0] as number, median: sorted[Math.floor(sorted.length / 2)] as number, max: sorted[sorted.length - 1] as number };
 }
 
-/** Runs `measure` `reps` times and summarises its results. */
-export async function repeat(reps: number, measure: () => Promise<number> | number): Promise<Spread> {
-  const values: number[] = [];
-  for (let i = 0; i < reps; i++) values.push(await measure());
-  return spread(values);
-}
-
 /** Operations per second of `count` sequential awaits of `op`. */
 export async function opsPerSecond(count: number, op: (i: number) => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();

@@ -1,0 +1,241 @@
+/**
+ * Server time: what each script costs Redis, the core the whole trading stack shares, next to
+ * the plain scripts of bench/baselines/ doing the same math, all measured in one run.
+ *
+ * A figure is microseconds per EVALSHA from INFO commandstats (after CONFIG RESETSTAT) over a
+ * pipeline of calls to one script; the calls are prepared before the reset, so only server work
+ * counts. Each ratio pairs two such figures taken one after the other in the same repetition.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import { SCRIPT_FUNCTIONS, type BatchCall, type MathDispatcher } from "../src/dispatcher/MathDispatcher.js";
+import { dispatchFunction, signalSchema } from "../src/dispatcher/dispatch.js";
+import { parseInput } from "../src/dispatcher/inputs.js";
+import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
+import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
+import { MAX_POINTS, packDoubles } from "../src/core/units.js";
+import { MAX_NEWS_ITEMS } from "../src/dispatcher/newsBoost.js";
+import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
+
+/** A raw EVALSHA: script SHA1, KEYS, ARGV. */
+interface RawCall {
+  sha1: string;
+  keys: string[];
+  args: (string | Buffer)[];
+}
+
+export interface ServerTimeHooks {
+  reps: number;
+  calls: number;
+  figure(name: string, unit: string, values: number[]): void;
+  ratio(name: string, values: number[]): void;
+  progress(what: string): void;
+}
+
+/** The longest a call may hold the server (issue 10): a floor of 1 for `2 ms / longest call`. */
+export const MAX_CALL_US = 2000;
+
+const BASELINES = ["atr_strings", "atr_packed", "vwap_strings", "vwap_packed", "dispatch_plain", "get_only"] as const;
+type Baseline = (typeof BASELINES)[number];
+
+/** Microseconds of server time per EVALSHA over `calls`, sent in pipelines of 100. */
+async function serverUs(redis: Redis, calls: readonly RawCall[]): Promise<number> {
+  await redis.config("RESETSTAT");
+  for (let i = 0; i < calls.length; i += 100) {
+    const pipeline = redis.pipeline();
+    for (const c of calls.slice(i, i + 100)) pipeline.evalsha(c.sha1, c.keys.length, ...c.keys, ...c.args);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+  const stats = (await redis.info("commandstats")) as string;
+  const match = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(stats);
+  if (!match || Number(match[1]) !== calls.length) throw new Error(`commandstats counted ${match?.[1]} of ${calls.length} calls`);
+  return Number(match[2]) / calls.length;
+}
+
+/** Microseconds per GET, measured the same way. */
+async function getUs(redis: Redis, count: number): Promise<number> {
+  await redis.config("RESETSTAT");
+  const pipeline = redis.pipeline();
+  for (let i = 0; i < count; i++) pipeline.get("bench:key");
+  await pipeline.exec();
+  const match = /^cmdstat_get:calls=(\d+),usec=(\d+)/m.exec((await redis.info("commandstats")) as string);
+  return Number(match?.[2]) / count;
+}
+
+/** The longest single call (SLOWLOG, microseconds) among `run`'s calls. */
+async function longestCallUs(redis: Redis, run: () => Promise<unknown>): Promise<number> {
+  await redis.slowlog("RESET");
+  await run();
+  const entries = (await redis.slowlog("GET", 1000)) as [number, number, number, string[]][];
+  const durations = entries.filter((e) => String(e[3][0]).toLowerCase() === "evalsha").map((e) => e[2]);
+  if (durations.length === 0) throw new Error("SLOWLOG recorded no EVALSHA");
+  return Math.max(...durations);
+}
+
+const pack = (rows: readonly (readonly number[])[]) => packDoubles(rows, rows[0]?.length ?? 0);
+
+export async function measureServerTime(math: MathDispatcher, redis: Redis, hooks: ServerTimeHooks): Promise<void> {
+  const { reps, calls } = hooks;
+  const sha: Record<Baseline, string> = {} as Record<Baseline, string>;
+  for (const name of BASELINES) {
+    sha[name] = (await redis.script("LOAD", readFileSync(join(import.meta.dirname, "baselines", `${name}.lua`), "utf8"))) as string;
+  }
+  await redis.set("bench:key", "x".repeat(200));
+  let counter = 0;
+  /** `count` copies of a project call, each on a fresh symbol (a fresh cache key: a miss). */
+  const misses = (call: ScriptCall, count: number): RawCall[] => {
+    const sha1 = math.runner.entry(call.script).sha1;
+    return Array.from({ length: count }, () => ({
+      sha1,
+      keys: call.keys.map((k) => k.replace(":BENCH:", `:M${counter++}:`)),
+      args: [...call.args],
+    }));
+  };
+  const hits = (call: ScriptCall, count: number): RawCall[] => {
+    const sha1 = math.runner.entry(call.script).sha1;
+    return Array.from({ length: count }, () => ({ sha1, keys: [...call.keys], args: [...call.args] }));
+  };
+  const plain = (name: Baseline, args: (string | Buffer)[], count: number, keys: string[] = []): RawCall[] =>
+    Array.from({ length: count }, () => ({ sha1: sha[name], keys, args }));
+  const fn = (c: BatchCall): ScriptCall => {
+    const f = SCRIPT_FUNCTIONS[c.fn];
+    return prepareCall(f, math.runner.entry(f.script), c.input, {});
+  };
+
+  // the scenarios, in the units each side takes
+  const bars30 = barsOf(30);
+  const bars2030 = barsOf(2030);
+  const ticks375 = ticksOf(375);
+  const ticks4375 = ticksOf(4375);
+  const units = (p: number) => Math.round(p * 10_000);
+  const atrCall = (bars: typeof bars30) => fn({ fn: "atr", input: { symbol: "BENCH", period: 14, bars } });
+  const vwapTicks = fn({ fn: "vwap", input: { symbol: "BENCH", ticks: ticks375 } });
+  const vwapBars = fn({ fn: "vwap", input: { symbol: "BENCH", bars: barsOf(375) } });
+  const atrStrings = (bars: typeof bars30) => ["14", ...bars.flatMap((b) => [String(b.high), String(b.low), String(b.close)])];
+  const atrPacked = (bars: typeof bars30) => ["14", pack(bars.map((b) => [units(b.high), units(b.low), units(b.close)]))];
+  const vwapPacked = (ticks: typeof ticks375) => [pack(ticks.map((t) => [units(t.price), t.volume]))];
+  const news5 = newsItems(5);
+  const dispatchSignal = { ...signal("BENCH"), atr: undefined, atrBars: { period: 14, bars: bars30 }, news: news5 };
+  const dispatchCall = (() => {
+    const parsed = parseInput(signalSchema, dispatchSignal);
+    const resolved = { ...parsed, news: parsed.news ?? [], sources: { news: "given" as const, volumeRatio: "given" as const, volumeRatioUsed: 1.8 } };
+    return scriptCall(dispatchFunction, math.runner.entry("dispatch"), resolved, {});
+  })();
+  const dispatchPlain = [
+    "long", String(units(51980.05)), "500", "1.5", "2", "0.62", "1.8", "2000000", "0.01", "35", "4", String(NOW), "14",
+    pack(bars30.map((b) => [units(b.high), units(b.low), units(b.close)])),
+    pack(news5.map((n) => [n.sentiment, n.relevance, n.publishedAt])),
+  ];
+
+  /** A paired ratio of two server-time measurements per repetition: `a / b` (higher is better). */
+  const paired = async (name: string, a: [string, () => Promise<number>], b: [string, () => Promise<number>]) => {
+    hooks.progress(name);
+    const top: number[] = [];
+    const bottom: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      top.push(await a[1]());
+      bottom.push(await b[1]());
+    }
+    hooks.figure(`server ${a[0]}`, "us/call", top);
+    hooks.figure(`server ${b[0]}`, "us/call", bottom);
+    hooks.ratio(name, top.map((t, i) => t / (bottom[i] as number)));
+  };
+  const project = (label: string, make: () => RawCall[]): [string, () => Promise<number>] => [label, () => serverUs(redis, make())];
+
+  // fill the caches the hits read
+  for (const c of [atrCall(bars30), vwapTicks, vwapBars]) await serverUs(redis, hits(c, 1));
+
+  await paired(
+    "server: atr 30 bars miss, plain string-ARGV script/project",
+    ["plain atr, 91 string ARGV", () => serverUs(redis, plain("atr_strings", atrStrings(bars30), calls))],
+    project("atr 30 bars, miss", () => misses(atrCall(bars30), calls)),
+  );
+  await paired(
+    "server: atr 30 bars miss, plain packed script/project",
+    ["plain atr, packed", () => serverUs(redis, plain("atr_packed", atrPacked(bars30), calls))],
+    project("atr 30 bars, miss (vs packed)", () => misses(atrCall(bars30), calls)),
+  );
+  await paired(
+    "server: vwap 375 ticks miss, plain packed script/project",
+    ["plain vwap with sigma, packed", () => serverUs(redis, plain("vwap_packed", vwapPacked(ticks375), calls))],
+    project("vwap 375 ticks, miss", () => misses(vwapTicks, calls)),
+  );
+  await paired(
+    "server: vwap 375 ticks miss, plain string-ARGV script/project",
+    ["plain vwap with sigma, 750 string ARGV", () => serverUs(redis, plain("vwap_strings", ticks375.flatMap((t) => [String(t.price), String(t.volume)]), calls))],
+    project("vwap 375 ticks, miss (vs strings)", () => misses(vwapTicks, calls)),
+  );
+  await paired(
+    "server: dispatch miss, plain one-script chain/project",
+    ["plain dispatch chain, 30 bars, 5 news", () => serverUs(redis, plain("dispatch_plain", dispatchPlain, calls))],
+    project("dispatch 30 bars, 5 news, miss", () => misses(dispatchCall, calls)),
+  );
+  for (const [label, call] of [["atr", atrCall(bars30)], ["vwap ticks", vwapTicks], ["vwap bars", vwapBars]] as const) {
+    await paired(
+      `server: ${label} hit, GET-only script with the same ARGV/project`,
+      [`GET-only script, ${label} ARGV`, () => serverUs(redis, plain("get_only", [...call.args], calls, [call.keys[0] as string]))],
+      project(`${label}, hit`, () => hits(call, calls)),
+    );
+  }
+
+  // cost per point: the slope between a short and a long input, project and plain packed script
+  const slope = async (long: RawCall[], short: RawCall[], points: number) => ((await serverUs(redis, long)) - (await serverUs(redis, short))) / points;
+  const few = Math.max(50, calls / 4);
+  await paired(
+    "server: us per ATR bar, plain packed/project",
+    ["plain packed atr, per bar", () => slope(plain("atr_packed", atrPacked(bars2030), few), plain("atr_packed", atrPacked(bars30), few), 2000)],
+    ["atr, per bar", () => slope(misses(atrCall(bars2030), few), misses(atrCall(bars30), few), 2000)],
+  );
+  await paired(
+    "server: us per VWAP tick, plain packed/project",
+    ["plain packed vwap, per tick", () => slope(plain("vwap_packed", vwapPacked(ticks4375), few), plain("vwap_packed", vwapPacked(ticks375), few), 4000)],
+    ["vwap, per tick", () => slope(misses(fn({ fn: "vwap", input: { symbol: "BENCH", ticks: ticks4375 } }), few), misses(vwapTicks, few), 4000)],
+  );
+
+  // streaming updates, against a GET
+  const live = math.streaming({ atrPeriod: 14 });
+  let seq = 0;
+  const updates = (kind: "tick" | "bar") => async () => {
+    const symbol = `LIVE${kind.toUpperCase()}`;
+    const batch = Array.from({ length: calls }, () => {
+      const s = seq++;
+      return kind === "tick"
+        ? { symbol, ts: NOW + s, seq: s, price: 100 + (s % 7) * 0.05, volume: 10 }
+        : { symbol, ts: NOW + s, seq: s, high: 101, low: 99, close: 100 + (s % 7) * 0.05, volume: 10 };
+    });
+    await redis.config("RESETSTAT");
+    for (const outcome of await live.updateMany(batch)) if (!outcome.ok) throw outcome.error;
+    const match = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec((await redis.info("commandstats")) as string);
+    return Number(match?.[2]) / calls;
+  };
+  for (const kind of ["tick", "bar"] as const) {
+    await paired(`server: GET/stream update (${kind})`, ["GET", () => getUs(redis, calls * 4)], [`stream update (${kind})`, updates(kind)]);
+  }
+
+  // the longest call at the largest input each function accepts, and a long history in chunks
+  await redis.config("SET", "slowlog-log-slower-than", "0");
+  await redis.config("SET", "slowlog-max-len", "1000");
+  const bigBars = barsOf(MAX_POINTS);
+  const bigTicks = ticksOf(MAX_POINTS);
+  const largest: [string, () => Promise<unknown>][] = [
+    [`atr ${MAX_POINTS} bars with series`, () => math.atr({ symbol: `BIG${counter++}`, period: 14, bars: bigBars, series: true })],
+    [`vwap ${MAX_POINTS} bars`, () => math.vwap({ symbol: `BIG${counter++}`, bars: bigBars })],
+    [`vwap ${MAX_POINTS} ticks`, () => math.vwap({ symbol: `BIG${counter++}`, ticks: bigTicks })],
+    [`news boost ${MAX_NEWS_ITEMS} items`, () => math.newsBoost({ symbol: `BIG${counter++}`, side: "long", now: NOW, items: newsItems(MAX_NEWS_ITEMS) })],
+    [
+      `dispatch ${MAX_POINTS} bars, ${MAX_NEWS_ITEMS} news`,
+      () => math.dispatch({ ...dispatchSignal, symbol: `BIG${counter++}`, atrBars: { period: 14, bars: bigBars }, news: newsItems(MAX_NEWS_ITEMS) }),
+    ],
+  ];
+  const longest: number[] = [];
+  for (const [label, run] of largest) {
+    hooks.progress(`longest call: ${label}`);
+    const values: number[] = [];
+    for (let i = 0; i < Math.min(reps, 3); i++) values.push(await longestCallUs(redis, run));
+    hooks.figure(`server longest call: ${label}`, "us", values);
+    values.forEach((v, i) => (longest[i] = Math.max(longest[i] ?? 0, v)));
+  }
+  hooks.ratio(`server: ${MAX_CALL_US} us/longest call at any accepted input`, longest.map((v) => MAX_CALL_US / v));
+  await redis.config("SET", "slowlog-log-slower-than", "10000");
+}
