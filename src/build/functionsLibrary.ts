@@ -1,0 +1,179 @@
+/**
+ * Builds the Redis Functions library `mathd` from the script manifest: one `FUNCTION LOAD` puts
+ * every script on a server as a function, where (unlike the EVALSHA script cache) it is
+ * replicated, persisted in RDB/AOF and survives a failover.
+ *
+ * Each script becomes one function named after its name and version (`atr_v1_0_0`), so two
+ * library generations can hold different versions side by side during a rolling upgrade. The
+ * script's whole text is wrapped as the function's callback `function(KEYS, ARGV) ... end`:
+ * - Functions have no global KEYS/ARGV; the callback's parameters take their names, so the
+ *   script body runs unchanged.
+ * - The library is one Lua chunk. Wrapping every script in its own function keeps each script's
+ *   top-level locals in that function (Lua allows 200 locals and 60 upvalues per function), just
+ *   as EVAL wraps a script body in a function of its own; the library's top level holds none.
+ * - Nothing runs at load time except `redis.register_function` (Redis refuses `redis.call` there).
+ * - A script whose shebang says `flags=no-writes` is registered with `flags = { 'no-writes' }`,
+ *   so FCALL_RO accepts it, on a replica too.
+ *
+ * Every function's description carries the library digest, so a loader can read FUNCTION LIST
+ * and tell whether a server holds this very library without downloading its code.
+ */
+import { createHash } from "node:crypto";
+import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+
+/** The library's name on every server. */
+export const LIBRARY_NAME = "mathd";
+
+/** One script as a function of the library. */
+export interface LibraryFunction {
+  /** Function name, `<script>_v<major>_<minor>_<patch>`. */
+  readonly functionName: string;
+  readonly script: string;
+  readonly version: string;
+  /** SHA1 of the script text the function wraps (the manifest's EVALSHA digest). */
+  readonly sha1: string;
+  readonly numberOfKeys: number;
+  /** True for `#!lua flags=no-writes` scripts: callable with FCALL_RO, on replicas too. */
+  readonly readOnly: boolean;
+}
+
+/** The library text and what it registers. */
+export interface FunctionsLibrary {
+  readonly name: typeof LIBRARY_NAME;
+  /**
+   * SHA1 over every function's name, script SHA1 and flags: changes whenever any script's text
+   * or version changes, and is found in every function's description on a server.
+   */
+  readonly digest: string;
+  /** The `FUNCTION LOAD` payload, starting `#!lua name=mathd`. */
+  readonly code: string;
+  readonly functions: readonly LibraryFunction[];
+}
+
+const SHEBANG = /^#!lua((?:[ \t]+[^\r\n]*)?)\r?\n/;
+const FLAGS = /(?:^|[ \t])flags=([^ \t\r\n]*)/;
+const SCRIPT_NAME = /^[a-z][a-z0-9_]*$/;
+const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
+const FUNCTION_NAME = /^([a-z][a-z0-9_]*)_v(\d+)_(\d+)_(\d+)$/;
+
+/** The library refused a manifest entry (a bug in the build, not in a caller's input). */
+export class FunctionsLibraryError extends Error {
+  constructor(
+    readonly script: string,
+    message: string,
+  ) {
+    super(`${script}: ${message}`);
+    this.name = "FunctionsLibraryError";
+  }
+}
+
+/** The function name of a script version: `atr`, `1.0.0` gives `atr_v1_0_0`. */
+export function functionName(script: string, version: string): string {
+  const v = VERSION.exec(version);
+  if (!SCRIPT_NAME.test(script)) throw new FunctionsLibraryError(script, "script names are [a-z][a-z0-9_]*");
+  if (!v) throw new FunctionsLibraryError(script, `version ${JSON.stringify(version)} is not major.minor.patch`);
+  return `${script}_v${v[1]}_${v[2]}_${v[3]}`;
+}
+
+/**
+ * The script and version a function name stands for; undefined for a name this library would
+ * not register. Used to turn a Functions error (`script: atr_v1_0_0, on @user_function:N.`) back
+ * into the manifest's script name.
+ */
+export function scriptOfFunction(name: string): { script: string; version: string } | undefined {
+  const m = FUNCTION_NAME.exec(name);
+  return m ? { script: m[1] as string, version: `${m[2]}.${m[3]}.${m[4]}` } : undefined;
+}
+
+/**
+ * The text Redis appends to an error raised inside a script or a function:
+ * ` script: <sha1>, on @user_script:N.` for EVAL/EVALSHA and
+ * ` script: <function name>, on @user_function:N.` for FCALL. The runner's input-error pattern
+ * (`INPUT_ERROR` in src/dispatcher/scriptRunner.ts) accepts only the first today; it must accept
+ * both, e.g. by stripping the suffix with {@link splitErrorSuffix} before matching.
+ */
+export const ERROR_SUFFIX = / script: (?:[0-9a-f]{40}|[A-Za-z0-9_]+), on @user_(?:script|function):\d+\.$/s;
+
+/**
+ * Splits a script or function error message into its text and the script it came from (the
+ * manifest name for a function of this library; undefined for EVALSHA, whose suffix names only
+ * a SHA1, or when the message has no suffix).
+ */
+export function splitErrorSuffix(message: string): { text: string; script?: string } {
+  const m = ERROR_SUFFIX.exec(message);
+  if (!m) return { text: message };
+  const text = message.slice(0, m.index);
+  const fn = / script: ([A-Za-z0-9_]+), on @user_function:/.exec(m[0]);
+  const script = fn ? scriptOfFunction(fn[1] as string)?.script : undefined;
+  return script ? { text, script } : { text };
+}
+
+/** The shebang's flags of a script source, and the body without the shebang line. */
+function splitShebang(entry: ScriptManifestEntry): { flags: string[]; body: string } {
+  const m = SHEBANG.exec(entry.source);
+  if (!m) return { flags: [], body: entry.source };
+  const flags = FLAGS.exec(m[1] as string);
+  return { flags: flags?.[1] ? (flags[1] as string).split(",").filter(Boolean) : [], body: entry.source.slice(m[0].length) };
+}
+
+/**
+ * Builds the library from manifest entries. Deterministic: the same manifest always gives the
+ * same text and digest (entries are ordered by function name).
+ */
+export function buildFunctionsLibrary(entries: readonly ScriptManifestEntry[]): FunctionsLibrary {
+  const prepared = entries
+    .map((entry) => {
+      const { flags, body } = splitShebang(entry);
+      const unknown = flags.filter((flag) => flag !== "no-writes");
+      // Other script flags (allow-oom, allow-stale, ...) would need deciding whether a function
+      // should carry them too; no script uses them, so refuse rather than drop them silently.
+      if (unknown.length > 0) throw new FunctionsLibraryError(entry.name, `unsupported shebang flags ${unknown.join(",")}`);
+      const fn: LibraryFunction = {
+        functionName: functionName(entry.name, entry.version),
+        script: entry.name,
+        version: entry.version,
+        sha1: entry.sha1,
+        numberOfKeys: entry.numberOfKeys,
+        readOnly: flags.includes("no-writes"),
+      };
+      return { fn, body };
+    })
+    .sort((a, b) => (a.fn.functionName < b.fn.functionName ? -1 : a.fn.functionName > b.fn.functionName ? 1 : 0));
+
+  const names = new Set<string>();
+  for (const { fn } of prepared) {
+    if (names.has(fn.functionName)) throw new FunctionsLibraryError(fn.script, `two entries register ${fn.functionName}`);
+    names.add(fn.functionName);
+  }
+
+  const digest = createHash("sha1")
+    .update(prepared.map(({ fn }) => `${fn.functionName} ${fn.sha1} ${fn.readOnly ? "no-writes" : "-"}\n`).join(""))
+    .digest("hex");
+
+  const parts = [
+    `#!lua name=${LIBRARY_NAME}`,
+    `-- Generated by src/build/functionsLibrary.ts from the script manifest; library ${digest}.`,
+  ];
+  for (const { fn, body } of prepared) {
+    parts.push(
+      "redis.register_function{",
+      `  function_name = '${fn.functionName}',`,
+      `  description = '${describe(fn, digest)}',`,
+      `  flags = { ${fn.readOnly ? "'no-writes'" : ""} },`,
+      "  callback = function(KEYS, ARGV)",
+      body.replace(/\s+$/, ""),
+      "  end,",
+      "}",
+    );
+  }
+  return { name: LIBRARY_NAME, digest, code: `${parts.join("\n")}\n`, functions: prepared.map(({ fn }) => fn) };
+}
+
+function describe(fn: LibraryFunction, digest: string): string {
+  return `${fn.script} ${fn.version} sha1 ${fn.sha1} library ${digest}`;
+}
+
+/** Whether a function description read from FUNCTION LIST names this library digest. */
+export function describesLibrary(description: string, digest: string): boolean {
+  return description.endsWith(` library ${digest}`);
+}

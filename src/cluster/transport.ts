@@ -1,0 +1,433 @@
+/**
+ * How script calls reach Redis: a {@link ScriptTransport} runs calls given as (script, KEYS,
+ * ARGV), either as EVALSHA of the manifest's scripts or as FCALL of the `mathd` Functions
+ * library, on one server ({@link StandaloneScriptTransport}) or on a Redis Cluster
+ * ({@link ClusterScriptTransport}). It owns everything that depends on where the scripts live:
+ * loading them, healing NOSCRIPT / "Function not found" on the node that answered, routing by
+ * slot, replica reads. What it returns are raw replies and raw Redis errors; turning them into
+ * the SDK's results and error classes stays with the caller (ScriptRunner).
+ *
+ * Wiring (for ScriptRunner): keep `entry()` / the key-count check, replace `load()`, `run()`
+ * and `runMany()` bodies by `transport.prepare()`, `transport.runOne(call)` (map a rejection
+ * with `scriptError`) and `transport.runMany(calls)` (map each failed outcome with
+ * `scriptError`). `scriptError` must also strip the Functions error suffix (see
+ * `splitErrorSuffix` in src/build/functionsLibrary.ts).
+ */
+import { ReplyError, type Cluster, type Redis } from "ioredis";
+import { SCRIPTS } from "../generated/scripts.js";
+import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
+import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
+import {
+  clusterReady,
+  groupBySlotOwner,
+  masters,
+  nodeByAddress,
+  replicas,
+  slotNodes,
+  topologySignature,
+  type CallGroup,
+} from "./topology.js";
+
+/** One script invocation: KEYS and ARGV as the script header declares them (as ScriptRunner's ScriptCall). */
+export interface ScriptCall {
+  readonly script: string;
+  readonly keys: readonly string[];
+  readonly args: readonly (string | Buffer)[];
+}
+
+/** The outcome of one call of a batch: the raw reply, or the raw error Redis (or the client) raised. */
+export type Outcome = { ok: true; reply: unknown } | { ok: false; error: Error };
+
+/**
+ * - `evalsha` (the default): the script cache; scripts are SCRIPT LOADed on every node that
+ *   runs them, and a NOSCRIPT (restart, failover, SCRIPT FLUSH) reloads on that node and retries.
+ * - `functions`: the `mathd` library, FUNCTION LOADed on every master; replicated to replicas,
+ *   persisted and kept across a failover. "Function not found" (a master that joined later, a
+ *   flushed library) reloads on that master and retries.
+ */
+export type ScriptMode = "evalsha" | "functions";
+
+export interface TransportOptions {
+  /** The manifest; the built `lua/` scripts by default. */
+  readonly scripts?: readonly ScriptManifestEntry[];
+  readonly mode?: ScriptMode;
+  /**
+   * `replica`: calls of read-only scripts (`#!lua flags=no-writes`) run with EVALSHA_RO /
+   * FCALL_RO on a replica of their slot's master, falling back to the master when the slot has
+   * no replica or the replica cannot answer. The reply may lag the master by the replication
+   * delay, and nothing is cached by such a call. Cluster only; a standalone server runs all.
+   */
+  readonly readFrom?: "master" | "replica";
+  /** How each round trip runs (a resilient client's policy); directly by default. */
+  readonly roundTrip?: RoundTrip;
+  /** Failures of the reload a topology change triggers (no caller is waiting for it). */
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+/** Runs script calls on wherever the scripts live. */
+export interface ScriptTransport {
+  readonly mode: ScriptMode;
+  /**
+   * Puts the scripts (or library) on every node that will run them. Calls do it on first use;
+   * call it at start to fail early (a ScriptIntegrityError if a server returns another SHA1).
+   */
+  prepare(): Promise<void>;
+  /** Runs one call; resolves to the raw reply, rejects with the raw error. */
+  runOne(call: ScriptCall): Promise<unknown>;
+  /**
+   * Runs calls in as few round trips as possible (one pipeline per node, in parallel); the
+   * outcomes are in the order of `calls`, and one call's error does not fail the others.
+   */
+  runMany(calls: readonly ScriptCall[]): Promise<Outcome[]>;
+  /** Stops watching the topology; the client itself is the caller's and stays open. */
+  close(): void;
+}
+
+type Command = [name: string, ...args: (string | Buffer | number)[]];
+
+/** A call with its position in the caller's list. */
+type Indexed = ScriptCall & { readonly index: number };
+
+/** The manifest with what each mode needs: entries by name, function names, read-only flags. */
+class Catalog {
+  readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
+  readonly library: FunctionsLibrary;
+  private readonly functions: ReadonlyMap<string, LibraryFunction>;
+
+  constructor(
+    scripts: readonly ScriptManifestEntry[],
+    readonly mode: ScriptMode,
+  ) {
+    this.byName = new Map(scripts.map((s) => [s.name, s]));
+    // built in both modes: it is also where the read-only flag of each script is parsed
+    this.library = buildFunctionsLibrary(scripts);
+    this.functions = new Map(this.library.functions.map((f) => [f.script, f]));
+  }
+
+  get entries(): ScriptManifestEntry[] {
+    return [...this.byName.values()];
+  }
+
+  get readOnlyEntries(): ScriptManifestEntry[] {
+    return this.entries.filter((e) => this.functions.get(e.name)?.readOnly);
+  }
+
+  readOnly(script: string): boolean {
+    return this.functions.get(script)?.readOnly ?? false;
+  }
+
+  /** The command of a call; throws for an unknown script or a wrong key count. */
+  command(call: ScriptCall, readOnlyCommand: boolean): Command {
+    const entry = this.byName.get(call.script);
+    if (!entry) throw new Error(`no script ${call.script} in the manifest`);
+    if (call.keys.length !== entry.numberOfKeys) {
+      throw new Error(`script ${call.script} takes ${entry.numberOfKeys} keys, got ${call.keys.length}`);
+    }
+    const head =
+      this.mode === "functions"
+        ? [readOnlyCommand ? "FCALL_RO" : "FCALL", this.functions.get(call.script)!.functionName]
+        : [readOnlyCommand ? "EVALSHA_RO" : "EVALSHA", entry.sha1];
+    return [head[0] as string, head[1] as string, entry.numberOfKeys, ...call.keys, ...call.args];
+  }
+
+  /** Whether an error means "the node lacks the scripts": reload there and retry. */
+  missing(error: Error | null | undefined): boolean {
+    if (!error) return false;
+    return this.mode === "functions" ? error.message.startsWith("ERR Function not found") : error.message.startsWith("NOSCRIPT");
+  }
+
+  /** Loads what a node needs: the named scripts, or the whole library. */
+  async loadOn(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): Promise<void> {
+    if (this.mode === "functions") {
+      await loadLibrary(node, this.library, roundTrip);
+      return;
+    }
+    const entries = scripts ? scripts.map((name) => this.byName.get(name)!).filter(Boolean) : this.entries;
+    await loadScripts(node, entries, roundTrip);
+  }
+}
+
+type Target = Pick<Redis | Cluster, "pipeline">;
+
+/** One pipeline on a target; an error of the whole pipeline becomes every call's outcome. */
+async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip): Promise<Outcome[]> {
+  try {
+    const replies = await roundTrip(async () => {
+      const pipeline = target.pipeline();
+      for (const [name, ...args] of commands) pipeline.call(name, ...args);
+      return ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    });
+    return commands.map((_, i) => {
+      const [error, reply] = replies[i] ?? [new Error("no reply in the pipeline result"), undefined];
+      return error ? { ok: false, error } : { ok: true, reply };
+    });
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return commands.map(() => ({ ok: false, error: failure }));
+  }
+}
+
+/**
+ * Runs calls on one target; calls that met "scripts missing" are retried together once, after
+ * `heal` loaded their scripts on the node that answered.
+ */
+async function execHealing(
+  catalog: Catalog,
+  target: Target,
+  calls: readonly ScriptCall[],
+  commands: readonly Command[],
+  heal: (scripts: string[]) => Promise<void>,
+  roundTrip: RoundTrip,
+): Promise<Outcome[]> {
+  const outcomes = await exec(target, commands, roundTrip);
+  const retry = outcomes.flatMap((o, i) => (!o.ok && catalog.missing(o.error) ? [i] : []));
+  if (retry.length === 0) return outcomes;
+  try {
+    await heal([...new Set(retry.map((i) => (calls[i] as ScriptCall).script))]);
+  } catch (error) {
+    // the load failed (e.g. a ScriptIntegrityError): that is these calls' answer
+    const failure = error instanceof Error ? error : new Error(String(error));
+    for (const i of retry) outcomes[i] = { ok: false, error: failure };
+    return outcomes;
+  }
+  const retried = await exec(target, retry.map((i) => commands[i] as Command), roundTrip);
+  retry.forEach((callIndex, j) => (outcomes[callIndex] = retried[j] as Outcome));
+  return outcomes;
+}
+
+/** Builds each call's command; a call that cannot be built gets its error as its outcome. */
+function commandsOf(catalog: Catalog, calls: readonly ScriptCall[], readOnlyCommand: (call: ScriptCall) => boolean) {
+  const commands: (Command | Error)[] = calls.map((call) => {
+    try {
+      return catalog.command(call, readOnlyCommand(call));
+    } catch (error) {
+      return error as Error;
+    }
+  });
+  return commands;
+}
+
+async function unwrapOne(outcomes: Promise<Outcome[]>): Promise<unknown> {
+  const [outcome] = await outcomes;
+  if (!outcome) throw new Error("no outcome for the call");
+  if (!outcome.ok) throw outcome.error;
+  return outcome.reply;
+}
+
+/** Scripts on one Redis server (or a client that routes for you). */
+export class StandaloneScriptTransport implements ScriptTransport {
+  private readonly catalog: Catalog;
+  private readonly roundTrip: RoundTrip;
+  private ready: Promise<void> | undefined;
+
+  /** @param redis a connection on the database the scripts cache into (DB 10); not modified. */
+  constructor(
+    private readonly redis: Redis,
+    options: TransportOptions = {},
+  ) {
+    this.catalog = new Catalog(options.scripts ?? SCRIPTS, options.mode ?? "evalsha");
+    this.roundTrip = options.roundTrip ?? direct;
+  }
+
+  get mode(): ScriptMode {
+    return this.catalog.mode;
+  }
+
+  prepare(): Promise<void> {
+    this.ready ??= this.catalog.loadOn(this.redis, undefined, this.roundTrip).catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  runOne(call: ScriptCall): Promise<unknown> {
+    return unwrapOne(this.runMany([call]));
+  }
+
+  async runMany(calls: readonly ScriptCall[]): Promise<Outcome[]> {
+    if (calls.length === 0) return [];
+    await this.prepare();
+    const built = commandsOf(this.catalog, calls, () => false);
+    const sendable = calls.flatMap((_, i) => (built[i] instanceof Error ? [] : [i]));
+    const outcomes: Outcome[] = built.map((c) => (c instanceof Error ? { ok: false, error: c } : { ok: true, reply: undefined }));
+    const results = await execHealing(
+      this.catalog,
+      this.redis,
+      sendable.map((i) => calls[i] as ScriptCall),
+      sendable.map((i) => built[i] as Command),
+      (scripts) => this.catalog.loadOn(this.redis, scripts, this.roundTrip),
+      this.roundTrip,
+    );
+    sendable.forEach((callIndex, j) => (outcomes[callIndex] = results[j] as Outcome));
+    return outcomes;
+  }
+
+  close(): void {
+    // nothing is watched on a single server
+  }
+}
+
+/** Errors after which a replica read is better served by the master than retried on the replica. */
+function replicaCannotServe(error: Error): boolean {
+  if (!(error instanceof ReplyError)) return true; // connection lost, timeout: the replica may be gone
+  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY|NOSCRIPT|ERR Function not found)\b/.test(error.message);
+}
+
+/**
+ * Scripts on a Redis Cluster through an ioredis `Cluster` (whose `db` is always 0).
+ *
+ * - `prepare()` loads the scripts on every master (EVALSHA mode: and on every replica when
+ *   reads go to replicas, since the script cache is not replicated) or the library on every
+ *   master; it runs again whenever ioredis's slot-map `refresh` shows another set of masters or
+ *   replicas (a failover, a node added), so a node is ready before its first call.
+ * - `runMany()` groups the calls by the node set of their slot (one group per master), runs one
+ *   pipeline per group in parallel, and puts the outcomes back in the callers' order. A group's
+ *   master pipeline goes through the Cluster, which follows MOVED/ASK; a NOSCRIPT or "Function
+ *   not found" loads on the slot's current master and retries those calls once.
+ * - With `readFrom: "replica"`, read-only scripts' calls go as EVALSHA_RO / FCALL_RO to a
+ *   replica of their slot (the connection ioredis opened with READONLY); a NOSCRIPT loads on that
+ *   replica; a replica that cannot answer (gone, demoted, not in sync) hands the calls to the master.
+ */
+export class ClusterScriptTransport implements ScriptTransport {
+  private readonly catalog: Catalog;
+  private readonly roundTrip: RoundTrip;
+  private readonly readFrom: "master" | "replica";
+  private readonly onBackgroundError: (error: unknown) => void;
+  private ready: Promise<void> | undefined;
+  private preparedSignature: string | undefined;
+  private preparing: Promise<void> = Promise.resolve();
+  private replicaTurn = 0;
+  private readonly onRefresh = () => {
+    if (this.ready === undefined || topologySignature(this.cluster) === this.preparedSignature) return;
+    this.load().catch(this.onBackgroundError);
+  };
+
+  /** @param cluster an ioredis Cluster; not modified (a `refresh` listener is added until close()). */
+  constructor(
+    private readonly cluster: Cluster,
+    options: TransportOptions = {},
+  ) {
+    this.catalog = new Catalog(options.scripts ?? SCRIPTS, options.mode ?? "evalsha");
+    this.roundTrip = options.roundTrip ?? direct;
+    this.readFrom = options.readFrom ?? "master";
+    this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
+    // 'refresh' is what ioredis emits after every successful read of the slot map (a MOVED,
+    // a failover, slotsRefreshInterval); '+node' alone misses a replica promoted in place.
+    cluster.on("refresh", this.onRefresh);
+  }
+
+  get mode(): ScriptMode {
+    return this.catalog.mode;
+  }
+
+  /** Loads on every master (and replica, for EVALSHA_RO reads); one load at a time. */
+  private load(): Promise<void> {
+    const run = async () => {
+      await clusterReady(this.cluster);
+      const signature = topologySignature(this.cluster);
+      const jobs = masters(this.cluster).map((node) => this.catalog.loadOn(node, undefined, this.roundTrip));
+      if (this.readFrom === "replica" && this.catalog.mode === "evalsha") {
+        const readOnly = this.catalog.readOnlyEntries.map((e) => e.name);
+        jobs.push(...replicas(this.cluster).map((node) => this.catalog.loadOn(node, readOnly, this.roundTrip)));
+      }
+      await Promise.all(jobs);
+      this.preparedSignature = signature;
+    };
+    this.preparing = this.preparing.catch(() => undefined).then(run);
+    return this.preparing;
+  }
+
+  prepare(): Promise<void> {
+    this.ready ??= this.load().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  runOne(call: ScriptCall): Promise<unknown> {
+    return unwrapOne(this.runMany([call]));
+  }
+
+  async runMany(calls: readonly ScriptCall[]): Promise<Outcome[]> {
+    if (calls.length === 0) return [];
+    await this.prepare();
+    const toReplica = (call: ScriptCall) => this.readFrom === "replica" && this.catalog.readOnly(call.script);
+    const built = commandsOf(this.catalog, calls, toReplica);
+    const outcomes: Outcome[] = built.map((c) => (c instanceof Error ? { ok: false, error: c } : { ok: true, reply: undefined }));
+    const sendable: Indexed[] = calls.flatMap((call, i) => (built[i] instanceof Error ? [] : [{ ...call, index: i }]));
+    const { groups, crossSlot } = groupBySlotOwner(this.cluster, sendable);
+    for (const j of crossSlot) {
+      outcomes[(sendable[j] as Indexed).index] = {
+        ok: false,
+        error: new ReplyError("CROSSSLOT Keys in request don't hash to the same slot (not sent)"),
+      };
+    }
+    const jobs: Promise<void>[] = [];
+    const settle = async (part: Indexed[], run: (calls: Indexed[], commands: Command[]) => Promise<Outcome[]>) => {
+      const results = await run(part, part.map((c) => built[c.index] as Command));
+      part.forEach((c, k) => (outcomes[c.index] = results[k] as Outcome));
+    };
+    for (const group of groups) {
+      // one group per master; inside it, replica-bound and master-bound calls part ways
+      const forReplica = group.calls.filter(toReplica);
+      const forMaster = group.calls.filter((c) => !toReplica(c));
+      if (forReplica.length > 0) jobs.push(settle(forReplica, (c, cmd) => this.onReplica(group, c, cmd)));
+      if (forMaster.length > 0) jobs.push(settle(forMaster, (c, cmd) => this.onMaster(group, c, cmd)));
+    }
+    await Promise.all(jobs);
+    return outcomes;
+  }
+
+  /** A group's calls through the Cluster to the slot's master (MOVED/ASK followed by ioredis). */
+  private onMaster(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[]): Promise<Outcome[]> {
+    return execHealing(
+      this.catalog,
+      this.cluster,
+      calls,
+      commands,
+      async (scripts) => {
+        // the master that answered is the slot's master in ioredis's map, which a MOVED
+        // during this pipeline has already updated; a keyless group went to any master
+        const master = group.slot === undefined ? undefined : nodeByAddress(this.cluster, slotNodes(this.cluster, group.slot)[0] ?? "");
+        if (master) await this.catalog.loadOn(master, scripts, this.roundTrip);
+        else await this.load();
+      },
+      this.roundTrip,
+    );
+  }
+
+  /** Read-only calls on a replica of the group's slot; what it cannot answer goes to the master. */
+  private async onReplica(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[]): Promise<Outcome[]> {
+    const candidates = group.slot === undefined ? [] : slotNodes(this.cluster, group.slot).slice(1);
+    const address = candidates[this.replicaTurn++ % Math.max(1, candidates.length)];
+    const replica = address === undefined ? undefined : nodeByAddress(this.cluster, address);
+    if (!replica) return this.onMaster(group, calls, commands);
+    const outcomes = await execHealing(
+      this.catalog,
+      replica,
+      calls,
+      commands,
+      async (scripts) => {
+        // the library arrives by replication only; a replica missing it goes to the master
+        if (this.catalog.mode === "evalsha") await this.catalog.loadOn(replica, scripts, this.roundTrip);
+      },
+      this.roundTrip,
+    );
+    const fallback = outcomes.flatMap((o, i) => (!o.ok && replicaCannotServe(o.error) ? [i] : []));
+    if (fallback.length === 0) return outcomes;
+    const retried = await this.onMaster(
+      group,
+      fallback.map((i) => calls[i] as ScriptCall),
+      fallback.map((i) => commands[i] as Command),
+    );
+    fallback.forEach((i, j) => (outcomes[i] = retried[j] as Outcome));
+    return outcomes;
+  }
+
+  close(): void {
+    this.cluster.off("refresh", this.onRefresh);
+  }
+}
