@@ -214,6 +214,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         nodes.push({ host: HOST, port, role: "replica", masterPort, pid: children.get(port)!.pid! });
       }
     }
+    if (replicas > 0) {
+      await until("every replica in sync", deadline, async () => {
+        for (const n of nodes.filter((x) => x.role === "replica")) {
+          if (!((await client(n.port).info("replication")) as string).includes("master_link_status:up")) return false;
+        }
+        return true;
+      });
+      // see waitHealthy: a write starts each replica's replication offset
+      for (const port of masterPorts) await client(port).flushall();
+    }
 
     const roles = async () => {
       const lines = parseClusterNodes((await client(masterPorts[0] as number).call("CLUSTER", "NODES")) as string);
@@ -250,6 +260,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
           }
         }
         return true;
+      });
+      if (replicas === 0) return;
+      // Redis 7.0 leaves a replica out of CLUSTER SLOTS (which ioredis reads to find replicas)
+      // until it reports a non-zero replication offset; the start writes once to every master
+      // (FLUSHALL of the empty cluster) to get the offsets moving, then gossip carries them.
+      await until("every replica to be listed in CLUSTER SLOTS", end, async () => {
+        const slots = (await client(ports[0] as number).call("CLUSTER", "SLOTS")) as unknown[][];
+        return slots.every((range) => range.length - 2 === 1 + replicas);
       });
     };
 

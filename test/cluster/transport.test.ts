@@ -1,0 +1,184 @@
+/**
+ * The script transports against a real 3-master cluster with one replica per master, compared
+ * with a standalone server running the same calls.
+ */
+import { Cluster, Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SCRIPTS } from "../../src/generated/scripts.js";
+import { buildFunctionsLibrary } from "../../src/build/functionsLibrary.js";
+import { libraryState } from "../../src/cluster/loader.js";
+import { groupBySlotOwner, masters as masterNodes, nodeAddress } from "../../src/cluster/topology.js";
+import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
+import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
+import { commandCalls, confidenceCall, snapshotCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
+
+let harness: TestCluster;
+let cluster: Cluster;
+let single: LocalRedisServer;
+let singleClient: Redis;
+const library = buildFunctionsLibrary(SCRIPTS);
+const symbols = symbolsOnEveryMaster(3, 8); // 24 symbols, 8 on each master
+
+beforeAll(async () => {
+  [harness, single] = await Promise.all([startCluster({ masters: 3, replicasPerMaster: 1 }), startLocalRedis()]);
+  cluster = new Cluster([...harness.startupNodes], { redisOptions: { maxRetriesPerRequest: 1 } });
+  cluster.on("error", () => undefined);
+  singleClient = new Redis(single.port, "127.0.0.1", { db: 10 });
+  await cluster.ping();
+}, 60_000);
+
+afterAll(async () => {
+  cluster?.disconnect();
+  singleClient?.disconnect();
+  await Promise.all([harness?.stop(), single?.stop()]);
+});
+
+const opened: ClusterScriptTransport[] = [];
+/** A cluster transport closed after the test (each watches the cluster's refresh events). */
+function onCluster(options?: TransportOptions): ClusterScriptTransport {
+  const transport = new ClusterScriptTransport(cluster, options);
+  opened.push(transport);
+  return transport;
+}
+afterEach(() => {
+  for (const transport of opened.splice(0)) transport.close();
+});
+
+const masterPorts = () => harness.nodes.filter((n) => n.role === "master").map((n) => n.port);
+const replicaPorts = () => harness.nodes.filter((n) => n.role === "replica").map((n) => n.port);
+
+async function flushData(): Promise<void> {
+  await Promise.all(masterPorts().map((port) => harness.client(port).flushall()));
+  await singleClient.flushall();
+}
+
+function replies(outcomes: Outcome[]): unknown[] {
+  return outcomes.map((o) => {
+    if (!o.ok) throw o.error;
+    return o.reply;
+  });
+}
+
+/** The stream_update batches and the snapshots after them, on one transport. */
+async function session(run: (calls: ScriptCall[]) => Promise<Outcome[]>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let n = 0; n < 16; n++) out.push(...replies(await run(symbols.map((s) => streamUpdateCall(s, n)))));
+  out.push(...replies(await run(symbols.map(snapshotCall))));
+  out.push(...replies(await run(symbols.map((s, i) => confidenceCall(s, i)))));
+  return out;
+}
+
+describe("ClusterScriptTransport", () => {
+  it("groups calls by master and keeps each call's index; refuses a cross-slot call apart", async () => {
+    const calls = [...symbols.map((s, i) => confidenceCall(s, i)), { script: "confidence", keys: ["{A}x", "{B}y"], args: [] }];
+    const { groups, crossSlot } = groupBySlotOwner(cluster, calls);
+    expect(crossSlot).toEqual([symbols.length]);
+    expect(groups).toHaveLength(3);
+    expect(groups.flatMap((g) => g.indexes).sort((a, b) => a - b)).toEqual(symbols.map((_, i) => i));
+    for (const g of groups) {
+      expect(g.calls).toHaveLength(8);
+      g.indexes.forEach((index, j) => expect(g.calls[j]).toBe(calls[index]));
+    }
+  });
+
+  it("loads every script on every master (not on replicas: the script cache is not replicated)", async () => {
+    await onCluster().prepare();
+    const shas = SCRIPTS.map((s) => s.sha1);
+    for (const port of masterPorts()) expect(await harness.client(port).script("EXISTS", ...shas)).toEqual(shas.map(() => 1));
+    for (const port of replicaPorts()) expect(await harness.client(port).script("EXISTS", ...shas)).toEqual(shas.map(() => 0));
+  });
+
+  it("loads the library on every master once; replicas receive it by replication", async () => {
+    const transport = onCluster({ mode: "functions" });
+    await transport.prepare();
+    for (const port of masterPorts()) expect(await libraryState(harness.client(port), library)).toBe("current");
+    for (const port of replicaPorts()) {
+      await expect.poll(() => libraryState(harness.client(port), library), { timeout: 5000 }).toBe("current");
+    }
+    const loads = await Promise.all(masterPorts().map((p) => commandCalls(harness.client(p), "function\\|load")));
+    await onCluster({ mode: "functions" }).prepare(); // already current: no load
+    expect(await Promise.all(masterPorts().map((p) => commandCalls(harness.client(p), "function\\|load")))).toEqual(loads);
+  });
+
+  it("runs calls over all 3 masters with one pipeline each, equal to a standalone server bit for bit, in the callers' order; FCALL equals EVALSHA", async () => {
+    await flushData();
+    const before = await Promise.all(masterPorts().map((p) => commandCalls(harness.client(p), "evalsha")));
+    const evalsha = onCluster();
+    const clustered = await session((calls) => evalsha.runMany(calls));
+    const after = await Promise.all(masterPorts().map((p) => commandCalls(harness.client(p), "evalsha")));
+    const reference = new StandaloneScriptTransport(singleClient);
+    const standalone = await session((calls) => reference.runMany(calls));
+    expect(clustered).toEqual(standalone);
+    // every master did a third of the work (8 symbols each, 18 calls per symbol)
+    expect(after.map((n, i) => n - (before[i] as number))).toEqual([8 * 18, 8 * 18, 8 * 18]);
+
+    await flushData();
+    const functions = onCluster({ mode: "functions" });
+    expect(await session((calls) => functions.runMany(calls))).toEqual(standalone);
+    await flushData();
+    const standaloneFunctions = new StandaloneScriptTransport(singleClient, { mode: "functions" });
+    expect(await session((calls) => standaloneFunctions.runMany(calls))).toEqual(standalone);
+  });
+
+  it("30 first calls after SCRIPT FLUSH on every node: 0 failures (NOSCRIPT reloads on the node that answered)", async () => {
+    await flushData();
+    const transport = onCluster();
+    await transport.prepare();
+    await Promise.all(harness.nodes.map((n) => harness.client(n.port).script("FLUSH")));
+    const thirty = Array.from({ length: 30 }, (_, i) => confidenceCall(symbols[i % symbols.length] as string, i));
+    const settled = await Promise.allSettled(thirty.map((call) => transport.runOne(call)));
+    expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+    const values = settled.map((s) => (s.status === "fulfilled" ? s.value : undefined));
+    const reference = replies(await new StandaloneScriptTransport(singleClient).runMany(thirty));
+    expect(values.map(withoutCacheStatus)).toEqual(reference.map(withoutCacheStatus));
+    for (const port of masterPorts()) {
+      expect(await harness.client(port).script("EXISTS", SCRIPTS.find((s) => s.name === "confidence")!.sha1)).toEqual([1]);
+    }
+  });
+
+  it("after FUNCTION FLUSH on every master, 30 first FCALLs: 0 failures ('Function not found' reloads the library there)", async () => {
+    await flushData();
+    const transport = onCluster({ mode: "functions" });
+    await transport.prepare();
+    await Promise.all(masterPorts().map((port) => harness.client(port).call("FUNCTION", "FLUSH")));
+    const thirty = Array.from({ length: 30 }, (_, i) => confidenceCall(symbols[i % symbols.length] as string, i));
+    const outcomes = await transport.runMany(thirty);
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    for (const port of masterPorts()) expect(await libraryState(harness.client(port), library)).toBe("current");
+  });
+
+  it.each(["evalsha", "functions"] as const)("with readFrom replica, read-only calls run on replicas (%s)", async (mode) => {
+    await flushData();
+    const transport = onCluster({ mode, readFrom: "replica" });
+    await transport.prepare();
+    for (let n = 0; n < 3; n++) replies(await transport.runMany(symbols.map((s) => streamUpdateCall(s, n))));
+    await Promise.all(masterNodes(cluster).map((node) => node.call("WAIT", "1", "5000")));
+    const onMaster = replies(await onCluster({ mode }).runMany(symbols.map(snapshotCall)));
+
+    const command = mode === "evalsha" ? "evalsha_ro" : "fcall_ro";
+    const count = () => Promise.all(harness.nodes.map((n) => commandCalls(harness.client(n.port), command)));
+    const before = await count();
+    const onReplica = replies(await transport.runMany(symbols.map(snapshotCall)));
+    const after = await count();
+    expect(onReplica).toEqual(onMaster);
+    const served = harness.nodes.map((n, i) => ({ role: n.role, calls: (after[i] as number) - (before[i] as number) }));
+    expect(served.filter((s) => s.role === "master").map((s) => s.calls)).toEqual([0, 0, 0]);
+    expect(served.filter((s) => s.role === "replica").map((s) => s.calls)).toEqual([8, 8, 8]);
+    // a writing script is never sent to a replica
+    expect((await transport.runMany([streamUpdateCall(symbols[0] as string, 9)]))[0]?.ok).toBe(true);
+    expect(await count()).toEqual(after);
+  });
+
+  it("reports a wrong key count or an unknown script per call, without failing the batch", async () => {
+    const transport = onCluster();
+    const outcomes = await transport.runMany([
+      confidenceCall(symbols[0] as string, 1),
+      { script: "nope", keys: ["{X}a"], args: [] },
+      { script: "confidence", keys: [], args: [] },
+    ]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, false]);
+    expect(String(!outcomes[1]!.ok && outcomes[1]!.error.message)).toMatch(/no script nope/);
+    expect(masterNodes(cluster).map(nodeAddress).sort()).toEqual(masterPorts().map((p) => `127.0.0.1:${p}`).sort());
+  });
+});
