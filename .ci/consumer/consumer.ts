@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     const report = await collectHealth({ url: server.url });
     check(exitCodeOf(report) === 0, `health: ${renderHealth(report)}`);
   } finally {
-    await Promise.all([math.quit(), mine.quit(), client.close()]);
+    await Promise.all([math.close(), mine.close(), client.close()]);
     await server.stop();
   }
   console.log(`consumer ok: atr ${atrRef.toFixed(4)}, ${SCRIPTS.length} scripts`);

@@ -113,7 +113,7 @@ export function renderSessionChart(series: SessionSeries, options: SessionChartO
     const margin = (hi - lo) * 0.05 || Math.abs(hi) * 0.001 || 1;
     return [lo - margin, hi + margin];
   };
-  const pricePanel: Panel = { name: "price", top: 60, bottom: height - 170, domain: pad(Math.min(...priceValues), Math.max(...priceValues)) };
+  const pricePanel: Panel = { name: "price", top: 80, bottom: height - 170, domain: pad(Math.min(...priceValues), Math.max(...priceValues)) };
   const atrPanel: Panel = {
     name: "atr",
     top: height - 140,
@@ -135,7 +135,7 @@ export function renderSessionChart(series: SessionSeries, options: SessionChartO
     });
     return [
       `<g${attrs({ "data-panel": p.name, "data-x-domain": `${t0} ${t1}`, "data-y-domain": `${p.domain[0]} ${p.domain[1]}`, "data-plot": `${left} ${p.bottom} ${right} ${p.top}` })}>`,
-      `<text x="${left}" y="${p.top - 8}" fill="${COLORS.text}" font-weight="600">${escapeXml(label)}</text>`,
+      `<text x="${left}" y="${p.top - 8}" fill="${COLORS.text}" font-weight="600">${label}</text>`,
       ...grid,
       ...paths,
       "</g>",
@@ -169,9 +169,16 @@ export function renderSessionChart(series: SessionSeries, options: SessionChartO
         { series: "vwap", values: points.map((p) => p.vwap), stroke: COLORS.vwap, width: 2 },
         { series: "price", values: points.map((p) => p.price), stroke: COLORS.price, width: 1.25 },
       ],
-      "price, VWAP, bands",
+      // a legend in the series' own colours
+      [
+        [COLORS.price, "price"],
+        [COLORS.vwap, "VWAP"],
+        [COLORS.band, `bands ${series.bands.map((k) => `±${k}`).join(", ")} sigma`],
+      ]
+        .map(([color, text]) => `<tspan fill="${color}">${escapeXml(text as string)}</tspan>`)
+        .join("   "),
     ),
-    panel(atrPanel, [{ series: "atr", values: points.map((p) => p.atr), stroke: COLORS.atr, width: 1.5 }], atrValues.length ? `ATR(${series.atrPeriod})` : `ATR(${series.atrPeriod}): needs ${series.atrPeriod + 1} bars`),
+    panel(atrPanel, [{ series: "atr", values: points.map((p) => p.atr), stroke: COLORS.atr, width: 1.5 }], `<tspan fill="${COLORS.atr}">${escapeXml(atrValues.length ? `ATR(${series.atrPeriod})` : `ATR(${series.atrPeriod}): needs ${series.atrPeriod + 1} bars`)}</tspan>`),
     ...timeTicks.map((t) => `<text x="${px(x(t))}" y="${height - 22}" text-anchor="middle" fill="${COLORS.text}">${istClock(t)}</text>`),
   ];
   return svgDocument(width, height, title, body);

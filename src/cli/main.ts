@@ -1,0 +1,238 @@
+/**
+ * The `mathd` command line: commands, their options and help, the exit codes and the one-line
+ * errors. `runMathd` takes the arguments and where output goes, and returns the exit code, so
+ * tests run it in-process; src/cli/mathd.ts is the executable around it.
+ */
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import packageJson from "../../package.json";
+import { collectHealth, exitCodeOf } from "../health/healthReport.js";
+import { renderHealth } from "../health/renderHealth.js";
+import { chartSession } from "./chartCommand.js";
+import { describeError, EXIT, exitCodeFor, stackOf, UsageError } from "./cliErrors.js";
+import { consume } from "./consume.js";
+import { listScripts, loadScripts, manifestDocument, renderScripts } from "./scriptsCommand.js";
+
+/** Where `mathd` writes: stdout for results and help, stderr for errors. */
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+type OptionSpec = { type: "string" | "boolean"; short?: string; help: string; value?: string };
+type Values = Record<string, string | boolean | undefined>;
+
+interface Command {
+  summary: string;
+  /** The usage line(s) after `mathd `. */
+  usage: string[];
+  options: Record<string, OptionSpec>;
+  run(values: Values, positionals: string[], out: CliOutput): Promise<number>;
+}
+
+const URL_OPTION: OptionSpec = { type: "string", value: "URL", help: "Redis URL (default: REDIS_URL, then redis://127.0.0.1:6379; REDIS_HOST & co. apply)" };
+const JSON_OPTION: OptionSpec = { type: "boolean", help: "print JSON instead of text" };
+const COMMON: Record<string, OptionSpec> = {
+  help: { type: "boolean", short: "h", help: "show this help" },
+  verbose: { type: "boolean", short: "v", help: "print the stack of an error too" },
+};
+
+/** A whole number in [min, max] from an option, or a UsageError naming it. */
+function wholeNumber(values: Values, name: string, fallback: number, min: number, max: number): number {
+  const text = values[name];
+  if (text === undefined) return fallback;
+  if (typeof text !== "string" || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+const url = (values: Values) => (values.url as string | undefined) ?? process.env.REDIS_URL;
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+const COMMANDS: Record<string, Command> = {
+  health: {
+    summary: "one look at Redis: ping, memory, keys per DB, TTL audit, scripts, streams",
+    usage: ["health [--url URL] [--json] [--sample KEYS_PER_DB]"],
+    options: {
+      url: URL_OPTION,
+      json: JSON_OPTION,
+      sample: { type: "string", value: "N", help: "keys sampled per database for the TTL audit (SCAN), default 1000" },
+    },
+    async run(values, _, out) {
+      const sample = wholeNumber(values, "sample", 1000, 1, 10_000_000);
+      const report = await collectHealth({ url: url(values) ?? "redis://127.0.0.1:6379", samplePerDb: sample });
+      out.stdout(values.json ? json(report) : `${renderHealth(report)}\n`);
+      return exitCodeOf(report);
+    },
+  },
+  consume: {
+    summary: "apply the tick streams ticks:{SYMBOL} to the streaming indicators until SIGINT/SIGTERM",
+    usage: ["consume --symbols NIFTY,BANKNIFTY [--url URL] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]"],
+    options: {
+      symbols: { type: "string", value: "LIST", help: "comma-separated symbols (required)" },
+      url: URL_OPTION,
+      group: { type: "string", value: "NAME", help: "consumer group, default mathd" },
+      consumer: { type: "string", value: "NAME", help: "this consumer's name in the group (keep it across restarts)" },
+      "atr-period": { type: "string", value: "N", help: "ATR period, default 14" },
+      "hash-tag": { type: "boolean", help: "keys with Redis Cluster hash tags: ticks:{NIFTY}" },
+    },
+    async run(values) {
+      const symbols = String(values.symbols ?? "").split(",").filter(Boolean);
+      if (symbols.length === 0) throw new UsageError("consume needs --symbols, e.g. --symbols NIFTY,BANKNIFTY");
+      await consume({
+        url: url(values) ?? "redis://127.0.0.1:6379",
+        symbols,
+        group: values.group as string | undefined,
+        consumer: values.consumer as string | undefined,
+        atrPeriod: wholeNumber(values, "atr-period", 14, 1, 500),
+        hashTag: values["hash-tag"] === true,
+      });
+      return EXIT.ok;
+    },
+  },
+  scripts: {
+    summary: "the Lua scripts: load them on a server, list what it holds, print the manifest",
+    usage: [
+      "scripts load [--url URL] [--json]      SCRIPT LOAD every script (SHA1s checked)",
+      "scripts list [--url URL] [--json]      which of this build's scripts the server holds",
+      "scripts manifest [--out FILE]          the manifest JSON for clients in other languages",
+    ],
+    options: {
+      url: URL_OPTION,
+      json: JSON_OPTION,
+      out: { type: "string", value: "FILE", help: "manifest: write to FILE instead of stdout" },
+    },
+    async run(values, positionals, out) {
+      const [action, ...extra] = positionals;
+      if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+      if (action === "manifest") {
+        const text = json(manifestDocument(packageJson.version));
+        if (typeof values.out === "string") {
+          await writeFile(values.out, text);
+          out.stdout(values.json ? json({ out: values.out, scripts: manifestDocument(packageJson.version).scripts.length }) : `wrote ${values.out}\n`);
+        } else out.stdout(text);
+        return EXIT.ok;
+      }
+      if (action === "load" || action === "list") {
+        const result = action === "load" ? await loadScripts(url(values)) : await listScripts(url(values));
+        out.stdout(values.json ? json(result) : `${renderScripts(result.target, result.scripts)}\n`);
+        return EXIT.ok;
+      }
+      throw new UsageError(action === undefined ? "scripts needs an action: load, list or manifest" : `unknown scripts action ${JSON.stringify(action)}: use load, list or manifest`);
+    },
+  },
+  chart: {
+    summary: "draw a session as SVG: price, VWAP with sigma bands, ATR below",
+    usage: [
+      "chart --input FILE [--symbol NAME] [--out FILE.svg] [--json] [--atr-period N] [--bands 1,2]",
+      "chart --symbol NIFTY [--url URL] [--hash-tag] [--out FILE.svg] [--json] [--atr-period N] [--bands 1,2]",
+    ],
+    options: {
+      input: { type: "string", value: "FILE", help: "bars or ticks, JSON or CSV (ts, price | high, low, close, volume)" },
+      symbol: { type: "string", value: "NAME", help: "without --input: read ticks:{SYMBOL} and the live state from Redis" },
+      url: URL_OPTION,
+      out: { type: "string", value: "FILE", help: "write the SVG to FILE (default: stdout)" },
+      json: { type: "boolean", help: "print the chart's series as JSON (with --out, a summary)" },
+      "atr-period": { type: "string", value: "N", help: "ATR period, default 14" },
+      bands: { type: "string", value: "K,K", help: "sigma band multipliers, default 1,2" },
+      "hash-tag": { type: "boolean", help: "keys with Redis Cluster hash tags" },
+    },
+    async run(values, _, out) {
+      if (values.input === undefined && values.symbol === undefined) throw new UsageError("chart needs --input FILE or --symbol NAME");
+      const bands = String(values.bands ?? "1,2").split(",").map(Number);
+      if (bands.some((k) => !(k > 0 && k <= 10))) throw new UsageError(`--bands must be numbers in (0, 10], got ${JSON.stringify(values.bands)}`);
+      const chart = await chartSession({
+        input: values.input as string | undefined,
+        symbol: values.symbol as string | undefined,
+        url: url(values),
+        atrPeriod: wholeNumber(values, "atr-period", 14, 1, 500),
+        bands,
+        hashTag: values["hash-tag"] === true,
+      });
+      const { symbol, atrPeriod, points } = chart.series;
+      const summary = { symbol, source: chart.source, points: points.length, last: points.at(-1) ?? null };
+      if (typeof values.out === "string") {
+        await writeFile(values.out, chart.svg);
+        out.stdout(values.json ? json({ ...summary, out: values.out }) : `wrote ${values.out}: ${symbol}, ${points.length} points from ${chart.source}, ATR(${atrPeriod})\n`);
+      } else out.stdout(values.json ? json({ ...summary, bands, atrPeriod, series: points }) : chart.svg);
+      return EXIT.ok;
+    },
+  },
+};
+
+function optionLines(options: Record<string, OptionSpec>): string[] {
+  const entries = Object.entries({ ...options, ...COMMON }).map(([name, o]) => [`${o.short ? `-${o.short}, ` : "    "}--${name}${o.value ? ` ${o.value}` : ""}`, o.help] as const);
+  const width = Math.max(...entries.map(([flag]) => flag.length));
+  return entries.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`);
+}
+
+const EXIT_HELP = [
+  "exit codes:",
+  "  0 ok; health: 1 TTL policy violations, 2 Redis unreachable (2 for every command that cannot reach Redis)",
+  "  64 wrong command line, 65 bad input data, 66 input file missing, 70 anything else (a bug: run with --verbose)",
+];
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  return [
+    `mathd ${packageJson.version}: indicator and risk math as versioned Redis Lua scripts`,
+    "",
+    "usage: mathd <command> [options]      mathd <command> --help      mathd --version",
+    "",
+    "commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    "",
+    ...EXIT_HELP,
+    "",
+    "docs/CLI.md has examples of each command.",
+    "",
+  ].join("\n");
+}
+
+function commandHelp(name: string, command: Command): string {
+  return [`mathd ${name}: ${command.summary}`, "", "usage:", ...command.usage.map((u) => `  mathd ${u}`), "", "options:", ...optionLines(command.options), "", ...EXIT_HELP, ""].join("\n");
+}
+
+/** Runs `mathd` with `argv` (without node and the script); resolves to the exit code. */
+export async function runMathd(argv: readonly string[], out: CliOutput): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const topic = name === "help" ? rest[0] : undefined;
+    const command = topic === undefined ? undefined : COMMANDS[topic];
+    if (topic !== undefined && !command) return usageError(`unknown command ${JSON.stringify(topic)}`, undefined, out);
+    if (name === undefined) {
+      out.stderr(topHelp()); // no command is a usage error: the help goes where errors go
+      return EXIT.usage;
+    }
+    out.stdout(command ? commandHelp(topic as string, command) : topHelp());
+    return EXIT.ok;
+  }
+  if (name === "--version" || name === "-V") {
+    out.stdout(`mathd ${packageJson.version}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) return usageError(`unknown command ${JSON.stringify(name)}`, undefined, out);
+  let values: Values = {};
+  try {
+    const parsed = parseArgs({ args: [...rest], options: { ...command.options, ...COMMON }, allowPositionals: name === "scripts", strict: true });
+    values = parsed.values as Values;
+    if (values.help) {
+      out.stdout(commandHelp(name, command));
+      return EXIT.ok;
+    }
+    return await command.run(values, parsed.positionals, out);
+  } catch (error) {
+    const parseError = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    if (parseError || error instanceof UsageError) return usageError((error as Error).message, name, out);
+    out.stderr(`mathd ${name}: ${describeError(error, url(values))}\n`);
+    if (values.verbose) out.stderr(`${stackOf(error)}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+function usageError(message: string, name: string | undefined, out: CliOutput): number {
+  out.stderr(`mathd${name ? ` ${name}` : ""}: ${message}\nrun 'mathd ${name ? `${name} ` : ""}--help' for usage\n`);
+  return EXIT.usage;
+}

@@ -1,0 +1,81 @@
+/**
+ * `mathd scripts load|list|manifest`: preload the scripts on a server (before a deploy, or on a
+ * new replica set), show which of this build's scripts a server holds, and print the manifest
+ * that clients in other languages call the same scripts from (examples/python, examples/redis-cli).
+ */
+import type { Redis } from "ioredis";
+import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+import { ScriptIntegrityError } from "../core/errors.js";
+import { SCRIPTS } from "../generated/scripts.js";
+import { addressOf, resolveRedisConfig } from "../redis/config.js";
+import { DATABASES } from "../redis/databases.js";
+import { connectOnce } from "./connect.js";
+
+/** Schema tag of the manifest JSON; bumped when its shape changes. */
+export const MANIFEST_SCHEMA = "mathd.manifest/1";
+
+/** The manifest as other clients read it: every script with its KEYS, ARGV and final text. */
+export interface ManifestDocument {
+  schema: typeof MANIFEST_SCHEMA;
+  package: string;
+  packageVersion: string;
+  /** The database the scripts read and write their cache in (DB 10, patterns). */
+  cacheDb: number;
+  scripts: readonly ScriptManifestEntry[];
+}
+
+/** The manifest document of this build. */
+export function manifestDocument(packageVersion: string): ManifestDocument {
+  return { schema: MANIFEST_SCHEMA, package: "math-dispatcher", packageVersion, cacheDb: DATABASES.patterns.db, scripts: SCRIPTS };
+}
+
+/** What a server holds of one script. */
+export interface ScriptStatus {
+  name: string;
+  version: string;
+  sha1: string;
+  loaded: boolean;
+}
+
+async function connect(url: string | undefined): Promise<{ redis: Redis; address: string }> {
+  const config = resolveRedisConfig(url ? { url } : {});
+  return { redis: await connectOnce(config, config.databases.patterns), address: addressOf(config) };
+}
+
+/** Which of the manifest's scripts the server holds (SCRIPT EXISTS, one round trip). */
+export async function listScripts(url: string | undefined): Promise<{ target: string; scripts: ScriptStatus[] }> {
+  const { redis, address } = await connect(url);
+  try {
+    const exists = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
+    return { target: address, scripts: SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: exists[i] === 1 })) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Loads every script with SCRIPT LOAD and checks the SHA1 the server returns against the
+ * manifest's: a mismatch means the server would run other text than this build's.
+ */
+export async function loadScripts(url: string | undefined): Promise<{ target: string; scripts: ScriptStatus[] }> {
+  const { redis, address } = await connect(url);
+  try {
+    for (const script of SCRIPTS) {
+      const sha1 = (await redis.script("LOAD", script.source)) as string;
+      if (sha1 !== script.sha1) throw new ScriptIntegrityError(script.name, script.sha1, sha1);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return { target: address, scripts: SCRIPTS.map((s) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: true })) };
+}
+
+/** The statuses as an aligned table. */
+export function renderScripts(target: string, scripts: readonly ScriptStatus[]): string {
+  const width = Math.max(...scripts.map((s) => `${s.name}@${s.version}`.length));
+  const loaded = scripts.filter((s) => s.loaded).length;
+  return [
+    `${target}: ${loaded}/${scripts.length} scripts of this build loaded`,
+    ...scripts.map((s) => `${`${s.name}@${s.version}`.padEnd(width)}  ${s.sha1}  ${s.loaded ? "loaded" : "not loaded"}`),
+  ].join("\n");
+}
