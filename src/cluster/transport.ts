@@ -86,6 +86,12 @@ export interface ScriptTransport {
 
 type Command = [name: string, ...args: (string | Buffer | number)[]];
 
+/** Replies after which a call is resent once the slot map is read again. */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+/** Passes over a batch before a redirected call's MOVED is its answer (a failover takes one or two). */
+const REDIRECT_ROUNDS = 5;
+const REDIRECT_BACKOFF_MS = 100;
+
 /** A call with its position in the caller's list. */
 type Indexed = ScriptCall & { readonly index: number };
 
@@ -357,19 +363,38 @@ export class ClusterScriptTransport implements ScriptTransport {
     const toReplica = (call: ScriptCall) => this.readFrom === "replica" && this.catalog.readOnly(call.script);
     const built = commandsOf(this.catalog, calls, toReplica);
     const outcomes: Outcome[] = built.map((c) => (c instanceof Error ? { ok: false, error: c } : { ok: true, reply: undefined }));
-    const sendable: Indexed[] = calls.flatMap((call, i) => (built[i] instanceof Error ? [] : [{ ...call, index: i }]));
-    const { groups, crossSlot } = groupBySlotOwner(this.cluster, sendable);
+    let pending: Indexed[] = calls.flatMap((call, i) => (built[i] instanceof Error ? [] : [{ ...call, index: i }]));
+    for (let round = 1; ; round++) {
+      await this.send(pending, built, outcomes, toReplica);
+      pending = pending.filter((c) => {
+        const o = outcomes[c.index] as Outcome;
+        return !o.ok && REDIRECTED.test(o.error.message);
+      });
+      if (pending.length === 0 || round === REDIRECT_ROUNDS) break;
+      // ioredis follows a MOVED inside a pipeline only when every reply of the pipeline is the
+      // same MOVED (one slot); otherwise it neither resends nor reads the slot map again, so
+      // after a failover or a resharding a batch comes back MOVED for several slots, call after
+      // call. Read the slot map again and resend what was redirected.
+      await new Promise<void>((resolve) => this.cluster.refreshSlotsCache(() => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, REDIRECT_BACKOFF_MS * (round - 1)));
+    }
+    return outcomes;
+  }
+
+  /** One pass: every pending call, one pipeline per node in parallel, outcomes put at their index. */
+  private async send(pending: Indexed[], built: readonly (Command | Error)[], outcomes: Outcome[], toReplica: (call: ScriptCall) => boolean) {
+    const { groups, crossSlot } = groupBySlotOwner(this.cluster, pending);
     for (const j of crossSlot) {
-      outcomes[(sendable[j] as Indexed).index] = {
+      outcomes[(pending[j] as Indexed).index] = {
         ok: false,
         error: new ReplyError("CROSSSLOT Keys in request don't hash to the same slot (not sent)"),
       };
     }
-    const jobs: Promise<void>[] = [];
     const settle = async (part: Indexed[], run: (calls: Indexed[], commands: Command[]) => Promise<Outcome[]>) => {
       const results = await run(part, part.map((c) => built[c.index] as Command));
       part.forEach((c, k) => (outcomes[c.index] = results[k] as Outcome));
     };
+    const jobs: Promise<void>[] = [];
     for (const group of groups) {
       // one group per master; inside it, replica-bound and master-bound calls part ways
       const forReplica = group.calls.filter(toReplica);
@@ -378,7 +403,6 @@ export class ClusterScriptTransport implements ScriptTransport {
       if (forMaster.length > 0) jobs.push(settle(forMaster, (c, cmd) => this.onMaster(group, c, cmd)));
     }
     await Promise.all(jobs);
-    return outcomes;
   }
 
   /** A group's calls through the Cluster to the slot's master (MOVED/ASK followed by ioredis). */

@@ -34,6 +34,8 @@ export interface TestCluster {
   readonly startupNodes: readonly { host: string; port: number }[];
   /** Each node's current role, read from CLUSTER NODES on `port` (changes after a failover). */
   roles(): Promise<Map<number, { role: "master" | "replica"; masterPort?: number }>>;
+  /** The port of the master serving a slot now, per CLUSTER NODES. */
+  masterOf(slot: number): Promise<number>;
   /** Waits until every node reports `cluster_state:ok` and agrees on the masters of all slots. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** A plain client on one node (for INFO, SCRIPT FLUSH, CLUSTER FAILOVER). */
@@ -236,6 +238,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       );
     };
 
+    const masterOf = async (slot: number) => {
+      const lines = parseClusterNodes((await client(masterPorts[0] as number).call("CLUSTER", "NODES")) as string);
+      const owner = lines.find(
+        (l) =>
+          l.flags.includes("master") &&
+          l.slots.some((range) => {
+            const [first, last] = range.split("-").map(Number);
+            return slot >= (first as number) && slot <= (last ?? first as number);
+          }),
+      );
+      if (!owner) throw new Error(`test cluster: no master serves slot ${slot}`);
+      return owner.port;
+    };
+
     const waitHealthy = async (timeoutMs = 20_000) => {
       const end = Date.now() + timeoutMs;
       await until("cluster_state:ok on every node", end, async () => {
@@ -276,6 +292,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       nodes,
       startupNodes: masterPorts.map((port) => ({ host: HOST, port })),
       roles,
+      masterOf,
       waitHealthy,
       client,
       stop,
