@@ -1,7 +1,7 @@
 #!lua
 -- @name confidence
--- @version 1.0.0
--- @key cache           pattern_cache:confidence:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 1.1.0
+-- @key cache_key       pattern_cache:confidence:v1.1.0:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg base            the detector's confidence, (0, 1)
 -- @arg volume_ratio    current volume / baseline, (0, 1e6], or '' when unknown (no volume term)
 -- @arg boost           the news boost, within [-max_boost, max_boost]
@@ -12,9 +12,10 @@
 -- @arg max             upper clamp, (min, 1]
 -- Reply: cache, hit|miss, confidence, unclamped, base_term, volume_term, news_term
 -- @include "cache"
+local cached = cache_lookup()
+if cached then return cached end
 -- @include "confidence"
 
-local cached = cache_lookup(KEYS[1])
-if cached then return cached end
+check_arg_count(8)
 local result = confidence_compute(confidence_args(1))
-return cache_store(KEYS[1], confidence_fields(result))
+return cache_store(confidence_fields(result, { 'cache', 'miss' }))

@@ -1,7 +1,7 @@
 #!lua
 -- @name dispatch
--- @version 1.0.0
--- @key cache              pattern_cache:dispatch:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 1.1.0
+-- @key cache_key          pattern_cache:dispatch:v1.1.0:<symbol>:<sha1 of ARGV> in DB 10
 -- ARGV is the other scripts' arguments in sections, so each step parses its own section with
 -- its own code; a slot the chain fills (marked 'chained') must be sent as ''. The ATR bars go
 -- last, so `redis-cli -x` can send them.
@@ -43,22 +43,29 @@
 -- One signal, one call: ATR (given or from bars) -> stop-loss -> news boost -> confidence ->
 -- position size, each step exactly the code of its own script.
 -- @include "cache"
+local cached = cache_lookup()
+if cached then return cached end
 -- @include "atr_state"
 -- @include "stop_loss"
 -- @include "news_boost"
 -- @include "confidence"
 -- @include "position_size"
 
-local cached = cache_lookup(KEYS[1])
-if cached then return cached end
-local CHAINED_SLOTS = { { 11, 'boost' }, { 12, 'boost_max' }, { 19, 'size_entry' }, { 20, 'size_stop' }, { 24, 'size_confidence' } }
-for _, slot in ipairs(CHAINED_SLOTS) do
-  if arg_string(slot[1], slot[2]) ~= '' then invalid(slot[2], "is filled by the chain; send ''") end
-end
+check_arg_count(33)
+-- in a fixed order, so the first filled slot is the one named
+if arg_string(11, 'boost') ~= '' then invalid('boost', "is filled by the chain; send ''") end
+if arg_string(12, 'boost_max') ~= '' then invalid('boost_max', "is filled by the chain; send ''") end
+if arg_string(19, 'size_entry') ~= '' then invalid('size_entry', "is filled by the chain; send ''") end
+if arg_string(20, 'size_stop') ~= '' then invalid('size_stop', "is filled by the chain; send ''") end
+if arg_string(24, 'size_confidence') ~= '' then invalid('size_confidence', "is filled by the chain; send ''") end
 
 local atr
 if arg_string(3, 'atr') == '' then
-  local state = atr_of_bars(arg_integer(32, 'atr_period', 1, 500), 33, false)
+  local state = atr_new(arg_integer(32, 'atr_period', 1, 500))
+  atr_of_bars(state, 33, nil)
+  if state.bars < state.period + 1 then
+    invalid('bars', 'needs at least period + 1 = ' .. (state.period + 1) .. ' bars, got ' .. state.bars)
+  end
   atr = state.atr / PRICE_UNITS
 end
 local stop_params = stop_loss_args(1, atr)
@@ -71,9 +78,9 @@ local size = position_size_compute(position_size_args(17, {
   confidence = confidence.confidence,
 }))
 
-local fields = { 'atr', fmt(stop_params.atr) }
-stop_loss_fields(stop, fields)
-news_boost_fields(news, fields)
-confidence_fields(confidence, fields)
-position_size_fields(size, fields)
-return cache_store(KEYS[1], fields)
+local reply = { 'cache', 'miss', 'atr', fmt(stop_params.atr) }
+stop_loss_fields(stop, reply)
+news_boost_fields(news, reply)
+confidence_fields(confidence, reply)
+position_size_fields(size, reply)
+return cache_store(reply)

@@ -1,7 +1,7 @@
 #!lua
 -- @name news_boost
--- @version 1.0.0
--- @key cache              pattern_cache:news_boost:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 1.1.0
+-- @key cache_key          pattern_cache:news_boost:v1.1.0:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side               'long' or 'short' (a short flips the sign of the boost)
 -- @arg now                epoch ms
 -- @arg half_life_minutes  (0, 100000]
@@ -12,9 +12,10 @@
 --                         published_at epoch ms; at most 1000 items; '' for none
 -- Reply: cache, hit|miss, boost, sentiment, weight, count
 -- @include "cache"
+local cached = cache_lookup()
+if cached then return cached end
 -- @include "news_boost"
 
-local cached = cache_lookup(KEYS[1])
-if cached then return cached end
+check_arg_count(7)
 local result = news_boost_compute(news_boost_args(2, 1))
-return cache_store(KEYS[1], news_boost_fields(result))
+return cache_store(news_boost_fields(result, { 'cache', 'miss' }))

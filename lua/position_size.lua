@@ -1,7 +1,7 @@
 #!lua
 -- @name position_size
--- @version 1.0.0
--- @key cache             pattern_cache:position_size:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 1.1.0
+-- @key cache_key         pattern_cache:position_size:v1.1.0:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg capital           account capital in rupees, (0, 1e11]
 -- @arg risk              fraction of capital risked per trade, (0, 1]
 -- @arg entry             price text
@@ -14,9 +14,10 @@
 -- Reply: cache, hit|miss, lots, quantity, money_at_risk, notional (exact price text),
 --        bound_by ('risk', 'max_lots' or 'max_exposure'), risk_multiplier
 -- @include "cache"
+local cached = cache_lookup()
+if cached then return cached end
 -- @include "position_size"
 
-local cached = cache_lookup(KEYS[1])
-if cached then return cached end
+check_arg_count(9)
 local result = position_size_compute(position_size_args(1))
-return cache_store(KEYS[1], position_size_fields(result))
+return cache_store(position_size_fields(result, { 'cache', 'miss' }))

@@ -1,7 +1,7 @@
 #!lua
 -- @name stop_loss
--- @version 1.0.0
--- @key cache          pattern_cache:stop_loss:v1.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 1.1.0
+-- @key cache_key      pattern_cache:stop_loss:v1.1.0:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side           'long' or 'short'
 -- @arg entry          price text, at most 4 decimals, on the tick grid
 -- @arg atr            ATR in price (decimal text), > 0
@@ -13,9 +13,10 @@
 -- Reply: cache, hit|miss, stop, target ('' if none), distance (exact price text),
 --        distance_ticks, clamped ('none', 'min' or 'max')
 -- @include "cache"
+local cached = cache_lookup()
+if cached then return cached end
 -- @include "stop_loss"
 
-local cached = cache_lookup(KEYS[1])
-if cached then return cached end
+check_arg_count(8)
 local result = stop_loss_compute(stop_loss_args(1))
-return cache_store(KEYS[1], stop_loss_fields(result))
+return cache_store(stop_loss_fields(result, { 'cache', 'miss' }))

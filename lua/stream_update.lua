@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 1.0.0
+-- @version 1.1.0
 -- @key atr_state    indicator:atr<period>:<symbol>, a hash in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a hash in DB 10
 -- @arg atr_period   integer 1..500, the period the ATR key names
@@ -21,7 +21,9 @@
 -- @include "stream_state"
 -- @include "session"
 
+check_arg_count(9)
 local period = arg_integer(1, 'atr_period', 1, 500)
+check_state_keys(period)
 local ts = arg_number(2, 'ts')
 check_epoch_ms('ts', ts)
 local seq = arg_integer(3, 'seq', 0, 9e15)

@@ -31,22 +31,30 @@ local function news_boost_args(first, side_index)
   return p
 end
 
+-- Names the first bad field of item i (0-based in the name) and raises; run only once the
+-- combined check in the loop has failed.
+local function news_item_error(i, p, sentiment, relevance, published)
+  local field = 'items[' .. (i - 1) .. ']'
+  if not (sentiment >= -1 and sentiment <= 1) then invalid(field .. '.sentiment', 'must be in [-1, 1]') end
+  if not (relevance >= 0 and relevance <= 1) then invalid(field .. '.relevance', 'must be in [0, 1]') end
+  check_epoch_ms(field .. '.published_at', published)
+  invalid(field .. '.published_at', 'is in the future beyond the clock-skew allowance of ' .. p.skew .. ' ms')
+end
+
 local function news_boost_compute(p)
   local weight, weight_comp, signed, signed_comp, used = 0, 0, 0, 0, 0
-  local pos = 1
+  local now, latest, half_life, window = p.now, p.now + p.skew, p.half_life, p.window
+  local items, pos = p.items, 1
   for i = 1, p.count do
-    local field = 'items[' .. (i - 1) .. ']'
     local sentiment, relevance, published
-    sentiment, relevance, published, pos = struct.unpack('<ddd', p.items, pos)
-    if not (sentiment >= -1 and sentiment <= 1) then invalid(field .. '.sentiment', 'must be in [-1, 1]') end
-    if not (relevance >= 0 and relevance <= 1) then invalid(field .. '.relevance', 'must be in [0, 1]') end
-    check_epoch_ms(field .. '.published_at', published)
-    if published > p.now + p.skew then
-      invalid(field .. '.published_at', 'is in the future beyond the clock-skew allowance of ' .. p.skew .. ' ms')
+    sentiment, relevance, published, pos = struct.unpack('<ddd', items, pos)
+    if not (sentiment >= -1 and sentiment <= 1 and relevance >= 0 and relevance <= 1
+        and published >= 0 and published <= latest and published <= MAX_EPOCH_MS and published % 1 == 0) then
+      news_item_error(i, p, sentiment, relevance, published)
     end
-    local age_minutes = math.max(0, p.now - published) / 60000
-    local w = relevance * math.pow(0.5, age_minutes / p.half_life)
-    if age_minutes <= p.window and w >= NEWS_MIN_WEIGHT then
+    local age_minutes = math.max(0, now - published) / 60000
+    local w = relevance * math.pow(0.5, age_minutes / half_life)
+    if age_minutes <= window and w >= NEWS_MIN_WEIGHT then
       weight, weight_comp = neumaier_add(weight, weight_comp, w)
       signed, signed_comp = neumaier_add(signed, signed_comp, w * sentiment)
       used = used + 1

@@ -1,6 +1,7 @@
 -- Streaming indicator state in DB 10 hashes: indicator:atr<n>:<symbol> and indicator:vwap:<symbol>.
 -- Every number is stored as %.17g text, which reads back as the very same double, so a value
 -- advanced tick by tick equals the batch computation to the last bit.
+-- @include "keys"
 -- @include "atr_state"
 -- @include "vwap_state"
 
@@ -31,6 +32,16 @@ local function state_save(key, state, fields)
   end
   redis.call('HSET', key, unpack(args))
   redis.call('EXPIRE', key, STATE_TTL_SECONDS)
+end
+
+-- KEYS: indicator:atr<period>:<symbol> and indicator:vwap:<symbol>, the same symbol, so that a raw
+-- caller cannot make an update write anywhere else.
+local function check_state_keys(period)
+  check_key_count({ 'atr_state', 'vwap_state' })
+  local symbol = key_symbol(1, 'atr_state', 'indicator:atr' .. period .. ':')
+  if key_symbol(2, 'vwap_state', 'indicator:vwap:') ~= symbol then
+    invalid('vwap_state', 'must name the symbol of atr_state, ' .. shown(symbol))
+  end
 end
 
 -- Whether (ts, seq) comes strictly after the last update the state applied.

@@ -1,12 +1,6 @@
--- Strict argument parsing and the error reply for bad input.
--- Redis's tonumber accepts 'inf', 'nan', '0x10' and ' 5 '; every number here must first match a
--- plain decimal form, then be finite. Errors are raised as {err = ...} so the caller gets a clean
--- 'MATHD_INVALID <field>: <reason>' reply, and since validation runs before any write, a rejected
--- call writes nothing.
-
-local function invalid(field, reason)
-  error({ err = 'MATHD_INVALID ' .. field .. ': ' .. reason })
-end
+-- Strict argument parsing. Redis's tonumber accepts 'inf', 'nan', '0x10' and ' 5 '; every number
+-- here must first match a plain decimal form, then be finite.
+-- @include "errors"
 
 local function is_finite(x)
   return x == x and x ~= math.huge and x ~= -math.huge
@@ -14,29 +8,28 @@ end
 
 local MAX_EPOCH_MS = 9e15 -- whole milliseconds stay exact in a double below 2^53
 
-local DECIMAL_FORMS = { '^-?%d+$', '^-?%d+%.%d+$', '^-?%d+[eE][-+]?%d+$', '^-?%d+%.%d+[eE][-+]?%d+$' }
-
--- A short printable echo of a bad argument (arguments may be binary or huge).
-local function shown(s)
-  if #s > 24 then s = string.sub(s, 1, 24) .. '...' end
-  return string.format('%q', s)
+-- '12', '-12', '12.5' (one find, the common case), or with an exponent: '1e-5', '1.5E+3'.
+local function is_plain_decimal(s)
+  if string.find(s, '^-?%d+%.?%d*$') then return string.byte(s, -1) ~= 46 end -- not '12.'
+  return string.find(s, '^-?%d+[eE][-+]?%d+$') ~= nil or string.find(s, '^-?%d+%.%d+[eE][-+]?%d+$') ~= nil
 end
 
 local function parse_decimal(s, field)
-  for _, form in ipairs(DECIMAL_FORMS) do
-    if string.find(s, form) then
-      local x = tonumber(s)
-      if x and is_finite(x) then return x end
-      invalid(field, 'not a finite number: ' .. shown(s))
-    end
-  end
-  invalid(field, 'not a plain decimal number: ' .. shown(s))
+  if not is_plain_decimal(s) then invalid(field, 'not a plain decimal number: ' .. shown(s)) end
+  local x = tonumber(s)
+  if not is_finite(x) then invalid(field, 'not a finite number: ' .. shown(s)) end
+  return x
 end
 
 local function arg_string(index, field)
   local s = ARGV[index]
   if s == nil then invalid(field, 'missing (ARGV[' .. index .. '])') end
   return s
+end
+
+-- A raw caller's extra arguments would be ignored by the checks but stored with a cached result.
+local function check_arg_count(count)
+  if #ARGV > count then invalid('ARGV[' .. (count + 1) .. ']', 'this script takes ' .. count .. ' arguments') end
 end
 
 -- A number; the caller checks its range (the allowed intervals differ: open, closed, half-open).

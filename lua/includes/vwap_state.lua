@@ -1,14 +1,26 @@
--- One step of the volume-weighted mean and variance, shared by the batch script and the
--- streaming update so both give the same value to the last bit. x is three times the price in
--- units: 3 * price for a tick, H + L + C for a bar (its typical price), so x is always a whole
--- number. Values are shifted by the first x (`origin`) so the sums work on small exact integers;
--- the weighted sum is compensated (Neumaier) and the variance follows West's update, never
--- E[x^2] - E[x]^2, which cancels away about seven digits at index price levels.
+-- The volume-weighted mean and variance, shared by the batch script and the streaming update so
+-- both give the same value to the last bit. x is three times the price in units: 3 * price for a
+-- tick, H + L + C for a bar (its typical price), so x is always a whole number. Values are shifted
+-- by the first x (`origin`) so the sums work on small exact integers; the weighted sum is
+-- compensated (Neumaier) and the variance follows West's update, never E[x^2] - E[x]^2, which
+-- cancels away about seven digits at index price levels.
 -- @include "neumaier"
 -- @include "units"
 -- @include "format"
 
 local VWAP_X_SCALE = 3 * PRICE_UNITS -- x / VWAP_X_SCALE is a price
+
+-- One point on plain values (no table, so the batch loop keeps its state in locals): returns the
+-- new weight, sum, compensation, mean and M2.
+local function vwap_step(origin, weight, sum, comp, mean, m2, x, volume)
+  if volume == 0 then return weight, sum, comp, mean, m2 end
+  local d = x - origin
+  sum, comp = neumaier_add(sum, comp, d * volume)
+  local new_weight = weight + volume
+  local delta = d - mean
+  local r = delta * volume / new_weight
+  return new_weight, sum, comp, mean + r, m2 + weight * delta * r
+end
 
 local function vwap_new()
   return { points = 0, origin = nil, weight = 0, sum = 0, sum_comp = 0, mean = 0, m2 = 0 }
@@ -17,15 +29,32 @@ end
 local function vwap_update(state, x, volume)
   state.points = state.points + 1
   if state.origin == nil then state.origin = x end
-  if volume == 0 then return end
-  local d = x - state.origin
-  state.sum, state.sum_comp = neumaier_add(state.sum, state.sum_comp, d * volume)
-  local new_weight = state.weight + volume
-  local delta = d - state.mean
-  local r = delta * volume / new_weight
-  state.mean = state.mean + r
-  state.m2 = state.m2 + state.weight * delta * r
-  state.weight = new_weight
+  state.weight, state.sum, state.sum_comp, state.mean, state.m2 =
+    vwap_step(state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2, x, volume)
+end
+
+-- Advances `state` over the packed points of ARGV[index]: ticks '<dd' (price, volume) or bars
+-- '<dddd' (high, low, close, volume), prices in units.
+local function vwap_of_points(state, index, ticks)
+  local data, count = arg_packed(index, 'points', ticks and 2 or 4, MAX_POINTS)
+  local points, origin, weight, sum, comp, mean, m2 = state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2
+  local pos, x, volume, high, low, close = 1
+  for i = 1, count do
+    if ticks then
+      x, volume, pos = struct.unpack('<dd', data, pos)
+      if not (x >= 1 and x <= MAX_PRICE_UNITS and x % 1 == 0) then check_price_units('points[' .. (i - 1) .. '].price', x) end
+      x = 3 * x
+    else
+      high, low, close, volume, pos = struct.unpack('<dddd', data, pos)
+      if not is_bar(high, low, close) then check_bar('points[' .. (i - 1) .. ']', high, low, close) end
+      x = high + low + close
+    end
+    if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
+    points = points + 1
+    if origin == nil then origin = x end
+    weight, sum, comp, mean, m2 = vwap_step(origin, weight, sum, comp, mean, m2, x, volume)
+  end
+  state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2 = points, origin, weight, sum, comp, mean, m2
 end
 
 -- Band multipliers k from comma-separated decimals in (0, 10], one to five of them.
@@ -55,4 +84,30 @@ local function vwap_fields(state, multipliers, fields)
     'vwap', fmt(vwap), 'sigma', fmt(sigma), 'volume', fmt_integer(state.weight), 'points', fmt_integer(state.points),
     'band_k', band_k, 'band_lower', band_lower, 'band_upper', band_upper,
   })
+end
+
+-- Chunked runs (docs/FORMULAS.md, "Long inputs"): the state after a call as text the next call
+-- takes back: points, origin, weight, sum, sum_comp, mean, m2 (%.17g: each reads back exactly).
+local function vwap_state_text(state)
+  return table.concat({
+    fmt_integer(state.points), fmt(state.origin), fmt_integer(state.weight),
+    fmt(state.sum), fmt(state.sum_comp), fmt(state.mean), fmt(state.m2),
+  }, ',')
+end
+
+-- The state a chunk continues from: ARGV[index] as vwap_state_text wrote it.
+local function arg_vwap_state(index)
+  local s = arg_string(index, 'state')
+  local values = {}
+  for text in string.gmatch(s .. ',', '([^,]*),') do values[#values + 1] = text end
+  if #values ~= 7 then invalid('state', "must be 'start' or points,origin,weight,sum,sum_comp,mean,m2: " .. shown(s)) end
+  local state = vwap_new()
+  for i, name in ipairs({ 'points', 'origin', 'weight', 'sum', 'sum_comp', 'mean', 'm2' }) do
+    state[name] = parse_decimal(values[i], 'state.' .. name)
+  end
+  if not (state.points >= 1 and state.points <= MAX_HISTORY and state.points % 1 == 0) then invalid('state.points', 'must be a whole number in 1..' .. MAX_HISTORY) end
+  if not (state.origin >= 3 and state.origin <= 3 * MAX_PRICE_UNITS and state.origin % 1 == 0) then invalid('state.origin', 'must be three times a price in units') end
+  if not (state.weight >= 0 and state.weight <= MAX_HISTORY * MAX_VOLUME and state.weight % 1 == 0) then invalid('state.weight', 'must be a whole total volume') end
+  if not (state.m2 >= 0) then invalid('state.m2', 'must not be negative') end
+  return state
 end

@@ -1,9 +1,12 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
 import { barSchema, integerSchema, pointsSchema, symbolSchema } from "./inputs.js";
-import { numberField, numberListField } from "./reply.js";
-import type { ValidatedFunction } from "./scriptFunction.js";
+import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
+import { numberField, numberListField, type ReplyFields } from "./reply.js";
+import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
+import type { ScriptRunner } from "./scriptRunner.js";
 import { packDoubles, type PriceInput } from "../core/units.js";
+import { parseInput } from "./inputs.js";
 
 /** Input of {@link MathDispatcher.atr}. */
 export interface AtrInput {
@@ -47,21 +50,59 @@ const atrSchema = z
     }
   });
 
-export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
-  script: "atr",
-  schema: atrSchema,
-  args: (input) => [
+type ParsedAtr = z.output<typeof atrSchema>;
+
+/** ARGV of lua/atr.lua; `state` '' for a whole series, else a chunk's (see chunked.ts). */
+function atrArgs(input: ParsedAtr, state: string): (string | Buffer)[] {
+  return [
     String(input.period),
     input.series ? "1" : "0",
+    state,
     packDoubles(
       input.bars.map((b) => [b.high, b.low, b.close]),
       3,
     ),
-  ],
-  decode: (fields) => ({
+  ];
+}
+
+function decodeAtr(fields: ReplyFields, series?: number[]): AtrResult {
+  return {
     atr: numberField(fields, "atr"),
     natr: numberField(fields, "natr"),
     bars: numberField(fields, "bars"),
-    ...(fields.has("series") ? { series: numberListField(fields, "series") } : {}),
-  }),
+    ...(series ? { series } : {}),
+  };
+}
+
+/** One call over the whole series: at most MAX_POINTS_PER_CALL bars (longer ones: {@link atrInChunks}). */
+export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
+  script: "atr",
+  schema: atrSchema,
+  args: (input) => atrArgs(input, ""),
+  decode: (fields) => decodeAtr(fields, fields.has("series") ? numberListField(fields, "series") : undefined),
 };
+
+const atrChunking: Chunking<ParsedAtr, AtrResult> = {
+  single: atrFunction,
+  args: atrArgs,
+  length: (input) => input.bars.length,
+  slice: (input, from, to) => ({ ...input, bars: input.bars.slice(from, to) }),
+  combine: (replies) =>
+    decodeAtr(
+      replies[replies.length - 1] as ReplyFields,
+      replies[0]?.has("series") ? replies.flatMap((fields) => numberListField(fields, "series")) : undefined,
+    ),
+};
+
+/**
+ * ATR over up to MAX_POINTS bars: one script call when the bars fit in one, else consecutive
+ * calls of MAX_POINTS_PER_CALL bars carrying the ATR state, so Redis is free between them. The
+ * result equals one call over all the bars bit for bit.
+ *
+ * @param runner the runner whose policy and connection the calls use (`math.runner`).
+ * @param options key options (hash tag) and, for tests, smaller chunks.
+ * @throws InvalidInputError naming the bad field, before any Redis call.
+ */
+export function atrInChunks(runner: ScriptRunner, input: AtrInput, options: ChunkOptions = {}): Promise<AtrResult & ResultMeta> {
+  return runChunked(runner, atrChunking, parseInput(atrSchema, input), options);
+}

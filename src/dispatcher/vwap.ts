@@ -1,8 +1,11 @@
 /** VWAP with sigma bands through `lua/vwap.lua`. */
 import { z } from "zod";
 import { barSchema, finiteSchema, pointsSchema, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
+import { parseInput } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
-import type { ValidatedFunction } from "./scriptFunction.js";
+import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
+import type { ScriptRunner } from "./scriptRunner.js";
 import { packDoubles, type PriceInput } from "../core/units.js";
 
 /** A trade: price and volume. */
@@ -89,12 +92,14 @@ export function decodeVwap(fields: ReplyFields): VwapResult {
   };
 }
 
-export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
-  script: "vwap",
-  schema: vwapSchema,
-  args: (input) => [
+type ParsedVwap = z.output<typeof vwapSchema>;
+
+/** ARGV of lua/vwap.lua; `state` '' for a whole series, else a chunk's (see chunked.ts). */
+function vwapArgs(input: ParsedVwap, state: string): (string | Buffer)[] {
+  return [
     input.ticks ? "ticks" : "bars",
     input.bands.map(String).join(","),
+    state,
     input.ticks
       ? packDoubles(
           input.ticks.map((t) => [t.price, t.volume]),
@@ -104,6 +109,35 @@ export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
           (input.bars ?? []).map((b) => [b.high, b.low, b.close, b.volume]),
           4,
         ),
-  ],
+  ];
+}
+
+/** One call over the whole series: at most MAX_POINTS_PER_CALL points (longer ones: {@link vwapInChunks}). */
+export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
+  script: "vwap",
+  schema: vwapSchema,
+  args: (input) => vwapArgs(input, ""),
   decode: decodeVwap,
 };
+
+const vwapChunking: Chunking<ParsedVwap, VwapResult> = {
+  single: vwapFunction,
+  args: vwapArgs,
+  length: (input) => (input.ticks ?? input.bars ?? []).length,
+  slice: (input, from, to) =>
+    input.ticks ? { ...input, ticks: input.ticks.slice(from, to) } : { ...input, bars: (input.bars ?? []).slice(from, to) },
+  combine: (replies) => decodeVwap(replies[replies.length - 1] as ReplyFields),
+};
+
+/**
+ * VWAP over up to MAX_POINTS ticks or bars: one script call when they fit in one, else
+ * consecutive calls of MAX_POINTS_PER_CALL points carrying the running sums, so Redis is free
+ * between them. The result equals one call over all the points bit for bit.
+ *
+ * @param runner the runner whose policy and connection the calls use (`math.runner`).
+ * @param options key options (hash tag) and, for tests, smaller chunks.
+ * @throws InvalidInputError naming the bad field, before any Redis call.
+ */
+export function vwapInChunks(runner: ScriptRunner, input: VwapInput, options: ChunkOptions = {}): Promise<VwapResult & ResultMeta> {
+  return runChunked(runner, vwapChunking, parseInput(vwapSchema, input), options);
+}

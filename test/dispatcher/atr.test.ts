@@ -3,13 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { atrReference } from "../../src/indicators/atr.js";
+import { atrInChunks } from "../../src/dispatcher/atr.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
 beforeAll(() => dispatcher.load());
-afterAll(() => dispatcher.quit());
+afterAll(() => dispatcher.close());
 
 // Hand-derived, period 3:
 //  bar1 TR = max(10.5 - 9.6, |10.5 - 9.5|, |9.6 - 9.5|) = 1.0 (a gap up: the close-to-high term wins)
@@ -35,7 +37,7 @@ describe("atr", () => {
     expect(result.series).toHaveLength(3);
     [new Dec(13).div(15), new Dec(44).div(45), atr5].forEach((v, i) => expectClose(result.series![i]!, v, `series[${i}]`, 1e-15));
     expect(result.bars).toBe(6);
-    expect(result.scriptVersion).toBe("1.0.0");
+    expect(result.scriptVersion).toBe(SCRIPTS.find((s) => s.name === "atr")!.version);
   });
 
   it("equals the decimal.js reference within 1e-12 relative on random series", async () => {
@@ -58,6 +60,31 @@ describe("atr", () => {
       ),
       { numRuns: 120 },
     );
+  });
+
+  it("in chunks of any size carrying the state, equals one call bit for bit", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }).chain((period) => barSeries(period + 1, 300).map((bars) => [period, bars] as const)),
+        fc.integer({ min: 1, max: 80 }),
+        async ([period, bars], pointsPerCall) => {
+          const input = { symbol: "CHUNKATR", period, bars, series: true };
+          const { cache: _c, ...whole } = await dispatcher.atr(input);
+          const { cache: _d, ...chunked } = await atrInChunks(dispatcher.runner, input, { pointsPerCall });
+          expect(chunked).toEqual(whole);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("takes 100,000 bars in chunks of at most MAX_POINTS_PER_CALL", async () => {
+    const bars = Array.from({ length: 100_000 }, (_, i) => ({ high: 100 + (i % 13) * 0.05, low: 99 - (i % 7) * 0.05, close: 99.5 }));
+    const result = await atrInChunks(dispatcher.runner, { symbol: "LONGATR", period: 14, bars });
+    expect(result.bars).toBe(100_000);
+    const reference = atrReference(bars, 14);
+    expectClose(result.atr, reference.atr, "atr");
+    expectClose(result.natr, reference.natr, "natr");
   });
 
   it("accepts the largest period, 500", async () => {

@@ -47,27 +47,28 @@ const goodBars = packDoubles(
 
 describe("raw EVALSHA with bad arguments", () => {
   const cases: [string, string, (string | Buffer)[], string][] = [
-    ["atr", "inf period", ["inf", "0", goodBars], "period"],
-    ["atr", "nan period", ["nan", "0", goodBars], "period"],
-    ["atr", "hex period", ["0x10", "0", goodBars], "period"],
-    ["atr", "padded period", [" 5 ", "0", goodBars], "period"],
-    ["atr", "word period", ["abc", "0", goodBars], "period"],
-    ["atr", "period 0", ["0", "0", goodBars], "period"],
-    ["atr", "missing bars", ["2", "0"], "bars"],
+    ["atr", "inf period", ["inf", "0", "", goodBars], "period"],
+    ["atr", "nan period", ["nan", "0", "", goodBars], "period"],
+    ["atr", "hex period", ["0x10", "0", "", goodBars], "period"],
+    ["atr", "padded period", [" 5 ", "0", "", goodBars], "period"],
+    ["atr", "word period", ["abc", "0", "", goodBars], "period"],
+    ["atr", "period 0", ["0", "0", "", goodBars], "period"],
+    ["atr", "missing bars", ["2", "0", ""], "bars"],
     ["atr", "missing series flag", ["2"], "series"],
+    ["atr", "missing state", ["2", "0"], "state"],
     ["atr", "no arguments", [], "period"],
-    ["atr", "truncated bars", ["2", "0", goodBars.subarray(0, 20)], "bars"],
-    ["atr", "too few bars", ["5", "0", goodBars], "bars"],
-    ["atr", "NaN inside the bars", ["1", "0", packDoubles([[NaN, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
-    ["atr", "infinite price", ["1", "0", packDoubles([[1, 1, 1], [Infinity, 1, 1]], 3)], "bars[1].high"],
-    ["atr", "negative price", ["1", "0", packDoubles([[1, -1, 1], [2, 1, 1]], 3)], "bars[0].low"],
-    ["atr", "fractional price units", ["1", "0", packDoubles([[1.5, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
-    ["atr", "high below low", ["1", "0", packDoubles([[1, 2, 1], [2, 1, 1]], 3)], "bars[0].high"],
-    ["vwap", "unknown mode", ["minutes", "1", packDoubles([[1, 1]], 2)], "mode"],
-    ["vwap", "negative volume", ["ticks", "1", packDoubles([[UNIT, -1]], 2)], "points[0].volume"],
-    ["vwap", "zero total volume", ["ticks", "1", packDoubles([[UNIT, 0]], 2)], "points"],
-    ["vwap", "inf band", ["ticks", "inf", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
-    ["vwap", "empty band list", ["ticks", "", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
+    ["atr", "truncated bars", ["2", "0", "", goodBars.subarray(0, 20)], "bars"],
+    ["atr", "too few bars", ["5", "0", "", goodBars], "bars"],
+    ["atr", "NaN inside the bars", ["1", "0", "", packDoubles([[NaN, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
+    ["atr", "infinite price", ["1", "0", "", packDoubles([[1, 1, 1], [Infinity, 1, 1]], 3)], "bars[1].high"],
+    ["atr", "negative price", ["1", "0", "", packDoubles([[1, -1, 1], [2, 1, 1]], 3)], "bars[0].low"],
+    ["atr", "fractional price units", ["1", "0", "", packDoubles([[1.5, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
+    ["atr", "high below low", ["1", "0", "", packDoubles([[1, 2, 1], [2, 1, 1]], 3)], "bars[0].high"],
+    ["vwap", "unknown mode", ["minutes", "1", "", packDoubles([[1, 1]], 2)], "mode"],
+    ["vwap", "negative volume", ["ticks", "1", "", packDoubles([[UNIT, -1]], 2)], "points[0].volume"],
+    ["vwap", "zero total volume", ["ticks", "1", "", packDoubles([[UNIT, 0]], 2)], "points"],
+    ["vwap", "inf band", ["ticks", "inf", "", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
+    ["vwap", "empty band list", ["ticks", "", "", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
     ["stop_loss", "inf atr", ["long", "100", "inf", "1.5", "0.05", "", "", ""], "atr"],
     ["stop_loss", "a side other than long or short", ["buy", "100", "2", "1.5", "0.05", "", "", ""], "side"],
     ["stop_loss", "hex entry", ["long", "0x10", "2", "1.5", "0.05", "", "", ""], "entry"],
@@ -103,17 +104,94 @@ describe("raw EVALSHA with bad arguments", () => {
     expect(await keyCount()).toBe(0);
   });
 
-  it("rejects a cache key that does not match the arguments, writing nothing", async () => {
-    const script = SCRIPTS.find((s) => s.name === "atr")!;
-    const key = patternCacheKey("atr", script.version, "RAW", "f".repeat(40));
-    const error = await redis.evalsha(script.sha1, 1, key, "2", "0", goodBars).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/^MATHD_INVALID cache_key: /);
-    expect(await keyCount()).toBe(0);
+  it("writes exactly the cache key for good arguments", async () => {
+    const before = await keyCount();
+    const reply = await rawCall("atr", ["2", "0", "", goodBars]);
+    expect(reply).toEqual(["cache", "miss", "atr", "2", "natr", "2", "bars", "3"]);
+    expect(await keyCount()).toBe(before + 1);
   });
 
-  it("writes exactly the cache key for good arguments", async () => {
-    const reply = await rawCall("atr", ["2", "0", goodBars]);
-    expect(reply).toEqual(["cache", "miss", "atr", "2", "natr", "2", "bars", "3"]);
-    expect(await keyCount()).toBe(1);
+  it("refuses more arguments than the header declares, naming the first extra one", async () => {
+    for (const script of SCRIPTS) {
+      const args = Array.from({ length: script.args.length + 1 }, () => "");
+      const keys = script.name.startsWith("stream_")
+        ? [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW")]
+        : [patternCacheKey(script.name, script.version, "RAW", inputsDigest(args))];
+      args[0] = script.name.startsWith("stream_") ? "14" : args[0]!;
+      const error = await redis.evalsha(script.sha1, keys.length, ...keys, ...args).catch((e: unknown) => e);
+      expect((error as Error).message, script.name).toMatch(new RegExp(`^MATHD_INVALID ARGV\\[${script.args.length + 1}\\]: `));
+    }
+  });
+});
+
+describe("raw EVALSHA with bad KEYS", () => {
+  const atr = SCRIPTS.find((s) => s.name === "atr")!;
+  const update = SCRIPTS.find((s) => s.name === "stream_update")!;
+  const args = ["2", "0", "", goodBars];
+  const digest = inputsDigest(args);
+  const prefix = `pattern_cache:atr:v${atr.version}:`;
+  const tick = ["14", "1764000000000", "1", "100", "5", "", "", "", "1,2"];
+  const cases: [string, string, string[], (string | Buffer)[], string][] = [
+    ["atr", "no key", [], args, "cache_key"],
+    ["atr", "two keys", [`${prefix}RAW:${digest}`, "other"], args, "KEYS[2]"],
+    ["atr", "another family", [`foo`], args, "cache_key"],
+    ["atr", "another script's key", [`pattern_cache:vwap:v${atr.version}:RAW:${digest}`], args, "cache_key"],
+    ["atr", "an older version's key", [`pattern_cache:atr:v1.0.0:RAW:${digest}`], args, "cache_key"],
+    ["atr", "a 10,000-character symbol", [`${prefix}${"A".repeat(10_000)}:${digest}`], args, "cache_key"],
+    ["atr", "a 41-character symbol", [`${prefix}${"A".repeat(41)}:${digest}`], args, "cache_key"],
+    ["atr", "an unbalanced hash tag", [`${prefix}{NIFTY:${digest}`], args, "cache_key"],
+    ["atr", "a lower-case symbol", [`${prefix}nifty:${digest}`], args, "cache_key"],
+    ["atr", "an empty symbol", [`${prefix}:${digest}`], args, "cache_key"],
+    ["atr", "a digest that is not 40 hex digits", [`${prefix}RAW:${"g".repeat(40)}`], args, "cache_key"],
+    ["stream_update", "keys of another family", ["foo", "bar"], tick, "atr_state"],
+    ["stream_update", "one key", [indicatorKey("atr14", "RAW")], tick, "vwap_state"],
+    ["stream_update", "no keys", [], tick, "atr_state"],
+    ["stream_update", "three keys", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW"), "x"], tick, "KEYS[3]"],
+    ["stream_update", "an ATR key of another period", [indicatorKey("atr5", "RAW"), indicatorKey("vwap", "RAW")], tick, "atr_state"],
+    ["stream_update", "keys of two symbols", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "OTHER")], tick, "vwap_state"],
+    ["stream_update", "an unbalanced hash tag", ["indicator:atr14:{RAW", "indicator:vwap:{RAW"], tick, "atr_state"],
+    ["stream_snapshot", "keys of another family", ["foo", "bar"], ["14", "1,2"], "atr_state"],
+  ];
+  it.each(cases)("%s: %s -> MATHD_INVALID %s, writing nothing", async (name, _, keys, argv, field) => {
+    const script = name === "atr" ? atr : name === "stream_update" ? update : SCRIPTS.find((s) => s.name === name)!;
+    const before = await keyCount();
+    const error = await redis.evalsha(script.sha1, keys.length, ...keys, ...argv).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(new RegExp(`^MATHD_INVALID ${field.replace(/[[\].]/g, "\\$&")}: `));
+    expect(await keyCount()).toBe(before);
+  });
+
+  it("accepts a symbol wrapped whole in a hash tag", async () => {
+    const reply = await redis.evalsha(atr.sha1, 1, `${prefix}{NIFTY}:${digest}`, ...args);
+    expect((reply as string[]).slice(0, 2)).toEqual(["cache", "miss"]);
+  });
+});
+
+describe("the cache never answers one call's arguments with another's result", () => {
+  const atr = SCRIPTS.find((s) => s.name === "atr")!;
+  const bars = packDoubles(
+    [
+      [101 * UNIT, 99 * UNIT, 100 * UNIT],
+      [103 * UNIT, 100 * UNIT, 102 * UNIT],
+      [104 * UNIT, 98 * UNIT, 99 * UNIT],
+    ],
+    3,
+  );
+  const a = ["1", "0", "", bars];
+  const b = ["2", "0", "", bars];
+  const keyOf = (args: (string | Buffer)[]) => patternCacheKey("atr", atr.version, "PAIRED", inputsDigest(args));
+  const call = (key: string, args: (string | Buffer)[]) => redis.evalsha(atr.sha1, 1, key, ...args) as Promise<string[]>;
+
+  it("computes for the arguments given when a key is paired with other arguments", async () => {
+    const resultA = await call(keyOf(a), a);
+    const resultB = await call(keyOf(b), b);
+    expect(resultA[3]).not.toBe(resultB[3]);
+    expect((await call(keyOf(a), a))[1]).toBe("hit");
+    // A's key, B's arguments: B's result, computed (a miss), never A's stored one
+    expect(await call(keyOf(a), b)).toEqual(resultB);
+    // and the entry now holds B's arguments, so A's own call is a miss again with A's result
+    expect(await call(keyOf(a), a)).toEqual(resultA);
+    // arguments that differ only in a trailing byte of the binary argument are other arguments
+    const longer = ["1", "0", "", Buffer.concat([bars, packDoubles([[105 * UNIT, 100 * UNIT, 104 * UNIT]], 3)])];
+    expect((await call(keyOf(a), longer))[1]).toBe("miss");
   });
 });

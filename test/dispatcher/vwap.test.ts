@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { vwapOfBars, vwapOfTicks, type VwapReference } from "../../src/indicators/vwap.js";
+import { vwapInChunks } from "../../src/dispatcher/vwap.js";
 import { barSeries, tickPrice, tickSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
 beforeAll(() => dispatcher.load());
-afterAll(() => dispatcher.quit());
+afterAll(() => dispatcher.close());
 
 function expectMatchesReference(result: Awaited<ReturnType<MathDispatcher["vwap"]>>, reference: VwapReference, bands: number[]) {
   expectClose(result.vwap, reference.vwap, "vwap");
@@ -83,6 +84,25 @@ describe("vwap", () => {
     );
   });
 
+  it("in chunks of any size carrying the state, equals one call bit for bit", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          tickSeries(1, 300).map((ticks) => ({ ticks })),
+          barSeries(1, 300).filter((bars) => bars.some((b) => b.volume > 0)).map((bars) => ({ bars })),
+        ),
+        fc.integer({ min: 1, max: 80 }),
+        async (points, pointsPerCall) => {
+          const input = { symbol: "CHUNKVWAP", bands: [1, 2.5], ...points };
+          const { cache: _c, ...whole } = await dispatcher.vwap(input);
+          const { cache: _d, ...chunked } = await vwapInChunks(dispatcher.runner, input, { pointsPerCall });
+          expect(chunked).toEqual(whole);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("keeps full precision over 100,000 ticks near 50,000 with volumes up to 1e6", async () => {
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -90,7 +110,8 @@ describe("vwap", () => {
       price: tickPrice(1_000_000 + Math.floor(random() * 200) - 100),
       volume: Math.floor(random() * 1_000_000),
     }));
-    const result = await dispatcher.vwap({ symbol: "LONGSESSION", ticks });
+    const result = await vwapInChunks(dispatcher.runner, { symbol: "LONGSESSION", ticks });
+    expect(result.points).toBe(100_000);
     const reference = vwapOfTicks(ticks);
     expectClose(result.vwap, reference.vwap, "vwap");
     expectClose(result.sigma, reference.sigma, "sigma");

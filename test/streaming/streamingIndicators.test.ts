@@ -15,7 +15,7 @@ const dispatcher = sharedDispatcher();
 const streaming = dispatcher.streaming({ atrPeriod: 5 });
 const redis = new Redis(inject("redisUrl"), { db: 10 });
 afterAll(async () => {
-  await dispatcher.quit();
+  await dispatcher.close();
   redis.disconnect();
 });
 
@@ -136,7 +136,7 @@ describe("streaming ATR and VWAP", () => {
         }
       }),
     );
-    await Promise.all(clients.map((c) => c.quit()));
+    await Promise.all(clients.map((c) => c.close()));
     const serialSymbol = freshSymbol("SERIAL");
     for (const u of barUpdates(serialSymbol, bars)) await streaming.update(u);
     const serial = await streaming.snapshot(serialSymbol);

@@ -1,0 +1,32 @@
+-- KEYS checks shared by every script: the number of keys and the form of each, checked before
+-- anything is read or written, so a raw caller can neither make a script write outside its key
+-- family nor get a Lua error instead of a MATHD_INVALID reply.
+-- @include "errors"
+
+local MAX_SYMBOL_LENGTH = 40
+
+-- The script takes exactly `#names` keys; names[i] is KEYS[i]'s name in the script header.
+local function check_key_count(names)
+  for i = 1, #names do
+    if KEYS[i] == nil then invalid(names[i], 'missing (KEYS[' .. i .. '])') end
+  end
+  if #KEYS > #names then invalid('KEYS[' .. (#names + 1) .. ']', 'this script takes ' .. #names .. ' key(s)') end
+end
+
+-- The symbol segment of a key: src/keys/symbol.ts SYMBOL_PATTERN, /^[A-Z0-9][A-Z0-9&_.-]{0,39}$/,
+-- optionally wrapped whole in a cluster {hash tag}.
+local function check_key_symbol(field, symbol)
+  local bare = string.match(symbol, '^{(.*)}$') or symbol
+  if #bare > MAX_SYMBOL_LENGTH or not string.find(bare, '^[A-Z0-9][A-Z0-9&_.%-]*$') then
+    invalid(field, 'the symbol ' .. shown(symbol) .. ' must match [A-Z0-9][A-Z0-9&_.-]{0,39}, optionally as a whole {hash tag}')
+  end
+end
+
+-- KEYS[index] is `prefix` .. <symbol>; returns the symbol.
+local function key_symbol(index, field, prefix)
+  local key = KEYS[index]
+  if string.sub(key, 1, #prefix) ~= prefix then invalid(field, 'must be ' .. prefix .. '<symbol>, got ' .. shown(key)) end
+  local symbol = string.sub(key, #prefix + 1)
+  check_key_symbol(field, symbol)
+  return symbol
+end

@@ -1,0 +1,65 @@
+/**
+ * Long series in several script calls. A call takes at most {@link MAX_POINTS_PER_CALL} points
+ * so that no call holds Redis for more than about 2 ms; a longer series (up to MAX_POINTS) runs
+ * as consecutive calls, each given the indicator state the previous one replied (`state` ARGV:
+ * 'start' first, then the reply's text). The state is the scripts' own running sums written as
+ * %.17g, which reads back as the same doubles, so the chained result equals one call over the
+ * whole series bit for bit (docs/FORMULAS.md, "Long inputs").
+ */
+import { InvalidInputError } from "../core/errors.js";
+import { MAX_POINTS_PER_CALL } from "../core/units.js";
+import type { KeyOptions } from "../keys/symbol.js";
+import { decodeReply, type ReplyFields, textField } from "./reply.js";
+import { decodeResult, type ResultMeta, type ScriptFunction, scriptCall } from "./scriptFunction.js";
+import type { ScriptRunner } from "./scriptRunner.js";
+
+/** Options of a chunked run. */
+export interface ChunkOptions extends KeyOptions {
+  /** Points per call, 1..MAX_POINTS_PER_CALL (the default); smaller only to test the protocol. */
+  pointsPerCall?: number;
+}
+
+/** How a function's series is split and how a chunk's reply joins the result. */
+export interface Chunking<Parsed extends { symbol: string }, Result> {
+  /** The script function of one whole-series call (its state argument ''). */
+  readonly single: ScriptFunction<Parsed, Result>;
+  /** The ARGV of one chunk: `state` is 'start' or the previous reply's state. */
+  args(chunk: Parsed, state: string): (string | Buffer)[];
+  /** The number of points of an input, and the input cut to points [from, to). */
+  length(input: Parsed): number;
+  slice(input: Parsed, from: number, to: number): Parsed;
+  /** The result from every chunk's reply fields, in order (the last holds the final values). */
+  combine(replies: readonly ReplyFields[]): Result;
+}
+
+/**
+ * Runs a validated input in one call when it fits, else in chunks of `pointsPerCall` points; the
+ * result is `hit` only if every chunk came from the cache.
+ */
+export async function runChunked<Parsed extends { symbol: string }, Result>(
+  runner: ScriptRunner,
+  chunking: Chunking<Parsed, Result>,
+  input: Parsed,
+  options: ChunkOptions = {},
+): Promise<Result & ResultMeta> {
+  const { pointsPerCall = MAX_POINTS_PER_CALL, ...keyOptions } = options;
+  if (!Number.isInteger(pointsPerCall) || pointsPerCall < 1 || pointsPerCall > MAX_POINTS_PER_CALL) {
+    throw new InvalidInputError("pointsPerCall", `must be an integer in 1..${MAX_POINTS_PER_CALL}, got ${pointsPerCall}`);
+  }
+  const entry = runner.entry(chunking.single.script);
+  const total = chunking.length(input);
+  if (total <= pointsPerCall) {
+    return decodeResult(chunking.single as ScriptFunction<never, Result>, entry, await runner.run(scriptCall(chunking.single, entry, input, keyOptions)));
+  }
+  const replies: ReplyFields[] = [];
+  let state = "start";
+  for (let from = 0; from < total; from += pointsPerCall) {
+    const chunk = chunking.slice(input, from, Math.min(total, from + pointsPerCall));
+    const fn: ScriptFunction<Parsed, Result> = { ...chunking.single, args: (p) => chunking.args(p, state) };
+    const fields = decodeReply(await runner.run(scriptCall(fn, entry, chunk, keyOptions)));
+    replies.push(fields);
+    state = textField(fields, "state");
+  }
+  const cache = replies.every((fields) => textField(fields, "cache") === "hit") ? "hit" : "miss";
+  return { ...chunking.combine(replies), cache, scriptVersion: entry.version };
+}
