@@ -1,0 +1,184 @@
+/**
+ * `mathd` as a newcomer meets it: help on stdout with exit 0, usage errors with 64 (never health's
+ * 1 or 2), one-line errors naming the server and the cause, and the scripts and chart commands
+ * against a real Redis of the test's own (it flushes the script cache).
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import packageJson from "../../package.json";
+import { runMathd } from "../../src/cli/main.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
+import { freePort, type LocalRedisServer } from "../../src/redis/localServer.js";
+import { ownRedis } from "../support/redis.js";
+
+async function mathd(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await runMathd(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+const sample = join(import.meta.dirname, "../../examples/data/banknifty-5m.json");
+let server: LocalRedisServer;
+let dir: string;
+beforeAll(async () => {
+  server = await ownRedis();
+  dir = await mkdtemp(join(tmpdir(), "mathd-cli-"));
+});
+afterAll(() => server.stop());
+
+describe("help, version and usage errors", () => {
+  it("mathd --help and each command's --help print to stdout and exit 0", async () => {
+    const top = await mathd("--help");
+    expect(top).toMatchObject({ code: 0, stderr: "" });
+    for (const command of ["health", "consume", "scripts", "chart"]) expect(top.stdout).toContain(`  ${command} `);
+    for (const command of ["health", "consume", "scripts", "chart"]) {
+      const help = await mathd(command, "--help");
+      expect(help, command).toMatchObject({ code: 0, stderr: "" });
+      expect(help.stdout).toContain(`mathd ${command}`);
+      expect(help.stdout).toContain("--verbose");
+    }
+    expect((await mathd("scripts", "load", "--help")).code).toBe(0);
+    expect((await mathd("help", "chart")).stdout).toContain("--input FILE");
+  });
+
+  it("--version prints the package version", async () => {
+    expect(await mathd("--version")).toEqual({ code: 0, stdout: `mathd ${packageJson.version}\n`, stderr: "" });
+  });
+
+  it("a wrong command line exits 64 with the problem and where to get help, on stderr", async () => {
+    const cases = [
+      [],
+      ["frobnicate"],
+      ["health", "--bogus"],
+      ["health", "--sample", "0"],
+      ["consume"],
+      ["scripts"],
+      ["scripts", "unload"],
+      ["chart"],
+      ["chart", "--input", sample, "--bands", "-1"],
+      ["health", "stray"],
+    ];
+    for (const args of cases) {
+      const run = await mathd(...args);
+      expect(run.code, args.join(" ")).toBe(64);
+      expect(run.stdout, args.join(" ")).toBe("");
+      expect(run.stderr, args.join(" ")).toMatch(/mathd|usage/);
+    }
+    expect((await mathd("health", "--bogus")).stderr).toBe("mathd health: Unknown option '--bogus'\nrun 'mathd health --help' for usage\n");
+  });
+});
+
+describe("errors in one line", () => {
+  it("an unreachable server: exit 2, the address and ECONNREFUSED, no stack unless --verbose", async () => {
+    const port = await freePort();
+    for (const command of [["scripts", "list"], ["scripts", "load"], ["chart", "--symbol", "NIFTY"]]) {
+      const run = await mathd(...command, "--url", `redis://127.0.0.1:${port}`);
+      expect(run.code, command.join(" ")).toBe(2);
+      expect(run.stderr).toBe(`mathd ${command[0]}: Redis at 127.0.0.1:${port}: refused: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    }
+    const verbose = await mathd("scripts", "list", "--url", `redis://127.0.0.1:${port}`, "--verbose");
+    expect(verbose.stderr.split("\n")[0]).toContain("ECONNREFUSED");
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+
+  it("a missing input file exits 66, a malformed one 65 naming the place", async () => {
+    const missing = await mathd("chart", "--input", join(dir, "none.json"));
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toMatch(/^mathd chart: ENOENT: no such file or directory, open '.*none\.json'\n$/);
+    const bad = join(dir, "bad.csv");
+    await writeFile(bad, "ts,price,volume\n1795578300000,100,5\n1795578301000,abc,5\n");
+    const malformed = await mathd("chart", "--input", bad);
+    expect(malformed).toMatchObject({ code: 65, stderr: `mathd chart: ${bad}: line 3: price is not a number: "abc"\n` });
+  });
+});
+
+describe("mathd scripts", () => {
+  it("manifest: every script with its SHA1, which is the SHA1 of its text", async () => {
+    const run = await mathd("scripts", "manifest");
+    expect(run.code).toBe(0);
+    const manifest = JSON.parse(run.stdout);
+    expect(manifest).toMatchObject({ schema: "mathd.manifest/1", packageVersion: packageJson.version, cacheDb: 10 });
+    expect(manifest.scripts.map((s: { name: string }) => s.name)).toEqual(SCRIPTS.map((s) => s.name));
+    for (const s of manifest.scripts) expect(createHash("sha1").update(s.source).digest("hex")).toBe(s.sha1);
+  });
+
+  it("list shows what the server holds; load loads all of it", async () => {
+    const redis = new Redis(server.url);
+    await redis.script("FLUSH");
+    const before = await mathd("scripts", "list", "--url", server.url, "--json");
+    expect(JSON.parse(before.stdout).scripts.every((s: { loaded: boolean }) => !s.loaded)).toBe(true);
+    const load = await mathd("scripts", "load", "--url", server.url);
+    expect(load.code).toBe(0);
+    expect(load.stdout).toContain(`${SCRIPTS.length}/${SCRIPTS.length} scripts of this build loaded`);
+    expect(await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))).toEqual(SCRIPTS.map(() => 1));
+    const after = await mathd("scripts", "list", "--url", server.url);
+    expect(after.stdout.split("\n").filter((l) => l.endsWith("  loaded"))).toHaveLength(SCRIPTS.length);
+    redis.disconnect();
+  });
+});
+
+describe("mathd chart", () => {
+  it("from a file: the SVG file and a summary, or the series as JSON", async () => {
+    const out = join(dir, "session.svg");
+    const run = await mathd("chart", "--input", sample, "--out", out, "--json");
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({ symbol: "BANKNIFTY", points: 75, out });
+    expect(summary.last.atr).toBeGreaterThan(0);
+    const svg = await readFile(out, "utf8");
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain('data-series="vwap" data-count="75"');
+    const series = JSON.parse((await mathd("chart", "--input", sample, "--json")).stdout);
+    expect(series.series).toHaveLength(75);
+    expect(series.series.at(-1)).toEqual(summary.last);
+  });
+
+  it("from Redis: the stream's session, and the live streaming state agrees with it", async () => {
+    const { updates } = JSON.parse(await readFile(sample, "utf8")) as { updates: Record<string, number>[] };
+    const ticks = new Redis(server.url, { db: 4 });
+    const math = MathDispatcher.connect(server.url);
+    const live = math.streaming({ atrPeriod: 14 });
+    for (const u of updates) {
+      await ticks.xadd("ticks:BANKNIFTY", "*", ...Object.entries(u).flatMap(([k, v]) => [k, String(v)]));
+      await live.update({ symbol: "BANKNIFTY", ts: u.ts!, seq: u.seq!, high: u.high!, low: u.low!, close: u.close!, volume: u.volume! });
+    }
+    await math.close();
+    ticks.disconnect();
+    const fromRedis = await mathd("chart", "--symbol", "BANKNIFTY", "--url", server.url, "--json");
+    expect(fromRedis.code).toBe(0);
+    const fromFile = JSON.parse((await mathd("chart", "--input", sample, "--json")).stdout);
+    const chart = JSON.parse(fromRedis.stdout);
+    expect(chart.source).toBe("ticks:BANKNIFTY (DB 4, 75 entries)");
+    expect(chart.series).toEqual(fromFile.series);
+    const svg = (await mathd("chart", "--symbol", "BANKNIFTY", "--url", server.url)).stdout;
+    expect(svg).toContain("the live streaming state agrees");
+  });
+});
+
+describe("the executable", () => {
+  const cli = join(import.meta.dirname, "../../src/cli/mathd.ts");
+  const run = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", cli, ...args], { encoding: "utf8" });
+
+  it("exits with runMathd's code and writes help to stdout", () => {
+    const help = run("consume", "--help");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("--symbols LIST");
+    expect(help.stderr).toBe("");
+    const bad = run("health", "--bogus");
+    expect(bad.status).toBe(64);
+    expect(bad.stdout).toBe("");
+  });
+
+  it("does not cut a long output written to a pipe", () => {
+    const manifest = run("scripts", "manifest");
+    expect(manifest.status).toBe(0);
+    expect(JSON.parse(manifest.stdout).scripts).toHaveLength(SCRIPTS.length);
+  });
+});
