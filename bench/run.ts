@@ -159,7 +159,7 @@ async function measure(server: LocalRedisServer) {
     progress,
   });
 
-  await Promise.all([math.quit(), admin.quit(), news.quit(), volume.quit()]);
+  await Promise.all([math.close(), admin.quit(), news.quit(), volume.quit()]);
   return { redisVersion };
 }
 

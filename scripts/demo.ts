@@ -45,7 +45,7 @@ async function main() {
     const relative = (x: number, ref: typeof atrRef) => ref.minus(x).abs().div(ref).toExponential(2);
     console.log(`\nrelative difference to the decimal.js reference: ATR ${relative(atr.atr, atrRef)}, VWAP ${relative(vwap.vwap, vwapRef)}`);
   } finally {
-    await dispatcher.quit();
+    await dispatcher.close();
     await server?.stop();
   }
 }

@@ -9,6 +9,8 @@ export {
   type FunctionName,
   type FunctionTypes,
   type MathDispatcherOptions,
+  type ConnectOptions,
+  type SingleFunctionMethods,
   SCRIPT_FUNCTIONS,
 } from "./dispatcher/MathDispatcher.js";
 export type { Signal, Decision, InputSource } from "./dispatcher/dispatch.js";
@@ -20,7 +22,7 @@ export type { AtrInput, AtrResult } from "./dispatcher/atr.js";
 export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from "./dispatcher/vwap.js";
 export type { ResultMeta } from "./dispatcher/scriptFunction.js";
 export type { CacheStatus } from "./dispatcher/reply.js";
-export { ScriptRunner, type ScriptCall, type Settled, type CallPolicy } from "./dispatcher/scriptRunner.js";
+export { ScriptRunner, type ScriptCall, type Settled } from "./dispatcher/scriptRunner.js";
 export type { ScriptManifestEntry } from "./dispatcher/manifest.js";
 export { SCRIPTS } from "./generated/scripts.js";
 export {
@@ -31,6 +33,12 @@ export {
   ConfigurationError,
   ReplyFormatError,
   StoredDataError,
+  ConnectionError,
+  type ConnectionFailure,
+  CircuitOpenError,
+  CommandTimeoutError,
+  OfflineQueueFullError,
+  RedisCommandError,
 } from "./core/errors.js";
 export { PRICE_UNITS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, type PriceInput } from "./core/units.js";
 export { AtrReference, atrReference, type HlcBar } from "./indicators/atr.js";
@@ -69,10 +77,11 @@ export { tickStreamKey, deadLetterKey } from "./keys/marketData.js";
 export { resolveRedisConfig, type RedisConfig, type RedisConfigInput } from "./redis/config.js";
 export {
   ResilientRedis,
-  CircuitOpenError,
-  CommandTimeoutError,
-  OfflineQueueFullError,
   isTransient,
+  classifyError,
+  type ErrorClass,
+  type CallOptions,
+  type CallContext,
   type ResilientRedisOptions,
   type CircuitStateName,
 } from "./redis/ResilientRedis.js";

@@ -49,8 +49,9 @@ export class ConfigurationError extends MathDispatcherError {
   constructor(
     readonly setting: string,
     reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${setting}: ${reason}`);
+    super(`${setting}: ${reason}`, options);
   }
 }
 
@@ -85,3 +86,15 @@ export class ConnectionError extends MathDispatcherError {
     super(`Redis at ${address}: ${failure}: ${detail}`, options);
   }
 }
+
+/** Calls fail fast: Redis answered too slowly too often, and the circuit breaker is open. */
+export class CircuitOpenError extends MathDispatcherError {}
+
+/** Too many calls already wait for a connection that is down. */
+export class OfflineQueueFullError extends MathDispatcherError {}
+
+/** A command did not answer within its timeout, or a call's deadline passed. */
+export class CommandTimeoutError extends MathDispatcherError {}
+
+/** Redis answered a command with an error (e.g. WRONGTYPE, NOPERM); the reply error is the cause. */
+export class RedisCommandError extends MathDispatcherError {}

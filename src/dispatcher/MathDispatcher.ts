@@ -1,168 +1,172 @@
 /**
- * The typed entry point: validates inputs, runs the Lua scripts with EVALSHA on a DB 10
- * connection and returns typed results, each cached in DB 10 by the script itself.
+ * The typed entry point: validates inputs, runs the Lua scripts with EVALSHA through a
+ * {@link ResilientRedis} and returns typed results, each cached in DB 10 by the script itself
+ * (and, when asked, in an in-process tier in front of it).
  */
 import type { Redis } from "ioredis";
-import type { z } from "zod";
+import { ConfigurationError, InvalidInputError, MathDispatcherError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
-import { DATABASES } from "../redis/databases.js";
-import { ResilientRedis } from "../redis/ResilientRedis.js";
+import { type CallOptions, ResilientRedis, type ResilientRedisOptions } from "../redis/ResilientRedis.js";
 import { StreamingIndicators, type StreamingOptions } from "../streaming/StreamingIndicators.js";
-import { type AtrInput, type AtrResult, atrFunction } from "./atr.js";
 import { attempt, type BatchOutcome, type Prepared, runPrepared, unwrap } from "./batch.js";
-import { type ConfidenceInput, type ConfidenceResult, confidenceFunction } from "./confidence.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
-import { ConfigurationError, MathDispatcherError } from "../core/errors.js";
+import { type AnyFunction, type BatchCall, FUNCTION_NAMES, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";
 import { parseInput } from "./inputs.js";
-import { type NewsBoostInput, type NewsBoostResult, newsBoostFunction } from "./newsBoost.js";
-import { type PositionSizeInput, type PositionSizeResult, positionSizeFunction } from "./positionSize.js";
-import { decodeResult, prepareCall, type ResultMeta, scriptCall, type ValidatedFunction } from "./scriptFunction.js";
-import { ScriptRunner } from "./scriptRunner.js";
+import { ResultTier, type ResultTierOptions } from "./resultTier.js";
+import { decodeResult, prepareCall, type ResultMeta, scriptCall } from "./scriptFunction.js";
+import { type ScriptCall, ScriptRunner } from "./scriptRunner.js";
 import { readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
-import { type StopLossInput, type StopLossResult, stopLossFunction } from "./stopLoss.js";
-import { type VwapInput, type VwapResult, vwapFunction } from "./vwap.js";
 
 export type { BatchOutcome } from "./batch.js";
+export { type BatchCall, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";
 
 /** Options of {@link MathDispatcher}. */
-export interface MathDispatcherOptions extends KeyOptions {}
-
-/** Input and result types of the single functions, by name. */
-export interface FunctionTypes {
-  atr: [AtrInput, AtrResult];
-  vwap: [VwapInput, VwapResult];
-  stopLoss: [StopLossInput, StopLossResult];
-  positionSize: [PositionSizeInput, PositionSizeResult];
-  newsBoost: [NewsBoostInput, NewsBoostResult];
-  confidence: [ConfidenceInput, ConfidenceResult];
+export interface MathDispatcherOptions extends KeyOptions {
+  /**
+   * Keep results in this process too, bounded by entries and bytes: a repeated call with the
+   * same inputs then costs no round trip (its `cache` says `memory`). Off by default.
+   */
+  resultCache?: ResultTierOptions;
 }
-export type FunctionName = keyof FunctionTypes;
 
-/** A function call for {@link MathDispatcher.batch}. */
-export type BatchCall = { [K in FunctionName]: { fn: K; input: FunctionTypes[K][0] } }[FunctionName];
+/** Options of {@link MathDispatcher.connect}: the dispatcher's and the resilient client's. */
+export type ConnectOptions = MathDispatcherOptions & Omit<ResilientRedisOptions, "config" | "connection">;
 
-type AnyFunction = ValidatedFunction<z.ZodType<{ symbol: string }>, unknown>;
-
-/** The single functions by name: their validation, ARGV layout and reply decoding. */
-export const SCRIPT_FUNCTIONS: Readonly<Record<FunctionName, AnyFunction>> = {
-  atr: atrFunction,
-  vwap: vwapFunction,
-  stopLoss: stopLossFunction,
-  positionSize: positionSizeFunction,
-  newsBoost: newsBoostFunction,
-  confidence: confidenceFunction,
+/** The single-function methods, one per entry of the registry (`math.atr(input)`, ...). */
+export type SingleFunctionMethods = {
+  [K in keyof FunctionTypes]: (input: FunctionTypes[K][0], options?: CallOptions) => Promise<FunctionTypes[K][1] & ResultMeta>;
 };
 
+type AnyResult = FunctionTypes[FunctionName][1] & ResultMeta;
+
+function functionOf(fn: unknown, field: string): AnyFunction {
+  if (typeof fn !== "string" || !Object.hasOwn(SCRIPT_FUNCTIONS, fn)) {
+    throw new InvalidInputError(field, `unknown function ${JSON.stringify(fn)}; known: ${FUNCTION_NAMES.join(", ")}`);
+  }
+  return SCRIPT_FUNCTIONS[fn as FunctionName];
+}
+
+function checkArray(value: unknown, field: string): asserts value is readonly unknown[] {
+  if (!Array.isArray(value)) throw new InvalidInputError(field, `must be an array, got ${value === null ? "null" : typeof value}`);
+}
+
+export interface MathDispatcher extends SingleFunctionMethods {}
+
 export class MathDispatcher {
-  /** The runner that owns SCRIPT LOAD / EVALSHA for this connection. */
+  /** The runner that owns SCRIPT LOAD / EVALSHA. */
   readonly runner: ScriptRunner;
-  private inputConnections: { news: Redis; volume: Redis } | undefined;
-  /** Set by {@link MathDispatcher.connect}: the client is the dispatcher's to close. */
-  private ownsClient = false;
+  /** The resilient client every call goes through. */
+  readonly client: ResilientRedis;
+  private ownsClient: boolean;
+  private readonly tier: ResultTier | undefined;
 
   /**
-   * @param redis an ioredis connection on DB 10 (patterns), where results are cached. It is used
-   *   as it is, never reconfigured; {@link MathDispatcher.connect} makes one for you.
-   * @param client a resilient client whose policy (timeout, retries, circuit breaker) every
-   *   script call and input read goes through, and whose connections it uses.
+   * @param client a {@link ResilientRedis}, or an ioredis connection on the patterns database
+   *   (DB 10), which is wrapped in one: used as it is, never reconfigured or closed, and the other
+   *   databases get connections to the same server. {@link MathDispatcher.connect} makes one for you.
    */
   constructor(
-    readonly redis: Redis,
+    client: ResilientRedis | Redis,
     private readonly options: MathDispatcherOptions = {},
-    private readonly client?: ResilientRedis,
   ) {
-    const db = redis.options.db ?? 0;
-    const expected = client?.config.databases.patterns ?? DATABASES.patterns.db;
-    if (db !== expected) {
-      throw new ConfigurationError("redis.options.db", `the dispatcher caches in DB ${expected}, got a connection on DB ${db}`);
+    if (client instanceof ResilientRedis) {
+      this.client = client;
+      this.ownsClient = false;
+    } else {
+      this.client = new ResilientRedis({ connection: client });
+      this.ownsClient = true; // the wrapper, not the connection given to it
+      const db = client.options.db ?? 0;
+      const expected = this.client.config.databases.patterns;
+      if (db !== expected) {
+        throw new ConfigurationError("redis.options.db", `the dispatcher caches in DB ${expected}, got a connection on DB ${db}`);
+      }
     }
-    this.runner = new ScriptRunner(redis, SCRIPTS, client ? (command) => client.run("patterns", command) : undefined);
+    this.runner = new ScriptRunner(this.client, SCRIPTS, "patterns");
+    this.tier = options.resultCache ? new ResultTier(options.resultCache) : undefined;
   }
 
-  /**
-   * A dispatcher whose every Redis call goes through a {@link ResilientRedis} (its DB map too).
-   * The client stays yours: {@link MathDispatcher.quit} does not close it.
-   */
+  /** A dispatcher on a {@link ResilientRedis} you own: {@link MathDispatcher.close} leaves it open. */
   static withClient(client: ResilientRedis, options: MathDispatcherOptions = {}): MathDispatcher {
-    return new MathDispatcher(client.connection("patterns"), options, client);
+    return new MathDispatcher(client, options);
   }
 
   /**
    * Connects through a new {@link ResilientRedis}: from a URL, from connection settings, or from
    * the environment (REDIS_URL and the others of {@link resolveRedisConfig}) when none is given.
+   * The options set the dispatcher (hash tags, result tier) and the client's policy (deadline,
+   * outage grace, retries, breaker). Close it with {@link MathDispatcher.close}.
    */
-  static connect(target: string | RedisConfigInput = {}, options: MathDispatcherOptions = {}): MathDispatcher {
-    const dispatcher = MathDispatcher.withClient(new ResilientRedis({ config: typeof target === "string" ? { url: target } : target }), options);
+  static connect(target: string | RedisConfigInput = {}, options: ConnectOptions = {}): MathDispatcher {
+    const { hashTag, resultCache, ...policy } = options;
+    const client = new ResilientRedis({ ...policy, config: typeof target === "string" ? { url: target } : target });
+    const dispatcher = new MathDispatcher(client, { hashTag, resultCache });
     dispatcher.ownsClient = true;
     return dispatcher;
   }
 
-  /** Loads every script now (otherwise the first call does). */
-  load(): Promise<void> {
-    return this.runner.load();
+  /** Loads every script now (otherwise the first call does); fails typed if Redis cannot be used. */
+  load(options?: CallOptions): Promise<void> {
+    return this.runner.load(options);
   }
 
-  private async call<Result>(fn: ValidatedFunction<z.ZodType<{ symbol: string }>, Result>, input: unknown): Promise<Result & ResultMeta> {
-    const entry = this.runner.entry(fn.script);
-    return decodeResult(fn, entry, await this.runner.run(prepareCall(fn, entry, input, this.options)));
-  }
-
-  /** Average True Range (TA-Lib) of the bars. */
-  atr(input: AtrInput): Promise<AtrResult & ResultMeta> {
-    return this.call(atrFunction, input);
-  }
-
-  /** VWAP with sigma bands over ticks or bars. */
-  vwap(input: VwapInput): Promise<VwapResult & ResultMeta> {
-    return this.call(vwapFunction, input);
-  }
-
-  /** Stop-loss (and target) on the tick grid from entry and ATR. */
-  stopLoss(input: StopLossInput): Promise<StopLossResult & ResultMeta> {
-    return this.call(stopLossFunction, input);
-  }
-
-  /** Lots and quantity for a fixed fraction of capital at risk. */
-  positionSize(input: PositionSizeInput): Promise<PositionSizeResult & ResultMeta> {
-    return this.call(positionSizeFunction, input);
-  }
-
-  /** Recency- and relevance-weighted news sentiment as a signed confidence boost. */
-  newsBoost(input: NewsBoostInput): Promise<NewsBoostResult & ResultMeta> {
-    return this.call(newsBoostFunction, input);
-  }
-
-  /** The detector's confidence moved in log-odds by volume and news. */
-  confidence(input: ConfidenceInput): Promise<ConfidenceResult & ResultMeta> {
-    return this.call(confidenceFunction, input);
+  /** A call answered by the in-process tier, or sent and its result kept there. */
+  private async execute<Result>(call: ScriptCall, decode: (reply: unknown) => Result, options?: CallOptions): Promise<Result> {
+    const key = call.keys[0] as string;
+    const held = this.tier?.get(key) as Result | undefined;
+    if (held) return { ...held, cache: "memory" };
+    const result = decode(await this.runner.run(call, options));
+    this.tier?.set(key, result);
+    return result;
   }
 
   /** One single-function call chosen by name (what {@link MathDispatcher.batch} takes). */
-  run(call: BatchCall): Promise<FunctionTypes[FunctionName][1] & ResultMeta> {
-    return this.call(SCRIPT_FUNCTIONS[call.fn], call.input) as Promise<FunctionTypes[FunctionName][1] & ResultMeta>;
+  run(call: BatchCall, options?: CallOptions): Promise<AnyResult> {
+    return (async () => {
+      if (typeof call !== "object" || call === null) throw new InvalidInputError("call", "must be { fn, input }");
+      const fn = functionOf(call.fn, "fn");
+      const entry = this.runner.entry(fn.script);
+      const prepared = prepareCall(fn, entry, call.input, this.options);
+      return this.execute(prepared, (reply) => decodeResult(fn, entry, reply) as AnyResult, options);
+    })();
   }
 
   /**
    * Many single-function calls in one pipeline. Each input is validated first; an invalid one
-   * yields its error in place and is not sent.
+   * (or an unknown `fn`) yields its error in place and is not sent.
    */
-  batch(calls: readonly BatchCall[]): Promise<BatchOutcome<FunctionTypes[FunctionName][1] & ResultMeta>[]> {
-    const prepared = calls.map((c) => {
-      const fn = SCRIPT_FUNCTIONS[c.fn];
-      return attempt(() => ({ call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options), extra: fn }));
-    });
-    return runPrepared(this.runner, prepared, (reply, fn) =>
-      decodeResult(fn, this.runner.entry(fn.script), reply) as FunctionTypes[FunctionName][1] & ResultMeta,
+  async batch(calls: readonly BatchCall[], options?: CallOptions): Promise<BatchOutcome<AnyResult>[]> {
+    checkArray(calls, "calls");
+    const prepared = calls.map((c, i) =>
+      attempt(() => {
+        if (typeof c !== "object" || c === null) throw new InvalidInputError(`calls[${i}]`, "must be { fn, input }");
+        const fn = functionOf(c.fn, `calls[${i}].fn`);
+        return { call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options), extra: fn };
+      }),
     );
+    return this.runTiered(prepared, (reply, fn) => decodeResult(fn, this.runner.entry(fn.script), reply) as AnyResult, options);
   }
 
-  private inputs(): { news: Redis; volume: Redis } {
-    this.inputConnections ??= this.client
-      ? { news: this.client.connection("news"), volume: this.client.connection("cumulative_volume") }
-      : { news: this.redis.duplicate({ db: DATABASES.news.db }), volume: this.redis.duplicate({ db: DATABASES.cumulative_volume.db }) };
-    return this.inputConnections;
+  /** Runs prepared calls in one pipeline, answering from the in-process tier where it can. */
+  private async runTiered<Extra, Result>(
+    prepared: Prepared<Extra>[],
+    decode: (reply: unknown, extra: Extra) => Result,
+    options?: CallOptions,
+  ): Promise<BatchOutcome<Result>[]> {
+    const tier = this.tier;
+    if (!tier) return runPrepared(this.runner, prepared, decode, options);
+    const held = prepared.map((p) => (p.ok ? (tier.get(p.value.call.keys[0] as string) as Result | undefined) : undefined));
+    // entries the tier holds are not sent: they stand in the pipeline as outcomes already known
+    const toSend = prepared.map((p, i): Prepared<Extra> => (held[i] ? { ok: false, error: new MathDispatcherError("answered in process") } : p));
+    const sent = await runPrepared(this.runner, toSend, decode, options);
+    return sent.map((outcome, i) => {
+      const value = held[i];
+      if (value) return { ok: true, value: { ...value, cache: "memory" } };
+      const p = prepared[i] as Prepared<Extra>;
+      if (outcome.ok && p.ok) tier.set(p.value.call.keys[0] as string, outcome.value);
+      return outcome;
+    });
   }
 
   private resolve(signal: ParsedSignal, stored: StoredSignalInputs): ResolvedSignal {
@@ -187,19 +191,21 @@ export class MathDispatcher {
    * Decisions for many signals: one round trip reads the news (DB 11) and volume baselines (DB 5)
    * the signals leave out, then one pipeline runs one `dispatch` script call per signal.
    */
-  async dispatchMany(signals: readonly Signal[]): Promise<BatchOutcome<Decision & ResultMeta>[]> {
+  async dispatchMany(signals: readonly Signal[], options?: CallOptions): Promise<BatchOutcome<Decision & ResultMeta>[]> {
+    checkArray(signals, "signals");
     const entry = this.runner.entry(dispatchFunction.script);
     const parsed = signals.map((s) => attempt(() => parseInput(signalSchema, s)));
     const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));
     const requests = valid.map((s) => ({
       symbol: s.symbol,
       time: s.time,
+      clockSkewMs: s.newsSettings.clockSkewMs,
       news: s.news === undefined,
       baseline: s.volumeRatio === undefined && s.currentVolume !== undefined,
     }));
-    const needsRedis = requests.some((r) => r.news || r.baseline);
-    const read = () => readSignalInputs(this.inputs().news, this.inputs().volume, requests, this.options);
-    const stored = needsRedis ? await (this.client ? this.client.run("news", read) : read()) : requests.map(() => ({}));
+    const stored = requests.some((r) => r.news || r.baseline)
+      ? await this.client.runOn(["news", "cumulative_volume"], ([news, volume]) => readSignalInputs(news as Redis, volume as Redis, requests, this.options), options)
+      : requests.map(() => ({}));
     let next = 0;
     const prepared = parsed.map((p): Prepared<ResolvedSignal> => {
       if (!p.ok) return p;
@@ -208,30 +214,44 @@ export class MathDispatcher {
       const resolved = this.resolve(p.value, found);
       return { ok: true, value: { call: scriptCall(dispatchFunction, entry, resolved, this.options), extra: resolved } };
     });
-    return runPrepared(this.runner, prepared, (reply, resolved) => ({
-      ...decodeResult(dispatchFunction, entry, reply),
-      sources: resolved.sources,
-    }));
+    return this.runTiered(
+      prepared,
+      (reply, resolved) => ({ ...decodeResult(dispatchFunction, entry, reply), sources: resolved.sources }),
+      options,
+    );
   }
 
   /** The decision for one signal: stop, target, confidence with its terms, news boost and lots. */
-  async dispatch(signal: Signal): Promise<Decision & ResultMeta> {
-    return unwrap((await this.dispatchMany([signal]))[0]);
+  async dispatch(signal: Signal, options?: CallOptions): Promise<Decision & ResultMeta> {
+    return unwrap((await this.dispatchMany([signal], options))[0]);
   }
 
-  /** Streaming ATR and session VWAP with their state in DB 10, on this dispatcher's connection. */
+  /** Streaming ATR and session VWAP with their state in DB 10, on this dispatcher's client. */
   streaming(options: StreamingOptions = {}): StreamingIndicators {
     return new StreamingIndicators(this.runner, { hashTag: this.options.hashTag, ...options });
   }
 
   /**
-   * Closes what the dispatcher opened: the client of {@link MathDispatcher.connect}, or the DB 10
-   * connection and those it opened for DB 5 and 11; never a client given to `withClient`.
+   * Closes what the dispatcher opened: the client of {@link MathDispatcher.connect}, or the
+   * connections it opened next to an ioredis connection it was given; never a client given to
+   * {@link MathDispatcher.withClient}, never an ioredis connection given to the constructor.
    */
-  async quit(): Promise<void> {
-    const inputs = this.inputConnections;
-    this.inputConnections = undefined;
-    if (this.client) return this.ownsClient ? this.client.close() : undefined;
-    await Promise.all([this.redis.quit(), inputs?.news.quit(), inputs?.volume.quit()]);
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
   }
+
+  /** `await using math = MathDispatcher.connect(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+for (const name of FUNCTION_NAMES) {
+  Object.defineProperty(MathDispatcher.prototype, name, {
+    value: function (this: MathDispatcher, input: unknown, options?: CallOptions) {
+      return this.run({ fn: name, input } as BatchCall, options);
+    },
+    writable: true,
+    configurable: true,
+  });
 }

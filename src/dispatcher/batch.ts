@@ -1,5 +1,6 @@
 /** Running many prepared script calls in one pipeline, with per-call outcomes. */
 import { MathDispatcherError } from "../core/errors.js";
+import type { CallOptions } from "../redis/ResilientRedis.js";
 import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
 
 /** One outcome of a batch: the result, or the typed error of that one input. */
@@ -23,8 +24,12 @@ export async function runPrepared<Extra, Result>(
   runner: ScriptRunner,
   prepared: readonly Prepared<Extra>[],
   decode: (reply: unknown, extra: Extra) => Result,
+  options?: CallOptions,
 ): Promise<BatchOutcome<Result>[]> {
-  const settled = await runner.runMany(prepared.flatMap((p) => (p.ok ? [p.value.call] : [])));
+  const settled = await runner.runMany(
+    prepared.flatMap((p) => (p.ok ? [p.value.call] : [])),
+    options,
+  );
   let next = 0;
   return prepared.map((p): BatchOutcome<Result> => {
     if (!p.ok) return p;

@@ -64,8 +64,8 @@ export function textField(fields: ReplyFields, name: string): string {
   return String(value);
 }
 
-/** Whether the script answered from its DB 10 cache. */
-export type CacheStatus = "hit" | "miss";
+/** `hit`: DB 10 held the result; `miss`: the script computed it; `memory`: the in-process tier held it. */
+export type CacheStatus = "hit" | "miss" | "memory";
 
 /** The `cache` field every caching script puts first. */
 export function cacheStatus(fields: ReplyFields): CacheStatus {

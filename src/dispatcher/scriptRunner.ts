@@ -1,12 +1,19 @@
 /**
- * Runs the manifest's scripts with EVALSHA. Scripts are sent once with SCRIPT LOAD (and the SHA1
- * Redis returns is checked against the manifest); a NOSCRIPT reply, after a restart, failover or
- * SCRIPT FLUSH, loads the script again and retries the call once, for single calls and for
- * calls queued in a pipeline alike.
+ * Runs the manifest's scripts with EVALSHA through a {@link ResilientRedis}. Scripts are sent once
+ * with SCRIPT LOAD (the SHA1 Redis returns is checked against the manifest). A NOSCRIPT reply,
+ * after a restart, failover or SCRIPT FLUSH, loads the script again on the same connection and
+ * sends the call again, as often as the call's deadline allows. In a pipeline, the entries that
+ * met NOSCRIPT or lost their connection are sent again; the others keep their result.
+ *
+ * Sending a call again is safe: every script is idempotent given its KEYS and ARGV (the math
+ * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
+ * applied (ts, seq) is ignored).
  */
 import type { Redis } from "ioredis";
+import { InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError, ScriptIntegrityError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
-import { InvalidInputError, MathDispatcherError, ScriptExecutionError, ScriptIntegrityError } from "../core/errors.js";
+import type { DatabaseName } from "../redis/databases.js";
+import { type CallContext, type CallOptions, classifyError, type ResilientRedis } from "../redis/ResilientRedis.js";
 import type { ScriptManifestEntry } from "./manifest.js";
 
 /** One script invocation: KEYS and ARGV as the script header declares them. */
@@ -15,15 +22,6 @@ export interface ScriptCall {
   readonly keys: readonly string[];
   readonly args: readonly (string | Buffer)[];
 }
-
-/**
- * How each Redis round trip runs: directly by default, or through a resilient client's timeout,
- * retry and circuit-breaker policy. Retrying a script call is safe: the math scripts are pure
- * (a repeated call rewrites the same cache entry) and streaming updates are idempotent.
- */
-export type CallPolicy = <T>(command: () => Promise<T>) => Promise<T>;
-
-const direct: CallPolicy = (command) => command();
 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
@@ -34,28 +32,35 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("NOSCRIPT");
 }
 
-/** Maps a Redis error reply to the SDK's error classes. */
+/**
+ * Maps an error of a script call to the SDK's error classes: a script's `MATHD_INVALID` reply is
+ * an InvalidInputError, any other error reply a ScriptExecutionError; the client's own errors
+ * (connection, timeout, circuit) pass as they are.
+ */
 export function scriptError(script: string, error: unknown): MathDispatcherError {
-  if (error instanceof MathDispatcherError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const raw = error instanceof RedisCommandError ? error.cause : error;
+  if (raw instanceof MathDispatcherError) return raw;
+  const message = raw instanceof Error ? raw.message : String(raw);
   const input = INPUT_ERROR.exec(message);
   if (input) return new InvalidInputError(input[1] as string, input[2] as string);
-  return new ScriptExecutionError(script, message, { cause: error });
+  return new ScriptExecutionError(script, message, { cause: raw });
 }
+
+type Reply = [Error | null, unknown];
 
 export class ScriptRunner {
   private readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
   private loading: Promise<void> | undefined;
 
   /**
-   * @param redis a connection on the database the scripts cache into (DB 10); not modified.
+   * @param client the resilient client every round trip goes through.
    * @param scripts the manifest; the built `lua/` scripts by default.
-   * @param policy how each round trip runs (see {@link CallPolicy}).
+   * @param database the database the scripts keep their cache and state in.
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly client: ResilientRedis,
     scripts: readonly ScriptManifestEntry[] = SCRIPTS,
-    private readonly policy: CallPolicy = direct,
+    private readonly database: DatabaseName = "patterns",
   ) {
     this.byName = new Map(scripts.map((s) => [s.name, s]));
   }
@@ -72,20 +77,22 @@ export class ScriptRunner {
     return [...this.byName.values()];
   }
 
-  private async loadOne(entry: ScriptManifestEntry): Promise<void> {
-    const sha1 = (await this.policy(() => this.redis.script("LOAD", entry.source))) as string;
+  private async loadOn(redis: Redis, entry: ScriptManifestEntry): Promise<void> {
+    const sha1 = (await redis.script("LOAD", entry.source)) as string;
     if (sha1 !== entry.sha1) throw new ScriptIntegrityError(entry.name, entry.sha1, sha1);
   }
 
   /** Sends every script with SCRIPT LOAD (once; later calls reuse the first load). */
-  load(): Promise<void> {
-    this.loading ??= Promise.all(this.scripts.map((s) => this.loadOne(s))).then(
-      () => undefined,
-      (error: unknown) => {
-        this.loading = undefined;
-        throw error;
-      },
-    );
+  load(options?: CallOptions): Promise<void> {
+    this.loading ??= this.client
+      .run(this.database, (redis) => Promise.all(this.scripts.map((s) => this.loadOn(redis, s))), options)
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.loading = undefined;
+          throw error;
+        },
+      );
     return this.loading;
   }
 
@@ -97,50 +104,79 @@ export class ScriptRunner {
     return [entry.sha1, entry.numberOfKeys, ...call.keys, ...call.args];
   }
 
-  /** Runs one script; resolves to its raw reply. */
-  async run(call: ScriptCall): Promise<unknown> {
-    const args = this.evalshaArgs(call);
-    await this.load();
-    try {
-      return await this.policy(() => this.redis.evalsha(...args));
-    } catch (error) {
-      if (!isNoScript(error)) throw scriptError(call.script, error);
+  /** EVALSHA, loading the script again after each NOSCRIPT while the deadline allows. */
+  private async evalsha(redis: Redis, call: ScriptCall, args: [string, number, ...(string | Buffer)[]], context: CallContext): Promise<unknown> {
+    for (;;) {
+      try {
+        return await redis.evalsha(...args);
+      } catch (error) {
+        if (!isNoScript(error) || Date.now() >= context.deadline) throw error;
+        await this.loadOn(redis, this.entry(call.script));
+      }
     }
+  }
+
+  /** Runs one script; resolves to its raw reply. */
+  async run(call: ScriptCall, options?: CallOptions): Promise<unknown> {
+    const args = this.evalshaArgs(call);
     try {
-      await this.loadOne(this.entry(call.script));
-      return await this.policy(() => this.redis.evalsha(...args));
+      await this.load(options);
+      return await this.client.run(this.database, (redis, context) => this.evalsha(redis, call, args, context), options);
     } catch (error) {
       throw scriptError(call.script, error);
     }
   }
 
-  private async pipelined(calls: readonly ScriptCall[]): Promise<[Error | null, unknown][]> {
-    const args = calls.map((call) => this.evalshaArgs(call));
-    return this.policy(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const a of args) pipeline.evalsha(...a);
-      return ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-    });
-  }
-
   /**
-   * Runs many scripts in one pipeline (one round trip). Calls that met NOSCRIPT are retried
-   * together in a second pipeline after their scripts are loaded again. Results keep the order
-   * of `calls`; one call's error does not fail the others.
+   * Runs many scripts in pipelines (one round trip when nothing fails). Entries that met NOSCRIPT
+   * or lost their connection are sent again, after their scripts are loaded again, until the
+   * call's deadline. Results keep the order of `calls`; one call's error does not fail the others.
    */
-  async runMany(calls: readonly ScriptCall[]): Promise<Settled[]> {
-    if (calls.length === 0) return [];
-    await this.load();
-    const results = await this.pipelined(calls);
-    const retry = calls.map((_, i) => i).filter((i) => isNoScript(results[i]?.[0]));
-    if (retry.length > 0) {
-      const names = new Set(retry.map((i) => (calls[i] as ScriptCall).script));
-      await Promise.all([...names].map((name) => this.loadOne(this.entry(name))));
-      const retried = await this.pipelined(retry.map((i) => calls[i] as ScriptCall));
-      retry.forEach((callIndex, j) => (results[callIndex] = retried[j] as [Error | null, unknown]));
+  async runMany(calls: readonly ScriptCall[], options?: CallOptions): Promise<Settled[]> {
+    const settled: Settled[] = new Array(calls.length);
+    const args = calls.map((call) => this.evalshaArgs(call));
+    let pending = calls.map((_, i) => i);
+    if (pending.length === 0) return settled;
+    const fail = (indexes: readonly number[], error: unknown) => {
+      for (const i of indexes) settled[i] = { ok: false, error: scriptError((calls[i] as ScriptCall).script, error) };
+    };
+    try {
+      await this.load(options);
+      await this.client.run(
+        this.database,
+        async (redis, context) => {
+          while (pending.length > 0) {
+            const pipeline = redis.pipeline();
+            for (const i of pending) pipeline.evalsha(...(args[i] as [string, number]));
+            const replies = ((await pipeline.exec()) ?? []) as Reply[];
+            const again: number[] = [];
+            const reload = new Set<string>();
+            let lost: Error | undefined;
+            pending.forEach((callIndex, j) => {
+              const [error, reply] = replies[j] ?? [new Error("Connection is closed: no reply"), undefined];
+              if (!error) settled[callIndex] = { ok: true, reply };
+              else if (isNoScript(error)) {
+                reload.add((calls[callIndex] as ScriptCall).script);
+                again.push(callIndex);
+              } else if (classifyError(error) === "connection") {
+                lost ??= error;
+                again.push(callIndex);
+              } else fail([callIndex], error);
+            });
+            pending = again;
+            // a lost connection: the policy waits for it and runs this command again (only `pending`)
+            if (lost) throw lost;
+            if (pending.length > 0 && Date.now() >= context.deadline) {
+              throw new ScriptExecutionError("pipeline", "NOSCRIPT until the call's deadline");
+            }
+            await Promise.all([...reload].map((name) => this.loadOn(redis, this.entry(name))));
+          }
+        },
+        options,
+      );
+    } catch (error) {
+      fail(pending, error);
     }
-    return results.map(([error, reply], i): Settled =>
-      error ? { ok: false, error: scriptError((calls[i] as ScriptCall).script, error) } : { ok: true, reply },
-    );
+    return settled;
   }
 }

@@ -9,13 +9,16 @@ import { newsLatestKey, volumeBaselineKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { istTime } from "../market/istClock.js";
 import { StoredDataError } from "../core/errors.js";
-import { newsItemSchema, type NewsItemInput } from "./newsBoost.js";
+import { classifyError } from "../redis/ResilientRedis.js";
+import { MAX_NEWS_ITEMS, newsItemSchema, type NewsItemInput } from "./newsBoost.js";
 
 /** What one signal needs read. */
 export interface SignalInputRequest {
   symbol: string;
-  /** Epoch ms of the signal; picks the baseline minute. */
+  /** Epoch ms of the signal; picks the baseline minute, and no stored news may be later. */
   time: number;
+  /** How far a news item's time may lie after `time` (clocks differ). */
+  clockSkewMs: number;
   news: boolean;
   baseline: boolean;
 }
@@ -35,7 +38,7 @@ const storedNewsSchema = z.array(
   })),
 );
 
-function parseNews(key: string, text: string): NewsItemInput[] {
+function parseNews(key: string, text: string, request: SignalInputRequest): NewsItemInput[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -48,6 +51,9 @@ function parseNews(key: string, text: string): NewsItemInput[] {
   if (!items || bad >= 0) {
     throw new StoredDataError(key, `item ${bad} is not { sentiment in [-1, 1], relevance in [0, 1], published_at epoch ms }`);
   }
+  if (items.length > MAX_NEWS_ITEMS) throw new StoredDataError(key, `holds ${items.length} items, at most ${MAX_NEWS_ITEMS} are allowed`);
+  const future = items.findIndex((item) => item.publishedAt > request.time + request.clockSkewMs);
+  if (future >= 0) throw new StoredDataError(key, `item ${future} is published after the signal's time`);
   return items;
 }
 
@@ -58,13 +64,22 @@ function parseBaseline(key: string, text: string | null): number | undefined {
   return value > 0 ? value : undefined; // a zero baseline gives no ratio
 }
 
-async function pipelined(redis: Redis, commands: [string, ...string[]][]): Promise<(string | null)[]> {
+/** One reply per command: its text, or the error Redis answered for that key. */
+type KeyReply = string | null | Error;
+
+async function pipelined(redis: Redis, commands: [string, ...string[]][]): Promise<KeyReply[]> {
   if (commands.length === 0) return [];
   const results = (await redis.pipeline(commands).exec()) ?? [];
   return results.map(([error, value]) => {
-    if (error) throw error;
-    return value as string | null;
+    if (error && classifyError(error) !== "final") throw error; // the connection: the policy retries
+    return error ?? (value as string | null);
   });
+}
+
+/** A stored value or the typed reason it cannot be used (a WRONGTYPE, for one). */
+function storedText(key: string, reply: KeyReply | undefined): string | null {
+  if (reply instanceof Error) throw new StoredDataError(key, `cannot be read: ${reply.message}`);
+  return reply ?? null;
 }
 
 /**
@@ -93,12 +108,15 @@ export async function readSignalInputs(
   return requests.map((_, i) => {
     const found: StoredSignalInputs = {};
     const newsKey = newsKeys[i];
-    const newsText = newsKey ? newsTexts[nextNews++] : undefined;
+    const newsReply = newsKey ? newsTexts[nextNews++] : undefined;
     const baselineKey = baselineKeys[i];
-    const baselineText = baselineKey ? (baselineTexts[nextBaseline++] ?? null) : null;
+    const baselineReply = baselineKey ? baselineTexts[nextBaseline++] : undefined;
     try {
-      if (newsKey) found.news = newsText ? parseNews(newsKey, newsText) : [];
-      const baseline = baselineKey ? parseBaseline(baselineKey, baselineText) : undefined;
+      if (newsKey) {
+        const newsText = storedText(newsKey, newsReply);
+        found.news = newsText ? parseNews(newsKey, newsText, requests[i] as SignalInputRequest) : [];
+      }
+      const baseline = baselineKey ? parseBaseline(baselineKey, storedText(baselineKey, baselineReply)) : undefined;
       if (baseline !== undefined) found.baselineVolume = baseline;
       return found;
     } catch (error) {

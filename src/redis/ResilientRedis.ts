@@ -1,196 +1,415 @@
 /**
  * One client object for the whole DB map: a connection per database, opened on first use, and
- * every command run through a policy that a paged engineer can reason about:
+ * every call run under one policy a paged engineer can reason about:
  *
- * - a per-command timeout;
- * - retries with exponential backoff and decorrelated jitter, for transient errors only
- *   (connection loss, timeouts, LOADING, BUSY, TRYAGAIN, failover); a WRONGTYPE or a script's
- *   input error is never retried;
- * - a bounded offline queue: while a connection is down, at most `offlineQueueLimit` calls wait
- *   for it (each within its timeout), the next ones fail at once with OfflineQueueFullError;
- *   ioredis's own unbounded queue is off, so no command runs long after its caller gave up;
- * - a circuit breaker (cockatiel) that opens after `breakerThreshold` consecutive transient
- *   failures, fails calls fast with CircuitOpenError while open, lets one trial call through
- *   after `halfOpenAfterMs`, and closes when Redis answers. Its state changes are emitted as
- *   `circuit` events.
+ * - **A deadline per call** (`deadlineMs`, default 2,000 ms, or per call): every attempt's
+ *   timeout, every backoff and every wait for a connection fits inside it.
+ * - **Ready before sent**: a call waits until every connection it uses is connected and its
+ *   database is selected (a refused SELECT is a ConfigurationError, never a silent DB 0).
+ * - **Fail fast in an outage**: a call waits for a lost connection only during the first
+ *   `outageGraceMs` of the outage (default 200 ms), long enough to ride out a failover's blip;
+ *   after that calls fail at once with a ConnectionError naming the address and the cause, until
+ *   the connection is back (it is retried every 200 ms at most, so calls succeed again quickly).
+ *   Authentication and TLS failures are not waited for at all.
+ * - **Retries**: a command lost with its connection is sent again once the connection is back
+ *   (every script here is idempotent given its KEYS and ARGV); a timeout or a LOADING, BUSY,
+ *   TRYAGAIN, CLUSTERDOWN, MASTERDOWN or READONLY reply is retried at most `maxRetries` times
+ *   with exponential backoff and jitter. Any other error is returned as it is, typed.
+ * - **A circuit breaker** for a Redis that answers too slowly: after `breakerThreshold`
+ *   consecutive timeouts or busy replies calls fail with CircuitOpenError for `halfOpenAfterMs`,
+ *   then are let through again; the first success closes it. State changes are `circuit` events.
+ * - **A bounded wait queue**: at most `offlineQueueLimit` calls wait for connections at once.
+ *
+ * Events: `circuit` (state), `retry` (error), `down` ({ address, error }, once per outage),
+ * `up` ({ address }), so a service logs an outage once instead of once per retry.
  */
 import { EventEmitter } from "node:events";
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  retry,
-  TaskCancelledError,
-  timeout,
-  TimeoutStrategy,
-  wrap,
-  type IPolicy,
-} from "cockatiel";
 import { Redis } from "ioredis";
-import { MathDispatcherError } from "../core/errors.js";
-import { connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig } from "./config.js";
+import {
+  CircuitOpenError,
+  CommandTimeoutError,
+  ConfigurationError,
+  ConnectionError,
+  MathDispatcherError,
+  OfflineQueueFullError,
+  RedisCommandError,
+} from "../core/errors.js";
+import { addressOf, connectionFailureOf, connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
 import type { DatabaseName } from "./databases.js";
 
-/** Calls fail fast: the breaker is open after repeated transient failures. */
-export class CircuitOpenError extends MathDispatcherError {}
-/** Too many calls are already waiting for a connection that is down. */
-export class OfflineQueueFullError extends MathDispatcherError {}
-/** A command did not answer within the per-command timeout. */
-export class CommandTimeoutError extends MathDispatcherError {}
-
-export type CircuitStateName = "closed" | "open" | "half_open";
-
 export interface ResilientRedisOptions {
-  /** Connection settings; ignored for the database of `connection`. */
+  /** Connection settings (URL, host, TLS, database map, command timeout). */
   config?: RedisConfigInput;
-  /** An existing ioredis client, used as it is (never reconfigured or closed) for its own database. */
+  /**
+   * An existing ioredis client, used as it is (never reconfigured or closed) for its own
+   * database; the other databases get connections with its address and credentials.
+   */
   connection?: Redis;
-  /** Attempts after the first, for transient errors. Default 3. */
+  /** The whole budget of one call, attempts, backoff and waits included. Default 2,000 ms. */
+  deadlineMs?: number;
+  /** How long into an outage a call still waits for the connection. Default 200 ms. */
+  outageGraceMs?: number;
+  /** Retries after a timeout or a busy reply. Default 3. */
   maxRetries?: number;
-  /** First backoff delay; it grows exponentially with jitter up to `maxDelayMs`. Default 50 ms. */
+  /** First backoff delay; it doubles, with jitter, up to `maxDelayMs`. Default 20 ms. */
   initialDelayMs?: number;
+  /** Default 200 ms. */
   maxDelayMs?: number;
-  /** Calls allowed to wait for a connection that is down. Default 1000. */
+  /** Calls allowed to wait for connections at once. Default 1,000. */
   offlineQueueLimit?: number;
-  /** Consecutive transient failures that open the circuit. Default 5. */
+  /** Consecutive timeouts or busy replies that open the circuit. Default 5. */
   breakerThreshold?: number;
-  /** How long the circuit stays open before a trial call. Default 2000 ms. */
+  /** How long the circuit stays open. Default 500 ms. */
   halfOpenAfterMs?: number;
 }
 
-const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
-const TRANSIENT_CONNECTION = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|connection is down/i;
+/** Options of one call. */
+export interface CallOptions {
+  /** This call's whole budget, instead of the client's `deadlineMs`. */
+  deadlineMs?: number;
+}
+
+/** What a command run by {@link ResilientRedis.run} learns about its call. */
+export interface CallContext {
+  /** Epoch ms by which the call must be done; a command that loops checks it. */
+  readonly deadline: number;
+}
+
+export type CircuitStateName = "closed" | "open" | "half_open";
+
+const BUSY_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
+
+/** How the policy treats an error: send again when connected, retry with backoff, or give up. */
+export type ErrorClass = "connection" | "busy" | "final";
+
+/** Classifies an error for the retry policy (exported for tests and custom commands). */
+export function classifyError(error: unknown): ErrorClass {
+  if (error instanceof CommandTimeoutError) return "busy";
+  if (error instanceof MathDispatcherError) return "final";
+  if (!(error instanceof Error)) return "final";
+  if (BUSY_REPLY.test(error.message)) return "busy";
+  if (error.name === "MaxRetriesPerRequestError") return "connection"; // in flight when the socket dropped
+  const failure = connectionFailureOf(error);
+  return failure === "refused" || failure === "closed" || failure === "unreachable" || failure === "timeout" ? "connection" : "final";
+}
 
 /** Whether an error is worth retrying: the same command may succeed a moment later. */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof CommandTimeoutError || error instanceof TaskCancelledError) return true;
-  if (!(error instanceof Error) || error instanceof MathDispatcherError) return false;
-  return TRANSIENT_REPLY.test(error.message) || TRANSIENT_CONNECTION.test(error.message);
+  return classifyError(error) !== "final";
 }
 
-const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
-  [CircuitState.Closed]: "closed",
-  [CircuitState.Open]: "open",
-  [CircuitState.HalfOpen]: "half_open",
-  [CircuitState.Isolated]: "open",
-};
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One connection and what the policy knows about it. */
+class Link {
+  /** SELECT of `db` confirmed since the last (re)connect. */
+  selected = false;
+  /** When the current outage began (undefined while connected). */
+  downSince: number | undefined;
+  lastError: Error | undefined;
+  /** A refused SELECT: the connection is on the wrong database. */
+  misconfigured: ConfigurationError | undefined;
+  private changed: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  constructor(
+    readonly redis: Redis,
+    readonly database: DatabaseName,
+    readonly db: number,
+  ) {}
+
+  get usable(): boolean {
+    return this.redis.status === "ready" && this.selected;
+  }
+
+  /** Resolves at the next change of state, or after `ms`. */
+  async change(ms: number): Promise<void> {
+    if (!this.changed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.changed = { promise, resolve };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.changed.promise, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+
+  notify(): void {
+    this.changed?.resolve();
+    this.changed = undefined;
+  }
+}
 
 export class ResilientRedis extends EventEmitter {
   readonly config: RedisConfig;
-  private readonly connections = new Map<number, Redis>();
+  /** `host:port` of the server, as errors name it. */
+  readonly address: string;
+  private readonly links = new Map<number, Link>();
   private readonly owned = new Set<Redis>();
-  private readonly breaker;
-  private readonly policy: IPolicy;
+  private readonly detach: (() => void)[] = [];
+  private readonly deadlineMs: number;
+  private readonly outageGraceMs: number;
+  private readonly maxRetries: number;
+  private readonly initialDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly offlineQueueLimit: number;
+  private readonly breakerThreshold: number;
+  private readonly halfOpenAfterMs: number;
   private waiting = 0;
+  private failures = 0;
+  private state: CircuitStateName = "closed";
+  private openUntil = 0;
+  private lastBreakerError: unknown;
+  private closed = false;
 
   constructor(private readonly options: ResilientRedisOptions = {}) {
     super();
-    this.config = resolveRedisConfig(options.config);
-    if (options.connection) this.connections.set(options.connection.options.db ?? 0, options.connection);
-    this.breaker = circuitBreaker(handleWhen(isTransient), {
-      halfOpenAfter: options.halfOpenAfterMs ?? 2000,
-      breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
-    });
-    this.breaker.onStateChange((state) => this.emit("circuit", STATE_NAMES[state]));
-    const retries = retry(handleWhen(isTransient), {
-      maxAttempts: options.maxRetries ?? 3,
-      backoff: new ExponentialBackoff({ initialDelay: options.initialDelayMs ?? 50, maxDelay: options.maxDelayMs ?? 1000 }),
-    });
-    retries.onRetry((reason) => this.emit("retry", "error" in reason ? reason.error : reason.value));
-    this.policy = wrap(retries, this.breaker, timeout(this.config.commandTimeoutMs, TimeoutStrategy.Aggressive));
+    const given = options.connection?.options;
+    // a given connection's address wins over the environment: the other databases go where it goes
+    this.config = resolveRedisConfig(given ? { host: given.host, port: given.port, ...options.config } : options.config);
+    this.address = addressOf(this.config);
+    this.deadlineMs = options.deadlineMs ?? 2000;
+    this.outageGraceMs = options.outageGraceMs ?? 200;
+    this.maxRetries = options.maxRetries ?? 3;
+    this.initialDelayMs = options.initialDelayMs ?? 20;
+    this.maxDelayMs = options.maxDelayMs ?? 200;
+    this.offlineQueueLimit = options.offlineQueueLimit ?? 1000;
+    this.breakerThreshold = options.breakerThreshold ?? 5;
+    this.halfOpenAfterMs = options.halfOpenAfterMs ?? 500;
+    if (options.connection) this.track(options.connection, this.databaseOfDb(options.connection.options.db ?? 0));
   }
 
   /** The state of the circuit breaker. */
   get circuit(): CircuitStateName {
-    return STATE_NAMES[this.breaker.state];
+    if (this.state === "open" && Date.now() >= this.openUntil) return "half_open";
+    return this.state;
+  }
+
+  private databaseOfDb(db: number): DatabaseName {
+    const names = Object.keys(this.config.databases) as DatabaseName[];
+    return names.find((name) => this.config.databases[name] === db) ?? "system";
   }
 
   /** The connection for a database of the map (opened on first use). */
   connection(database: DatabaseName): Redis {
+    return this.link(database).redis;
+  }
+
+  private link(database: DatabaseName): Link {
     const db = this.config.databases[database];
-    let redis = this.connections.get(db);
-    if (!redis) {
-      redis = new Redis({
-        ...connectionOptions(this.config),
-        db,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
-      });
-      redis.on("error", (error: Error) => this.emit("connectionError", error));
-      this.owned.add(redis);
-      this.connections.set(db, redis);
-    }
-    return redis;
+    const existing = this.links.get(db);
+    if (existing) return existing;
+    if (this.closed) throw new ConnectionError(this.address, "closed", "the client was closed");
+    const settings = {
+      db,
+      enableOfflineQueue: false, // the policy queues, bounded and within deadlines
+      maxRetriesPerRequest: 0, // a command lost with its socket fails at once; the policy resends it
+      retryStrategy: (times: number) => Math.min(20 * times, 200),
+      connectTimeout: this.config.commandTimeoutMs,
+    };
+    const redis = this.options.connection
+      ? this.options.connection.duplicate(settings)
+      : new Redis({ ...connectionOptions(this.config), ...settings });
+    this.owned.add(redis);
+    return this.track(redis, database);
   }
 
-  /** One promise per connection that is down, shared by every call waiting for it. */
-  private readonly whenReady = new Map<Redis, Promise<void>>();
-
-  private readyPromise(redis: Redis): Promise<void> {
-    let promise = this.whenReady.get(redis);
-    if (!promise) {
-      promise = new Promise<void>((resolve) => redis.once("ready", resolve)).finally(() => this.whenReady.delete(redis));
-      this.whenReady.set(redis, promise);
-    }
-    return promise;
+  /** Follows a connection's state: outages, SELECT, errors. */
+  private track(redis: Redis, database: DatabaseName): Link {
+    const link = new Link(redis, database, redis.options.db ?? 0);
+    this.links.set(link.db, link);
+    const onReady = () => void this.select(link);
+    const onError = (error: Error) => {
+      // a refused command of the handshake (the SELECT) is no connection failure: select() reports it
+      if (/^NOPERM/.test(error.message)) return;
+      link.lastError = error;
+      if (link.downSince === undefined && !link.usable) this.markDown(link, error);
+      link.notify();
+    };
+    const onClose = () => {
+      link.selected = false;
+      if (link.downSince === undefined && !this.closed) this.markDown(link, link.lastError ?? new Error("Connection is closed."));
+      link.notify();
+    };
+    redis.on("ready", onReady);
+    redis.on("error", onError);
+    redis.on("close", onClose);
+    this.detach.push(() => {
+      redis.off("ready", onReady);
+      redis.off("error", onError);
+      redis.off("close", onClose);
+    });
+    if (redis.status === "ready") onReady();
+    return link;
   }
 
-  /** Waits (bounded in number, and in time by the command timeout) for a connection that is not ready. */
-  private async ready(redis: Redis): Promise<void> {
-    if (redis.status === "ready") return;
-    if (this.waiting >= (this.options.offlineQueueLimit ?? 1000)) {
-      throw new OfflineQueueFullError(`${this.waiting} calls already wait for Redis at ${this.config.host}:${this.config.port}`);
+  private markDown(link: Link, error: Error): void {
+    link.downSince = Date.now();
+    this.emit("down", { address: this.address, database: link.database, error });
+  }
+
+  /** Confirms the connection's database before any command may use it. */
+  private async select(link: Link): Promise<void> {
+    try {
+      if (link.db !== 0) await link.redis.select(link.db);
+      link.selected = true;
+      link.misconfigured = undefined;
+      if (link.downSince !== undefined) this.emit("up", { address: this.address, database: link.database });
+      link.downSince = undefined;
+      link.lastError = undefined;
+    } catch (error) {
+      if (classifyError(error) === "connection") return; // lost again: the next ready selects
+      link.misconfigured = new ConfigurationError(
+        `databases.${link.database}`,
+        `SELECT ${link.db} was refused at ${this.address} (${(error as Error).message}); the SDK never falls back to DB 0`,
+        { cause: error },
+      );
+    }
+    link.notify();
+  }
+
+  /** Waits until a connection may be used, or throws the typed reason it may not. */
+  private async usable(link: Link, deadline: number): Promise<void> {
+    if (link.usable) return;
+    if (this.waiting >= this.offlineQueueLimit) {
+      throw new OfflineQueueFullError(`${this.waiting} calls already wait for Redis at ${this.address}`);
     }
     this.waiting++;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.readyPromise(redis),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new CommandTimeoutError("connection is down: not ready within the command timeout")),
-            this.config.commandTimeoutMs,
-          );
-        }),
-      ]);
+      for (;;) {
+        if (link.misconfigured) throw link.misconfigured;
+        if (link.usable) return;
+        if (link.redis.status === "wait") link.redis.connect().catch(() => undefined); // lazyConnect: errors arrive as events
+        if (this.closed || link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the client was closed");
+        const failure = link.lastError && connectionFailureOf(link.lastError);
+        if (failure === "auth" || failure === "tls" || failure === "denied") throw toConnectionError(this.config, link.lastError);
+        const limit = link.downSince === undefined ? deadline : Math.min(deadline, link.downSince + this.outageGraceMs);
+        const now = Date.now();
+        if (now >= limit) throw this.unavailable(link, now >= deadline);
+        await link.change(limit - now);
+      }
     } finally {
-      clearTimeout(timer);
       this.waiting--;
     }
   }
 
-  /**
-   * Runs `command` on a database's connection under the timeout, retry and breaker policy.
-   * @throws CircuitOpenError while the circuit is open; the command's own error otherwise.
-   */
-  async run<T>(database: DatabaseName, command: (redis: Redis) => Promise<T>): Promise<T> {
-    const redis = this.connection(database);
-    try {
-      // a signal of its own per call: cockatiel's shared default would collect one abort
-      // listener per concurrent call (MaxListenersExceededWarning past ten)
-      return await this.policy.execute(async ({ signal }) => {
-        await this.ready(redis);
-        if (signal.aborted) throw new CommandTimeoutError("timed out");
-        return command(redis);
-      }, new AbortController().signal);
-    } catch (error) {
-      if (error instanceof BrokenCircuitError) throw new CircuitOpenError("Redis is failing: the circuit is open", { cause: error });
-      if (error instanceof TaskCancelledError) {
-        throw new CommandTimeoutError(`no answer within ${this.config.commandTimeoutMs} ms`, { cause: error });
-      }
-      throw error;
+  private unavailable(link: Link, deadlinePassed: boolean): ConnectionError {
+    if (link.lastError) return toConnectionError(this.config, link.lastError);
+    return new ConnectionError(this.address, "timeout", deadlinePassed ? "not connected within the call's deadline" : "not connected");
+  }
+
+  private checkCircuit(): void {
+    if (this.state !== "open") return;
+    if (Date.now() < this.openUntil) {
+      throw new CircuitOpenError(`Redis at ${this.address} answers too slowly: the circuit is open`, { cause: this.lastBreakerError });
+    }
+    this.setState("half_open");
+  }
+
+  private setState(state: CircuitStateName): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit("circuit", state);
+  }
+
+  private breakerFailure(error: unknown): void {
+    this.lastBreakerError = error;
+    this.failures++;
+    if (this.state === "half_open" || this.failures >= this.breakerThreshold) {
+      this.openUntil = Date.now() + this.halfOpenAfterMs;
+      this.setState("open");
     }
   }
 
-  /** Closes the connections this client opened (not one it was given). */
+  private breakerSuccess(): void {
+    this.failures = 0;
+    if (this.state !== "closed") this.setState("closed");
+  }
+
+  /** One attempt, failed with CommandTimeoutError after `ms`. */
+  private async attempt<T>(command: () => Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        command(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new CommandTimeoutError(`Redis at ${this.address} did not answer within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An error as the caller gets it: always a MathDispatcherError, with the original as cause. */
+  private typed(error: unknown): MathDispatcherError {
+    if (error instanceof MathDispatcherError) return error;
+    if (classifyError(error) === "connection" || connectionFailureOf(error)) return toConnectionError(this.config, error);
+    return new RedisCommandError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+
+  /**
+   * Runs `command` on a database's connection under the policy.
+   * @throws ConnectionError, CommandTimeoutError, CircuitOpenError, ConfigurationError,
+   *   OfflineQueueFullError, or the command's own error typed (RedisCommandError at least).
+   */
+  run<T>(database: DatabaseName, command: (redis: Redis, call: CallContext) => Promise<T>, options?: CallOptions): Promise<T> {
+    return this.runOn([database], (connections, call) => command(connections[0] as Redis, call), options);
+  }
+
+  /** Like {@link ResilientRedis.run}, for a command that uses several databases' connections at once. */
+  async runOn<T>(
+    databases: readonly DatabaseName[],
+    command: (connections: Redis[], call: CallContext) => Promise<T>,
+    options?: CallOptions,
+  ): Promise<T> {
+    const links = databases.map((d) => this.link(d));
+    const budget = options?.deadlineMs ?? this.deadlineMs;
+    const call: CallContext = { deadline: Date.now() + budget };
+    let retries = 0;
+    for (;;) {
+      this.checkCircuit();
+      for (const link of links) await this.usable(link, call.deadline);
+      const remaining = call.deadline - Date.now();
+      if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
+      try {
+        const result = await this.attempt(
+          () => command(links.map((l) => l.redis), call),
+          Math.min(this.config.commandTimeoutMs, remaining),
+        );
+        this.breakerSuccess();
+        return result;
+      } catch (error) {
+        const kind = classifyError(error);
+        if (kind === "final") throw this.typed(error);
+        this.emit("retry", error);
+        if (kind === "busy") {
+          this.breakerFailure(error);
+          if (retries >= this.maxRetries) throw this.typed(error);
+          const backoff = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** retries++) * (0.5 + Math.random() / 2);
+          if (Date.now() + backoff >= call.deadline) throw this.typed(error);
+          await sleep(backoff);
+        } else if (links.every((l) => l.usable)) {
+          // lost while the link still looks up: give ioredis a moment to notice the socket is gone
+          if (Date.now() >= call.deadline) throw this.typed(error);
+          await sleep(Math.min(this.initialDelayMs, call.deadline - Date.now()));
+        }
+      }
+    }
+  }
+
+  /** Closes the connections this client opened (not one it was given); later calls fail. */
   async close(): Promise<void> {
+    this.closed = true;
     const owned = [...this.owned];
     this.owned.clear();
-    this.connections.clear();
+    for (const detach of this.detach.splice(0)) detach();
+    for (const link of this.links.values()) link.notify();
+    this.links.clear();
     await Promise.all(owned.map((r) => r.quit().catch(() => r.disconnect())));
+  }
+
+  /** `await using redis = new ResilientRedis(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -18,6 +18,8 @@ export interface LocalRedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
+  /** Kills the server with SIGKILL (a crash: no shutdown, nothing flushed) and waits for it to exit. */
+  kill(): Promise<void>;
 }
 
 /** A port the OS reports free on 127.0.0.1. */
@@ -85,14 +87,14 @@ export async function startLocalRedis(port?: number): Promise<LocalRedisServer> 
     child = await spawnServer(chosen);
     await waitForPing(chosen, child, 10_000);
   };
-  const stop = async () => {
+  const end = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null) return;
     const exited = new Promise((r) => running.once("exit", r));
-    running.kill("SIGTERM");
+    running.kill(signal);
     await exited;
   };
   await start();
-  return { port: chosen, url: `redis://127.0.0.1:${chosen}`, start, stop };
+  return { port: chosen, url: `redis://127.0.0.1:${chosen}`, start, stop: () => end("SIGTERM"), kill: () => end("SIGKILL") };
 }

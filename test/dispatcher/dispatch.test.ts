@@ -12,7 +12,7 @@ const url = inject("redisUrl");
 const newsDb = new Redis(url, { db: 11 });
 const volumeDb = new Redis(url, { db: 5 });
 afterAll(async () => {
-  await dispatcher.quit();
+  await dispatcher.close();
   newsDb.disconnect();
   volumeDb.disconnect();
 });

@@ -8,7 +8,7 @@ import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatch
 import { ABSOLUTE_FLOOR, expectClose } from "../support/compare.js";
 
 const dispatcher = sharedDispatcher();
-afterAll(() => dispatcher.quit());
+afterAll(() => dispatcher.close());
 
 const NOW = Date.UTC(2026, 10, 25, 4, 0); // 09:30 IST
 const MINUTE = 60_000;

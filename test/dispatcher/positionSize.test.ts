@@ -6,7 +6,7 @@ import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatch
 import { expectGridEqual } from "../support/tieBand.js";
 
 const dispatcher = sharedDispatcher();
-afterAll(() => dispatcher.quit());
+afterAll(() => dispatcher.close());
 
 describe("positionSize known answers", () => {
   it("cash equity: Rs 10,00,000 at 1 % with a Rs 3 stop -> 3333 shares", async () => {

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptIntegrityError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -20,7 +21,7 @@ beforeAll(async () => {
   dispatcher = new MathDispatcher(redis);
 });
 afterAll(async () => {
-  await dispatcher.quit();
+  await dispatcher.close();
   await server.stop();
 });
 
@@ -72,7 +73,7 @@ describe("script runtime", () => {
 
   it("refuses a server whose SCRIPT LOAD answers another SHA1", async () => {
     const forged = SCRIPTS.map((s) => (s.name === "atr" ? { ...s, sha1: "0".repeat(40) } : s));
-    const error = await new ScriptRunner(redis, forged).load().catch((e: unknown) => e);
+    const error = await new ScriptRunner(new ResilientRedis({ connection: redis }), forged).load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScriptIntegrityError);
     expect((error as ScriptIntegrityError).script).toBe("atr");
   });

@@ -7,7 +7,7 @@ import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatch
 import { expectGridEqual } from "../support/tieBand.js";
 
 const dispatcher = sharedDispatcher();
-afterAll(() => dispatcher.quit());
+afterAll(() => dispatcher.close());
 
 describe("stopLoss known answers", () => {
   it("long: entry 100, ATR 2, k 1.5, tick 0.05 -> stop 97, 60 ticks; target at 2R -> 106", async () => {

@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, ResilientRedis } from "../../src/redis/ResilientRedis.js";
+import { CircuitOpenError, CommandTimeoutError, ConfigurationError, ConnectionError, OfflineQueueFullError, RedisCommandError } from "../../src/core/errors.js";
+import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
 
@@ -15,7 +16,6 @@ afterAll(() => server.stop());
 const clients: ResilientRedis[] = [];
 function client(options: ConstructorParameters<typeof ResilientRedis>[0] = {}) {
   const c = new ResilientRedis({ ...options, config: { url: server.url, ...options.config } });
-  c.on("connectionError", () => undefined);
   clients.push(c);
   return c;
 }
@@ -72,7 +72,9 @@ describe("resilient client", () => {
     let retries = 0;
     c.on("retry", () => retries++);
     await c.run("system", (r) => r.set("str", "x"));
-    await expect(c.run("system", (r) => r.hget("str", "f"))).rejects.toThrow(/WRONGTYPE/);
+    const error = await c.run("system", (r) => r.hget("str", "f")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisCommandError);
+    expect((error as Error).message).toMatch(/WRONGTYPE/);
     expect(retries).toBe(0);
   });
 
@@ -91,7 +93,7 @@ describe("resilient client", () => {
   });
 
   it("bounds the calls waiting for a connection that is down", async () => {
-    const c = client({ maxRetries: 0, offlineQueueLimit: 25, config: { commandTimeoutMs: 1500 }, breakerThreshold: 100 });
+    const c = client({ maxRetries: 0, offlineQueueLimit: 25, deadlineMs: 10_000, outageGraceMs: 10_000 });
     await c.run("system", (r) => r.ping());
     await server.stop();
     await waitUntil(() => c.connection("system").status !== "ready", "ioredis saw the server go");
@@ -106,22 +108,68 @@ describe("resilient client", () => {
     expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]); // they share one listener
   });
 
-  it("opens the circuit after repeated failures, fails fast, and closes when Redis answers", async () => {
+  it("opens the circuit after repeated timeouts, fails fast, and closes when Redis answers", async () => {
     const c = client({ maxRetries: 0, breakerThreshold: 3, halfOpenAfterMs: 300, config: { commandTimeoutMs: 100 } });
     const states: string[] = [];
     c.on("circuit", (s: string) => states.push(s));
     await c.run("system", (r) => r.ping());
-    await server.stop();
-    for (let i = 0; i < 3; i++) await c.run("system", (r) => r.ping()).catch(() => undefined);
+    const blocker = new Redis(server.url);
+    await blocker.config("SET", "busy-reply-threshold", "5000"); // silent, not BUSY: every call times out
+    const blocking = blocker.eval(BUSY_LOOP, 0, "700000");
+    await sleep(50);
+    for (let i = 0; i < 3; i++) await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CommandTimeoutError);
     expect(c.circuit).toBe("open");
     const started = Date.now();
     await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CircuitOpenError);
     expect(Date.now() - started).toBeLessThan(50); // fast: Redis was not even asked
-    await server.start();
-    await waitUntil(() => c.connection("system").status === "ready", "ioredis reconnected"); // its backoff grew
-    await sleep(350); // past halfOpenAfterMs: the next call is the trial
+    await blocking;
+    blocker.disconnect();
+    await sleep(350); // past halfOpenAfterMs: calls go through again
     expect(await c.run("system", (r) => r.ping())).toBe("PONG");
     expect(c.circuit).toBe("closed");
     expect(states).toEqual(["open", "half_open", "closed"]);
+  });
+
+  it("does not open the circuit for an outage: connection failures fail fast on their own", async () => {
+    const c = client({ breakerThreshold: 2 });
+    await c.run("system", (r) => r.ping());
+    await server.stop();
+    const errors = [];
+    for (let i = 0; i < 5; i++) errors.push(await c.run("system", (r) => r.ping()).catch((e: unknown) => e));
+    expect(errors.every((e) => e instanceof ConnectionError)).toBe(true);
+    expect(c.circuit).toBe("closed");
+    await server.start();
+    await waitUntil(async () => (await c.run("system", (r) => r.ping()).catch(() => "down")) === "PONG", "calls succeed again");
+  });
+
+  it("sends a command lost with its connection again once the connection is back", async () => {
+    const c = client({ deadlineMs: 10_000, outageGraceMs: 10_000 });
+    await c.run("system", (r) => r.set("lost", "0"));
+    let sent = 0;
+    const call = c.run("system", async (r) => {
+      sent++;
+      if (sent === 1) {
+        const reply = r.blpop("never", 5); // in flight when the server dies
+        await server.kill();
+        return reply;
+      }
+      return r.incr("lost");
+    });
+    await sleep(100);
+    await server.start();
+    expect(await call).toBe(1); // the restarted server is empty: INCR of a missing key
+    expect(sent).toBe(2);
+  });
+
+  it("refuses to fall back to DB 0 when SELECT is denied", async () => {
+    const admin = new Redis(server.url);
+    await admin.acl("SETUSER", "noselect", "on", ">pw", "~*", "+@all", "-select");
+    const c = new ResilientRedis({ config: { url: server.url, username: "noselect", password: "pw" }, deadlineMs: 1000 });
+    clients.push(c);
+    const error = await c.run("patterns", (r) => r.set("poison", "x")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).setting).toBe("databases.patterns");
+    expect(await admin.exists("poison")).toBe(0); // nothing was written on DB 0
+    admin.disconnect();
   });
 });

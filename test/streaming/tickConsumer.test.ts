@@ -14,7 +14,7 @@ const ticks = new Redis(url, { db: 4 });
 const dispatcher = sharedDispatcher();
 afterAll(async () => {
   ticks.disconnect();
-  await dispatcher.quit();
+  await dispatcher.close();
 });
 
 const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST

@@ -3,9 +3,9 @@ import { expect, inject } from "vitest";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 
-/** A dispatcher on DB 10 of the run's shared Redis. */
+/** A dispatcher on the run's shared Redis (results in DB 10); close it after the tests. */
 export function sharedDispatcher(): MathDispatcher {
-  return new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }));
+  return MathDispatcher.connect(inject("redisUrl"));
 }
 
 /**
