@@ -10,7 +10,7 @@ import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
 import { type CallOptions, ResilientRedis, type ResilientRedisOptions } from "../redis/ResilientRedis.js";
 import { StreamingIndicators, type StreamingOptions } from "../streaming/StreamingIndicators.js";
-import { attempt, type BatchOutcome, type Prepared, runPrepared, unwrap } from "./batch.js";
+import { attempt, type BatchOutcome, type Prepared, requireArray, runPrepared, unwrap } from "./batch.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
 import { type AnyFunction, type BatchCall, FUNCTION_NAMES, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";
 import { parseInput } from "./inputs.js";
@@ -46,10 +46,6 @@ function functionOf(fn: unknown, field: string): AnyFunction {
     throw new InvalidInputError(field, `unknown function ${JSON.stringify(fn)}; known: ${FUNCTION_NAMES.join(", ")}`);
   }
   return SCRIPT_FUNCTIONS[fn as FunctionName];
-}
-
-function checkArray(value: unknown, field: string): asserts value is readonly unknown[] {
-  if (!Array.isArray(value)) throw new InvalidInputError(field, `must be an array, got ${value === null ? "null" : typeof value}`);
 }
 
 export interface MathDispatcher extends SingleFunctionMethods {}
@@ -137,7 +133,7 @@ export class MathDispatcher {
    * (or an unknown `fn`) yields its error in place and is not sent.
    */
   async batch(calls: readonly BatchCall[], options?: CallOptions): Promise<BatchOutcome<AnyResult>[]> {
-    checkArray(calls, "calls");
+    requireArray(calls, "calls");
     const prepared = calls.map((c, i) =>
       attempt(() => {
         if (typeof c !== "object" || c === null) throw new InvalidInputError(`calls[${i}]`, "must be { fn, input }");
@@ -192,7 +188,7 @@ export class MathDispatcher {
    * the signals leave out, then one pipeline runs one `dispatch` script call per signal.
    */
   async dispatchMany(signals: readonly Signal[], options?: CallOptions): Promise<BatchOutcome<Decision & ResultMeta>[]> {
-    checkArray(signals, "signals");
+    requireArray(signals, "signals");
     const entry = this.runner.entry(dispatchFunction.script);
     const parsed = signals.map((s) => attempt(() => parseInput(signalSchema, s)));
     const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));

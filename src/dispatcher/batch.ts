@@ -1,5 +1,5 @@
 /** Running many prepared script calls in one pipeline, with per-call outcomes. */
-import { MathDispatcherError } from "../core/errors.js";
+import { InvalidInputError, MathDispatcherError } from "../core/errors.js";
 import type { CallOptions } from "../redis/ResilientRedis.js";
 import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
 
@@ -44,4 +44,9 @@ export function unwrap<Result>(outcome: BatchOutcome<Result> | undefined): Resul
   if (!outcome) throw new MathDispatcherError("no outcome");
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
+}
+
+/** Checks that a many-call argument is an array, naming it when it is not. */
+export function requireArray(value: unknown, field: string): asserts value is readonly unknown[] {
+  if (!Array.isArray(value)) throw new InvalidInputError(field, `must be an array, got ${value === null ? "null" : typeof value}`);
 }

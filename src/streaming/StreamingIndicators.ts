@@ -4,7 +4,8 @@
  * processes, restarted at any moment, read the same values.
  */
 import { z } from "zod";
-import { attempt, type BatchOutcome, runPrepared, unwrap } from "../dispatcher/batch.js";
+import { attempt, type BatchOutcome, requireArray, runPrepared, unwrap } from "../dispatcher/batch.js";
+import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "../dispatcher/inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "../dispatcher/reply.js";
 import type { ScriptCall, ScriptRunner } from "../dispatcher/scriptRunner.js";
@@ -143,29 +144,31 @@ export class StreamingIndicators {
   }
 
   /** Applies one tick or bar to the symbol's ATR and VWAP in one atomic script call. */
-  async update(input: StreamUpdateInput): Promise<StreamUpdateResult> {
-    return StreamingIndicators.decodeUpdate(await this.runner.run(this.updateCall(input)));
+  async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
+    return StreamingIndicators.decodeUpdate(await this.runner.run(this.updateCall(input), options));
   }
 
   /** Applies many updates in one pipeline (in order); each succeeds or fails on its own. */
-  updateMany(inputs: readonly StreamUpdateInput[]): Promise<BatchOutcome<StreamUpdateResult>[]> {
+  async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
+    requireArray(inputs, "inputs");
     const prepared = inputs.map((input) => attempt(() => ({ call: this.updateCall(input), extra: undefined })));
-    return runPrepared(this.runner, prepared, (reply) => StreamingIndicators.decodeUpdate(reply));
+    return runPrepared(this.runner, prepared, (reply) => StreamingIndicators.decodeUpdate(reply), options);
   }
 
   /** The current values of one symbol. */
-  async snapshot(symbol: string): Promise<IndicatorSnapshot> {
-    return unwrap((await this.snapshots([symbol]))[0]);
+  async snapshot(symbol: string, options?: CallOptions): Promise<IndicatorSnapshot> {
+    return unwrap((await this.snapshots([symbol], options))[0]);
   }
 
   /** The current values of many symbols in one round trip. */
-  snapshots(symbols: readonly string[]): Promise<BatchOutcome<IndicatorSnapshot>[]> {
+  async snapshots(symbols: readonly string[], options?: CallOptions): Promise<BatchOutcome<IndicatorSnapshot>[]> {
+    requireArray(symbols, "symbols");
     const prepared = symbols.map((symbol) =>
       attempt(() => ({
         call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), this.bands] },
         extra: undefined,
       })),
     );
-    return runPrepared(this.runner, prepared, (reply) => decodeSnapshot(decodeReply(reply)));
+    return runPrepared(this.runner, prepared, (reply) => decodeSnapshot(decodeReply(reply)), options);
   }
 }
