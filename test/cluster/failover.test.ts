@@ -89,8 +89,10 @@ describe("failover", () => {
       let roundsAfter = 0;
       let switched: Promise<void> | undefined;
       let done = false;
-      // at most 600 rounds of 12 calls; the failover starts at round 20 and 20 rounds follow it
-      for (; rounds < 600 && (!done || roundsAfter < 20); rounds++) {
+      // the failover starts at round 20 and 20 rounds follow its end; bounded by 5000 rounds of
+      // 12 calls and 60 s (a failover takes about a second here, longer on a loaded machine)
+      const deadline = Date.now() + 60_000;
+      for (; rounds < 5000 && Date.now() < deadline && (!done || roundsAfter < 20); rounds++) {
         if (rounds === 20) switched = failover(replica).then(() => void (done = true));
         if (done) roundsAfter++;
         const calls = batch(rounds);

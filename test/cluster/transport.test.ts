@@ -6,6 +6,7 @@ import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { buildFunctionsLibrary } from "../../src/build/functionsLibrary.js";
+import { clusterHealth } from "../../src/cluster/health.js";
 import { libraryState } from "../../src/cluster/loader.js";
 import { groupBySlotOwner, masters as masterNodes, nodeAddress } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
@@ -180,5 +181,30 @@ describe("ClusterScriptTransport", () => {
     expect(outcomes.map((o) => o.ok)).toEqual([true, false, false]);
     expect(String(!outcomes[1]!.ok && outcomes[1]!.error.message)).toMatch(/no script nope/);
     expect(masterNodes(cluster).map(nodeAddress).sort()).toEqual(masterPorts().map((p) => `127.0.0.1:${p}`).sort());
+  });
+
+  it("health: every node's state, scripts, library and replica link; a master without the library is a problem", async () => {
+    await onCluster({ mode: "functions" }).prepare();
+    await onCluster().prepare();
+    const healthy = await clusterHealth(cluster, { mode: "functions" });
+    expect(healthy.problems).toEqual([]);
+    expect(healthy).toMatchObject({ ok: true, slotsOk: 16384 });
+    expect(healthy.nodes.map((n) => n.role).sort()).toEqual(["master", "master", "master", "replica", "replica", "replica"]);
+    for (const n of healthy.nodes) {
+      expect(n.clusterState).toBe("ok");
+      expect(n.library).toBe("current");
+      if (n.role === "master") expect(n.scriptsMissing).toEqual([]);
+      else expect(n).toMatchObject({ masterLink: "up", lagBytes: expect.any(Number) });
+    }
+
+    const [first] = masterPorts();
+    await harness.client(first as number).call("FUNCTION", "FLUSH");
+    await harness.client(first as number).script("FLUSH");
+    const broken = await clusterHealth(cluster, { mode: "functions" });
+    expect(broken.ok).toBe(false);
+    expect(broken.problems).toEqual([`127.0.0.1:${first}: mathd library absent`]);
+    const evalsha = await clusterHealth(cluster);
+    expect(evalsha.ok).toBe(true);
+    expect(evalsha.warnings).toEqual([`127.0.0.1:${first}: scripts not loaded: ${SCRIPTS.map((s) => s.name).join(", ")} (loaded on first use)`]);
   });
 });

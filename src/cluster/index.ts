@@ -1,0 +1,17 @@
+/**
+ * Redis Cluster support: script transports (EVALSHA or Functions, standalone or cluster), the
+ * loaders behind them, slot routing, cluster configuration and health. See docs/SCALING.md.
+ */
+export {
+  ClusterScriptTransport,
+  StandaloneScriptTransport,
+  type Outcome,
+  type ScriptCall,
+  type ScriptMode,
+  type ScriptTransport,
+  type TransportOptions,
+} from "./transport.js";
+export { libraryState, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
+export { clusterReady, groupBySlotOwner, masters, nodeAddress, replicas, slotOf, type CallGroup } from "./topology.js";
+export { CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "./config.js";
+export { clusterHealth, type ClusterHealth, type ClusterNodeHealth } from "./health.js";
