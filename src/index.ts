@@ -23,7 +23,7 @@ export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from ".
 export type { ResultMeta } from "./dispatcher/scriptFunction.js";
 export type { CacheStatus } from "./dispatcher/reply.js";
 export { ScriptRunner, type ScriptCall, type Settled } from "./dispatcher/scriptRunner.js";
-export type { ScriptManifestEntry } from "./dispatcher/manifest.js";
+export type { ScriptManifestEntry } from "./core/manifest.js";
 export { SCRIPTS } from "./generated/scripts.js";
 export {
   MathDispatcherError,

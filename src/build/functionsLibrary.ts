@@ -19,7 +19,7 @@
  * and tell whether a server holds this very library without downloading its code.
  */
 import { createHash } from "node:crypto";
-import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+import type { ScriptManifestEntry } from "../core/manifest.js";
 
 /** The library's name on every server. */
 export const LIBRARY_NAME = "mathd";

@@ -4,7 +4,7 @@
  * that clients in other languages call the same scripts from (examples/python, examples/redis-cli).
  */
 import type { Redis } from "ioredis";
-import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+import type { ScriptManifestEntry } from "../core/manifest.js";
 import { ScriptIntegrityError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { addressOf, resolveRedisConfig } from "../redis/config.js";

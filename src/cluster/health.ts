@@ -5,7 +5,7 @@
  */
 import type { Cluster, Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
-import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+import type { ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibrary } from "../build/functionsLibrary.js";
 import { libraryState } from "./loader.js";
 import { clusterReady, masters, nodeAddress, replicas } from "./topology.js";

@@ -7,7 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import { ScriptIntegrityError } from "../core/errors.js";
-import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+import type { ScriptManifestEntry } from "../core/manifest.js";
 import { describesLibrary, type FunctionsLibrary } from "../build/functionsLibrary.js";
 
 /** How each Redis round trip runs (a resilient client's timeout and retry policy, or directly). */

@@ -15,7 +15,7 @@
  */
 import { ReplyError, type Cluster, type Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
-import type { ScriptManifestEntry } from "../dispatcher/manifest.js";
+import type { ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
 import {

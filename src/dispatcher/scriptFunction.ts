@@ -7,7 +7,7 @@ import { type KeyOptions } from "../keys/symbol.js";
 import { patternCacheKey } from "../keys/patternCache.js";
 import { parseInput } from "./inputs.js";
 import { inputsDigest } from "./inputsDigest.js";
-import type { ScriptManifestEntry } from "./manifest.js";
+import type { ScriptManifestEntry } from "../core/manifest.js";
 import { cacheStatus, type CacheStatus, decodeReply } from "./reply.js";
 import type { ScriptCall } from "./scriptRunner.js";
 

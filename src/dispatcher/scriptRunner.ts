@@ -14,7 +14,7 @@ import { InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecut
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
 import { type CallContext, type CallOptions, classifyError, type ResilientRedis } from "../redis/ResilientRedis.js";
-import type { ScriptManifestEntry } from "./manifest.js";
+import type { ScriptManifestEntry } from "../core/manifest.js";
 
 /** One script invocation: KEYS and ARGV as the script header declares them. */
 export interface ScriptCall {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../src/generated/scripts.js";
-import type { ScriptManifestEntry } from "../../src/dispatcher/manifest.js";
+import type { ScriptManifestEntry } from "../../src/core/manifest.js";
 import {
   buildFunctionsLibrary,
   functionName,
