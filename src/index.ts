@@ -70,7 +70,8 @@ export {
   type IndicatorSnapshot,
 } from "./streaming/StreamingIndicators.js";
 export { TickConsumer, type TickConsumerOptions } from "./streaming/tickConsumer.js";
-export { StreamingReference, type MarketUpdate, type AtrStatus, type VwapStatus } from "./indicators/streaming.js";
+export { StreamingReference, type MarketUpdate } from "./indicators/streaming.js";
+export { type AtrStatus, type VwapStatus, type SizeBound, STOP_LOSS_DEFAULTS, NEWS_BOOST_DEFAULTS, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR } from "./core/defaults.js";
 export { sessionOf, SESSION_OPEN_MINUTE } from "./market/session.js";
 export { indicatorKey } from "./keys/indicator.js";
 export { tickStreamKey, deadLetterKey } from "./keys/marketData.js";

@@ -1,6 +1,6 @@
 /** Confidence in log-odds through `lua/confidence.lua`. */
 import { z } from "zod";
-import { CONFIDENCE_DEFAULTS } from "../indicators/confidence.js";
+import { CONFIDENCE_DEFAULTS } from "../core/defaults.js";
 import { optionalArg, rangeSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";

@@ -1,6 +1,6 @@
 /** News boost through `lua/news_boost.lua`. */
 import { z } from "zod";
-import { NEWS_BOOST_DEFAULTS } from "../indicators/newsBoost.js";
+import { NEWS_BOOST_DEFAULTS } from "../core/defaults.js";
 import { epochMsSchema, integerSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";

@@ -1,6 +1,6 @@
 /** Fixed-fractional, lot-aware position size through `lua/position_size.lua`. */
 import { z } from "zod";
-import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../indicators/positionSize.js";
+import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../core/defaults.js";
 import { integerSchema, optionalArg, priceSchema, rangeSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";

@@ -1,6 +1,6 @@
 /** Stop-loss and target through `lua/stop_loss.lua`. */
 import { z } from "zod";
-import { STOP_LOSS_DEFAULTS } from "../indicators/stopLoss.js";
+import { STOP_LOSS_DEFAULTS } from "../core/defaults.js";
 import { optionalArg, priceSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";

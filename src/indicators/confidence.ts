@@ -4,6 +4,7 @@
  * confidence = clamp(sigmoid(z), min, max).
  */
 import { Dec, dec, type Numeric } from "./decimal.js";
+import { CONFIDENCE_DEFAULTS } from "../core/defaults.js";
 
 export interface ConfidenceParams {
   /** The detector's confidence, (0, 1). */
@@ -18,7 +19,6 @@ export interface ConfidenceParams {
   max?: Numeric;
 }
 
-export const CONFIDENCE_DEFAULTS = { maxBoost: 0.15, volumeWeight: 0.5, newsWeight: 0.75, min: 0.05, max: 0.95 } as const;
 
 export interface ConfidenceReference {
   confidence: Dec;

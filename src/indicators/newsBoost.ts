@@ -7,6 +7,7 @@
  */
 import { Dec, dec, type Numeric } from "./decimal.js";
 import { sideSign, type Side } from "./stopLoss.js";
+import { NEWS_BOOST_DEFAULTS } from "../core/defaults.js";
 
 export interface NewsItem {
   /** [-1, 1]. */
@@ -31,7 +32,6 @@ export interface NewsBoostParams {
 /** Items weighing less are dropped (see lua/includes/news_boost.lua). */
 export const NEWS_MIN_WEIGHT = 1e-12;
 
-export const NEWS_BOOST_DEFAULTS = { halfLifeMinutes: 60, windowMinutes: 1440, maxBoost: 0.15, clockSkewMs: 5000 } as const;
 
 export interface NewsBoostReference {
   boost: Dec;

@@ -7,6 +7,7 @@
  */
 import { type Dec, dec, type Numeric } from "./decimal.js";
 import { floorOnGrid } from "./grid.js";
+import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../core/defaults.js";
 
 export interface PositionSizeParams {
   capital: Numeric;
@@ -25,7 +26,6 @@ export interface PositionSizeParams {
   confidenceFloor?: Numeric;
 }
 
-export type SizeBound = "risk" | "max_lots" | "max_exposure";
 
 export interface PositionSizeReference {
   lots: number;
@@ -38,7 +38,6 @@ export interface PositionSizeReference {
   exact: { riskLots: Dec; exposureLots?: Dec };
 }
 
-export const DEFAULT_CONFIDENCE_FLOOR = 0.5;
 
 export function positionSizeReference(p: PositionSizeParams): PositionSizeReference {
   const floor = dec(p.confidenceFloor ?? DEFAULT_CONFIDENCE_FLOOR);

@@ -6,6 +6,7 @@
  */
 import { type Dec, dec, type Numeric } from "./decimal.js";
 import { ceilOnGrid, floorOnGrid } from "./grid.js";
+import { STOP_LOSS_DEFAULTS } from "../core/defaults.js";
 
 export type Side = "long" | "short";
 
@@ -35,7 +36,6 @@ export interface StopLossReference {
   exact: { distanceTicks: Dec; targetTicks?: Dec };
 }
 
-export const STOP_LOSS_DEFAULTS = { multiplier: 1.5, tick: 0.05 } as const;
 
 export function sideSign(side: Side): 1 | -1 {
   return side === "long" ? 1 : -1;

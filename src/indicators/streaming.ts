@@ -7,6 +7,7 @@ import { sessionOf } from "../market/session.js";
 import { AtrReference } from "./atr.js";
 import { type Dec, dec, type Numeric } from "./decimal.js";
 import { VwapReference } from "./vwap.js";
+import { type AtrStatus, type VwapStatus } from "../core/defaults.js";
 
 /** A tick (price) or a bar (high, low, close), with its order and volume. */
 export interface MarketUpdate {
@@ -21,8 +22,6 @@ export interface MarketUpdate {
   close?: Numeric;
 }
 
-export type AtrStatus = "applied" | "duplicate" | "skipped";
-export type VwapStatus = "applied" | "duplicate" | "preopen";
 
 interface Position {
   ts: number;

@@ -13,7 +13,7 @@ import { unitsToText } from "../core/units.js";
 import { bandsSchema, decodeVwap, type VwapResult } from "../dispatcher/vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";
-import type { AtrStatus, VwapStatus } from "../indicators/streaming.js";
+import type { AtrStatus, VwapStatus } from "../core/defaults.js";
 import { MAX_ATR_PERIOD } from "../dispatcher/atr.js";
 
 /** A tick (`price`) or a bar (`high`, `low`, `close`) for one symbol. */

@@ -1,0 +1,26 @@
+/**
+ * The documented defaults of the risk functions and the status words of the streaming script:
+ * one place that the runtime (src/dispatcher/) and the decimal.js reference (src/indicators/)
+ * both import, so neither depends on the other. docs/FORMULAS.md explains each value.
+ */
+
+/** Stop-loss: distance k * ATR with k = 1.5; NSE options' tick 0.05. */
+export const STOP_LOSS_DEFAULTS = { multiplier: 1.5, tick: 0.05 } as const;
+
+/** News boost: half-life, window, cap and the clock skew allowed for items "from the future". */
+export const NEWS_BOOST_DEFAULTS = { halfLifeMinutes: 60, windowMinutes: 1440, maxBoost: 0.15, clockSkewMs: 5000 } as const;
+
+/** Confidence: the boost cap, the log-odds weights of volume and news, and the clamp. */
+export const CONFIDENCE_DEFAULTS = { maxBoost: 0.15, volumeWeight: 0.5, newsWeight: 0.75, min: 0.05, max: 0.95 } as const;
+
+/** Position size: below this confidence no lots are taken. */
+export const DEFAULT_CONFIDENCE_FLOOR = 0.5;
+
+/** Which bound decided the lots. */
+export type SizeBound = "risk" | "max_lots" | "max_exposure";
+
+/** What a streaming update did to the ATR: a tick is `skipped`, a repeat is a `duplicate`. */
+export type AtrStatus = "applied" | "duplicate" | "skipped";
+
+/** What a streaming update did to the session VWAP: before 09:15 IST it is `preopen`. */
+export type VwapStatus = "applied" | "duplicate" | "preopen";
