@@ -19,7 +19,8 @@ export interface RatioRow {
 export interface RatioChartOptions {
   width?: number;
   title?: string;
-  subtitle?: string;
+  /** Lines under the title. */
+  subtitle?: readonly string[];
 }
 
 /**
@@ -30,20 +31,22 @@ export interface RatioChartOptions {
 export function renderRatioChart(rows: readonly RatioRow[], options: RatioChartOptions = {}): string {
   const width = options.width ?? 960;
   const rowHeight = 22;
-  const top = 64;
+  const subtitle = options.subtitle ?? ["bar: median; whisker: min..max of the repetitions; red tick: floor"];
+  const top = 52 + subtitle.length * 16;
   const left = 300;
   const right = width - 60;
   const height = top + rows.length * rowHeight + 40;
   const title = options.title ?? "Benchmark ratios against their floors (higher is better)";
   const values = rows.flatMap((r) => [r.median, r.min, r.max, r.floor]).filter((v): v is number => v !== undefined && v > 0);
-  const lo = Math.floor(Math.log10(Math.min(...values, 1)));
+  // a value on a decade (a floor of 0.0001) gets one decade of room below it
+  const lo = Math.floor(Math.log10(Math.min(...values, 1) * 0.999));
   const hi = Math.ceil(Math.log10(Math.max(...values, 1)));
   const x = linearScale([lo, hi], [left, right]);
   const at = (v: number) => x(Math.log10(Math.max(v, 10 ** lo)));
   const decades = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
   const body = [
     `<text x="20" y="24" font-size="15" font-weight="600">${escapeXml(title)}</text>`,
-    `<text x="20" y="42" fill="#374151">${escapeXml(options.subtitle ?? "bar: median; whisker: min..max of the repetitions; red tick: floor")}</text>`,
+    ...subtitle.map((line, i) => `<text x="20" y="${44 + i * 16}" fill="#374151">${escapeXml(line)}</text>`),
     `<g${attrs({ "data-axis": "log10", "data-log-domain": `${lo} ${hi}`, "data-plot": `${left} ${right}` })}>`,
     ...decades.map(
       (d) =>
