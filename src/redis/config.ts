@@ -15,7 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { RedisOptions } from "ioredis";
-import { ConfigurationError } from "../core/errors.js";
+import { ConfigurationError, ConnectionError, type ConnectionFailure } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
 
 /** PEM material for TLS: a file path, or the PEM bytes themselves. */
@@ -191,4 +191,32 @@ export function connectionOptions(config: RedisConfig): Pick<RedisOptions, "host
 /** `host:port` of a config, as errors and logs name the server. */
 export function addressOf(config: Pick<RedisConfig, "host" | "port">): string {
   return config.host.includes(":") ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
+}
+
+const FAILURES: [RegExp, ConnectionFailure][] = [
+  [/NOPERM/, "denied"],
+  [/WRONGPASS|NOAUTH|invalid username-password|AUTH failed/i, "auth"],
+  [/ERR_TLS|ERR_SSL|CERT|certificate|SSL|TLS|self[- ]signed|UNABLE_TO_VERIFY|Hostname\/IP does not match/i, "tls"],
+  [/ECONNREFUSED/, "refused"],
+  [/ETIMEDOUT|timed? ?out/i, "timeout"],
+  [/EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/, "unreachable"],
+  [/ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable|connection is down/i, "closed"],
+];
+
+/**
+ * The kind of connection failure an error shows (refused, TLS, authentication, ...), or
+ * undefined when it is no connection failure (a WRONGTYPE, a script error).
+ */
+export function connectionFailureOf(error: unknown): ConnectionFailure | undefined {
+  if (error instanceof ConnectionError) return error.failure;
+  if (!(error instanceof Error)) return undefined;
+  const text = `${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}`;
+  return FAILURES.find(([pattern]) => pattern.test(text))?.[1];
+}
+
+/** A connection failure as a {@link ConnectionError} naming the server, with the error as its cause. */
+export function toConnectionError(config: Pick<RedisConfig, "host" | "port">, error: unknown, failure?: ConnectionFailure): ConnectionError {
+  if (error instanceof ConnectionError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ConnectionError(addressOf(config), failure ?? connectionFailureOf(error) ?? "closed", message, { cause: error });
 }

@@ -4,27 +4,76 @@
  * point leaves it pending and re-reads it on restart; the update is idempotent, so that
  * redelivery cannot count it twice. Entries that fail validation go to `ticks:dead:{SYMBOL}`
  * with the reason and are acknowledged, so one bad tick never blocks a symbol.
+ *
+ * Entries left pending by a consumer of the group that is gone (a crash under another name, a
+ * container that came back with a new host name) are claimed with XAUTOCLAIM once they have been
+ * idle for `claimIdleMs`, before this consumer reads anything new: a symbol's updates must arrive
+ * in order, and an old entry applied after a newer one would be dropped as a duplicate.
  */
 import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { InvalidInputError } from "../core/errors.js";
+import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { StreamingIndicators, StreamUpdateInput } from "./StreamingIndicators.js";
+
+/**
+ * The consumer name used when none is given: `mathd@<host name>`. It is stable across restarts
+ * on one host, so a restarted consumer reads its own pending entries at once; entries of a
+ * consumer whose name is gone for good are claimed after `claimIdleMs`.
+ */
+export function defaultConsumerName(): string {
+  return `mathd@${hostname()}`;
+}
 
 export interface TickConsumerOptions extends KeyOptions {
   symbols: readonly string[];
   /** Consumer group name, default `mathd`. */
   group?: string;
-  /** This consumer's name in the group; restart with the same name to take over its pending entries. */
-  consumer: string;
+  /**
+   * This consumer's name in the group, default {@link defaultConsumerName}. Restarted with the
+   * same name it reads its own pending entries first.
+   */
+  consumer?: string;
   /** Entries per read, default 200. */
   count?: number;
   /** How long a read blocks waiting for new entries, default 1000 ms. */
   blockMs?: number;
+  /**
+   * How long another consumer's pending entry must have been idle before this one claims it at
+   * start, default 10,000 ms: long enough that a live consumer (which acknowledges within
+   * milliseconds) keeps its entries, short enough that a crashed one's wait a few seconds.
+   */
+  claimIdleMs?: number;
+  /** Pause after a failed pass before the next, default 500 ms. */
+  retryDelayMs?: number;
 }
 
-type StreamEntry = [id: string, fields: string[]];
+/** What the consumer did since it was created. */
+export interface ConsumerCounters {
+  /** Entries whose update advanced an indicator (or was ignored as pre-open). */
+  applied: number;
+  /** Entries whose update had already run (redelivered after a crash): acknowledged, not counted again. */
+  duplicates: number;
+  /** Entries moved to `ticks:dead:{SYMBOL}`. */
+  deadLetters: number;
+  /** Entries taken over from other consumers of the group with XAUTOCLAIM. */
+  claimed: number;
+  /** Pending entries whose stream entry was trimmed before it could be read: acknowledged, nothing to apply. */
+  trimmed: number;
+}
+
+/** Counters plus the group's position on its streams, as Redis reports it. */
+export interface ConsumerStats extends ConsumerCounters {
+  /** Entries delivered to the group and not yet acknowledged, over all streams. */
+  pending: number;
+  /** Entries in the streams not yet delivered to the group; null when Redis cannot tell (after XDEL/trimming). */
+  lag: number | null;
+}
+
+type StreamEntry = [id: string, fields: string[] | null];
 type StreamReply = [stream: string, entries: StreamEntry[]][];
 
 /**
@@ -37,6 +86,14 @@ function streamsOf(reply: unknown): StreamReply {
   const pairs: StreamReply = [];
   for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), reply[i + 1] as StreamEntry[]]);
   return pairs;
+}
+
+/** XINFO and XPENDING replies come as flat [field, value, ...] lists (RESP2, or RESP3 mapped) or as objects. */
+function record(value: unknown): Record<string, unknown> {
+  if (!Array.isArray(value)) return (value ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < value.length; i += 2) out[String(value[i])] = value[i + 1];
+  return out;
 }
 
 /** Entries a stream ID's millisecond may hold before the derived sequence number would collide. */
@@ -66,14 +123,26 @@ export function entryToUpdate(symbol: string, id: string, fields: readonly strin
   return update;
 }
 
+/**
+ * Events: `applied` (entries applied by one pass), `claimed` ({ stream, count }), `deadLetter`
+ * ({ symbol, id, fields, reason }), `error` (a failed pass; it is retried), `recovered` (the
+ * first pass that succeeded after failed ones), `stopping` ({@link TickConsumer.stop} was called).
+ */
 export class TickConsumer extends EventEmitter {
+  /** This consumer's name in the group. */
+  readonly consumer: string;
+  /** The consumer group. */
+  readonly group: string;
   private stopping = false;
-  private readonly group: string;
+  private wake: (() => void) | undefined;
   private readonly streams: string[];
   private readonly symbolByStream: Map<string, string>;
+  private readonly deadTtlSeconds = keyFamily("ticks_dead").ttlSeconds;
+  private readonly counters: ConsumerCounters = { applied: 0, duplicates: 0, deadLetters: 0, claimed: 0, trimmed: 0 };
 
   /**
-   * @param ticks a connection on DB 4 (continuous_market), used only by this consumer (reads block).
+   * @param ticks a connection on the continuous_market database (DB 4 by default), used only by
+   *   this consumer (reads block).
    * @param indicators the streaming indicators to apply entries to.
    */
   constructor(
@@ -83,8 +152,14 @@ export class TickConsumer extends EventEmitter {
   ) {
     super();
     this.group = options.group ?? "mathd";
+    this.consumer = options.consumer ?? defaultConsumerName();
     this.streams = options.symbols.map((s) => tickStreamKey(s, options));
     this.symbolByStream = new Map(options.symbols.map((s, i) => [this.streams[i] as string, s]));
+  }
+
+  /** The stream keys this consumer reads. */
+  get streamKeys(): readonly string[] {
+    return this.streams;
   }
 
   /** Creates the consumer group on every stream (from the start of the stream) where missing. */
@@ -98,11 +173,56 @@ export class TickConsumer extends EventEmitter {
     }
   }
 
+  /** Pending entries of other consumers, up to `last`, with their idle time in ms. */
+  private async othersPending(stream: string, last: string): Promise<number[]> {
+    const idle: number[] = [];
+    let start = "-";
+    for (;;) {
+      const page = (await this.ticks.xpending(stream, this.group, start, last, 1000)) as [string, string, number, number][];
+      for (const [, owner, idleMs] of page) if (owner !== this.consumer) idle.push(Number(idleMs));
+      if (page.length < 1000) return idle;
+      start = `(${page[page.length - 1]![0]}`;
+    }
+  }
+
+  /**
+   * Takes over the entries other consumers of the group left pending on this consumer's streams:
+   * waits until each has been idle for `claimIdleMs` (its owner may still be alive and about to
+   * acknowledge it), then claims it with XAUTOCLAIM. Claimed entries are then read as this
+   * consumer's own pending entries, in ID order, before any new entry. Only entries pending when
+   * this starts are waited for, so a misconfigured second consumer on the same stream cannot keep
+   * this one waiting forever. Resolves to the number of entries claimed.
+   */
+  async claimOrphans(): Promise<number> {
+    const { claimIdleMs = 10_000 } = this.options;
+    let claimed = 0;
+    for (const stream of this.streams) {
+      const [count, , last, owners] = (await this.ticks.xpending(stream, this.group)) as [number, string, string, [string, string][] | null];
+      if (Number(count) === 0 || (owners ?? []).every(([owner]) => owner === this.consumer)) continue;
+      let claimedHere = 0;
+      while (!this.stopping) {
+        let cursor = "0-0";
+        do {
+          const [next, ids] = (await this.ticks.xautoclaim(stream, this.group, this.consumer, claimIdleMs, cursor, "COUNT", 1000, "JUSTID")) as [string, string[]];
+          claimedHere += ids.length;
+          cursor = next;
+        } while (cursor !== "0-0");
+        const idle = await this.othersPending(stream, last);
+        if (idle.length === 0) break;
+        await this.sleep(Math.max(50, claimIdleMs - Math.max(...idle)));
+      }
+      if (claimedHere > 0) this.emit("claimed", { stream, count: claimedHere });
+      claimed += claimedHere;
+    }
+    this.counters.claimed += claimed;
+    return claimed;
+  }
+
   private async read(id: "0" | ">", block: boolean): Promise<StreamReply> {
-    const { consumer, count = 200, blockMs = 1000 } = this.options;
+    const { count = 200, blockMs = 1000 } = this.options;
     const ids = this.streams.map(() => id);
     const blockArgs = block ? (["BLOCK", blockMs] as const) : ([] as const);
-    const args = ["GROUP", this.group, consumer, "COUNT", count, ...blockArgs, "STREAMS", ...this.streams, ...ids];
+    const args = ["GROUP", this.group, this.consumer, "COUNT", count, ...blockArgs, "STREAMS", ...this.streams, ...ids];
     return streamsOf(await this.ticks.call("XREADGROUP", ...args));
   }
 
@@ -113,6 +233,8 @@ export class TickConsumer extends EventEmitter {
       if (entries.length === 0) continue;
       const symbol = this.symbolByStream.get(stream) as string;
       const parsed = entries.map(([id, fields]) => {
+        // a pending entry trimmed from the stream comes back without fields: nothing to apply
+        if (fields === null) return { id, fields: [], trimmed: true };
         try {
           return { id, fields, update: entryToUpdate(symbol, id, fields) };
         } catch (error) {
@@ -123,30 +245,43 @@ export class TickConsumer extends EventEmitter {
       const outcomes = await this.indicators.updateMany(valid.map((p) => p.update as StreamUpdateInput));
       const ack: string[] = [];
       const dead: { id: string; fields: string[]; reason: string }[] = [];
+      let duplicates = 0;
+      let trimmed = 0;
       let next = 0;
       for (const p of parsed) {
         const outcome = p.update ? outcomes[next++] : undefined;
         const error = p.error ?? (outcome && !outcome.ok ? outcome.error : undefined);
-        if (!error) ack.push(p.id);
-        else if (error instanceof InvalidInputError) dead.push({ id: p.id, fields: p.fields, reason: error.message });
+        if (!error) {
+          ack.push(p.id);
+          if (p.trimmed) trimmed++;
+          else if (outcome?.ok && (outcome.value.vwapStatus === "duplicate" || outcome.value.atrStatus === "duplicate")) duplicates++;
+        } else if (error instanceof InvalidInputError) dead.push({ id: p.id, fields: p.fields, reason: error.message });
         else throw error; // Redis trouble: leave it pending, it is read again
       }
       const pipeline = this.ticks.pipeline();
+      const deadKey = deadLetterKey(symbol, this.options);
       for (const d of dead) {
-        pipeline.xadd(deadLetterKey(symbol, this.options), "*", "source_id", d.id, "reason", d.reason, ...d.fields);
+        pipeline.xadd(deadKey, "*", "source_id", d.id, "reason", d.reason, ...d.fields);
         ack.push(d.id);
       }
+      // dead letters are a key family like any other: they expire with its TTL
+      if (dead.length > 0) pipeline.expire(deadKey, this.deadTtlSeconds);
       if (ack.length > 0) pipeline.xack(stream, this.group, ...ack);
-      await pipeline.exec();
-      applied += ack.length - dead.length;
+      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+      const appliedHere = ack.length - dead.length - duplicates - trimmed;
+      this.counters.applied += appliedHere;
+      this.counters.duplicates += duplicates;
+      this.counters.deadLetters += dead.length;
+      this.counters.trimmed += trimmed;
+      applied += appliedHere;
       for (const d of dead) this.emit("deadLetter", { symbol, ...d });
     }
     return applied;
   }
 
   /**
-   * One pass: this consumer's pending entries first (left by a crash), else new entries,
-   * blocking up to `blockMs`. Resolves to the number of entries applied.
+   * One pass: this consumer's pending entries first (left by a crash, or claimed), else new
+   * entries, blocking up to `blockMs`. Resolves to the number of entries applied.
    */
   async runOnce(): Promise<number> {
     const pending = await this.read("0", false);
@@ -154,23 +289,66 @@ export class TickConsumer extends EventEmitter {
     return this.apply(await this.read(">", true));
   }
 
-  /** Runs until {@link TickConsumer.stop}; errors are emitted and retried after a pause. */
+  /**
+   * Runs until {@link TickConsumer.stop}: creates the groups, claims orphaned entries, then
+   * applies entries pass after pass. A failed step is emitted as `error` and retried after
+   * `retryDelayMs`; nothing is read past an entry that was not applied.
+   */
   async run(): Promise<void> {
-    this.stopping = false;
-    await this.ensureGroups();
+    let prepared = false;
+    let failing = false;
     while (!this.stopping) {
       try {
+        if (!prepared) {
+          await this.ensureGroups();
+          await this.claimOrphans();
+          prepared = true;
+        }
         const applied = await this.runOnce();
+        if (failing) this.emit("recovered");
+        failing = false;
         if (applied > 0) this.emit("applied", applied);
       } catch (error) {
+        failing = true;
         this.emit("error", error);
-        await new Promise((r) => setTimeout(r, 500));
+        await this.sleep(this.options.retryDelayMs ?? 500);
       }
     }
   }
 
-  /** Asks {@link TickConsumer.run} to return after the current read. */
+  /** What the consumer did so far, and the group's pending entries and lag on its streams (XINFO GROUPS). */
+  async stats(): Promise<ConsumerStats> {
+    let pending = 0;
+    let lag: number | null = 0;
+    for (const stream of this.streams) {
+      const group = ((await this.ticks.xinfo("GROUPS", stream)) as unknown[]).map(record).find((g) => String(g.name) === this.group);
+      if (!group) continue;
+      pending += Number(group.pending);
+      lag = lag === null || group.lag === null || group.lag === undefined ? null : lag + Number(group.lag);
+    }
+    return { ...this.counters, pending, lag };
+  }
+
+  /** The counters alone, without asking Redis. */
+  get totals(): ConsumerCounters {
+    return { ...this.counters };
+  }
+
+  /** Asks {@link TickConsumer.run} to return after the current read (a pause is cut short); a stopped consumer stays stopped. */
   stop(): void {
     this.stopping = true;
+    this.emit("stopping");
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => (this.wake = undefined));
   }
 }
