@@ -35,6 +35,8 @@ export interface BuiltScript {
   /** SHA1 of `source`, the digest Redis uses for EVALSHA. */
   sha1: string;
   numberOfKeys: number;
+  /** The includes inlined into it, directly or through other includes. */
+  includes: string[];
   keys: ScriptSlot[];
   args: ScriptSlot[];
   /** Final script text with every include inlined. */
@@ -125,7 +127,8 @@ export function buildScript(path: string, luaDir: string, readLines: ReadLines =
   const lines = readLines(path);
   if (!lines) throw new LuaBuildError(file, 0, "file not found");
   const header = parseHeader(file, lines);
-  const body = expand(path, luaDir, readLines, [path], new Set());
+  const inlined = new Set<string>();
+  const body = expand(path, luaDir, readLines, [path], inlined);
   const shebang = body[0]?.startsWith("#!") ? [body.shift() as string] : [];
   const source = [
     ...shebang,
@@ -136,6 +139,7 @@ export function buildScript(path: string, luaDir: string, readLines: ReadLines =
   return {
     ...header,
     numberOfKeys: header.keys.length,
+    includes: [...inlined].map((p) => relative(join(luaDir, "includes"), p).replace(/\.lua$/, "")).sort(),
     sha1: createHash("sha1").update(source).digest("hex"),
     source,
   };
