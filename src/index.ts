@@ -68,7 +68,7 @@ export {
   type StreamUpdateInput,
   type StreamUpdateResult,
   type IndicatorSnapshot,
-} from "./streaming/StreamingIndicators.js";
+} from "./dispatcher/streaming.js";
 export { TickConsumer, type TickConsumerOptions } from "./streaming/tickConsumer.js";
 export { StreamingReference, type MarketUpdate } from "./indicators/streaming.js";
 export { type AtrStatus, type VwapStatus, type SizeBound, STOP_LOSS_DEFAULTS, NEWS_BOOST_DEFAULTS, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR } from "./core/defaults.js";

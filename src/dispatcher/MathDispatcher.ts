@@ -9,7 +9,7 @@ import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
 import { type CallOptions, ResilientRedis, type ResilientRedisOptions } from "../redis/ResilientRedis.js";
-import { StreamingIndicators, type StreamingOptions } from "../streaming/StreamingIndicators.js";
+import { StreamingIndicators, type StreamingOptions } from "./streaming.js";
 import { attempt, type BatchOutcome, type Prepared, requireArray, runPrepared, unwrap } from "./batch.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
 import { type AnyFunction, type BatchCall, FUNCTION_NAMES, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";

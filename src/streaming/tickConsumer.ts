@@ -17,7 +17,7 @@ import { InvalidInputError } from "../core/errors.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
-import type { StreamingIndicators, StreamUpdateInput } from "./StreamingIndicators.js";
+import type { StreamingIndicators, StreamUpdateInput } from "../dispatcher/streaming.js";
 
 /**
  * The consumer name used when none is given: `mathd@<host name>`. It is stable across restarts

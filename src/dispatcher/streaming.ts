@@ -4,17 +4,17 @@
  * processes, restarted at any moment, read the same values.
  */
 import { z } from "zod";
-import { attempt, type BatchOutcome, requireArray, runPrepared, unwrap } from "../dispatcher/batch.js";
+import { attempt, type BatchOutcome, requireArray, runPrepared, unwrap } from "./batch.js";
 import type { CallOptions } from "../redis/ResilientRedis.js";
-import { checkBarOrder, epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "../dispatcher/inputs.js";
-import { decodeReply, numberField, type ReplyFields, textField } from "../dispatcher/reply.js";
-import type { ScriptCall, ScriptRunner } from "../dispatcher/scriptRunner.js";
+import { checkBarOrder, epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
+import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
 import { unitsToText } from "../core/units.js";
-import { bandsSchema, decodeVwap, type VwapResult } from "../dispatcher/vwap.js";
+import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { AtrStatus, VwapStatus } from "../core/defaults.js";
-import { MAX_ATR_PERIOD } from "../dispatcher/atr.js";
+import { MAX_ATR_PERIOD } from "./atr.js";
 
 /** A tick (`price`) or a bar (`high`, `low`, `close`) for one symbol. */
 export interface StreamUpdateInput {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
-import type { StreamUpdateInput } from "../../src/streaming/StreamingIndicators.js";
+import type { StreamUpdateInput } from "../../src/dispatcher/streaming.js";
 import type { ResultMeta } from "../../src/dispatcher/scriptFunction.js";
 import type { VwapResult } from "../../src/dispatcher/vwap.js";
 import { barSeries, type GeneratedBar } from "../support/arbitraries.js";

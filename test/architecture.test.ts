@@ -1,0 +1,85 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The layers of src/ and what each may import: the one statement of the architecture that
+ * README's ARCHITECTURE section describes. Lower layers never import higher ones, and the
+ * decimal.js reference (`indicators`) is imported only by what draws or exports it, never by the
+ * runtime. A new folder fails this test until it is placed here.
+ */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  core: [], // errors, units, defaults, the manifest type
+  generated: ["core"], // the manifest built from lua/
+  market: ["core"], // IST clock, session rule
+  redis: ["core"], // DB map, configuration, the resilient client, local servers
+  keys: ["core", "market", "redis"], // the key grammar
+  indicators: ["core", "market"], // the decimal.js reference: the oracle
+  build: ["core"], // lua/ to the manifest, the Functions library
+  cluster: ["core", "build", "generated", "keys", "redis"], // Redis Cluster primitives
+  dispatcher: ["core", "generated", "keys", "market", "redis", "cluster", "build"], // the runtime: typed script calls
+  streaming: ["core", "dispatcher", "keys", "market", "redis"], // the tick consumer
+  health: ["core", "generated", "keys", "market", "redis", "cluster", "build"], // the health report
+  chart: ["core", "indicators", "market"], // SVG pictures
+  cli: ["package.json", "core", "generated", "market", "redis", "keys", "indicators", "build", "cluster", "dispatcher", "streaming", "health", "chart", "index.ts"],
+  "index.ts": ["core", "generated", "market", "redis", "keys", "indicators", "build", "cluster", "dispatcher", "streaming", "health", "chart"],
+};
+
+const SRC = join(import.meta.dirname, "..", "src");
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** The layer of a file: its folder under src/ (`index.ts` for the entry point), or `package.json`. */
+const layerOf = (path: string) => {
+  const inside = relative(SRC, path);
+  return inside.startsWith("..") ? inside.replace(/^(\.\.\/)+/, "") : (inside.split("/")[0] as string);
+};
+
+/** Folder-to-folder imports, with one file that makes each. */
+function edges(): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const file of files(SRC)) {
+    for (const match of readFileSync(file, "utf8").matchAll(/from "(\.[^"]+)"/g)) {
+      const target = layerOf(normalize(join(dirname(file), (match[1] as string).replace(/\.js$/, ".ts"))));
+      const source = layerOf(file);
+      if (target !== source) found.set(`${source} -> ${target}`, relative(SRC, file));
+    }
+  }
+  return found;
+}
+
+describe("architecture", () => {
+  it("places every folder of src/ in a layer", () => {
+    expect(readdirSync(SRC).filter((name) => !(name in MAY_IMPORT))).toEqual([]);
+  });
+
+  it("imports only what each layer may import", () => {
+    const forbidden = [...edges()].filter(([edge]) => {
+      const [source, target] = edge.split(" -> ") as [string, string];
+      return !(MAY_IMPORT[source] ?? []).includes(target);
+    });
+    expect(forbidden.map(([edge, file]) => `${edge} (${file})`)).toEqual([]);
+  });
+
+  it("has no import loop between folders", () => {
+    const graph = new Map<string, string[]>();
+    for (const edge of edges().keys()) {
+      const [source, target] = edge.split(" -> ") as [string, string];
+      graph.set(source, [...(graph.get(source) ?? []), target]);
+    }
+    const loops: string[] = [];
+    const visit = (node: string, path: string[]) => {
+      for (const next of graph.get(node) ?? []) {
+        if (path.includes(next)) loops.push([...path.slice(path.indexOf(next)), next].join(" -> "));
+        else visit(next, [...path, next]);
+      }
+    };
+    for (const node of graph.keys()) visit(node, [node]);
+    expect(loops).toEqual([]);
+  });
+});
