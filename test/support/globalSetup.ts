@@ -1,8 +1,16 @@
 import type { TestProject } from "vitest/node";
-import { provideRedis } from "./redis.js";
+import { provideRedis, type ProvidedRedis } from "./redis.js";
 
 export default async function setup(project: TestProject) {
-  const redis = await provideRedis();
+  let redis: ProvidedRedis;
+  try {
+    redis = await provideRedis();
+  } catch (error) {
+    // A throwing global setup makes vitest print "No test files found" and a stack trace, which
+    // sends a newcomer looking in the wrong place; the message alone says what to do.
+    console.error(`\n${(error as Error).message}\n`);
+    process.exit(1);
+  }
   console.log(`tests use Redis from ${redis.source}: ${redis.url}`);
   project.provide("redisUrl", redis.url);
   return () => redis.stop();
