@@ -5,21 +5,11 @@
  * the decimal.js reference.
  */
 import { MathDispatcher, atrReference, startLocalRedis, vwapOfBars, type LocalRedisServer } from "../src/index.js";
+import { describeError, stackOf } from "../src/cli/cliErrors.js";
+import { sampleSession as loadSample } from "../examples/shared.js";
 
-/** A deterministic sample session: 75 five-minute bars from 09:15 IST on the 0.05 grid. */
-function sampleSession() {
-  let seed = 20261125;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  let ticks = 1_040_000; // 52,000.00 in 0.05 ticks
-  return Array.from({ length: 75 }, () => {
-    const open = ticks;
-    ticks += Math.round((random() - 0.5) * 1_500);
-    const high = Math.max(open, ticks) + Math.round(random() * 600);
-    const low = Math.min(open, ticks) - Math.round(random() * 600);
-    const price = (t: number) => (t * 500) / 10_000;
-    return { open: price(open), high: price(high), low: price(low), close: price(ticks), volume: 20_000 + Math.round(random() * 80_000) };
-  });
-}
+/** The sample session of examples/data: 75 five-minute bars from 09:15 IST on the 0.05 grid. */
+const sampleSession = () => loadSample().updates;
 
 async function main() {
   let server: LocalRedisServer | undefined;
@@ -51,6 +41,9 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  // one line naming the server and the cause; the stack only when asked for
+  console.error(`demo failed: ${describeError(error, process.env.REDIS_URL)}`);
+  if (process.argv.includes("--verbose")) console.error(stackOf(error));
+  else console.error("(npm run demo -- --verbose shows the stack)");
   process.exit(1);
 });
