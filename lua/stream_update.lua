@@ -28,14 +28,13 @@ local ts = arg_number(2, 'ts')
 check_epoch_ms('ts', ts)
 local seq = arg_integer(3, 'seq', 0, 9e15)
 local is_bar = arg_string(6, 'high') ~= ''
-local high, low, close, x
+local high, low, close, price
 if is_bar then
   if arg_string(4, 'price') ~= '' then invalid('price', "send '' for a bar: its price is the typical price") end
   high, low, close = arg_price(6, 'high'), arg_price(7, 'low'), arg_price(8, 'close')
   check_bar('', high, low, close)
-  x = high + low + close
 else
-  x = 3 * arg_price(4, 'price')
+  price = arg_price(4, 'price')
   if arg_string(7, 'low') ~= '' or arg_string(8, 'close') ~= '' then invalid('high', 'a bar needs high, low and close') end
 end
 local volume = arg_integer(5, 'volume', 0, MAX_VOLUME)
@@ -47,7 +46,7 @@ local vwap = vwap_state_of(KEYS[2])
 local atr_status = 'skipped'
 if is_bar then
   if is_after(atr, ts, seq) then
-    atr_update(atr, high, low, close)
+    atr_run(atr, struct.pack('<ddd', high, low, close), 1, nil)
     atr.period, atr.last_ts, atr.last_seq = period, ts, seq
     atr_status = 'applied'
   else
@@ -63,7 +62,9 @@ elseif not open then
   vwap_status = 'preopen'
 else
   if vwap.session ~= session then vwap = vwap_new() end
-  vwap_update(vwap, x, volume)
+  -- the batch script's own loop, on this one point
+  if is_bar then vwap_run(vwap, struct.pack('<dddd', high, low, close, volume), 1, false)
+  else vwap_run(vwap, struct.pack('<dd', price, volume), 1, true) end
   vwap.session, vwap.last_ts, vwap.last_seq = session, ts, seq
   vwap_status = 'applied'
 end

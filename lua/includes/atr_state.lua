@@ -5,52 +5,51 @@
 -- @include "units"
 -- @include "format"
 
--- One bar on plain values (no table, so the batch loop keeps its state in locals): returns the
--- new bar count, seed sum and ATR (nil until seeded).
-local function atr_step(period, bars, prev_close, tr_sum, atr, high, low, close)
-  bars = bars + 1
-  if bars > 1 then
-    -- max(H - L, |H - C_prev|, |L - C_prev|), without function calls: exact either way
-    local true_range = high - low
-    local up, down = high - prev_close, low - prev_close
-    if up < 0 then up = -up end
-    if down < 0 then down = -down end
-    if up > true_range then true_range = up end
-    if down > true_range then true_range = down end
-    local ranges = bars - 1
-    if ranges <= period then
-      tr_sum = tr_sum + true_range
-      if ranges == period then atr = tr_sum / period end
-    else
-      atr = (atr * (period - 1) + true_range) / period
-    end
-  end
-  return bars, tr_sum, atr
-end
-
 local function atr_new(period)
   return { period = period, bars = 0, prev_close = nil, tr_sum = 0, atr = nil }
 end
 
-local function atr_update(state, high, low, close)
-  state.bars, state.tr_sum, state.atr = atr_step(state.period, state.bars, state.prev_close, state.tr_sum, state.atr, high, low, close)
-  state.prev_close = close
-end
-
--- Advances `state` over the packed bars of ARGV[index] ('<ddd' per bar: high, low, close in
--- units); appends each seeded ATR to `series` (as %.17g text) when given.
-local function atr_of_bars(state, index, series)
-  local bars, count = arg_packed(index, 'bars', 3, MAX_POINTS)
+-- Advances `state` over `count` packed bars ('<ddd' per bar: high, low, close in units) and
+-- appends each seeded ATR to `series` (as %.17g text) when given. The one implementation of the
+-- ATR step: the streaming update runs it on its one bar. State lives in locals during the loop,
+-- and a field name is built only once a bar fails its check.
+local function atr_run(state, data, count, series)
   local period, n, prev_close, tr_sum, atr = state.period, state.bars, state.prev_close, state.tr_sum, state.atr
+  local keep, format = period - 1, string.format
   local pos, high, low, close = 1
   for i = 1, count do
-    high, low, close, pos = struct.unpack('<ddd', bars, pos)
-    if not is_bar(high, low, close) then check_bar('bars[' .. (i - 1) .. ']', high, low, close) end
-    n, tr_sum, atr = atr_step(period, n, prev_close, tr_sum, atr, high, low, close)
+    high, low, close, pos = struct.unpack('<ddd', data, pos)
+    -- check_bar's conditions in one chain, inline: a function call per bar costs a quarter of the loop
+    if not (low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high
+        and high % 1 == 0 and low % 1 == 0 and close % 1 == 0) then
+      check_bar('bars[' .. (i - 1) .. ']', high, low, close)
+    end
+    n = n + 1
+    if n > 1 then
+      -- max(H - L, |H - C_prev|, |L - C_prev|) without function calls; exact either way
+      local true_range, up, down = high - low, high - prev_close, low - prev_close
+      if up < 0 then up = -up end
+      if down < 0 then down = -down end
+      if up > true_range then true_range = up end
+      if down > true_range then true_range = down end
+      if n <= period + 1 then
+        tr_sum = tr_sum + true_range
+        if n == period + 1 then atr = tr_sum / period end
+      else
+        atr = (atr * keep + true_range) / period
+      end
+      -- fmt without its checks: a seeded ATR is finite and never -0
+      if series and atr then series[#series + 1] = format('%.17g', atr / PRICE_UNITS) end
+    end
     prev_close = close
-    if series and atr then series[#series + 1] = fmt(atr / PRICE_UNITS) end
   end
   state.bars, state.prev_close, state.tr_sum, state.atr = n, prev_close, tr_sum, atr
+end
+
+-- The packed bars of ARGV[index], 1..MAX_POINTS of them, run through atr_run.
+local function atr_of_bars(state, index, series)
+  local data, count = arg_packed(index, 'bars', 3, MAX_POINTS)
+  atr_run(state, data, count, series)
 end
 
 -- Chunked runs (docs/FORMULAS.md, "Long inputs"): the state after a call, as text the next call

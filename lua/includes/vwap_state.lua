@@ -10,35 +10,20 @@
 
 local VWAP_X_SCALE = 3 * PRICE_UNITS -- x / VWAP_X_SCALE is a price
 
--- One point on plain values (no table, so the batch loop keeps its state in locals): returns the
--- new weight, sum, compensation, mean and M2.
-local function vwap_step(origin, weight, sum, comp, mean, m2, x, volume)
-  if volume == 0 then return weight, sum, comp, mean, m2 end
-  local d = x - origin
-  sum, comp = neumaier_add(sum, comp, d * volume)
-  local new_weight = weight + volume
-  local delta = d - mean
-  local r = delta * volume / new_weight
-  return new_weight, sum, comp, mean + r, m2 + weight * delta * r
-end
-
 local function vwap_new()
   return { points = 0, origin = nil, weight = 0, sum = 0, sum_comp = 0, mean = 0, m2 = 0 }
 end
 
-local function vwap_update(state, x, volume)
-  state.points = state.points + 1
-  if state.origin == nil then state.origin = x end
-  state.weight, state.sum, state.sum_comp, state.mean, state.m2 =
-    vwap_step(state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2, x, volume)
-end
-
--- Advances `state` over the packed points of ARGV[index]: ticks '<dd' (price, volume) or bars
--- '<dddd' (high, low, close, volume), prices in units.
-local function vwap_of_points(state, index, ticks)
-  local data, count = arg_packed(index, 'points', ticks and 2 or 4, MAX_POINTS)
+-- Advances `state` over `count` packed points: ticks '<dd' (price, volume) or bars '<dddd'
+-- (high, low, close, volume), prices in units. The one implementation of the VWAP step: the
+-- streaming update runs it on its one point. State lives in locals during the loop, and a field
+-- name is built only once a point fails its check.
+local function vwap_run(state, data, count, ticks)
   local points, origin, weight, sum, comp, mean, m2 = state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2
   local pos, x, volume, high, low, close = 1
+  if origin == nil then -- the first point of a series: its x is the origin
+    if ticks then origin = 3 * struct.unpack('<d', data) else origin = struct.unpack('<d', data) + struct.unpack('<d', data, 9) + struct.unpack('<d', data, 17) end
+  end
   for i = 1, count do
     if ticks then
       x, volume, pos = struct.unpack('<dd', data, pos)
@@ -46,15 +31,32 @@ local function vwap_of_points(state, index, ticks)
       x = 3 * x
     else
       high, low, close, volume, pos = struct.unpack('<dddd', data, pos)
-      if not is_bar(high, low, close) then check_bar('points[' .. (i - 1) .. ']', high, low, close) end
+      -- check_bar's conditions in one chain, inline as in atr_run
+      if not (low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high
+          and high % 1 == 0 and low % 1 == 0 and close % 1 == 0) then
+        check_bar('points[' .. (i - 1) .. ']', high, low, close)
+      end
       x = high + low + close
     end
     if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
-    points = points + 1
-    if origin == nil then origin = x end
-    weight, sum, comp, mean, m2 = vwap_step(origin, weight, sum, comp, mean, m2, x, volume)
+    if volume > 0 then
+      local d = x - origin
+      sum, comp = neumaier_add(sum, comp, d * volume)
+      local new_weight = weight + volume
+      local delta = d - mean
+      local r = delta * volume / new_weight
+      mean = mean + r
+      m2 = m2 + weight * delta * r
+      weight = new_weight
+    end
   end
-  state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2 = points, origin, weight, sum, comp, mean, m2
+  state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2 = points + count, origin, weight, sum, comp, mean, m2
+end
+
+-- The packed points of ARGV[index], 1..MAX_POINTS of them, run through vwap_run.
+local function vwap_of_points(state, index, ticks)
+  local data, count = arg_packed(index, 'points', ticks and 2 or 4, MAX_POINTS)
+  vwap_run(state, data, count, ticks)
 end
 
 -- Band multipliers k from comma-separated decimals in (0, 10], one to five of them.

@@ -50,7 +50,8 @@ describe("atr", () => {
             .map((bars) => [period, bars] as const),
         ),
         async ([period, bars]) => {
-          const result = await dispatcher.atr({ symbol: "PROPATR", period, bars, series: true });
+          // up to 5,000 bars: past MAX_POINTS_PER_CALL this runs in chunks
+          const result = await atrInChunks(dispatcher.runner, { symbol: "PROPATR", period, bars, series: true });
           const reference = atrReference(bars, period);
           expectClose(result.atr, reference.atr, "atr");
           expectClose(result.natr, reference.natr, "natr");

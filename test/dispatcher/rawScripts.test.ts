@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
-import { packDoubles } from "../../src/core/units.js";
+import { MAX_POINTS_PER_CALL, packDoubles } from "../../src/core/units.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
@@ -64,6 +64,14 @@ describe("raw EVALSHA with bad arguments", () => {
     ["atr", "negative price", ["1", "0", "", packDoubles([[1, -1, 1], [2, 1, 1]], 3)], "bars[0].low"],
     ["atr", "fractional price units", ["1", "0", "", packDoubles([[1.5, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
     ["atr", "high below low", ["1", "0", "", packDoubles([[1, 2, 1], [2, 1, 1]], 3)], "bars[0].high"],
+    ["atr", "more bars than one call takes", ["1", "0", "", packDoubles(Array.from({ length: MAX_POINTS_PER_CALL + 1 }, () => [UNIT, UNIT, UNIT]), 3)], "bars"],
+    ["atr", "a state that is not one", ["1", "0", "12", goodBars], "state"],
+    ["atr", "a state with an infinite ATR", ["1", "0", "5,10000,10000,inf", goodBars], "state.atr"],
+    ["atr", "a state with a fractional bar count", ["1", "0", "5.5,10000,10000,1", goodBars], "state.bars"],
+    ["atr", "a seeded state without its ATR", ["1", "0", "5,10000,10000,", goodBars], "state.atr"],
+    ["vwap", "a state with too few values", ["ticks", "1", "1,30000,1", packDoubles([[UNIT, 1]], 2)], "state"],
+    ["vwap", "a state with a negative M2", ["ticks", "1", "1,30000,1,0,0,0,-1", packDoubles([[UNIT, 1]], 2)], "state.m2"],
+    ["vwap", "a state with a NaN sum", ["ticks", "1", "1,30000,1,nan,0,0,0", packDoubles([[UNIT, 1]], 2)], "state.sum"],
     ["vwap", "unknown mode", ["minutes", "1", "", packDoubles([[1, 1]], 2)], "mode"],
     ["vwap", "negative volume", ["ticks", "1", "", packDoubles([[UNIT, -1]], 2)], "points[0].volume"],
     ["vwap", "zero total volume", ["ticks", "1", "", packDoubles([[UNIT, 0]], 2)], "points"],

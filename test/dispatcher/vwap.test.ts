@@ -64,7 +64,7 @@ describe("vwap", () => {
   it("equals the decimal.js reference within 1e-12 relative over random ticks", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(50, 5_000).chain((max) => tickSeries(1, max)), async (ticks) => {
-        const result = await dispatcher.vwap({ symbol: "PROPVWAP", ticks, bands: [1, 2.5] });
+        const result = await vwapInChunks(dispatcher.runner, { symbol: "PROPVWAP", ticks, bands: [1, 2.5] }); // chunked past MAX_POINTS_PER_CALL
         expectMatchesReference(result, vwapOfTicks(ticks), [1, 2.5]);
       }),
       { numRuns: 120 },
@@ -76,7 +76,7 @@ describe("vwap", () => {
       fc.asyncProperty(
         fc.constantFrom(50, 5_000).chain((max) => barSeries(1, max)).filter((bars) => bars.some((b) => b.volume > 0)),
         async (bars) => {
-          const result = await dispatcher.vwap({ symbol: "PROPVWAPBARS", bars, bands: [1] });
+          const result = await vwapInChunks(dispatcher.runner, { symbol: "PROPVWAPBARS", bars, bands: [1] }); // chunked past MAX_POINTS_PER_CALL
           expectMatchesReference(result, vwapOfBars(bars), [1]);
         },
       ),
