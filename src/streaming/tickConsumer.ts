@@ -310,6 +310,8 @@ export class TickConsumer extends EventEmitter {
         if (applied > 0) this.emit("applied", applied);
       } catch (error) {
         failing = true;
+        // the stream expired (its TTL, after a quiet night) or the server came back empty: make the group again
+        if (error instanceof Error && error.message.startsWith("NOGROUP")) prepared = false;
         this.emit("error", error);
         await this.sleep(this.options.retryDelayMs ?? 500);
       }

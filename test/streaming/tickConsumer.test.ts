@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import { entryToUpdate, TickConsumer } from "../../src/streaming/tickConsumer.js";
@@ -146,11 +146,12 @@ describe("tick consumer", () => {
     };
 
     // the producer writes batches of 100 while the consumer runs; after 5 random batches it waits
-    // until the consumer has read new entries since it started, waits a random 0-300 ms, and kills it
+    // until the consumer has read new entries since it started, then kills it
     const batches = total / 100;
     const killAfter = new Set<number>();
     while (killAfter.size < kills) killAfter.add(2 + Math.floor(random() * (batches - 4)));
     let child = start();
+    onTestFinished(() => void child.kill("SIGKILL")); // never leave a consumer behind, even on failure
     let readAtStart = 0;
     const pendingAtKill: number[] = [];
     for (let b = 0; b < batches; b++) {
@@ -158,7 +159,9 @@ describe("tick consumer", () => {
       await new Promise((r) => setTimeout(r, 20 + random() * 100));
       if (killAfter.has(b)) {
         await waitUntil(async () => (await entriesRead()) > readAtStart, "the restarted consumer reads", 30_000);
-        await new Promise((r) => setTimeout(r, random() * 300));
+        // kill at a random moment within 0-300 ms, earlier if entries are in flight (read, not acknowledged)
+        const deadline = Date.now() + random() * 300;
+        while (Date.now() < deadline && (await pendingNow()) === 0) await new Promise((r) => setTimeout(r, 2));
         child.kill("SIGKILL");
         await new Promise((r) => child.once("exit", r));
         pendingAtKill.push(await pendingNow());

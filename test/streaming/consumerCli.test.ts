@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { consume } from "../../src/cli/consume.js";
+import { tickStreamKey } from "../../src/keys/marketData.js";
+import { freePort } from "../../src/redis/localServer.js";
+import { ownRedis } from "../support/redis.js";
+import { waitUntil } from "../support/waitUntil.js";
+
+const url = inject("redisUrl");
+const cli = join(import.meta.dirname, "../../src/cli/mathd.ts");
+const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
+const clients: Redis[] = [];
+const client = (target: string, db: number) => {
+  const redis = new Redis(target, { db });
+  clients.push(redis);
+  return redis;
+};
+afterAll(() => clients.forEach((c) => c.disconnect()));
+
+/** Runs `mathd consume` as a child until `until` holds, then SIGTERM; resolves to its output. */
+async function runCli(args: string[], env: NodeJS.ProcessEnv, until: () => Promise<boolean>) {
+  const child = spawn(process.execPath, ["--import", "tsx", cli, "consume", ...args], { env: { ...process.env, ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once("exit", r));
+  try {
+    await waitUntil(until, "the consumer got there", 30_000);
+  } finally {
+    child.kill("SIGTERM");
+    // a child that ignores SIGTERM (the bug this guards against) must not outlive the test
+    setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+  }
+  return { code: await exited, stdout, stderr };
+}
+
+async function pendingAndLag(redis: Redis, stream: string): Promise<[number, number]> {
+  const groups = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
+  const flat = (groups[0] ?? []) as unknown[];
+  const group: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) group[String(flat[i])] = flat[i + 1];
+  return [Number(group.pending ?? -1), Number(group.lag ?? -1)];
+}
+
+describe("mathd consume", () => {
+  it("honours MATHD_DB_*, reads every symbol's stream, and prints a summary on exit", async () => {
+    const symbols = ["MULTIA", "MULTIB", "MULTIC"];
+    const ticks = client(url, 7);
+    const perSymbol = [40, 70, 100];
+    for (const [i, symbol] of symbols.entries()) {
+      for (let j = 0; j < (perSymbol[i] as number); j++) {
+        await ticks.xadd(tickStreamKey(symbol), "*", "price", (500 + j * 0.05).toFixed(2), "volume", "3", "ts", String(OPEN + j * 1000));
+      }
+    }
+    const drained = async () => {
+      for (const symbol of symbols) {
+        const [pending, lag] = await pendingAndLag(ticks, tickStreamKey(symbol));
+        if (pending !== 0 || lag !== 0) return false;
+      }
+      return true;
+    };
+    const env = { MATHD_DB_CONTINUOUS_MARKET: "7", MATHD_DB_PATTERNS: "12" };
+    const run = await runCli(["--url", url, "--symbols", symbols.join(",")], env, drained);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("(DB 7)");
+    expect(run.stdout).toMatch(/^summary: applied 210 in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 0, claimed 0, pending 0, lag 0$/m);
+    const state = client(url, 12);
+    for (const [i, symbol] of symbols.entries()) {
+      expect(await state.hget(`indicator:vwap:${symbol}`, "points")).toBe(String(perSymbol[i]));
+    }
+    expect(await client(url, 10).exists(...symbols.map((s) => `indicator:vwap:${s}`))).toBe(0); // nothing in the default DB
+    expect(await client(url, 4).exists(...symbols.map((s) => tickStreamKey(s)))).toBe(0);
+  });
+
+  it("prints a statistics line every interval: applied per second, pending, lag, dead letters", async () => {
+    const symbol = "STATS";
+    const ticks = client(url, 4);
+    for (let j = 0; j < 30; j++) await ticks.xadd(tickStreamKey(symbol), "*", "price", "250.05", "volume", "2", "ts", String(OPEN + j * 1000));
+    await ticks.xadd(tickStreamKey(symbol), "*", "price", "oops", "volume", "2", "ts", String(OPEN + 99_000));
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const done = consume({ url, symbols: [symbol], consumer: "stats", statsIntervalMs: 100, log: (line) => lines.push(line), signal: abort.signal });
+    await waitUntil(() => lines.some((l) => /^stats applied [1-9]/.test(l)), "a statistics line with applied entries");
+    await waitUntil(() => lines.filter((l) => l.startsWith("stats ")).length >= 3, "three statistics lines");
+    abort.abort();
+    const final = await done;
+    expect(final).toEqual({ applied: 30, duplicates: 0, deadLetters: 1, claimed: 0, trimmed: 0, pending: 0, lag: 0 });
+    const stats = lines.filter((l) => l.startsWith("stats "));
+    expect(stats.at(-1)).toMatch(/^stats applied \d+ in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 1, claimed 0, pending 0, lag 0$/);
+    expect(lines.at(-1)).toMatch(/^summary: applied 30 in [\d.]+ s/);
+    expect(lines.filter((l) => l.startsWith("dead letter STATS"))).toHaveLength(1);
+  });
+
+  it("against an unreachable server logs one line with the address, no unhandled error events", async () => {
+    const port = await freePort(); // nothing listens there
+    const started = Date.now();
+    const run = await runCli(["--url", `redis://127.0.0.1:${port}`, "--symbols", "NIFTY"], {}, async () => Date.now() - started > 4000);
+    const output = run.stdout + run.stderr;
+    expect(output).not.toContain("Unhandled error event");
+    expect(output.match(/unreachable/g)).toHaveLength(1);
+    expect(run.stderr).toContain(`redis at 127.0.0.1:${port} unreachable (refused`);
+    expect(run.code).toBe(0);
+  });
+
+  it("an outage in the middle is logged once when it starts and once when it ends", async () => {
+    const server = await ownRedis();
+    try {
+      const symbol = "OUTAGE";
+      const producer = new Redis(server.url, { db: 4, maxRetriesPerRequest: null });
+      producer.on("error", () => undefined);
+      clients.push(producer);
+      const lines: string[] = [];
+      const abort = new AbortController();
+      const done = consume({ url: server.url, symbols: [symbol], consumer: "o", statsIntervalMs: 60_000, log: (line) => lines.push(line), signal: abort.signal });
+      const add = async (from: number, to: number) => {
+        for (let j = from; j < to; j++) await producer.xadd(tickStreamKey(symbol), "*", "price", "99.5", "volume", "1", "ts", String(OPEN + j * 1000));
+      };
+      await add(0, 10);
+      await waitUntil(async () => (await pendingAndLag(producer, tickStreamKey(symbol))).join() === "0,0", "the first entries are applied");
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 3000)); // several retries of the consumer and of ioredis
+      await server.start(); // empty again: the consumer must recreate its group and go on
+      await add(10, 20);
+      await waitUntil(() => lines.some((l) => l.includes("answers again")), "the consumer saw Redis back", 20_000);
+      await waitUntil(async () => (await pendingAndLag(producer, tickStreamKey(symbol))).join() === "0,0", "the new entries are applied", 20_000);
+      abort.abort();
+      await done;
+      expect(lines.filter((l) => l.includes("unreachable"))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes("answers again"))).toHaveLength(1);
+      expect(lines.find((l) => l.includes("unreachable"))).toContain(`redis at 127.0.0.1:${server.port}`);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
