@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
+import { type ArgSpec, type Limit, luaArgTable, parseArgType } from "./argSpec.js";
 
 /** A failure to build a script, pointing at the file and line that caused it. */
 export class LuaBuildError extends Error {
@@ -22,11 +23,14 @@ export class LuaBuildError extends Error {
   }
 }
 
-/** One declared KEYS or ARGV slot, as written in a script header. */
+/** One declared KEYS slot, as written in a script header (multi-line text kept whole). */
 export interface ScriptSlot {
   name: string;
   description: string;
 }
+
+/** One declared ARGV slot: its type once the header gives one (see argSpec.ts). */
+export type ArgSlot = ArgSpec;
 
 /** A script ready to send to Redis, with what its header declares. */
 export interface BuiltScript {
@@ -35,18 +39,27 @@ export interface BuiltScript {
   /** SHA1 of `source`, the digest Redis uses for EVALSHA. */
   sha1: string;
   numberOfKeys: number;
+  /** Shebang flags (`no-writes`: may run on a replica with EVALSHA_RO). */
+  flags: string[];
   /** The includes inlined into it, directly or through other includes. */
   includes: string[];
   keys: ScriptSlot[];
-  args: ScriptSlot[];
+  args: ArgSlot[];
+  /** The `@limit`s of the script and its includes. */
+  limits: Limit[];
   /** Final script text with every include inlined. */
   source: string;
 }
 
 const INCLUDE = /^\s*--\s*@include\s+"([a-z0-9_]+)"\s*$/;
-const HEADER = /^--\s*@(name|version|key|arg)\s+(.*)$/;
+const TAG = /^--\s*@(name|version|key|arg|limit|uses|chained)\b\s*(.*)$/;
+/** A comment line indented past its tag continues the tag's text. */
+const CONTINUATION = /^--\s{2,}(\S.*)$/;
 const SEMVER = /^\d+\.\d+\.\d+$/;
 const SCRIPT_NAME = /^[a-z][a-z0-9_]*$/;
+const SHEBANG_FLAGS = /^#!lua(?:\s+flags=([a-z-]+(?:,[a-z-]+)*))?\s*$/;
+/** The script flags Redis 7 knows (EVAL's shebang). */
+const KNOWN_FLAGS = new Set(["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"]);
 
 /** Reads a file's lines; injectable so tests can build from an in-memory tree. */
 export type ReadLines = (path: string) => string[] | undefined;
@@ -93,51 +106,154 @@ function expand(
   return out;
 }
 
-function parseHeader(file: string, lines: string[]) {
-  let name: string | undefined;
-  let version: string | undefined;
-  const keys: ScriptSlot[] = [];
-  const args: ScriptSlot[] = [];
-  lines.forEach((line, index) => {
-    const match = HEADER.exec(line.trim());
-    if (!match) return;
-    const [, tag, rest = ""] = match;
-    const value = rest.trim();
-    if (tag === "name") name = value;
-    else if (tag === "version") version = value;
-    else {
-      const [slot = "", ...description] = value.split(/\s+/);
-      if (!slot) throw new LuaBuildError(file, index + 1, `@${tag} needs a name`);
-      (tag === "key" ? keys : args).push({ name: slot, description: description.join(" ") });
+/** A tag line of a header with its text, continuation lines joined. */
+interface Tag {
+  tag: string;
+  text: string;
+  line: number;
+}
+
+function tagsOf(lines: readonly string[]): Tag[] {
+  const tags: Tag[] = [];
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    const match = TAG.exec(line);
+    if (match) {
+      tags.push({ tag: match[1] as string, text: (match[2] as string).trim(), line: index + 1 });
+      return;
+    }
+    const last = tags.at(-1);
+    const more = CONTINUATION.exec(raw);
+    if (last && more && last.line === index && (last.tag === "arg" || last.tag === "key" || last.tag === "limit")) {
+      last.text += ` ${(more[1] as string).trim()}`;
+      last.line = index + 1; // the next continuation follows this line
     }
   });
-  if (!name || !SCRIPT_NAME.test(name)) throw new LuaBuildError(file, 1, "header lacks a valid @name");
-  if (!version || !SEMVER.test(version)) {
+  return tags;
+}
+
+/** The `@limit NAME value why` lines of a built body (the script and its includes). */
+function limitsOf(file: string, body: readonly string[]): Limit[] {
+  const limits = new Map<string, Limit>();
+  for (const t of tagsOf(body).filter((t) => t.tag === "limit")) {
+    const [name = "", value = "", ...why] = t.text.split(/\s+/);
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name) || !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) {
+      throw new LuaBuildError(file, t.line, `@limit needs NAME value, got ${JSON.stringify(t.text)}`);
+    }
+    const previous = limits.get(name);
+    if (previous && previous.value !== Number(value)) throw new LuaBuildError(file, t.line, `@limit ${name} is declared twice with different values`);
+    limits.set(name, { name, value: Number(value), description: why.join(" "), file });
+  }
+  return [...limits.values()];
+}
+
+interface Header {
+  name: string;
+  version: string;
+  keys: ScriptSlot[];
+  args: ArgSlot[];
+  uses: string[];
+  chained: string[];
+}
+
+function parseHeader(file: string, lines: readonly string[], limits: readonly Limit[]): Header {
+  const byName = new Map(limits.map((l) => [l.name, l]));
+  const header: Partial<Header> & Pick<Header, "keys" | "args" | "uses" | "chained"> = { keys: [], args: [], uses: [], chained: [] };
+  for (const { tag, text, line } of tagsOf(lines)) {
+    if (tag === "name") header.name = text;
+    else if (tag === "version") header.version = text;
+    else if (tag === "uses") header.uses.push(...text.split(/\s+/));
+    else if (tag === "chained") header.chained.push(...text.split(/\s+/));
+    else if (tag === "key" || tag === "arg") {
+      const [slot = "", word = "", ...rest] = text.split(/\s+/);
+      if (!slot) throw new LuaBuildError(file, line, `@${tag} needs a name`);
+      if (tag === "key") {
+        header.keys.push({ name: slot, description: [word, ...rest].join(" ").trim() });
+        continue;
+      }
+      let typed: ReturnType<typeof parseArgType>;
+      try {
+        typed = parseArgType(word, byName);
+      } catch (error) {
+        throw new LuaBuildError(file, line, `@arg ${slot}: ${(error as Error).message}`);
+      }
+      header.args.push(
+        typed ? { name: slot, ...typed, description: rest.join(" ") } : { name: slot, description: [word, ...rest].join(" ").trim() },
+      );
+    }
+  }
+  if (!header.name || !SCRIPT_NAME.test(header.name)) throw new LuaBuildError(file, 1, "header lacks a valid @name");
+  if (!header.version || !SEMVER.test(header.version)) {
     throw new LuaBuildError(file, 1, "header lacks a semantic @version (x.y.z)");
   }
-  return { name, version, keys, args };
+  return header as Header;
 }
 
 /**
- * Builds one script. The build prepends `SCRIPT_NAME` and `SCRIPT_VERSION` constants so the
- * script can check that a cache key it is handed belongs to its own version.
+ * The ARGV of a script that `@uses` others (dispatch): their arguments in order, less those the
+ * chain fills (`@chained`) and those already taken, then its own; its own declaration of a name
+ * it inherits replaces the inherited one in place.
  */
-export function buildScript(path: string, luaDir: string, readLines: ReadLines = readFromDisk): BuiltScript {
+function composeArgs(file: string, header: Header, argsOf: (script: string) => ArgSlot[] | undefined): ArgSlot[] {
+  if (header.uses.length === 0) return header.args;
+  const own = new Map(header.args.map((a) => [a.name, a]));
+  const composed: ArgSlot[] = [];
+  const taken = new Set<string>();
+  for (const used of header.uses) {
+    const args = argsOf(used);
+    if (!args) throw new LuaBuildError(file, 1, `@uses ${used}: no such script`);
+    for (const arg of args) {
+      if (header.chained.includes(arg.name) || taken.has(arg.name)) continue;
+      taken.add(arg.name);
+      composed.push(own.get(arg.name) ?? arg);
+    }
+  }
+  for (const arg of header.args) if (!taken.has(arg.name)) composed.push(arg);
+  return composed;
+}
+
+/**
+ * Builds one script. The build prepends `SCRIPT_NAME` and `SCRIPT_VERSION` (so the script can
+ * check that a cache key it is handed is its own version's), the `@limit`s as locals, and, once
+ * every argument has a type, `ARGS`: the table `read_args` validates ARGV against.
+ * @param argsOf the arguments of another script, for `@uses`.
+ */
+export function buildScript(
+  path: string,
+  luaDir: string,
+  readLines: ReadLines = readFromDisk,
+  argsOf: (script: string) => ArgSlot[] | undefined = () => undefined,
+): BuiltScript {
   const file = relative(luaDir, path);
   const lines = readLines(path);
   if (!lines) throw new LuaBuildError(file, 0, "file not found");
-  const header = parseHeader(file, lines);
   const inlined = new Set<string>();
   const body = expand(path, luaDir, readLines, [path], inlined);
+  const limits = limitsOf(file, body);
+  const header = parseHeader(file, lines, limits);
+  const args = composeArgs(file, header, argsOf);
   const shebang = body[0]?.startsWith("#!") ? [body.shift() as string] : [];
+  const flagsMatch = shebang[0] ? SHEBANG_FLAGS.exec(shebang[0]) : null;
+  const flags = flagsMatch?.[1]?.split(",") ?? [];
+  if ((shebang[0] && !flagsMatch) || flags.some((f) => !KNOWN_FLAGS.has(f))) {
+    throw new LuaBuildError(file, 1, `unknown shebang ${JSON.stringify(shebang[0])}; flags are ${[...KNOWN_FLAGS].join(", ")}`);
+  }
+  const typed = args.length > 0 && args.every((a) => a.type);
   const source = [
     ...shebang,
     `local SCRIPT_NAME = '${header.name}'`,
     `local SCRIPT_VERSION = '${header.version}'`,
+    ...limits.map((l) => `local ${l.name} = ${l.value}`),
+    ...(typed ? [luaArgTable(args)] : []),
     ...body,
   ].join("\n");
   return {
-    ...header,
+    name: header.name,
+    version: header.version,
+    keys: header.keys,
+    args,
+    limits,
+    flags,
     numberOfKeys: header.keys.length,
     includes: [...inlined].map((p) => relative(join(luaDir, "includes"), p).replace(/\.lua$/, "")).sort(),
     sha1: createHash("sha1").update(source).digest("hex"),
@@ -145,17 +261,29 @@ export function buildScript(path: string, luaDir: string, readLines: ReadLines =
   };
 }
 
-/** Builds every `lua/*.lua` script; names must be unique. */
-export function buildAll(luaDir: string): BuiltScript[] {
+/** Builds every `lua/*.lua` script; names must be unique; `@uses` may name any of them. */
+export function buildAll(luaDir: string, readLines: ReadLines = readFromDisk): BuiltScript[] {
   const files = readdirSync(luaDir)
     .filter((f) => f.endsWith(".lua"))
     .sort();
-  const scripts = files.map((f) => buildScript(join(luaDir, f), luaDir));
-  const seen = new Map<string, string>();
-  scripts.forEach((script, i) => {
-    const other = seen.get(script.name);
-    if (other) throw new LuaBuildError(files[i] as string, 1, `@name ${script.name} is also used by ${other}`);
-    seen.set(script.name, files[i] as string);
-  });
-  return scripts;
+  const built = new Map<string, BuiltScript>();
+  const fileOf = new Map<string, string>();
+  for (const f of files) {
+    const name = tagsOf(readLines(join(luaDir, f)) ?? []).find((t) => t.tag === "name")?.text ?? f.replace(/\.lua$/, "");
+    const other = fileOf.get(name);
+    if (other) throw new LuaBuildError(f, 1, `@name ${name} is also used by ${other}`);
+    fileOf.set(name, f);
+  }
+  const build = (name: string, stack: string[]): BuiltScript | undefined => {
+    const f = fileOf.get(name);
+    if (!f) return undefined;
+    if (stack.includes(name)) throw new LuaBuildError(f, 1, `@uses cycle: ${[...stack, name].join(" -> ")}`);
+    let script = built.get(name);
+    if (!script) {
+      script = buildScript(join(luaDir, f), luaDir, readLines, (used) => build(used, [...stack, name])?.args);
+      built.set(name, script);
+    }
+    return script;
+  };
+  return [...fileOf.keys()].sort().map((name) => build(name, []) as BuiltScript);
 }

@@ -1,4 +1,37 @@
-/** The build's record of one script, as the runtime uses it. */
+/**
+ * The build's record of every script, as the runtime uses it, and the types a script header
+ * gives its arguments (see src/build/argSpec.ts for the header syntax).
+ */
+
+export type ArgType =
+  | { readonly kind: "int"; readonly min: number; readonly max: number }
+  | { readonly kind: "num"; readonly min: number; readonly max: number; readonly minOpen: boolean; readonly maxOpen: boolean }
+  | { readonly kind: "price" }
+  | { readonly kind: "epoch_ms" }
+  | { readonly kind: "flag" }
+  | { readonly kind: "enum"; readonly values: readonly string[] }
+  | { readonly kind: "bands" }
+  | { readonly kind: "text" }
+  | { readonly kind: "packed"; readonly format: string; readonly width: number; readonly min: number; readonly max: number };
+
+/** One argument as a header declares it; `type` is absent only in a header not yet typed. */
+export interface ArgSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly type?: ArgType;
+  /** `''` stands for "not given". */
+  readonly optional?: boolean;
+}
+
+/** A limit (`-- @limit NAME value why`) of a script or one of its includes. */
+export interface Limit {
+  readonly name: string;
+  readonly value: number;
+  readonly description: string;
+  readonly file: string;
+}
+
+/** One script of the manifest. */
 export interface ScriptManifestEntry {
   /** Function name, e.g. `atr`; also the cache key's function segment. */
   readonly name: string;
@@ -7,8 +40,11 @@ export interface ScriptManifestEntry {
   /** SHA1 of `source`: the digest EVALSHA calls and SCRIPT LOAD must return. */
   readonly sha1: string;
   readonly numberOfKeys: number;
+  /** Shebang flags: `no-writes` lets it run on a replica (EVALSHA_RO). */
+  readonly flags: readonly string[];
   readonly keys: readonly { readonly name: string; readonly description: string }[];
-  readonly args: readonly { readonly name: string; readonly description: string }[];
+  /** ARGV in order. */
+  readonly args: readonly ArgSpec[];
   /** The final script text, includes inlined. */
   readonly source: string;
 }

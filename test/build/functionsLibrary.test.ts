@@ -19,6 +19,7 @@ function script(name: string, source: string, numberOfKeys = 0): ScriptManifestE
     version: "1.0.0",
     sha1: createHash("sha1").update(source).digest("hex"),
     numberOfKeys,
+    flags: [],
     keys: [],
     args: [],
     source,

@@ -1,0 +1,76 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseArgType } from "../../src/build/argSpec.js";
+import { buildAll, buildScript, LuaBuildError } from "../../src/build/luaBuild.js";
+import { manifestModule } from "../../src/build/manifestModule.js";
+import { thrown } from "../support/thrown.js";
+
+const LUA = "/lua";
+const tree = (files: Record<string, string[]>) => (path: string) => files[path];
+const limits = new Map([["MAX_N", { name: "MAX_N", value: 500, description: "", file: "x" }]]);
+
+describe("script headers as the contract", () => {
+  it("parses every argument type, with limits by name and ? for optional", () => {
+    expect(parseArgType("int[1..MAX_N]", limits)).toEqual({ type: { kind: "int", min: 1, max: 500 }, optional: false });
+    expect(parseArgType("num(0,1]?", limits)).toEqual({ type: { kind: "num", min: 0, max: 1, minOpen: true, maxOpen: false }, optional: true });
+    expect(parseArgType("enum(long|short)", limits)?.type).toEqual({ kind: "enum", values: ["long", "short"] });
+    expect(parseArgType("packed(<ddd,[1..MAX_N])", limits)?.type).toEqual({ kind: "packed", format: "<ddd", width: 3, min: 1, max: 500 });
+    expect(parseArgType("price", limits)?.type).toEqual({ kind: "price" });
+    expect(parseArgType("integer", limits)).toBeUndefined(); // a word, not a type
+    expect(() => parseArgType("int[1..MAX_M]", limits)).toThrow(/unknown limit MAX_M/);
+    expect(() => parseArgType("num(0,1", limits)).toThrow(/interval/);
+  });
+
+  it("keeps multi-line text whole, reads flags, limits, and writes the ARGS table and limit locals", () => {
+    const script = buildScript(
+      join(LUA, "demo.lua"),
+      LUA,
+      tree({
+        "/lua/demo.lua": [
+          "#!lua flags=no-writes",
+          "-- @name demo",
+          "-- @version 1.0.0",
+          "-- @key state    indicator:demo:<symbol>",
+          "-- @arg period   int[1..MAX_N]   the period,",
+          "--               over two lines",
+          "-- @arg ratio    num[0,MAX_N)?    a ratio",
+          '-- @include "lim"',
+          "return 1",
+        ],
+        "/lua/includes/lim.lua": ["-- @limit MAX_N 500 the most"],
+      }),
+    );
+    expect(script.flags).toEqual(["no-writes"]);
+    expect(script.args[0]).toMatchObject({ name: "period", description: "the period, over two lines", type: { kind: "int", min: 1, max: 500 } });
+    expect(script.limits).toEqual([{ name: "MAX_N", value: 500, description: "the most", file: "demo.lua" }]);
+    expect(script.source).toContain("local MAX_N = 500");
+    expect(script.source).toContain("local ARGS = {\n  { 'period', 'int', false, 1, 500 },\n  { 'ratio', 'num', true, 0, 500, false, true },\n}");
+    expect(thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree({ "/lua/demo.lua": ["#!lua flags=sometimes", "-- @name demo", "-- @version 1.0.0"] })))).toBeInstanceOf(LuaBuildError);
+  });
+
+  it("composes the ARGV of a script that @uses others: in order, less the chained, own declarations winning", () => {
+    const files: Record<string, string[]> = {
+      "/lua/a.lua": ["-- @name a", "-- @version 1.0.0", "-- @arg side enum(long|short)", "-- @arg x num(0,1]", "-- @arg y num(0,1]"],
+      "/lua/b.lua": ["-- @name b", "-- @version 1.0.0", "-- @arg side enum(long|short)", "-- @arg y num(0,1]", "-- @arg z num(0,1]"],
+      "/lua/chain.lua": ["-- @name chain", "-- @version 1.0.0", "-- @uses a b", "-- @chained y", "-- @arg x num(0,1]?", "-- @arg bars text"],
+    };
+    const readdir = Object.keys(files).map((p) => p.slice(5));
+    const built = buildAllFrom(files, readdir);
+    const chain = built.find((s) => s.name === "chain")!;
+    expect(chain.args.map((a) => a.name)).toEqual(["side", "x", "z", "bars"]);
+    expect(chain.args[1]).toMatchObject({ name: "x", optional: true });
+    expect(manifestModule(built)).toContain('"chain": [\n    "side",\n    "x",\n    "z",\n    "bars"\n  ]');
+  });
+});
+
+/** buildAll over an in-memory tree (buildAll lists the folder, so give it the file names). */
+function buildAllFrom(files: Record<string, string[]>, names: string[]) {
+  const read = tree(files);
+  return names.sort().map((f) =>
+    buildScript(join(LUA, f), LUA, read, (used) => (used === "a" || used === "b" ? buildScript(join(LUA, `${used}.lua`), LUA, read).args : undefined)),
+  );
+}
+
+it("buildAll composes over the real lua/ tree", () => {
+  expect(buildAll(join(import.meta.dirname, "..", "..", "lua")).length).toBeGreaterThan(0);
+});
