@@ -8,7 +8,7 @@
 --                 'start' in the first call and then the `state` the previous call replied
 --                 (docs/FORMULAS.md, "Long inputs")
 -- @arg bars       binary, per bar three little-endian doubles '<ddd': high, low, close, each a
---                 whole number of price units (0.0001); 1..2000 bars per call, and with state ''
+--                 whole number of price units (0.0001); 1..1000 bars per call, and with state ''
 --                 at least period + 1. Binary arguments go last, so `redis-cli -x` can send them.
 -- Reply: cache, hit|miss, atr, <%.17g>, natr, <%.17g>, bars, <count so far>[, state, <text>]
 --        [, series, {<%.17g>...}]; with a state other than '', atr and natr are '' until

@@ -9,7 +9,7 @@
 --                 (docs/FORMULAS.md, "Long inputs")
 -- @arg points     binary little-endian doubles; ticks: '<dd' price, volume; bars: '<dddd' high,
 --                 low, close, volume. Prices in whole price units (0.0001), volumes whole numbers;
---                 1..2000 points per call
+--                 1..1000 points per call
 -- Reply: cache, hit|miss, vwap, sigma, volume, points (each <%.17g>), band_k, band_lower,
 --        band_upper (lists, in the order of the multipliers)[, state, <text>]; with a state other
 --        than '', 'vwap', '' stands for all the value fields while the volume so far is zero.

@@ -20,7 +20,7 @@ export const MAX_POINTS = 100_000;
  * 2 ms of server time (bench/). A longer series runs as several calls that carry the indicator
  * state from one to the next (`src/dispatcher/chunked.ts`), so Redis serves others in between.
  */
-export const MAX_POINTS_PER_CALL = 2_000;
+export const MAX_POINTS_PER_CALL = 1_000;
 export const PRICE_DECIMALS = 4;
 
 const PRICE_TEXT = /^\d+(\.\d+)?$/;
