@@ -101,6 +101,9 @@ export class ScriptRunner {
     if (call.keys.length !== entry.numberOfKeys) {
       throw new ScriptExecutionError(call.script, `takes ${entry.numberOfKeys} keys, got ${call.keys.length}`);
     }
+    if (call.args.length !== entry.args.length) {
+      throw new ScriptExecutionError(call.script, `takes ${entry.args.length} arguments (${entry.args.map((a) => a.name).join(", ")}), got ${call.args.length}`);
+    }
     return [entry.sha1, entry.numberOfKeys, ...call.keys, ...call.args];
   }
 

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScriptIntegrityError } from "../../src/core/errors.js";
+import { ScriptExecutionError, ScriptIntegrityError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
@@ -69,6 +69,19 @@ describe("script runtime", () => {
     await server.start();
     const result = await dispatcher.atr({ symbol: "RESTART", period: 14, bars });
     expect(result.cache).toBe("miss"); // the restarted server is empty, so this was computed again
+  });
+
+  it("refuses a call whose KEYS or ARGV count differs from the header's, before Redis", async () => {
+    const runner = new ScriptRunner(new ResilientRedis({ connection: redis }));
+    const entry = SCRIPTS.find((s) => s.name === "stop_loss")!;
+    const calls = await redis.info("commandstats");
+    for (const args of [entry.args.slice(1).map(() => ""), [...entry.args.map(() => ""), "extra"]]) {
+      const error = await runner.run({ script: "stop_loss", keys: ["k"], args }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ScriptExecutionError);
+      expect((error as Error).message).toMatch(new RegExp(`takes ${entry.args.length} arguments \\(side, entry`));
+    }
+    expect(await redis.info("commandstats")).toMatch(/cmdstat_evalsha/);
+    expect((await redis.info("commandstats")).match(/cmdstat_evalsha:calls=(\d+)/)?.[1]).toBe(calls.match(/cmdstat_evalsha:calls=(\d+)/)?.[1]);
   });
 
   it("refuses a server whose SCRIPT LOAD answers another SHA1", async () => {
