@@ -1,13 +1,28 @@
 /**
  * `mathd health`: what an engineer paged at 09:16 wants to know about Redis, in one look.
  * The JSON form (`HealthReport`) is stable and documented in docs/HEALTH.md.
+ *
+ * It answers in bounded time whatever the server does: reaching Redis (TCP, TLS, AUTH, SELECT and
+ * a first PING) must succeed within `timeoutMs`, and every later command answers within it too,
+ * so a server that accepts the connection and then says nothing is "unreachable (timeout)", not a
+ * hang. A command the ACL user may not run (NOPERM) is reported as denied, with the check it
+ * belongs to, and the other checks still run.
  */
 import { Redis } from "ioredis";
+import type { ConnectionFailure } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { familyOf } from "../keys/grammar.js";
+import {
+  connectionFailureOf,
+  connectionOptions,
+  type RedisConfig,
+  type RedisConfigInput,
+  resolveRedisConfig,
+  toConnectionError,
+} from "../redis/config.js";
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
 
-export const HEALTH_SCHEMA = "mathd.health/1";
+export const HEALTH_SCHEMA = "mathd.health/2";
 
 export interface GroupHealth {
   name: string;
@@ -38,14 +53,28 @@ export interface TtlAuditRow {
   examples: string[];
 }
 
+/** A check that could not run because the ACL user may not run one of its commands (NOPERM). */
+export interface DeniedCheck {
+  /** `ping`, `info`, `scripts`, `db 4: keys`, `db 4: ttl audit`, `db 6: alerts queue`, `db 4: tick streams`, ... */
+  check: string;
+  /** Redis's reply, e.g. `NOPERM this user has no permissions to run the 'scan' command`. */
+  error: string;
+}
+
 export interface HealthReport {
   schema: typeof HEALTH_SCHEMA;
-  /** 0 healthy, 1 policy violations, 2 Redis unreachable: also the exit code. */
-  status: "healthy" | "violations" | "unreachable";
+  /** 0 healthy, 1 policy violations, 2 Redis unreachable, 3 a check was denied (ACL): also the exit code. */
+  status: "healthy" | "violations" | "unreachable" | "denied";
   checkedAt: string;
   target: string;
+  /** Why Redis was unreachable; only then. */
   error?: string;
-  redis?: { version: string; usedMemoryBytes: number; maxMemoryBytes: number; pingMs: { min: number; median: number; max: number } };
+  /** The kind of connection failure (refused, timeout, auth, tls, ...); only when unreachable. */
+  failure?: ConnectionFailure;
+  /** Checks refused by the server's ACL; the report is incomplete there. */
+  denied: DeniedCheck[];
+  /** Absent when unreachable; `pingMs` absent when PING was denied, the INFO fields zero and `unknown` when INFO was. */
+  redis?: { version: string; usedMemoryBytes: number; maxMemoryBytes: number; pingMs?: { min: number; median: number; max: number } };
   databases: { db: number; name: string; keys: number }[];
   ttlAudit: TtlAuditRow[];
   violations: number;
@@ -55,11 +84,17 @@ export interface HealthReport {
 }
 
 export interface HealthOptions {
-  url: string;
+  /** Redis URL; the rest (MATHD_DB_*, TLS files, credentials) comes from the environment, as {@link resolveRedisConfig} reads it. */
+  url?: string;
+  /** Connection settings instead of `url`. */
+  config?: RedisConfigInput;
   /** Keys sampled per database for the TTL audit (SCAN, never KEYS). Default 1000. */
   samplePerDb?: number;
-  /** How long to wait for Redis before calling it unreachable. Default 2000 ms. */
-  connectTimeoutMs?: number;
+  /**
+   * How long reaching Redis (connect, TLS, AUTH, first PING) may take, and each later command.
+   * Default 1200 ms, so that `mathd health` exits within 2 s against a silent server, node start-up included.
+   */
+  timeoutMs?: number;
 }
 
 function infoField(info: string, field: string): string | undefined {
@@ -122,69 +157,130 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-/** Collects the report; never throws for an unreachable Redis (status `unreachable`). */
-export async function collectHealth(options: HealthOptions): Promise<HealthReport> {
+/** `redis://user:***@host:port`: where the report looked, never the password. */
+function targetOf(config: RedisConfig): string {
+  const user = config.username || config.password ? `${config.username ?? ""}${config.password ? ":***" : ""}@` : "";
+  return `${config.tls ? "rediss" : "redis"}://${user}${config.host}:${config.port}`;
+}
+
+/**
+ * Collects the report. It never throws for Redis trouble: an unreachable server gives status
+ * `unreachable` with the failure's kind, a refused command status `denied` with the check.
+ * @throws ConfigurationError when the settings themselves are invalid.
+ */
+export async function collectHealth(options: HealthOptions = {}): Promise<HealthReport> {
+  const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));
+  const timeoutMs = options.timeoutMs ?? 1200;
   const base: HealthReport = {
     schema: HEALTH_SCHEMA,
     status: "healthy",
     checkedAt: new Date().toISOString(),
-    target: options.url.replace(/\/\/[^@/]*@/, "//***@"),
+    target: targetOf(config),
+    denied: [],
     databases: [],
     ttlAudit: [],
     violations: 0,
     scripts: [],
     tickStreams: [],
   };
-  const redis = new Redis(options.url, {
+  const redis = new Redis({
+    ...connectionOptions(config),
     lazyConnect: true,
-    connectTimeout: options.connectTimeoutMs ?? 2000,
+    connectTimeout: timeoutMs,
+    // connectTimeout covers TCP only: a server that accepts and never answers is caught by this
+    commandTimeout: timeoutMs,
+    // ioredis's ready check sends INFO, which a least-privilege user may lack; the first PING is the check
+    enableReadyCheck: false,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
   let connectionError: Error | undefined;
   redis.on("error", (error: Error) => (connectionError = error));
-  try {
-    await redis.connect().catch((error: unknown) => {
-      throw connectionError ?? error; // ECONNREFUSED says more than "Connection is closed"
-    });
-    const pings: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const started = process.hrtime.bigint();
-      await redis.ping();
-      pings.push(Number(process.hrtime.bigint() - started) / 1e6);
+  /** Runs one check; a NOPERM is recorded against it and the report goes on. */
+  const check = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      if (connectionFailureOf(error) !== "denied") throw error;
+      base.denied.push({ check: name, error: (error as Error).message });
     }
-    const info = (await redis.info()) as string;
-    base.redis = {
-      version: infoField(info, "redis_version") ?? "unknown",
-      usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
-      maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
-      pingMs: { min: Math.min(...pings), median: median(pings), max: Math.max(...pings) },
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(toConnectionError(config, new Error(`no answer within ${timeoutMs} ms`), "timeout")), timeoutMs);
+    });
+    const reach = async () => {
+      await redis.connect().catch((error: unknown) => {
+        throw connectionError ?? error; // ECONNREFUSED says more than "Connection is closed"
+      });
+      return redis.ping().catch((error: unknown) => {
+        if (connectionFailureOf(error) === "denied") return error as Error; // it answered: reachable
+        throw error;
+      });
     };
-    const loaded = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
-    base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded[i] === 1 }));
-    for (const name of Object.keys(DATABASES) as DatabaseName[]) {
-      const { db } = DATABASES[name];
-      await redis.select(db);
-      base.databases.push({ db, name, keys: await redis.dbsize() });
-      base.ttlAudit.push(...(await auditTtl(redis, db, await sampleKeys(redis, options.samplePerDb ?? 1000))));
-      if (name === "alerts") base.alertsQueue = await streamHealth(redis, db, "alerts:pending:validation");
-      if (name === "continuous_market") {
-        const streams = (await sampleKeys(redis, 10_000, "ticks:*")).filter((k) => familyOf(k)?.family === "ticks").sort();
-        for (const key of streams) base.tickStreams.push(await streamHealth(redis, db, key));
+    const first = await Promise.race([reach(), deadline]);
+    clearTimeout(timer);
+    let pingMs: { min: number; median: number; max: number } | undefined;
+    await check("ping", async () => {
+      if (first instanceof Error) throw first;
+      const pings: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = process.hrtime.bigint();
+        await redis.ping();
+        pings.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      pingMs = { min: Math.min(...pings), median: median(pings), max: Math.max(...pings) };
+    });
+    let info = "";
+    await check("info", async () => void (info = (await redis.info()) as string));
+    if (info || pingMs) {
+      base.redis = {
+        version: infoField(info, "redis_version") ?? "unknown",
+        usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
+        maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
+        ...(pingMs ? { pingMs } : {}),
+      };
+    }
+    await check("scripts", async () => {
+      const loaded = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
+      base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded[i] === 1 }));
+    });
+    // one pass per database number: MATHD_DB_* may move several names onto one database
+    const names = new Map<number, DatabaseName[]>();
+    for (const name of Object.keys(DATABASES) as DatabaseName[]) names.set(config.databases[name], [...(names.get(config.databases[name]) ?? []), name]);
+    for (const [db, dbNames] of names) {
+      let selected = false;
+      await check(`db ${db}: select`, async () => void (await redis.select(db), (selected = true)));
+      if (!selected) continue; // denied and recorded: nothing in this database can be looked at
+      await check(`db ${db}: keys`, async () => void base.databases.push({ db, name: dbNames.join("+"), keys: await redis.dbsize() }));
+      await check(`db ${db}: ttl audit`, async () => {
+        base.ttlAudit.push(...(await auditTtl(redis, db, await sampleKeys(redis, options.samplePerDb ?? 1000))));
+      });
+      if (dbNames.includes("alerts")) {
+        await check(`db ${db}: alerts queue`, async () => void (base.alertsQueue = await streamHealth(redis, db, "alerts:pending:validation")));
+      }
+      if (dbNames.includes("continuous_market")) {
+        await check(`db ${db}: tick streams`, async () => {
+          const streams = (await sampleKeys(redis, 10_000, "ticks:*")).filter((k) => familyOf(k)?.family === "ticks").sort();
+          for (const key of streams) base.tickStreams.push(await streamHealth(redis, db, key));
+        });
       }
     }
     base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0);
-    base.status = base.violations > 0 ? "violations" : "healthy";
+    base.status = base.violations > 0 ? "violations" : base.denied.length > 0 ? "denied" : "healthy";
     return base;
   } catch (error) {
-    return { ...base, status: "unreachable", error: error instanceof Error ? error.message : String(error) };
+    const failure = toConnectionError(config, error);
+    return { ...base, status: "unreachable", error: failure.message, failure: failure.failure };
   } finally {
+    clearTimeout(timer);
     redis.disconnect();
   }
 }
 
-/** The exit code of a report: 0 healthy, 1 policy violations, 2 unreachable. */
-export function exitCodeOf(report: HealthReport): 0 | 1 | 2 {
-  return report.status === "healthy" ? 0 : report.status === "violations" ? 1 : 2;
+/** The exit code of a report: 0 healthy, 1 policy violations, 2 unreachable, 3 a check denied by the ACL. */
+export function exitCodeOf(report: HealthReport): 0 | 1 | 2 | 3 {
+  return ({ healthy: 0, violations: 1, unreachable: 2, denied: 3 } as const)[report.status];
 }

@@ -21,17 +21,23 @@ function streamRows(streams: StreamHealth[]): (string | number)[][] {
 
 export function renderHealth(report: HealthReport): string {
   const out: string[] = [];
-  const verdict = { healthy: "HEALTHY", violations: `POLICY VIOLATIONS: ${report.violations} keys`, unreachable: "REDIS UNREACHABLE" }[report.status];
+  const verdict = {
+    healthy: "HEALTHY",
+    violations: `POLICY VIOLATIONS: ${report.violations} keys`,
+    unreachable: `REDIS UNREACHABLE (${report.failure ?? "unknown"})`,
+    denied: `INCOMPLETE: ${report.denied.length} checks denied by the ACL`,
+  }[report.status];
   out.push(`mathd health  ${report.target}  ${report.checkedAt}  ${verdict}`);
-  if (report.status === "unreachable" || !report.redis) {
+  if (report.status === "unreachable") {
     out.push(`error: ${report.error ?? "unknown"}`);
     return out.join("\n");
   }
+  for (const d of report.denied) out.push(`denied: ${d.check}: ${d.error}`);
   const r = report.redis;
-  out.push(
-    `redis ${r.version}  memory ${mib(r.usedMemoryBytes)}${r.maxMemoryBytes ? ` of ${mib(r.maxMemoryBytes)}` : " (no maxmemory)"}  ` +
-      `ping ${r.pingMs.median.toFixed(2)} ms (min ${r.pingMs.min.toFixed(2)}, max ${r.pingMs.max.toFixed(2)})`,
-  );
+  if (r) {
+    const ping = r.pingMs ? `  ping ${r.pingMs.median.toFixed(2)} ms (min ${r.pingMs.min.toFixed(2)}, max ${r.pingMs.max.toFixed(2)})` : "";
+    out.push(`redis ${r.version}  memory ${mib(r.usedMemoryBytes)}${r.maxMemoryBytes ? ` of ${mib(r.maxMemoryBytes)}` : " (no maxmemory)"}${ping}`);
+  }
   out.push("", table(["db", "name", "keys"], report.databases.map((d) => [d.db, d.name, d.keys])));
   const audit = report.ttlAudit.map((a) => [a.db, a.family, a.sampled, a.withoutTtl, a.aboveTtlPolicy, a.policySeconds, a.examples.join(" ")]);
   out.push("", "TTL audit (SCAN sample)", table(["db", "family", "sampled", "no ttl", "ttl > policy", "policy s", "examples"], audit));

@@ -1,4 +1,5 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,8 +35,8 @@ async function seedHealthy() {
 }
 
 const cli = join(import.meta.dirname, "../../src/cli/mathd.ts");
-function runCli(args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", cli, "health", ...args], { encoding: "utf8" });
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, ["--import", "tsx", cli, "health", ...args], { encoding: "utf8", env: { ...process.env, ...env } });
 }
 
 describe("mathd health", () => {
@@ -76,11 +77,51 @@ describe("mathd health", () => {
     expect(human.stdout).toContain("POLICY VIOLATIONS: 3 keys");
   });
 
+  it("honours MATHD_DB_*: audits and reports the databases the map is moved to", async () => {
+    const moved = db(14);
+    await moved.set("indicator:vwap:MOVED", "x"); // no TTL, in the moved patterns database
+    moved.disconnect();
+    const report = await collectHealth({ config: { url: server.url, databases: { patterns: 14 } } });
+    expect(report.databases.find((d) => d.name === "patterns")).toMatchObject({ db: 14, keys: 1 });
+    expect(report.ttlAudit).toContainEqual(expect.objectContaining({ db: 14, family: "indicator", withoutTtl: 1 }));
+    const run = runCli(["--url", server.url, "--json"], { MATHD_DB_PATTERNS: "14" });
+    expect(JSON.parse(run.stdout).databases).toContainEqual({ db: 14, name: "patterns", keys: 1 });
+  });
+
   it("exits 2 when Redis cannot be reached", async () => {
     await server.stop();
     const run = runCli(["--url", server.url, "--json"]);
     expect(run.status).toBe(2);
-    expect(JSON.parse(run.stdout)).toMatchObject({ status: "unreachable", error: expect.stringContaining("ECONNREFUSED") });
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: "unreachable", failure: "refused", error: expect.stringContaining("ECONNREFUSED") });
     await server.start();
+  });
+
+  it("answers within 2 s against a server that accepts the connection and never answers: exit 2, timeout", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket)); // accepts, reads, never writes
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const report = await collectHealth({ url: `redis://127.0.0.1:${port}` });
+      const inProcess = Date.now() - started;
+      expect(report).toMatchObject({ status: "unreachable", failure: "timeout" });
+      expect(report.error).toContain(`127.0.0.1:${port}`);
+      // the CLI, as an operator runs it (node start-up and the tsx loader included)
+      const cliStarted = Date.now();
+      const child = spawn(process.execPath, ["--import", "tsx", cli, "health", "--url", `redis://127.0.0.1:${port}`, "--json"]);
+      let stdout = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      const code = await new Promise((r) => child.once("exit", r));
+      const viaCli = Date.now() - cliStarted;
+      console.log(`health against a silent server: ${inProcess} ms in process, ${viaCli} ms through the CLI`);
+      expect(code).toBe(2);
+      expect(JSON.parse(stdout)).toMatchObject({ status: "unreachable", failure: "timeout" });
+      expect(inProcess).toBeLessThan(2000);
+      expect(viaCli).toBeLessThan(3000); // the promise is 2 s; a generous bound on a shared machine
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    }
   });
 });
