@@ -8,8 +8,9 @@
 --                 'start' in the first call and then the `state` the previous call replied
 --                 (docs/FORMULAS.md, "Long inputs")
 -- @arg bars       binary, per bar three little-endian doubles '<ddd': high, low, close, each a
---                 whole number of price units (0.0001); 1..1000 bars per call, and with state ''
---                 at least period + 1. Binary arguments go last, so `redis-cli -x` can send them.
+--                 whole number of price units (0.0001); 1..1000 bars per call (1..500 with the
+--                 series), and with state '' at least period + 1. Binary arguments go last, so
+--                 `redis-cli -x` can send them.
 -- Reply: cache, hit|miss, atr, <%.17g>, natr, <%.17g>, bars, <count so far>[, state, <text>]
 --        [, series, {<%.17g>...}]; with a state other than '', atr and natr are '' until
 --        period + 1 bars were seen, and series holds this call's bars only.

@@ -46,9 +46,10 @@ local function atr_run(state, data, count, series)
   state.bars, state.prev_close, state.tr_sum, state.atr = n, prev_close, tr_sum, atr
 end
 
--- The packed bars of ARGV[index], 1..MAX_POINTS of them, run through atr_run.
+-- The packed bars of ARGV[index], run through atr_run: 1..MAX_POINTS of them, or
+-- 1..MAX_SERIES_POINTS with the series.
 local function atr_of_bars(state, index, series)
-  local data, count = arg_packed(index, 'bars', 3, MAX_POINTS)
+  local data, count = arg_packed(index, 'bars', 3, series and MAX_SERIES_POINTS or MAX_POINTS)
   atr_run(state, data, count, series)
 end
 

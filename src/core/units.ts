@@ -21,6 +21,9 @@ export const MAX_POINTS = 100_000;
  * state from one to the next (`src/dispatcher/chunked.ts`), so Redis serves others in between.
  */
 export const MAX_POINTS_PER_CALL = 1_000;
+/** Bars one ATR call takes when it returns the series (MAX_SERIES_POINTS in units.lua): formatting
+ * every value as %.17g doubles the cost of a bar. */
+export const MAX_SERIES_POINTS_PER_CALL = 500;
 export const PRICE_DECIMALS = 4;
 
 const PRICE_TEXT = /^\d+(\.\d+)?$/;

@@ -5,7 +5,7 @@ import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
 import type { ScriptRunner } from "./scriptRunner.js";
-import { packDoubles, type PriceInput } from "../core/units.js";
+import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, packDoubles, type PriceInput } from "../core/units.js";
 import { parseInput } from "./inputs.js";
 
 /** Input of {@link MathDispatcher.atr}. */
@@ -74,7 +74,7 @@ function decodeAtr(fields: ReplyFields, series?: number[]): AtrResult {
   };
 }
 
-/** One call over the whole series: at most MAX_POINTS_PER_CALL bars (longer ones: {@link atrInChunks}). */
+/** One call over the whole series: at most MAX_POINTS_PER_CALL bars, MAX_SERIES_POINTS_PER_CALL with the series (longer ones: {@link atrInChunks}). */
 export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
   script: "atr",
   schema: atrSchema,
@@ -85,6 +85,7 @@ export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
 const atrChunking: Chunking<ParsedAtr, AtrResult> = {
   single: atrFunction,
   args: atrArgs,
+  maxPointsPerCall: (input) => (input.series ? MAX_SERIES_POINTS_PER_CALL : MAX_POINTS_PER_CALL),
   length: (input) => input.bars.length,
   slice: (input, from, to) => ({ ...input, bars: input.bars.slice(from, to) }),
   combine: (replies) =>
@@ -96,7 +97,8 @@ const atrChunking: Chunking<ParsedAtr, AtrResult> = {
 
 /**
  * ATR over up to MAX_POINTS bars: one script call when the bars fit in one, else consecutive
- * calls of MAX_POINTS_PER_CALL bars carrying the ATR state, so Redis is free between them. The
+ * calls of MAX_POINTS_PER_CALL bars (MAX_SERIES_POINTS_PER_CALL with the series) carrying the ATR
+ * state, so Redis is free between them. The
  * result equals one call over all the bars bit for bit.
  *
  * @param runner the runner whose policy and connection the calls use (`math.runner`).

@@ -1,13 +1,13 @@
 /**
- * Long series in several script calls. A call takes at most {@link MAX_POINTS_PER_CALL} points
- * so that no call holds Redis for more than about 2 ms; a longer series (up to MAX_POINTS) runs
+ * Long series in several script calls. A call takes at most MAX_POINTS_PER_CALL points
+ * (MAX_SERIES_POINTS_PER_CALL for an ATR with its series) so that no call holds Redis for more
+ * than about 2 ms; a longer series (up to MAX_POINTS) runs
  * as consecutive calls, each given the indicator state the previous one replied (`state` ARGV:
  * 'start' first, then the reply's text). The state is the scripts' own running sums written as
  * %.17g, which reads back as the same doubles, so the chained result equals one call over the
  * whole series bit for bit (docs/FORMULAS.md, "Long inputs").
  */
 import { InvalidInputError } from "../core/errors.js";
-import { MAX_POINTS_PER_CALL } from "../core/units.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { decodeReply, type ReplyFields, textField } from "./reply.js";
 import { decodeResult, type ResultMeta, type ScriptFunction, scriptCall } from "./scriptFunction.js";
@@ -15,7 +15,7 @@ import type { ScriptRunner } from "./scriptRunner.js";
 
 /** Options of a chunked run. */
 export interface ChunkOptions extends KeyOptions {
-  /** Points per call, 1..MAX_POINTS_PER_CALL (the default); smaller only to test the protocol. */
+  /** Points per call, 1..the script's maximum (the default); smaller only to test the protocol. */
   pointsPerCall?: number;
 }
 
@@ -25,6 +25,8 @@ export interface Chunking<Parsed extends { symbol: string }, Result> {
   readonly single: ScriptFunction<Parsed, Result>;
   /** The ARGV of one chunk: `state` is 'start' or the previous reply's state. */
   args(chunk: Parsed, state: string): (string | Buffer)[];
+  /** The most points one call of this input may carry. */
+  maxPointsPerCall(input: Parsed): number;
   /** The number of points of an input, and the input cut to points [from, to). */
   length(input: Parsed): number;
   slice(input: Parsed, from: number, to: number): Parsed;
@@ -42,9 +44,11 @@ export async function runChunked<Parsed extends { symbol: string }, Result>(
   input: Parsed,
   options: ChunkOptions = {},
 ): Promise<Result & ResultMeta> {
-  const { pointsPerCall = MAX_POINTS_PER_CALL, ...keyOptions } = options;
-  if (!Number.isInteger(pointsPerCall) || pointsPerCall < 1 || pointsPerCall > MAX_POINTS_PER_CALL) {
-    throw new InvalidInputError("pointsPerCall", `must be an integer in 1..${MAX_POINTS_PER_CALL}, got ${pointsPerCall}`);
+  const { pointsPerCall: asked, ...keyOptions } = options;
+  const most = chunking.maxPointsPerCall(input);
+  const pointsPerCall = asked ?? most;
+  if (!Number.isInteger(pointsPerCall) || pointsPerCall < 1 || pointsPerCall > most) {
+    throw new InvalidInputError("pointsPerCall", `must be an integer in 1..${most}, got ${pointsPerCall}`);
   }
   const entry = runner.entry(chunking.single.script);
   const total = chunking.length(input);

@@ -6,7 +6,7 @@ import { parseInput } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
 import type { ScriptRunner } from "./scriptRunner.js";
-import { packDoubles, type PriceInput } from "../core/units.js";
+import { MAX_POINTS_PER_CALL, packDoubles, type PriceInput } from "../core/units.js";
 
 /** A trade: price and volume. */
 export interface VwapTick {
@@ -123,6 +123,7 @@ export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
 const vwapChunking: Chunking<ParsedVwap, VwapResult> = {
   single: vwapFunction,
   args: vwapArgs,
+  maxPointsPerCall: () => MAX_POINTS_PER_CALL,
   length: (input) => (input.ticks ?? input.bars ?? []).length,
   slice: (input, from, to) =>
     input.ticks ? { ...input, ticks: input.ticks.slice(from, to) } : { ...input, bars: (input.bars ?? []).slice(from, to) },

@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
-import { MAX_POINTS_PER_CALL, packDoubles } from "../../src/core/units.js";
+import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, packDoubles } from "../../src/core/units.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
@@ -65,6 +65,7 @@ describe("raw EVALSHA with bad arguments", () => {
     ["atr", "fractional price units", ["1", "0", "", packDoubles([[1.5, 1, 1], [2, 1, 1]], 3)], "bars[0].high"],
     ["atr", "high below low", ["1", "0", "", packDoubles([[1, 2, 1], [2, 1, 1]], 3)], "bars[0].high"],
     ["atr", "more bars than one call takes", ["1", "0", "", packDoubles(Array.from({ length: MAX_POINTS_PER_CALL + 1 }, () => [UNIT, UNIT, UNIT]), 3)], "bars"],
+    ["atr", "more bars than one call with the series takes", ["1", "1", "", packDoubles(Array.from({ length: MAX_SERIES_POINTS_PER_CALL + 1 }, () => [UNIT, UNIT, UNIT]), 3)], "bars"],
     ["atr", "a state that is not one", ["1", "0", "12", goodBars], "state"],
     ["atr", "a state with an infinite ATR", ["1", "0", "5,10000,10000,inf", goodBars], "state.atr"],
     ["atr", "a state with a fractional bar count", ["1", "0", "5.5,10000,10000,1", goodBars], "state.bars"],
