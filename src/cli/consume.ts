@@ -101,7 +101,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
   });
   ticks.on("error", (error: Error) => problems.problem(error));
-  client.on("connectionError", (error: Error) => problems.problem(error));
+  client.on("down", ({ error }: { error: Error }) => problems.problem(error));
 
   const consumer = new TickConsumer(ticks, dispatcher.streaming({ atrPeriod: options.atrPeriod }), {
     symbols: options.symbols,
