@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigurationError } from "../../src/core/errors.js";
-import { addressOf, connectionOptions, resolveRedisConfig } from "../../src/redis/config.js";
+import { ConfigurationError, ConnectionError } from "../../src/core/errors.js";
+import { addressOf, connectionFailureOf, connectionOptions, resolveRedisConfig, toConnectionError } from "../../src/redis/config.js";
 import { thrown } from "../support/thrown.js";
 
 describe("redis configuration", () => {
@@ -88,5 +88,30 @@ describe("TLS configuration", () => {
   it("names a server as host:port", () => {
     expect(addressOf({ host: "127.0.0.1", port: 6379 })).toBe("127.0.0.1:6379");
     expect(addressOf({ host: "::1", port: 6380 })).toBe("[::1]:6380");
+  });
+});
+
+describe("connection failures", () => {
+  const errno = (code: string, message: string) => Object.assign(new Error(message), { code });
+  it.each([
+    [errno("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:6379"), "refused"],
+    [errno("ETIMEDOUT", "connect ETIMEDOUT"), "timeout"],
+    [errno("EHOSTUNREACH", "connect EHOSTUNREACH 10.0.0.9:6379"), "unreachable"],
+    [new Error("WRONGPASS invalid username-password pair or user is disabled."), "auth"],
+    [errno("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify the first certificate"), "tls"],
+    [errno("ERR_TLS_CERT_ALTNAME_INVALID", "Hostname/IP does not match certificate's altnames"), "tls"],
+    [new Error("NOPERM this user has no permissions to run the 'scan' command"), "denied"],
+    [new Error("Connection is closed."), "closed"],
+    [new Error("WRONGTYPE Operation against a key holding the wrong kind of value"), undefined],
+  ])("%s is %s", (error, failure) => {
+    expect(connectionFailureOf(error)).toBe(failure);
+  });
+
+  it("a ConnectionError names the server and keeps the cause", () => {
+    const cause = errno("ECONNREFUSED", "connect ECONNREFUSED");
+    const error = toConnectionError({ host: "127.0.0.1", port: 6390 }, cause);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error).toMatchObject({ address: "127.0.0.1:6390", failure: "refused", cause });
+    expect(toConnectionError({ host: "h", port: 1 }, error)).toBe(error);
   });
 });

@@ -1,0 +1,80 @@
+/**
+ * TLS against `redis-server --tls-port` with a private CA made here (openssl): server
+ * verification with a CA and a server name, mutual TLS, and a typed ConnectionError (failure
+ * "tls") for an untrusted certificate, a wrong name or a missing client certificate.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConnectionError } from "../../src/core/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { collectHealth } from "../../src/health/healthReport.js";
+import { type RedisConfigInput, resolveRedisConfig } from "../../src/redis/config.js";
+import { makePki, type OwnServer, type Pki, startTlsRedis } from "../support/tls.js";
+
+let pki: Pki;
+let oneWay: OwnServer;
+let mutual: OwnServer;
+beforeAll(async () => {
+  pki = makePki();
+  [oneWay, mutual] = await Promise.all([startTlsRedis(pki, false), startTlsRedis(pki, true)]);
+});
+afterAll(async () => {
+  await Promise.all([oneWay?.stop(), mutual?.stop()]);
+});
+
+const bars = Array.from({ length: 16 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 + (i % 2) }));
+
+/** Runs one ATR through a dispatcher on `config`; resolves to its result or the error it threw. */
+async function atrVia(config: RedisConfigInput): Promise<unknown> {
+  const math = MathDispatcher.connect(config);
+  try {
+    return await math.atr({ symbol: "TLS", period: 14, bars }).catch((error: unknown) => error);
+  } finally {
+    await math.close();
+  }
+}
+
+function expectTlsFailure(outcome: unknown, port: number) {
+  expect(outcome, String(outcome)).toBeInstanceOf(ConnectionError);
+  expect((outcome as ConnectionError).failure).toBe("tls");
+  expect((outcome as ConnectionError).address).toBe(`127.0.0.1:${port}`);
+  expect((outcome as ConnectionError).cause).toBeDefined();
+}
+
+describe("TLS", () => {
+  it("connects with the private CA (file or buffer) and the server's name", async () => {
+    const url = `rediss://127.0.0.1:${oneWay.port}`;
+    expect(await atrVia({ url, tls: { ca: pki.ca, servername: "redis.test" } })).toMatchObject({ bars: 16 });
+    expect(await atrVia({ url, tls: { ca: readFileSync(pki.ca), servername: "redis.test" } })).toMatchObject({ cache: "hit" });
+    const fromEnv = resolveRedisConfig({ url }, { REDIS_TLS_CA_FILE: pki.ca, REDIS_TLS_SERVERNAME: "redis.test" });
+    expect(await atrVia({ url, tls: fromEnv.tls || undefined })).toMatchObject({ cache: "hit" });
+  });
+
+  it("an untrusted certificate is a ConnectionError of kind tls", async () => {
+    const url = `rediss://127.0.0.1:${oneWay.port}`;
+    expectTlsFailure(await atrVia({ url, tls: { servername: "redis.test" } }), oneWay.port); // Node's trust store only
+    expectTlsFailure(await atrVia({ url, tls: { ca: pki.otherCa, servername: "redis.test" } }), oneWay.port);
+  });
+
+  it("a certificate for another name is a ConnectionError of kind tls", async () => {
+    // the certificate names redis.test, not 127.0.0.1
+    expectTlsFailure(await atrVia({ url: `rediss://127.0.0.1:${oneWay.port}`, tls: { ca: pki.ca } }), oneWay.port);
+  });
+
+  it("mutual TLS: works with the client certificate, and without it is a ConnectionError of kind tls", async () => {
+    const url = `rediss://127.0.0.1:${mutual.port}`;
+    const tls = { ca: pki.ca, servername: "redis.test" };
+    expect(await atrVia({ url, tls: { ...tls, cert: pki.clientCert, key: pki.clientKey } })).toMatchObject({ bars: 16 });
+    expectTlsFailure(await atrVia({ url, tls }), mutual.port);
+  });
+
+  it("health over TLS: reports the server, and an untrusted certificate as unreachable (tls)", async () => {
+    const url = `rediss://127.0.0.1:${mutual.port}`;
+    const good = await collectHealth({ config: { url, tls: { ca: pki.ca, servername: "redis.test", cert: pki.clientCert, key: pki.clientKey } } });
+    expect(good.status).not.toBe("unreachable");
+    expect(good.target).toBe(`rediss://127.0.0.1:${mutual.port}`);
+    expect(good.redis!.version).toMatch(/^7\./);
+    const bad = await collectHealth({ config: { url: `rediss://127.0.0.1:${oneWay.port}`, tls: { ca: pki.otherCa, servername: "redis.test" } } });
+    expect(bad).toMatchObject({ status: "unreachable", failure: "tls" });
+  });
+});
