@@ -200,7 +200,8 @@ const FAILURES: [RegExp, ConnectionFailure][] = [
   [/ECONNREFUSED/, "refused"],
   [/ETIMEDOUT|timed? ?out/i, "timeout"],
   [/EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/, "unreachable"],
-  [/ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable|connection is down/i, "closed"],
+  // ioredis with maxRetriesPerRequest 0: a command in flight when the socket dropped
+  [/ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable|connection is down|max retries per request/i, "closed"],
 ];
 
 /**

@@ -309,9 +309,13 @@ export class TickConsumer extends EventEmitter {
         failing = false;
         if (applied > 0) this.emit("applied", applied);
       } catch (error) {
+        // the stream expired (its TTL, after a quiet night) or the server came back empty:
+        // no failure, the group is made again at once
+        if (prepared && error instanceof Error && error.message.startsWith("NOGROUP")) {
+          prepared = false;
+          continue;
+        }
         failing = true;
-        // the stream expired (its TTL, after a quiet night) or the server came back empty: make the group again
-        if (error instanceof Error && error.message.startsWith("NOGROUP")) prepared = false;
         this.emit("error", error);
         await this.sleep(this.options.retryDelayMs ?? 500);
       }
