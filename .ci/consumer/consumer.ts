@@ -15,9 +15,12 @@ import {
   decodeJson, encodeJson, exitCodeOf, familyOf, getDatabaseForDataType, indicatorKey, isTransient, keyFamily,
   newsBoostReference, newsLatestKey, parseKey, patternCacheKey, positionSizeReference, renderHealth,
   resolveRedisConfig, retrieveByDataType, sessionOf, startLocalRedis, stopLossReference, storeByDataType,
-  tickStreamKey, volumeBaselineKey, vwapOfBars, vwapOfTicks,
+  tickStreamKey, volumeBaselineKey, vwapOfBars, vwapOfTicks, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR,
+  NEWS_BOOST_DEFAULTS, STOP_LOSS_DEFAULTS, classifyError, ConnectionError, RedisCommandError,
+  type CallContext, type CallOptions, type ConnectOptions, type ConnectionFailure, type ErrorClass,
+  type SingleFunctionMethods, type SizeBound,
   type AccountSettings, type AtrInput, type AtrResult, type AtrStatus, type BatchCall, type BatchOutcome,
-  type CacheStatus, type CallPolicy, type CircuitStateName, type ConfidenceInput, type ConfidenceParams,
+  type CacheStatus, type CircuitStateName, type ConfidenceInput, type ConfidenceParams,
   type ConfidenceResult, type ConfidenceSettings, type DatabaseName, type DatabaseSpec, type Decision,
   type FunctionName, type FunctionTypes, type HealthOptions, type HealthReport, type HlcBar, type IndicatorSnapshot,
   type InputSource, type KeyFamily, type KeyOptions, type LocalRedisServer, type MarketUpdate,
@@ -33,7 +36,7 @@ import {
 
 /** Every exported type must resolve (an unresolved one is an error with skipLibCheck off). */
 export type EveryType = [
-  AccountSettings, AtrInput, AtrResult, AtrStatus, BatchCall, BatchOutcome<unknown>, CacheStatus, CallPolicy,
+  AccountSettings, AtrInput, AtrResult, AtrStatus, BatchCall, BatchOutcome<unknown>, CacheStatus,
   CircuitStateName, ConfidenceInput, ConfidenceParams, ConfidenceResult, ConfidenceSettings, DatabaseName,
   DatabaseSpec, Decision, FunctionName, FunctionTypes, HealthOptions, HealthReport, HlcBar, IndicatorSnapshot,
   InputSource, KeyFamily, KeyOptions, LocalRedisServer, MarketUpdate, MathDispatcherOptions, NewsBoostInput,
@@ -41,7 +44,8 @@ export type EveryType = [
   PositionSizeParams, PositionSizeResult, PriceInput, RedisConfig, RedisConfigInput, ResilientRedisOptions,
   ResultMeta, ScriptCall, ScriptManifestEntry, Settled, Side, Signal, StopLossInput, StopLossParams, StopLossResult,
   StopLossSettings, StreamUpdateInput, StreamUpdateResult, StreamingOptions, Tick, TickConsumerOptions, VolumeBar,
-  VwapBand, VwapBandResult, VwapBar, VwapInput, VwapResult, VwapStatus, VwapTick,
+  VwapBand, VwapBandResult, VwapBar, VwapInput, VwapResult, VwapStatus, VwapTick, CallContext, CallOptions,
+  ConnectOptions, ConnectionFailure, ErrorClass, SingleFunctionMethods, SizeBound,
 ];
 
 /** Fails to compile when T is `any`: the reference's results must stay typed. */
@@ -87,11 +91,13 @@ async function main(): Promise<void> {
   check(resolveRedisConfig({ url: "redis://127.0.0.1:1" }).port === 1, "resolveRedisConfig");
   check((decodeJson(encodeJson({ d: new Dec("0.1") })) as { d: unknown }).d !== undefined, "JSON codec");
   check(sessionOf(Date.UTC(2026, 10, 25, 4, 0)).open && SESSION_OPEN_MINUTE === 555, "sessionOf");
+  check(STOP_LOSS_DEFAULTS && NEWS_BOOST_DEFAULTS && CONFIDENCE_DEFAULTS && DEFAULT_CONFIDENCE_FLOOR > 0, "defaults");
+  check(classifyError(new Error("ECONNREFUSED")) === "connection", "classifyError");
   check(PRICE_UNITS > 0 && MAX_PRICE > 0 && MAX_VOLUME > 0 && MAX_POINTS > 0 && GRID_SNAP > 0, "units");
   check(isTransient(new Error("ECONNRESET")) !== undefined && HEALTH_SCHEMA.length > 0, "isTransient, HEALTH_SCHEMA");
   const errors = [MathDispatcherError, InvalidInputError, ScriptExecutionError, ScriptIntegrityError, ConfigurationError,
     ReplyFormatError, StoredDataError, CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, KeyGrammarError,
-    UnknownDataTypeError, LocalRedisError, JsonEncodingError];
+    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError];
   check(errors.every((E) => E.prototype instanceof Error), "error classes");
 
   // Against Redis: a throwaway server, the dispatcher through the resilient client and on the
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
     } catch (error) {
       check(error instanceof InvalidInputError && error.field === "period", "InvalidInputError.field");
     }
-    const runner = new ScriptRunner(own, SCRIPTS);
+    const runner = new ScriptRunner(client, SCRIPTS);
     check(runner.scripts.length === SCRIPTS.length, "ScriptRunner");
     const streaming: StreamingIndicators = math.streaming({ atrPeriod: 14 });
     const update = await streaming.update({ symbol: "NIFTY", ts: Date.UTC(2026, 10, 25, 4, 0), seq: 1, price: 24_350.05, volume: 75 });
@@ -131,6 +137,7 @@ async function main(): Promise<void> {
     check(exitCodeOf(report) === 0, `health: ${renderHealth(report)}`);
   } finally {
     await Promise.all([math.close(), mine.close(), client.close()]);
+    own.disconnect(); // a connection we passed in stays ours to close
     await server.stop();
   }
   console.log(`consumer ok: atr ${atrRef.toFixed(4)}, ${SCRIPTS.length} scripts`);
