@@ -92,7 +92,7 @@ export interface HealthOptions {
   samplePerDb?: number;
   /**
    * How long reaching Redis (connect, TLS, AUTH, first PING) may take, and each later command.
-   * Default 1200 ms, so that `mathd health` exits within 2 s against a silent server, node start-up included.
+   * Default 1000 ms, so that `mathd health` exits within 2 s against a silent server, node start-up included.
    */
   timeoutMs?: number;
 }
@@ -170,7 +170,7 @@ function targetOf(config: RedisConfig): string {
  */
 export async function collectHealth(options: HealthOptions = {}): Promise<HealthReport> {
   const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));
-  const timeoutMs = options.timeoutMs ?? 1200;
+  const timeoutMs = options.timeoutMs ?? 1000;
   const base: HealthReport = {
     schema: HEALTH_SCHEMA,
     status: "healthy",
