@@ -13,10 +13,11 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError, MathDispatcherError, RedisCommandError } from "../core/errors.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
+import { connectionFailureOf, toConnectionError } from "../redis/config.js";
 import type { StreamingIndicators, StreamUpdateInput } from "../dispatcher/streaming.js";
 
 /**
@@ -125,7 +126,8 @@ export function entryToUpdate(symbol: string, id: string, fields: readonly strin
 
 /**
  * Events: `applied` (entries applied by one pass), `claimed` ({ stream, count }), `deadLetter`
- * ({ symbol, id, fields, reason }), `error` (a failed pass; it is retried), `recovered` (the
+ * ({ symbol, id, fields, reason }), `error` (a failed pass, as a ConnectionError or another
+ * MathDispatcherError with the cause; it is retried), `recovered` (the
  * first pass that succeeded after failed ones), `stopping` ({@link TickConsumer.stop} was called).
  */
 export class TickConsumer extends EventEmitter {
@@ -157,13 +159,36 @@ export class TickConsumer extends EventEmitter {
     this.symbolByStream = new Map(options.symbols.map((s, i) => [this.streams[i] as string, s]));
   }
 
+  /**
+   * Redis errors as the SDK's classes, with the original as the cause: a connection failure is a
+   * ConnectionError naming the server, anything else Redis answered a RedisCommandError.
+   */
+  private typed(error: unknown): MathDispatcherError {
+    if (error instanceof MathDispatcherError) return error;
+    const { host = "127.0.0.1", port = 6379 } = this.ticks.options;
+    if (connectionFailureOf(error)) return toConnectionError({ host, port }, error);
+    return new RedisCommandError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+
+  private async guarded<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      throw this.typed(error);
+    }
+  }
+
   /** The stream keys this consumer reads. */
   get streamKeys(): readonly string[] {
     return this.streams;
   }
 
   /** Creates the consumer group on every stream (from the start of the stream) where missing. */
-  async ensureGroups(): Promise<void> {
+  ensureGroups(): Promise<void> {
+    return this.guarded(() => this.createGroups());
+  }
+
+  private async createGroups(): Promise<void> {
     for (const stream of this.streams) {
       try {
         await this.ticks.xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
@@ -193,7 +218,11 @@ export class TickConsumer extends EventEmitter {
    * this starts are waited for, so a misconfigured second consumer on the same stream cannot keep
    * this one waiting forever. Resolves to the number of entries claimed.
    */
-  async claimOrphans(): Promise<number> {
+  claimOrphans(): Promise<number> {
+    return this.guarded(() => this.claim());
+  }
+
+  private async claim(): Promise<number> {
     const { claimIdleMs = 10_000 } = this.options;
     let claimed = 0;
     for (const stream of this.streams) {
@@ -283,10 +312,12 @@ export class TickConsumer extends EventEmitter {
    * One pass: this consumer's pending entries first (left by a crash, or claimed), else new
    * entries, blocking up to `blockMs`. Resolves to the number of entries applied.
    */
-  async runOnce(): Promise<number> {
-    const pending = await this.read("0", false);
-    if (pending.some(([, entries]) => entries.length > 0)) return this.apply(pending);
-    return this.apply(await this.read(">", true));
+  runOnce(): Promise<number> {
+    return this.guarded(async () => {
+      const pending = await this.read("0", false);
+      if (pending.some(([, entries]) => entries.length > 0)) return this.apply(pending);
+      return this.apply(await this.read(">", true));
+    });
   }
 
   /**
@@ -311,7 +342,7 @@ export class TickConsumer extends EventEmitter {
       } catch (error) {
         // the stream expired (its TTL, after a quiet night) or the server came back empty:
         // no failure, the group is made again at once
-        if (prepared && error instanceof Error && error.message.startsWith("NOGROUP")) {
+        if (prepared && error instanceof Error && /^NOGROUP/.test(error.message)) {
           prepared = false;
           continue;
         }
@@ -323,7 +354,11 @@ export class TickConsumer extends EventEmitter {
   }
 
   /** What the consumer did so far, and the group's pending entries and lag on its streams (XINFO GROUPS). */
-  async stats(): Promise<ConsumerStats> {
+  stats(): Promise<ConsumerStats> {
+    return this.guarded(() => this.groupStats());
+  }
+
+  private async groupStats(): Promise<ConsumerStats> {
     let pending = 0;
     let lag: number | null = 0;
     for (const stream of this.streams) {

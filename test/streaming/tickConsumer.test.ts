@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it, onTestFinished } from "vitest";
+import { ConnectionError, RedisCommandError } from "../../src/core/errors.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
+import { freePort } from "../../src/redis/localServer.js";
 import { entryToUpdate, TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { expectClose } from "../support/compare.js";
 import { sharedDispatcher } from "../support/dispatcher.js";
@@ -88,6 +90,20 @@ describe("tick consumer", () => {
     expect(heir.totals).toEqual({ applied: 300, duplicates: 0, deadLetters: 0, claimed: 150, trimmed: 0 });
     expect((await dispatcher.streaming().snapshot(symbol)).vwap!.points).toBe(300); // the old entries were not dropped as out of order
     expect(((await ticks.xpending(stream, "mathd")) as [number])[0]).toBe(0);
+  });
+
+  it("fails typed: a connection failure is a ConnectionError naming the server, a Redis error a RedisCommandError, each with its cause", async () => {
+    const port = await freePort(); // nothing listens there
+    const down = new Redis({ port, host: "127.0.0.1", lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    down.on("error", () => undefined);
+    const offline = await new TickConsumer(down, dispatcher.streaming(), { symbols: ["TYPED"], consumer: "t" }).runOnce().catch((e: unknown) => e);
+    expect(offline).toBeInstanceOf(ConnectionError);
+    expect(offline).toMatchObject({ address: `127.0.0.1:${port}`, cause: expect.any(Error) });
+    await ticks.set(tickStreamKey("WRONGTYPE"), "not a stream");
+    const wrong = await new TickConsumer(new Redis(url, { db: 4 }), dispatcher.streaming(), { symbols: ["WRONGTYPE"], consumer: "t" }).ensureGroups().catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(RedisCommandError);
+    expect((wrong as RedisCommandError).message).toMatch(/WRONGTYPE|key holding the wrong kind/);
+    expect((wrong as RedisCommandError).cause).toBeInstanceOf(Error);
   });
 
   it("acknowledges a pending entry that was trimmed from the stream, and counts it", async () => {
