@@ -47,7 +47,8 @@ function wholeNumber(values: Values, name: string, fallback: number, min: number
   return Number(text);
 }
 
-const url = (values: Values) => (values.url as string | undefined) ?? process.env.REDIS_URL;
+/** --url; without it each command resolves REDIS_URL, REDIS_HOST & co. as the SDK does. */
+const url = (values: Values) => values.url as string | undefined;
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 const COMMANDS: Record<string, Command> = {
@@ -61,7 +62,7 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(values, _, out) {
       const sample = wholeNumber(values, "sample", 1000, 1, 10_000_000);
-      const report = await collectHealth({ url: url(values) ?? "redis://127.0.0.1:6379", samplePerDb: sample });
+      const report = await collectHealth({ url: url(values), samplePerDb: sample });
       out.stdout(values.json ? json(report) : `${renderHealth(report)}\n`);
       return exitCodeOf(report);
     },
@@ -81,7 +82,7 @@ const COMMANDS: Record<string, Command> = {
       const symbols = String(values.symbols ?? "").split(",").filter(Boolean);
       if (symbols.length === 0) throw new UsageError("consume needs --symbols, e.g. --symbols NIFTY,BANKNIFTY");
       await consume({
-        url: url(values) ?? "redis://127.0.0.1:6379",
+        url: url(values),
         symbols,
         group: values.group as string | undefined,
         consumer: values.consumer as string | undefined,
@@ -169,7 +170,7 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 
 const EXIT_HELP = [
   "exit codes:",
-  "  0 ok; health: 1 TTL policy violations, 2 Redis unreachable (2 for every command that cannot reach Redis)",
+  "  0 ok; health: 1 TTL policy violations, 2 Redis unreachable (2 for every command that cannot reach Redis), 3 checks denied by ACL",
   "  64 wrong command line, 65 bad input data, 66 input file missing, 70 anything else (a bug: run with --verbose)",
 ];
 
