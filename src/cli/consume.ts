@@ -98,6 +98,9 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     db: config.databases.continuous_market,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    // the ready check sends INFO, which the consumer's ACL user lacks (docs/SECURITY.md); a
+    // server still loading answers LOADING, which the loop retries like any error
+    enableReadyCheck: false,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
   });
   ticks.on("error", (error: Error) => problems.problem(error));

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
@@ -95,6 +95,23 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
       expect((await live.snapshot("ACLSDK")).vwap!.points).toBe(1);
     } finally {
       await math.close();
+    }
+  });
+
+  it("no client prints a warning under its least-privilege user (ioredis's INFO ready check is refused)", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      const math = MathDispatcher.connect(urlOf("mathd-sdk"));
+      await math.stopLoss({ symbol: "ACLWARN", side: "long", entry: 100, atr: 1, tick: 0.05, rewardRatio: 2 });
+      await math.close();
+      const abort = new AbortController();
+      const done = consume({ url: urlOf("mathd-consumer"), symbols: ["ACLWARN"], log: () => undefined, signal: abort.signal });
+      await new Promise((r) => setTimeout(r, 500));
+      abort.abort();
+      await done;
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([]);
+    } finally {
+      warn.mockRestore();
     }
   });
 

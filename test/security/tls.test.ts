@@ -4,6 +4,8 @@
  * "tls") for an untrusted certificate, a wrong name or a missing client certificate.
  */
 import { readFileSync } from "node:fs";
+import { Redis } from "ioredis";
+import { consume } from "../../src/cli/consume.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -76,5 +78,19 @@ describe("TLS", () => {
     expect(good.redis!.version).toMatch(/^7\./);
     const bad = await collectHealth({ config: { url: `rediss://127.0.0.1:${oneWay.port}`, tls: { ca: pki.otherCa, servername: "redis.test" } } });
     expect(bad).toMatchObject({ status: "unreachable", failure: "tls" });
+  });
+
+  it("the consumer over mutual TLS, from the same settings", async () => {
+    const tls = { ca: pki.ca, servername: "redis.test", cert: pki.clientCert, key: pki.clientKey };
+    const producer = new Redis({ host: "127.0.0.1", port: mutual.port, db: 4, tls: { ...tls, ca: readFileSync(pki.ca), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) } });
+    for (let j = 0; j < 5; j++) await producer.xadd("ticks:TLSCON", "*", "price", "100", "volume", "1", "ts", String(Date.UTC(2026, 10, 25, 3, 45) + j * 1000));
+    producer.disconnect();
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const done = consume({ config: { url: `rediss://127.0.0.1:${mutual.port}`, tls }, symbols: ["TLSCON"], statsIntervalMs: 100, log: (l) => lines.push(l), signal: abort.signal });
+    const deadline = Date.now() + 15_000;
+    while (!lines.some((l) => /^stats .*pending 0, lag 0$/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    expect(await done).toMatchObject({ applied: 5, pending: 0, lag: 0 });
   });
 });
