@@ -205,6 +205,9 @@ export class ResilientRedis extends EventEmitter {
       maxRetriesPerRequest: 0, // a command lost with its socket fails at once; the policy resends it
       retryStrategy: (times: number) => Math.min(20 * times, 200),
       connectTimeout: this.config.commandTimeoutMs,
+      // the INFO ready check is refused to least-privilege users (docs/SECURITY.md); a server
+      // still LOADING answers LOADING, which the policy retries
+      enableReadyCheck: false,
     };
     const redis = this.options.connection
       ? this.options.connection.duplicate(settings)
