@@ -140,28 +140,28 @@ describe("raw EVALSHA with bad KEYS", () => {
   const digest = inputsDigest(args);
   const prefix = `pattern_cache:atr:v${atr.version}:`;
   const tick = ["14", "1764000000000", "1", "100", "5", "", "", "", "1,2"];
-  const cases: [string, string, string[], (string | Buffer)[], string][] = [
-    ["atr", "no key", [], args, "cache_key"],
-    ["atr", "two keys", [`${prefix}RAW:${digest}`, "other"], args, "KEYS[2]"],
-    ["atr", "another family", [`foo`], args, "cache_key"],
-    ["atr", "another script's key", [`pattern_cache:vwap:v${atr.version}:RAW:${digest}`], args, "cache_key"],
-    ["atr", "an older version's key", [`pattern_cache:atr:v1.0.0:RAW:${digest}`], args, "cache_key"],
-    ["atr", "a 10,000-character symbol", [`${prefix}${"A".repeat(10_000)}:${digest}`], args, "cache_key"],
-    ["atr", "a 41-character symbol", [`${prefix}${"A".repeat(41)}:${digest}`], args, "cache_key"],
-    ["atr", "an unbalanced hash tag", [`${prefix}{NIFTY:${digest}`], args, "cache_key"],
-    ["atr", "a lower-case symbol", [`${prefix}nifty:${digest}`], args, "cache_key"],
-    ["atr", "an empty symbol", [`${prefix}:${digest}`], args, "cache_key"],
-    ["atr", "a digest that is not 40 hex digits", [`${prefix}RAW:${"g".repeat(40)}`], args, "cache_key"],
-    ["stream_update", "keys of another family", ["foo", "bar"], tick, "atr_state"],
-    ["stream_update", "one key", [indicatorKey("atr14", "RAW")], tick, "vwap_state"],
-    ["stream_update", "no keys", [], tick, "atr_state"],
-    ["stream_update", "three keys", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW"), "x"], tick, "KEYS[3]"],
-    ["stream_update", "an ATR key of another period", [indicatorKey("atr5", "RAW"), indicatorKey("vwap", "RAW")], tick, "atr_state"],
-    ["stream_update", "keys of two symbols", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "OTHER")], tick, "vwap_state"],
-    ["stream_update", "an unbalanced hash tag", ["indicator:atr14:{RAW", "indicator:vwap:{RAW"], tick, "atr_state"],
-    ["stream_snapshot", "keys of another family", ["foo", "bar"], ["14", "1,2"], "atr_state"],
+  const cases: [string, string, string, string[], (string | Buffer)[]][] = [
+    ["atr", "no key", "cache_key", [], args],
+    ["atr", "two keys", "KEYS[2]", [`${prefix}RAW:${digest}`, "other"], args],
+    ["atr", "another family", "cache_key", [`foo`], args],
+    ["atr", "another script's key", "cache_key", [`pattern_cache:vwap:v${atr.version}:RAW:${digest}`], args],
+    ["atr", "an older version's key", "cache_key", [`pattern_cache:atr:v1.0.0:RAW:${digest}`], args],
+    ["atr", "a 10,000-character symbol", "cache_key", [`${prefix}${"A".repeat(10_000)}:${digest}`], args],
+    ["atr", "a 41-character symbol", "cache_key", [`${prefix}${"A".repeat(41)}:${digest}`], args],
+    ["atr", "an unbalanced hash tag", "cache_key", [`${prefix}{NIFTY:${digest}`], args],
+    ["atr", "a lower-case symbol", "cache_key", [`${prefix}nifty:${digest}`], args],
+    ["atr", "an empty symbol", "cache_key", [`${prefix}:${digest}`], args],
+    ["atr", "a digest that is not 40 hex digits", "cache_key", [`${prefix}RAW:${"g".repeat(40)}`], args],
+    ["stream_update", "keys of another family", "atr_state", ["foo", "bar"], tick],
+    ["stream_update", "one key", "vwap_state", [indicatorKey("atr14", "RAW")], tick],
+    ["stream_update", "no keys", "atr_state", [], tick],
+    ["stream_update", "three keys", "KEYS[3]", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW"), "x"], tick],
+    ["stream_update", "an ATR key of another period", "atr_state", [indicatorKey("atr5", "RAW"), indicatorKey("vwap", "RAW")], tick],
+    ["stream_update", "keys of two symbols", "vwap_state", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "OTHER")], tick],
+    ["stream_update", "an unbalanced hash tag", "atr_state", ["indicator:atr14:{RAW", "indicator:vwap:{RAW"], tick],
+    ["stream_snapshot", "keys of another family", "atr_state", ["foo", "bar"], ["14", "1,2"]],
   ];
-  it.each(cases)("%s: %s -> MATHD_INVALID %s, writing nothing", async (name, _, keys, argv, field) => {
+  it.each(cases)("%s: %s -> MATHD_INVALID %s, writing nothing", async (name, _, field, keys, argv) => {
     const script = name === "atr" ? atr : name === "stream_update" ? update : SCRIPTS.find((s) => s.name === name)!;
     const before = await keyCount();
     const error = await redis.evalsha(script.sha1, keys.length, ...keys, ...argv).catch((e: unknown) => e);
