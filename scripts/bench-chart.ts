@@ -9,7 +9,8 @@
  * without a measured ratio in this run (a full-suite-only ratio after a short run) are listed
  * under the chart, not drawn.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type RatioRow, renderRatioChart } from "../src/chart/ratioChart.js";
@@ -56,6 +57,7 @@ function main(): void {
     "bar: median; whisker: min..max of the repetitions; red tick: the floor bench:ci holds the median to",
     unmeasured.length ? `floors without a ratio in this run: ${unmeasured.join("; ")}` : "",
   ].filter(Boolean);
+  mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, renderRatioChart(rows, { subtitle }));
   const below = rows.filter((r) => r.floor !== undefined && r.median < r.floor);
   console.log(`wrote ${values.out}: ${rows.length} ratios, ${below.length} below their floor${below.length ? `: ${below.map((r) => r.name).join(", ")}` : ""}`);
