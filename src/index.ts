@@ -69,13 +69,13 @@ export {
   type StreamUpdateResult,
   type IndicatorSnapshot,
 } from "./dispatcher/streaming.js";
-export { TickConsumer, type TickConsumerOptions } from "./streaming/tickConsumer.js";
+export { TickConsumer, defaultConsumerName, type TickConsumerOptions, type ConsumerStats, type ConsumerCounters } from "./streaming/tickConsumer.js";
 export { StreamingReference, type MarketUpdate } from "./indicators/streaming.js";
 export { type AtrStatus, type VwapStatus, type SizeBound, STOP_LOSS_DEFAULTS, NEWS_BOOST_DEFAULTS, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR } from "./core/defaults.js";
 export { sessionOf, SESSION_OPEN_MINUTE } from "./market/session.js";
 export { indicatorKey } from "./keys/indicator.js";
 export { tickStreamKey, deadLetterKey } from "./keys/marketData.js";
-export { resolveRedisConfig, type RedisConfig, type RedisConfigInput } from "./redis/config.js";
+export { resolveRedisConfig, type RedisConfig, type RedisConfigInput, type TlsInput, type TlsMaterial, type TlsSettings } from "./redis/config.js";
 export {
   ResilientRedis,
   isTransient,
@@ -88,5 +88,5 @@ export {
 } from "./redis/ResilientRedis.js";
 export { storeByDataType, retrieveByDataType } from "./redis/dataStore.js";
 export { encodeJson, decodeJson, JsonEncodingError } from "./redis/jsonCodec.js";
-export { collectHealth, exitCodeOf, HEALTH_SCHEMA, type HealthReport, type HealthOptions } from "./health/healthReport.js";
+export { collectHealth, exitCodeOf, HEALTH_SCHEMA, type HealthReport, type HealthOptions, type DeniedCheck } from "./health/healthReport.js";
 export { renderHealth } from "./health/renderHealth.js";
