@@ -224,7 +224,10 @@ export class ResilientRedis extends EventEmitter {
     const onError = (error: Error) => {
       // a refused command of the handshake (the SELECT) is no connection failure: select() reports it
       if (/^NOPERM/.test(error.message)) return;
-      link.lastError = error;
+      // a TLS or auth failure says more than the reset that follows it (TLS 1.3 reports a
+      // refused client certificate after the handshake): keep it for this outage
+      const kept = link.lastError && connectionFailureOf(link.lastError);
+      if (!(link.downSince !== undefined && (kept === "tls" || kept === "auth"))) link.lastError = error;
       if (link.downSince === undefined && !link.usable) this.markDown(link, error);
       link.notify();
     };

@@ -7,6 +7,7 @@ import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { ownRedis } from "../support/redis.js";
+import { waitUntil } from "../support/waitUntil.js";
 
 // These tests flush the script cache and restart the server, so they use a server of their own.
 let server: LocalRedisServer;
@@ -67,6 +68,7 @@ describe("script runtime", () => {
     await dispatcher.atr({ symbol: "RESTART", period: 14, bars });
     await server.stop();
     await server.start();
+    await waitUntil(() => redis.status === "ready", "the connection is back"); // not a test of the outage grace
     const result = await dispatcher.atr({ symbol: "RESTART", period: 14, bars });
     expect(result.cache).toBe("miss"); // the restarted server is empty, so this was computed again
   });
@@ -80,7 +82,6 @@ describe("script runtime", () => {
       expect(error).toBeInstanceOf(ScriptExecutionError);
       expect((error as Error).message).toMatch(new RegExp(`takes ${entry.args.length} arguments \\(side, entry`));
     }
-    expect(await redis.info("commandstats")).toMatch(/cmdstat_evalsha/);
     expect((await redis.info("commandstats")).match(/cmdstat_evalsha:calls=(\d+)/)?.[1]).toBe(calls.match(/cmdstat_evalsha:calls=(\d+)/)?.[1]);
   });
 
