@@ -14,6 +14,7 @@ tarball="$work/$(cd "$root" && npm pack --silent --pack-destination "$work" | ta
 echo "packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) kB)"
 
 # flavour: package type, then tsconfig compiler options
+failed=()
 declare -A type=([esm-nodenext]=module [esm-bundler]=module [cjs]=commonjs)
 declare -A options=(
   [esm-nodenext]='"module": "NodeNext", "moduleResolution": "NodeNext"'
@@ -27,6 +28,7 @@ for ioredis in 6 5; do
   echo '{ "private": true }' >"$dir/package.json"
   (cd "$dir" && npm install --silent --no-audit --no-fund "$tarball" "ioredis@$ioredis" "@types/node@20")
   echo "ioredis $(node -p "require('$dir/node_modules/ioredis/package.json').version")"
+  "$dir/node_modules/.bin/mathd" --version # the bin as installed
   for flavour in esm-nodenext esm-bundler cjs; do
     project="$dir/$flavour"
     mkdir -p "$project"
@@ -42,10 +44,15 @@ for ioredis in 6 5; do
   "files": ["consumer.ts"]
 }
 JSON
-    node "$tsc" -p "$project"
     printf '%s, ioredis %s: ' "$flavour" "$ioredis"
     # a consumer that does not exit by itself (a connection left open) fails here, not hangs CI
-    timeout 120 node "$project/out/consumer.js"
+    if ! { node "$tsc" -p "$project" && timeout 120 node "$project/out/consumer.js"; }; then
+      failed+=("$flavour with ioredis $ioredis")
+    fi
   done
 done
-node "$here/coverage.cjs" "$root/node_modules/typescript" "$work/ioredis6/esm-nodenext"
+node "$here/coverage.cjs" "$root/node_modules/typescript" "$work/ioredis6/esm-nodenext" || failed+=("export coverage")
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'consumer check failed: %s\n' "${failed[@]}"
+  exit 1
+fi
