@@ -156,13 +156,21 @@ class Catalog {
 
 type Target = Pick<Redis | Cluster, "pipeline">;
 
-/** One pipeline on a target; an error of the whole pipeline becomes every call's outcome. */
+/**
+ * One pipeline on a target. A reply that is not a Redis error reply (the connection dropped,
+ * the client gave up) is thrown inside the round trip, so the caller's policy may resend the
+ * pipeline: every call here is safe to repeat (the math scripts are pure, streaming updates
+ * idempotent). Whatever the round trip finally throws becomes every call's outcome.
+ */
 async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip): Promise<Outcome[]> {
   try {
     const replies = await roundTrip(async () => {
       const pipeline = target.pipeline();
       for (const [name, ...args] of commands) pipeline.call(name, ...args);
-      return ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+      const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+      const lost = result.find(([error]) => error && !(error instanceof ReplyError));
+      if (lost) throw lost[0];
+      return result;
     });
     return commands.map((_, i) => {
       const [error, reply] = replies[i] ?? [new Error("no reply in the pipeline result"), undefined];

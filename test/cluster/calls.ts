@@ -43,6 +43,13 @@ export function streamUpdateCall(symbol: string, n: number): ScriptCall {
   return { script: "stream_update", keys: [indicatorKey("atr14", symbol, hashTag), indicatorKey("vwap", symbol, hashTag)], args };
 }
 
+/** The n-th trade tick of a symbol into its streaming state (VWAP only; ATR skips ticks). */
+export function streamTickCall(symbol: string, n: number): ScriptCall {
+  const price = (24000 + ((n * 37) % 200) + 0.05 * (n % 3)).toFixed(2);
+  const args = ["14", String(SESSION_START + 60_000 + 250 * n), String(n), price, String(25 + (n % 10) * 25), "", "", "", "1,2"];
+  return { script: "stream_update", keys: [indicatorKey("atr14", symbol, hashTag), indicatorKey("vwap", symbol, hashTag)], args };
+}
+
 /** The streaming snapshot of a symbol (read-only script). */
 export function snapshotCall(symbol: string): ScriptCall {
   return { script: "stream_snapshot", keys: [indicatorKey("atr14", symbol, hashTag), indicatorKey("vwap", symbol, hashTag)], args: ["14", "1,2"] };

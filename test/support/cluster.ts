@@ -95,6 +95,9 @@ function spawnNode(port: number, dir: string): Promise<ChildProcess> {
         "--dir", dir,
         "--cluster-enabled", "yes",
         "--cluster-config-file", `nodes-${port}.conf`,
+        // a node learns its own address from a peer's MEET; a lone master never does and
+        // announces "" in CLUSTER SLOTS, which ioredis skips (a 1-master cluster never gets ready)
+        "--cluster-announce-ip", HOST,
         // short enough that a test never waits long for a failure to be noticed
         "--cluster-node-timeout", "3000",
         "--save", "",
@@ -281,9 +284,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       // Redis 7.0 leaves a replica out of CLUSTER SLOTS (which ioredis reads to find replicas)
       // until it reports a non-zero replication offset; the start writes once to every master
       // (FLUSHALL of the empty cluster) to get the offsets moving, then gossip carries them.
-      await until("every replica to be listed in CLUSTER SLOTS", end, async () => {
-        const slots = (await client(ports[0] as number).call("CLUSTER", "SLOTS")) as unknown[][];
-        return slots.every((range) => range.length - 2 === 1 + replicas);
+      await until("every replica to be listed in CLUSTER SLOTS on every node", end, async () => {
+        for (const port of ports) {
+          const slots = (await client(port).call("CLUSTER", "SLOTS")) as unknown[][];
+          if (!slots.every((range) => range.length - 2 === 1 + replicas)) return false;
+        }
+        return true;
       });
     };
 
