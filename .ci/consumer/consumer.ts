@@ -18,7 +18,8 @@ import {
   tickStreamKey, volumeBaselineKey, vwapOfBars, vwapOfTicks, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR,
   NEWS_BOOST_DEFAULTS, STOP_LOSS_DEFAULTS, classifyError, ConnectionError, RedisCommandError,
   type CallContext, type CallOptions, type ConnectOptions, type ConnectionFailure, type ErrorClass,
-  type SingleFunctionMethods, type SizeBound,
+  type SingleFunctionMethods, type SizeBound, defaultConsumerName, type ConsumerCounters, type ConsumerStats,
+  type DeniedCheck, type TlsInput, type TlsMaterial, type TlsSettings,
   type AccountSettings, type AtrInput, type AtrResult, type AtrStatus, type BatchCall, type BatchOutcome,
   type CacheStatus, type CircuitStateName, type ConfidenceInput, type ConfidenceParams,
   type ConfidenceResult, type ConfidenceSettings, type DatabaseName, type DatabaseSpec, type Decision,
@@ -45,7 +46,8 @@ export type EveryType = [
   ResultMeta, ScriptCall, ScriptManifestEntry, Settled, Side, Signal, StopLossInput, StopLossParams, StopLossResult,
   StopLossSettings, StreamUpdateInput, StreamUpdateResult, StreamingOptions, Tick, TickConsumerOptions, VolumeBar,
   VwapBand, VwapBandResult, VwapBar, VwapInput, VwapResult, VwapStatus, VwapTick, CallContext, CallOptions,
-  ConnectOptions, ConnectionFailure, ErrorClass, SingleFunctionMethods, SizeBound,
+  ConnectOptions, ConnectionFailure, ErrorClass, SingleFunctionMethods, SizeBound, ConsumerCounters, ConsumerStats,
+  DeniedCheck, TlsInput, TlsMaterial, TlsSettings,
 ];
 
 /** Fails to compile when T is `any`: the reference's results must stay typed. */
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     const update = await streaming.update({ symbol: "NIFTY", ts: Date.UTC(2026, 10, 25, 4, 0), seq: 1, price: 24_350.05, volume: 75 });
     check(update.vwapStatus === "applied", "streaming update");
     const ticks = new Redis(server.url, { db: DATABASES.continuous_market.db });
-    const consumer = new TickConsumer(ticks, streaming, { symbols: ["NIFTY"], consumer: "consumer-check" });
+    const consumer = new TickConsumer(ticks, streaming, { symbols: ["NIFTY"], consumer: defaultConsumerName() });
     consumer.stop(); // constructed only: its group would create ticks:NIFTY without a TTL
     ticks.disconnect();
     await storeByDataType(client, "pattern_alerts", "patterns:breakout:NIFTY", { stop: new Dec("24282.55") });
