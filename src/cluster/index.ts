@@ -5,12 +5,12 @@
 export {
   ClusterScriptTransport,
   StandaloneScriptTransport,
-  type Outcome,
   type ScriptCall,
   type ScriptMode,
   type ScriptTransport,
   type TransportOptions,
 } from "./transport.js";
+export { runKeyed, type Command, type KeyedCommand, type Outcome } from "./pipeline.js";
 export { libraryState, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
 export { clusterReady, groupBySlotOwner, masters, nodeAddress, replicas, slotOf, type CallGroup } from "./topology.js";
 export { CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "./config.js";

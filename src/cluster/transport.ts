@@ -18,6 +18,9 @@ import { SCRIPTS } from "../generated/scripts.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
+import { crossSlotError, exec, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
+
+export type { Outcome } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -35,9 +38,6 @@ export interface ScriptCall {
   readonly keys: readonly string[];
   readonly args: readonly (string | Buffer)[];
 }
-
-/** The outcome of one call of a batch: the raw reply, or the raw error Redis (or the client) raised. */
-export type Outcome = { ok: true; reply: unknown } | { ok: false; error: Error };
 
 /**
  * - `evalsha` (the default): the script cache; scripts are SCRIPT LOADed on every node that
@@ -83,14 +83,6 @@ export interface ScriptTransport {
   /** Stops watching the topology; the client itself is the caller's and stays open. */
   close(): void;
 }
-
-type Command = [name: string, ...args: (string | Buffer | number)[]];
-
-/** Replies after which a call is resent once the slot map is read again. */
-const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
-/** Passes over a batch before a redirected call's MOVED is its answer (a failover takes one or two). */
-const REDIRECT_ROUNDS = 5;
-const REDIRECT_BACKOFF_MS = 100;
 
 /** A call with its position in the caller's list. */
 type Indexed = ScriptCall & { readonly index: number };
@@ -151,34 +143,6 @@ class Catalog {
     }
     const entries = scripts ? scripts.map((name) => this.byName.get(name)!).filter(Boolean) : this.entries;
     await loadScripts(node, entries, roundTrip);
-  }
-}
-
-type Target = Pick<Redis | Cluster, "pipeline">;
-
-/**
- * One pipeline on a target. A reply that is not a Redis error reply (the connection dropped,
- * the client gave up) is thrown inside the round trip, so the caller's policy may resend the
- * pipeline: every call here is safe to repeat (the math scripts are pure, streaming updates
- * idempotent). Whatever the round trip finally throws becomes every call's outcome.
- */
-async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip): Promise<Outcome[]> {
-  try {
-    const replies = await roundTrip(async () => {
-      const pipeline = target.pipeline();
-      for (const [name, ...args] of commands) pipeline.call(name, ...args);
-      const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-      const lost = result.find(([error]) => error && !(error instanceof ReplyError));
-      if (lost) throw lost[0];
-      return result;
-    });
-    return commands.map((_, i) => {
-      const [error, reply] = replies[i] ?? [new Error("no reply in the pipeline result"), undefined];
-      return error ? { ok: false, error } : { ok: true, reply };
-    });
-  } catch (error) {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    return commands.map(() => ({ ok: false, error: failure }));
   }
 }
 
@@ -372,20 +336,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     const built = commandsOf(this.catalog, calls, toReplica);
     const outcomes: Outcome[] = built.map((c) => (c instanceof Error ? { ok: false, error: c } : { ok: true, reply: undefined }));
     let pending: Indexed[] = calls.flatMap((call, i) => (built[i] instanceof Error ? [] : [{ ...call, index: i }]));
-    for (let round = 1; ; round++) {
-      await this.send(pending, built, outcomes, toReplica);
-      pending = pending.filter((c) => {
-        const o = outcomes[c.index] as Outcome;
-        return !o.ok && REDIRECTED.test(o.error.message);
-      });
-      if (pending.length === 0 || round === REDIRECT_ROUNDS) break;
-      // ioredis follows a MOVED inside a pipeline only when every reply of the pipeline is the
-      // same MOVED (one slot); otherwise it neither resends nor reads the slot map again, so
-      // after a failover or a resharding a batch comes back MOVED for several slots, call after
-      // call. Read the slot map again and resend what was redirected.
-      await new Promise<void>((resolve) => this.cluster.refreshSlotsCache(() => resolve()));
-      await new Promise((resolve) => setTimeout(resolve, REDIRECT_BACKOFF_MS * (round - 1)));
-    }
+    await resendRedirected(this.cluster, pending, outcomes, (part) => this.send(part, built, outcomes, toReplica));
     return outcomes;
   }
 
@@ -395,7 +346,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     for (const j of crossSlot) {
       outcomes[(pending[j] as Indexed).index] = {
         ok: false,
-        error: new ReplyError("CROSSSLOT Keys in request don't hash to the same slot (not sent)"),
+        error: crossSlotError(),
       };
     }
     const settle = async (part: Indexed[], run: (calls: Indexed[], commands: Command[]) => Promise<Outcome[]>) => {

@@ -8,6 +8,8 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { buildFunctionsLibrary } from "../../src/build/functionsLibrary.js";
 import { clusterHealth } from "../../src/cluster/health.js";
 import { libraryState } from "../../src/cluster/loader.js";
+import { runKeyed } from "../../src/cluster/pipeline.js";
+import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { groupBySlotOwner, masters as masterNodes, nodeAddress } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
@@ -206,5 +208,44 @@ describe("ClusterScriptTransport", () => {
     const evalsha = await clusterHealth(cluster);
     expect(evalsha.ok).toBe(true);
     expect(evalsha.warnings).toEqual([`127.0.0.1:${first}: scripts not loaded: ${SCRIPTS.map((s) => s.name).join(", ")} (loaded on first use)`]);
+  });
+
+  it("keyed reads go one pipeline per master: news and baselines of symbols on all masters, one XREADGROUP per tick stream", async () => {
+    await flushData();
+    const tag = { hashTag: true };
+    const two = [symbols[0], symbols[1]] as string[]; // on two different masters
+    const streams = two.map((s) => tickStreamKey(s, tag));
+    const created = await runKeyed(cluster, streams.map((k) => ({ keys: [k], command: ["XGROUP", "CREATE", k, "mathd", "0", "MKSTREAM"] })));
+    expect(created.map((o) => o.ok && o.reply)).toEqual(["OK", "OK"]);
+    const added = await runKeyed(
+      cluster,
+      streams.flatMap((k, i) => [1, 2, 3].map((n) => ({ keys: [k], command: ["XADD", k, "*", "price", `${100 + i}.${n}`, "volume", "75", "ts", "1"] as [string, ...string[]] }))),
+    );
+    expect(added.filter((o) => !o.ok)).toEqual([]);
+    // a multi-stream XREADGROUP across masters is what fails with CROSSSLOT; one per stream does not
+    await expect(cluster.xreadgroup("GROUP", "mathd", "c1", "COUNT", 10, "STREAMS", ...streams, ">", ">")).rejects.toThrow(/CROSSSLOT|same slot/);
+    const read = await runKeyed(cluster, streams.map((k) => ({ keys: [k], command: ["XREADGROUP", "GROUP", "mathd", "c1", "COUNT", "10", "STREAMS", k, ">"] })));
+    const prices = read.map((o) => {
+      if (!o.ok) throw o.error;
+      // one stream's reply: [[stream, entries]] in RESP2; ioredis 6 hands this one back unwrapped
+      const reply = o.reply as unknown[];
+      const [stream, entries] = (typeof reply[0] === "string" ? reply : reply[0]) as [string, [string, string[]][]];
+      return [stream, entries.map(([, fields]) => fields[1])];
+    });
+    expect(prices).toEqual([
+      [streams[0], ["100.1", "100.2", "100.3"]],
+      [streams[1], ["101.1", "101.2", "101.3"]],
+    ]);
+
+    await runKeyed(cluster, symbols.map((s, i) => ({ keys: [newsLatestKey(s, tag)], command: ["SET", newsLatestKey(s, tag), `[${i}]`] })));
+    await runKeyed(cluster, symbols.map((s, i) => ({ keys: [volumeBaselineKey(s, 10, 5, tag)], command: ["HSET", volumeBaselineKey(s, 10, 5, tag), "average", String(i * 10)] })));
+    const reads = await runKeyed(
+      cluster,
+      symbols.flatMap((s) => [
+        { keys: [newsLatestKey(s, tag)], command: ["GET", newsLatestKey(s, tag)] as [string, ...string[]] },
+        { keys: [volumeBaselineKey(s, 10, 5, tag)], command: ["HGET", volumeBaselineKey(s, 10, 5, tag), "average"] as [string, ...string[]] },
+      ]),
+    );
+    expect(reads.map((o) => o.ok && o.reply)).toEqual(symbols.flatMap((_, i) => [`[${i}]`, String(i * 10)]));
   });
 });
