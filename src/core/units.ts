@@ -3,7 +3,7 @@
  * convention as `lua/includes/units.lua`. Exact, because decimal text with at most four decimals
  * converts to a whole number of units with no rounding.
  */
-import Decimal from "decimal.js";
+import { Decimal } from "decimal.js";
 
 /** Exact decimal arithmetic for unit conversion (20 digits hold any price in range exactly). */
 const Dec = Decimal.clone({ precision: 40 });

@@ -1,4 +1,4 @@
-import Decimal from "decimal.js";
+import { Decimal } from "decimal.js";
 
 /**
  * The reference's number type: decimal.js with 60 significant digits, far beyond a double's 17,

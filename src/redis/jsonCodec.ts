@@ -3,7 +3,7 @@
  * (plain JSON.stringify writes them as null, silently). Special values become tagged objects:
  * `{"$type": "decimal" | "bigint" | "date", "value": "<text>"}`.
  */
-import Decimal from "decimal.js";
+import { Decimal } from "decimal.js";
 import { MathDispatcherError } from "../core/errors.js";
 
 /** A value cannot be stored as JSON; `path` says where it is (`$.stops[2]`). */
