@@ -76,6 +76,18 @@ describe("failover", () => {
     evalsha.close();
   });
 
+  it("a topology change loads the scripts on the promoted master before any call reaches it", async () => {
+    const evalsha = new ClusterScriptTransport(cluster);
+    await evalsha.prepare();
+    const { replica } = await pairOf(2);
+    await failover(replica);
+    const shas = SCRIPTS.map((s) => s.sha1);
+    expect(await harness.client(replica).script("EXISTS", ...shas)).toEqual(shas.map(() => 0));
+    cluster.refreshSlotsCache(); // what ioredis does itself on the first MOVED or its refresh timer
+    await expect.poll(() => harness.client(replica).script("EXISTS", ...shas), { timeout: 5000 }).toEqual(shas.map(() => 1));
+    evalsha.close();
+  });
+
   it.each(["evalsha", "functions"] as const)(
     "a bounded load across a CLUSTER FAILOVER: 0 wrong, 0 failed (%s)",
     async (mode) => {

@@ -13,8 +13,9 @@
  * reported, never asserted. Progress goes to stderr, the table to stdout.
  */
 import { execFileSync } from "node:child_process";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { Cluster } from "ioredis";
+import { SCRIPTS } from "../../src/generated/scripts.js";
 import { ClusterScriptTransport, type ScriptMode } from "../../src/cluster/transport.js";
 import { startCluster } from "../support/cluster.js";
 import { commandCalls, streamTickCall, streamUpdateCall } from "./calls.js";
@@ -117,5 +118,10 @@ for (const masters of [1, 3]) {
     await harness.stop();
   }
 }
-console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}, ${execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim()}`);
+const update = SCRIPTS.find((s) => s.name === "stream_update");
+console.log(
+  `machine: ${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}, ` +
+    `node ${process.version}, ${execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim()}; ` +
+    `stream_update ${update?.version} (${update?.sha1.slice(0, 12)})`,
+);
 console.table(results);
