@@ -7,11 +7,11 @@
  * slot, replica reads. What it returns are raw replies and raw Redis errors; turning them into
  * the SDK's results and error classes stays with the caller (ScriptRunner).
  *
- * Wiring (for ScriptRunner): keep `entry()` / the key-count check, replace `load()`, `run()`
- * and `runMany()` bodies by `transport.prepare()`, `transport.runOne(call)` (map a rejection
- * with `scriptError`) and `transport.runMany(calls)` (map each failed outcome with
- * `scriptError`). `scriptError` must also strip the Functions error suffix (see
- * `splitErrorSuffix` in src/build/functionsLibrary.ts).
+ * Wiring (for ScriptRunner): keep `entry()` and the argument checks; `load()` becomes
+ * `transport.prepare()`, `run()` becomes `transport.runOne(call)` (a rejection mapped with
+ * `scriptError`), `runMany()` becomes `transport.runMany(calls)` (each failed outcome mapped
+ * with `scriptError`); pass the resilient client's policy as `roundTrip`. `scriptError` must
+ * also strip the Functions error suffix (`splitErrorSuffix` in src/build/functionsLibrary.ts).
  */
 import { ReplyError, type Cluster, type Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
@@ -19,8 +19,6 @@ import type { ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
 import { crossSlotError, exec, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
-
-export type { Outcome } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -31,6 +29,8 @@ import {
   topologySignature,
   type CallGroup,
 } from "./topology.js";
+
+export type { Outcome } from "./pipeline.js";
 
 /** One script invocation: KEYS and ARGV as the script header declares them (as ScriptRunner's ScriptCall). */
 export interface ScriptCall {

@@ -248,4 +248,14 @@ describe("ClusterScriptTransport", () => {
     );
     expect(reads.map((o) => o.ok && o.reply)).toEqual(symbols.flatMap((_, i) => [`[${i}]`, String(i * 10)]));
   });
+
+  it.each(["evalsha", "functions"] as const)("standalone (%s): the first calls after a flush of the scripts heal on the server", async (mode) => {
+    const transport = new StandaloneScriptTransport(singleClient, { mode });
+    await transport.prepare();
+    await singleClient.call(mode === "evalsha" ? "SCRIPT" : "FUNCTION", "FLUSH");
+    const calls = symbols.map((s, i) => confidenceCall(s, i + 500));
+    expect((await transport.runMany(calls)).filter((o) => !o.ok)).toEqual([]);
+    await singleClient.call(mode === "evalsha" ? "SCRIPT" : "FUNCTION", "FLUSH");
+    await expect(transport.runOne(calls[0] as ScriptCall)).resolves.toBeDefined();
+  });
 });
