@@ -16,8 +16,6 @@ import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { MAX_POINTS as MAX_HISTORY, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES, packDoubles } from "../src/core/units.js";
 import { MAX_NEWS_ITEMS } from "../src/dispatcher/newsBoost.js";
-import { atrInChunks } from "../src/dispatcher/atr.js";
-import { vwapInChunks } from "../src/dispatcher/vwap.js";
 import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
 /** A raw EVALSHA: script SHA1, KEYS, ARGV. */
@@ -238,8 +236,8 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
       `dispatch ${MAX_POINTS} bars, ${MAX_NEWS_ITEMS} news`,
       () => math.dispatch({ ...dispatchSignal, symbol: `BIG${counter++}`, atrBars: { period: 14, bars: bigBars }, news: newsItems(MAX_NEWS_ITEMS) }),
     ],
-    [`atr over ${MAX_HISTORY} bars in chunks, with series`, () => atrInChunks(math.runner, { symbol: `BIG${counter++}`, period: 14, bars: history, series: true })],
-    [`vwap over ${MAX_HISTORY} bars in chunks`, () => vwapInChunks(math.runner, { symbol: `BIG${counter++}`, bars: history })],
+    [`atr over ${MAX_HISTORY} bars in chunks, with series`, () => math.atr({ symbol: `BIG${counter++}`, period: 14, bars: history, series: true })],
+    [`vwap over ${MAX_HISTORY} bars in chunks`, () => math.vwap({ symbol: `BIG${counter++}`, bars: history })],
   ];
   const longest: number[] = [];
   const tenTimes = (run: () => Promise<unknown>) => async () => {

@@ -11,6 +11,7 @@ export {
   type MathDispatcherOptions,
   type ConnectOptions,
   type SingleFunctionMethods,
+  type AnyResult,
   SCRIPT_FUNCTIONS,
 } from "./dispatcher/MathDispatcher.js";
 export type { Signal, Decision, InputSource } from "./dispatcher/dispatch.js";
@@ -20,10 +21,11 @@ export type { NewsBoostInput, NewsBoostResult, NewsItemInput, NewsSettings } fro
 export type { ConfidenceInput, ConfidenceResult, ConfidenceSettings } from "./dispatcher/confidence.js";
 export type { AtrInput, AtrResult } from "./dispatcher/atr.js";
 export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from "./dispatcher/vwap.js";
-export type { ResultMeta } from "./dispatcher/scriptFunction.js";
+export type { ResultMeta, ValidatedFunction, ScriptFunction } from "./dispatcher/scriptFunction.js";
+export type { ResultTierOptions } from "./dispatcher/resultTier.js";
 export type { CacheStatus } from "./dispatcher/reply.js";
 export { ScriptRunner, type ScriptCall, type Settled } from "./dispatcher/scriptRunner.js";
-export type { ScriptManifestEntry } from "./core/manifest.js";
+export type { ScriptManifestEntry, ArgSpec, ArgType } from "./core/manifest.js";
 export { SCRIPTS } from "./generated/scripts.js";
 export {
   MathDispatcherError,
@@ -40,17 +42,17 @@ export {
   OfflineQueueFullError,
   RedisCommandError,
 } from "./core/errors.js";
-export { PRICE_UNITS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, type PriceInput } from "./core/units.js";
+export { PRICE_UNITS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, type PriceInput } from "./core/units.js";
 export { AtrReference, atrReference, type HlcBar } from "./indicators/atr.js";
 export { VwapReference, vwapOfTicks, vwapOfBars, type Tick, type VolumeBar, type VwapBand } from "./indicators/vwap.js";
-export { stopLossReference, type StopLossParams, type Side } from "./indicators/stopLoss.js";
-export { positionSizeReference, type PositionSizeParams } from "./indicators/positionSize.js";
-export { newsBoostReference, type NewsBoostParams, type NewsItem } from "./indicators/newsBoost.js";
-export { confidenceReference, type ConfidenceParams } from "./indicators/confidence.js";
+export { stopLossReference, type StopLossParams, type StopLossReference, type Side } from "./indicators/stopLoss.js";
+export { positionSizeReference, type PositionSizeParams, type PositionSizeReference } from "./indicators/positionSize.js";
+export { newsBoostReference, type NewsBoostParams, type NewsBoostReference, type NewsItem } from "./indicators/newsBoost.js";
+export { confidenceReference, type ConfidenceParams, type ConfidenceReference } from "./indicators/confidence.js";
 export { GRID_SNAP } from "./indicators/grid.js";
 export { Dec, type Numeric } from "./indicators/decimal.js";
 export { SYMBOL_PATTERN, type KeyOptions } from "./keys/symbol.js";
-export { KEY_FAMILIES, buildKey, parseKey, familyOf, keyFamily, KeyGrammarError, type KeyFamily, type ParsedKey } from "./keys/grammar.js";
+export { KEY_FAMILIES, buildKey, parseKey, familyOf, keyFamily, KeyGrammarError, type KeyFamily, type ParsedKey, type Segment, type FieldKind } from "./keys/grammar.js";
 export { patternCacheKey } from "./keys/patternCache.js";
 export { newsLatestKey, volumeBaselineKey } from "./keys/marketData.js";
 export {
@@ -88,5 +90,25 @@ export {
 } from "./redis/ResilientRedis.js";
 export { storeByDataType, retrieveByDataType } from "./redis/dataStore.js";
 export { encodeJson, decodeJson, JsonEncodingError } from "./redis/jsonCodec.js";
-export { collectHealth, exitCodeOf, HEALTH_SCHEMA, type HealthReport, type HealthOptions, type DeniedCheck } from "./health/healthReport.js";
+export {
+  collectHealth,
+  exitCodeOf,
+  HEALTH_SCHEMA,
+  type HealthReport,
+  type HealthOptions,
+  type DeniedCheck,
+  type TtlAuditRow,
+  type StreamHealth,
+  type GroupHealth,
+} from "./health/healthReport.js";
 export { renderHealth } from "./health/renderHealth.js";
+export {
+  renderSessionChart,
+  sessionSeries,
+  renderRatioChart,
+  type SessionPoint,
+  type SessionSeries,
+  type SessionChartOptions,
+  type RatioRow,
+  type RatioChartOptions,
+} from "./chart/index.js";

@@ -13,9 +13,11 @@ import { StreamingIndicators, type StreamingOptions } from "./streaming.js";
 import { attempt, type BatchOutcome, type Prepared, requireArray, runPrepared, unwrap } from "./batch.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
 import { type AnyFunction, type BatchCall, FUNCTION_NAMES, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";
+import { atrFunction } from "./atr.js";
+import { needsChunks, runChunked } from "./chunked.js";
 import { parseInput } from "./inputs.js";
 import { ResultTier, type ResultTierOptions } from "./resultTier.js";
-import { decodeResult, prepareCall, type ResultMeta, scriptCall } from "./scriptFunction.js";
+import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
 import { type ScriptCall, ScriptRunner } from "./scriptRunner.js";
 import { readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 
@@ -39,7 +41,8 @@ export type SingleFunctionMethods = {
   [K in keyof FunctionTypes]: (input: FunctionTypes[K][0], options?: CallOptions) => Promise<FunctionTypes[K][1] & ResultMeta>;
 };
 
-type AnyResult = FunctionTypes[FunctionName][1] & ResultMeta;
+/** The result of any one function, with its {@link ResultMeta} (what `run` resolves to). */
+export type AnyResult = FunctionTypes[FunctionName][1] & ResultMeta;
 
 function functionOf(fn: unknown, field: string): AnyFunction {
   if (typeof fn !== "string" || !Object.hasOwn(SCRIPT_FUNCTIONS, fn)) {
@@ -47,6 +50,9 @@ function functionOf(fn: unknown, field: string): AnyFunction {
   }
   return SCRIPT_FUNCTIONS[fn as FunctionName];
 }
+
+/** A many-call entry answered outside the pipeline (in-process tier, chunks). */
+const ANSWERED_ELSEWHERE = { ok: false, error: new MathDispatcherError("answered outside the pipeline") } as const;
 
 export interface MathDispatcher extends SingleFunctionMethods {}
 
@@ -122,45 +128,68 @@ export class MathDispatcher {
     return (async () => {
       if (typeof call !== "object" || call === null) throw new InvalidInputError("call", "must be { fn, input }");
       const fn = functionOf(call.fn, "fn");
+      const parsed = parseInput(fn.schema, call.input);
+      if (needsChunks(fn, parsed)) return this.runLong(fn, parsed, options);
       const entry = this.runner.entry(fn.script);
-      const prepared = prepareCall(fn, entry, call.input, this.options);
-      return this.execute(prepared, (reply) => decodeResult(fn, entry, reply) as AnyResult, options);
+      return this.execute(scriptCall(fn, entry, parsed, this.options), (reply) => decodeResult(fn, entry, reply) as AnyResult, options);
     })();
+  }
+
+  /** A series longer than one call carries, in chunks (never in the in-process tier). */
+  private runLong(fn: AnyFunction, parsed: { symbol: string }, options?: CallOptions): Promise<AnyResult> {
+    return runChunked(this.runner, fn, parsed, this.options, options) as Promise<AnyResult>;
   }
 
   /**
    * Many single-function calls in one pipeline. Each input is validated first; an invalid one
-   * (or an unknown `fn`) yields its error in place and is not sent.
+   * (or an unknown `fn`) yields its error in place and is not sent. A series longer than one
+   * call carries runs in chunks of its own, next to the pipeline.
    */
   async batch(calls: readonly BatchCall[], options?: CallOptions): Promise<BatchOutcome<AnyResult>[]> {
     requireArray(calls, "calls");
+    const long = new Map<number, () => Promise<AnyResult>>();
     const prepared = calls.map((c, i) =>
       attempt(() => {
         if (typeof c !== "object" || c === null) throw new InvalidInputError(`calls[${i}]`, "must be { fn, input }");
         const fn = functionOf(c.fn, `calls[${i}].fn`);
-        return { call: prepareCall(fn, this.runner.entry(fn.script), c.input, this.options), extra: fn };
+        const parsed = parseInput(fn.schema, c.input);
+        if (needsChunks(fn, parsed)) {
+          long.set(i, () => this.runLong(fn, parsed, options));
+          return { call: undefined, extra: fn };
+        }
+        return { call: scriptCall(fn, this.runner.entry(fn.script), parsed, this.options), extra: fn };
       }),
     );
-    return this.runTiered(prepared, (reply, fn) => decodeResult(fn, this.runner.entry(fn.script), reply) as AnyResult, options);
+    return this.answer(prepared, (reply, fn) => decodeResult(fn, this.runner.entry(fn.script), reply) as AnyResult, options, long);
   }
 
-  /** Runs prepared calls in one pipeline, answering from the in-process tier where it can. */
-  private async runTiered<Extra, Result>(
-    prepared: Prepared<Extra>[],
+  /**
+   * Answers prepared calls: from the in-process tier where it holds them, by their own calls
+   * where `separately` says so (long series), the rest in one pipeline; in the callers' order.
+   */
+  private async answer<Extra, Result>(
+    prepared: BatchOutcome<{ call: ScriptCall | undefined; extra: Extra }>[],
     decode: (reply: unknown, extra: Extra) => Result,
     options?: CallOptions,
+    separately: ReadonlyMap<number, () => Promise<Result>> = new Map(),
   ): Promise<BatchOutcome<Result>[]> {
-    const tier = this.tier;
-    if (!tier) return runPrepared(this.runner, prepared, decode, options);
-    const held = prepared.map((p) => (p.ok ? (tier.get(p.value.call.keys[0] as string) as Result | undefined) : undefined));
-    // entries the tier holds are not sent: they stand in the pipeline as outcomes already known
-    const toSend = prepared.map((p, i): Prepared<Extra> => (held[i] ? { ok: false, error: new MathDispatcherError("answered in process") } : p));
-    const sent = await runPrepared(this.runner, toSend, decode, options);
+    const elsewhere = prepared.map((p, i): Promise<BatchOutcome<Result>> | undefined => {
+      if (!p.ok) return undefined;
+      const own = separately.get(i);
+      if (own) return own().then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error: error as MathDispatcherError }));
+      const held = p.value.call && (this.tier?.get(p.value.call.keys[0] as string) as Result | undefined);
+      return held ? Promise.resolve({ ok: true, value: { ...held, cache: "memory" } }) : undefined;
+    });
+    // what is answered elsewhere stands in the pipeline as an outcome already known
+    const toSend = prepared.map((p, i): Prepared<Extra> =>
+      !p.ok ? p : elsewhere[i] || !p.value.call ? ANSWERED_ELSEWHERE : { ok: true, value: { call: p.value.call, extra: p.value.extra } },
+    );
+    const [sent, answered] = await Promise.all([runPrepared(this.runner, toSend, decode, options), Promise.all(elsewhere)]);
     return sent.map((outcome, i) => {
-      const value = held[i];
-      if (value) return { ok: true, value: { ...value, cache: "memory" } };
-      const p = prepared[i] as Prepared<Extra>;
-      if (outcome.ok && p.ok) tier.set(p.value.call.keys[0] as string, outcome.value);
+      const other = answered[i];
+      if (other) return other;
+      const p = prepared[i];
+      if (outcome.ok && p?.ok && p.value.call) this.tier?.set(p.value.call.keys[0] as string, outcome.value);
       return outcome;
     });
   }
@@ -203,18 +232,38 @@ export class MathDispatcher {
       ? await this.client.runOn(["news", "cumulative_volume"], ([news, volume]) => readSignalInputs(news as Redis, volume as Redis, requests, this.options), options)
       : requests.map(() => ({}));
     let next = 0;
-    const prepared = parsed.map((p): Prepared<ResolvedSignal> => {
-      if (!p.ok) return p;
-      const found = stored[next++] ?? {};
-      if (found instanceof MathDispatcherError) return { ok: false, error: found };
-      const resolved = this.resolve(p.value, found);
-      return { ok: true, value: { call: scriptCall(dispatchFunction, entry, resolved, this.options), extra: resolved } };
-    });
-    return this.runTiered(
+    const prepared = await Promise.all(
+      parsed.map(async (p): Promise<Prepared<ResolvedSignal>> => {
+        if (!p.ok) return p;
+        const found = stored[next++] ?? {};
+        if (found instanceof MathDispatcherError) return { ok: false, error: found };
+        try {
+          const resolved = this.resolve(await this.withLongAtr(p.value, options), found);
+          return { ok: true, value: { call: scriptCall(dispatchFunction, entry, resolved, this.options), extra: resolved } };
+        } catch (error) {
+          if (error instanceof MathDispatcherError) return { ok: false, error };
+          throw error;
+        }
+      }),
+    );
+    return this.answer(
       prepared,
       (reply, resolved) => ({ ...decodeResult(dispatchFunction, entry, reply), sources: resolved.sources }),
       options,
     );
+  }
+
+  /**
+   * A signal whose ATR bars are more than one call carries gets its ATR computed first, in
+   * chunks: the same double the dispatch script would compute from the bars.
+   */
+  private async withLongAtr(signal: ParsedSignal, options?: CallOptions): Promise<ParsedSignal> {
+    const atrBars = signal.atrBars;
+    if (!atrBars) return signal;
+    const input = { symbol: signal.symbol, period: atrBars.period, bars: atrBars.bars, series: false };
+    if (!needsChunks(atrFunction, input)) return signal;
+    const { atr } = (await this.runLong(atrFunction as AnyFunction, input, options)) as { atr: number };
+    return { ...signal, atr, atrBars: undefined };
   }
 
   /** The decision for one signal: stop, target, confidence with its terms, news boost and lots. */

@@ -74,37 +74,25 @@ function decodeAtr(fields: ReplyFields, series?: number[]): AtrResult {
   };
 }
 
-/** One call over the whole series: at most MAX_POINTS_PER_CALL bars, MAX_SERIES_POINTS_PER_CALL with the series (longer ones: {@link atrInChunks}). */
+/**
+ * ATR over up to MAX_POINTS bars: one script call when they fit in one (MAX_POINTS_PER_CALL
+ * bars, MAX_SERIES_POINTS_PER_CALL with the series), else consecutive calls carrying the ATR
+ * state, so Redis is free between them; the result equals one call over all the bars bit for bit.
+ */
 export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
   script: "atr",
   schema: atrSchema,
   args: (input) => atrArgs(input, ""),
   decode: (fields) => decodeAtr(fields, fields.has("series") ? numberListField(fields, "series") : undefined),
+  chunking: {
+    args: atrArgs,
+    maxPointsPerCall: (input) => (input.series ? MAX_SERIES_POINTS_PER_CALL : MAX_POINTS_PER_CALL),
+    length: (input) => input.bars.length,
+    slice: (input, from, to) => ({ ...input, bars: input.bars.slice(from, to) }),
+    combine: (replies) =>
+      decodeAtr(
+        replies[replies.length - 1] as ReplyFields,
+        replies[0]?.has("series") ? replies.flatMap((fields) => numberListField(fields, "series")) : undefined,
+      ),
+  },
 };
-
-const atrChunking: Chunking<ParsedAtr, AtrResult> = {
-  single: atrFunction,
-  args: atrArgs,
-  maxPointsPerCall: (input) => (input.series ? MAX_SERIES_POINTS_PER_CALL : MAX_POINTS_PER_CALL),
-  length: (input) => input.bars.length,
-  slice: (input, from, to) => ({ ...input, bars: input.bars.slice(from, to) }),
-  combine: (replies) =>
-    decodeAtr(
-      replies[replies.length - 1] as ReplyFields,
-      replies[0]?.has("series") ? replies.flatMap((fields) => numberListField(fields, "series")) : undefined,
-    ),
-};
-
-/**
- * ATR over up to MAX_POINTS bars: one script call when the bars fit in one, else consecutive
- * calls of MAX_POINTS_PER_CALL bars (MAX_SERIES_POINTS_PER_CALL with the series) carrying the ATR
- * state, so Redis is free between them. The
- * result equals one call over all the bars bit for bit.
- *
- * @param runner the runner whose policy and connection the calls use (`math.runner`).
- * @param options key options (hash tag) and, for tests, smaller chunks.
- * @throws InvalidInputError naming the bad field, before any Redis call.
- */
-export function atrInChunks(runner: ScriptRunner, input: AtrInput, options: ChunkOptions = {}): Promise<AtrResult & ResultMeta> {
-  return runChunked(runner, atrChunking, parseInput(atrSchema, input), options);
-}

@@ -10,6 +10,7 @@
 import { InvalidInputError } from "../core/errors.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { decodeReply, type ReplyFields, textField } from "./reply.js";
+import type { CallOptions } from "../redis/ResilientRedis.js";
 import { decodeResult, type ResultMeta, type ScriptFunction, scriptCall } from "./scriptFunction.js";
 import type { ScriptRunner } from "./scriptRunner.js";
 
@@ -21,8 +22,6 @@ export interface ChunkOptions extends KeyOptions {
 
 /** How a function's series is split and how a chunk's reply joins the result. */
 export interface Chunking<Parsed extends { symbol: string }, Result> {
-  /** The script function of one whole-series call (its state argument ''). */
-  readonly single: ScriptFunction<Parsed, Result>;
   /** The ARGV of one chunk: `state` is 'start' or the previous reply's state. */
   args(chunk: Parsed, state: string): (string | Buffer)[];
   /** The most points one call of this input may carry. */
@@ -34,33 +33,41 @@ export interface Chunking<Parsed extends { symbol: string }, Result> {
   combine(replies: readonly ReplyFields[]): Result;
 }
 
+/** Whether an input is longer than one call of its function may carry. */
+export function needsChunks<Parsed extends { symbol: string }>(fn: ScriptFunction<Parsed, unknown>, input: Parsed): boolean {
+  return fn.chunking !== undefined && fn.chunking.length(input) > fn.chunking.maxPointsPerCall(input);
+}
+
 /**
  * Runs a validated input in one call when it fits, else in chunks of `pointsPerCall` points; the
  * result is `hit` only if every chunk came from the cache.
  */
 export async function runChunked<Parsed extends { symbol: string }, Result>(
   runner: ScriptRunner,
-  chunking: Chunking<Parsed, Result>,
+  single: ScriptFunction<Parsed, Result>,
   input: Parsed,
   options: ChunkOptions = {},
+  callOptions?: CallOptions,
 ): Promise<Result & ResultMeta> {
+  const chunking = single.chunking;
+  if (!chunking) throw new InvalidInputError("input", `${single.script} takes no series in chunks`);
   const { pointsPerCall: asked, ...keyOptions } = options;
   const most = chunking.maxPointsPerCall(input);
   const pointsPerCall = asked ?? most;
   if (!Number.isInteger(pointsPerCall) || pointsPerCall < 1 || pointsPerCall > most) {
     throw new InvalidInputError("pointsPerCall", `must be an integer in 1..${most}, got ${pointsPerCall}`);
   }
-  const entry = runner.entry(chunking.single.script);
+  const entry = runner.entry(single.script);
   const total = chunking.length(input);
   if (total <= pointsPerCall) {
-    return decodeResult(chunking.single as ScriptFunction<never, Result>, entry, await runner.run(scriptCall(chunking.single, entry, input, keyOptions)));
+    return decodeResult(single, entry, await runner.run(scriptCall(single, entry, input, keyOptions), callOptions));
   }
   const replies: ReplyFields[] = [];
   let state = "start";
   for (let from = 0; from < total; from += pointsPerCall) {
     const chunk = chunking.slice(input, from, Math.min(total, from + pointsPerCall));
-    const fn: ScriptFunction<Parsed, Result> = { ...chunking.single, args: (p) => chunking.args(p, state) };
-    const fields = decodeReply(await runner.run(scriptCall(fn, entry, chunk, keyOptions)));
+    const fn: ScriptFunction<Parsed, Result> = { ...single, args: (p) => chunking.args(p, state) };
+    const fields = decodeReply(await runner.run(scriptCall(fn, entry, chunk, keyOptions), callOptions));
     replies.push(fields);
     state = textField(fields, "state");
   }

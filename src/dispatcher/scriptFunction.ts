@@ -9,15 +9,19 @@ import { parseInput } from "./inputs.js";
 import { inputsDigest } from "./inputsDigest.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { cacheStatus, type CacheStatus, decodeReply } from "./reply.js";
+import type { Chunking } from "./chunked.js";
 import type { ScriptCall } from "./scriptRunner.js";
 
+/** One script function: its Lua script, the ARGV it sends and how it reads the reply. */
 export interface ScriptFunction<Parsed extends { symbol: string }, Result> {
   /** The manifest name of the Lua script. */
   readonly script: string;
   /** The ARGV of the script, in the order its header declares. */
   args(input: Parsed): (string | Buffer)[];
-  /** Reads the script's reply fields into the typed result. */
+  /** Reads the script's reply fields into the typed result. @internal */
   decode(fields: ReturnType<typeof decodeReply>): Result;
+  /** For a series longer than one call may carry: how to run it in chunks (see chunked.ts). @internal */
+  readonly chunking?: Chunking<Parsed, Result>;
 }
 
 /** A script function whose input is validated by a zod schema. */
@@ -59,7 +63,7 @@ export function scriptCall<Parsed extends { symbol: string }>(
 
 /** Decodes a raw reply into the function's result plus its cache status and version. */
 export function decodeResult<Result>(
-  fn: ScriptFunction<never, Result>,
+  fn: Pick<ScriptFunction<never, Result>, "decode">,
   entry: ScriptManifestEntry,
   reply: unknown,
 ): Result & ResultMeta {

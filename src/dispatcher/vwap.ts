@@ -112,33 +112,22 @@ function vwapArgs(input: ParsedVwap, state: string): (string | Buffer)[] {
   ];
 }
 
-/** One call over the whole series: at most MAX_POINTS_PER_CALL points (longer ones: {@link vwapInChunks}). */
+/**
+ * VWAP over up to MAX_POINTS ticks or bars: one script call when they fit in one
+ * (MAX_POINTS_PER_CALL), else consecutive calls carrying the running sums, so Redis is free
+ * between them; the result equals one call over all the points bit for bit.
+ */
 export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
   script: "vwap",
   schema: vwapSchema,
   args: (input) => vwapArgs(input, ""),
   decode: decodeVwap,
+  chunking: {
+    args: vwapArgs,
+    maxPointsPerCall: () => MAX_POINTS_PER_CALL,
+    length: (input) => (input.ticks ?? input.bars ?? []).length,
+    slice: (input, from, to) =>
+      input.ticks ? { ...input, ticks: input.ticks.slice(from, to) } : { ...input, bars: (input.bars ?? []).slice(from, to) },
+    combine: (replies) => decodeVwap(replies[replies.length - 1] as ReplyFields),
+  },
 };
-
-const vwapChunking: Chunking<ParsedVwap, VwapResult> = {
-  single: vwapFunction,
-  args: vwapArgs,
-  maxPointsPerCall: () => MAX_POINTS_PER_CALL,
-  length: (input) => (input.ticks ?? input.bars ?? []).length,
-  slice: (input, from, to) =>
-    input.ticks ? { ...input, ticks: input.ticks.slice(from, to) } : { ...input, bars: (input.bars ?? []).slice(from, to) },
-  combine: (replies) => decodeVwap(replies[replies.length - 1] as ReplyFields),
-};
-
-/**
- * VWAP over up to MAX_POINTS ticks or bars: one script call when they fit in one, else
- * consecutive calls of MAX_POINTS_PER_CALL points carrying the running sums, so Redis is free
- * between them. The result equals one call over all the points bit for bit.
- *
- * @param runner the runner whose policy and connection the calls use (`math.runner`).
- * @param options key options (hash tag) and, for tests, smaller chunks.
- * @throws InvalidInputError naming the bad field, before any Redis call.
- */
-export function vwapInChunks(runner: ScriptRunner, input: VwapInput, options: ChunkOptions = {}): Promise<VwapResult & ResultMeta> {
-  return runChunked(runner, vwapChunking, parseInput(vwapSchema, input), options);
-}

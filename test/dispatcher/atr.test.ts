@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { atrReference } from "../../src/indicators/atr.js";
-import { atrInChunks } from "../../src/dispatcher/atr.js";
+import { atrFunction } from "../../src/dispatcher/atr.js";
+import { runChunked } from "../../src/dispatcher/chunked.js";
+import { parseInput } from "../../src/dispatcher/inputs.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
@@ -51,7 +53,7 @@ describe("atr", () => {
         ),
         async ([period, bars]) => {
           // up to 5,000 bars: past MAX_POINTS_PER_CALL this runs in chunks
-          const result = await atrInChunks(dispatcher.runner, { symbol: "PROPATR", period, bars, series: true });
+          const result = await dispatcher.atr({ symbol: "PROPATR", period, bars, series: true });
           const reference = atrReference(bars, period);
           expectClose(result.atr, reference.atr, "atr");
           expectClose(result.natr, reference.natr, "natr");
@@ -71,7 +73,7 @@ describe("atr", () => {
         async ([period, bars], pointsPerCall) => {
           const input = { symbol: "CHUNKATR", period, bars, series: true };
           const { cache: _c, ...whole } = await dispatcher.atr(input);
-          const { cache: _d, ...chunked } = await atrInChunks(dispatcher.runner, input, { pointsPerCall });
+          const { cache: _d, ...chunked } = await runChunked(dispatcher.runner, atrFunction, parseInput(atrFunction.schema, input), { pointsPerCall });
           expect(chunked).toEqual(whole);
         },
       ),
@@ -81,7 +83,7 @@ describe("atr", () => {
 
   it("takes 100,000 bars in chunks of at most MAX_POINTS_PER_CALL", async () => {
     const bars = Array.from({ length: 100_000 }, (_, i) => ({ high: 100 + (i % 13) * 0.05, low: 99 - (i % 7) * 0.05, close: 99.5 }));
-    const result = await atrInChunks(dispatcher.runner, { symbol: "LONGATR", period: 14, bars });
+    const result = await dispatcher.atr({ symbol: "LONGATR", period: 14, bars });
     expect(result.bars).toBe(100_000);
     const reference = atrReference(bars, 14);
     expectClose(result.atr, reference.atr, "atr");

@@ -139,3 +139,34 @@ describe("dispatch", () => {
     await expectRejectedBeforeRedis((offline) => offline.dispatch(signal as never), field);
   });
 });
+
+describe("series longer than one call carries", () => {
+  const walk = (n: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const price = (ticks: number) => (2_400_000 + ticks * 5) / 100; // on the 0.05 grid, exact to 4 decimals
+      const low = ((i * 37) % 400);
+      return { high: price(low + 40 + (i % 7) * 7), low: price(low), close: price(low + 20 + (i % 3) * 2), volume: 100 + (i % 13) };
+    });
+
+  it("dispatch over 3,000 ATR bars computes the ATR in chunks: the decision of the ATR given", async () => {
+    const bars = walk(3000);
+    const base = { symbol: "LONGDISPATCH", side: "long" as const, entry: 24100, time: TIME, baseConfidence: 0.6, volumeRatio: 1.2, news: [], account };
+    const { atr } = await dispatcher.atr({ symbol: "LONGDISPATCH", period: 14, bars });
+    const fromBars = await dispatcher.dispatch({ ...base, atrBars: { period: 14, bars } });
+    const given = await dispatcher.dispatch({ ...base, atr });
+    const strip = ({ cache: _c, sources: _s, ...rest }: typeof given) => rest;
+    expect(strip(fromBars)).toEqual(strip(given));
+  });
+
+  it("batch runs a long series in chunks next to its pipeline, in the callers' order", async () => {
+    const bars = walk(2500);
+    const outcomes = await dispatcher.batch([
+      { fn: "stopLoss", input: { symbol: "LONGBATCH", side: "long", entry: 100, atr: 2 } },
+      { fn: "vwap", input: { symbol: "LONGBATCH", bars } },
+      { fn: "atr", input: { symbol: "LONGBATCH", period: 0, bars } },
+    ]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, false]);
+    const { cache: _c, ...whole } = await dispatcher.vwap({ symbol: "LONGBATCH", bars });
+    expect(outcomes[1]).toMatchObject({ ok: true, value: whole });
+  });
+});

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { vwapOfBars, vwapOfTicks, type VwapReference } from "../../src/indicators/vwap.js";
-import { vwapInChunks } from "../../src/dispatcher/vwap.js";
+import { vwapFunction } from "../../src/dispatcher/vwap.js";
+import { runChunked } from "../../src/dispatcher/chunked.js";
+import { parseInput } from "../../src/dispatcher/inputs.js";
 import { barSeries, tickPrice, tickSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
@@ -64,7 +66,7 @@ describe("vwap", () => {
   it("equals the decimal.js reference within 1e-12 relative over random ticks", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(50, 5_000).chain((max) => tickSeries(1, max)), async (ticks) => {
-        const result = await vwapInChunks(dispatcher.runner, { symbol: "PROPVWAP", ticks, bands: [1, 2.5] }); // chunked past MAX_POINTS_PER_CALL
+        const result = await dispatcher.vwap({ symbol: "PROPVWAP", ticks, bands: [1, 2.5] }); // chunked past MAX_POINTS_PER_CALL
         expectMatchesReference(result, vwapOfTicks(ticks), [1, 2.5]);
       }),
       { numRuns: 120 },
@@ -76,7 +78,7 @@ describe("vwap", () => {
       fc.asyncProperty(
         fc.constantFrom(50, 5_000).chain((max) => barSeries(1, max)).filter((bars) => bars.some((b) => b.volume > 0)),
         async (bars) => {
-          const result = await vwapInChunks(dispatcher.runner, { symbol: "PROPVWAPBARS", bars, bands: [1] }); // chunked past MAX_POINTS_PER_CALL
+          const result = await dispatcher.vwap({ symbol: "PROPVWAPBARS", bars, bands: [1] }); // chunked past MAX_POINTS_PER_CALL
           expectMatchesReference(result, vwapOfBars(bars), [1]);
         },
       ),
@@ -95,7 +97,7 @@ describe("vwap", () => {
         async (points, pointsPerCall) => {
           const input = { symbol: "CHUNKVWAP", bands: [1, 2.5], ...points };
           const { cache: _c, ...whole } = await dispatcher.vwap(input);
-          const { cache: _d, ...chunked } = await vwapInChunks(dispatcher.runner, input, { pointsPerCall });
+          const { cache: _d, ...chunked } = await runChunked(dispatcher.runner, vwapFunction, parseInput(vwapFunction.schema, input), { pointsPerCall });
           expect(chunked).toEqual(whole);
         },
       ),
@@ -110,7 +112,7 @@ describe("vwap", () => {
       price: tickPrice(1_000_000 + Math.floor(random() * 200) - 100),
       volume: Math.floor(random() * 1_000_000),
     }));
-    const result = await vwapInChunks(dispatcher.runner, { symbol: "LONGSESSION", ticks });
+    const result = await dispatcher.vwap({ symbol: "LONGSESSION", ticks });
     expect(result.points).toBe(100_000);
     const reference = vwapOfTicks(ticks);
     expectClose(result.vwap, reference.vwap, "vwap");
