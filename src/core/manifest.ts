@@ -3,6 +3,7 @@
  * gives its arguments (see src/build/argSpec.ts for the header syntax).
  */
 
+/** The type of a script argument, as its header declares it; the build checks ARGV against it. */
 export type ArgType =
   | { readonly kind: "int"; readonly min: number; readonly max: number }
   | { readonly kind: "num"; readonly min: number; readonly max: number; readonly minOpen: boolean; readonly maxOpen: boolean }

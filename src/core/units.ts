@@ -8,6 +8,7 @@ import { Decimal } from "decimal.js";
 /** Exact decimal arithmetic for unit conversion (20 digits hold any price in range exactly). */
 const Dec = Decimal.clone({ precision: 40 });
 
+/** Price units per rupee: prices travel as whole numbers of 0.0001 rupee. */
 export const PRICE_UNITS = 10_000;
 /** Rs 100,000,000: sums of 500 ranges stay far below 2^53. */
 export const MAX_PRICE = 100_000_000;

@@ -48,6 +48,11 @@ export function scriptError(script: string, error: unknown): MathDispatcherError
 
 type Reply = [Error | null, unknown];
 
+/**
+ * Runs the manifest's scripts through a ResilientRedis: SCRIPT LOAD once (checking the SHA1 Redis
+ * returns against the build's), then EVALSHA, alone or in one pipeline; a NOSCRIPT reloads the
+ * script and sends the call again once. Errors come out as the SDK's classes.
+ */
 export class ScriptRunner {
   private readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
   private loading: Promise<void> | undefined;

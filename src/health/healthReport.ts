@@ -22,32 +22,48 @@ import {
 } from "../redis/config.js";
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
 
+/** Schema name and version of the JSON report (`HealthReport.schema`); docs/HEALTH.md documents it. */
 export const HEALTH_SCHEMA = "mathd.health/2";
 
+/** One consumer group of a stream, as XINFO GROUPS reports it. */
 export interface GroupHealth {
+  /** Group name. */
   name: string;
+  /** Consumers known to the group. */
   consumers: number;
+  /** Entries delivered to a consumer and not yet acknowledged. */
   pending: number;
   /** Entries not yet delivered to the group; null when Redis cannot tell. */
   lag: number | null;
 }
 
+/** A stream the report looks at (the alert queue, a tick stream): its length and consumer groups. */
 export interface StreamHealth {
+  /** The stream's key. */
   key: string;
+  /** The database it lives in. */
   db: number;
   /** `stream`, or `none` when the key does not exist, or another type. */
   type: string;
+  /** XLEN; 0 when the key is not a stream. */
   length: number;
+  /** Its consumer groups; [] when none or not a stream. */
   groups: GroupHealth[];
 }
 
+/** The TTL audit of one key family in one database, over the sampled keys. */
 export interface TtlAuditRow {
+  /** Database number. */
   db: number;
   /** Key family of the grammar, or `unknown`. */
   family: string;
+  /** The family's TTL policy, in seconds (its database's for `unknown`). */
   policySeconds: number;
+  /** Keys of the family found in the sample. */
   sampled: number;
+  /** Keys without a TTL (TTL -1): violations. */
   withoutTtl: number;
+  /** Keys whose TTL is above the policy: violations. */
   aboveTtlPolicy: number;
   /** Up to three offending keys. */
   examples: string[];
@@ -61,11 +77,15 @@ export interface DeniedCheck {
   error: string;
 }
 
+/** The health report, `mathd health --json`'s output (schema `mathd.health/2`, docs/HEALTH.md). */
 export interface HealthReport {
+  /** Always {@link HEALTH_SCHEMA}. */
   schema: typeof HEALTH_SCHEMA;
   /** 0 healthy, 1 policy violations, 2 Redis unreachable, 3 a check was denied (ACL): also the exit code. */
   status: "healthy" | "violations" | "unreachable" | "denied";
+  /** When the report was made, ISO 8601 UTC. */
   checkedAt: string;
+  /** The server looked at, `redis://user:***@host:port` (never the password). */
   target: string;
   /** Why Redis was unreachable; only then. */
   error?: string;
@@ -75,14 +95,21 @@ export interface HealthReport {
   denied: DeniedCheck[];
   /** Absent when unreachable; `pingMs` absent when PING was denied, the INFO fields zero and `unknown` when INFO was. */
   redis?: { version: string; usedMemoryBytes: number; maxMemoryBytes: number; pingMs?: { min: number; median: number; max: number } };
+  /** Key count (DBSIZE) of each database of the map; `name` joins the names sharing one database. */
   databases: { db: number; name: string; keys: number }[];
+  /** The TTL audit, one row per database and key family. */
   ttlAudit: TtlAuditRow[];
+  /** Keys without a TTL or above their policy, summed over the audit. */
   violations: number;
+  /** Whether each script of the manifest is loaded on the server (SCRIPT EXISTS). */
   scripts: { name: string; version: string; sha1: string; loaded: boolean }[];
+  /** `alerts:pending:validation` in the alerts database; absent when unreachable or denied. */
   alertsQueue?: StreamHealth;
+  /** Every `ticks:{SYMBOL}` stream in the continuous-market database. */
   tickStreams: StreamHealth[];
 }
 
+/** Settings of {@link collectHealth}: where to look, how many keys to sample, how long to wait. */
 export interface HealthOptions {
   /** Redis URL; the rest (MATHD_DB_*, TLS files, credentials) comes from the environment, as {@link resolveRedisConfig} reads it. */
   url?: string;

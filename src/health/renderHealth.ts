@@ -19,6 +19,10 @@ function streamRows(streams: StreamHealth[]): (string | number)[][] {
   );
 }
 
+/**
+ * The report as text for a terminal (what `mathd health` prints without `--json`): the verdict
+ * line, then the server, databases, TTL audit, scripts and streams as short tables.
+ */
 export function renderHealth(report: HealthReport): string {
   const out: string[] = [];
   const verdict = {

@@ -9,23 +9,31 @@ import { Dec, dec, type Numeric } from "./decimal.js";
 import { sideSign, type Side } from "./stopLoss.js";
 import { NEWS_BOOST_DEFAULTS } from "../core/defaults.js";
 
+/** One news item as the reference weighs it. */
 export interface NewsItem {
-  /** [-1, 1]. */
+  /** Sentiment, in [-1, 1]. */
   sentiment: Numeric;
-  /** [0, 1]. */
+  /** Relevance to the symbol, in [0, 1]. */
   relevance: Numeric;
   /** Epoch milliseconds. */
   publishedAt: number;
 }
 
+/** Inputs of {@link newsBoostReference}; the defaults are {@link NEWS_BOOST_DEFAULTS}. */
 export interface NewsBoostParams {
+  /** The symbol's news. */
   items: readonly NewsItem[];
-  /** Epoch milliseconds. */
+  /** The time ages are measured from, epoch milliseconds. */
   now: number;
+  /** The trade's side: a short negates the boost. */
   side: Side;
+  /** An item's weight halves every this many minutes. Default 60. */
   halfLifeMinutes?: Numeric;
+  /** Items older than this are dropped. Default 1440. */
   windowMinutes?: Numeric;
+  /** The largest boost. Default 0.15. */
   maxBoost?: Numeric;
+  /** How far in the future an item may be dated (clock skew). Default 5000. */
   clockSkewMs?: number;
 }
 
@@ -33,13 +41,22 @@ export interface NewsBoostParams {
 export const NEWS_MIN_WEIGHT = 1e-12;
 
 
+/** What {@link newsBoostReference} returns. */
 export interface NewsBoostReference {
+  /** maxBoost * S * strength, negated for a short. */
   boost: Dec;
+  /** S, the weighted mean sentiment. */
   sentiment: Dec;
+  /** The sum of the weights. */
   weight: Dec;
+  /** Items counted. */
   count: number;
 }
 
+/**
+ * The news boost of a signal, exactly as `lua/news_boost.lua` computes it (docs/FORMULAS.md).
+ * @throws RangeError when an item is dated beyond the clock skew in the future.
+ */
 export function newsBoostReference(p: NewsBoostParams): NewsBoostReference {
   const halfLife = dec(p.halfLifeMinutes ?? NEWS_BOOST_DEFAULTS.halfLifeMinutes);
   const window = dec(p.windowMinutes ?? NEWS_BOOST_DEFAULTS.windowMinutes);

@@ -9,36 +9,52 @@ import { type Dec, dec, type Numeric } from "./decimal.js";
 import { floorOnGrid } from "./grid.js";
 import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../core/defaults.js";
 
+/** Inputs of {@link positionSizeReference}. */
 export interface PositionSizeParams {
+  /** Account capital, rupees. */
   capital: Numeric;
   /** Fraction of capital at risk per trade, (0, 1]. */
   risk: Numeric;
+  /** Entry price. */
   entry: Numeric;
+  /** Stop price; must differ from the entry. */
   stop: Numeric;
   /** Units per lot; 1 for cash equities. */
   lotSize: number;
+  /** Cap on the lots; none when absent. */
   maxLots?: number;
   /** Notional cap as a fraction of capital. */
   maxExposure?: Numeric;
-  /** [0, 1]: scales the risk from `confidenceFloor` (at 0) to 1 (at 1). */
+  /** Signal confidence in [0, 1]; it scales the risk from `confidenceFloor` (at 0) to 1 (at 1). */
   confidence?: Numeric;
   /** Default 0.5. */
   confidenceFloor?: Numeric;
 }
 
 
+/** What {@link positionSizeReference} returns. */
 export interface PositionSizeReference {
+  /** Whole lots. */
   lots: number;
+  /** lots * lot size. */
   quantity: number;
+  /** quantity * |entry - stop|. */
   moneyAtRisk: Dec;
+  /** quantity * entry. */
   notional: Dec;
+  /** Which bound decided the lots. */
   boundBy: SizeBound;
+  /** The confidence's multiplier of the risk, 1 without a confidence. */
   riskMultiplier: Dec;
   /** The exact lot counts before flooring: where the tie band is judged. */
   exact: { riskLots: Dec; exposureLots?: Dec };
 }
 
 
+/**
+ * Lots and quantity for a trade, exactly as `lua/position_size.lua` computes them (docs/FORMULAS.md).
+ * @throws RangeError when the entry equals the stop.
+ */
 export function positionSizeReference(p: PositionSizeParams): PositionSizeReference {
   const floor = dec(p.confidenceFloor ?? DEFAULT_CONFIDENCE_FLOOR);
   const riskMultiplier = p.confidence === undefined ? dec(1) : floor.plus(dec(1).minus(floor).times(p.confidence));

@@ -8,29 +8,40 @@ import { type Dec, dec, type Numeric } from "./decimal.js";
 import { ceilOnGrid, floorOnGrid } from "./grid.js";
 import { STOP_LOSS_DEFAULTS } from "../core/defaults.js";
 
+/** Direction of a trade: a long stop sits below the entry, a short stop above. */
 export type Side = "long" | "short";
 
+/** Inputs of {@link stopLossReference}. */
 export interface StopLossParams {
+  /** Long or short. */
   side: Side;
   /** On the tick grid. */
   entry: Numeric;
+  /** The ATR the distance is a multiple of. */
   atr: Numeric;
   /** k, default 1.5. */
   multiplier?: Numeric;
   /** Tick size, default 0.05. */
   tick?: Numeric;
+  /** Smallest distance, as a fraction of the entry; no floor when absent. */
   minFraction?: Numeric;
+  /** Largest distance, as a fraction of the entry; no cap when absent. */
   maxFraction?: Numeric;
   /** Reward-to-risk ratio for a target; none when absent. */
   rewardRatio?: Numeric;
 }
 
+/** What {@link stopLossReference} returns. */
 export interface StopLossReference {
+  /** The stop, on the tick grid. */
   stop: Dec;
+  /** The target, on the tick grid; only with a `rewardRatio`. */
   target?: Dec;
   /** |entry - stop|, a whole number of ticks. */
   distance: Dec;
+  /** `distance` in ticks. */
   distanceTicks: number;
+  /** Which bound, if any, replaced k * ATR. */
   clamped: "none" | "min" | "max";
   /** The exact values before rounding onto the grid, in ticks: where the tie band is judged. */
   exact: { distanceTicks: Dec; targetTicks?: Dec };
@@ -41,6 +52,10 @@ export function sideSign(side: Side): 1 | -1 {
   return side === "long" ? 1 : -1;
 }
 
+/**
+ * Stop and target for an entry, exactly as `lua/stop_loss.lua` computes them (docs/FORMULAS.md).
+ * @throws RangeError when the entry is not on the tick grid.
+ */
 export function stopLossReference(p: StopLossParams): StopLossReference {
   const tick = dec(p.tick ?? STOP_LOSS_DEFAULTS.tick);
   const entryTicks = dec(p.entry).div(tick);

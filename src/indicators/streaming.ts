@@ -32,6 +32,11 @@ function isAfter(last: Position | undefined, u: Position): boolean {
   return !last || u.ts > last.ts || (u.ts === last.ts && u.seq > last.seq);
 }
 
+/**
+ * The decimal.js oracle of `lua/stream_update.lua`: feed it a symbol's updates in any order with
+ * {@link StreamingReference.update} and read ATR and the session VWAP as the streaming state in
+ * Redis would hold them.
+ */
 export class StreamingReference {
   private readonly atrIndicator: AtrReference;
   private atrLast: Position | undefined;
@@ -39,6 +44,7 @@ export class StreamingReference {
   private vwapLast: Position | undefined;
   private vwapSession: number | undefined;
 
+  /** @param atrPeriod the ATR period (14 for ATR(14)). */
   constructor(readonly atrPeriod: number) {
     this.atrIndicator = new AtrReference(atrPeriod);
   }
@@ -69,6 +75,7 @@ export class StreamingReference {
     return { atrStatus, vwapStatus };
   }
 
+  /** The current ATR, undefined until `atrPeriod` + 1 bars have been applied. */
   get atr(): Dec | undefined {
     return this.atrIndicator.value;
   }
@@ -78,6 +85,7 @@ export class StreamingReference {
     return this.vwapSession === undefined || this.vwapIndicator.volume.isZero() ? undefined : this.vwapIndicator;
   }
 
+  /** The IST session of the last applied VWAP update (see `sessionOf`), undefined before any. */
   get session(): number | undefined {
     return this.vwapSession;
   }

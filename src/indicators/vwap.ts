@@ -50,10 +50,12 @@ export class VwapReference {
     this.weightedSquare = this.weightedSquare.plus(w.times(p).times(p));
   }
 
+  /** How many prices have been applied. */
   get points(): number {
     return this.count;
   }
 
+  /** The total volume applied. */
   get volume(): Dec {
     return this.weight;
   }

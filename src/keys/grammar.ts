@@ -11,8 +11,11 @@ import { type KeyOptions, SYMBOL_PATTERN } from "./symbol.js";
 /** A field a key builder refused, or a key no family matches. */
 export class KeyGrammarError extends InvalidInputError {}
 
+/** The kinds of variable segment of a key family. */
+export type FieldKind = "symbol" | "name" | "id" | "version" | "digest" | "hour" | "minute" | "date";
+
 /** The kinds of variable segment, each with the text it accepts. */
-const FIELD_KINDS = {
+const FIELD_KINDS: Readonly<Record<FieldKind, RegExp>> = {
   symbol: SYMBOL_PATTERN,
   name: /^[a-z][a-z0-9_]{0,39}$/,
   id: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
@@ -21,10 +24,10 @@ const FIELD_KINDS = {
   hour: /^([01]\d|2[0-3])$/,
   minute: /^[0-5]\d$/,
   date: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
-} as const;
-type FieldKind = keyof typeof FIELD_KINDS;
+};
 
-type Segment = string | { field: string; kind: FieldKind };
+/** One segment of a key family: literal text, or a named field of a kind. */
+export type Segment = string | { field: string; kind: FieldKind };
 
 /** One key family of the grammar. */
 export interface KeyFamily {

@@ -37,6 +37,7 @@ import {
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
 import type { DatabaseName } from "./databases.js";
 
+/** Settings of a {@link ResilientRedis}: the connection, and the timeout, retry and circuit-breaker policy. */
 export interface ResilientRedisOptions {
   /** Connection settings (URL, host, TLS, database map, command timeout). */
   config?: RedisConfigInput;
@@ -53,7 +54,7 @@ export interface ResilientRedisOptions {
   maxRetries?: number;
   /** First backoff delay; it doubles, with jitter, up to `maxDelayMs`. Default 20 ms. */
   initialDelayMs?: number;
-  /** Default 200 ms. */
+  /** Longest backoff delay between two attempts. Default 200 ms. */
   maxDelayMs?: number;
   /** Calls allowed to wait for connections at once. Default 1,000. */
   offlineQueueLimit?: number;
@@ -75,6 +76,10 @@ export interface CallContext {
   readonly deadline: number;
 }
 
+/**
+ * State of the circuit breaker: `closed` (calls go through), `open` (calls fail at once with
+ * CircuitOpenError for `halfOpenAfterMs`), `half_open` (the next call is a trial).
+ */
 export type CircuitStateName = "closed" | "open" | "half_open";
 
 const BUSY_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
@@ -139,6 +144,13 @@ class Link {
   }
 }
 
+/**
+ * The client every SDK round trip goes through: one ioredis connection per database of the map,
+ * each command bounded by a deadline, retried with backoff after a timeout or a busy reply, sent
+ * again once connected after a connection loss, and failed fast by a circuit breaker during an
+ * outage. Errors come out typed (ConnectionError, CommandTimeoutError, CircuitOpenError,
+ * RedisCommandError, ...).
+ */
 export class ResilientRedis extends EventEmitter {
   readonly config: RedisConfig;
   /** `host:port` of the server, as errors name it. */

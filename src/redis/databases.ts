@@ -10,8 +10,11 @@ export const DEFAULT_TTL_SECONDS = 57_600;
 
 /** A database of the map. */
 export interface DatabaseSpec {
+  /** Database number, 0 to 15. */
   readonly db: number;
+  /** Name in the map (`patterns`). */
   readonly name: string;
+  /** TTL of what the stack writes there, in seconds. */
   readonly ttlSeconds: number;
   /** Data types stored there, as `getDatabaseForDataType` resolves them. */
   readonly dataTypes: readonly string[];
@@ -42,6 +45,7 @@ export const DATABASES = {
   metrics: spec(13, "metrics", ["metrics", "latency", "script_stats"]),
 } as const satisfies Record<string, DatabaseSpec>;
 
+/** Name of a database of the map (`patterns`, `news`, ...): the keys of {@link DATABASES}. */
 export type DatabaseName = keyof typeof DATABASES;
 
 /** The data type is not in the map; `known` lists the ones that are. */
