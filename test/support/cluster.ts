@@ -75,14 +75,23 @@ async function freeClusterPorts(count: number): Promise<number[]> {
 }
 
 const running = new Set<ChildProcess>();
+const directories = new Set<string>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // the servers must not outlive the test process, even when it crashes
-  process.once("exit", () => {
+  // the servers must not outlive the test process, even when it crashes or is killed
+  const killAll = () => {
     for (const child of running) child.kill("SIGKILL");
-  });
+    for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", killAll);
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal); // then die of the signal as if nobody had listened
+    });
+  }
 }
 
 function spawnNode(port: number, dir: string): Promise<ChildProcess> {
@@ -161,6 +170,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
 
   const ports = await freeClusterPorts(masters * (1 + replicas));
   const dir = mkdtempSync(join(tmpdir(), "mathd-cluster-"));
+  directories.add(dir);
   const children = new Map<number, ChildProcess>();
   const clients = new Map<number, Redis>();
   const client = (port: number) => {
@@ -183,6 +193,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       }),
     );
     rmSync(dir, { recursive: true, force: true });
+    directories.delete(dir);
   };
 
   try {
