@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/core/errors.js";
 import { clusterNodesFromEnv, refuseDatabaseSettings } from "../../src/cluster/config.js";
+import { KEY_FAMILIES } from "../../src/keys/grammar.js";
 
 describe("cluster configuration", () => {
   it("reads MATHD_CLUSTER_NODES as ioredis startup nodes; unset means standalone", () => {
@@ -25,5 +26,18 @@ describe("cluster configuration", () => {
     );
     expect(() => refuseDatabaseSettings({}, 10)).toThrow(/^db: a Redis Cluster has only DB 0 \(got 10\)/);
     expect(() => refuseDatabaseSettings({ MATHD_COMMAND_TIMEOUT_MS: "50", MATHD_DB_PATTERNS: "" }, 0)).not.toThrow();
+  });
+
+  it("in DB 0 the key families stay apart: a family's first word names exactly one database", () => {
+    const databaseOfWord = new Map<string, Set<string>>();
+    for (const family of KEY_FAMILIES) {
+      const first = family.segments[0];
+      expect(typeof first).toBe("string"); // every family starts with a literal word, never a field
+      const databases = databaseOfWord.get(first as string) ?? new Set();
+      databases.add(family.database);
+      databaseOfWord.set(first as string, databases);
+    }
+    for (const [word, databases] of databaseOfWord) expect([word, [...databases]]).toEqual([word, [[...databases][0]]]);
+    expect(databaseOfWord.size).toBeGreaterThanOrEqual(8);
   });
 });
