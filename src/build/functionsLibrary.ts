@@ -124,6 +124,10 @@ export function buildFunctionsLibrary(entries: readonly ScriptManifestEntry[]): 
   const prepared = entries
     .map((entry) => {
       const { flags, body } = splitShebang(entry);
+      // the shebang is what Redis reads for EVAL; the manifest's flags must say the same
+      if ([...flags].sort().join(",") !== [...entry.flags].sort().join(",")) {
+        throw new FunctionsLibraryError(entry.name, `manifest flags [${entry.flags.join(",")}] differ from the shebang's [${flags.join(",")}]`);
+      }
       const unknown = flags.filter((flag) => flag !== "no-writes");
       // Other script flags (allow-oom, allow-stale, ...) would need deciding whether a function
       // should carry them too; no script uses them, so refuse rather than drop them silently.

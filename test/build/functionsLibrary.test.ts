@@ -19,7 +19,7 @@ function script(name: string, source: string, numberOfKeys = 0): ScriptManifestE
     version: "1.0.0",
     sha1: createHash("sha1").update(source).digest("hex"),
     numberOfKeys,
-    flags: [],
+    flags: /^#!lua flags=(\S+)/.exec(source)?.[1]?.split(",") ?? [],
     keys: [],
     args: [],
     source,
@@ -71,9 +71,10 @@ describe("buildFunctionsLibrary", () => {
     expect(() => functionName("atr", "1.0")).toThrow(FunctionsLibraryError);
   });
 
-  it("refuses shebang flags it does not carry over, and two entries of one version", () => {
+  it("refuses shebang flags it does not carry over, flags the manifest does not match, two entries of one version", () => {
     expect(() => buildFunctionsLibrary([script("a", "#!lua flags=allow-oom\nreturn 1\n")])).toThrow(/allow-oom/);
     expect(() => buildFunctionsLibrary([script("a", "return 1\n"), script("a", "return 2\n")])).toThrow(/two entries/);
+    expect(() => buildFunctionsLibrary([{ ...script("a", "#!lua flags=no-writes\nreturn 1\n"), flags: [] }])).toThrow(/differ from the shebang/);
   });
 
   it("loads on Redis; FCALL answers as EVALSHA does; errors keep the script's name", async () => {
