@@ -73,13 +73,16 @@ export interface ScriptTransport {
    * call it at start to fail early (a ScriptIntegrityError if a server returns another SHA1).
    */
   prepare(): Promise<void>;
-  /** Runs one call; resolves to the raw reply, rejects with the raw error. */
-  runOne(call: ScriptCall): Promise<unknown>;
+  /**
+   * Runs one call; resolves to the raw reply, rejects with the raw error. `roundTrip` replaces
+   * the transport's policy for this call's round trips (e.g. to carry the call's deadline).
+   */
+  runOne(call: ScriptCall, roundTrip?: RoundTrip): Promise<unknown>;
   /**
    * Runs calls in as few round trips as possible (one pipeline per node, in parallel); the
    * outcomes are in the order of `calls`, and one call's error does not fail the others.
    */
-  runMany(calls: readonly ScriptCall[]): Promise<Outcome[]>;
+  runMany(calls: readonly ScriptCall[], roundTrip?: RoundTrip): Promise<Outcome[]>;
   /** Stops watching the topology; the client itself is the caller's and stays open. */
   close(): void;
 }
@@ -220,11 +223,11 @@ export class StandaloneScriptTransport implements ScriptTransport {
     return this.ready;
   }
 
-  runOne(call: ScriptCall): Promise<unknown> {
-    return unwrapOne(this.runMany([call]));
+  runOne(call: ScriptCall, roundTrip?: RoundTrip): Promise<unknown> {
+    return unwrapOne(this.runMany([call], roundTrip));
   }
 
-  async runMany(calls: readonly ScriptCall[]): Promise<Outcome[]> {
+  async runMany(calls: readonly ScriptCall[], roundTrip: RoundTrip = this.roundTrip): Promise<Outcome[]> {
     if (calls.length === 0) return [];
     await this.prepare();
     const built = commandsOf(this.catalog, calls, () => false);
@@ -235,8 +238,8 @@ export class StandaloneScriptTransport implements ScriptTransport {
       this.redis,
       sendable.map((i) => calls[i] as ScriptCall),
       sendable.map((i) => built[i] as Command),
-      (scripts) => this.catalog.loadOn(this.redis, scripts, this.roundTrip),
-      this.roundTrip,
+      (scripts) => this.catalog.loadOn(this.redis, scripts, roundTrip),
+      roundTrip,
     );
     sendable.forEach((callIndex, j) => (outcomes[callIndex] = results[j] as Outcome));
     return outcomes;
@@ -325,29 +328,32 @@ export class ClusterScriptTransport implements ScriptTransport {
     return this.ready;
   }
 
-  runOne(call: ScriptCall): Promise<unknown> {
-    return unwrapOne(this.runMany([call]));
+  runOne(call: ScriptCall, roundTrip?: RoundTrip): Promise<unknown> {
+    return unwrapOne(this.runMany([call], roundTrip));
   }
 
-  async runMany(calls: readonly ScriptCall[]): Promise<Outcome[]> {
+  async runMany(calls: readonly ScriptCall[], roundTrip: RoundTrip = this.roundTrip): Promise<Outcome[]> {
     if (calls.length === 0) return [];
     await this.prepare();
     const toReplica = (call: ScriptCall) => this.readFrom === "replica" && this.catalog.readOnly(call.script);
     const built = commandsOf(this.catalog, calls, toReplica);
     const outcomes: Outcome[] = built.map((c) => (c instanceof Error ? { ok: false, error: c } : { ok: true, reply: undefined }));
-    let pending: Indexed[] = calls.flatMap((call, i) => (built[i] instanceof Error ? [] : [{ ...call, index: i }]));
-    await resendRedirected(this.cluster, pending, outcomes, (part) => this.send(part, built, outcomes, toReplica));
+    const pending: Indexed[] = calls.flatMap((call, i) => (built[i] instanceof Error ? [] : [{ ...call, index: i }]));
+    await resendRedirected(this.cluster, pending, outcomes, (part) => this.send(part, built, outcomes, toReplica, roundTrip));
     return outcomes;
   }
 
   /** One pass: every pending call, one pipeline per node in parallel, outcomes put at their index. */
-  private async send(pending: Indexed[], built: readonly (Command | Error)[], outcomes: Outcome[], toReplica: (call: ScriptCall) => boolean) {
+  private async send(
+    pending: Indexed[],
+    built: readonly (Command | Error)[],
+    outcomes: Outcome[],
+    toReplica: (call: ScriptCall) => boolean,
+    roundTrip: RoundTrip,
+  ) {
     const { groups, crossSlot } = groupBySlotOwner(this.cluster, pending);
     for (const j of crossSlot) {
-      outcomes[(pending[j] as Indexed).index] = {
-        ok: false,
-        error: crossSlotError(),
-      };
+      outcomes[(pending[j] as Indexed).index] = { ok: false, error: crossSlotError() };
     }
     const settle = async (part: Indexed[], run: (calls: Indexed[], commands: Command[]) => Promise<Outcome[]>) => {
       const results = await run(part, part.map((c) => built[c.index] as Command));
@@ -358,14 +364,14 @@ export class ClusterScriptTransport implements ScriptTransport {
       // one group per master; inside it, replica-bound and master-bound calls part ways
       const forReplica = group.calls.filter(toReplica);
       const forMaster = group.calls.filter((c) => !toReplica(c));
-      if (forReplica.length > 0) jobs.push(settle(forReplica, (c, cmd) => this.onReplica(group, c, cmd)));
-      if (forMaster.length > 0) jobs.push(settle(forMaster, (c, cmd) => this.onMaster(group, c, cmd)));
+      if (forReplica.length > 0) jobs.push(settle(forReplica, (c, cmd) => this.onReplica(group, c, cmd, roundTrip)));
+      if (forMaster.length > 0) jobs.push(settle(forMaster, (c, cmd) => this.onMaster(group, c, cmd, roundTrip)));
     }
     await Promise.all(jobs);
   }
 
   /** A group's calls through the Cluster to the slot's master (MOVED/ASK followed by ioredis). */
-  private onMaster(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[]): Promise<Outcome[]> {
+  private onMaster(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[], roundTrip: RoundTrip): Promise<Outcome[]> {
     return execHealing(
       this.catalog,
       this.cluster,
@@ -375,19 +381,24 @@ export class ClusterScriptTransport implements ScriptTransport {
         // the master that answered is the slot's master in ioredis's map, which a MOVED
         // during this pipeline has already updated; a keyless group went to any master
         const master = group.slot === undefined ? undefined : nodeByAddress(this.cluster, slotNodes(this.cluster, group.slot)[0] ?? "");
-        if (master) await this.catalog.loadOn(master, scripts, this.roundTrip);
+        if (master) await this.catalog.loadOn(master, scripts, roundTrip);
         else await this.load();
       },
-      this.roundTrip,
+      roundTrip,
     );
   }
 
   /** Read-only calls on a replica of the group's slot; what it cannot answer goes to the master. */
-  private async onReplica(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[]): Promise<Outcome[]> {
+  private async onReplica(
+    group: CallGroup<unknown>,
+    calls: readonly ScriptCall[],
+    commands: readonly Command[],
+    roundTrip: RoundTrip,
+  ): Promise<Outcome[]> {
     const candidates = group.slot === undefined ? [] : slotNodes(this.cluster, group.slot).slice(1);
     const address = candidates[this.replicaTurn++ % Math.max(1, candidates.length)];
     const replica = address === undefined ? undefined : nodeByAddress(this.cluster, address);
-    if (!replica) return this.onMaster(group, calls, commands);
+    if (!replica) return this.onMaster(group, calls, commands, roundTrip);
     const outcomes = await execHealing(
       this.catalog,
       replica,
@@ -395,9 +406,9 @@ export class ClusterScriptTransport implements ScriptTransport {
       commands,
       async (scripts) => {
         // the library arrives by replication only; a replica missing it goes to the master
-        if (this.catalog.mode === "evalsha") await this.catalog.loadOn(replica, scripts, this.roundTrip);
+        if (this.catalog.mode === "evalsha") await this.catalog.loadOn(replica, scripts, roundTrip);
       },
-      this.roundTrip,
+      roundTrip,
     );
     const fallback = outcomes.flatMap((o, i) => (!o.ok && replicaCannotServe(o.error) ? [i] : []));
     if (fallback.length === 0) return outcomes;
@@ -405,6 +416,7 @@ export class ClusterScriptTransport implements ScriptTransport {
       group,
       fallback.map((i) => calls[i] as ScriptCall),
       fallback.map((i) => commands[i] as Command),
+      roundTrip,
     );
     fallback.forEach((i, j) => (outcomes[i] = retried[j] as Outcome));
     return outcomes;

@@ -258,4 +258,17 @@ describe("ClusterScriptTransport", () => {
     await singleClient.call(mode === "evalsha" ? "SCRIPT" : "FUNCTION", "FLUSH");
     await expect(transport.runOne(calls[0] as ScriptCall)).resolves.toBeDefined();
   });
+
+  it("runs a batch over 3 masters as 3 round trips, each through the call's policy", async () => {
+    const transport = onCluster();
+    await transport.prepare();
+    let roundTrips = 0;
+    const counting = <T,>(command: () => Promise<T>) => {
+      roundTrips++;
+      return command();
+    };
+    const outcomes = await transport.runMany(symbols.map((s, i) => confidenceCall(s, i + 900)), counting);
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    expect(roundTrips).toBe(3);
+  });
 });
