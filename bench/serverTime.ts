@@ -14,8 +14,8 @@ import { dispatchFunction, signalSchema } from "../src/dispatcher/dispatch.js";
 import { parseInput } from "../src/dispatcher/inputs.js";
 import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
-import { MAX_POINTS as MAX_HISTORY, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES, packDoubles } from "../src/core/units.js";
-import { MAX_NEWS_ITEMS } from "../src/dispatcher/newsBoost.js";
+import { packDoubles } from "../src/core/units.js";
+import { MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES } from "../src/dispatcher/limits.js";
 import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
 /** A raw EVALSHA: script SHA1, KEYS, ARGV. */

@@ -1,21 +1,21 @@
 #!lua
 -- @name confidence
--- @version 1.1.0
--- @key cache_key       pattern_cache:confidence:v1.1.0:<symbol>:<sha1 of ARGV> in DB 10
--- @arg base            the detector's confidence, (0, 1)
--- @arg volume_ratio    current volume / baseline, (0, 1e6], or '' when unknown (no volume term)
--- @arg boost           the news boost, within [-max_boost, max_boost]
--- @arg max_boost       (0, 1]
--- @arg volume_weight   [0, 10]
--- @arg news_weight     [0, 10]
--- @arg min             lower clamp, [0, max)
--- @arg max             upper clamp, (min, 1]
+-- @version 1.2.0
+-- @key cache_key       pattern_cache:confidence:v1.2.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @arg base_confidence  num(0,1)  the detector's confidence
+-- @arg volume_ratio     num(0,1000000]?  current volume / baseline; '' when unknown (no volume term)
+-- @arg boost            num[-1,1]  the news boost, within [-max_boost, max_boost]
+-- @arg max_boost        num(0,1]  the largest boost
+-- @arg volume_weight    num[0,10]  weight of the volume term in log-odds
+-- @arg news_weight      num[0,10]  weight of the news term in log-odds
+-- @arg min_confidence   num[0,1]  lower clamp, below max_confidence
+-- @arg max_confidence   num[0,1]  upper clamp
 -- Reply: cache, hit|miss, confidence, unclamped, base_term, volume_term, news_term
 -- @include "cache"
 local cached = cache_lookup()
 if cached then return cached end
+-- @include "args"
 -- @include "confidence"
 
-check_arg_count(8)
-local result = confidence_compute(confidence_args(1))
+local result = confidence_compute(confidence_params(read_args(ARGS)))
 return cache_store(confidence_fields(result, { 'cache', 'miss' }))

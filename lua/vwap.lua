@@ -1,15 +1,15 @@
 #!lua
 -- @name vwap
--- @version 1.1.0
--- @key cache_key  pattern_cache:vwap:v1.1.0:<symbol>:<sha1 of ARGV> in DB 10
--- @arg mode       'ticks' or 'bars'
--- @arg bands      band multipliers k as comma-separated decimals in (0, 10], 1 to 5 of them: '1,2'
--- @arg state      '' for a whole series in one call; for a series longer than one call takes,
+-- @version 1.2.0
+-- @key cache_key  pattern_cache:vwap:v1.2.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @arg mode       enum(ticks|bars)  what the points are
+-- @arg bands      bands  band multipliers k as comma-separated decimals in (0, 10], 1 to 5 of them: '1,2'
+-- @arg state      text  '' for a whole series in one call; for a series longer than one call takes,
 --                 'start' in the first call and then the `state` the previous call replied
 --                 (docs/FORMULAS.md, "Long inputs")
--- @arg points     binary little-endian doubles; ticks: '<dd' price, volume; bars: '<dddd' high,
+-- @arg points     text  binary little-endian doubles (their width depends on the mode); ticks: '<dd' price, volume; bars: '<dddd' high,
 --                 low, close, volume. Prices in whole price units (0.0001), volumes whole numbers;
---                 1..1000 points per call
+--                 1..MAX_POINTS points per call
 -- Reply: cache, hit|miss, vwap, sigma, volume, points (each <%.17g>), band_k, band_lower,
 --        band_upper (lists, in the order of the multipliers)[, state, <text>]; with a state other
 --        than '', 'vwap', '' stands for all the value fields while the volume so far is zero.
@@ -17,15 +17,15 @@
 -- @include "cache"
 local cached = cache_lookup()
 if cached then return cached end
+-- @include "args"
 -- @include "vwap_state"
 
-check_arg_count(4)
-local ticks = arg_choice(1, 'mode', { 'ticks', 'bars' }) == 'ticks'
-local multipliers = arg_bands(2)
-local state_arg = arg_string(3, 'state')
-local chunked = state_arg ~= ''
-local state = (not chunked or state_arg == 'start') and vwap_new() or arg_vwap_state(3)
-vwap_of_points(state, 4, ticks)
+local a = read_args(ARGS)
+local ticks = a.mode == 'ticks'
+local multipliers = a.bands
+local chunked = a.state ~= ''
+local state = (not chunked or a.state == 'start') and vwap_new() or parse_vwap_state(a.state)
+vwap_run(state, a.points, check_packed(a.points, 'points', ticks and 2 or 4, MAX_POINTS), ticks)
 
 local reply = { 'cache', 'miss' }
 if state.weight > 0 then

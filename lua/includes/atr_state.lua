@@ -5,6 +5,8 @@
 -- @include "units"
 -- @include "format"
 
+-- @limit MAX_ATR_PERIOD 500 the longest ATR (and RSI) period: error bound of docs/FORMULAS.md
+
 local function atr_new(period)
   return { period = period, bars = 0, prev_close = nil, tr_sum = 0, atr = nil }
 end
@@ -46,22 +48,14 @@ local function atr_run(state, data, count, series)
   state.bars, state.prev_close, state.tr_sum, state.atr = n, prev_close, tr_sum, atr
 end
 
--- The packed bars of ARGV[index], run through atr_run: 1..MAX_POINTS of them, or
--- 1..MAX_SERIES_POINTS with the series.
-local function atr_of_bars(state, index, series)
-  local data, count = arg_packed(index, 'bars', 3, series and MAX_SERIES_POINTS or MAX_POINTS)
-  atr_run(state, data, count, series)
-end
-
 -- Chunked runs (docs/FORMULAS.md, "Long inputs"): the state after a call, as text the next call
 -- takes back: bars, prev_close, tr_sum, atr (%.17g, so each reads back as the very same double).
 local function atr_state_text(state)
   return table.concat({ fmt_integer(state.bars), fmt(state.prev_close), fmt(state.tr_sum), state.atr and fmt(state.atr) or '' }, ',')
 end
 
--- The state a chunk continues from: ARGV[index] as atr_state_text wrote it.
-local function arg_atr_state(index, period)
-  local s = arg_string(index, 'state')
+-- The state a chunk continues from: the text atr_state_text wrote.
+local function parse_atr_state(s, period)
   local bars, prev_close, tr_sum, atr = string.match(s, '^([^,]*),([^,]*),([^,]*),([^,]*)$')
   if not bars then invalid('state', "must be 'start' or bars,prev_close,tr_sum,atr: " .. shown(s)) end
   local state = atr_new(period)

@@ -1,36 +1,18 @@
 -- Confidence: base confidence moved in log-odds by volume and news (see docs/FORMULAS.md).
--- ARGV from `first` on: base, volume_ratio ('' when unknown), boost, max_boost, volume_weight,
--- news_weight, min, max.
+-- Its arguments are read by name (args.lua): base_confidence, volume_ratio, boost, max_boost,
+-- volume_weight, news_weight, min_confidence, max_confidence; in dispatch the news step gives boost.
 -- @include "validate"
 -- @include "format"
 
 
-local function confidence_args(first, chained)
-  local p = {}
-  p.base = arg_number(first, 'base_confidence')
-  if not (p.base > 0 and p.base < 1) then invalid('base_confidence', 'must be in (0, 1)') end
-  p.volume_ratio = arg_optional_number(first + 1, 'volume_ratio')
-  if p.volume_ratio and not (p.volume_ratio > 0 and p.volume_ratio <= 1e6) then
-    invalid('volume_ratio', 'must be in (0, 1e6]')
-  end
-  if chained then
-    p.boost, p.max_boost = chained.boost, chained.max_boost
-  else
-    p.boost = arg_number(first + 2, 'boost')
-    p.max_boost = arg_number(first + 3, 'max_boost')
-    if not (p.max_boost > 0 and p.max_boost <= 1) then invalid('max_boost', 'must be in (0, 1]') end
-    if not (math.abs(p.boost) <= p.max_boost) then invalid('boost', 'must be within [-max_boost, max_boost]') end
-  end
-  p.volume_weight = arg_number(first + 4, 'volume_weight')
-  p.news_weight = arg_number(first + 5, 'news_weight')
-  for _, name in ipairs({ 'volume_weight', 'news_weight' }) do
-    if not (p[name] >= 0 and p[name] <= 10) then invalid(name, 'must be in [0, 10]') end
-  end
-  p.min = arg_number(first + 6, 'min_confidence')
-  p.max = arg_number(first + 7, 'max_confidence')
-  if not (p.min >= 0 and p.min < p.max and p.max <= 1) then
-    invalid('min_confidence', 'need 0 <= min_confidence < max_confidence <= 1')
-  end
+local function confidence_params(a, chained)
+  local p = {
+    base = a.base_confidence, volume_ratio = a.volume_ratio, boost = a.boost, max_boost = a.max_boost,
+    volume_weight = a.volume_weight, news_weight = a.news_weight, min = a.min_confidence, max = a.max_confidence,
+  }
+  if chained then p.boost = chained.boost end
+  if not (math.abs(p.boost) <= p.max_boost) then invalid('boost', 'must be within [-max_boost, max_boost]') end
+  if not (p.min < p.max) then invalid('min_confidence', 'need 0 <= min_confidence < max_confidence <= 1') end
   return p
 end
 

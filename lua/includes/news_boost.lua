@@ -1,34 +1,22 @@
 -- News boost: recency- and relevance-weighted sentiment (see docs/FORMULAS.md, "News boost").
--- ARGV from `first` on: now_ms, half_life_minutes, window_minutes, max_boost, clock_skew_ms,
--- items (binary last, so `redis-cli -x` can send it); the side is at `side_index`. Items: per
--- item three little-endian doubles '<ddd': sentiment in [-1, 1], relevance in [0, 1],
--- published_at epoch ms; up to 1000 items, or ''.
+-- Its arguments are read by name (args.lua): side, now, half_life_minutes, window_minutes,
+-- max_boost, clock_skew_ms, items (per item '<ddd': sentiment in [-1, 1], relevance in [0, 1],
+-- published_at epoch ms; each item is checked in the loop).
 -- @include "validate"
 -- @include "format"
 -- @include "neumaier"
 -- @include "side"
 
-local MAX_NEWS_ITEMS = 1000
+-- @limit MAX_NEWS_ITEMS 1000 news items per call
 -- Items weighing less are dropped: each could move the boost by under 1.5e-13, and keeping them
 -- would let underflowing products (relevance 1e-320, 0.5^1440) decide the sentiment S.
 local NEWS_MIN_WEIGHT = 1e-12
 
-local function news_boost_args(first, side_index)
-  local p = {}
-  p.now = arg_number(first, 'now')
-  check_epoch_ms('now', p.now)
-  p.half_life = arg_number(first + 1, 'half_life_minutes')
-  if not (p.half_life > 0 and p.half_life <= 100000) then invalid('half_life_minutes', 'must be in (0, 100000]') end
-  p.window = arg_number(first + 2, 'window_minutes')
-  if not (p.window > 0 and p.window <= 100000) then invalid('window_minutes', 'must be in (0, 100000]') end
-  p.max_boost = arg_number(first + 3, 'max_boost')
-  if not (p.max_boost > 0 and p.max_boost <= 1) then invalid('max_boost', 'must be in (0, 1]') end
-  p.skew = arg_number(first + 4, 'clock_skew_ms')
-  if not (p.skew >= 0 and p.skew <= 3600000) then invalid('clock_skew_ms', 'must be in [0, 3600000]') end
-  p.side = arg_side(side_index)
-  p.items, p.count = '', 0
-  if arg_string(first + 5, 'items') ~= '' then p.items, p.count = arg_packed(first + 5, 'items', 3, MAX_NEWS_ITEMS) end
-  return p
+local function news_boost_params(a)
+  return {
+    now = a.now, half_life = a.half_life_minutes, window = a.window_minutes, max_boost = a.max_boost,
+    skew = a.clock_skew_ms, side = side_sign(a.side), items = a.items or '', count = a.items_count or 0,
+  }
 end
 
 -- Names the first bad field of item i (0-based in the name) and raises; run only once the

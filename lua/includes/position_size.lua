@@ -1,37 +1,20 @@
 -- Fixed-fractional, lot-aware position size (see docs/FORMULAS.md, "Position size").
--- ARGV from `first` on: capital, risk, entry, stop, lot_size, max_lots, max_exposure,
--- confidence, confidence_floor (max_lots, max_exposure and confidence '' when not given).
+-- Its arguments are read by name (args.lua): capital, risk, entry, stop, lot_size, max_lots,
+-- max_exposure, confidence, confidence_floor; in dispatch the chain gives stop and confidence.
 -- @include "units"
 -- @include "format"
 -- @include "grid"
 
-local MAX_CAPITAL = 1e11 -- keeps money at risk (at most capital) exact in price units
+-- @limit MAX_CAPITAL 1e11 rupees: keeps money at risk (at most capital) exact in price units
 local MAX_EXACT = 2 ^ 53
 
-local function position_size_args(first, chained)
-  local p = {}
-  p.capital = arg_number(first, 'capital')
-  if not (p.capital > 0 and p.capital <= MAX_CAPITAL) then invalid('capital', 'must be in (0, 1e11]') end
-  p.risk = arg_number(first + 1, 'risk')
-  if not (p.risk > 0 and p.risk <= 1) then invalid('risk', 'must be in (0, 1]') end
-  if chained then
-    p.entry, p.stop = chained.entry, chained.stop
-  else
-    p.entry = arg_price(first + 2, 'entry')
-    p.stop = arg_price(first + 3, 'stop')
-  end
+local function position_size_params(a, chained)
+  local p = {
+    capital = a.capital, risk = a.risk, entry = a.entry, stop = a.stop, lot_size = a.lot_size, max_lots = a.max_lots,
+    max_exposure = a.max_exposure, confidence = a.confidence, confidence_floor = a.confidence_floor,
+  }
+  if chained then p.stop, p.confidence = chained.stop, chained.confidence end
   if p.entry == p.stop then invalid('stop', 'equals entry: the risk per unit would be zero') end
-  p.lot_size = arg_integer(first + 4, 'lot_size', 1, 1e6)
-  local max_lots = arg_string(first + 5, 'max_lots')
-  if max_lots ~= '' then p.max_lots = arg_integer(first + 5, 'max_lots', 0, 1e9) end
-  p.max_exposure = arg_optional_number(first + 6, 'max_exposure')
-  if p.max_exposure and not (p.max_exposure > 0 and p.max_exposure <= 100) then
-    invalid('max_exposure', 'must be in (0, 100]')
-  end
-  p.confidence = chained and chained.confidence or arg_optional_number(first + 7, 'confidence')
-  if p.confidence and not (p.confidence >= 0 and p.confidence <= 1) then invalid('confidence', 'must be in [0, 1]') end
-  p.confidence_floor = arg_number(first + 8, 'confidence_floor')
-  if not (p.confidence_floor >= 0 and p.confidence_floor <= 1) then invalid('confidence_floor', 'must be in [0, 1]') end
   return p
 end
 

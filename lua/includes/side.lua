@@ -1,6 +1,5 @@
--- The trade side: +1 for long, -1 for short.
--- @include "validate"
+-- The trade side as a sign: +1 for 'long', -1 for 'short' (read_args has checked the word).
 
-local function arg_side(index)
-  return arg_choice(index, 'side', { 'long', 'short' }) == 'long' and 1 or -1
+local function side_sign(side)
+  return side == 'long' and 1 or -1
 end

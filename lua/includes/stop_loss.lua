@@ -1,34 +1,21 @@
 -- Stop-loss and target on the tick grid (see docs/FORMULAS.md, "Stop-loss").
--- ARGV from `first` on: side, entry, atr, multiplier, tick, min_fraction, max_fraction,
--- reward_ratio (the last three '' when not given).
+-- Its arguments are read by name (args.lua): side, entry, atr, multiplier, tick, min_fraction,
+-- max_fraction, reward_ratio; what ties them together is checked here.
 -- @include "units"
 -- @include "format"
 -- @include "grid"
 -- @include "side"
 
 
-local function stop_loss_args(first, atr_override)
-  local p = {}
-  p.side = arg_side(first)
-  p.entry = arg_price(first + 1, 'entry')
-  p.tick = arg_price(first + 4, 'tick')
+local function stop_loss_params(a, atr)
+  local p = {
+    side = side_sign(a.side), entry = a.entry, tick = a.tick, atr = atr or a.atr, multiplier = a.multiplier,
+    min_fraction = a.min_fraction, max_fraction = a.max_fraction, reward_ratio = a.reward_ratio,
+  }
   if p.entry % p.tick ~= 0 then invalid('entry', 'must lie on the tick grid of ' .. fmt_units(p.tick)) end
-  p.atr = atr_override or arg_number(first + 2, 'atr')
-  if not (p.atr > 0) then invalid('atr', 'must be positive') end
-  p.multiplier = arg_number(first + 3, 'multiplier')
-  if not (p.multiplier > 0 and p.multiplier <= 100) then invalid('multiplier', 'must be in (0, 100]') end
-  p.min_fraction = arg_optional_number(first + 5, 'min_fraction')
-  p.max_fraction = arg_optional_number(first + 6, 'max_fraction')
-  for _, name in ipairs({ 'min_fraction', 'max_fraction' }) do
-    local f = p[name]
-    if f and not (f > 0 and f < 1) then invalid(name, 'must be in (0, 1)') end
-  end
+  if not p.atr then invalid('atr', "is needed (or, in dispatch, atr_period and bars)") end
   if p.min_fraction and p.max_fraction and p.min_fraction > p.max_fraction then
     invalid('min_fraction', 'is above max_fraction')
-  end
-  p.reward_ratio = arg_optional_number(first + 7, 'reward_ratio')
-  if p.reward_ratio and not (p.reward_ratio > 0 and p.reward_ratio <= 100) then
-    invalid('reward_ratio', 'must be in (0, 100]')
   end
   return p
 end

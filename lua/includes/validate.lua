@@ -66,20 +66,32 @@ local function arg_choice(index, field, choices)
   invalid(field, 'must be one of ' .. table.concat(choices, ', ') .. ', got ' .. shown(s))
 end
 
--- A binary argument of little-endian doubles, `width` per point; returns the string and point count.
-local function arg_packed(index, field, width, max_points)
-  local s = arg_string(index, field)
+-- Binary little-endian doubles, `width` per point: returns the point count.
+local function check_packed(s, field, width, max_points)
   local point_bytes = 8 * width
   if #s == 0 or #s % point_bytes ~= 0 then
     invalid(field, 'must be ' .. width .. ' little-endian doubles per point (a multiple of ' .. point_bytes .. ' bytes), got ' .. #s .. ' bytes')
   end
   local count = #s / point_bytes
   if count > max_points then invalid(field, 'at most ' .. max_points .. ' points per call, got ' .. count) end
-  return s, count
+  return count
 end
 
 local function check_epoch_ms(field, t)
   if not (t >= 0 and t <= MAX_EPOCH_MS and t == math.floor(t)) then
     invalid(field, 'must be whole epoch milliseconds')
   end
+end
+
+-- Band multipliers k from comma-separated decimals in (0, 10], one to five of them.
+local function parse_bands(s, name)
+  local multipliers = {}
+  for text in string.gmatch(s .. ',', '([^,]*),') do
+    local field = name .. '[' .. #multipliers .. ']'
+    local k = parse_decimal(text, field)
+    if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
+    multipliers[#multipliers + 1] = k
+  end
+  if #multipliers > 5 then invalid(name, 'at most 5 multipliers') end
+  return multipliers
 end

@@ -53,23 +53,9 @@ local function vwap_run(state, data, count, ticks)
   state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2 = points + count, origin, weight, sum, comp, mean, m2
 end
 
--- The packed points of ARGV[index], 1..MAX_POINTS of them, run through vwap_run.
-local function vwap_of_points(state, index, ticks)
-  local data, count = arg_packed(index, 'points', ticks and 2 or 4, MAX_POINTS)
-  vwap_run(state, data, count, ticks)
-end
-
--- Band multipliers k from comma-separated decimals in (0, 10], one to five of them.
+-- The band multipliers of ARGV[index] (streaming scripts; the others read them by name).
 local function arg_bands(index)
-  local multipliers = {}
-  for text in string.gmatch(arg_string(index, 'bands') .. ',', '([^,]*),') do
-    local field = 'bands[' .. #multipliers .. ']'
-    local k = parse_decimal(text, field)
-    if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
-    multipliers[#multipliers + 1] = k
-  end
-  if #multipliers > 5 then invalid('bands', 'at most 5 multipliers') end
-  return multipliers
+  return parse_bands(arg_string(index, 'bands'), 'bands')
 end
 
 -- The reply fields of a state with positive weight: vwap, sigma, volume, points, bands.
@@ -97,9 +83,8 @@ local function vwap_state_text(state)
   }, ',')
 end
 
--- The state a chunk continues from: ARGV[index] as vwap_state_text wrote it.
-local function arg_vwap_state(index)
-  local s = arg_string(index, 'state')
+-- The state a chunk continues from: the text vwap_state_text wrote.
+local function parse_vwap_state(s)
   local values = {}
   for text in string.gmatch(s .. ',', '([^,]*),') do values[#values + 1] = text end
   if #values ~= 7 then invalid('state', "must be 'start' or points,origin,weight,sum,sum_comp,mean,m2: " .. shown(s)) end

@@ -5,6 +5,11 @@
  */
 import type { BuiltScript } from "./luaBuild.js";
 
+/** JSON as a TypeScript literal, with the unbounded limits (`inf` in a header) as `Infinity`. */
+function tsLiteral(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) => (v === Number.POSITIVE_INFINITY ? "__Infinity__" : v), 2).replaceAll('"__Infinity__"', "Infinity");
+}
+
 /** The generated module's source. Throws when two scripts give one limit different values. */
 export function manifestModule(scripts: readonly BuiltScript[]): string {
   const entries = scripts.map(({ name, version, sha1, numberOfKeys, flags, keys, args, source }) => ({
@@ -29,7 +34,7 @@ export function manifestModule(scripts: readonly BuiltScript[]): string {
     'import type { ScriptManifestEntry } from "../core/manifest.js";',
     "",
     "/** Every script of this build (name, version, SHA1, KEYS, ARGV, final source): the manifest. */",
-    `export const SCRIPTS: readonly ScriptManifestEntry[] = ${JSON.stringify(entries, null, 2)};`,
+    `export const SCRIPTS: readonly ScriptManifestEntry[] = ${tsLiteral(entries)};`,
     "",
     "/** Every `@limit` of the scripts and their includes. */",
     `export const LIMITS = ${JSON.stringify(Object.fromEntries([...limits].sort()), null, 2)} as const;`,

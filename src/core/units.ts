@@ -10,21 +10,6 @@ const Dec = Decimal.clone({ precision: 40 });
 
 /** Price units per rupee: prices travel as whole numbers of 0.0001 rupee. */
 export const PRICE_UNITS = 10_000;
-/** Rs 100,000,000: sums of 500 ranges stay far below 2^53. */
-export const MAX_PRICE = 100_000_000;
-/** Per point: 100,000 points then keep the total volume below 2^53, exact in a double. */
-export const MAX_VOLUME = 10_000_000_000;
-/** Points (bars or ticks) in one series: the total volume of this many stays exact. */
-export const MAX_POINTS = 100_000;
-/**
- * Points one script call takes (MAX_POINTS in `lua/includes/units.lua`): keeps every call under
- * 2 ms of server time (bench/). A longer series runs as several calls that carry the indicator
- * state from one to the next (`src/dispatcher/chunked.ts`), so Redis serves others in between.
- */
-export const MAX_POINTS_PER_CALL = 1_000;
-/** Bars one ATR call takes when it returns the series (MAX_SERIES_POINTS in units.lua): formatting
- * every value as %.17g doubles the cost of a bar. */
-export const MAX_SERIES_POINTS_PER_CALL = 500;
 export const PRICE_DECIMALS = 4;
 
 const PRICE_TEXT = /^\d+(\.\d+)?$/;
@@ -32,14 +17,14 @@ const PRICE_TEXT = /^\d+(\.\d+)?$/;
 /** A price as a JS number or as decimal text (`"24350.05"`). */
 export type PriceInput = number | string;
 
-/** Parses a price into units, or returns why it cannot be one. */
-export function priceToUnits(value: unknown): number | string {
+/** Parses a price (0 < price <= `maxPrice`) into units, or returns why it cannot be one. */
+export function priceToUnits(value: unknown, maxPrice: number): number | string {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return `must be a finite number, got ${value}`;
     // Fast path: x has at most four decimals exactly when it is the double nearest to
     // round(x * 10^4) / 10^4 (integer division by 10^4 rounds correctly).
     const units = Math.round(value * PRICE_UNITS);
-    if (value > 0 && value <= MAX_PRICE && units / PRICE_UNITS === value) return units;
+    if (value > 0 && value <= maxPrice && units / PRICE_UNITS === value) return units;
   } else if (typeof value === "string") {
     if (!PRICE_TEXT.test(value)) return `must be decimal text like "24350.05", got ${JSON.stringify(value)}`;
   } else {
@@ -47,7 +32,7 @@ export function priceToUnits(value: unknown): number | string {
   }
   const price = new Dec(value);
   if (price.lte(0)) return `must be positive, got ${value}`;
-  if (price.gt(MAX_PRICE)) return `must be at most ${MAX_PRICE}, got ${value}`;
+  if (price.gt(maxPrice)) return `must be at most ${maxPrice}, got ${value}`;
   if (price.decimalPlaces() > PRICE_DECIMALS) return `must have at most ${PRICE_DECIMALS} decimals, got ${value}`;
   return price.times(PRICE_UNITS).toNumber();
 }

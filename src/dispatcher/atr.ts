@@ -1,12 +1,14 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
-import { barSchema, integerSchema, pointsSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, barSchema, integerSchema, pointsSchema, symbolSchema } from "./inputs.js";
 import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
 import type { ScriptRunner } from "./scriptRunner.js";
-import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, packDoubles, type PriceInput } from "../core/units.js";
+import { packDoubles, type PriceInput } from "../core/units.js";
+import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
 import { parseInput } from "./inputs.js";
+import type { ScriptArgs } from "../generated/scripts.js";
 
 /** Input of {@link MathDispatcher.atr}. */
 export interface AtrInput {
@@ -31,12 +33,11 @@ export interface AtrResult {
   series?: number[];
 }
 
-export const MAX_ATR_PERIOD = 500;
 
 const atrSchema = z
   .object({
     symbol: symbolSchema,
-    period: integerSchema(1, MAX_ATR_PERIOD),
+    period: headerBounds("atr", "period"),
     bars: pointsSchema(barSchema),
     series: z.boolean().default(false),
   })
@@ -53,16 +54,16 @@ const atrSchema = z
 type ParsedAtr = z.output<typeof atrSchema>;
 
 /** ARGV of lua/atr.lua; `state` '' for a whole series, else a chunk's (see chunked.ts). */
-function atrArgs(input: ParsedAtr, state: string): (string | Buffer)[] {
-  return [
-    String(input.period),
-    input.series ? "1" : "0",
+function atrArgs(input: ParsedAtr, state: string): ScriptArgs<"atr"> {
+  return {
+    period: String(input.period),
+    series: input.series ? "1" : "0",
     state,
-    packDoubles(
+    bars: packDoubles(
       input.bars.map((b) => [b.high, b.low, b.close]),
       3,
     ),
-  ];
+  };
 }
 
 function decodeAtr(fields: ReplyFields, series?: number[]): AtrResult {

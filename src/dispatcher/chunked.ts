@@ -11,7 +11,7 @@ import { InvalidInputError } from "../core/errors.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { decodeReply, type ReplyFields, textField } from "./reply.js";
 import type { CallOptions } from "../redis/ResilientRedis.js";
-import { decodeResult, type ResultMeta, type ScriptFunction, scriptCall } from "./scriptFunction.js";
+import { decodeResult, type NamedArgs, type ResultMeta, type ScriptFunction, scriptCall } from "./scriptFunction.js";
 import type { ScriptRunner } from "./scriptRunner.js";
 
 /** Options of a chunked run. */
@@ -23,7 +23,7 @@ export interface ChunkOptions extends KeyOptions {
 /** How a function's series is split and how a chunk's reply joins the result. */
 export interface Chunking<Parsed extends { symbol: string }, Result> {
   /** The ARGV of one chunk: `state` is 'start' or the previous reply's state. */
-  args(chunk: Parsed, state: string): (string | Buffer)[];
+  args(chunk: Parsed, state: string): NamedArgs;
   /** The most points one call of this input may carry. */
   maxPointsPerCall(input: Parsed): number;
   /** The number of points of an input, and the input cut to points [from, to). */

@@ -1,9 +1,10 @@
 /** Confidence in log-odds through `lua/confidence.lua`. */
 import { z } from "zod";
 import { CONFIDENCE_DEFAULTS } from "../core/defaults.js";
-import { optionalArg, rangeSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, optionalArg, rangeSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
+import type { ScriptArgs } from "../generated/scripts.js";
 
 /** Weights and clamps; all optional. */
 export interface ConfidenceSettings {
@@ -45,25 +46,25 @@ export interface ConfidenceResult {
 
 export const confidenceSettingsSchema = z
   .object({
-    volumeWeight: rangeSchema(0, 10).default(CONFIDENCE_DEFAULTS.volumeWeight),
-    newsWeight: rangeSchema(0, 10).default(CONFIDENCE_DEFAULTS.newsWeight),
-    min: rangeSchema(0, 1).default(CONFIDENCE_DEFAULTS.min),
-    max: rangeSchema(0, 1).default(CONFIDENCE_DEFAULTS.max),
+    volumeWeight: headerBounds("confidence", "volume_weight").default(CONFIDENCE_DEFAULTS.volumeWeight),
+    newsWeight: headerBounds("confidence", "news_weight").default(CONFIDENCE_DEFAULTS.newsWeight),
+    min: headerBounds("confidence", "min_confidence").default(CONFIDENCE_DEFAULTS.min),
+    max: headerBounds("confidence", "max_confidence").default(CONFIDENCE_DEFAULTS.max),
   })
   .superRefine((s, ctx) => {
     if (!(s.min < s.max)) ctx.addIssue({ code: "custom", path: ["min"], message: "must be below max" });
   });
 
-export const baseConfidenceSchema = rangeSchema(0, 1, { min: true, max: true });
-export const volumeRatioSchema = rangeSchema(0, 1e6, { min: true });
+export const baseConfidenceSchema = headerBounds("confidence", "base_confidence");
+export const volumeRatioSchema = headerBounds("confidence", "volume_ratio");
 
 const confidenceSchema = z
   .object({
     symbol: symbolSchema,
     base: baseConfidenceSchema,
     volumeRatio: volumeRatioSchema.optional(),
-    boost: rangeSchema(-1, 1),
-    maxBoost: rangeSchema(0, 1, { min: true }).default(CONFIDENCE_DEFAULTS.maxBoost),
+    boost: headerBounds("confidence", "boost"),
+    maxBoost: headerBounds("confidence", "max_boost").default(CONFIDENCE_DEFAULTS.maxBoost),
   })
   .and(confidenceSettingsSchema)
   .superRefine((input, ctx) => {
@@ -80,17 +81,17 @@ type ConfidenceArgsInput = z.output<typeof confidenceSettingsSchema> & {
 };
 
 /** The confidence ARGV section (8 slots); boost and maxBoost are '' when chained. */
-export function confidenceArgs(input: ConfidenceArgsInput): string[] {
-  return [
-    String(input.base),
-    optionalArg(input.volumeRatio),
-    optionalArg(input.boost),
-    optionalArg(input.maxBoost),
-    String(input.volumeWeight),
-    String(input.newsWeight),
-    String(input.min),
-    String(input.max),
-  ];
+export function confidenceArgs(input: ConfidenceArgsInput): ScriptArgs<"confidence"> {
+  return {
+    base_confidence: String(input.base),
+    volume_ratio: optionalArg(input.volumeRatio),
+    boost: optionalArg(input.boost),
+    max_boost: optionalArg(input.maxBoost),
+    volume_weight: String(input.volumeWeight),
+    news_weight: String(input.newsWeight),
+    min_confidence: String(input.min),
+    max_confidence: String(input.max),
+  };
 }
 
 /** Reads the confidence fields of a reply (also part of the dispatch reply). */

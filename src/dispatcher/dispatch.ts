@@ -6,13 +6,13 @@
 import { z } from "zod";
 import { type AccountSettings, accountSchema, decodePositionSize, positionSizeArgs, type PositionSizeResult } from "./positionSize.js";
 import { type ConfidenceResult, type ConfidenceSettings, baseConfidenceSchema, confidenceArgs, confidenceSettingsSchema, decodeConfidence, volumeRatioSchema } from "./confidence.js";
-import { barSchema, epochMsSchema, integerSchema, pointsSchema, priceSchema, rangeSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
-import { MAX_ATR_PERIOD } from "./atr.js";
+import { headerBounds, barSchema, epochMsSchema, integerSchema, pointsSchema, priceSchema, rangeSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { checkNotFuture, decodeNewsBoost, type NewsBoostResult, type NewsItemInput, newsBoostArgs, newsItemsSchema, type NewsSettings, newsSettingsSchema } from "./newsBoost.js";
 import { numberField } from "./reply.js";
 import type { ScriptFunction } from "./scriptFunction.js";
 import { decodeStopLoss, entryOnGrid, type StopLossResult, type StopLossSettings, stopLossArgs, stopLossSettingsSchema } from "./stopLoss.js";
 import { packDoubles, type PriceInput } from "../core/units.js";
+import type { ScriptArgs } from "../generated/scripts.js";
 
 /** A pattern detector's signal, as {@link MathDispatcher.dispatch} takes it. */
 export interface Signal {
@@ -60,8 +60,8 @@ export const signalSchema = z
     entry: priceSchema,
     time: epochMsSchema.default(() => Date.now()),
     baseConfidence: baseConfidenceSchema,
-    atr: rangeSchema(0, Number.MAX_VALUE, { min: true }).optional(),
-    atrBars: z.object({ period: integerSchema(1, MAX_ATR_PERIOD), bars: pointsSchema(barSchema) }).optional(),
+    atr: headerBounds("dispatch", "atr").optional(),
+    atrBars: z.object({ period: headerBounds("dispatch", "atr_period"), bars: pointsSchema(barSchema) }).optional(),
     volumeRatio: volumeRatioSchema.optional(),
     currentVolume: volumeSchema.optional(),
     news: newsItemsSchema.optional(),
@@ -92,19 +92,26 @@ export type ResolvedSignal = ParsedSignal & {
 /** Validated by {@link signalSchema}, then resolved against Redis before it runs. */
 export const dispatchFunction: ScriptFunction<ResolvedSignal, Omit<Decision, "sources">> = {
   script: "dispatch",
-  args: (s) => [
-    ...stopLossArgs({ ...s.stop, side: s.side, entry: s.entry, atr: s.atr }),
-    ...confidenceArgs({ ...s.confidenceSettings, base: s.baseConfidence, volumeRatio: s.sources.volumeRatioUsed }),
-    ...positionSizeArgs(s.account),
-    ...newsBoostArgs({ ...s.newsSettings, items: s.news, now: s.time }),
-    s.atrBars ? String(s.atrBars.period) : "",
-    s.atrBars
-      ? packDoubles(
-          s.atrBars.bars.map((b) => [b.high, b.low, b.close]),
-          3,
-        )
-      : "",
-  ],
+  // each step's arguments by name; what the chain computes (boost, stop, confidence) is not sent,
+  // the entry and side are the stop-loss step's, max_boost the news step's
+  args: (s): ScriptArgs<"dispatch"> => {
+    const { boost: _boost, max_boost: _maxBoost, ...confidence } = confidenceArgs({ ...s.confidenceSettings, base: s.baseConfidence, volumeRatio: s.sources.volumeRatioUsed });
+    const { entry: _entry, stop: _stop, confidence: _confidence, ...size } = positionSizeArgs(s.account);
+    const { side: _side, ...news } = newsBoostArgs({ ...s.newsSettings, side: s.side, items: s.news, now: s.time });
+    return {
+      ...stopLossArgs({ ...s.stop, side: s.side, entry: s.entry, atr: s.atr }),
+      ...confidence,
+      ...size,
+      ...news,
+      atr_period: s.atrBars ? String(s.atrBars.period) : "",
+      bars: s.atrBars
+        ? packDoubles(
+            s.atrBars.bars.map((b) => [b.high, b.low, b.close]),
+            3,
+          )
+        : "",
+    };
+  },
   decode: (fields) => ({
     atr: numberField(fields, "atr"),
     stop: decodeStopLoss(fields),

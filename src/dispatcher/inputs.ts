@@ -3,9 +3,11 @@
  * InvalidInputError. They mirror the Lua checks so bad input fails before any Redis call.
  */
 import { z } from "zod";
+import { type ARG_NAMES, SCRIPTS, type ScriptName } from "../generated/scripts.js";
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { InvalidInputError } from "../core/errors.js";
-import { MAX_POINTS, MAX_VOLUME, priceToUnits } from "../core/units.js";
+import { priceToUnits } from "../core/units.js";
+import { MAX_POINTS, MAX_PRICE, MAX_VOLUME } from "./limits.js";
 
 /** Formats a zod path as the field name the Lua uses: `bars[3].high`. */
 export function fieldName(path: readonly PropertyKey[]): string {
@@ -28,7 +30,7 @@ export const symbolSchema = z
 
 /** A price (number or decimal text), parsed into whole price units. */
 export const priceSchema = z.unknown().transform((value, ctx) => {
-  const units = priceToUnits(value);
+  const units = priceToUnits(value, MAX_PRICE);
   if (typeof units === "string") {
     ctx.addIssue({ code: "custom", message: units });
     return z.NEVER;
@@ -97,4 +99,15 @@ export const epochMsSchema = integerSchema(0, 9e15);
 /** ARGV text of an optional number: '' when absent. */
 export function optionalArg(value: number | undefined): string {
   return value === undefined ? "" : String(value);
+}
+
+/**
+ * The zod schema of a numeric script argument, with the bounds its script header declares
+ * (`-- @arg risk num(0,1]`): the one statement of that range, for Lua and TypeScript alike.
+ */
+export function headerBounds<S extends ScriptName>(script: S, arg: (typeof ARG_NAMES)[S][number]) {
+  const type = SCRIPTS.find((s) => s.name === script)?.args.find((a) => a.name === arg)?.type;
+  if (type?.kind === "int") return integerSchema(type.min, type.max);
+  if (type?.kind === "num") return rangeSchema(type.min, type.max, { min: type.minOpen, max: type.maxOpen });
+  throw new Error(`lua/${script}.lua declares no numeric argument ${arg}`);
 }

@@ -1,10 +1,12 @@
 /** News boost through `lua/news_boost.lua`. */
 import { z } from "zod";
 import { NEWS_BOOST_DEFAULTS } from "../core/defaults.js";
-import { epochMsSchema, integerSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, epochMsSchema, integerSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles } from "../core/units.js";
+import { MAX_NEWS_ITEMS } from "./limits.js";
+import type { ScriptArgs } from "../generated/scripts.js";
 
 /** One news item. */
 export interface NewsItemInput {
@@ -49,7 +51,6 @@ export interface NewsBoostResult {
   count: number;
 }
 
-export const MAX_NEWS_ITEMS = 1000;
 
 export const newsItemSchema = z.object({
   sentiment: rangeSchema(-1, 1),
@@ -58,10 +59,10 @@ export const newsItemSchema = z.object({
 });
 
 export const newsSettingsSchema = z.object({
-  halfLifeMinutes: rangeSchema(0, 100_000, { min: true }).default(NEWS_BOOST_DEFAULTS.halfLifeMinutes),
-  windowMinutes: rangeSchema(0, 100_000, { min: true }).default(NEWS_BOOST_DEFAULTS.windowMinutes),
-  maxBoost: rangeSchema(0, 1, { min: true }).default(NEWS_BOOST_DEFAULTS.maxBoost),
-  clockSkewMs: integerSchema(0, 3_600_000).default(NEWS_BOOST_DEFAULTS.clockSkewMs),
+  halfLifeMinutes: headerBounds("news_boost", "half_life_minutes").default(NEWS_BOOST_DEFAULTS.halfLifeMinutes),
+  windowMinutes: headerBounds("news_boost", "window_minutes").default(NEWS_BOOST_DEFAULTS.windowMinutes),
+  maxBoost: headerBounds("news_boost", "max_boost").default(NEWS_BOOST_DEFAULTS.maxBoost),
+  clockSkewMs: headerBounds("news_boost", "clock_skew_ms").default(NEWS_BOOST_DEFAULTS.clockSkewMs),
 });
 
 export const newsItemsSchema = z.array(newsItemSchema).max(MAX_NEWS_ITEMS, { error: `at most ${MAX_NEWS_ITEMS} items` });
@@ -98,20 +99,22 @@ const newsBoostSchema = z
 type NewsArgsInput = z.output<typeof newsSettingsSchema> & { items: readonly NewsItemInput[]; now: number };
 
 /** The news_boost ARGV section without the side (6 slots, the binary items last). */
-export function newsBoostArgs(input: NewsArgsInput): (string | Buffer)[] {
-  return [
-    String(input.now),
-    String(input.halfLifeMinutes),
-    String(input.windowMinutes),
-    String(input.maxBoost),
-    String(input.clockSkewMs),
-    input.items.length === 0
-      ? ""
-      : packDoubles(
-          input.items.map((n) => [n.sentiment, n.relevance, n.publishedAt]),
-          3,
-        ),
-  ];
+export function newsBoostArgs(input: NewsArgsInput & { side: string }): ScriptArgs<"news_boost"> {
+  return {
+    side: input.side,
+    now: String(input.now),
+    half_life_minutes: String(input.halfLifeMinutes),
+    window_minutes: String(input.windowMinutes),
+    max_boost: String(input.maxBoost),
+    clock_skew_ms: String(input.clockSkewMs),
+    items:
+      input.items.length === 0
+        ? ""
+        : packDoubles(
+            input.items.map((n) => [n.sentiment, n.relevance, n.publishedAt]),
+            3,
+          ),
+  };
 }
 
 /** Reads the news_boost fields of a reply (also part of the dispatch reply). */
@@ -127,6 +130,6 @@ export function decodeNewsBoost(fields: ReplyFields): NewsBoostResult {
 export const newsBoostFunction: ValidatedFunction<typeof newsBoostSchema, NewsBoostResult> = {
   script: "news_boost",
   schema: newsBoostSchema,
-  args: (input) => [input.side, ...newsBoostArgs(input)],
+  args: newsBoostArgs,
   decode: decodeNewsBoost,
 };

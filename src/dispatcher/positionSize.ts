@@ -1,10 +1,11 @@
 /** Fixed-fractional, lot-aware position size through `lua/position_size.lua`. */
 import { z } from "zod";
 import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../core/defaults.js";
-import { integerSchema, optionalArg, priceSchema, rangeSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, integerSchema, optionalArg, priceSchema, rangeSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { type PriceInput, unitsToText } from "../core/units.js";
+import type { ScriptArgs } from "../generated/scripts.js";
 
 /** The account side of sizing. */
 export interface AccountSettings {
@@ -47,16 +48,16 @@ export interface PositionSizeResult {
 }
 
 export const accountSchema = z.object({
-  capital: rangeSchema(0, 1e11, { min: true }),
-  risk: rangeSchema(0, 1, { min: true }),
-  lotSize: integerSchema(1, 1_000_000),
-  maxLots: integerSchema(0, 1e9).optional(),
-  maxExposure: rangeSchema(0, 100, { min: true }).optional(),
-  confidenceFloor: rangeSchema(0, 1).default(DEFAULT_CONFIDENCE_FLOOR),
+  capital: headerBounds("position_size", "capital"),
+  risk: headerBounds("position_size", "risk"),
+  lotSize: headerBounds("position_size", "lot_size"),
+  maxLots: headerBounds("position_size", "max_lots").optional(),
+  maxExposure: headerBounds("position_size", "max_exposure").optional(),
+  confidenceFloor: headerBounds("position_size", "confidence_floor").default(DEFAULT_CONFIDENCE_FLOOR),
 });
 
 const positionSizeSchema = z
-  .object({ symbol: symbolSchema, entry: priceSchema, stop: priceSchema, confidence: rangeSchema(0, 1).optional() })
+  .object({ symbol: symbolSchema, entry: priceSchema, stop: priceSchema, confidence: headerBounds("position_size", "confidence").optional() })
   .and(accountSchema)
   .superRefine((input, ctx) => {
     if (input.entry === input.stop) {
@@ -67,18 +68,18 @@ const positionSizeSchema = z
 type AccountArgs = z.output<typeof accountSchema> & { entry?: number; stop?: number; confidence?: number };
 
 /** The position_size ARGV section (9 slots); entry, stop and confidence are '' when chained. */
-export function positionSizeArgs(input: AccountArgs): string[] {
-  return [
-    String(input.capital),
-    String(input.risk),
-    input.entry === undefined ? "" : unitsToText(input.entry),
-    input.stop === undefined ? "" : unitsToText(input.stop),
-    String(input.lotSize),
-    optionalArg(input.maxLots),
-    optionalArg(input.maxExposure),
-    optionalArg(input.confidence),
-    String(input.confidenceFloor),
-  ];
+export function positionSizeArgs(input: AccountArgs): ScriptArgs<"position_size"> {
+  return {
+    capital: String(input.capital),
+    risk: String(input.risk),
+    entry: input.entry === undefined ? "" : unitsToText(input.entry),
+    stop: input.stop === undefined ? "" : unitsToText(input.stop),
+    lot_size: String(input.lotSize),
+    max_lots: optionalArg(input.maxLots),
+    max_exposure: optionalArg(input.maxExposure),
+    confidence: optionalArg(input.confidence),
+    confidence_floor: String(input.confidenceFloor),
+  };
 }
 
 /** Reads the position_size fields of a reply (also part of the dispatch reply). */

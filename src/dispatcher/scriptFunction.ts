@@ -3,6 +3,7 @@
  * Each function file (atr.ts, vwap.ts, ...) exports one; {@link MathDispatcher} runs them.
  */
 import type { z } from "zod";
+import { ScriptExecutionError } from "../core/errors.js";
 import { type KeyOptions } from "../keys/symbol.js";
 import { patternCacheKey } from "../keys/patternCache.js";
 import { parseInput } from "./inputs.js";
@@ -13,11 +14,28 @@ import type { Chunking } from "./chunked.js";
 import type { ScriptCall } from "./scriptRunner.js";
 
 /** One script function: its Lua script, the ARGV it sends and how it reads the reply. */
+/** A script's arguments by the names its header gives them. */
+export type NamedArgs = Readonly<Record<string, string | Buffer>>;
+
+/**
+ * ARGV in the order of the script's header, from arguments by name; a name the header does not
+ * declare, or one it declares and the call lacks, is a bug of the caller's code.
+ */
+export function orderArgs(entry: ScriptManifestEntry, named: NamedArgs): (string | Buffer)[] {
+  const unknown = Object.keys(named).filter((name) => !entry.args.some((a) => a.name === name));
+  if (unknown.length > 0) throw new ScriptExecutionError(entry.name, `takes no argument named ${unknown.join(", ")}`);
+  return entry.args.map((arg) => {
+    const value = named[arg.name];
+    if (value === undefined) throw new ScriptExecutionError(entry.name, `argument ${arg.name} is missing`);
+    return value;
+  });
+}
+
 export interface ScriptFunction<Parsed extends { symbol: string }, Result> {
   /** The manifest name of the Lua script. */
   readonly script: string;
-  /** The ARGV of the script, in the order its header declares. */
-  args(input: Parsed): (string | Buffer)[];
+  /** The script's arguments by name (the header's names); {@link scriptCall} puts them in order. */
+  args(input: Parsed): NamedArgs;
   /** Reads the script's reply fields into the typed result. @internal */
   decode(fields: ReturnType<typeof decodeReply>): Result;
   /** For a series longer than one call may carry: how to run it in chunks (see chunked.ts). @internal */
@@ -56,7 +74,7 @@ export function scriptCall<Parsed extends { symbol: string }>(
   parsed: Parsed,
   keyOptions: KeyOptions,
 ): ScriptCall {
-  const args = fn.args(parsed);
+  const args = orderArgs(entry, fn.args(parsed));
   const key = patternCacheKey(entry.name, entry.version, parsed.symbol, inputsDigest(args), keyOptions);
   return { script: fn.script, keys: [key], args };
 }

@@ -10,7 +10,8 @@ import type { KeyOptions } from "../keys/symbol.js";
 import { istTime } from "../market/istClock.js";
 import { StoredDataError } from "../core/errors.js";
 import { classifyError } from "../redis/ResilientRedis.js";
-import { MAX_NEWS_ITEMS, newsItemSchema, type NewsItemInput } from "./newsBoost.js";
+import { MAX_NEWS_ITEMS } from "./limits.js";
+import { newsItemSchema, type NewsItemInput } from "./newsBoost.js";
 
 /** What one signal needs read. */
 export interface SignalInputRequest {

@@ -1,10 +1,11 @@
 /** Stop-loss and target through `lua/stop_loss.lua`. */
 import { z } from "zod";
 import { STOP_LOSS_DEFAULTS } from "../core/defaults.js";
-import { optionalArg, priceSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, optionalArg, priceSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { type PriceInput, unitsToText } from "../core/units.js";
+import type { ScriptArgs } from "../generated/scripts.js";
 
 /** How the stop is placed; all optional, with documented defaults. */
 export interface StopLossSettings {
@@ -44,11 +45,11 @@ export interface StopLossResult {
 
 export const stopLossSettingsSchema = z
   .object({
-    multiplier: rangeSchema(0, 100, { min: true }).default(STOP_LOSS_DEFAULTS.multiplier),
+    multiplier: headerBounds("stop_loss", "multiplier").default(STOP_LOSS_DEFAULTS.multiplier),
     tick: priceSchema.prefault(STOP_LOSS_DEFAULTS.tick),
-    minFraction: rangeSchema(0, 1, { min: true, max: true }).optional(),
-    maxFraction: rangeSchema(0, 1, { min: true, max: true }).optional(),
-    rewardRatio: rangeSchema(0, 100, { min: true }).optional(),
+    minFraction: headerBounds("stop_loss", "min_fraction").optional(),
+    maxFraction: headerBounds("stop_loss", "max_fraction").optional(),
+    rewardRatio: headerBounds("stop_loss", "reward_ratio").optional(),
   })
   .superRefine((s, ctx) => {
     if (s.minFraction !== undefined && s.maxFraction !== undefined && s.minFraction > s.maxFraction) {
@@ -68,7 +69,7 @@ const stopLossSchema = z
     symbol: symbolSchema,
     side: sideSchema,
     entry: priceSchema,
-    atr: rangeSchema(0, Number.MAX_VALUE, { min: true }),
+    atr: headerBounds("stop_loss", "atr"),
   })
   .and(stopLossSettingsSchema)
   .superRefine((input, ctx) => entryOnGrid(input.entry, input.tick, ctx, ["entry"]));
@@ -76,17 +77,17 @@ const stopLossSchema = z
 type StopLossArgsInput = z.output<typeof stopLossSettingsSchema> & { side: string; entry: number; atr?: number };
 
 /** The stop_loss ARGV section (8 slots); `atr` may be '' in dispatch when bars are given. */
-export function stopLossArgs(input: StopLossArgsInput): string[] {
-  return [
-    input.side,
-    unitsToText(input.entry),
-    optionalArg(input.atr),
-    String(input.multiplier),
-    unitsToText(input.tick),
-    optionalArg(input.minFraction),
-    optionalArg(input.maxFraction),
-    optionalArg(input.rewardRatio),
-  ];
+export function stopLossArgs(input: StopLossArgsInput): ScriptArgs<"stop_loss"> {
+  return {
+    side: input.side,
+    entry: unitsToText(input.entry),
+    atr: optionalArg(input.atr),
+    multiplier: String(input.multiplier),
+    tick: unitsToText(input.tick),
+    min_fraction: optionalArg(input.minFraction),
+    max_fraction: optionalArg(input.maxFraction),
+    reward_ratio: optionalArg(input.rewardRatio),
+  };
 }
 
 /** Reads the stop_loss fields of a reply (also part of the dispatch reply). */

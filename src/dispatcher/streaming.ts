@@ -14,7 +14,7 @@ import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { AtrStatus, VwapStatus } from "../core/defaults.js";
-import { MAX_ATR_PERIOD } from "./atr.js";
+import { MAX_ATR_PERIOD } from "./limits.js";
 
 /** A tick (`price`) or a bar (`high`, `low`, `close`) for one symbol. */
 export interface StreamUpdateInput {

@@ -6,7 +6,9 @@ import { parseInput } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
 import type { ScriptRunner } from "./scriptRunner.js";
-import { MAX_POINTS_PER_CALL, packDoubles, type PriceInput } from "../core/units.js";
+import { packDoubles, type PriceInput } from "../core/units.js";
+import { MAX_POINTS_PER_CALL } from "./limits.js";
+import type { ScriptArgs } from "../generated/scripts.js";
 
 /** A trade: price and volume. */
 export interface VwapTick {
@@ -95,12 +97,12 @@ export function decodeVwap(fields: ReplyFields): VwapResult {
 type ParsedVwap = z.output<typeof vwapSchema>;
 
 /** ARGV of lua/vwap.lua; `state` '' for a whole series, else a chunk's (see chunked.ts). */
-function vwapArgs(input: ParsedVwap, state: string): (string | Buffer)[] {
-  return [
-    input.ticks ? "ticks" : "bars",
-    input.bands.map(String).join(","),
+function vwapArgs(input: ParsedVwap, state: string): ScriptArgs<"vwap"> {
+  return {
+    mode: input.ticks ? "ticks" : "bars",
+    bands: input.bands.map(String).join(","),
     state,
-    input.ticks
+    points: input.ticks
       ? packDoubles(
           input.ticks.map((t) => [t.price, t.volume]),
           2,
@@ -109,7 +111,7 @@ function vwapArgs(input: ParsedVwap, state: string): (string | Buffer)[] {
           (input.bars ?? []).map((b) => [b.high, b.low, b.close, b.volume]),
           4,
         ),
-  ];
+  };
 }
 
 /**

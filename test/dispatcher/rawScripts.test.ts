@@ -5,11 +5,12 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
-import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, packDoubles } from "../../src/core/units.js";
+import { packDoubles } from "../../src/core/units.js";
+import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "../../src/dispatcher/limits.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { SCRIPTS } from "../../src/generated/scripts.js";
+import { ARG_NAMES, SCRIPTS } from "../../src/generated/scripts.js";
 import { ownRedis } from "../support/redis.js";
 
 let server: LocalRedisServer;
@@ -98,13 +99,8 @@ describe("raw EVALSHA with bad arguments", () => {
     ["stream_update", "half a bar", ["14", "1764000000000", "1", "", "5", "101", "", "", "1,2"], "low"],
     ["stream_update", "missing bands", ["14", "1764000000000", "1", "100", "5", "", "", ""], "bands"],
     ["stream_snapshot", "period 0", ["0", "1,2"], "atr_period"],
-    ["dispatch", "a filled chain slot", [
-      "long", "100", "2", "1.5", "0.05", "", "", "",
-      "0.6", "", "0.1", "", "0.5", "0.75", "0.05", "0.95",
-      "100000", "0.01", "", "", "1", "", "", "", "0.5",
-      "1000", "60", "1440", "0.15", "5000", "",
-      "", "",
-    ], "boost"],
+    ["dispatch", "neither an ATR nor bars", dispatchArgs({}), "atr"],
+    ["dispatch", "an ATR period without bars", dispatchArgs({ atr_period: "14" }), "bars"],
   ];
   it.each(cases)("%s: %s -> MATHD_INVALID %s", async (name, _, args, field) => {
     const error = await rawCall(name, args).catch((e: unknown) => e);
@@ -132,6 +128,17 @@ describe("raw EVALSHA with bad arguments", () => {
     }
   });
 });
+
+/** A raw dispatch ARGV: good values by name, in the order the manifest gives, with `changed`. */
+function dispatchArgs(changed: Record<string, string>): string[] {
+  const good: Record<string, string> = {
+    side: "long", entry: "100", atr: "", multiplier: "1.5", tick: "0.05", min_fraction: "", max_fraction: "", reward_ratio: "",
+    base_confidence: "0.6", volume_ratio: "", max_boost: "0.15", volume_weight: "0.5", news_weight: "0.75", min_confidence: "0.05", max_confidence: "0.95",
+    capital: "100000", risk: "0.01", lot_size: "1", max_lots: "", max_exposure: "", confidence_floor: "0.5",
+    now: "1000", half_life_minutes: "60", window_minutes: "1440", clock_skew_ms: "5000", items: "", atr_period: "", bars: "",
+  };
+  return ARG_NAMES.dispatch.map((name) => changed[name] ?? (good[name] as string));
+}
 
 describe("raw EVALSHA with bad KEYS", () => {
   const atr = SCRIPTS.find((s) => s.name === "atr")!;

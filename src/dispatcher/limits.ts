@@ -1,0 +1,25 @@
+/**
+ * The limits the scripts declare (`-- @limit NAME value` in lua/, built into LIMITS), in the
+ * units the TypeScript side checks them in: written once, in the Lua, and read here.
+ */
+import { PRICE_UNITS } from "../core/units.js";
+import { LIMITS } from "../generated/scripts.js";
+
+/** The highest price, in rupees (Rs 100,000,000): sums of 500 ranges stay far below 2^53. */
+export const MAX_PRICE = LIMITS.MAX_PRICE_UNITS / PRICE_UNITS;
+/** Per point: 100,000 points then keep the total volume below 2^53, exact in a double. */
+export const MAX_VOLUME = LIMITS.MAX_VOLUME;
+/** Points (bars or ticks) in one series, over all the calls of a chunked run. */
+export const MAX_POINTS = LIMITS.MAX_HISTORY;
+/**
+ * Points one script call takes: keeps every call under 2 ms of server time (bench/). A longer
+ * series runs as several calls that carry the indicator state from one to the next
+ * (src/dispatcher/chunked.ts), so Redis serves others in between.
+ */
+export const MAX_POINTS_PER_CALL = LIMITS.MAX_POINTS;
+/** Bars one ATR call takes when it returns the series: each %.17g value doubles a bar's cost. */
+export const MAX_SERIES_POINTS_PER_CALL = LIMITS.MAX_SERIES_POINTS;
+/** The longest ATR period. */
+export const MAX_ATR_PERIOD = LIMITS.MAX_ATR_PERIOD;
+/** News items one call takes. */
+export const MAX_NEWS_ITEMS = LIMITS.MAX_NEWS_ITEMS;
