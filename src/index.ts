@@ -20,6 +20,8 @@ export type { PositionSizeInput, PositionSizeResult, AccountSettings } from "./d
 export type { NewsBoostInput, NewsBoostResult, NewsItemInput, NewsSettings } from "./dispatcher/newsBoost.js";
 export type { ConfidenceInput, ConfidenceResult, ConfidenceSettings } from "./dispatcher/confidence.js";
 export type { AtrInput, AtrResult } from "./dispatcher/atr.js";
+export type { RsiInput, RsiResult } from "./dispatcher/rsi.js";
+export { RsiReference, rsiReference } from "./indicators/rsi.js";
 export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from "./dispatcher/vwap.js";
 export type { ResultMeta, ValidatedFunction, ScriptFunction } from "./dispatcher/scriptFunction.js";
 export type { ResultTierOptions } from "./dispatcher/resultTier.js";

@@ -10,6 +10,7 @@ import { type AtrInput, type AtrResult, atrFunction } from "./atr.js";
 import { type ConfidenceInput, type ConfidenceResult, confidenceFunction } from "./confidence.js";
 import { type NewsBoostInput, type NewsBoostResult, newsBoostFunction } from "./newsBoost.js";
 import { type PositionSizeInput, type PositionSizeResult, positionSizeFunction } from "./positionSize.js";
+import { type RsiInput, type RsiResult, rsiFunction } from "./rsi.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { type StopLossInput, type StopLossResult, stopLossFunction } from "./stopLoss.js";
 import { type VwapInput, type VwapResult, vwapFunction } from "./vwap.js";
@@ -20,6 +21,8 @@ export interface FunctionTypes {
   atr: [AtrInput, AtrResult];
   /** VWAP with sigma bands over ticks or bars. */
   vwap: [VwapInput, VwapResult];
+  /** Relative Strength Index (TA-Lib's TA_RSI) of the closes. */
+  rsi: [RsiInput, RsiResult];
   /** Stop-loss (and target) on the tick grid from entry and ATR. */
   stopLoss: [StopLossInput, StopLossResult];
   /** Lots and quantity for a fixed fraction of capital at risk. */
@@ -42,6 +45,7 @@ export type AnyFunction = ValidatedFunction<z.ZodType<{ symbol: string }>, unkno
 export const SCRIPT_FUNCTIONS: { readonly [K in FunctionName]: ValidatedFunction<z.ZodType<{ symbol: string }>, FunctionTypes[K][1]> } = {
   atr: atrFunction as ValidatedFunction<z.ZodType<{ symbol: string }>, AtrResult>,
   vwap: vwapFunction as ValidatedFunction<z.ZodType<{ symbol: string }>, VwapResult>,
+  rsi: rsiFunction as ValidatedFunction<z.ZodType<{ symbol: string }>, RsiResult>,
   stopLoss: stopLossFunction as ValidatedFunction<z.ZodType<{ symbol: string }>, StopLossResult>,
   positionSize: positionSizeFunction as ValidatedFunction<z.ZodType<{ symbol: string }>, PositionSizeResult>,
   newsBoost: newsBoostFunction as ValidatedFunction<z.ZodType<{ symbol: string }>, NewsBoostResult>,
