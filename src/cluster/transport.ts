@@ -150,8 +150,15 @@ class Catalog {
 }
 
 /**
- * Runs calls on one target; calls that met "scripts missing" are retried together once, after
- * `heal` loaded their scripts on the node that answered.
+ * Heal-and-resend passes per batch before a "scripts missing" reply is the calls' answer. A
+ * resilient client's round trip also ends them at the call's deadline (SCRIPT FLUSH in a loop
+ * keeps a call retrying until then, no longer).
+ */
+const HEAL_ROUNDS = 10;
+
+/**
+ * Runs calls on one target; calls that met "scripts missing" are sent again, only those, after
+ * `heal` loaded their scripts on the node that answered, until none is missing.
  */
 async function execHealing(
   catalog: Catalog,
@@ -162,18 +169,20 @@ async function execHealing(
   roundTrip: RoundTrip,
 ): Promise<Outcome[]> {
   const outcomes = await exec(target, commands, roundTrip);
-  const retry = outcomes.flatMap((o, i) => (!o.ok && catalog.missing(o.error) ? [i] : []));
-  if (retry.length === 0) return outcomes;
-  try {
-    await heal([...new Set(retry.map((i) => (calls[i] as ScriptCall).script))]);
-  } catch (error) {
-    // the load failed (e.g. a ScriptIntegrityError): that is these calls' answer
-    const failure = error instanceof Error ? error : new Error(String(error));
-    for (const i of retry) outcomes[i] = { ok: false, error: failure };
-    return outcomes;
+  for (let round = 1; round <= HEAL_ROUNDS; round++) {
+    const retry = outcomes.flatMap((o, i) => (!o.ok && catalog.missing(o.error) ? [i] : []));
+    if (retry.length === 0) return outcomes;
+    try {
+      await heal([...new Set(retry.map((i) => (calls[i] as ScriptCall).script))]);
+    } catch (error) {
+      // the load failed (e.g. a ScriptIntegrityError, the deadline): that is these calls' answer
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const i of retry) outcomes[i] = { ok: false, error: failure };
+      return outcomes;
+    }
+    const retried = await exec(target, retry.map((i) => commands[i] as Command), roundTrip);
+    retry.forEach((callIndex, j) => (outcomes[callIndex] = retried[j] as Outcome));
   }
-  const retried = await exec(target, retry.map((i) => commands[i] as Command), roundTrip);
-  retry.forEach((callIndex, j) => (outcomes[callIndex] = retried[j] as Outcome));
   return outcomes;
 }
 

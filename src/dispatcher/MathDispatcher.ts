@@ -1,9 +1,13 @@
 /**
- * The typed entry point: validates inputs, runs the Lua scripts with EVALSHA through a
- * {@link ResilientRedis} and returns typed results, each cached in DB 10 by the script itself
- * (and, when asked, in an in-process tier in front of it).
+ * The typed entry point: validates inputs, runs the Lua scripts with EVALSHA (or FCALL of the
+ * Functions library) through a {@link ResilientRedis} and returns typed results, each cached in
+ * DB 10 by the script itself (and, when asked, in an in-process tier in front of it). On a Redis
+ * Cluster every key family lives in DB 0, keys carry hash tags, and many-symbol calls go as one
+ * pipeline per master (docs/SCALING.md, "Redis Cluster").
  */
-import type { Redis } from "ioredis";
+import { Cluster, ReplyError, type Redis } from "ioredis";
+import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
+import { runKeyed } from "../cluster/pipeline.js";
 import { ConfigurationError, InvalidInputError, MathDispatcherError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
@@ -18,14 +22,14 @@ import { needsChunks, runChunked } from "./chunked.js";
 import { parseInput } from "./inputs.js";
 import { ResultTier, type ResultTierOptions } from "./resultTier.js";
 import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
-import { type ScriptCall, ScriptRunner } from "./scriptRunner.js";
-import { readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
+import { type ScriptCall, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
+import { type KeyReader, pipelineReader, readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 
 export type { BatchOutcome } from "./batch.js";
 export { type BatchCall, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";
 
 /** Options of {@link MathDispatcher}. */
-export interface MathDispatcherOptions extends KeyOptions {
+export interface MathDispatcherOptions extends KeyOptions, ScriptRunnerOptions {
   /**
    * Keep results in this process too, bounded by entries and bytes: a repeated call with the
    * same inputs then costs no round trip (its `cache` says `memory`). Off by default.
@@ -34,7 +38,14 @@ export interface MathDispatcherOptions extends KeyOptions {
 }
 
 /** Options of {@link MathDispatcher.connect}: the dispatcher's and the resilient client's. */
-export type ConnectOptions = MathDispatcherOptions & Omit<ResilientRedisOptions, "config" | "connection">;
+export type ConnectOptions = MathDispatcherOptions & Omit<ResilientRedisOptions, "config" | "connection" | "cluster">;
+
+/**
+ * Where {@link MathDispatcher.connect} goes: connection settings, and `cluster` (startup nodes or
+ * an ioredis Cluster) for a Redis Cluster; without `cluster`, `url` or `host`, the environment's
+ * `MATHD_CLUSTER_NODES=host:port,...` selects cluster mode.
+ */
+export type ConnectTarget = RedisConfigInput & { cluster?: readonly StartupNode[] | Cluster };
 
 /** The single-function methods, one per entry of the registry (`math.atr(input)`, ...). */
 export type SingleFunctionMethods = {
@@ -63,19 +74,22 @@ export class MathDispatcher {
   readonly client: ResilientRedis;
   private ownsClient: boolean;
   private readonly tier: ResultTier | undefined;
+  private readonly options: MathDispatcherOptions;
 
   /**
    * @param client a {@link ResilientRedis}, or an ioredis connection on the patterns database
    *   (DB 10), which is wrapped in one: used as it is, never reconfigured or closed, and the other
-   *   databases get connections to the same server. {@link MathDispatcher.connect} makes one for you.
+   *   databases get connections to the same server; or an ioredis `Cluster` (cluster mode: hash
+   *   tags on, every family in DB 0). {@link MathDispatcher.connect} makes one for you.
+   * @throws ConfigurationError in cluster mode for `MATHD_DB_*` or `hashTag: false`.
    */
-  constructor(
-    client: ResilientRedis | Redis,
-    private readonly options: MathDispatcherOptions = {},
-  ) {
+  constructor(client: ResilientRedis | Redis | Cluster, options: MathDispatcherOptions = {}) {
     if (client instanceof ResilientRedis) {
       this.client = client;
       this.ownsClient = false;
+    } else if (client instanceof Cluster) {
+      this.client = new ResilientRedis({ cluster: client });
+      this.ownsClient = true; // the wrapper; the Cluster given stays open
     } else {
       this.client = new ResilientRedis({ connection: client });
       this.ownsClient = true; // the wrapper, not the connection given to it
@@ -85,7 +99,12 @@ export class MathDispatcher {
         throw new ConfigurationError("redis.options.db", `the dispatcher caches in DB ${expected}, got a connection on DB ${db}`);
       }
     }
-    this.runner = new ScriptRunner(this.client, SCRIPTS, "patterns");
+    if (this.client.cluster && options.hashTag === false) {
+      throw new ConfigurationError("hashTag", "a Redis Cluster needs hash tags: a script's keys must share one slot");
+    }
+    // a cluster routes by slot: every key of a symbol carries its {SYMBOL} hash tag
+    this.options = this.client.cluster ? { ...options, hashTag: true } : options;
+    this.runner = new ScriptRunner(this.client, SCRIPTS, "patterns", { scriptMode: options.scriptMode, readFrom: options.readFrom });
     this.tier = options.resultCache ? new ResultTier(options.resultCache) : undefined;
   }
 
@@ -96,14 +115,19 @@ export class MathDispatcher {
 
   /**
    * Connects through a new {@link ResilientRedis}: from a URL, from connection settings, or from
-   * the environment (REDIS_URL and the others of {@link resolveRedisConfig}) when none is given.
-   * The options set the dispatcher (hash tags, result tier) and the client's policy (deadline,
-   * outage grace, retries, breaker). Close it with {@link MathDispatcher.close}.
+   * the environment (REDIS_URL and the others of {@link resolveRedisConfig}) when none is given;
+   * to a Redis Cluster with `{ cluster: [{ host, port }, ...] }` or `MATHD_CLUSTER_NODES`.
+   * The options set the dispatcher (hash tags, result tier, `scriptMode`, `readFrom`) and the
+   * client's policy (deadline, outage grace, retries, breaker). Close it with {@link MathDispatcher.close}.
+   * @throws ConfigurationError for a malformed `MATHD_CLUSTER_NODES`, or `MATHD_DB_*` in cluster mode.
    */
-  static connect(target: string | RedisConfigInput = {}, options: ConnectOptions = {}): MathDispatcher {
-    const { hashTag, resultCache, ...policy } = options;
-    const client = new ResilientRedis({ ...policy, config: typeof target === "string" ? { url: target } : target });
-    const dispatcher = new MathDispatcher(client, { hashTag, resultCache });
+  static connect(target: string | ConnectTarget = {}, options: ConnectOptions = {}): MathDispatcher {
+    const { hashTag, resultCache, scriptMode, readFrom, ...policy } = options;
+    const { cluster: given, ...config } = typeof target === "string" ? { url: target } : target;
+    const explicit = typeof target === "string" || config.url !== undefined || config.host !== undefined;
+    const cluster = given ?? (explicit ? undefined : clusterNodesFromEnv());
+    const client = new ResilientRedis({ ...policy, config, ...(cluster ? { cluster } : {}) });
+    const dispatcher = new MathDispatcher(client, { hashTag, resultCache, scriptMode, readFrom });
     dispatcher.ownsClient = true;
     return dispatcher;
   }
@@ -228,9 +252,15 @@ export class MathDispatcher {
       news: s.news === undefined,
       baseline: s.volumeRatio === undefined && s.currentVolume !== undefined,
     }));
-    const stored = requests.some((r) => r.news || r.baseline)
-      ? await this.client.runOn(["news", "cumulative_volume"], ([news, volume]) => readSignalInputs(news as Redis, volume as Redis, requests, this.options), options)
-      : requests.map(() => ({}));
+    const stored = !requests.some((r) => r.news || r.baseline)
+      ? requests.map(() => ({}))
+      : this.client.cluster
+        ? await readSignalInputs(this.clusterReader(this.client.cluster, options), this.clusterReader(this.client.cluster, options), requests, this.options)
+        : await this.client.runOn(
+            ["news", "cumulative_volume"],
+            ([news, volume]) => readSignalInputs(pipelineReader(news as Redis), pipelineReader(volume as Redis), requests, this.options),
+            options,
+          );
     let next = 0;
     const prepared = await Promise.all(
       parsed.map(async (p): Promise<Prepared<ResolvedSignal>> => {
@@ -251,6 +281,19 @@ export class MathDispatcher {
       (reply, resolved) => ({ ...decodeResult(dispatchFunction, entry, reply), sources: resolved.sources }),
       options,
     );
+  }
+
+  /** Reads keys on a cluster: one pipeline per master, each under the client's policy. */
+  private clusterReader(cluster: Cluster, options?: CallOptions): KeyReader {
+    return async (commands) => {
+      const keyed = commands.map((command) => ({ keys: [command[1] as string], command }));
+      const outcomes = await runKeyed(cluster, keyed, (command) => this.client.run("news", () => command(), options));
+      return outcomes.map((o) => {
+        if (o.ok) return o.reply as string | null;
+        if (o.error instanceof ReplyError) return o.error; // this key's answer (a WRONGTYPE, say)
+        throw o.error; // the connection or the deadline: the whole read failed
+      });
+    };
   }
 
   /**
@@ -282,6 +325,7 @@ export class MathDispatcher {
    * {@link MathDispatcher.withClient}, never an ioredis connection given to the constructor.
    */
   async close(): Promise<void> {
+    this.runner.close();
     if (this.ownsClient) await this.client.close();
   }
 

@@ -1,20 +1,25 @@
 /**
- * Runs the manifest's scripts with EVALSHA through a {@link ResilientRedis}. Scripts are sent once
- * with SCRIPT LOAD (the SHA1 Redis returns is checked against the manifest). A NOSCRIPT reply,
- * after a restart, failover or SCRIPT FLUSH, loads the script again on the same connection and
- * sends the call again, as often as the call's deadline allows. In a pipeline, the entries that
- * met NOSCRIPT or lost their connection are sent again; the others keep their result.
+ * Runs the manifest's scripts through a {@link ResilientRedis} and a {@link ScriptTransport}: on one
+ * server a {@link StandaloneScriptTransport} on the patterns database, on a Redis Cluster a
+ * {@link ClusterScriptTransport} (slot routing, one pipeline per master, MOVED/ASK resend, replica
+ * reads); EVALSHA of the script cache (the default) or FCALL of the `mathd` Functions library.
+ * Scripts are loaded once (SCRIPT LOAD, each SHA1 Redis returns checked against the manifest; or
+ * FUNCTION LOAD). A NOSCRIPT reply (restart, failover, SCRIPT FLUSH), or "Function not found",
+ * loads the scripts again on the node that answered and sends those calls again, as often as the
+ * call's deadline allows. Every round trip of a call runs under the client's policy with one
+ * deadline for the whole call; a pipeline that lost its connection is sent again once connected.
  *
  * Sending a call again is safe: every script is idempotent given its KEYS and ARGV (the math
  * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
  * applied (ts, seq) is ignored).
  */
-import type { Redis } from "ioredis";
-import { InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError, ScriptIntegrityError } from "../core/errors.js";
+import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
-import { type CallContext, type CallOptions, classifyError, type ResilientRedis } from "../redis/ResilientRedis.js";
+import type { CallOptions, ResilientRedis } from "../redis/ResilientRedis.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
+import type { RoundTrip } from "../cluster/loader.js";
+import { ClusterScriptTransport, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
 
 /** One script invocation: KEYS and ARGV as the script header declares them. */
 export interface ScriptCall {
@@ -26,11 +31,20 @@ export interface ScriptCall {
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
 
-const INPUT_ERROR = /^MATHD_INVALID (\S+): (.*?)(?: script: [0-9a-f]{40}, on @user_script:\d+\.)?$/s;
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+/** How the runner runs the scripts: EVALSHA or Functions, and (on a cluster) where reads go. */
+export interface ScriptRunnerOptions {
+  /** `evalsha` (the script cache, default) or `functions` (the `mathd` library, FCALL). */
+  scriptMode?: ScriptMode;
+  /**
+   * `replica`: on a cluster, read-only scripts (`stream_snapshot`) run on a replica of their
+   * slot's master with EVALSHA_RO / FCALL_RO; they may lag the master. Default `master`.
+   * Ignored on one server.
+   */
+  readFrom?: "master" | "replica";
 }
+
+/** A script's input error, with the suffix Redis appends (EVALSHA: the SHA1; Functions: the function name). */
+const INPUT_ERROR = /^MATHD_INVALID (\S+): (.*?)(?: script: (?:[0-9a-f]{40}|[A-Za-z0-9_]+), on @user_(?:script|function):\d+\.)?$/s;
 
 /**
  * Maps an error of a script call to the SDK's error classes: a script's `MATHD_INVALID` reply is
@@ -46,28 +60,53 @@ export function scriptError(script: string, error: unknown): MathDispatcherError
   return new ScriptExecutionError(script, message, { cause: raw });
 }
 
-type Reply = [Error | null, unknown];
-
 /**
- * Runs the manifest's scripts through a ResilientRedis: SCRIPT LOAD once (checking the SHA1 Redis
- * returns against the build's), then EVALSHA, alone or in one pipeline; a NOSCRIPT reloads the
- * script and sends the call again once. Errors come out as the SDK's classes.
+ * Runs the manifest's scripts through a ResilientRedis and a script transport (one server or a
+ * cluster, EVALSHA or Functions), alone or many at once; errors come out as the SDK's classes.
  */
 export class ScriptRunner {
   private readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
-  private loading: Promise<void> | undefined;
+  /** Where the scripts live and how calls reach them. */
+  readonly transport: ScriptTransport;
 
   /**
-   * @param client the resilient client every round trip goes through.
+   * @param client the resilient client every round trip goes through (on a cluster when it was
+   *   made with `cluster`).
    * @param scripts the manifest; the built `lua/` scripts by default.
-   * @param database the database the scripts keep their cache and state in.
+   * @param database the database the scripts keep their cache and state in (DB 0 on a cluster).
+   * @param options EVALSHA or Functions, and where read-only calls go on a cluster.
    */
   constructor(
     private readonly client: ResilientRedis,
     scripts: readonly ScriptManifestEntry[] = SCRIPTS,
     private readonly database: DatabaseName = "patterns",
+    options: ScriptRunnerOptions = {},
   ) {
     this.byName = new Map(scripts.map((s) => [s.name, s]));
+    const settings = { scripts, mode: options.scriptMode ?? "evalsha", roundTrip: this.roundTrip() };
+    this.transport = client.cluster
+      ? new ClusterScriptTransport(client.cluster, { ...settings, readFrom: options.readFrom ?? "master" })
+      : new StandaloneScriptTransport(client.connection(database), settings);
+  }
+
+  /**
+   * Each round trip under the client's policy, all of them within one deadline: the call's
+   * (`options.deadlineMs`, else the client's) counted from the first.
+   */
+  private roundTrip(options?: CallOptions): RoundTrip {
+    let deadline: number | undefined;
+    return (command) => {
+      if (options?.deadlineMs === undefined) return this.client.run(this.database, () => command());
+      deadline ??= Date.now() + options.deadlineMs;
+      const left = deadline - Date.now();
+      if (left <= 0) return Promise.reject(new CommandTimeoutError(`the call's deadline of ${options.deadlineMs} ms passed`));
+      return this.client.run(this.database, () => command(), { deadlineMs: left });
+    };
+  }
+
+  /** One deadline for every round trip of a call (NOSCRIPT reloads and resends included). */
+  private callRoundTrip(options?: CallOptions): RoundTrip {
+    return this.roundTrip({ deadlineMs: options?.deadlineMs ?? this.client.deadlineMs });
   }
 
   /** The manifest entry of a script, or a ScriptExecutionError if there is none. */
@@ -82,26 +121,16 @@ export class ScriptRunner {
     return [...this.byName.values()];
   }
 
-  private async loadOn(redis: Redis, entry: ScriptManifestEntry): Promise<void> {
-    const sha1 = (await redis.script("LOAD", entry.source)) as string;
-    if (sha1 !== entry.sha1) throw new ScriptIntegrityError(entry.name, entry.sha1, sha1);
+  /** Puts the scripts (or the library) on every node that runs them (once; later calls reuse it). */
+  async load(_options?: CallOptions): Promise<void> {
+    try {
+      await this.transport.prepare();
+    } catch (error) {
+      throw scriptError("load", error);
+    }
   }
 
-  /** Sends every script with SCRIPT LOAD (once; later calls reuse the first load). */
-  load(options?: CallOptions): Promise<void> {
-    this.loading ??= this.client
-      .run(this.database, (redis) => Promise.all(this.scripts.map((s) => this.loadOn(redis, s))), options)
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.loading = undefined;
-          throw error;
-        },
-      );
-    return this.loading;
-  }
-
-  private evalshaArgs(call: ScriptCall): [string, number, ...(string | Buffer)[]] {
+  private check(call: ScriptCall): void {
     const entry = this.entry(call.script);
     if (call.keys.length !== entry.numberOfKeys) {
       throw new ScriptExecutionError(call.script, `takes ${entry.numberOfKeys} keys, got ${call.keys.length}`);
@@ -109,82 +138,40 @@ export class ScriptRunner {
     if (call.args.length !== entry.args.length) {
       throw new ScriptExecutionError(call.script, `takes ${entry.args.length} arguments (${entry.args.map((a) => a.name).join(", ")}), got ${call.args.length}`);
     }
-    return [entry.sha1, entry.numberOfKeys, ...call.keys, ...call.args];
-  }
-
-  /** EVALSHA, loading the script again after each NOSCRIPT while the deadline allows. */
-  private async evalsha(redis: Redis, call: ScriptCall, args: [string, number, ...(string | Buffer)[]], context: CallContext): Promise<unknown> {
-    for (;;) {
-      try {
-        return await redis.evalsha(...args);
-      } catch (error) {
-        if (!isNoScript(error) || Date.now() >= context.deadline) throw error;
-        await this.loadOn(redis, this.entry(call.script));
-      }
-    }
   }
 
   /** Runs one script; resolves to its raw reply. */
   async run(call: ScriptCall, options?: CallOptions): Promise<unknown> {
-    const args = this.evalshaArgs(call);
+    this.check(call);
     try {
       await this.load(options);
-      return await this.client.run(this.database, (redis, context) => this.evalsha(redis, call, args, context), options);
+      return await this.transport.runOne(call, this.callRoundTrip(options));
     } catch (error) {
       throw scriptError(call.script, error);
     }
   }
 
   /**
-   * Runs many scripts in pipelines (one round trip when nothing fails). Entries that met NOSCRIPT
-   * or lost their connection are sent again, after their scripts are loaded again, until the
-   * call's deadline. Results keep the order of `calls`; one call's error does not fail the others.
+   * Runs many scripts in as few round trips as possible: one pipeline on one server, one per
+   * master (in parallel) on a cluster. Entries that met NOSCRIPT are sent again after their
+   * scripts are loaded again; a pipeline that lost its connection is sent again once connected;
+   * both until the call's deadline. Results keep the order of `calls`; one call's error does not
+   * fail the others.
    */
   async runMany(calls: readonly ScriptCall[], options?: CallOptions): Promise<Settled[]> {
-    const settled: Settled[] = new Array(calls.length);
-    const args = calls.map((call) => this.evalshaArgs(call));
-    let pending = calls.map((_, i) => i);
-    if (pending.length === 0) return settled;
-    const fail = (indexes: readonly number[], error: unknown) => {
-      for (const i of indexes) settled[i] = { ok: false, error: scriptError((calls[i] as ScriptCall).script, error) };
-    };
+    if (calls.length === 0) return [];
+    for (const call of calls) this.check(call);
     try {
       await this.load(options);
-      await this.client.run(
-        this.database,
-        async (redis, context) => {
-          while (pending.length > 0) {
-            const pipeline = redis.pipeline();
-            for (const i of pending) pipeline.evalsha(...(args[i] as [string, number]));
-            const replies = ((await pipeline.exec()) ?? []) as Reply[];
-            const again: number[] = [];
-            const reload = new Set<string>();
-            let lost: Error | undefined;
-            pending.forEach((callIndex, j) => {
-              const [error, reply] = replies[j] ?? [new Error("Connection is closed: no reply"), undefined];
-              if (!error) settled[callIndex] = { ok: true, reply };
-              else if (isNoScript(error)) {
-                reload.add((calls[callIndex] as ScriptCall).script);
-                again.push(callIndex);
-              } else if (classifyError(error) === "connection") {
-                lost ??= error;
-                again.push(callIndex);
-              } else fail([callIndex], error);
-            });
-            pending = again;
-            // a lost connection: the policy waits for it and runs this command again (only `pending`)
-            if (lost) throw lost;
-            if (pending.length > 0 && Date.now() >= context.deadline) {
-              throw new ScriptExecutionError("pipeline", "NOSCRIPT until the call's deadline");
-            }
-            await Promise.all([...reload].map((name) => this.loadOn(redis, this.entry(name))));
-          }
-        },
-        options,
-      );
     } catch (error) {
-      fail(pending, error);
+      return calls.map((call) => ({ ok: false, error: scriptError(call.script, error) }));
     }
-    return settled;
+    const outcomes = await this.transport.runMany(calls, this.callRoundTrip(options));
+    return outcomes.map((o, i) => (o.ok ? o : { ok: false, error: scriptError((calls[i] as ScriptCall).script, o.error) }));
+  }
+
+  /** Stops the transport's watch of the cluster topology (the client stays open). */
+  close(): void {
+    this.transport.close();
   }
 }

@@ -66,15 +66,24 @@ function parseBaseline(key: string, text: string | null): number | undefined {
 }
 
 /** One reply per command: its text, or the error Redis answered for that key. */
-type KeyReply = string | null | Error;
+export type KeyReply = string | null | Error;
 
-async function pipelined(redis: Redis, commands: [string, ...string[]][]): Promise<KeyReply[]> {
-  if (commands.length === 0) return [];
-  const results = (await redis.pipeline(commands).exec()) ?? [];
-  return results.map(([error, value]) => {
-    if (error && classifyError(error) !== "final") throw error; // the connection: the policy retries
-    return error ?? (value as string | null);
-  });
+/**
+ * Runs single-key read commands (`["get", key]`, `["hget", key, field]`) and answers one reply per
+ * command, in order; throws when the connection failed (so a policy may retry).
+ */
+export type KeyReader = (commands: [string, ...string[]][]) => Promise<KeyReply[]>;
+
+/** A {@link KeyReader} on one server's connection: one pipeline. */
+export function pipelineReader(redis: Redis): KeyReader {
+  return async (commands) => {
+    if (commands.length === 0) return [];
+    const results = (await redis.pipeline(commands).exec()) ?? [];
+    return results.map(([error, value]) => {
+      if (error && classifyError(error) !== "final") throw error; // the connection: the policy retries
+      return error ?? (value as string | null);
+    });
+  };
 }
 
 /** A stored value or the typed reason it cannot be used (a WRONGTYPE, for one). */
@@ -84,12 +93,13 @@ function storedText(key: string, reply: KeyReply | undefined): string | null {
 }
 
 /**
- * Reads news (DB 11) and baselines (DB 5) for many signals in one round trip. A signal whose
- * stored data is malformed gets a StoredDataError in its place; the others are unaffected.
+ * Reads news (DB 11) and baselines (DB 5) for many signals in one round trip (on a cluster, one
+ * pipeline per master in parallel). A signal whose stored data is malformed gets a
+ * StoredDataError in its place; the others are unaffected.
  */
 export async function readSignalInputs(
-  newsDb: Redis,
-  volumeDb: Redis,
+  newsDb: KeyReader,
+  volumeDb: KeyReader,
   requests: readonly SignalInputRequest[],
   keyOptions: KeyOptions,
 ): Promise<(StoredSignalInputs | StoredDataError)[]> {
@@ -101,8 +111,8 @@ export async function readSignalInputs(
   });
   const wanted = (keys: (string | undefined)[]) => keys.filter((k): k is string => k !== undefined);
   const [newsTexts, baselineTexts] = await Promise.all([
-    pipelined(newsDb, wanted(newsKeys).map((k) => ["get", k])),
-    pipelined(volumeDb, wanted(baselineKeys).map((k) => ["hget", k, "average"])),
+    newsDb(wanted(newsKeys).map((k) => ["get", k])),
+    volumeDb(wanted(baselineKeys).map((k) => ["hget", k, "average"])),
   ]);
   let nextNews = 0;
   let nextBaseline = 0;

@@ -22,9 +22,15 @@
  *
  * Events: `circuit` (state), `retry` (error), `down` ({ address, error }, once per outage),
  * `up` ({ address }), so a service logs an outage once instead of once per retry.
+ *
+ * **Redis Cluster** (`cluster`: an ioredis `Cluster`, or startup nodes): the one Cluster serves
+ * every database of the map, since a cluster has only DB 0 (the key families' prefixes keep
+ * them apart); `MATHD_DB_*` is refused. There is no SELECT: a call waits until the Cluster is
+ * `ready` (connected, slot map read). The same deadline, retries and breaker apply.
  */
 import { EventEmitter } from "node:events";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+import { refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import {
   CircuitOpenError,
   CommandTimeoutError,
@@ -46,6 +52,11 @@ export interface ResilientRedisOptions {
    * database; the other databases get connections with its address and credentials.
    */
   connection?: Redis;
+  /**
+   * Cluster mode: an ioredis `Cluster` (used as it is, never closed), or the startup nodes of
+   * one the client opens. Every database of the map is then DB 0 of the cluster.
+   */
+  cluster?: Cluster | readonly StartupNode[];
   /** The whole budget of one call, attempts, backoff and waits included. Default 2,000 ms. */
   deadlineMs?: number;
   /** How long into an outage a call still waits for the connection. Default 200 ms. */
@@ -117,6 +128,7 @@ class Link {
   private changed: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(
+    // a Cluster in cluster mode: it has the same commands, routed by key
     readonly redis: Redis,
     readonly database: DatabaseName,
     readonly db: number,
@@ -155,10 +167,13 @@ export class ResilientRedis extends EventEmitter {
   readonly config: RedisConfig;
   /** `host:port` of the server, as errors name it. */
   readonly address: string;
+  /** The ioredis Cluster every database goes to in cluster mode; undefined on one server. */
+  readonly cluster: Cluster | undefined;
   private readonly links = new Map<number, Link>();
   private readonly owned = new Set<Redis>();
   private readonly detach: (() => void)[] = [];
-  private readonly deadlineMs: number;
+  /** The whole budget of one call, unless the call gives its own. */
+  readonly deadlineMs: number;
   private readonly outageGraceMs: number;
   private readonly maxRetries: number;
   private readonly initialDelayMs: number;
@@ -175,6 +190,10 @@ export class ResilientRedis extends EventEmitter {
 
   constructor(private readonly options: ResilientRedisOptions = {}) {
     super();
+    if (options.cluster) {
+      refuseDatabaseSettings(process.env, options.connection?.options.db);
+      if (options.connection) throw new ConfigurationError("connection", "give a cluster or a connection, not both");
+    }
     const given = options.connection?.options;
     // a given connection's address wins over the environment: the other databases go where it goes
     this.config = resolveRedisConfig(given ? { host: given.host, port: given.port, ...options.config } : options.config);
@@ -188,6 +207,34 @@ export class ResilientRedis extends EventEmitter {
     this.breakerThreshold = options.breakerThreshold ?? 5;
     this.halfOpenAfterMs = options.halfOpenAfterMs ?? 500;
     if (options.connection) this.track(options.connection, this.databaseOfDb(options.connection.options.db ?? 0));
+    this.cluster = undefined;
+    if (options.cluster) {
+      const given = options.cluster instanceof Cluster ? options.cluster : undefined;
+      const nodes = given ? [] : (options.cluster as readonly StartupNode[]);
+      const cluster = given ?? this.openCluster(nodes);
+      this.cluster = cluster;
+      this.address = given ? "cluster" : nodes.map((n) => addressOf(n)).join(",");
+      if (!given) this.owned.add(cluster as unknown as Redis);
+      this.track(cluster as unknown as Redis, "patterns");
+    }
+  }
+
+  private openCluster(nodes: readonly StartupNode[]): Cluster {
+    const { username, password, tls, commandTimeoutMs } = this.config;
+    return new Cluster([...nodes], {
+      lazyConnect: true,
+      // the slot map is read again every few seconds too, so a failover is noticed without a MOVED
+      slotsRefreshInterval: 5000,
+      clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+      redisOptions: {
+        username,
+        password,
+        ...(tls ? { tls: { ...tls, rejectUnauthorized: true } } : {}),
+        connectTimeout: commandTimeoutMs,
+        maxRetriesPerRequest: 0,
+        enableReadyCheck: false,
+      },
+    });
   }
 
   /** The state of the circuit breaker. */
@@ -207,7 +254,8 @@ export class ResilientRedis extends EventEmitter {
   }
 
   private link(database: DatabaseName): Link {
-    const db = this.config.databases[database];
+    // cluster mode: one link, DB 0, for every database of the map
+    const db = this.cluster ? 0 : this.config.databases[database];
     const existing = this.links.get(db);
     if (existing) return existing;
     if (this.closed) throw new ConnectionError(this.address, "closed", "the client was closed");
@@ -230,7 +278,7 @@ export class ResilientRedis extends EventEmitter {
 
   /** Follows a connection's state: outages, SELECT, errors. */
   private track(redis: Redis, database: DatabaseName): Link {
-    const link = new Link(redis, database, redis.options.db ?? 0);
+    const link = new Link(redis, database, this.cluster ? 0 : (redis.options.db ?? 0));
     this.links.set(link.db, link);
     const onReady = () => void this.select(link);
     const onError = (error: Error) => {
@@ -296,7 +344,7 @@ export class ResilientRedis extends EventEmitter {
       for (;;) {
         if (link.misconfigured) throw link.misconfigured;
         if (link.usable) return;
-        if (link.redis.status === "wait") link.redis.connect().catch(() => undefined); // lazyConnect: errors arrive as events
+        if (link.redis.status === "wait") (link.redis.connect() as Promise<void>).catch(() => undefined); // lazyConnect: errors arrive as events
         if (this.closed || link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the client was closed");
         const failure = link.lastError && connectionFailureOf(link.lastError);
         if (failure === "auth" || failure === "tls" || failure === "denied") throw toConnectionError(this.config, link.lastError);
