@@ -1,8 +1,8 @@
 #!lua
 -- @name stream_update
--- @version 1.1.0
--- @key atr_state    indicator:atr<period>:<symbol>, a hash in DB 10
--- @key vwap_state   indicator:vwap:<symbol>, a hash in DB 10
+-- @version 1.2.0
+-- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
+-- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
 -- @arg atr_period   integer 1..500, the period the ATR key names
 -- @arg ts           exchange timestamp, whole epoch ms
 -- @arg seq          sequence number, whole, 0..9e15; (ts, seq) orders the updates of a symbol
@@ -11,57 +11,154 @@
 -- @arg high         price text for a bar; '' for a tick
 -- @arg low          price text for a bar; '' for a tick
 -- @arg close        price text for a bar; '' for a tick
--- @arg bands        band multipliers as in vwap: '1,2'
--- Reply: atr_status, vwap_status, then atr ('' until seeded), atr_bars, session, and vwap, sigma,
---        volume, points, band_k, band_lower, band_upper (vwap '' while the session has no volume).
+-- @arg bands        band multipliers as in vwap ('1,2'), or '' for a reply without bands (the
+--                   SDK sends '' and derives the bands from vwap and sigma)
+-- Reply, by position (no field names: a tick's reply costs a fraction of the tick otherwise):
+--        1 atr_status, 2 vwap_status, 3 atr (%.17g, '' until seeded), 4 atr_bars (integer),
+--        5 session (integer, '' before the first tick), 6 vwap (%.17g, '' while the session has
+--        no volume, and then nothing follows), 7 sigma (%.17g), 8 volume, 9 points (integers),
+--        and with bands 10 band_k, 11 band_lower, 12 band_upper (lists of %.17g, as in vwap).
 -- Statuses: applied; duplicate (at or before the last applied (ts, seq): ignored, never counted
 -- twice); preopen (VWAP: before 09:15 IST, ignored); skipped (ATR: a tick is not a bar).
--- One tick or bar advances both indicators of one symbol atomically; cost is independent of the
--- history behind it. VWAP starts afresh at the first tick of a new IST trading date.
+-- One tick or bar advances both indicators of one symbol atomically: one MGET, one SET per
+-- indicator that changed; cost is independent of the history behind it. VWAP starts afresh at the
+-- first tick of a new IST trading date. TTL: 57,600 s from every ATR write and from the first
+-- VWAP write of a session; later VWAP writes keep it (SET KEEPTTL), so a session's state lives
+-- 16 hours from its first tick.
+-- @limit MAX_ATR_PERIOD 500 the longest ATR period
+-- @limit MAX_PRICE_UNITS 1e12 Rs 100,000,000 in units
+-- @limit MAX_VOLUME 1e10 per point
+-- @include "session"
+
+-- The fast path: a tick without bands, every argument and key in its usual form, state absent or
+-- well formed. It runs before the includes below define their functions (defining them costs
+-- more than the tick itself) and applies vwap_run's step to its one point inline; the streaming
+-- tests hold it to the batch script bit for bit over random tick series. Anything else (a bar,
+-- bands, an unusual or bad argument, a malformed state) falls through to the general path, which
+-- checks everything again and names what is wrong. Whatever the fast path accepts, the general
+-- path accepts too, with the same values: canonical whole numbers within their bounds, a price
+-- of digits with at most four decimals, keys of one symbol in the allowed characters.
+-- One match checks the whole call: both keys name one symbol, bare or as a whole hash tag, the
+-- ATR key names the period (%1), and the arguments are period:ts:seq:price:volume with '' for
+-- high, low, close and bands.
+local A = ARGV
+local digits, symbol, ts, seq, whole, fraction, volume
+if #A == 9 and KEYS[2] and not KEYS[3] then
+  digits, symbol, ts, seq, whole, fraction, volume = string.match(
+    KEYS[1] .. ' ' .. KEYS[2] .. ' ' .. A[1] .. ':' .. A[2] .. ':' .. A[3] .. ':' .. A[4] .. ':' .. A[5] .. ':' .. A[6] .. A[7] .. A[8] .. A[9],
+    '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 %1:(%d+):(%d+):(%d+)%.?(%d*):(%d+):$')
+end
+if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125) then
+  -- the price in units, exactly: whole rupees times 10000 plus the decimals scaled to four places
+  local n, price = #fraction, nil
+  if n == 0 and #whole == #A[4] then price = whole * 10000
+  elseif n == 1 then price = whole * 10000 + fraction * 1000
+  elseif n == 2 then price = whole * 10000 + fraction * 100
+  elseif n == 3 then price = whole * 10000 + fraction * 10
+  elseif n == 4 then price = whole * 10000 + fraction end
+  local period = digits + 0
+  ts, seq, volume = ts + 0, seq + 0, volume + 0
+  if price and price >= 1 and price <= MAX_PRICE_UNITS and period <= MAX_ATR_PERIOD and ts <= 9e15 and seq <= 9e15 and volume <= MAX_VOLUME then
+    local stored = redis.call('MGET', KEYS[1], KEYS[2])
+    local a, v = stored[1], stored[2]
+    local p, bars, atr = period, 0, ''
+    if a and #a == 56 then
+      p, bars = struct.unpack('<dd', a)
+      if bars > p then atr = string.format('%.17g', struct.unpack('<d', a, 33) / 10000) end -- fmt: a seeded ATR is finite, never -0
+    end
+    if (not a or #a == 56) and p == period and (not v or #v == 80) then
+      local session, open = session_of(ts)
+      local stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq
+      if v then stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq = struct.unpack('<dddddddddd', v) end
+      local status, ttl = 'applied', 'KEEPTTL'
+      if last_ts and (ts < last_ts or (ts == last_ts and seq <= last_seq)) then
+        status = 'duplicate'
+      elseif not open then
+        status = 'preopen'
+      else
+        if stored_session ~= session then -- vwap_new(), and the TTL starts
+          points, origin, weight, sum, comp, mean, m2, ttl = 0, nil, 0, 0, 0, 0, 0, 'EX'
+        end
+        -- vwap_run's step for one tick: x = 3 * price, shifted by the session's first x
+        local x = 3 * price
+        if origin == nil then origin = x end
+        if volume > 0 then
+          local d = x - origin
+          local term = d * volume
+          local total = sum + term -- neumaier_add
+          if (sum < 0 and -sum or sum) >= (term < 0 and -term or term) then comp = comp + ((sum - total) + term)
+          else comp = comp + ((term - total) + sum) end
+          sum = total
+          local new_weight = weight + volume
+          local delta = d - mean
+          local r = delta * volume / new_weight
+          mean = mean + r
+          m2 = m2 + weight * delta * r
+          weight = new_weight
+        end
+        points, stored_session, last_ts, last_seq = points + 1, session, ts, seq
+      end
+      local reply = { 'skipped', status, atr, bars, stored_session or '', '' }
+      if stored_session and weight > 0 then
+        -- as vwap_fields: (origin + (sum + sum_comp) / weight) / VWAP_X_SCALE, sqrt(m2 / weight) / VWAP_X_SCALE
+        local value, sigma = (origin + (sum + comp) / weight) / 30000, math.sqrt(m2 / weight) / 30000
+        if value - value ~= 0 or sigma - sigma ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+        reply[6], reply[7], reply[8], reply[9] = string.format('%.17g', value), sigma == 0 and '0' or string.format('%.17g', sigma), weight, points
+      end
+      if status ~= 'applied' then return reply end
+      v = struct.pack('<dddddddddd', stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq)
+      if ttl == 'EX' then redis.call('SET', KEYS[2], v, 'EX', '57600') else redis.call('SET', KEYS[2], v, 'KEEPTTL') end
+      return reply
+    end
+  end
+end
+
+-- The general path.
 -- @include "stream_state"
 -- @include "session"
 
 check_arg_count(9)
-local period = arg_integer(1, 'atr_period', 1, 500)
-check_state_keys(period)
+local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
+check_state_keys(period, string.find(ARGV[1], '^[1-9]%d*$') and ARGV[1] or nil)
 local ts = arg_number(2, 'ts')
 check_epoch_ms('ts', ts)
 local seq = arg_integer(3, 'seq', 0, 9e15)
-local is_bar = arg_string(6, 'high') ~= ''
+local is_bar = ARGV[6] ~= ''
 local high, low, close, price
 if is_bar then
-  if arg_string(4, 'price') ~= '' then invalid('price', "send '' for a bar: its price is the typical price") end
+  if ARGV[4] ~= '' then invalid('price', "send '' for a bar: its price is the typical price") end
   high, low, close = arg_price(6, 'high'), arg_price(7, 'low'), arg_price(8, 'close')
-  check_bar('', high, low, close)
+  if high < low or close < low or close > high then check_bar('', high, low, close) end
 else
   price = arg_price(4, 'price')
-  if arg_string(7, 'low') ~= '' or arg_string(8, 'close') ~= '' then invalid('high', 'a bar needs high, low and close') end
+  if ARGV[7] ~= '' or ARGV[8] ~= '' then invalid('high', 'a bar needs high, low and close') end
 end
 local volume = arg_integer(5, 'volume', 0, MAX_VOLUME)
-local multipliers = arg_bands(9)
+local multipliers = arg_string(9, 'bands') ~= '' and arg_bands(9) or nil
 
-local atr = atr_state_of(KEYS[1], period)
-local vwap = vwap_state_of(KEYS[2])
+local stored = redis.call('MGET', KEYS[1], KEYS[2])
+local atr = atr_state_of(stored[1], period)
+local vwap = vwap_state_of(stored[2])
 
 local atr_status = 'skipped'
 if is_bar then
   if is_after(atr, ts, seq) then
     atr_run(atr, struct.pack('<ddd', high, low, close), 1, nil)
-    atr.period, atr.last_ts, atr.last_seq = period, ts, seq
+    atr.last_ts, atr.last_seq = ts, seq
     atr_status = 'applied'
   else
     atr_status = 'duplicate'
   end
 end
 
-local vwap_status
+local vwap_status, vwap_ttl = nil, 'KEEPTTL'
 local session, open = session_of(ts)
 if not is_after(vwap, ts, seq) then
   vwap_status = 'duplicate'
 elseif not open then
   vwap_status = 'preopen'
 else
-  if vwap.session ~= session then vwap = vwap_new() end
+  if vwap.session ~= session then vwap, vwap_ttl = vwap_new(), 'EX' end
   -- the batch script's own loop, on this one point
   if is_bar then vwap_run(vwap, struct.pack('<dddd', high, low, close, volume), 1, false)
   else vwap_run(vwap, struct.pack('<dd', price, volume), 1, true) end
@@ -70,7 +167,18 @@ else
 end
 
 -- the reply is built (and every value checked finite) before anything is written
-local reply = stream_fields(atr, vwap, multipliers, { 'atr_status', atr_status, 'vwap_status', vwap_status })
-if atr_status == 'applied' then state_save(KEYS[1], atr, ATR_FIELDS) end
-if vwap_status == 'applied' then state_save(KEYS[2], vwap, VWAP_FIELDS) end
+local reply = { atr_status, vwap_status, atr.atr and fmt(atr.atr / PRICE_UNITS) or '', atr.bars, vwap.session or '', '' }
+if vwap.weight > 0 then
+  local value, sigma = vwap_values(vwap)
+  reply[6], reply[7], reply[8], reply[9] = fmt(value), fmt(sigma), vwap.weight, vwap.points
+  if multipliers then
+    local fields = vwap_fields(vwap, multipliers, {}) -- vwap, sigma, volume, points, then the bands
+    reply[10], reply[11], reply[12] = fields[10], fields[12], fields[14]
+  end
+end
+if atr_status == 'applied' then redis.call('SET', KEYS[1], atr_state_pack(atr), 'EX', STATE_TTL_SECONDS) end
+if vwap_status == 'applied' then
+  if vwap_ttl == 'EX' then redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'EX', STATE_TTL_SECONDS)
+  else redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'KEEPTTL') end
+end
 return reply

@@ -8,6 +8,7 @@ import { attempt, type BatchOutcome, requireArray, runPrepared, unwrap } from ".
 import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
+import { ReplyFormatError } from "../core/errors.js";
 import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
 import { unitsToText } from "../core/units.js";
 import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
@@ -100,9 +101,58 @@ function decodeSnapshot(fields: ReplyFields): IndicatorSnapshot {
  * {@link StreamingIndicators.update} is one atomic EVALSHA of `stream_update`, idempotent by
  * (ts, seq); snapshots read the state back. Made by `MathDispatcher.streaming()`.
  */
+/** A number the update reply carries as text (%.17g) or as an integer. */
+function replyNumber(value: unknown, name: string): number {
+  const n = typeof value === "number" ? value : Number(Buffer.isBuffer(value) ? value.toString() : value);
+  if (!Number.isFinite(n) || value === "" || Array.isArray(value)) throw new ReplyFormatError(`stream_update reply: ${name} is not a finite number: ${JSON.stringify(value)}`);
+  return n;
+}
+
+function replyText(value: unknown, name: string): string {
+  if (typeof value === "string") return value;
+  if (Buffer.isBuffer(value)) return value.toString();
+  if (typeof value === "number") return String(value);
+  throw new ReplyFormatError(`stream_update reply: ${name} is not text: ${JSON.stringify(value)}`);
+}
+
+/**
+ * The positional reply of lua/stream_update.lua (called without bands): atr_status, vwap_status,
+ * atr ('' until seeded), atr_bars, session ('' before the first tick), then vwap, sigma, volume,
+ * points unless the session has no volume yet. The bands are `vwap -/+ k * sigma` on the very
+ * doubles the script computed, the same operations lua/vwap.lua runs, so they equal its bits.
+ */
+function decodeUpdateReply(reply: unknown, multipliers: readonly number[]): StreamUpdateResult {
+  if (!Array.isArray(reply) || (reply.length !== 6 && reply.length !== 9)) {
+    throw new ReplyFormatError(`stream_update reply: expected 6 or 9 values, got ${JSON.stringify(reply)}`);
+  }
+  const [atrStatus, vwapStatus, atr, atrBars, session, vwap, sigma, volume, points] = reply as unknown[];
+  const atrText = replyText(atr, "atr");
+  const sessionText = replyText(session, "session");
+  const result: StreamUpdateResult = {
+    atrStatus: replyText(atrStatus, "atr_status") as AtrStatus,
+    vwapStatus: replyText(vwapStatus, "vwap_status") as VwapStatus,
+    ...(atrText === "" ? {} : { atr: replyNumber(atrText, "atr") }),
+    atrBars: replyNumber(atrBars, "atr_bars"),
+    ...(sessionText === "" ? {} : { session: replyNumber(sessionText, "session") }),
+  };
+  if (reply.length === 9) {
+    const v = replyNumber(vwap, "vwap");
+    const s = replyNumber(sigma, "sigma");
+    result.vwap = {
+      vwap: v,
+      sigma: s,
+      volume: replyNumber(volume, "volume"),
+      points: replyNumber(points, "points"),
+      bands: multipliers.map((k) => ({ k, lower: v - k * s, upper: v + k * s })),
+    };
+  }
+  return result;
+}
+
 export class StreamingIndicators {
   private readonly atrPeriod: number;
   private readonly bands: string;
+  private readonly multipliers: readonly number[];
   private readonly keyOptions: KeyOptions;
 
   /** @param runner a script runner on DB 10. */
@@ -112,6 +162,7 @@ export class StreamingIndicators {
   ) {
     const parsed = parseInput(optionsSchema, options);
     this.atrPeriod = parsed.atrPeriod;
+    this.multipliers = parsed.bands;
     this.bands = parsed.bands.join(",");
     this.keyOptions = { hashTag: parsed.hashTag ?? false };
   }
@@ -134,30 +185,21 @@ export class StreamingIndicators {
         priceArg(u.high),
         priceArg(u.low),
         priceArg(u.close),
-        this.bands,
+        "", // no bands: the reply is shorter, and decodeUpdateReply derives them from vwap and sigma
       ],
-    };
-  }
-
-  private static decodeUpdate(reply: unknown): StreamUpdateResult {
-    const fields = decodeReply(reply);
-    return {
-      atrStatus: textField(fields, "atr_status") as AtrStatus,
-      vwapStatus: textField(fields, "vwap_status") as VwapStatus,
-      ...decodeSnapshot(fields),
     };
   }
 
   /** Applies one tick or bar to the symbol's ATR and VWAP in one atomic script call. */
   async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
-    return StreamingIndicators.decodeUpdate(await this.runner.run(this.updateCall(input), options));
+    return decodeUpdateReply(await this.runner.run(this.updateCall(input), options), this.multipliers);
   }
 
   /** Applies many updates in one pipeline (in order); each succeeds or fails on its own. */
   async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
     requireArray(inputs, "inputs");
     const prepared = inputs.map((input) => attempt(() => ({ call: this.updateCall(input), extra: undefined })));
-    return runPrepared(this.runner, prepared, (reply) => StreamingIndicators.decodeUpdate(reply), options);
+    return runPrepared(this.runner, prepared, (reply) => decodeUpdateReply(reply, this.multipliers), options);
   }
 
   /** The current values of one symbol. */

@@ -7,6 +7,8 @@ import { indicatorKey } from "../../src/keys/indicator.js";
 import type { StreamUpdateInput } from "../../src/dispatcher/streaming.js";
 import type { ResultMeta } from "../../src/dispatcher/scriptFunction.js";
 import type { VwapResult } from "../../src/dispatcher/vwap.js";
+import { unitsToText } from "../../src/core/units.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries, type GeneratedBar } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
@@ -69,6 +71,65 @@ describe("streaming ATR and VWAP", () => {
     );
   });
 
+  it("after every tick equal the batch script over the ticks so far to the last digit, and the reference", async () => {
+    // market-like ticks (docs/FORMULAS.md's tolerance assumes prices of one session near each
+    // other) with 0 to 4 decimals, so the fast path parses every form; zero volumes among them
+    const tick = fc.record({
+      offset: fc.integer({ min: -500_000, max: 500_000 }),
+      whole: fc.boolean(),
+      volume: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1_000_000 })),
+    });
+    const series = fc.tuple(fc.integer({ min: 100, max: 50_000 }), fc.array(tick, { minLength: 1, maxLength: 30 }));
+    await fc.assert(
+      fc.asyncProperty(series, async ([level, raw]) => {
+        const ticks = raw.map((t) => {
+          const units = level * 10_000 + t.offset;
+          return { units: t.whole ? Math.round(units / 10_000) * 10_000 : units, volume: t.volume };
+        });
+        const symbol = freshSymbol("TICKS");
+        const updates = ticks.map((t, i) => ({ symbol, ts: OPEN + i * 1000, seq: i, price: unitsToText(t.units), volume: t.volume }));
+        const outcomes = await streaming.updateMany(updates);
+        const batch = await dispatcher.batch(
+          ticks.map((_, k) => ({ fn: "vwap" as const, input: { symbol, ticks: updates.slice(0, k + 1).map((u) => ({ price: u.price, volume: u.volume })) } })),
+        );
+        const reference = new StreamingReference(5);
+        outcomes.forEach((outcome, k) => {
+          if (!outcome.ok) throw outcome.error;
+          const r = outcome.value;
+          expect([r.atrStatus, r.vwapStatus, r.atrBars, r.atr]).toEqual(["skipped", "applied", 0, undefined]);
+          reference.update({ ...updates[k]!, price: updates[k]!.price });
+          const b = batch[k]!;
+          if (b.ok) {
+            const { cache: _c, scriptVersion: _v, ...batchValues } = b.value as VwapResult & ResultMeta;
+            expect(r.vwap).toEqual(batchValues); // bit for bit: vwap, sigma, volume, points, bands
+            expectClose(r.vwap!.vwap, reference.vwap!.vwap, `vwap after tick ${k}`);
+            expectClose(r.vwap!.sigma, reference.vwap!.sigma, `sigma after tick ${k}`);
+          } else {
+            expect(r.vwap).toBeUndefined(); // no volume yet in the session
+          }
+        });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("answers a tick the same on its fast path and on the general path (a raw call with bands)", async () => {
+    const update = SCRIPTS.find((s) => s.name === "stream_update")!;
+    const fast = freshSymbol("FAST");
+    const general = freshSymbol("GENERAL");
+    const ticks = [["100.05", "10"], ["101", "0"], ["99.1234", "7"], ["100.1", "3"], ["100.123", "5"]];
+    for (const [i, [price, volume]] of ticks.entries()) {
+      const args = (bands: string) => ["5", String(OPEN + i), String(i), price!, volume!, "", "", "", bands];
+      const keys = (symbol: string) => [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol)];
+      const a = (await redis.evalsha(update.sha1, 2, ...keys(fast), ...args(""))) as unknown[];
+      const b = (await redis.evalsha(update.sha1, 2, ...keys(general), ...args("1,2"))) as unknown[];
+      expect(a).toHaveLength(9);
+      expect(b.slice(0, 9)).toEqual(a);
+      expect(b.slice(9)).toHaveLength(3); // band_k, band_lower, band_upper
+    }
+    expect(await redis.getBuffer(indicatorKey("vwap", fast))).toEqual(await redis.getBuffer(indicatorKey("vwap", general)));
+  });
+
   it("ignores an update at or before the last applied one and reports it as a duplicate", async () => {
     const symbol = freshSymbol("DUP");
     const tick = { symbol, ts: OPEN + MINUTE, seq: 7, price: 100, volume: 10 };
@@ -95,17 +156,52 @@ describe("streaming ATR and VWAP", () => {
     expect(day2.vwap).toMatchObject({ vwap: 120, volume: 5, points: 1 });
   });
 
-  it("keeps its state in indicator:{name}:{SYMBOL} hashes with TTL 57,600 s, one hash tag per symbol", async () => {
+  it("keeps its state in indicator:{name}:{SYMBOL} strings of packed doubles with TTL 57,600 s, one hash tag per symbol", async () => {
     const tagged = dispatcher.streaming({ atrPeriod: 14, hashTag: true });
     const symbol = freshSymbol("LAYOUT");
     await tagged.update({ symbol, ts: OPEN, seq: 1, high: 101, low: 99, close: 100, volume: 1 });
-    for (const key of [indicatorKey("atr14", symbol, { hashTag: true }), indicatorKey("vwap", symbol, { hashTag: true })]) {
+    const atrKey = indicatorKey("atr14", symbol, { hashTag: true });
+    const vwapKey = indicatorKey("vwap", symbol, { hashTag: true });
+    for (const key of [atrKey, vwapKey]) {
       expect(key).toContain(`{${symbol}}`);
+      expect(await redis.type(key)).toBe("string");
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(57_000);
       expect(ttl).toBeLessThanOrEqual(57_600);
     }
-    expect(await redis.hget(indicatorKey("atr14", symbol, { hashTag: true }), "prev_close")).toBe("1000000");
+    const doubles = (b: Buffer) => Array.from({ length: b.length / 8 }, (_, i) => b.readDoubleLE(8 * i));
+    // period, bars, prev_close, tr_sum, atr (0 until seeded), last_ts, last_seq
+    expect(doubles((await redis.getBuffer(atrKey))!)).toEqual([14, 1, 1_000_000, 0, 0, OPEN, 1]);
+    // session, points, origin, weight, sum, sum_comp, mean, m2, last_ts, last_seq
+    expect(doubles((await redis.getBuffer(vwapKey))!)).toEqual([Math.floor((OPEN + 19_800_000) / 86_400_000), 1, 3_000_000, 1, 0, 0, 0, 0, OPEN, 1]);
+  });
+
+  it("sets the VWAP TTL at a session's first tick and keeps it within the session; every bar refreshes the ATR's", async () => {
+    const symbol = freshSymbol("TTL");
+    const atrKey = indicatorKey("atr5", symbol);
+    const vwapKey = indicatorKey("vwap", symbol);
+    await streaming.update({ symbol, ts: OPEN, seq: 1, high: 101, low: 99, close: 100, volume: 1 });
+    await redis.expire(vwapKey, 1000);
+    await redis.expire(atrKey, 1000);
+    await streaming.update({ symbol, ts: OPEN + 1, seq: 2, price: 100, volume: 1 }); // tick: same session
+    expect(await redis.ttl(vwapKey)).toBeLessThanOrEqual(1000);
+    await streaming.update({ symbol, ts: OPEN + 2, seq: 3, high: 101, low: 99, close: 100, volume: 1 }); // bar: same session
+    expect(await redis.ttl(vwapKey)).toBeLessThanOrEqual(1000);
+    expect(await redis.ttl(atrKey)).toBeGreaterThan(57_000);
+    await streaming.update({ symbol, ts: OPEN + 86_400_000, seq: 4, price: 100, volume: 1 }); // the next session
+    expect(await redis.ttl(vwapKey)).toBeGreaterThan(57_000);
+  });
+
+  it("starts afresh over state of another form (a hash of 1.1.0) and refuses a string that is no state", async () => {
+    const symbol = freshSymbol("OLD");
+    await redis.hset(indicatorKey("vwap", symbol), "points", "3", "weight", "30");
+    await redis.hset(indicatorKey("atr5", symbol), "bars", "3");
+    const r = await streaming.update({ symbol, ts: OPEN, seq: 1, high: 101, low: 99, close: 100, volume: 2 });
+    expect([r.atrBars, r.vwap?.points, r.vwap?.volume]).toEqual([1, 1, 2]);
+    expect(await redis.type(indicatorKey("vwap", symbol))).toBe("string");
+    await redis.set(indicatorKey("vwap", symbol), "not a state");
+    await expect(streaming.update({ symbol, ts: OPEN + 1, seq: 2, price: 100, volume: 1 })).rejects.toThrow(/vwap_state: holds 11 bytes/);
+    await expect(streaming.snapshot(symbol)).rejects.toThrow(/vwap_state: holds 11 bytes/);
   });
 
   it("reads a snapshot of one symbol and of many in one round trip", async () => {

@@ -19,7 +19,7 @@ afterAll(() => server.stop());
 async function seedHealthy() {
   const patterns = db(10);
   await patterns.set(`pattern_cache:atr:v1.0.0:NIFTY:${"a".repeat(40)}`, "[]", "EX", 57_600);
-  await patterns.hset("indicator:atr14:NIFTY", "bars", "3");
+  await patterns.set("indicator:atr14:NIFTY", "x".repeat(56)); // a string of packed doubles (stream_update 1.2.0)
   await patterns.expire("indicator:atr14:NIFTY", 1000);
   const ticks = db(4);
   await ticks.xadd("ticks:NIFTY", "*", "price", "100", "volume", "1", "ts", "1");

@@ -69,7 +69,7 @@ describe("mathd consume", () => {
     expect(run.stdout).toMatch(/^summary: applied 210 in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 0, claimed 0, pending 0, lag 0$/m);
     const state = client(url, 12);
     for (const [i, symbol] of symbols.entries()) {
-      expect(await state.hget(`indicator:vwap:${symbol}`, "points")).toBe(String(perSymbol[i]));
+      expect((await state.getBuffer(`indicator:vwap:${symbol}`))?.readDoubleLE(8)).toBe(perSymbol[i]); // points: the second packed double
     }
     expect(await client(url, 10).exists(...symbols.map((s) => `indicator:vwap:${s}`))).toBe(0); // nothing in the default DB
     expect(await client(url, 4).exists(...symbols.map((s) => tickStreamKey(s)))).toBe(0);
