@@ -316,7 +316,8 @@ export class MathDispatcher {
 
   /** Streaming ATR and session VWAP with their state in DB 10, on this dispatcher's client. */
   streaming(options: StreamingOptions = {}): StreamingIndicators {
-    return new StreamingIndicators(this.runner, { hashTag: this.options.hashTag, ...options });
+    const forced = this.client.cluster ? { hashTag: true } : {}; // a cluster needs the {SYMBOL} tags
+    return new StreamingIndicators(this.runner, { hashTag: this.options.hashTag, ...options, ...forced });
   }
 
   /**

@@ -9,10 +9,17 @@
  * container that came back with a new host name) are claimed with XAUTOCLAIM once they have been
  * idle for `claimIdleMs`, before this consumer reads anything new: a symbol's updates must arrive
  * in order, and an old entry applied after a newer one would be dropped as a duplicate.
+ *
+ * On a Redis Cluster (given an ioredis `Cluster`; keys with hash tags) each stream lives on its
+ * own slot, and one XREADGROUP may not span slots: each stream is read by its own XREADGROUP,
+ * one pipeline per master in parallel, without BLOCK (a blocked command would hold the node's
+ * connection for the other streams); an empty pass waits `min(blockMs, 50)` ms before the next.
+ * Acknowledgements and dead letters are per stream already, so they go to the stream's master.
  */
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
+import { runKeyed } from "../cluster/pipeline.js";
 import { InvalidInputError, MathDispatcherError, RedisCommandError } from "../core/errors.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
@@ -51,6 +58,9 @@ export interface TickConsumerOptions extends KeyOptions {
   /** Pause after a failed pass before the next, default 500 ms. */
   retryDelayMs?: number;
 }
+
+/** Pause after an empty pass on a cluster, where reads do not block. */
+const CLUSTER_POLL_MS = 50;
 
 /** What the consumer did since it was created. */
 export interface ConsumerCounters {
@@ -144,15 +154,18 @@ export class TickConsumer extends EventEmitter {
 
   /**
    * @param ticks a connection on the continuous_market database (DB 4 by default), used only by
-   *   this consumer (reads block).
+   *   this consumer (reads block); or an ioredis `Cluster` (then give `hashTag: true`).
    * @param indicators the streaming indicators to apply entries to.
    */
   constructor(
-    private readonly ticks: Redis,
+    private readonly ticks: Redis | Cluster,
     private readonly indicators: StreamingIndicators,
     private readonly options: TickConsumerOptions,
   ) {
     super();
+    if (ticks.isCluster && !options.hashTag) {
+      throw new InvalidInputError("hashTag", "a consumer on a Redis Cluster needs hashTag: true (ticks:{SYMBOL})");
+    }
     this.group = options.group ?? "mathd";
     this.consumer = options.consumer ?? defaultConsumerName();
     this.streams = options.symbols.map((s) => tickStreamKey(s, options));
@@ -165,7 +178,7 @@ export class TickConsumer extends EventEmitter {
    */
   private typed(error: unknown): MathDispatcherError {
     if (error instanceof MathDispatcherError) return error;
-    const { host = "127.0.0.1", port = 6379 } = this.ticks.options;
+    const { host = "127.0.0.1", port = 6379 } = this.ticks.isCluster ? {} : (this.ticks as Redis).options;
     if (connectionFailureOf(error)) return toConnectionError({ host, port }, error);
     return new RedisCommandError(error instanceof Error ? error.message : String(error), { cause: error });
   }
@@ -249,10 +262,32 @@ export class TickConsumer extends EventEmitter {
 
   private async read(id: "0" | ">", block: boolean): Promise<StreamReply> {
     const { count = 200, blockMs = 1000 } = this.options;
+    if (this.ticks.isCluster) {
+      const reply = await this.readEach(this.ticks as Cluster, id, count);
+      if (block && reply.every(([, entries]) => entries.length === 0)) await this.sleep(Math.min(blockMs, CLUSTER_POLL_MS));
+      return reply;
+    }
     const ids = this.streams.map(() => id);
     const blockArgs = block ? (["BLOCK", blockMs] as const) : ([] as const);
     const args = ["GROUP", this.group, this.consumer, "COUNT", count, ...blockArgs, "STREAMS", ...this.streams, ...ids];
     return streamsOf(await this.ticks.call("XREADGROUP", ...args));
+  }
+
+  /** One XREADGROUP per stream, one pipeline per master: no command spans two slots. */
+  private async readEach(cluster: Cluster, id: "0" | ">", count: number): Promise<StreamReply> {
+    const commands = this.streams.map((stream) => ({
+      keys: [stream],
+      command: ["XREADGROUP", "GROUP", this.group, this.consumer, "COUNT", count, "STREAMS", stream, id] as [string, ...(string | number)[]],
+    }));
+    const outcomes = await runKeyed(cluster, commands);
+    return outcomes.flatMap((outcome, i) => {
+      if (!outcome.ok) throw outcome.error;
+      const stream = this.streams[i] as string;
+      const pairs = streamsOf(outcome.reply);
+      // a one-stream reply may come unwrapped: the entries alone
+      if (pairs.length > 0 && pairs.every(([name]) => name !== stream)) return [[stream, outcome.reply as StreamEntry[]]] as StreamReply;
+      return pairs;
+    });
   }
 
   /** Applies one read's entries: updates in one pipeline, then acks and dead letters per stream. */

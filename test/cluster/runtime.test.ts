@@ -1,0 +1,266 @@
+/**
+ * The public API on a Redis Cluster (3 masters, a replica each, loopback ports): every call on
+ * symbols spread over all masters gives the standalone server's result bit for bit, in EVALSHA
+ * and Functions mode; first calls after the scripts were flushed everywhere all succeed; a
+ * snapshot with readFrom replica is served by replicas; the tick consumer applies every tick of
+ * symbols on two masters; a bounded load across a CLUSTER FAILOVER gets 0 wrong, 0 failed.
+ */
+import { Cluster, Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigurationError } from "../../src/core/errors.js";
+import type { Signal } from "../../src/dispatcher/dispatch.js";
+import type { BatchCall } from "../../src/dispatcher/functions.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import type { StreamUpdateInput } from "../../src/dispatcher/streaming.js";
+import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
+import { istTime } from "../../src/market/istClock.js";
+import { slotOf } from "../../src/cluster/topology.js";
+import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
+import { TickConsumer } from "../../src/streaming/tickConsumer.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
+import { commandCalls, symbolsOnEveryMaster } from "./calls.js";
+
+let harness: TestCluster;
+let single: LocalRedisServer;
+let data: Cluster; // the test's own writes (news, baselines, ticks)
+const symbols = symbolsOnEveryMaster(3, 2); // symbols[3k + m] is on master m
+const hashTag = { hashTag: true };
+const TIME = Date.UTC(2026, 10, 25, 4, 5); // 09:35 IST
+const account = { capital: 2_000_000, risk: 0.01, lotSize: 35 };
+const bars = (k: number) => Array.from({ length: 20 }, (_, i) => ({ high: 101 + ((i + k) % 3) + k / 4, low: 99 - (i % 2) * 0.05, close: 100 + (i % 4) * 0.05 }));
+
+beforeAll(async () => {
+  [harness, single] = await Promise.all([startCluster({ masters: 3, replicasPerMaster: 1 }), startLocalRedis()]);
+  data = new Cluster([...harness.startupNodes]);
+  data.on("error", () => undefined);
+  // the same stored news and baselines in both: the cluster's DB 0 and the server's DBs 11 and 5
+  const news = new Redis(single.port, "127.0.0.1", { db: 11 });
+  const volume = new Redis(single.port, "127.0.0.1", { db: 5 });
+  const { hour, minute } = istTime(TIME);
+  for (const [k, symbol] of symbols.entries()) {
+    const items = JSON.stringify([{ sentiment: 0.3 + k / 20, relevance: 0.9, published_at: TIME - 60_000 * (k + 1) }]);
+    const baseline = String(40_000 + 1000 * k);
+    await Promise.all([
+      data.set(newsLatestKey(symbol, hashTag), items),
+      news.set(newsLatestKey(symbol, hashTag), items),
+      data.hset(volumeBaselineKey(symbol, hour, minute, hashTag), "average", baseline),
+      volume.hset(volumeBaselineKey(symbol, hour, minute, hashTag), "average", baseline),
+    ]);
+  }
+  news.disconnect();
+  volume.disconnect();
+}, 60_000);
+
+afterAll(async () => {
+  data?.disconnect();
+  await Promise.all([harness?.stop(), single?.stop()]);
+});
+
+const signal = (symbol: string, k: number): Signal => ({
+  symbol,
+  side: k % 2 ? "short" : "long",
+  entry: 100.05 + k,
+  time: TIME,
+  baseConfidence: 0.55 + k / 50,
+  atrBars: { period: 14, bars: bars(k) },
+  currentVolume: 50_000 + 3_000 * k, // with the stored baseline: volume ratio read from Redis
+  account, // news left out: read from Redis
+});
+
+/** Every public call of a dispatcher, on every symbol; what each returned (errors as their message). */
+async function everyCall(math: MathDispatcher, tag: string) {
+  const results: Record<string, unknown> = {};
+  const settle = async (name: string, call: () => Promise<unknown>) => {
+    results[name] = await call().catch((error: unknown) => ({ error: String(error) }));
+  };
+  for (const [k, symbol] of symbols.entries()) {
+    await settle(`atr ${symbol}`, () => math.atr({ symbol, period: 14, bars: bars(k) }));
+    await settle(`vwap ${symbol}`, () => math.vwap({ symbol, ticks: [{ price: 100 + k, volume: 5 }, { price: 100.05 + k, volume: 7 + k }] }));
+    await settle(`stopLoss ${symbol}`, () => math.stopLoss({ symbol, side: "long", entry: 100 + k, atr: 2.5, rewardRatio: 2 }));
+    await settle(`positionSize ${symbol}`, () => math.positionSize({ symbol, capital: 1_000_000, risk: 0.01, entry: 100, stop: 97 - k / 10, lotSize: 25 }));
+    await settle(`newsBoost ${symbol}`, () => math.newsBoost({ symbol, side: "short", now: TIME, items: [{ sentiment: 0.8 - k / 10, relevance: 1, publishedAt: TIME - 3_600_000 }] }));
+    await settle(`confidence ${symbol}`, () => math.confidence({ symbol, base: 0.6, volumeRatio: 1.5 + k / 4, boost: 0.02 }));
+    await settle(`dispatch ${symbol}`, () => math.dispatch(signal(symbol, k)));
+  }
+  await settle("dispatchMany", () => math.dispatchMany(symbols.map((s, k) => signal(s, k + 1))));
+  const calls: BatchCall[] = symbols.flatMap((symbol, k): BatchCall[] => [
+    { fn: "confidence", input: { symbol, base: 0.5, volumeRatio: 2, boost: k / 100 } },
+    { fn: "atr", input: { symbol, period: 5, bars: bars(k + 2) } },
+    { fn: "atr", input: { symbol, period: 0, bars: bars(k) } }, // invalid: its error in place
+  ]);
+  await settle("batch", () => math.batch(calls));
+  const streaming = math.streaming();
+  const updates: StreamUpdateInput[] = [];
+  for (let n = 0; n < 20; n++) {
+    for (const [k, symbol] of symbols.entries()) {
+      const close = 24_000 + ((n * 37 + k * 11) % 200) + 0.05 * (n % 3);
+      updates.push({ symbol: `${symbol}${tag}`, ts: TIME + 60_000 * n, seq: n, volume: 1000 + n * 10, high: close + 12.5, low: close - 9.25, close });
+    }
+  }
+  await settle("updateMany", () => streaming.updateMany(updates));
+  await settle("update", () => streaming.update({ symbol: `${symbols[0]}${tag}`, ts: TIME + 60_000 * 20 + 5, seq: 0, volume: 25, price: 24_010.05 }));
+  await settle("snapshot", () => streaming.snapshot(`${symbols[1]}${tag}`));
+  await settle("snapshots", () => streaming.snapshots(symbols.map((s) => `${s}${tag}`)));
+  return results;
+}
+
+describe("the public API on a cluster", () => {
+  it("spreads the test symbols over all three masters", async () => {
+    const owners = await Promise.all(symbols.map((s) => harness.masterOf(slotOf(`{${s}}`))));
+    expect(new Set(owners).size).toBe(3);
+  });
+
+  it.each(["evalsha", "functions"] as const)("every public call equals the standalone result bit for bit (%s)", async (scriptMode) => {
+    const clustered = MathDispatcher.connect({ cluster: harness.startupNodes }, { scriptMode });
+    const standalone = MathDispatcher.connect(single.url, { hashTag: true, scriptMode });
+    try {
+      const [got, want] = [await everyCall(clustered, `X${scriptMode[0]!.toUpperCase()}`), await everyCall(standalone, `X${scriptMode[0]!.toUpperCase()}`)];
+      expect(Object.keys(got)).toHaveLength(symbols.length * 7 + 6);
+      // no call failed for a reason of its own (the one invalid batch entry is an outcome, not a rejection)
+      expect(Object.entries(got).filter(([, v]) => (v as { error?: string }).error)).toEqual([]);
+      // the many-call results are results: only the invalid batch entries (period 0) failed
+      const failedOutcomes = Object.values(got).flatMap((v) => (Array.isArray(v) ? v.filter((o: { ok: boolean }) => !o.ok) : []));
+      expect(failedOutcomes).toHaveLength(symbols.length);
+      expect(got).toStrictEqual(want);
+      // the dispatch read its news and baseline on the symbol's own master
+      expect((got[`dispatch ${symbols[2]}`] as { sources: unknown }).sources).toMatchObject({ news: "redis", volumeRatio: "redis" });
+      // each master ran some of it: the symbols' calls went where their slots live
+      for (const node of harness.startupNodes) {
+        const command = scriptMode === "evalsha" ? "evalsha" : "fcall";
+        expect(await commandCalls(harness.client(node.port), command)).toBeGreaterThan(0);
+      }
+    } finally {
+      await Promise.all([clustered.close(), standalone.close()]);
+    }
+  });
+
+  it.each(["evalsha", "functions"] as const)("30 first calls after the scripts were flushed on every node: 0 failures (%s)", async (scriptMode) => {
+    const given = new Cluster([...harness.startupNodes]);
+    const math = new MathDispatcher(given, { scriptMode });
+    try {
+      await math.load();
+      await Promise.all(
+        harness.nodes.map((n) => (scriptMode === "evalsha" ? harness.client(n.port).script("FLUSH") : harness.client(n.port).call("FUNCTION", "FLUSH").catch(() => undefined))),
+      );
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 30 }, (_, i) => math.confidence({ symbol: symbols[i % symbols.length] as string, base: 0.5 + i / 100, volumeRatio: 1.25, boost: 0.01 })),
+      );
+      expect(outcomes.filter((o) => o.status === "rejected")).toEqual([]);
+      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(30);
+    } finally {
+      await math.close();
+      given.disconnect(); // the dispatcher leaves a Cluster it was given open
+    }
+  });
+
+  it("a snapshot with readFrom replica is served by replicas (EVALSHA_RO), equal to the master's", async () => {
+    const onReplica = MathDispatcher.connect({ cluster: harness.startupNodes }, { readFrom: "replica" });
+    const onMaster = MathDispatcher.connect({ cluster: harness.startupNodes });
+    try {
+      const names = symbols.map((s) => `${s}RO`);
+      const updates = names.flatMap((symbol, k) => [0, 1, 2].map((n) => ({ symbol, ts: TIME + 1000 * n, seq: n, volume: 10 + k, price: 100 + n })));
+      expect((await onMaster.streaming().updateMany(updates)).filter((o) => !o.ok)).toEqual([]);
+      for (const node of harness.startupNodes) await harness.client(node.port).call("WAIT", "1", "2000");
+      const roles = await harness.roles();
+      const replicaPorts = [...roles].filter(([, r]) => r.role === "replica").map(([port]) => port);
+      const masterPorts = [...roles].filter(([, r]) => r.role === "master").map(([port]) => port);
+      const count = async (ports: number[], command: string) => (await Promise.all(ports.map((p) => commandCalls(harness.client(p), command)))).reduce((a, b) => a + b, 0);
+      const [replicaBefore, masterBefore] = [await count(replicaPorts, "evalsha_ro"), await count(masterPorts, "evalsha_ro")];
+      const [fromReplica, fromMaster] = [await onReplica.streaming().snapshots(names), await onMaster.streaming().snapshots(names)];
+      expect(fromReplica).toStrictEqual(fromMaster);
+      expect(fromReplica.every((o) => o.ok && o.value.vwap?.points === 3)).toBe(true);
+      expect(await count(replicaPorts, "evalsha_ro")).toBe(replicaBefore + names.length);
+      expect(await count(masterPorts, "evalsha_ro")).toBe(masterBefore);
+    } finally {
+      await Promise.all([onReplica.close(), onMaster.close()]);
+    }
+  });
+
+  it("the tick consumer applies every tick of symbols on two masters", async () => {
+    const owners = await Promise.all(symbols.map((s) => harness.masterOf(slotOf(`{${s}}`))));
+    const pair = [symbols[0] as string, symbols.find((_, k) => owners[k] !== owners[0]) as string].map((s) => `${s}TK`);
+    expect(new Set(await Promise.all(pair.map((s) => harness.masterOf(slotOf(`{${s}}`)))) ).size).toBe(2);
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes });
+    const ticks = new Cluster([...harness.startupNodes]);
+    ticks.on("error", () => undefined);
+    const consumer = new TickConsumer(ticks, math.streaming(), { symbols: pair, hashTag: true, blockMs: 50 });
+    try {
+      const perSymbol = 150;
+      for (const symbol of pair) {
+        const pipeline = ticks.pipeline(); // one stream: one slot
+        for (let n = 0; n < perSymbol; n++) pipeline.xadd(tickStreamKey(symbol, hashTag), "*", "price", (100 + (n % 17) * 0.05).toFixed(2), "volume", String(1 + (n % 5)), "ts", String(TIME + n), "seq", String(n));
+        await pipeline.exec();
+      }
+      await consumer.ensureGroups();
+      for (let pass = 0; pass < 200 && consumer.totals.applied < 2 * perSymbol; pass++) await consumer.runOnce();
+      const stats = await consumer.stats();
+      expect({ applied: stats.applied, pending: stats.pending, lag: stats.lag, deadLetters: stats.deadLetters }).toEqual({ applied: 2 * perSymbol, pending: 0, lag: 0, deadLetters: 0 });
+      const snapshots = await math.streaming().snapshots(pair);
+      expect(snapshots.map((o) => o.ok && o.value.vwap?.points)).toEqual([perSymbol, perSymbol]);
+    } finally {
+      consumer.stop();
+      ticks.disconnect();
+      await math.close();
+    }
+  });
+
+  it("cluster mode refuses MATHD_DB_* and hashTag false, and MATHD_CLUSTER_NODES selects it", async () => {
+    const env = { ...process.env };
+    try {
+      process.env.MATHD_DB_PATTERNS = "3";
+      expect(() => MathDispatcher.connect({ cluster: harness.startupNodes })).toThrow(ConfigurationError);
+      delete process.env.MATHD_DB_PATTERNS;
+      expect(() => MathDispatcher.connect({ cluster: harness.startupNodes }, { hashTag: false })).toThrow(ConfigurationError);
+      process.env.MATHD_CLUSTER_NODES = harness.startupNodes.map((n) => `${n.host}:${n.port}`).join(",");
+      const math = MathDispatcher.connect();
+      try {
+        expect(math.client.cluster).toBeDefined();
+        const r = await math.confidence({ symbol: symbols[1] as string, base: 0.5, volumeRatio: 1, boost: 0 });
+        expect(r.confidence).toBeGreaterThan(0);
+      } finally {
+        await math.close();
+      }
+    } finally {
+      process.env = env;
+    }
+  });
+
+  it.each(["evalsha", "functions"] as const)(
+    "a bounded load of batches over all masters across a CLUSTER FAILOVER: 0 wrong, 0 failed (%s)",
+    async (scriptMode) => {
+      const math = MathDispatcher.connect({ cluster: harness.startupNodes }, { scriptMode });
+      const reference = MathDispatcher.connect(single.url, { hashTag: true, scriptMode });
+      const owner = await harness.masterOf(slotOf(`{${symbols[scriptMode === "evalsha" ? 0 : 1]}}`));
+      const replica = [...(await harness.roles())].find(([, r]) => r.role === "replica" && r.masterPort === owner)?.[0] as number;
+      const batch = (round: number): BatchCall[] =>
+        symbols.map((symbol, k) => ({ fn: "confidence", input: { symbol, base: 0.4 + ((round * 7 + k) % 50) / 100, volumeRatio: 1 + (k % 4) / 4, boost: 0.01 } }));
+      const strip = (o: { ok: boolean; value?: { cache?: unknown } }) => (o.ok ? { ...o.value, cache: "-" } : o);
+      let [wrong, failed, rounds, roundsAfter, done] = [0, 0, 0, 0, false];
+      let switched: Promise<void> | undefined;
+      const deadline = Date.now() + 60_000; // bounded: 3000 rounds of 6 calls, 60 s
+      try {
+        for (; rounds < 3000 && Date.now() < deadline && (!done || roundsAfter < 20); rounds++) {
+          if (rounds === 20) {
+            switched = (async () => {
+              await harness.client(replica).call("CLUSTER", "FAILOVER");
+              await expect.poll(async () => (await harness.roles()).get(replica)?.role, { timeout: 15_000, interval: 100 }).toBe("master");
+              await harness.waitHealthy();
+              done = true;
+            })();
+          }
+          if (done) roundsAfter++;
+          const [got, want] = await Promise.all([math.batch(batch(rounds)), reference.batch(batch(rounds))]);
+          got.forEach((o, k) => {
+            if (!o.ok) failed++;
+            else if (JSON.stringify(strip(o)) !== JSON.stringify(strip(want[k] as typeof o))) wrong++;
+          });
+        }
+        await switched;
+        expect({ wrong, failed, failedOver: done, roundsAfter }).toEqual({ wrong: 0, failed: 0, failedOver: true, roundsAfter: 20 });
+      } finally {
+        await Promise.all([math.close(), reference.close()]);
+      }
+    },
+    90_000,
+  );
+});
