@@ -44,9 +44,18 @@ export function unitsToText(units: number): string {
 
 /** Packs points of `width` doubles each into the little-endian layout the scripts unpack. */
 export function packDoubles(points: readonly (readonly number[])[], width: number): Buffer {
-  const buffer = Buffer.allocUnsafe(points.length * width * 8);
-  points.forEach((point, i) => {
-    for (let j = 0; j < width; j++) buffer.writeDoubleLE(point[j] as number, (i * width + j) * 8);
-  });
-  return buffer;
+  if (!LITTLE_ENDIAN) {
+    const buffer = Buffer.allocUnsafe(points.length * width * 8);
+    points.forEach((point, i) => {
+      for (let j = 0; j < width; j++) buffer.writeDoubleLE(point[j] as number, (i * width + j) * 8);
+    });
+    return buffer;
+  }
+  // a typed array writes in the host's byte order: little-endian here, as struct.unpack('<d') reads
+  const doubles = new Float64Array(points.length * width);
+  let k = 0;
+  for (const point of points) for (let j = 0; j < width; j++) doubles[k++] = point[j] as number;
+  return Buffer.from(doubles.buffer, doubles.byteOffset, doubles.byteLength);
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;

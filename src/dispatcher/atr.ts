@@ -1,6 +1,6 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
-import { headerBounds, barSchema, integerSchema, pointsSchema, symbolSchema } from "./inputs.js";
+import { barsSchema, headerBounds, symbolSchema } from "./inputs.js";
 import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
@@ -38,7 +38,7 @@ const atrSchema = z
   .object({
     symbol: symbolSchema,
     period: headerBounds("atr", "period"),
-    bars: pointsSchema(barSchema),
+    bars: barsSchema,
     series: z.boolean().default(false),
   })
   .superRefine((input, ctx) => {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { type AccountSettings, accountSchema, decodePositionSize, positionSizeArgs, type PositionSizeResult } from "./positionSize.js";
 import { type ConfidenceResult, type ConfidenceSettings, baseConfidenceSchema, confidenceArgs, confidenceSettingsSchema, decodeConfidence, volumeRatioSchema } from "./confidence.js";
-import { headerBounds, barSchema, epochMsSchema, integerSchema, pointsSchema, priceSchema, rangeSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { barsSchema, epochMsSchema, headerBounds, priceSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { checkNotFuture, decodeNewsBoost, type NewsBoostResult, type NewsItemInput, newsBoostArgs, newsItemsSchema, type NewsSettings, newsSettingsSchema } from "./newsBoost.js";
 import { numberField } from "./reply.js";
 import type { ScriptFunction } from "./scriptFunction.js";
@@ -61,7 +61,7 @@ export const signalSchema = z
     time: epochMsSchema.default(() => Date.now()),
     baseConfidence: baseConfidenceSchema,
     atr: headerBounds("dispatch", "atr").optional(),
-    atrBars: z.object({ period: headerBounds("dispatch", "atr_period"), bars: pointsSchema(barSchema) }).optional(),
+    atrBars: z.object({ period: headerBounds("dispatch", "atr_period"), bars: barsSchema }).optional(),
     volumeRatio: volumeRatioSchema.optional(),
     currentVolume: volumeSchema.optional(),
     news: newsItemsSchema.optional(),

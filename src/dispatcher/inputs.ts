@@ -70,18 +70,83 @@ export function checkBarOrder(bar: { high: number; low: number; close: number; o
   }
 }
 
-/** An OHLC bar; open and volume are optional where a function does not use them. */
-export const barSchema = z
-  .object({ high: priceSchema, low: priceSchema, close: priceSchema, open: priceSchema.optional() })
-  .superRefine(checkBarOrder);
+const VOLUME_RANGE = `must be an integer in 0..${MAX_VOLUME}`;
 
-/** An array of 1..MAX_POINTS items. */
-export function pointsSchema<T extends z.ZodType>(item: T) {
-  return z
-    .array(item, { error: "must be an array" })
-    .min(1, { error: "must not be empty" })
-    .max(MAX_POINTS, { error: `at most ${MAX_POINTS} points per call` });
+/** A volume, or why it is none (the message of `volumeSchema`). */
+function volumeOf(value: unknown): number | string {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_VOLUME ? value : `${VOLUME_RANGE}, got ${String(value)}`;
 }
+
+/** Reports a bad field of point `index` and stops the conversion. */
+type Fail = (path: PropertyKey[], message: string) => never;
+
+/** Converts one point's field, failing with its path (`bars[3].high`) when it is bad. */
+function field(parsed: number | string, index: number, name: string, fail: Fail): number {
+  return typeof parsed === "string" ? fail([index, name], parsed) : parsed;
+}
+
+/**
+ * An array of 1..MAX_POINTS points, each checked and converted by `convert` in one plain loop: a
+ * zod object per point costs more client time than the script costs Redis. Errors name the
+ * field as zod would (`bars[3].high`).
+ */
+function pointsOf<Point>(convert: (item: Record<string, unknown>, index: number, fail: Fail) => Point) {
+  return z.unknown().transform((value, ctx): Point[] => {
+    const fail: Fail = (path, message) => {
+      ctx.addIssue({ code: "custom", path, message });
+      throw STOP;
+    };
+    try {
+      if (!Array.isArray(value)) fail([], "must be an array");
+      const items = value as unknown[];
+      if (items.length === 0) fail([], "must not be empty");
+      if (items.length > MAX_POINTS) fail([], `at most ${MAX_POINTS} points per call`);
+      const points = new Array<Point>(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (typeof item !== "object" || item === null) fail([i], "must be an object");
+        points[i] = convert(item as Record<string, unknown>, i, fail);
+      }
+      return points;
+    } catch (error) {
+      if (error === STOP) return z.NEVER;
+      throw error;
+    }
+  });
+}
+
+/** Thrown by a conversion that has reported its issue. */
+const STOP = Symbol("stop");
+
+type Bar = { high: number; low: number; close: number; open?: number };
+
+/** A bar's prices in units, in Lua's check_bar order (see checkBarOrder). */
+function barOf(item: Record<string, unknown>, i: number, fail: Fail): Bar {
+  const high = field(priceToUnits(item.high, MAX_PRICE), i, "high", fail);
+  const low = field(priceToUnits(item.low, MAX_PRICE), i, "low", fail);
+  const close = field(priceToUnits(item.close, MAX_PRICE), i, "close", fail);
+  if (high < low) fail([i, "high"], "is below low");
+  if (close < low || close > high) fail([i, "close"], "lies outside [low, high]");
+  if (item.open === undefined) return { high, low, close };
+  const open = field(priceToUnits(item.open, MAX_PRICE), i, "open", fail);
+  if (open < low || open > high) fail([i, "open"], "lies outside [low, high]");
+  return { high, low, close, open };
+}
+
+/** OHLC bars (open optional), prices in units. */
+export const barsSchema = pointsOf<Bar>(barOf);
+
+/** OHLC bars with their volume. */
+export const volumeBarsSchema = pointsOf<Bar & { volume: number }>((item, i, fail) => ({
+  ...barOf(item, i, fail),
+  volume: field(volumeOf(item.volume), i, "volume", fail),
+}));
+
+/** Ticks: price and volume. */
+export const ticksSchema = pointsOf<{ price: number; volume: number }>((item, i, fail) => ({
+  price: field(priceToUnits(item.price, MAX_PRICE), i, "price", fail),
+  volume: field(volumeOf(item.volume), i, "volume", fail),
+}));
 
 /** A finite number in an interval; `open` marks the ends that are excluded. */
 export function rangeSchema(min: number, max: number, open: { min?: boolean; max?: boolean } = {}) {

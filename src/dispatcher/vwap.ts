@@ -1,6 +1,6 @@
 /** VWAP with sigma bands through `lua/vwap.lua`. */
 import { z } from "zod";
-import { barSchema, finiteSchema, pointsSchema, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { finiteSchema, symbolSchema, ticksSchema, volumeBarsSchema } from "./inputs.js";
 import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
 import { parseInput } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
@@ -59,15 +59,13 @@ export const bandsSchema = z
   .max(5, { error: "at most 5 multipliers" })
   .default([1, 2]);
 
-const tickSchema = z.object({ price: priceSchema, volume: volumeSchema });
-const volumeBarSchema = z.intersection(barSchema, z.object({ volume: volumeSchema }));
 
 const vwapSchema = z
   .object({
     symbol: symbolSchema,
     bands: bandsSchema,
-    ticks: pointsSchema(tickSchema).optional(),
-    bars: pointsSchema(volumeBarSchema).optional(),
+    ticks: ticksSchema.optional(),
+    bars: volumeBarsSchema.optional(),
   })
   .superRefine((input, ctx) => {
     if ((input.ticks === undefined) === (input.bars === undefined)) {
