@@ -8,7 +8,10 @@
  * hang. A command the ACL user may not run (NOPERM) is reported as denied, with the check it
  * belongs to, and the other checks still run.
  */
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+import { clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
+import { clusterHealth, type ClusterHealth } from "../cluster/health.js";
+import type { ScriptMode } from "../cluster/transport.js";
 import type { ConnectionFailure } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { familyOf } from "../keys/grammar.js";
@@ -107,6 +110,11 @@ export interface HealthReport {
   alertsQueue?: StreamHealth;
   /** Every `ticks:{SYMBOL}` stream in the continuous-market database. */
   tickStreams: StreamHealth[];
+  /**
+   * Only for a Redis Cluster: every node's state, scripts or library, replica links and lag, and
+   * the problems found (each counts as a violation). On a cluster `databases` has the one DB 0.
+   */
+  cluster?: ClusterHealth;
 }
 
 /** Settings of {@link collectHealth}: where to look, how many keys to sample, how long to wait. */
@@ -122,6 +130,13 @@ export interface HealthOptions {
    * Default 1000 ms, so that `mathd health` exits within 2 s against a silent server, node start-up included.
    */
   timeoutMs?: number;
+  /**
+   * A Redis Cluster's startup nodes: the report then reads every node (clusterHealth). Without
+   * `url` or `config`, `MATHD_CLUSTER_NODES` selects it too.
+   */
+  cluster?: readonly StartupNode[];
+  /** What the cluster's masters must hold: the scripts (`evalsha`, default) or the `mathd` library (`functions`). */
+  scriptMode?: ScriptMode;
 }
 
 function infoField(info: string, field: string): string | undefined {
@@ -196,6 +211,8 @@ function targetOf(config: RedisConfig): string {
  * @throws ConfigurationError when the settings themselves are invalid.
  */
 export async function collectHealth(options: HealthOptions = {}): Promise<HealthReport> {
+  const nodes = options.cluster ?? (options.url === undefined && options.config === undefined ? clusterNodesFromEnv() : undefined);
+  if (nodes) return collectClusterHealth(nodes, options);
   const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));
   const timeoutMs = options.timeoutMs ?? 1000;
   const base: HealthReport = {
@@ -304,6 +321,119 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
   } finally {
     clearTimeout(timer);
     redis.disconnect();
+  }
+}
+
+/**
+ * The report of a Redis Cluster: the cluster's own health (slots, every node's state, scripts or
+ * library, replica links) from {@link clusterHealth}, and the checks of one server over DB 0 of
+ * every master (keys, TTL audit, tick streams, alert queue). Cluster problems count as violations.
+ */
+async function collectClusterHealth(nodes: readonly StartupNode[], options: HealthOptions): Promise<HealthReport> {
+  refuseDatabaseSettings();
+  const config = resolveRedisConfig(options.config ?? {});
+  const first = nodes[0] as StartupNode;
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const base: HealthReport = {
+    schema: HEALTH_SCHEMA,
+    status: "healthy",
+    checkedAt: new Date().toISOString(),
+    target: `${config.tls ? "rediss" : "redis"}-cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`,
+    denied: [],
+    databases: [],
+    ttlAudit: [],
+    violations: 0,
+    scripts: [],
+    tickStreams: [],
+  };
+  const cluster = new Cluster([...nodes], {
+    lazyConnect: true,
+    clusterRetryStrategy: () => null,
+    enableOfflineQueue: false,
+    slotsRefreshTimeout: timeoutMs,
+    redisOptions: {
+      ...(({ host: _h, port: _p, ...credentials }) => credentials)(connectionOptions(config)),
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      enableReadyCheck: false,
+      maxRetriesPerRequest: 0,
+    },
+  });
+  let connectionError: Error | undefined;
+  cluster.on("error", (error: Error) => (connectionError = error));
+  cluster.on("node error", (error: Error) => (connectionError ??= error));
+  const check = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      if (connectionFailureOf(error) !== "denied") throw error;
+      base.denied.push({ check: name, error: (error as Error).message });
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    await Promise.race([
+      cluster.connect().catch((error: unknown) => {
+        throw connectionError ?? error;
+      }),
+      deadline,
+    ]);
+    clearTimeout(timer);
+    const health = await clusterHealth(cluster, { mode: options.scriptMode ?? "evalsha" });
+    base.cluster = health;
+    const masters = cluster.nodes("master");
+    await check("info", async () => {
+      const info = (await (masters[0] as Redis).info()) as string;
+      base.redis = {
+        version: infoField(info, "redis_version") ?? "unknown",
+        usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
+        maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
+      };
+    });
+    await check("scripts", async () => {
+      const loaded = await Promise.all(masters.map(async (m) => (await m.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[]));
+      base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded.every((l) => Number(l[i]) === 1) }));
+    });
+    await check("db 0: keys", async () => {
+      const sizes = await Promise.all(masters.map((m) => m.dbsize()));
+      base.databases.push({ db: 0, name: Object.keys(DATABASES).join("+"), keys: sizes.reduce((a, b) => a + b, 0) });
+    });
+    await check("db 0: ttl audit", async () => {
+      const rows = new Map<string, TtlAuditRow>();
+      for (const m of masters) {
+        for (const row of await auditTtl(m, 0, await sampleKeys(m, options.samplePerDb ?? 1000))) {
+          const sum = rows.get(row.family);
+          if (!sum) rows.set(row.family, row);
+          else {
+            sum.sampled += row.sampled;
+            sum.withoutTtl += row.withoutTtl;
+            sum.aboveTtlPolicy += row.aboveTtlPolicy;
+            sum.examples = [...sum.examples, ...row.examples].slice(0, 3);
+          }
+        }
+      }
+      base.ttlAudit = [...rows.values()].sort((a, b) => a.family.localeCompare(b.family));
+    });
+    await check("db 0: alerts queue", async () => void (base.alertsQueue = await streamHealth(cluster as unknown as Redis, 0, "alerts:pending:validation")));
+    await check("db 0: tick streams", async () => {
+      for (const m of masters) {
+        const streams = (await sampleKeys(m, 10_000, "ticks:*")).filter((k) => familyOf(k)?.family === "ticks").sort();
+        for (const key of streams) base.tickStreams.push(await streamHealth(m, 0, key));
+      }
+      base.tickStreams.sort((a, b) => a.key.localeCompare(b.key));
+    });
+    base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0) + health.problems.length;
+    base.status = base.violations > 0 ? "violations" : base.denied.length > 0 ? "denied" : "healthy";
+    return base;
+  } catch (error) {
+    const failure = toConnectionError(first, connectionFailureOf(error) ? error : (connectionError ?? error), connectionFailureOf(error) ?? connectionFailureOf(connectionError) ?? "timeout");
+    return { ...base, status: "unreachable", error: failure.message, failure: failure.failure };
+  } finally {
+    clearTimeout(timer);
+    cluster.disconnect();
   }
 }
 

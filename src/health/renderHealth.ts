@@ -49,5 +49,12 @@ export function renderHealth(report: HealthReport): string {
   out.push("", `scripts: ${report.scripts.length - missing.length}/${report.scripts.length} loaded` + (missing.length ? ` (not loaded: ${missing.map((s) => s.name).join(", ")}; the SDK loads them on first use)` : ""));
   const streams = [...(report.alertsQueue ? [report.alertsQueue] : []), ...report.tickStreams];
   out.push("", table(["stream", "length", "group", "pending", "lag"], streamRows(streams)));
+  const c = report.cluster;
+  if (c) {
+    const nodes = c.nodes.map((n) => [n.address, n.role, n.clusterState, n.scriptsMissing.length === 0 ? "all" : `${n.scriptsMissing.length} missing`, n.library, n.masterLink ?? "-", n.lagBytes ?? "-"]);
+    out.push("", `cluster: ${c.slotsOk}/16384 slots served`, table(["node", "role", "state", "scripts", "library", "link", "lag bytes"], nodes));
+    for (const p of c.problems) out.push(`problem: ${p}`);
+    for (const w of c.warnings) out.push(`warning: ${w}`);
+  }
   return out.join("\n");
 }

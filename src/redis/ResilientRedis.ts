@@ -348,7 +348,9 @@ export class ResilientRedis extends EventEmitter {
         if (this.closed || link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the client was closed");
         const failure = link.lastError && connectionFailureOf(link.lastError);
         if (failure === "auth" || failure === "tls" || failure === "denied") throw toConnectionError(this.config, link.lastError);
-        const limit = link.downSince === undefined ? deadline : Math.min(deadline, link.downSince + this.outageGraceMs);
+        // connected again and its SELECT on the way: that answer is worth the call's deadline
+        const selecting = link.redis.status === "ready" && !link.selected;
+        const limit = link.downSince === undefined || selecting ? deadline : Math.min(deadline, link.downSince + this.outageGraceMs);
         const now = Date.now();
         if (now >= limit) throw this.unavailable(link, now >= deadline);
         await link.change(limit - now);

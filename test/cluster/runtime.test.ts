@@ -8,6 +8,9 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/core/errors.js";
+import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
+import { renderHealth } from "../../src/health/renderHealth.js";
+import { freePort } from "../../src/redis/localServer.js";
 import type { Signal } from "../../src/dispatcher/dispatch.js";
 import type { BatchCall } from "../../src/dispatcher/functions.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -41,9 +44,9 @@ beforeAll(async () => {
     const items = JSON.stringify([{ sentiment: 0.3 + k / 20, relevance: 0.9, published_at: TIME - 60_000 * (k + 1) }]);
     const baseline = String(40_000 + 1000 * k);
     await Promise.all([
-      data.set(newsLatestKey(symbol, hashTag), items),
+      data.set(newsLatestKey(symbol, hashTag), items, "EX", 57_600),
       news.set(newsLatestKey(symbol, hashTag), items),
-      data.hset(volumeBaselineKey(symbol, hour, minute, hashTag), "average", baseline),
+      data.hset(volumeBaselineKey(symbol, hour, minute, hashTag), "average", baseline).then(() => data.expire(volumeBaselineKey(symbol, hour, minute, hashTag), 57_600)),
       volume.hset(volumeBaselineKey(symbol, hour, minute, hashTag), "average", baseline),
     ]);
   }
@@ -108,6 +111,19 @@ describe("the public API on a cluster", () => {
   it("spreads the test symbols over all three masters", async () => {
     const owners = await Promise.all(symbols.map((s) => harness.masterOf(slotOf(`{${s}}`))));
     expect(new Set(owners).size).toBe(3);
+  });
+
+  it("health reads every node: 0 when healthy, 1 for a cluster problem, 2 when unreachable", async () => {
+    const healthy = await collectHealth({ cluster: harness.startupNodes });
+    expect(healthy.cluster?.nodes).toHaveLength(6);
+    expect({ code: exitCodeOf(healthy), problems: healthy.cluster?.problems, slots: healthy.cluster?.slotsOk }).toEqual({ code: 0, problems: [], slots: 16384 });
+    expect(renderHealth(healthy)).toMatch(/cluster: 16384\/16384 slots served/);
+    // Functions mode needs the library on every master; none is loaded yet
+    const noLibrary = await collectHealth({ cluster: harness.startupNodes, scriptMode: "functions" });
+    expect(exitCodeOf(noLibrary)).toBe(1);
+    expect(noLibrary.cluster?.problems).toHaveLength(3);
+    const down = await collectHealth({ cluster: [{ host: "127.0.0.1", port: await freePort() }], timeoutMs: 500 });
+    expect({ code: exitCodeOf(down), status: down.status }).toEqual({ code: 2, status: "unreachable" });
   });
 
   it.each(["evalsha", "functions"] as const)("every public call equals the standalone result bit for bit (%s)", async (scriptMode) => {
