@@ -10,6 +10,7 @@ export {
   type FunctionTypes,
   type MathDispatcherOptions,
   type ConnectOptions,
+  type ConnectTarget,
   type SingleFunctionMethods,
   type AnyResult,
   SCRIPT_FUNCTIONS,
@@ -26,7 +27,7 @@ export type { VwapInput, VwapResult, VwapTick, VwapBar, VwapBandResult } from ".
 export type { ResultMeta, ValidatedFunction, ScriptFunction } from "./dispatcher/scriptFunction.js";
 export type { ResultTierOptions } from "./dispatcher/resultTier.js";
 export type { CacheStatus } from "./dispatcher/reply.js";
-export { ScriptRunner, type ScriptCall, type Settled } from "./dispatcher/scriptRunner.js";
+export { ScriptRunner, type ScriptCall, type Settled, type ScriptRunnerOptions } from "./dispatcher/scriptRunner.js";
 export type { ScriptManifestEntry, ArgSpec, ArgType } from "./core/manifest.js";
 export { SCRIPTS } from "./generated/scripts.js";
 export {
@@ -92,6 +93,7 @@ export {
   type ResilientRedisOptions,
   type CircuitStateName,
 } from "./redis/ResilientRedis.js";
+export * from "./cluster/index.js";
 export { storeByDataType, retrieveByDataType } from "./redis/dataStore.js";
 export { encodeJson, decodeJson, JsonEncodingError } from "./redis/jsonCodec.js";
 export {
