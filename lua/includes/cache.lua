@@ -1,17 +1,48 @@
 -- Result cache in the script's own database (DB 10), inside the same call that computes.
--- The caller names the entry, pattern_cache:<name>:v<version>:<symbol>:<sha1 of the arguments>;
--- the script checks that the key belongs to this very script version. An entry holds the reply
--- together with the arguments that produced it (one cmsgpack.pack call: measured cheaper than
--- cjson plus a length-prefixed blob built in Lua), and a hit requires every stored argument to
--- equal this call's: Lua interns strings, so each comparison is a pointer test after reading the
--- stored copy, where hashing the arguments in the script cost a SHA1 pass per call.
--- A key paired with other arguments (a raw caller's mistake, or a digest collision) is a miss:
--- the script computes, and overwrites the entry with the result of the arguments it was given.
--- This file goes first in a script: a hit returns before the rest of the script defines its
--- functions.
--- @include "keys"
+-- The caller names the entry, pattern_cache:<name>:v<version>:<symbol>:<sha1 of the arguments>.
+--
+-- An entry is one string: the tag '<name> <version>;', the argument count and the length of each
+-- argument (struct '<I4' each), the arguments themselves back to back, then cmsgpack.pack(reply).
+-- A hit is an entry that starts with this script's tag, has this call's count and lengths, and
+-- holds each of this call's arguments at its place: one plain string.find per argument, comparing
+-- bytes in C without building a string. That proves the entry answers exactly this call (the same
+-- script, version and arguments), so a hit checks nothing else and unpacks only the reply; where
+-- hashing the arguments cost a SHA1 pass per call, and unpacking every stored argument or packing
+-- this call's cost more than the GET. The key's form is checked on a miss, before anything is
+-- computed or written; a key paired with other arguments (a raw caller's mistake, or a digest
+-- collision) is a miss: the script computes, and overwrites the entry with the result of the
+-- arguments it was given.
+--
+-- This file goes first in a script, and its hit check runs as soon as it is included: a hit
+-- returns before anything else (these includes too) defines a function.
 
-local CACHE_TTL_SECONDS = 57600
+local CACHE_TTL_SECONDS = '57600' -- text: Redis takes it as it is, where a Lua number is formatted first
+local CACHE_TAG = SCRIPT_NAME .. ' ' .. SCRIPT_VERSION .. ';'
+do
+  -- pcall: a key of another type is a miss, and cache_lookup then names it
+  local stored = #KEYS == 1 and redis.pcall('GET', KEYS[1])
+  local n, pos = #ARGV, #CACHE_TAG + 1
+  if type(stored) == 'string' and string.find(stored, CACHE_TAG, 1, true) == 1 and #stored >= pos + 3 + 4 * n
+      and struct.unpack('<I4', stored, pos) == n then
+    local lengths = { struct.unpack('<' .. string.rep('I4', n), stored, pos + 4) }
+    local find, a
+    find, pos = string.find, lengths[n + 1] -- struct.unpack's last value: the position after
+    for i = 1, n do
+      a = ARGV[i]
+      if lengths[i] ~= #a or (#a > 0 and find(stored, a, pos, true) ~= pos) then
+        pos = nil
+        break
+      end
+      pos = pos + #a
+    end
+    if pos then
+      local _, reply = cmsgpack.unpack_one(stored, pos - 1)
+      reply[2] = 'hit'
+      return reply
+    end
+  end
+end
+-- @include "keys"
 
 -- KEYS[1] must be pattern_cache:<this name>:v<this version>:<symbol>:<40 hex digits>.
 local function cache_check_key()
@@ -24,23 +55,17 @@ local function cache_check_key()
   check_key_symbol('cache_key', string.sub(key, #prefix + 1, #key - 41))
 end
 
--- The cached reply for exactly these arguments, or nil.
+-- Reached on a miss only (a hit returned above): checks the key and returns nil.
 local function cache_lookup()
   cache_check_key()
-  local stored = redis.call('GET', KEYS[1])
-  if not stored then return nil end
-  local entry = { cmsgpack.unpack(stored) }
-  if #entry ~= #ARGV + 1 then return nil end
-  for i = 1, #ARGV do
-    if entry[i + 1] ~= ARGV[i] then return nil end
-  end
-  local reply = entry[1]
-  reply[2] = 'hit'
-  return reply
+  return nil
 end
 
 -- Stores and returns a reply that starts with 'cache', 'miss'.
 local function cache_store(reply)
-  redis.call('SET', KEYS[1], cmsgpack.pack(reply, unpack(ARGV)), 'EX', CACHE_TTL_SECONDS)
+  local n, lengths = #ARGV, {}
+  for i = 1, n do lengths[i] = #ARGV[i] end
+  local head = CACHE_TAG .. struct.pack('<I4', n) .. (n > 0 and struct.pack('<' .. string.rep('I4', n), unpack(lengths)) or '')
+  redis.call('SET', KEYS[1], head .. table.concat(ARGV) .. cmsgpack.pack(reply), 'EX', CACHE_TTL_SECONDS)
   return reply
 end

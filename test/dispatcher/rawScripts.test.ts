@@ -210,4 +210,13 @@ describe("the cache never answers one call's arguments with another's result", (
     const longer = ["1", "0", "", Buffer.concat([bars, packDoubles([[105 * UNIT, 100 * UNIT, 104 * UNIT]], 3)])];
     expect((await call(keyOf(a), longer))[1]).toBe("miss");
   });
+
+  it("tells arguments apart by their boundaries, not only their bytes", async () => {
+    await call(keyOf(a), a);
+    expect((await call(keyOf(a), a))[1]).toBe("hit");
+    // the same bytes back to back ('1' '0' '' bars against '10' '' '' bars): a miss, which then
+    // validates the arguments it was given
+    const error = await call(keyOf(a), ["10", "", "", bars]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^MATHD_INVALID series: /);
+  });
 });
