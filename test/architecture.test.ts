@@ -12,13 +12,13 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   core: [], // errors, units, defaults, the manifest type
   generated: ["core"], // the manifest built from lua/
   market: ["core"], // IST clock, session rule
-  redis: ["core"], // DB map, configuration, the resilient client, local servers
+  redis: ["core", "cluster"], // DB map, configuration, the resilient client (over one server or a Cluster), local servers
   keys: ["core", "market", "redis"], // the key grammar
   indicators: ["core", "market"], // the decimal.js reference: the oracle
   build: ["core"], // lua/ to the manifest, the Functions library
-  cluster: ["core", "build", "generated", "keys", "redis"], // Redis Cluster primitives
+  cluster: ["core", "build", "generated", "keys"], // Redis Cluster primitives (below the resilient client, which wraps a Cluster)
   dispatcher: ["core", "generated", "keys", "market", "redis", "cluster", "build"], // the runtime: typed script calls
-  streaming: ["core", "dispatcher", "keys", "market", "redis"], // the tick consumer
+  streaming: ["core", "dispatcher", "keys", "market", "redis", "cluster"], // the tick consumer (per-master reads on a cluster)
   health: ["core", "generated", "keys", "market", "redis", "cluster", "build"], // the health report
   chart: ["core", "indicators", "market"], // SVG pictures
   cli: ["package.json", "core", "generated", "market", "redis", "keys", "indicators", "build", "cluster", "dispatcher", "streaming", "health", "chart", "index.ts"],
