@@ -3,7 +3,7 @@
  * and an exit code that says what kind of failure it was, distinct from health's 1 and 2
  * verdicts. The codes follow BSD sysexits where one fits.
  */
-import { ConnectionError, MathDispatcherError, InvalidInputError } from "../core/errors.js";
+import { ConfigurationError, ConnectionError, MathDispatcherError, InvalidInputError } from "../core/errors.js";
 import { connectionFailureOf, resolveRedisConfig, toConnectionError } from "../redis/config.js";
 
 /** Exit codes of `mathd` (docs/CLI.md). */
@@ -21,6 +21,11 @@ export const EXIT = {
   noInput: 66,
   /** Anything else: a bug or an unexpected reply (EX_SOFTWARE). */
   software: 70,
+  /**
+   * A setting of the environment is wrong (`MATHD_DB_NEWS=16`, `REDIS_PORT=x`, an unreadable
+   * `REDIS_TLS_CA_FILE`), or the server refused the configured database (EX_CONFIG).
+   */
+  config: 78,
 } as const;
 
 /** The command line is wrong; the message says how, and the usage follows it. */
@@ -33,6 +38,8 @@ export class DataError extends Error {}
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof DataError || error instanceof InvalidInputError) return EXIT.dataError;
+  // --url is the only setting the command line gives; every other one comes from the environment
+  if (error instanceof ConfigurationError) return error.setting === "url" ? EXIT.usage : EXIT.config;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if ((code === "ENOENT" || code === "EACCES" || code === "EISDIR") && (error as NodeJS.ErrnoException).path) return EXIT.noInput;
   if (connectionFailure(error)) return EXIT.unreachable;

@@ -1,6 +1,8 @@
 /**
  * `mathd consume`: runs the tick consumer until SIGINT or SIGTERM (or an abort signal), printing
- * a statistics line every few seconds and a summary on exit.
+ * a statistics line every few seconds and a summary on exit; with `json`, every line is one JSON
+ * object with an `event` field (`start`, `stats`, `claimed`, `deadLetter`, `unreachable`,
+ * `error`, `recovered`, `summary`).
  */
 import { Redis } from "ioredis";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
@@ -23,6 +25,8 @@ export interface ConsumeOptions {
   claimIdleMs?: number;
   /** Interval of the statistics line, default 5,000 ms. */
   statsIntervalMs?: number;
+  /** Every line as one JSON object (JSON Lines) instead of text. */
+  json?: boolean;
   /** Where lines go; default: info to stdout, errors to stderr. */
   log?: (line: string, level: "info" | "error") => void;
   /** Stops the consumer when aborted; without one, SIGINT and SIGTERM stop it. */
@@ -30,6 +34,10 @@ export interface ConsumeOptions {
 }
 
 const defaultLog = (line: string, level: "info" | "error") => (level === "error" ? console.error(line) : console.log(line));
+
+type Level = "info" | "error";
+/** Writes one line: the text, or with `--json` the event and its fields as one JSON object. */
+type Say = (level: Level, event: string, text: string, fields: Record<string, unknown>) => void;
 
 /**
  * Logs a problem once, not once per retry: connection failures from any of the consumer's
@@ -43,7 +51,7 @@ class ProblemLog {
 
   constructor(
     private readonly address: string,
-    private readonly log: (line: string, level: "info" | "error") => void,
+    private readonly say: Say,
   ) {}
 
   problem(error: unknown): void {
@@ -57,37 +65,65 @@ class ProblemLog {
     this.current = key;
     this.since = Date.now();
     this.repeats = 0;
-    this.log(
-      key === "connection"
-        ? `redis at ${this.address} unreachable (${failure}: ${message}); retrying until it answers, logged once`
-        : `consumer error at redis ${this.address} (retrying, logged once): ${message}`,
-      "error",
-    );
+    if (key === "connection") {
+      this.say("error", "unreachable", `redis at ${this.address} unreachable (${failure}: ${message}); retrying until it answers, logged once`, {
+        address: this.address,
+        failure,
+        message,
+      });
+    } else this.say("error", "error", `consumer error at redis ${this.address} (retrying, logged once): ${message}`, { address: this.address, message });
   }
 
   recovered(): void {
     if (this.current === undefined) return;
-    this.log(`redis at ${this.address} answers again after ${((Date.now() - this.since) / 1000).toFixed(1)} s (${this.repeats + 1} failed attempts)`, "info");
+    const seconds = (Date.now() - this.since) / 1000;
+    const attempts = this.repeats + 1;
+    this.say("info", "recovered", `redis at ${this.address} answers again after ${seconds.toFixed(1)} s (${attempts} failed attempts)`, {
+      address: this.address,
+      seconds,
+      failedAttempts: attempts,
+    });
     this.current = undefined;
   }
 }
 
 type Figures = ConsumerCounters & Partial<Pick<ConsumerStats, "pending" | "lag">>;
 
-/** `stats applied 1200 in 5.0 s (240.0/s), duplicates 0, dead letters 0, claimed 0, pending 0, lag 12`; `?` where Redis was not asked. */
-function statsLine(prefix: string, stats: Figures, seconds: number, applied: number): string {
-  const rate = seconds > 0 ? (applied / seconds).toFixed(1) : "0.0";
+/**
+ * `stats applied 1200 in 5.0 s (240.0/s), duplicates 0, dead letters 0, claimed 0, pending 0, lag 12`;
+ * `?` where Redis was not asked. As JSON: the same figures, `pending` and `lag` null where the
+ * text says `?` (and `lag` null where Redis cannot tell), and the counters since the start.
+ */
+function sayStats(say: Say, event: "stats" | "summary", stats: Figures, seconds: number, applied: number): void {
+  const rate = seconds > 0 ? applied / seconds : 0;
   const pending = stats.pending ?? "?";
   const lag = stats.lag === undefined ? "?" : (stats.lag ?? "unknown");
-  return `${prefix} applied ${applied} in ${seconds.toFixed(1)} s (${rate}/s), duplicates ${stats.duplicates}, dead letters ${stats.deadLetters}, claimed ${stats.claimed}, pending ${pending}, lag ${lag}`;
+  const prefix = event === "stats" ? "stats" : "summary:";
+  say(
+    "info",
+    event,
+    `${prefix} applied ${applied} in ${seconds.toFixed(1)} s (${rate.toFixed(1)}/s), duplicates ${stats.duplicates}, dead letters ${stats.deadLetters}, claimed ${stats.claimed}, pending ${pending}, lag ${lag}`,
+    {
+      applied,
+      seconds: Number(seconds.toFixed(3)),
+      perSecond: Number(rate.toFixed(1)),
+      duplicates: stats.duplicates,
+      deadLetters: stats.deadLetters,
+      claimed: stats.claimed,
+      pending: stats.pending ?? null,
+      lag: stats.lag ?? null,
+      totals: { applied: stats.applied, duplicates: stats.duplicates, deadLetters: stats.deadLetters, claimed: stats.claimed },
+    },
+  );
 }
 
 /** Runs the consumer until stopped; resolves to its final statistics. */
 export async function consume(options: ConsumeOptions): Promise<Figures> {
   const log = options.log ?? defaultLog;
+  const say: Say = (level, event, text, fields) => log(options.json ? JSON.stringify({ event, at: new Date().toISOString(), ...fields }) : text, level);
   const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));
   const address = addressOf(config);
-  const problems = new ProblemLog(address, log);
+  const problems = new ProblemLog(address, say);
   const client = new ResilientRedis({ config: options.config ?? (options.url === undefined ? {} : { url: options.url }) });
   const dispatcher = MathDispatcher.withClient(client, { hashTag: options.hashTag });
   // The consumer's own blocking connection. Commands fail at once while it is down (no offline
@@ -113,8 +149,12 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     hashTag: options.hashTag,
     claimIdleMs: options.claimIdleMs,
   });
-  consumer.on("deadLetter", (d: { symbol: string; id: string; reason: string }) => log(`dead letter ${d.symbol} ${d.id}: ${d.reason}`, "error"));
-  consumer.on("claimed", (c: { stream: string; count: number }) => log(`claimed ${c.count} entries other consumers left pending on ${c.stream}`, "info"));
+  consumer.on("deadLetter", (d: { symbol: string; id: string; reason: string }) =>
+    say("error", "deadLetter", `dead letter ${d.symbol} ${d.id}: ${d.reason}`, { symbol: d.symbol, id: d.id, reason: d.reason }),
+  );
+  consumer.on("claimed", (c: { stream: string; count: number }) =>
+    say("info", "claimed", `claimed ${c.count} entries other consumers left pending on ${c.stream}`, { stream: c.stream, count: c.count }),
+  );
   consumer.on("error", (error: unknown) => problems.problem(error));
   consumer.on("recovered", () => problems.recovered());
 
@@ -128,6 +168,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     process.once("SIGTERM", stop);
   }
 
+  const statsIntervalMs = options.statsIntervalMs ?? 5000;
   const started = Date.now();
   let last = { at: started, applied: 0 };
   // stats read Redis; during an outage they are skipped rather than piling up
@@ -136,15 +177,25 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   const timer = setInterval(async () => {
     const stats = (await statsNow()) ?? consumer.totals;
     const now = Date.now();
-    log(statsLine("stats", stats, (now - last.at) / 1000, stats.applied - last.applied), "info");
+    sayStats(say, "stats", stats, (now - last.at) / 1000, stats.applied - last.applied);
     last = { at: now, applied: stats.applied };
-  }, options.statsIntervalMs ?? 5000);
+  }, statsIntervalMs);
   timer.unref();
 
-  log(
+  say(
+    "info",
+    "start",
     `consuming ${consumer.streamKeys.join(", ")} (DB ${config.databases.continuous_market}) at redis ${address} ` +
       `as consumer ${consumer.consumer} of group ${consumer.group}`,
-    "info",
+    {
+      streams: consumer.streamKeys,
+      db: config.databases.continuous_market,
+      address,
+      consumer: consumer.consumer,
+      group: consumer.group,
+      claimIdleMs: options.claimIdleMs ?? 10_000,
+      statsIntervalMs,
+    },
   );
   try {
     // the first connection is awaited, not retried as an error: a start is no outage
@@ -161,7 +212,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     process.off("SIGTERM", stop);
   }
   const final = (await statsNow()) ?? consumer.totals;
-  log(statsLine("summary:", final, (Date.now() - started) / 1000, final.applied), "info");
+  sayStats(say, "summary", final, (Date.now() - started) / 1000, final.applied);
   ticks.disconnect();
   await dispatcher.close();
   await client.close();

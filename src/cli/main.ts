@@ -6,6 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import packageJson from "../../package.json";
+import { ConfigurationError } from "../core/errors.js";
 import { collectHealth, exitCodeOf } from "../health/healthReport.js";
 import { renderHealth } from "../health/renderHealth.js";
 import { chartSession } from "./chartCommand.js";
@@ -17,6 +18,8 @@ import { listScripts, loadScripts, manifestDocument, renderScripts } from "./scr
 export interface CliOutput {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Stops a long-running command (`consume`) when aborted; without one, SIGINT and SIGTERM do. */
+  signal?: AbortSignal;
 }
 
 type OptionSpec = { type: "string" | "boolean"; short?: string; help: string; value?: string };
@@ -27,6 +30,8 @@ interface Command {
   /** The usage line(s) after `mathd `. */
   usage: string[];
   options: Record<string, OptionSpec>;
+  /** The exit codes, when the command's differ from {@link EXIT_HELP}. */
+  exitHelp?: string[];
   run(values: Values, positionals: string[], out: CliOutput): Promise<number>;
 }
 
@@ -54,31 +59,53 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const COMMANDS: Record<string, Command> = {
   health: {
     summary: "one look at Redis: ping, memory, keys per DB, TTL audit, scripts, streams",
-    usage: ["health [--url URL] [--json] [--sample KEYS_PER_DB]"],
+    usage: ["health [--url URL] [--json] [--sample KEYS_PER_DB] [--timeout-ms N]"],
     options: {
       url: URL_OPTION,
       json: JSON_OPTION,
       sample: { type: "string", value: "N", help: "keys sampled per database for the TTL audit (SCAN), default 1000" },
+      "timeout-ms": { type: "string", value: "N", help: "how long reaching Redis, and then each command, may take; default 1000" },
     },
+    exitHelp: [
+      "exit codes:",
+      "  0 healthy",
+      "  1 TTL policy violations (keys without a TTL or above their family's policy; wins over 3)",
+      "  2 Redis unreachable (refused, timeout, auth, tls, ...)",
+      "  3 some checks were denied by the server's ACL (the report is incomplete)",
+      "  64 wrong command line (an unknown option, a bad value, a bad --url)",
+      "  78 a bad setting in the environment (e.g. MATHD_DB_NEWS=16, REDIS_PORT=x, a missing REDIS_TLS_CA_FILE)",
+      "  70 anything else (a bug: run with --verbose)",
+    ],
     async run(values, _, out) {
       const sample = wholeNumber(values, "sample", 1000, 1, 10_000_000);
-      const report = await collectHealth({ url: url(values), samplePerDb: sample });
+      const timeoutMs = wholeNumber(values, "timeout-ms", 1000, 1, 600_000);
+      const report = await collectHealth({ url: url(values), samplePerDb: sample, timeoutMs });
       out.stdout(values.json ? json(report) : `${renderHealth(report)}\n`);
       return exitCodeOf(report);
     },
   },
   consume: {
     summary: "apply the tick streams ticks:{SYMBOL} to the streaming indicators until SIGINT/SIGTERM",
-    usage: ["consume --symbols NIFTY,BANKNIFTY [--url URL] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]"],
+    usage: [
+      "consume --symbols NIFTY,BANKNIFTY [--url URL] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]",
+      "        [--claim-idle-ms N] [--stats-interval-ms N] [--json]",
+    ],
     options: {
       symbols: { type: "string", value: "LIST", help: "comma-separated symbols (required)" },
       url: URL_OPTION,
       group: { type: "string", value: "NAME", help: "consumer group, default mathd" },
-      consumer: { type: "string", value: "NAME", help: "this consumer's name in the group (keep it across restarts)" },
+      consumer: {
+        type: "string",
+        value: "NAME",
+        help: "this consumer's name in the group, default mathd@<host name>: the same across restarts, so a restart reads its own pending entries first",
+      },
       "atr-period": { type: "string", value: "N", help: "ATR period, default 14" },
       "hash-tag": { type: "boolean", help: "keys with Redis Cluster hash tags: ticks:{NIFTY}" },
+      "claim-idle-ms": { type: "string", value: "N", help: "claim other consumers' pending entries once idle this long (XAUTOCLAIM), default 10000" },
+      "stats-interval-ms": { type: "string", value: "N", help: "print a statistics line this often, default 5000" },
+      json: { type: "boolean", help: "print every line (start, statistics, claims, dead letters, problems, summary) as one JSON object" },
     },
-    async run(values) {
+    async run(values, _, out) {
       const symbols = String(values.symbols ?? "").split(",").filter(Boolean);
       if (symbols.length === 0) throw new UsageError("consume needs --symbols, e.g. --symbols NIFTY,BANKNIFTY");
       await consume({
@@ -88,6 +115,11 @@ const COMMANDS: Record<string, Command> = {
         consumer: values.consumer as string | undefined,
         atrPeriod: wholeNumber(values, "atr-period", 14, 1, 500),
         hashTag: values["hash-tag"] === true,
+        claimIdleMs: wholeNumber(values, "claim-idle-ms", 10_000, 0, 86_400_000),
+        statsIntervalMs: wholeNumber(values, "stats-interval-ms", 5000, 100, 86_400_000),
+        json: values.json === true,
+        log: (line, level) => (level === "error" ? out.stderr(`${line}\n`) : out.stdout(`${line}\n`)),
+        ...(out.signal ? { signal: out.signal } : {}),
       });
       return EXIT.ok;
     },
@@ -171,7 +203,8 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 const EXIT_HELP = [
   "exit codes:",
   "  0 ok; health: 1 TTL policy violations, 2 Redis unreachable (2 for every command that cannot reach Redis), 3 checks denied by ACL",
-  "  64 wrong command line, 65 bad input data, 66 input file missing, 70 anything else (a bug: run with --verbose)",
+  "  64 wrong command line, 65 bad input data, 66 input file missing, 78 bad setting in the environment (MATHD_DB_*, REDIS_*),",
+  "  70 anything else (a bug: run with --verbose)",
 ];
 
 function topHelp(): string {
@@ -192,7 +225,7 @@ function topHelp(): string {
 }
 
 function commandHelp(name: string, command: Command): string {
-  return [`mathd ${name}: ${command.summary}`, "", "usage:", ...command.usage.map((u) => `  mathd ${u}`), "", "options:", ...optionLines(command.options), "", ...EXIT_HELP, ""].join("\n");
+  return [`mathd ${name}: ${command.summary}`, "", "usage:", ...command.usage.map((u) => `  mathd ${u}`), "", "options:", ...optionLines(command.options), "", ...(command.exitHelp ?? EXIT_HELP), ""].join("\n");
 }
 
 /** Runs `mathd` with `argv` (without node and the script); resolves to the exit code. */
@@ -227,6 +260,7 @@ export async function runMathd(argv: readonly string[], out: CliOutput): Promise
   } catch (error) {
     const parseError = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (parseError || error instanceof UsageError) return usageError((error as Error).message, name, out);
+    if (error instanceof ConfigurationError && error.setting === "url") return usageError(`--${error.message}`, name, out);
     out.stderr(`mathd ${name}: ${describeError(error, url(values))}\n`);
     if (values.verbose) out.stderr(`${stackOf(error)}\n`);
     return exitCodeFor(error);
