@@ -150,6 +150,7 @@ export class TickConsumer extends EventEmitter {
   private readonly streams: string[];
   private readonly symbolByStream: Map<string, string>;
   private readonly deadTtlSeconds = keyFamily("ticks_dead").ttlSeconds;
+  private readonly streamTtlSeconds = keyFamily("ticks").ttlSeconds;
   private readonly counters: ConsumerCounters = { applied: 0, duplicates: 0, deadLetters: 0, claimed: 0, trimmed: 0 };
 
   /**
@@ -196,7 +197,12 @@ export class TickConsumer extends EventEmitter {
     return this.streams;
   }
 
-  /** Creates the consumer group on every stream (from the start of the stream) where missing. */
+  /**
+   * Creates the consumer group on every stream (from the start of the stream) where missing. A
+   * stream that does not exist yet is created empty (MKSTREAM) and given its family's TTL, as
+   * every key of the stack expires (the ingester's XADDs renew it); a stream that exists keeps
+   * the TTL its writer gave it.
+   */
   ensureGroups(): Promise<void> {
     return this.guarded(() => this.createGroups());
   }
@@ -204,9 +210,20 @@ export class TickConsumer extends EventEmitter {
   private async createGroups(): Promise<void> {
     for (const stream of this.streams) {
       try {
-        await this.ticks.xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
+        // without MKSTREAM first: a missing stream is an error, so this consumer knows whether it made the stream
+        await this.ticks.xgroup("CREATE", stream, this.group, "0");
       } catch (error) {
-        if (!(error instanceof Error && error.message.startsWith("BUSYGROUP"))) throw error;
+        if (error instanceof Error && error.message.startsWith("BUSYGROUP")) continue;
+        if (!(error instanceof Error && /requires the key to exist/.test(error.message))) throw error;
+        try {
+          await this.ticks.xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
+        } catch (again) {
+          // another consumer of the group made it in between
+          if (!(again instanceof Error && again.message.startsWith("BUSYGROUP"))) throw again;
+        }
+        // the stream may have been made by another consumer or the ingester in between: the
+        // family's TTL is right for it either way
+        await this.ticks.expire(stream, this.streamTtlSeconds);
       }
     }
   }
@@ -369,6 +386,8 @@ export class TickConsumer extends EventEmitter {
           await this.ensureGroups();
           await this.claimOrphans();
           prepared = true;
+          // stopped while waiting for others' entries to go idle: read nothing newer before them
+          if (this.stopping) break;
         }
         const applied = await this.runOnce();
         if (failing) this.emit("recovered");
