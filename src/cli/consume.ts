@@ -137,6 +137,9 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     // the ready check sends INFO, which the consumer's ACL user lacks (docs/SECURITY.md); a
     // server still loading answers LOADING, which the loop retries like any error
     enableReadyCheck: false,
+    // no CLIENT SETINFO at connect: ioredis 5 (redis/ioredis#2099) marks a connection "ready" when
+    // those replies settle after the socket closed, and then never reconnects
+    disableClientInfo: true,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
   });
   ticks.on("error", (error: Error) => problems.problem(error));
