@@ -275,7 +275,9 @@ async function clientSide(math: MathDispatcher, admin: Redis, news: Redis, volum
   const small = await costAfter(HISTORY[0] as number);
   log(`  seeded ${HISTORY[0]} updates`);
   const big = await costAfter(HISTORY[1] as number);
-  log(`  seeded ${HISTORY[1]} updates (state: ${JSON.stringify(await admin.hgetall(indicatorKey("atr14", `HIST${HISTORY[1]}`))).slice(0, 80)}...)`);
+  const state = await admin.getBuffer(indicatorKey("atr14", `HIST${HISTORY[1]}`)); // packed doubles (docs/STREAMING.md)
+  const doubles = state ? Array.from({ length: state.length / 8 }, (_, i) => state.readDoubleLE(8 * i)) : [];
+  log(`  seeded ${HISTORY[1]} updates (state: period, bars, prev_close, tr_sum, atr, last_ts, last_seq = ${doubles.join(", ")})`);
   await pairedRatio(`stream update cost, history ${HISTORY[0]}/${HISTORY[1]}`, big, small, [`after ${HISTORY[1]}`, `after ${HISTORY[0]}`, "us/call"]);
 
   section("5. decimal.js reference");
