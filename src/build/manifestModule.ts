@@ -42,6 +42,7 @@ export function manifestModule(scripts: readonly BuiltScript[]): string {
     "/** Each script's argument names, in ARGV order. */",
     `export const ARG_NAMES = ${JSON.stringify(argNames, null, 2)} as const;`,
     "",
+    "/** The name of a script of this build. */",
     "export type ScriptName = keyof typeof ARG_NAMES;",
     "",
     "/** A script's ARGV by name: text, or bytes for the packed arguments. */",

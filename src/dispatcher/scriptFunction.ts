@@ -13,7 +13,6 @@ import { cacheStatus, type CacheStatus, decodeReply } from "./reply.js";
 import type { Chunking } from "./chunked.js";
 import type { ScriptCall } from "./scriptRunner.js";
 
-/** One script function: its Lua script, the ARGV it sends and how it reads the reply. */
 /** A script's arguments by the names its header gives them. */
 export type NamedArgs = Readonly<Record<string, string | Buffer>>;
 
@@ -31,10 +30,11 @@ export function orderArgs(entry: ScriptManifestEntry, named: NamedArgs): (string
   });
 }
 
+/** One script function: its Lua script, the ARGV it sends and how it reads the reply. */
 export interface ScriptFunction<Parsed extends { symbol: string }, Result> {
   /** The manifest name of the Lua script. */
   readonly script: string;
-  /** The script's arguments by name (the header's names); {@link scriptCall} puts them in order. */
+  /** The script's arguments by name (the header's names); `scriptCall` puts them in order. */
   args(input: Parsed): NamedArgs;
   /** Reads the script's reply fields into the typed result. @internal */
   decode(fields: ReturnType<typeof decodeReply>): Result;

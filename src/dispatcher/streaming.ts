@@ -149,6 +149,11 @@ function decodeUpdateReply(reply: unknown, multipliers: readonly number[]): Stre
   return result;
 }
 
+/**
+ * Streaming ATR and session VWAP kept in Redis (DB 10, `indicator:*`): each
+ * {@link StreamingIndicators.update} is one atomic EVALSHA of `stream_update`, idempotent by
+ * (ts, seq); snapshots read the state back. Made by `MathDispatcher.streaming()`.
+ */
 export class StreamingIndicators {
   private readonly atrPeriod: number;
   private readonly bands: string;
