@@ -3,16 +3,18 @@
 -- @version 1.2.0
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
--- @arg atr_period   integer 1..500, the period the ATR key names
--- @arg ts           exchange timestamp, whole epoch ms
--- @arg seq          sequence number, whole, 0..9e15; (ts, seq) orders the updates of a symbol
--- @arg price        trade price text for a tick; '' for a bar
--- @arg volume       whole number 0..1e10
--- @arg high         price text for a bar; '' for a tick
--- @arg low          price text for a bar; '' for a tick
--- @arg close        price text for a bar; '' for a tick
--- @arg bands        band multipliers as in vwap ('1,2'), or '' for a reply without bands (the
---                   SDK sends '' and derives the bands from vwap and sigma)
+-- @arg atr_period   int[1..MAX_ATR_PERIOD]  the period the ATR key names
+-- @arg ts           epoch_ms  exchange timestamp
+-- @arg seq          int[0..9e15]  sequence number; (ts, seq) orders the updates of a symbol
+-- @arg price        price?  trade price for a tick; '' for a bar
+-- @arg volume       int[0..MAX_VOLUME]  the tick's or bar's volume
+-- @arg high         price?  for a bar; '' for a tick
+-- @arg low          price?  for a bar; '' for a tick
+-- @arg close        price?  for a bar; '' for a tick
+-- @arg bands        bands?  band multipliers as in vwap ('1,2'), or '' for a reply without bands
+--                   (the SDK sends '' and derives the bands from vwap and sigma)
+-- The script reads its arguments itself (a tick's fast path checks them all in one match), so
+-- the build writes no ARGS table here; the types above are the contract its checks follow.
 -- Reply, by position (no field names: a tick's reply costs a fraction of the tick otherwise):
 --        1 atr_status, 2 vwap_status, 3 atr (%.17g, '' until seeded), 4 atr_bars (integer),
 --        5 session (integer, '' before the first tick), 6 vwap (%.17g, '' while the session has
@@ -25,9 +27,6 @@
 -- first tick of a new IST trading date. TTL: 57,600 s from every ATR write and from the first
 -- VWAP write of a session; later VWAP writes keep it (SET KEEPTTL), so a session's state lives
 -- 16 hours from its first tick.
--- @limit MAX_ATR_PERIOD 500 the longest ATR period
--- @limit MAX_PRICE_UNITS 1e12 Rs 100,000,000 in units
--- @limit MAX_VOLUME 1e10 per point
 -- @include "session"
 
 -- The fast path: a tick without bands, every argument and key in its usual form, state absent or

@@ -214,8 +214,8 @@ function composeArgs(file: string, header: Header, argsOf: (script: string) => A
 
 /**
  * Builds one script. The build prepends `SCRIPT_NAME` and `SCRIPT_VERSION` (so the script can
- * check that a cache key it is handed is its own version's), the `@limit`s as locals, and, once
- * every argument has a type, `ARGS`: the table `read_args` validates ARGV against.
+ * check that a cache key it is handed is its own version's) and the `@limit`s as locals, and
+ * writes `ARGS`, the table `read_args` validates ARGV against, where `args.lua` is inlined.
  * @param argsOf the arguments of another script, for `@uses`.
  */
 export function buildScript(
@@ -238,13 +238,18 @@ export function buildScript(
   if ((shebang[0] && !flagsMatch) || flags.some((f) => !KNOWN_FLAGS.has(f))) {
     throw new LuaBuildError(file, 1, `unknown shebang ${JSON.stringify(shebang[0])}; flags are ${[...KNOWN_FLAGS].join(", ")}`);
   }
-  const typed = args.length > 0 && args.every((a) => a.type);
+  // ARGS goes where args.lua (read_args) is inlined: after a caching script's hit path, which
+  // then never builds the table, and nowhere in a script that reads its arguments itself
+  const argsAt = body.indexOf("-- begin include args");
+  if (argsAt >= 0) {
+    if (!args.every((a) => a.type)) throw new LuaBuildError(file, 1, "read_args needs a type on every @arg");
+    body.splice(argsAt + 1, 0, luaArgTable(args));
+  }
   const source = [
     ...shebang,
     `local SCRIPT_NAME = '${header.name}'`,
     `local SCRIPT_VERSION = '${header.version}'`,
     ...limits.map((l) => `local ${l.name} = ${l.value}`),
-    ...(typed ? [luaArgTable(args)] : []),
     ...body,
   ].join("\n");
   return {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { attempt, type BatchOutcome, requireArray, runPrepared, unwrap } from "./batch.js";
 import type { CallOptions } from "../redis/ResilientRedis.js";
-import { checkBarOrder, epochMsSchema, integerSchema, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
 import { ReplyFormatError } from "../core/errors.js";
 import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
@@ -15,7 +15,6 @@ import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { AtrStatus, VwapStatus } from "../core/defaults.js";
-import { MAX_ATR_PERIOD } from "./limits.js";
 
 /** A tick (`price`) or a bar (`high`, `low`, `close`) for one symbol. */
 export interface StreamUpdateInput {
@@ -60,7 +59,7 @@ export const streamUpdateSchema = z
   .object({
     symbol: symbolSchema,
     ts: epochMsSchema,
-    seq: integerSchema(0, 9e15),
+    seq: headerBounds("stream_update", "seq"),
     volume: volumeSchema,
     price: priceSchema.optional(),
     high: priceSchema.optional(),
@@ -76,7 +75,7 @@ export const streamUpdateSchema = z
   });
 
 const optionsSchema = z.object({
-  atrPeriod: integerSchema(1, MAX_ATR_PERIOD).default(14),
+  atrPeriod: headerBounds("stream_update", "atr_period").default(14),
   bands: bandsSchema,
   hashTag: z.boolean().optional(),
 });

@@ -21,7 +21,7 @@ describe("script headers as the contract", () => {
     expect(() => parseArgType("num(0,1", limits)).toThrow(/interval/);
   });
 
-  it("keeps multi-line text whole, reads flags, limits, and writes the ARGS table and limit locals", () => {
+  it("keeps multi-line text whole, reads flags, limits, and writes the limit locals and, where read_args is inlined, the ARGS table", () => {
     const script = buildScript(
       join(LUA, "demo.lua"),
       LUA,
@@ -35,16 +35,18 @@ describe("script headers as the contract", () => {
           "--               over two lines",
           "-- @arg ratio    num[0,MAX_N)?    a ratio",
           '-- @include "lim"',
+          '-- @include "args"',
           "return 1",
         ],
         "/lua/includes/lim.lua": ["-- @limit MAX_N 500 the most"],
+        "/lua/includes/args.lua": ["local function read_args(spec) return spec end"],
       }),
     );
     expect(script.flags).toEqual(["no-writes"]);
     expect(script.args[0]).toMatchObject({ name: "period", description: "the period, over two lines", type: { kind: "int", min: 1, max: 500 } });
     expect(script.limits).toEqual([{ name: "MAX_N", value: 500, description: "the most", file: "demo.lua" }]);
     expect(script.source).toContain("local MAX_N = 500");
-    expect(script.source).toContain("local ARGS = {\n  { 'period', 'int', false, 1, 500 },\n  { 'ratio', 'num', true, 0, 500, false, true },\n}");
+    expect(script.source).toContain("-- begin include args\nlocal ARGS = {\n  { 'period', 'int', false, 1, 500 },\n  { 'ratio', 'num', true, 0, 500, false, true },\n}");
     expect(thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree({ "/lua/demo.lua": ["#!lua flags=sometimes", "-- @name demo", "-- @version 1.0.0"] })))).toBeInstanceOf(LuaBuildError);
   });
 
