@@ -11,6 +11,7 @@ import { libraryState } from "./loader.js";
 import { clusterReady, masters, nodeAddress, replicas } from "./topology.js";
 import type { ScriptMode } from "./transport.js";
 
+/** What `mathd health` found on one node of a cluster. */
 export interface ClusterNodeHealth {
   readonly address: string;
   readonly role: "master" | "replica";
@@ -26,6 +27,7 @@ export interface ClusterNodeHealth {
   readonly lagBytes?: number;
 }
 
+/** A cluster's health: every node, with the problems (exit 1) and warnings found. */
 export interface ClusterHealth {
   readonly ok: boolean;
   /** `cluster_slots_ok` as a master reports it: 16384 when every slot is served. */

@@ -15,7 +15,7 @@
  */
 import { ReplyError, type Cluster, type Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
-import type { ScriptManifestEntry } from "../core/manifest.js";
+import type { ScriptCall, ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
 import { crossSlotError, exec, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
@@ -31,13 +31,8 @@ import {
 } from "./topology.js";
 
 export type { Outcome } from "./pipeline.js";
+export type { ScriptCall } from "../core/manifest.js";
 
-/** One script invocation: KEYS and ARGV as the script header declares them (as ScriptRunner's ScriptCall). */
-export interface ScriptCall {
-  readonly script: string;
-  readonly keys: readonly string[];
-  readonly args: readonly (string | Buffer)[];
-}
 
 /**
  * - `evalsha` (the default): the script cache; scripts are SCRIPT LOADed on every node that
@@ -220,6 +215,7 @@ export class StandaloneScriptTransport implements ScriptTransport {
     this.roundTrip = options.roundTrip ?? direct;
   }
 
+  /** Whether calls go as EVALSHA of the scripts or as FCALL of the `mathd` library. */
   get mode(): ScriptMode {
     return this.catalog.mode;
   }
@@ -308,6 +304,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     cluster.on("refresh", this.onRefresh);
   }
 
+  /** Whether calls go as EVALSHA of the scripts or as FCALL of the `mathd` library. */
   get mode(): ScriptMode {
     return this.catalog.mode;
   }

@@ -49,3 +49,10 @@ export interface ScriptManifestEntry {
   /** The final script text, includes inlined. */
   readonly source: string;
 }
+
+/** One script invocation: KEYS and ARGV as the script header declares them. */
+export interface ScriptCall {
+  readonly script: string;
+  readonly keys: readonly string[];
+  readonly args: readonly (string | Buffer)[];
+}

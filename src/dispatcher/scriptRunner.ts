@@ -20,13 +20,9 @@ import type { CallOptions, ResilientRedis } from "../redis/ResilientRedis.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
 import { ClusterScriptTransport, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
+import type { ScriptCall } from "../core/manifest.js";
+export type { ScriptCall } from "../core/manifest.js";
 
-/** One script invocation: KEYS and ARGV as the script header declares them. */
-export interface ScriptCall {
-  readonly script: string;
-  readonly keys: readonly string[];
-  readonly args: readonly (string | Buffer)[];
-}
 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };

@@ -120,6 +120,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 class Link {
   /** SELECT of `db` confirmed since the last (re)connect. */
   selected = false;
+  /** The server has answered on this connection at least once. */
+  answered = false;
   /** When the current outage began (undefined while connected). */
   downSince: number | undefined;
   lastError: Error | undefined;
@@ -233,6 +235,7 @@ export class ResilientRedis extends EventEmitter {
         connectTimeout: commandTimeoutMs,
         maxRetriesPerRequest: 0,
         enableReadyCheck: false,
+        disableClientInfo: true,
       },
     });
   }
@@ -268,6 +271,9 @@ export class ResilientRedis extends EventEmitter {
       // the INFO ready check is refused to least-privilege users (docs/SECURITY.md); a server
       // still LOADING answers LOADING, which the policy retries
       enableReadyCheck: false,
+      // CLIENT SETINFO is refused to them too, and under ioredis 5 a close during that handshake
+      // left the connection 'ready' on a dead socket, never reconnecting (redis/ioredis#2099)
+      disableClientInfo: true,
     };
     const redis = this.options.connection
       ? this.options.connection.duplicate(settings)
@@ -287,7 +293,7 @@ export class ResilientRedis extends EventEmitter {
       // a TLS or auth failure says more than the reset that follows it (TLS 1.3 reports a
       // refused client certificate after the handshake): keep it for this outage
       const kept = link.lastError && connectionFailureOf(link.lastError);
-      if (!(link.downSince !== undefined && (kept === "tls" || kept === "auth"))) link.lastError = error;
+      if (!(link.downSince !== undefined && (kept === "tls" || kept === "auth"))) link.lastError = this.asTlsRefusal(link, error);
       if (link.downSince === undefined && !link.usable) this.markDown(link, error);
       link.notify();
     };
@@ -308,6 +314,16 @@ export class ResilientRedis extends EventEmitter {
     return link;
   }
 
+  /**
+   * Under TLS 1.3 a server refuses a client certificate only after the client's handshake is
+   * done, so the client may see just a reset; on a TLS connection that never answered, that
+   * reset is reported as the TLS failure it most likely is.
+   */
+  private asTlsRefusal(link: Link, error: Error): Error {
+    if (!this.config.tls || link.answered || connectionFailureOf(error) !== "closed") return error;
+    return new Error(`TLS: the server closed the connection before answering (is a client certificate required?): ${error.message}`, { cause: error });
+  }
+
   private markDown(link: Link, error: Error): void {
     link.downSince = Date.now();
     this.emit("down", { address: this.address, database: link.database, error });
@@ -318,6 +334,7 @@ export class ResilientRedis extends EventEmitter {
     try {
       if (link.db !== 0) await link.redis.select(link.db);
       link.selected = true;
+      link.answered = true;
       link.misconfigured = undefined;
       if (link.downSince !== undefined) this.emit("up", { address: this.address, database: link.database });
       link.downSince = undefined;
