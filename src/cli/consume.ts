@@ -4,7 +4,8 @@
  * object with an `event` field (`start`, `stats`, `claimed`, `deadLetter`, `unreachable`,
  * `error`, `recovered`, `summary`).
  */
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
@@ -15,6 +16,11 @@ export interface ConsumeOptions {
   url?: string;
   /** Connection settings instead of `url`. */
   config?: RedisConfigInput;
+  /**
+   * A Redis Cluster's startup nodes (without `url` or `config`, `MATHD_CLUSTER_NODES` is read):
+   * each stream is read on its own master, and every key carries its symbol's hash tag.
+   */
+  cluster?: readonly StartupNode[];
   symbols: string[];
   group?: string;
   /** Consumer name, default `mathd@<host name>` (stable across restarts). */
@@ -121,27 +127,28 @@ function sayStats(say: Say, event: "stats" | "summary", stats: Figures, seconds:
 export async function consume(options: ConsumeOptions): Promise<Figures> {
   const log = options.log ?? defaultLog;
   const say: Say = (level, event, text, fields) => log(options.json ? JSON.stringify({ event, at: new Date().toISOString(), ...fields }) : text, level);
-  const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));
-  const address = addressOf(config);
+  const given = options.config ?? (options.url === undefined ? undefined : { url: options.url });
+  const nodes = options.cluster ?? (given === undefined ? clusterNodesFromEnv() : undefined);
+  const config = resolveRedisConfig(given ?? {});
+  const address = nodes ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(",")}` : addressOf(config);
   const problems = new ProblemLog(address, say);
-  const client = new ResilientRedis({ config: options.config ?? (options.url === undefined ? {} : { url: options.url }) });
-  const dispatcher = MathDispatcher.withClient(client, { hashTag: options.hashTag });
-  // The consumer's own blocking connection. Commands fail at once while it is down (no offline
-  // queue, no per-request retries): the consumer's loop retries them, so a stop is never stuck
-  // behind a queue, and every error has a listener (no "[ioredis] Unhandled error event").
-  const ticks = new Redis({
-    ...connectionOptions(config),
-    db: config.databases.continuous_market,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    // the ready check sends INFO, which the consumer's ACL user lacks (docs/SECURITY.md); a
-    // server still loading answers LOADING, which the loop retries like any error
-    enableReadyCheck: false,
-    // no CLIENT SETINFO at connect: ioredis 5 (redis/ioredis#2099) marks a connection "ready" when
-    // those replies settle after the socket closed, and then never reconnects
-    disableClientInfo: true,
-    retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
-  });
+  const client = new ResilientRedis({ config: given ?? {}, ...(nodes ? { cluster: nodes } : {}) });
+  const dispatcher = MathDispatcher.withClient(client, { hashTag: nodes ? true : options.hashTag });
+  // The consumer's own connection. Commands fail at once while it is down (no offline queue, no
+  // per-request retries): the consumer's loop retries them, so a stop is never stuck behind a
+  // queue, and every error has a listener (no "[ioredis] Unhandled error event"). The ready
+  // check (INFO) and CLIENT SETINFO are refused to the consumer's ACL user, and ioredis 5
+  // (redis/ioredis#2099) left a connection closed during SETINFO 'ready' on a dead socket.
+  const quiet = { enableOfflineQueue: false, maxRetriesPerRequest: 0, enableReadyCheck: false, disableClientInfo: true } as const;
+  const { host: _host, port: _port, ...credentials } = connectionOptions(config);
+  const ticks: Redis | Cluster = nodes
+    ? new Cluster([...nodes], { redisOptions: { ...credentials, ...quiet }, clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2000) })
+    : new Redis({
+        ...connectionOptions(config),
+        db: config.databases.continuous_market,
+        ...quiet,
+        retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
+      });
   ticks.on("error", (error: Error) => problems.problem(error));
   client.on("down", ({ error }: { error: Error }) => problems.problem(error));
 
@@ -149,7 +156,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     symbols: options.symbols,
     group: options.group,
     consumer: options.consumer,
-    hashTag: options.hashTag,
+    hashTag: nodes ? true : options.hashTag,
     claimIdleMs: options.claimIdleMs,
   });
   consumer.on("deadLetter", (d: { symbol: string; id: string; reason: string }) =>

@@ -13,6 +13,7 @@ import { chartSession } from "./chartCommand.js";
 import { describeError, EXIT, exitCodeFor, stackOf, UsageError } from "./cliErrors.js";
 import { consume } from "./consume.js";
 import { listScripts, loadScripts, manifestDocument, renderScripts } from "./scriptsCommand.js";
+import { CLUSTER_NODES_ENV, clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 
 /** Where `mathd` writes: stdout for results and help, stderr for errors. */
 export interface CliOutput {
@@ -54,14 +55,32 @@ function wholeNumber(values: Values, name: string, fallback: number, min: number
 
 /** --url; without it each command resolves REDIS_URL, REDIS_HOST & co. as the SDK does. */
 const url = (values: Values) => values.url as string | undefined;
+
+const CLUSTER_OPTION: OptionSpec = {
+  type: "string",
+  value: "HOST:PORT,...",
+  help: "a Redis Cluster's startup nodes (as MATHD_CLUSTER_NODES): every key family in DB 0, hash tags on",
+};
+
+/** --cluster as startup nodes (the MATHD_CLUSTER_NODES syntax), or undefined. */
+function clusterNodes(values: Values): StartupNode[] | undefined {
+  const text = values.cluster;
+  if (text === undefined) return undefined;
+  try {
+    return clusterNodesFromEnv({ [CLUSTER_NODES_ENV]: String(text) });
+  } catch (error) {
+    throw new UsageError(`--cluster: ${(error as Error).message.replace(`${CLUSTER_NODES_ENV}: `, "")}`);
+  }
+}
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 const COMMANDS: Record<string, Command> = {
   health: {
     summary: "one look at Redis: ping, memory, keys per DB, TTL audit, scripts, streams",
-    usage: ["health [--url URL] [--json] [--sample KEYS_PER_DB] [--timeout-ms N]"],
+    usage: ["health [--url URL | --cluster HOST:PORT,...] [--json] [--sample KEYS_PER_DB] [--timeout-ms N]"],
     options: {
       url: URL_OPTION,
+      cluster: CLUSTER_OPTION,
       json: JSON_OPTION,
       sample: { type: "string", value: "N", help: "keys sampled per database for the TTL audit (SCAN), default 1000" },
       "timeout-ms": { type: "string", value: "N", help: "how long reaching Redis, and then each command, may take; default 1000" },
@@ -79,7 +98,8 @@ const COMMANDS: Record<string, Command> = {
     async run(values, _, out) {
       const sample = wholeNumber(values, "sample", 1000, 1, 10_000_000);
       const timeoutMs = wholeNumber(values, "timeout-ms", 1000, 1, 600_000);
-      const report = await collectHealth({ url: url(values), samplePerDb: sample, timeoutMs });
+      const cluster = clusterNodes(values);
+      const report = await collectHealth({ url: url(values), samplePerDb: sample, timeoutMs, ...(cluster ? { cluster } : {}) });
       out.stdout(values.json ? json(report) : `${renderHealth(report)}\n`);
       return exitCodeOf(report);
     },
@@ -87,12 +107,13 @@ const COMMANDS: Record<string, Command> = {
   consume: {
     summary: "apply the tick streams ticks:{SYMBOL} to the streaming indicators until SIGINT/SIGTERM",
     usage: [
-      "consume --symbols NIFTY,BANKNIFTY [--url URL] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]",
+      "consume --symbols NIFTY,BANKNIFTY [--url URL | --cluster HOST:PORT,...] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]",
       "        [--claim-idle-ms N] [--stats-interval-ms N] [--json]",
     ],
     options: {
       symbols: { type: "string", value: "LIST", help: "comma-separated symbols (required)" },
       url: URL_OPTION,
+      cluster: CLUSTER_OPTION,
       group: { type: "string", value: "NAME", help: "consumer group, default mathd" },
       consumer: {
         type: "string",
@@ -108,8 +129,10 @@ const COMMANDS: Record<string, Command> = {
     async run(values, _, out) {
       const symbols = String(values.symbols ?? "").split(",").filter(Boolean);
       if (symbols.length === 0) throw new UsageError("consume needs --symbols, e.g. --symbols NIFTY,BANKNIFTY");
+      const cluster = clusterNodes(values);
       await consume({
         url: url(values),
+        ...(cluster ? { cluster } : {}),
         symbols,
         group: values.group as string | undefined,
         consumer: values.consumer as string | undefined,

@@ -1,0 +1,74 @@
+import { Cluster } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runMathd } from "../../src/cli/main.js";
+import { slotOf } from "../../src/cluster/topology.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { tickStreamKey } from "../../src/keys/marketData.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
+import { symbolsOnEveryMaster } from "./calls.js";
+
+// `mathd consume --cluster` and `mathd health --cluster` on a 3-master cluster of their own.
+let harness: TestCluster;
+beforeAll(async () => {
+  harness = await startCluster({ masters: 3 });
+}, 120_000);
+afterAll(() => harness?.stop());
+
+const TIME = Date.UTC(2026, 10, 25, 4, 5); // 09:35 IST
+
+async function mathd(args: string[], until?: (stdout: string) => boolean) {
+  const abort = new AbortController();
+  let stdout = "";
+  let stderr = "";
+  const stop = setTimeout(() => abort.abort(), 30_000); // a bound: the assertions say what went wrong
+  const code = await runMathd(args, {
+    stdout: (t) => {
+      stdout += t;
+      if (until?.(stdout)) abort.abort();
+    },
+    stderr: (t) => void (stderr += t),
+    signal: abort.signal,
+  });
+  clearTimeout(stop);
+  return { code, stdout, stderr };
+}
+
+describe("mathd on a cluster", () => {
+  it("consume --cluster applies every tick of symbols on two masters, each stream read on its own master", async () => {
+    const symbols = symbolsOnEveryMaster(3, 1);
+    const owners = await Promise.all(symbols.map((s) => harness.masterOf(slotOf(`{${s}}`))));
+    const pair = [symbols[0] as string, symbols.find((_, k) => owners[k] !== owners[0]) as string].map((s) => `${s}CLI`);
+    const ticks = new Cluster([...harness.startupNodes]);
+    ticks.on("error", () => undefined);
+    const perSymbol = 120;
+    for (const symbol of pair) {
+      const pipeline = ticks.pipeline();
+      for (let n = 0; n < perSymbol; n++) pipeline.xadd(tickStreamKey(symbol, { hashTag: true }), "*", "price", (100 + (n % 7) * 0.05).toFixed(2), "volume", "3", "ts", String(TIME + n), "seq", String(n));
+      await pipeline.exec();
+    }
+    ticks.disconnect();
+    const nodes = harness.startupNodes.map((n) => `${n.host}:${n.port}`).join(",");
+    const run = await mathd(["consume", "--cluster", nodes, "--symbols", pair.join(","), "--stats-interval-ms", "200", "--json"], (out) =>
+      out.split("\n").some((line) => line.includes('"event":"stats"') && JSON.parse(line).totals?.applied === 2 * perSymbol),
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes });
+    try {
+      const snapshots = await math.streaming().snapshots(pair);
+      expect(snapshots.map((o) => o.ok && o.value.vwap?.points)).toEqual([perSymbol, perSymbol]);
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("health --cluster reads every node; a malformed --cluster is a usage error", async () => {
+    const nodes = harness.startupNodes.map((n) => `${n.host}:${n.port}`).join(",");
+    const report = await mathd(["health", "--cluster", nodes, "--json"]);
+    expect([0, 1]).toContain(report.code); // 1 only for TTL findings of the other test's keys
+    expect(JSON.parse(report.stdout).cluster.nodes).toHaveLength(3);
+    const bad = await mathd(["health", "--cluster", "not-a-node"]);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/--cluster/);
+  });
+});
