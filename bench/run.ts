@@ -24,6 +24,7 @@ import { newsLatestKey, volumeBaselineKey } from "../src/keys/marketData.js";
 import { type LocalRedisServer, startLocalRedis } from "../src/redis/localServer.js";
 import { redisBenchmark, usecPerCall } from "./lib/redisTools.js";
 import { opsPerSecond, seconds, spread, type Spread } from "./lib/stats.js";
+import { measureClient } from "./client.js";
 import { measureServerTime } from "./serverTime.js";
 import { BARS_30, BARS_5000, functionCalls, NOW, signal } from "./scenarios.js";
 
@@ -59,6 +60,7 @@ const SECTIONS = [
   "4. streaming update cost",
   "5. decimal.js reference",
   "6. server time against plain scripts",
+  "7. client CPU and the in-process tier",
 ].filter((name) => !serverOnly || name.startsWith("6."));
 const started = Date.now();
 let sectionIndex = -1;
@@ -162,6 +164,18 @@ async function measure(server: LocalRedisServer) {
     ratio: (name, values) => ratio(name, spread(values)),
     progress,
   });
+
+  if (!serverOnly) {
+    section("7. client CPU and the in-process tier");
+    log("  (ATR over 30 bars, DB 10 hits: the SDK through connect() against bare ioredis sending the same EVALSHA)");
+    const client = await measureClient(server.url, short ? 1000 : 3000, REPS);
+    ratio("client calls/s, SDK/bare ioredis, one at a time", client.sequentialRatio);
+    ratio("client calls/s, SDK/bare ioredis, pipelined by 50", client.pipelinedRatio);
+    ratio("client CPU per call, bare ioredis/SDK", { min: 1 / client.cpuRatio.max, median: 1 / client.cpuRatio.median, max: 1 / client.cpuRatio.min });
+    figure("client CPU per call, SDK", "us/call", client.sdkCpuUsPerCall);
+    figure("client CPU per call, bare ioredis", "us/call", client.bareCpuUsPerCall);
+    ratio("in-process tier/DB 10 hit, calls/s", client.tierRatio);
+  }
 
   await Promise.all([math.close(), admin.quit(), news.quit(), volume.quit()]);
   return { redisVersion };

@@ -16,6 +16,8 @@ import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { packDoubles } from "../src/core/units.js";
 import { MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES } from "../src/dispatcher/limits.js";
+import { buildFunctionsLibrary, functionName } from "../src/build/functionsLibrary.js";
+import { SCRIPTS } from "../src/generated/scripts.js";
 import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
 /** A raw EVALSHA: script SHA1, KEYS, ARGV. */
@@ -50,6 +52,19 @@ async function serverUs(redis: Redis, calls: readonly RawCall[]): Promise<number
   const stats = (await redis.info("commandstats")) as string;
   const match = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(stats);
   if (!match || Number(match[1]) !== calls.length) throw new Error(`commandstats counted ${match?.[1]} of ${calls.length} calls`);
+  return Number(match[2]) / calls.length;
+}
+
+/** Microseconds of server time per FCALL of the `mathd` library over the same calls (issue 12: Functions mode). */
+async function fcallUs(redis: Redis, calls: readonly RawCall[], names: ReadonlyMap<string, string>): Promise<number> {
+  await redis.config("RESETSTAT");
+  for (let i = 0; i < calls.length; i += 100) {
+    const pipeline = redis.pipeline();
+    for (const c of calls.slice(i, i + 100)) pipeline.call("FCALL", names.get(c.sha1) as string, c.keys.length, ...c.keys, ...c.args);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+  const match = /^cmdstat_fcall:calls=(\d+),usec=(\d+)/m.exec((await redis.info("commandstats")) as string);
+  if (!match || Number(match[1]) !== calls.length) throw new Error(`commandstats counted ${match?.[1]} of ${calls.length} FCALLs`);
   return Number(match[2]) / calls.length;
 }
 
@@ -183,6 +198,17 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
       `server: ${label} hit, GET-only script with the same ARGV/project`,
       [`GET-only script, ${label} ARGV`, () => serverUs(redis, plain("get_only", [...call.args], calls, [call.keys[0] as string]))],
       project(`${label}, hit`, () => hits(call, calls)),
+    );
+  }
+
+  // the same scripts as a Functions library (FCALL), against EVALSHA: what Functions mode costs
+  await redis.function("LOAD", "REPLACE", buildFunctionsLibrary(SCRIPTS).code);
+  const byFunction = new Map(SCRIPTS.map((s) => [s.sha1, functionName(s.name, s.version)]));
+  for (const [label, call] of [["atr 30 bars", atrCall(bars30)], ["dispatch", dispatchCall]] as const) {
+    await paired(
+      `server: ${label} miss, EVALSHA/FCALL`,
+      [`${label} miss, EVALSHA`, () => serverUs(redis, misses(call, calls))],
+      [`${label} miss, FCALL`, () => fcallUs(redis, misses(call, calls), byFunction)],
     );
   }
 
