@@ -16,7 +16,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   keys: ["core", "market", "redis"], // the key grammar
   indicators: ["core", "market"], // the decimal.js reference: the oracle
   build: ["core"], // lua/ to the manifest, the Functions library
-  cluster: ["core", "build", "generated", "keys"], // Redis Cluster primitives (below the resilient client, which wraps a Cluster)
+  cluster: ["core", "build", "generated"], // Redis Cluster primitives (below the resilient client, which wraps a Cluster)
   dispatcher: ["core", "generated", "keys", "market", "redis", "cluster", "build"], // the runtime: typed script calls
   streaming: ["core", "dispatcher", "keys", "market", "redis", "cluster"], // the tick consumer (per-master reads on a cluster)
   health: ["core", "generated", "keys", "market", "redis", "cluster", "build"], // the health report
