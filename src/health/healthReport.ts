@@ -205,6 +205,18 @@ function targetOf(config: RedisConfig): string {
   return `${config.tls ? "rediss" : "redis"}://${user}${config.host}:${config.port}`;
 }
 
+/** Runs one check of a report; a NOPERM is recorded against it and the report goes on. */
+function checker(report: { denied: DeniedCheck[] }) {
+  return async (name: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (error) {
+      if (connectionFailureOf(error) !== "denied") throw error;
+      report.denied.push({ check: name, error: (error as Error).message });
+    }
+  };
+}
+
 /**
  * Collects the report. It never throws for Redis trouble: an unreachable server gives status
  * `unreachable` with the failure's kind, a refused command status `denied` with the check.
@@ -241,15 +253,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
   });
   let connectionError: Error | undefined;
   redis.on("error", (error: Error) => (connectionError = error));
-  /** Runs one check; a NOPERM is recorded against it and the report goes on. */
-  const check = async (name: string, run: () => Promise<void>) => {
-    try {
-      await run();
-    } catch (error) {
-      if (connectionFailureOf(error) !== "denied") throw error;
-      base.denied.push({ check: name, error: (error as Error).message });
-    }
-  };
+  const check = checker(base);
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<never>((_, reject) => {
@@ -362,14 +366,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
   let connectionError: Error | undefined;
   cluster.on("error", (error: Error) => (connectionError = error));
   cluster.on("node error", (error: Error) => (connectionError ??= error));
-  const check = async (name: string, run: () => Promise<void>) => {
-    try {
-      await run();
-    } catch (error) {
-      if (connectionFailureOf(error) !== "denied") throw error;
-      base.denied.push({ check: name, error: (error as Error).message });
-    }
-  };
+  const check = checker(base);
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<never>((_, reject) => {
