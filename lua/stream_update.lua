@@ -1,9 +1,11 @@
 #!lua
 -- @name stream_update
--- @version 1.2.0
+-- @version 1.3.0
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
+-- @key rsi_state    indicator:rsi<rsi_period>:<symbol>, a string of packed doubles in DB 10
 -- @arg atr_period   int[1..MAX_ATR_PERIOD]  the period the ATR key names
+-- @arg rsi_period   int[2..MAX_RSI_PERIOD]  the period the RSI key names
 -- @arg ts           epoch_ms  exchange timestamp
 -- @arg seq          int[0..9e15]  sequence number; (ts, seq) orders the updates of a symbol
 -- @arg price        price?  trade price for a tick; '' for a bar
@@ -16,15 +18,17 @@
 -- The script reads its arguments itself (a tick's fast path checks them all in one match), so
 -- the build writes no ARGS table here; the types above are the contract its checks follow.
 -- Reply, by position (no field names: a tick's reply costs a fraction of the tick otherwise):
---        1 atr_status, 2 vwap_status, 3 atr (%.17g, '' until seeded), 4 atr_bars (integer),
---        5 session (integer, '' before the first tick), 6 vwap (%.17g, '' while the session has
---        no volume, and then nothing follows), 7 sigma (%.17g), 8 volume, 9 points (integers),
---        and with bands 10 band_k, 11 band_lower, 12 band_upper (lists of %.17g, as in vwap).
+--        1 atr_status, 2 vwap_status, 3 rsi_status, 4 atr (%.17g, '' until seeded), 5 atr_bars
+--        (integer), 6 rsi (%.17g, '' until seeded), 7 session (integer, '' before the first
+--        tick), 8 vwap (%.17g, '' while the session has no volume, and then nothing follows),
+--        9 sigma (%.17g), 10 volume, 11 points (integers), and with bands 12 band_k,
+--        13 band_lower, 14 band_upper (lists of %.17g, as in vwap).
 -- Statuses: applied; duplicate (at or before the last applied (ts, seq): ignored, never counted
--- twice); preopen (VWAP: before 09:15 IST, ignored); skipped (ATR: a tick is not a bar).
--- One tick or bar advances both indicators of one symbol atomically: one MGET, one SET per
--- indicator that changed; cost is independent of the history behind it. VWAP starts afresh at the
--- first tick of a new IST trading date. TTL: 57,600 s from every ATR write and from the first
+-- twice); preopen (VWAP: before 09:15 IST, ignored); skipped (ATR and RSI: a tick is not a bar).
+-- One tick or bar advances the indicators of one symbol atomically: one MGET, one SET per
+-- indicator that changed; cost is independent of the history behind it. ATR and RSI (of the
+-- closes) advance on bars only, each with its own last (ts, seq). VWAP starts afresh at the first
+-- tick of a new IST trading date. TTL: 57,600 s from every ATR and RSI write and from the first
 -- VWAP write of a session; later VWAP writes keep it (SET KEEPTTL), so a session's state lives
 -- 16 hours from its first tick.
 -- @include "session"
@@ -37,35 +41,47 @@
 -- checks everything again and names what is wrong. Whatever the fast path accepts, the general
 -- path accepts too, with the same values: canonical whole numbers within their bounds, a price
 -- of digits with at most four decimals, keys of one symbol in the allowed characters.
--- One match checks the whole call: both keys name one symbol, bare or as a whole hash tag, the
--- ATR key names the period (%1), and the arguments are period:ts:seq:price:volume with '' for
--- high, low, close and bands.
+-- One match checks the whole call: the three keys name one symbol, bare or as a whole hash tag,
+-- the ATR key names the ATR period (%1) and the RSI key the RSI period (%3), and the arguments are
+-- atr_period:rsi_period:ts:seq:price:volume with '' for high, low, close and bands. A tick leaves
+-- the RSI state as it is; the fast path only reads it for the reply.
 local A = ARGV
-local digits, symbol, ts, seq, whole, fraction, volume
-if #A == 9 and KEYS[2] and not KEYS[3] then
-  digits, symbol, ts, seq, whole, fraction, volume = string.match(
-    KEYS[1] .. ' ' .. KEYS[2] .. ' ' .. A[1] .. ':' .. A[2] .. ':' .. A[3] .. ':' .. A[4] .. ':' .. A[5] .. ':' .. A[6] .. A[7] .. A[8] .. A[9],
-    '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 %1:(%d+):(%d+):(%d+)%.?(%d*):(%d+):$')
+local digits, symbol, rsi_digits, ts, seq, whole, fraction, volume
+if #A == 10 and KEYS[3] and not KEYS[4] then
+  digits, symbol, rsi_digits, ts, seq, whole, fraction, volume = string.match(
+    KEYS[1] .. ' ' .. KEYS[2] .. ' ' .. KEYS[3] .. ' ' .. A[1] .. ':' .. A[2] .. ':' .. A[3] .. ':' .. A[4] .. ':' .. A[5] .. ':' .. A[6] .. ':' .. A[7] .. A[8] .. A[9] .. A[10],
+    '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 indicator:rsi([1-9]%d?%d?):%2 %1:%3:(%d+):(%d+):(%d+)%.?(%d*):(%d+):$')
 end
 if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125) then
   -- the price in units, exactly: whole rupees times 10000 plus the decimals scaled to four places
   local n, price = #fraction, nil
-  if n == 0 and #whole == #A[4] then price = whole * 10000
+  if n == 0 and #whole == #A[5] then price = whole * 10000
   elseif n == 1 then price = whole * 10000 + fraction * 1000
   elseif n == 2 then price = whole * 10000 + fraction * 100
   elseif n == 3 then price = whole * 10000 + fraction * 10
   elseif n == 4 then price = whole * 10000 + fraction end
-  local period = digits + 0
+  local period, rsi_period = digits + 0, rsi_digits + 0
   ts, seq, volume = ts + 0, seq + 0, volume + 0
-  if price and price >= 1 and price <= MAX_PRICE_UNITS and period <= MAX_ATR_PERIOD and ts <= 9e15 and seq <= 9e15 and volume <= MAX_VOLUME then
-    local stored = redis.call('MGET', KEYS[1], KEYS[2])
-    local a, v = stored[1], stored[2]
+  if price and price >= 1 and price <= MAX_PRICE_UNITS and period <= MAX_ATR_PERIOD and rsi_period >= 2 and rsi_period <= MAX_RSI_PERIOD
+      and ts <= 9e15 and seq <= 9e15 and volume <= MAX_VOLUME then
+    local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+    local a, v, r = stored[1], stored[2], stored[3]
     local p, bars, atr = period, 0, ''
     if a and #a == 56 then
       p, bars = struct.unpack('<dd', a)
       if bars > p then atr = string.format('%.17g', struct.unpack('<d', a, 33) / 10000) end -- fmt: a seeded ATR is finite, never -0
     end
-    if (not a or #a == 56) and p == period and (not v or #v == 80) then
+    local q, rsi = rsi_period, ''
+    if r and #r == 72 then
+      local closes
+      q, closes = struct.unpack('<dd', r)
+      if closes > q then -- rsi_of(avg_gain, avg_loss), and fmt: finite, never -0
+        local gain, loss = struct.unpack('<dd', r, 41)
+        local total = gain + loss
+        rsi = total == 0 and '0' or string.format('%.17g', 100 * (gain / total))
+      end
+    end
+    if (not a or #a == 56) and p == period and (not r or #r == 72) and q == rsi_period and (not v or #v == 80) then
       local session, open = session_of(ts)
       local stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq
       if v then stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq = struct.unpack('<dddddddddd', v) end
@@ -97,12 +113,12 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
         end
         points, stored_session, last_ts, last_seq = points + 1, session, ts, seq
       end
-      local reply = { 'skipped', status, atr, bars, stored_session or '', '' }
+      local reply = { 'skipped', status, 'skipped', atr, bars, rsi, stored_session or '', '' }
       if stored_session and weight > 0 then
         -- as vwap_fields: (origin + (sum + sum_comp) / weight) / VWAP_X_SCALE, sqrt(m2 / weight) / VWAP_X_SCALE
         local value, sigma = (origin + (sum + comp) / weight) / 30000, math.sqrt(m2 / weight) / 30000
         if value - value ~= 0 or sigma - sigma ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
-        reply[6], reply[7], reply[8], reply[9] = string.format('%.17g', value), sigma == 0 and '0' or string.format('%.17g', sigma), weight, points
+        reply[8], reply[9], reply[10], reply[11] = string.format('%.17g', value), sigma == 0 and '0' or string.format('%.17g', sigma), weight, points
       end
       if status ~= 'applied' then return reply end
       v = struct.pack('<dddddddddd', stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq)
@@ -116,28 +132,31 @@ end
 -- @include "stream_state"
 -- @include "session"
 
-check_arg_count(9)
+check_arg_count(10)
 local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
-check_state_keys(period, string.find(ARGV[1], '^[1-9]%d*$') and ARGV[1] or nil)
-local ts = arg_number(2, 'ts')
+local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
+local canonical = '^[1-9]%d*$'
+check_state_keys(period, rsi_period, string.find(ARGV[1], canonical) and ARGV[1] or nil, string.find(ARGV[2], canonical) and ARGV[2] or nil)
+local ts = arg_number(3, 'ts')
 check_epoch_ms('ts', ts)
-local seq = arg_integer(3, 'seq', 0, 9e15)
-local is_bar = ARGV[6] ~= ''
+local seq = arg_integer(4, 'seq', 0, 9e15)
+local is_bar = ARGV[7] ~= ''
 local high, low, close, price
 if is_bar then
-  if ARGV[4] ~= '' then invalid('price', "send '' for a bar: its price is the typical price") end
-  high, low, close = arg_price(6, 'high'), arg_price(7, 'low'), arg_price(8, 'close')
+  if ARGV[5] ~= '' then invalid('price', "send '' for a bar: its price is the typical price") end
+  high, low, close = arg_price(7, 'high'), arg_price(8, 'low'), arg_price(9, 'close')
   if high < low or close < low or close > high then check_bar('', high, low, close) end
 else
-  price = arg_price(4, 'price')
-  if ARGV[7] ~= '' or ARGV[8] ~= '' then invalid('high', 'a bar needs high, low and close') end
+  price = arg_price(5, 'price')
+  if ARGV[8] ~= '' or ARGV[9] ~= '' then invalid('high', 'a bar needs high, low and close') end
 end
-local volume = arg_integer(5, 'volume', 0, MAX_VOLUME)
-local multipliers = arg_string(9, 'bands') ~= '' and arg_bands(9) or nil
+local volume = arg_integer(6, 'volume', 0, MAX_VOLUME)
+local multipliers = arg_string(10, 'bands') ~= '' and arg_bands(10) or nil
 
-local stored = redis.call('MGET', KEYS[1], KEYS[2])
+local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
 local atr = atr_state_of(stored[1], period)
 local vwap = vwap_state_of(stored[2])
+local rsi = rsi_state_of(stored[3], rsi_period)
 
 local atr_status = 'skipped'
 if is_bar then
@@ -147,6 +166,18 @@ if is_bar then
     atr_status = 'applied'
   else
     atr_status = 'duplicate'
+  end
+end
+
+-- RSI of the bar closes: rsi.lua's own step (lua/includes/rsi_state.lua) on this one close
+local rsi_status = 'skipped'
+if is_bar then
+  if is_after(rsi, ts, seq) then
+    rsi_run(rsi, struct.pack('<d', close), 1, nil)
+    rsi.last_ts, rsi.last_seq = ts, seq
+    rsi_status = 'applied'
+  else
+    rsi_status = 'duplicate'
   end
 end
 
@@ -166,16 +197,18 @@ else
 end
 
 -- the reply is built (and every value checked finite) before anything is written
-local reply = { atr_status, vwap_status, atr.atr and fmt(atr.atr / PRICE_UNITS) or '', atr.bars, vwap.session or '', '' }
+local reply = { atr_status, vwap_status, rsi_status, atr.atr and fmt(atr.atr / PRICE_UNITS) or '', atr.bars, rsi_text(rsi),
+  vwap.session or '', '' }
 if vwap.weight > 0 then
   local value, sigma = vwap_values(vwap)
-  reply[6], reply[7], reply[8], reply[9] = fmt(value), fmt(sigma), vwap.weight, vwap.points
+  reply[8], reply[9], reply[10], reply[11] = fmt(value), fmt(sigma), vwap.weight, vwap.points
   if multipliers then
     local fields = vwap_fields(vwap, multipliers, {}) -- vwap, sigma, volume, points, then the bands
-    reply[10], reply[11], reply[12] = fields[10], fields[12], fields[14]
+    reply[12], reply[13], reply[14] = fields[10], fields[12], fields[14]
   end
 end
 if atr_status == 'applied' then redis.call('SET', KEYS[1], atr_state_pack(atr), 'EX', STATE_TTL_SECONDS) end
+if rsi_status == 'applied' then redis.call('SET', KEYS[3], rsi_state_pack(rsi), 'EX', STATE_TTL_SECONDS) end
 if vwap_status == 'applied' then
   if vwap_ttl == 'EX' then redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'EX', STATE_TTL_SECONDS)
   else redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'KEEPTTL') end

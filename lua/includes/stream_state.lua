@@ -1,37 +1,45 @@
--- Streaming indicator state in DB 10: indicator:atr<n>:<symbol> and indicator:vwap:<symbol>, each
--- a plain string of little-endian doubles (struct.pack), both read with one MGET and each written
--- with one SET ... EX when it changed. A double is stored as it is, so a value advanced tick by
+-- Streaming indicator state in DB 10: indicator:atr<n>:<symbol>, indicator:vwap:<symbol> and
+-- indicator:rsi<n>:<symbol>, each a plain string of little-endian doubles (struct.pack), all read
+-- with one MGET and each written with one SET ... EX when it changed. A double is stored as it is, so a value advanced tick by
 -- tick equals the batch computation to the last bit; no number is formatted or parsed on the way.
 -- A key that holds no string (none yet, or the hash of %.17g text that versions before 1.2.0
 -- wrote) reads as no state: the indicator starts afresh, and its next write replaces the hash.
 -- @include "keys"
 -- @include "atr_state"
 -- @include "vwap_state"
+-- @include "rsi_state"
 
 local STATE_TTL_SECONDS = '57600' -- text: Redis takes it as it is, where a Lua number is formatted first
 -- atr: period, bars, prev_close, tr_sum, atr (0 while unseeded: bars <= period), last_ts, last_seq
 local ATR_LAYOUT, ATR_BYTES = '<ddddddd', 56
 -- vwap: session, points, origin, weight, sum, sum_comp, mean, m2, last_ts, last_seq
 local VWAP_LAYOUT, VWAP_BYTES = '<dddddddddd', 80
+-- rsi: period, closes, prev_close, gain_sum, loss_sum, avg_gain, avg_loss (both 0 while unseeded:
+-- closes <= period), last_ts, last_seq
+local RSI_LAYOUT, RSI_BYTES = '<ddddddddd', 72
 
--- KEYS: indicator:atr<period>:<symbol> and indicator:vwap:<symbol>, the same symbol, so that a raw
--- caller cannot make an update write anywhere else. The common case (`period_text` the canonical
--- digits of the period, a symbol of the allowed characters, bare or as a whole hash tag) passes
--- with one match and one comparison; anything else goes through the checks that name the key.
-local function check_state_keys(period, period_text)
-  local k2 = KEYS[2]
-  if period_text and k2 and not KEYS[3] then
+-- KEYS: indicator:atr<period>:<symbol>, indicator:vwap:<symbol> and indicator:rsi<rsi_period>:<symbol>,
+-- one symbol, so that a raw caller cannot make an update write anywhere else. The common case
+-- (`period_text` and `rsi_period_text` the canonical digits of the periods, a symbol of the allowed
+-- characters, bare or as a whole hash tag) passes with one match and two comparisons; anything
+-- else goes through the checks that name the key.
+local function check_state_keys(period, rsi_period, period_text, rsi_period_text)
+  local k2, k3 = KEYS[2], KEYS[3]
+  if period_text and rsi_period_text and k2 and k3 and not KEYS[4] then
     local digits, symbol = string.match(KEYS[1], '^indicator:atr(%d+):({?[A-Z0-9][A-Z0-9&_.%-]*}?)$')
     if digits == period_text and #symbol <= MAX_SYMBOL_LENGTH
         and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125)
-        and k2 == 'indicator:vwap:' .. symbol then
+        and k2 == 'indicator:vwap:' .. symbol and k3 == 'indicator:rsi' .. rsi_period_text .. ':' .. symbol then
       return
     end
   end
-  check_key_count({ 'atr_state', 'vwap_state' })
+  check_key_count({ 'atr_state', 'vwap_state', 'rsi_state' })
   local symbol = key_symbol(1, 'atr_state', 'indicator:atr' .. period .. ':')
   if key_symbol(2, 'vwap_state', 'indicator:vwap:') ~= symbol then
     invalid('vwap_state', 'must name the symbol of atr_state, ' .. shown(symbol))
+  end
+  if key_symbol(3, 'rsi_state', 'indicator:rsi' .. rsi_period .. ':') ~= symbol then
+    invalid('rsi_state', 'must name the symbol of atr_state, ' .. shown(symbol))
   end
 end
 
@@ -55,6 +63,27 @@ local function atr_state_pack(state)
   return struct.pack(ATR_LAYOUT, state.period, state.bars, state.prev_close, state.tr_sum, state.atr or 0, state.last_ts, state.last_seq)
 end
 
+-- The RSI state in `s` (the stored string, or false when the key holds none).
+local function rsi_state_of(s, period)
+  if not s then return rsi_new(period) end
+  if #s ~= RSI_BYTES then invalid('rsi_state', 'holds ' .. #s .. ' bytes, not the ' .. RSI_BYTES .. ' of an RSI state') end
+  local p, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, last_ts, last_seq = struct.unpack(RSI_LAYOUT, s)
+  if p ~= period then invalid('rsi_period', 'the state at this key has period ' .. fmt_integer(p)) end
+  local state = { period = p, closes = closes, prev = prev, gain_sum = gain_sum, loss_sum = loss_sum, last_ts = last_ts, last_seq = last_seq }
+  if closes > p then state.avg_gain, state.avg_loss = avg_gain, avg_loss end
+  return state
+end
+
+local function rsi_state_pack(state)
+  return struct.pack(RSI_LAYOUT, state.period, state.closes, state.prev, state.gain_sum, state.loss_sum,
+    state.avg_gain or 0, state.avg_loss or 0, state.last_ts, state.last_seq)
+end
+
+-- The RSI of a state as text, '' until seeded.
+local function rsi_text(state)
+  return state.avg_gain and fmt(rsi_of(state.avg_gain, state.avg_loss)) or ''
+end
+
 -- The VWAP state in `s` (the stored string, or false when the key holds none).
 local function vwap_state_of(s)
   if not s then return vwap_new() end
@@ -76,12 +105,12 @@ local function vwap_values(state)
   return (state.origin + (state.sum + state.sum_comp) / state.weight) / VWAP_X_SCALE, math.sqrt(state.m2 / state.weight) / VWAP_X_SCALE
 end
 
--- The reply fields for the current values of both indicators (stream_snapshot's reply, and
--- stream_update's when it is given bands).
-local function stream_fields(atr, vwap, multipliers, out)
+-- The reply fields for the current values of the indicators (stream_snapshot's reply).
+local function stream_fields(atr, vwap, rsi, multipliers, out)
   append_fields(out, {
     'atr', atr.atr and fmt(atr.atr / PRICE_UNITS) or '',
     'atr_bars', fmt_integer(atr.bars),
+    'rsi', rsi_text(rsi),
     'session', vwap.session and fmt_integer(vwap.session) or '',
   })
   if vwap.weight > 0 then return vwap_fields(vwap, multipliers, out) end

@@ -1,7 +1,8 @@
 /**
- * Live ATR and session VWAP whose state lives in Redis (DB 10 hashes `indicator:atr<n>:{SYMBOL}`
- * and `indicator:vwap:{SYMBOL}`), so detectors stay stateless between ticks: any number of
- * processes, restarted at any moment, read the same values.
+ * Live ATR, RSI and session VWAP whose state lives in Redis (DB 10 strings of packed doubles
+ * `indicator:atr<n>:{SYMBOL}`, `indicator:vwap:{SYMBOL}` and `indicator:rsi<n>:{SYMBOL}`), so
+ * detectors stay stateless between ticks: any number of processes, restarted at any moment, read
+ * the same values.
  */
 import { z } from "zod";
 import { attempt, type BatchOutcome, requireArray, runPrepared, unwrap } from "./batch.js";
@@ -36,6 +37,8 @@ export interface IndicatorSnapshot {
   atr?: number;
   /** Bars the ATR has seen. */
   atrBars: number;
+  /** RSI of the bar closes (0..100), undefined until period + 1 bars were applied. */
+  rsi?: number;
   /** IST session (days since 1970-01-01) of the VWAP, undefined before its first tick. */
   session?: number;
   /** Session VWAP with sigma and bands, undefined while the session has no volume. */
@@ -46,11 +49,18 @@ export interface IndicatorSnapshot {
 export interface StreamUpdateResult extends IndicatorSnapshot {
   atrStatus: AtrStatus;
   vwapStatus: VwapStatus;
+  /** As ATR's: RSI advances on bars (their close) only, and a tick is `skipped`. */
+  rsiStatus: RsiStatus;
 }
+
+/** What an update did to the RSI: `applied`, `duplicate`, or `skipped` (a tick is not a bar). */
+export type RsiStatus = AtrStatus;
 
 export interface StreamingOptions extends KeyOptions {
   /** ATR period, default 14 (state key `indicator:atr14:{SYMBOL}`). */
   atrPeriod?: number;
+  /** RSI period, default 14 (state key `indicator:rsi14:{SYMBOL}`). */
+  rsiPeriod?: number;
   /** VWAP band multipliers, default [1, 2]. */
   bands?: number[];
 }
@@ -76,6 +86,7 @@ export const streamUpdateSchema = z
 
 const optionsSchema = z.object({
   atrPeriod: headerBounds("stream_update", "atr_period").default(14),
+  rsiPeriod: headerBounds("stream_update", "rsi_period").default(14),
   bands: bandsSchema,
   hashTag: z.boolean().optional(),
 });
@@ -86,20 +97,17 @@ function priceArg(units: number | undefined): string {
 
 function decodeSnapshot(fields: ReplyFields): IndicatorSnapshot {
   const atr = textField(fields, "atr");
+  const rsi = textField(fields, "rsi");
   const session = textField(fields, "session");
   return {
     ...(atr === "" ? {} : { atr: Number(atr) }),
     atrBars: numberField(fields, "atr_bars"),
+    ...(rsi === "" ? {} : { rsi: Number(rsi) }),
     ...(session === "" ? {} : { session: Number(session) }),
     ...(textField(fields, "vwap") === "" ? {} : { vwap: decodeVwap(fields) }),
   };
 }
 
-/**
- * Streaming ATR and session VWAP kept in Redis (DB 10, `indicator:*`): each
- * {@link StreamingIndicators.update} is one atomic EVALSHA of `stream_update`, idempotent by
- * (ts, seq); snapshots read the state back. Made by `MathDispatcher.streaming()`.
- */
 /** A number the update reply carries as text (%.17g) or as an integer. */
 function replyNumber(value: unknown, name: string): number {
   const n = typeof value === "number" ? value : Number(Buffer.isBuffer(value) ? value.toString() : value);
@@ -116,25 +124,29 @@ function replyText(value: unknown, name: string): string {
 
 /**
  * The positional reply of lua/stream_update.lua (called without bands): atr_status, vwap_status,
- * atr ('' until seeded), atr_bars, session ('' before the first tick), then vwap, sigma, volume,
- * points unless the session has no volume yet. The bands are `vwap -/+ k * sigma` on the very
- * doubles the script computed, the same operations lua/vwap.lua runs, so they equal its bits.
+ * rsi_status, atr ('' until seeded), atr_bars, rsi ('' until seeded), session ('' before the first
+ * tick), then vwap, sigma, volume, points unless the session has no volume yet. The bands are
+ * `vwap -/+ k * sigma` on the very doubles the script computed, the same operations lua/vwap.lua
+ * runs, so they equal its bits.
  */
 function decodeUpdateReply(reply: unknown, multipliers: readonly number[]): StreamUpdateResult {
-  if (!Array.isArray(reply) || (reply.length !== 6 && reply.length !== 9)) {
-    throw new ReplyFormatError(`stream_update reply: expected 6 or 9 values, got ${JSON.stringify(reply)}`);
+  if (!Array.isArray(reply) || (reply.length !== 8 && reply.length !== 11)) {
+    throw new ReplyFormatError(`stream_update reply: expected 8 or 11 values, got ${JSON.stringify(reply)}`);
   }
-  const [atrStatus, vwapStatus, atr, atrBars, session, vwap, sigma, volume, points] = reply as unknown[];
+  const [atrStatus, vwapStatus, rsiStatus, atr, atrBars, rsi, session, vwap, sigma, volume, points] = reply as unknown[];
   const atrText = replyText(atr, "atr");
+  const rsiText = replyText(rsi, "rsi");
   const sessionText = replyText(session, "session");
   const result: StreamUpdateResult = {
     atrStatus: replyText(atrStatus, "atr_status") as AtrStatus,
     vwapStatus: replyText(vwapStatus, "vwap_status") as VwapStatus,
+    rsiStatus: replyText(rsiStatus, "rsi_status") as RsiStatus,
     ...(atrText === "" ? {} : { atr: replyNumber(atrText, "atr") }),
     atrBars: replyNumber(atrBars, "atr_bars"),
+    ...(rsiText === "" ? {} : { rsi: replyNumber(rsiText, "rsi") }),
     ...(sessionText === "" ? {} : { session: replyNumber(sessionText, "session") }),
   };
-  if (reply.length === 9) {
+  if (reply.length === 11) {
     const v = replyNumber(vwap, "vwap");
     const s = replyNumber(sigma, "sigma");
     result.vwap = {
@@ -149,12 +161,13 @@ function decodeUpdateReply(reply: unknown, multipliers: readonly number[]): Stre
 }
 
 /**
- * Streaming ATR and session VWAP kept in Redis (DB 10, `indicator:*`): each
+ * Streaming ATR, RSI and session VWAP kept in Redis (DB 10, `indicator:*`): each
  * {@link StreamingIndicators.update} is one atomic EVALSHA of `stream_update`, idempotent by
  * (ts, seq); snapshots read the state back. Made by `MathDispatcher.streaming()`.
  */
 export class StreamingIndicators {
   private readonly atrPeriod: number;
+  private readonly rsiPeriod: number;
   private readonly bands: string;
   private readonly multipliers: readonly number[];
   private readonly keyOptions: KeyOptions;
@@ -166,13 +179,18 @@ export class StreamingIndicators {
   ) {
     const parsed = parseInput(optionsSchema, options);
     this.atrPeriod = parsed.atrPeriod;
+    this.rsiPeriod = parsed.rsiPeriod;
     this.multipliers = parsed.bands;
     this.bands = parsed.bands.join(",");
     this.keyOptions = { hashTag: parsed.hashTag ?? false };
   }
 
   private keys(symbol: string): string[] {
-    return [indicatorKey(`atr${this.atrPeriod}`, symbol, this.keyOptions), indicatorKey("vwap", symbol, this.keyOptions)];
+    return [
+      indicatorKey(`atr${this.atrPeriod}`, symbol, this.keyOptions),
+      indicatorKey("vwap", symbol, this.keyOptions),
+      indicatorKey(`rsi${this.rsiPeriod}`, symbol, this.keyOptions),
+    ];
   }
 
   private updateCall(input: StreamUpdateInput): ScriptCall {
@@ -182,6 +200,7 @@ export class StreamingIndicators {
       keys: this.keys(u.symbol),
       args: [
         String(this.atrPeriod),
+        String(this.rsiPeriod),
         String(u.ts),
         String(u.seq),
         priceArg(u.price),
@@ -194,7 +213,7 @@ export class StreamingIndicators {
     };
   }
 
-  /** Applies one tick or bar to the symbol's ATR and VWAP in one atomic script call. */
+  /** Applies one tick or bar to the symbol's ATR, RSI (bars only) and VWAP in one atomic script call. */
   async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
     return decodeUpdateReply(await this.runner.run(this.updateCall(input), options), this.multipliers);
   }
@@ -216,7 +235,7 @@ export class StreamingIndicators {
     requireArray(symbols, "symbols");
     const prepared = symbols.map((symbol) =>
       attempt(() => ({
-        call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), this.bands] },
+        call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), String(this.rsiPeriod), this.bands] },
         extra: undefined,
       })),
     );

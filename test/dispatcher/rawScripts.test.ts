@@ -35,7 +35,7 @@ async function keyCount(): Promise<number> {
 function rawCall(name: string, args: (string | Buffer)[]) {
   const script = SCRIPTS.find((s) => s.name === name)!;
   const keys = name.startsWith("stream_")
-    ? [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW")]
+    ? [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW"), indicatorKey("rsi14", "RAW")]
     : [patternCacheKey(script.name, script.version, "RAW", inputsDigest(args))];
   return redis.evalsha(script.sha1, keys.length, ...keys, ...args);
 }
@@ -92,13 +92,20 @@ describe("raw EVALSHA with bad arguments", () => {
     ["news_boost", "padded now", ["long", " 5 ", "60", "1440", "0.15", "5000", ""], "now"],
     ["confidence", "base 1", ["1", "", "0", "0.15", "0.5", "0.75", "0.05", "0.95"], "base_confidence"],
     ["confidence", "boost beyond max", ["0.5", "", "0.3", "0.15", "0.5", "0.75", "0.05", "0.95"], "boost"],
-    ["stream_update", "inf ts", ["14", "inf", "1", "100", "5", "", "", "", "1,2"], "ts"],
-    ["stream_update", "ts with a fraction", ["14", "1764000000000.5", "1", "100", "5", "", "", "", "1,2"], "ts"],
-    ["stream_update", "negative price", ["14", "1764000000000", "1", "-100", "5", "", "", "", "1,2"], "price"],
-    ["stream_update", "nan volume", ["14", "1764000000000", "1", "100", "nan", "", "", "", "1,2"], "volume"],
-    ["stream_update", "half a bar", ["14", "1764000000000", "1", "", "5", "101", "", "", "1,2"], "low"],
-    ["stream_update", "missing bands", ["14", "1764000000000", "1", "100", "5", "", "", ""], "bands"],
-    ["stream_snapshot", "period 0", ["0", "1,2"], "atr_period"],
+    ["stream_update", "inf ts", ["14", "14", "inf", "1", "100", "5", "", "", "", "1,2"], "ts"],
+    ["stream_update", "ts with a fraction", ["14", "14", "1764000000000.5", "1", "100", "5", "", "", "", "1,2"], "ts"],
+    ["stream_update", "negative price", ["14", "14", "1764000000000", "1", "-100", "5", "", "", "", "1,2"], "price"],
+    ["stream_update", "nan volume", ["14", "14", "1764000000000", "1", "100", "nan", "", "", "", "1,2"], "volume"],
+    ["stream_update", "half a bar", ["14", "14", "1764000000000", "1", "", "5", "101", "", "", "1,2"], "low"],
+    ["stream_update", "missing bands", ["14", "14", "1764000000000", "1", "100", "5", "", "", ""], "bands"],
+    ["stream_update", "missing rsi_period (the 1.2.0 ARGV)", ["14", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
+    ["stream_update", "rsi_period 1", ["14", "1", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
+    ["stream_update", "rsi_period 501", ["14", "501", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
+    ["stream_update", "hex rsi_period", ["14", "0xE", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
+    ["stream_update", "a bar with rsi_period 0", ["14", "0", "1764000000000", "1", "", "5", "101", "99", "100", ""], "rsi_period"],
+    ["stream_update", "an empty rsi_period", ["14", "", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
+    ["stream_snapshot", "period 0", ["0", "14", "1,2"], "atr_period"],
+    ["stream_snapshot", "rsi_period 1", ["14", "1", "1,2"], "rsi_period"],
     ["dispatch", "neither an ATR nor bars", dispatchArgs({}), "atr"],
     ["dispatch", "an ATR period without bars", dispatchArgs({ atr_period: "14" }), "bars"],
   ];
@@ -120,7 +127,7 @@ describe("raw EVALSHA with bad arguments", () => {
     for (const script of SCRIPTS) {
       const args = Array.from({ length: script.args.length + 1 }, () => "");
       const keys = script.name.startsWith("stream_")
-        ? [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW")]
+        ? [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW"), indicatorKey("rsi14", "RAW")]
         : [patternCacheKey(script.name, script.version, "RAW", inputsDigest(args))];
       args[0] = script.name.startsWith("stream_") ? "14" : args[0]!;
       const error = await redis.evalsha(script.sha1, keys.length, ...keys, ...args).catch((e: unknown) => e);
@@ -146,7 +153,10 @@ describe("raw EVALSHA with bad KEYS", () => {
   const args = ["2", "0", "", goodBars];
   const digest = inputsDigest(args);
   const prefix = `pattern_cache:atr:v${atr.version}:`;
-  const tick = ["14", "1764000000000", "1", "100", "5", "", "", "", "1,2"];
+  const tick = ["14", "14", "1764000000000", "1", "100", "5", "", "", "", "1,2"];
+  const fastTick = ["14", "14", "1764000000000", "1", "100", "5", "", "", "", ""]; // the fast path's form
+  const bar = ["14", "14", "1764000000000", "1", "", "5", "101", "99", "100", ""];
+  const [atrKey, vwapKey, rsiKey] = [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW"), indicatorKey("rsi14", "RAW")];
   const cases: [string, string, string, string[], (string | Buffer)[]][] = [
     ["atr", "no key", "cache_key", [], args],
     ["atr", "two keys", "KEYS[2]", [`${prefix}RAW:${digest}`, "other"], args],
@@ -159,14 +169,22 @@ describe("raw EVALSHA with bad KEYS", () => {
     ["atr", "a lower-case symbol", "cache_key", [`${prefix}nifty:${digest}`], args],
     ["atr", "an empty symbol", "cache_key", [`${prefix}:${digest}`], args],
     ["atr", "a digest that is not 40 hex digits", "cache_key", [`${prefix}RAW:${"g".repeat(40)}`], args],
-    ["stream_update", "keys of another family", "atr_state", ["foo", "bar"], tick],
-    ["stream_update", "one key", "vwap_state", [indicatorKey("atr14", "RAW")], tick],
+    ["stream_update", "keys of another family", "atr_state", ["foo", "bar", "baz"], tick],
+    ["stream_update", "one key", "vwap_state", [atrKey], tick],
     ["stream_update", "no keys", "atr_state", [], tick],
-    ["stream_update", "three keys", "KEYS[3]", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "RAW"), "x"], tick],
-    ["stream_update", "an ATR key of another period", "atr_state", [indicatorKey("atr5", "RAW"), indicatorKey("vwap", "RAW")], tick],
-    ["stream_update", "keys of two symbols", "vwap_state", [indicatorKey("atr14", "RAW"), indicatorKey("vwap", "OTHER")], tick],
-    ["stream_update", "an unbalanced hash tag", "atr_state", ["indicator:atr14:{RAW", "indicator:vwap:{RAW"], tick],
-    ["stream_snapshot", "keys of another family", "atr_state", ["foo", "bar"], ["14", "1,2"]],
+    ["stream_update", "two keys (the 1.2.0 KEYS)", "rsi_state", [atrKey, vwapKey], tick],
+    ["stream_update", "four keys", "KEYS[4]", [atrKey, vwapKey, rsiKey, "x"], tick],
+    ["stream_update", "an ATR key of another period", "atr_state", [indicatorKey("atr5", "RAW"), vwapKey, rsiKey], tick],
+    ["stream_update", "keys of two symbols", "vwap_state", [atrKey, indicatorKey("vwap", "OTHER"), rsiKey], tick],
+    ["stream_update", "an unbalanced hash tag", "atr_state", ["indicator:atr14:{RAW", "indicator:vwap:{RAW", "indicator:rsi14:{RAW"], tick],
+    ["stream_update", "an RSI key of another family", "rsi_state", [atrKey, vwapKey, "pattern_cache:rsi:v1.1.0:RAW:x"], tick],
+    ["stream_update", "an RSI key of another family (fast-path tick)", "rsi_state", [atrKey, vwapKey, indicatorKey("ema14", "RAW")], fastTick],
+    ["stream_update", "an RSI key of another family (bar)", "rsi_state", [atrKey, vwapKey, indicatorKey("atr14", "RAW")], bar],
+    ["stream_update", "an RSI key of another period", "rsi_state", [atrKey, vwapKey, indicatorKey("rsi5", "RAW")], fastTick],
+    ["stream_update", "an RSI key of another symbol", "rsi_state", [atrKey, vwapKey, indicatorKey("rsi14", "OTHER")], bar],
+    ["stream_update", "an RSI key of another hash tag", "rsi_state", [indicatorKey("atr14", "RAW", { hashTag: true }), indicatorKey("vwap", "RAW", { hashTag: true }), rsiKey], bar],
+    ["stream_snapshot", "keys of another family", "atr_state", ["foo", "bar", "baz"], ["14", "14", "1,2"]],
+    ["stream_snapshot", "an RSI key of another family", "rsi_state", [atrKey, vwapKey, "foo"], ["14", "14", "1,2"]],
   ];
   it.each(cases)("%s: %s -> MATHD_INVALID %s, writing nothing", async (name, _, field, keys, argv) => {
     const script = name === "atr" ? atr : name === "stream_update" ? update : SCRIPTS.find((s) => s.name === name)!;

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
+import type { Dec } from "../../src/indicators/decimal.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import type { StreamUpdateInput } from "../../src/dispatcher/streaming.js";
 import type { ResultMeta } from "../../src/dispatcher/scriptFunction.js";
@@ -14,7 +15,7 @@ import { expectClose } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
-const streaming = dispatcher.streaming({ atrPeriod: 5 });
+const streaming = dispatcher.streaming({ atrPeriod: 5, rsiPeriod: 4 });
 const redis = new Redis(inject("redisUrl"), { db: 10 });
 afterAll(async () => {
   await dispatcher.close();
@@ -31,15 +32,22 @@ function barUpdates(symbol: string, bars: GeneratedBar[], start = OPEN): StreamU
   return bars.map((b, i) => ({ symbol, ts: start + i * MINUTE, seq: i, volume: b.volume, high: b.high, low: b.low, close: b.close }));
 }
 
-describe("streaming ATR and VWAP", () => {
+/** RSI's tolerance against the reference (docs/FORMULAS.md, "RSI"): 1e-12 relative plus 1e-12 absolute. */
+const expectRsi = (actual: number, expected: Dec, what: string) => expectClose(actual, expected, what, 1e-12, 1e-12);
+
+describe("streaming ATR, RSI and VWAP", () => {
   it("after every bar equal the batch scripts to the last digit, and the decimal.js reference", async () => {
     await fc.assert(
-      fc.asyncProperty(barSeries(1, 40), async (bars) => {
+      fc.asyncProperty(barSeries(1, 40), fc.integer({ min: 2, max: 8 }), async (bars, rsiPeriod) => {
         const symbol = freshSymbol("STREAM");
-        const outcomes = await streaming.updateMany(barUpdates(symbol, bars));
-        const reference = new StreamingReference(5);
+        const live = dispatcher.streaming({ atrPeriod: 5, rsiPeriod });
+        const outcomes = await live.updateMany(barUpdates(symbol, bars));
+        const reference = new StreamingReference(5, rsiPeriod);
         const batchAtr = await dispatcher.batch(
           bars.map((_, k) => ({ fn: "atr" as const, input: { symbol, period: 5, bars: bars.slice(0, k + 1) } })),
+        );
+        const batchRsi = await dispatcher.batch(
+          bars.map((_, k) => ({ fn: "rsi" as const, input: { symbol, period: rsiPeriod, closes: bars.slice(0, k + 1).map((b) => b.close) } })),
         );
         const batchVwap = await dispatcher.batch(
           bars.map((_, k) => ({ fn: "vwap" as const, input: { symbol, bars: bars.slice(0, k + 1) } })),
@@ -48,7 +56,17 @@ describe("streaming ATR and VWAP", () => {
           if (!outcome.ok) throw outcome.error;
           const r = outcome.value;
           expect(r.atrStatus).toBe("applied");
+          expect(r.rsiStatus).toBe("applied");
           reference.update({ ...bars[k]!, ts: OPEN + k * MINUTE, seq: k });
+          const rsi = batchRsi[k]!;
+          if (k + 1 >= rsiPeriod + 1) {
+            if (!rsi.ok) throw rsi.error;
+            expect(r.rsi).toBe((rsi.value as { rsi: number }).rsi); // bit for bit: the same rsi_run step
+            expectRsi(r.rsi!, reference.rsi!, `rsi(${rsiPeriod}) after bar ${k}`);
+          } else {
+            expect(r.rsi).toBeUndefined();
+            expect(reference.rsi).toBeUndefined();
+          }
           const batch = batchAtr[k]!;
           if (k + 1 >= 6) {
             expect(batch.ok && (batch.value as { atr: number }).atr).toBe(r.atr); // bit for bit
@@ -66,9 +84,33 @@ describe("streaming ATR and VWAP", () => {
             expect(r.vwap).toBeUndefined(); // no volume yet in the session
           }
         });
+        const last = outcomes[outcomes.length - 1]!;
+        const snapshot = await live.snapshot(symbol);
+        expect(last.ok && last.value.rsi).toBe(snapshot.rsi ?? undefined);
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("RSI over a long series of bars equals the batch script's to the last digit (many Wilder steps)", async () => {
+    const bars = fc.sample(barSeries(300, 300), { numRuns: 1, seed: 11 })[0]!;
+    const symbol = freshSymbol("LONGRSI");
+    const live = dispatcher.streaming({ atrPeriod: 14, rsiPeriod: 14 });
+    const outcomes = await live.updateMany(barUpdates(symbol, bars));
+    const reference = new StreamingReference(14, 14);
+    const closes = bars.map((b) => b.close);
+    const batch = await dispatcher.rsi({ symbol, period: 14, closes, series: true });
+    outcomes.forEach((outcome, k) => {
+      if (!outcome.ok) throw outcome.error;
+      reference.update({ ...bars[k]!, ts: OPEN + k * MINUTE, seq: k });
+      if (k >= 14) {
+        expect(outcome.value.rsi).toBe(batch.series![k - 14]); // bit for bit
+        expectRsi(outcome.value.rsi!, reference.rsi!, `rsi after bar ${k}`);
+      } else {
+        expect(outcome.value.rsi).toBeUndefined();
+      }
+    });
+    expect((await live.snapshot(symbol)).rsi).toBe(batch.rsi);
   });
 
   it("after every tick equal the batch script over the ticks so far to the last digit, and the reference", async () => {
@@ -96,7 +138,7 @@ describe("streaming ATR and VWAP", () => {
         outcomes.forEach((outcome, k) => {
           if (!outcome.ok) throw outcome.error;
           const r = outcome.value;
-          expect([r.atrStatus, r.vwapStatus, r.atrBars, r.atr]).toEqual(["skipped", "applied", 0, undefined]);
+          expect([r.atrStatus, r.vwapStatus, r.rsiStatus, r.atrBars, r.atr, r.rsi]).toEqual(["skipped", "applied", "skipped", 0, undefined, undefined]);
           reference.update({ ...updates[k]!, price: updates[k]!.price });
           const b = batch[k]!;
           if (b.ok) {
@@ -117,17 +159,29 @@ describe("streaming ATR and VWAP", () => {
     const update = SCRIPTS.find((s) => s.name === "stream_update")!;
     const fast = freshSymbol("FAST");
     const general = freshSymbol("GENERAL");
+    const keys = (symbol: string) => [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+    // seeded ATR and RSI first (bars take the general path), so the fast path reports both
+    const bars = [["101", "99", "100"], ["103", "100", "102"], ["104", "98", "99"], ["102", "99", "101.5"], ["103", "100", "100.25"], ["104", "101", "103"]];
+    for (const [i, [high, low, close]] of bars.entries()) {
+      for (const symbol of [fast, general]) {
+        await redis.evalsha(update.sha1, 3, ...keys(symbol), "5", "4", String(OPEN - 100 + i), String(i), "", "1", high!, low!, close!, "");
+      }
+    }
+    const rsiBefore = await redis.getBuffer(indicatorKey("rsi4", fast));
     const ticks = [["100.05", "10"], ["101", "0"], ["99.1234", "7"], ["100.1", "3"], ["100.123", "5"]];
     for (const [i, [price, volume]] of ticks.entries()) {
-      const args = (bands: string) => ["5", String(OPEN + i), String(i), price!, volume!, "", "", "", bands];
-      const keys = (symbol: string) => [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol)];
-      const a = (await redis.evalsha(update.sha1, 2, ...keys(fast), ...args(""))) as unknown[];
-      const b = (await redis.evalsha(update.sha1, 2, ...keys(general), ...args("1,2"))) as unknown[];
-      expect(a).toHaveLength(9);
-      expect(b.slice(0, 9)).toEqual(a);
-      expect(b.slice(9)).toHaveLength(3); // band_k, band_lower, band_upper
+      const args = (bands: string) => ["5", "4", String(OPEN + i), String(i), price!, volume!, "", "", "", bands];
+      const a = (await redis.evalsha(update.sha1, 3, ...keys(fast), ...args(""))) as unknown[];
+      const b = (await redis.evalsha(update.sha1, 3, ...keys(general), ...args("1,2"))) as unknown[];
+      expect(a).toHaveLength(11);
+      expect(a.slice(0, 3)).toEqual(["skipped", "applied", "skipped"]);
+      expect(a[3]).not.toBe(""); // atr, seeded
+      expect(a[5]).not.toBe(""); // rsi, seeded
+      expect(b.slice(0, 11)).toEqual(a);
+      expect(b.slice(11)).toHaveLength(3); // band_k, band_lower, band_upper
     }
     expect(await redis.getBuffer(indicatorKey("vwap", fast))).toEqual(await redis.getBuffer(indicatorKey("vwap", general)));
+    expect(await redis.getBuffer(indicatorKey("rsi4", fast))).toEqual(rsiBefore); // ticks leave RSI as it is
   });
 
   it("ignores an update at or before the last applied one and reports it as a duplicate", async () => {
@@ -140,6 +194,42 @@ describe("streaming ATR and VWAP", () => {
     expect(again.vwap).toEqual(first.vwap);
     expect(older.vwap).toEqual(first.vwap);
     expect(first.atrStatus).toBe("skipped"); // a tick is not a bar
+    expect(first.rsiStatus).toBe("skipped");
+  });
+
+  it("applies a bar's close to RSI once: repeats and older bars are duplicates, ticks never move it", async () => {
+    const symbol = freshSymbol("RSIDUP");
+    const bars = fc.sample(barSeries(12, 12), { numRuns: 1, seed: 3 })[0]!;
+    const updates = barUpdates(symbol, bars);
+    const reference = new StreamingReference(5, 4);
+    const rsiKey = indicatorKey("rsi4", symbol);
+    for (const [k, u] of updates.entries()) {
+      const first = await streaming.update(u);
+      const again = await streaming.update(u); // a retry of a lost reply
+      const older = k > 0 ? await streaming.update({ ...updates[k - 1]!, close: updates[k - 1]!.high }) : undefined; // an older bar, other values
+      expect(first.rsiStatus).toBe("applied");
+      expect(reference.update({ ...u }).rsiStatus).toBe("applied");
+      expect(reference.update({ ...u }).rsiStatus).toBe("duplicate");
+      expect([again.rsiStatus, again.rsi]).toEqual(["duplicate", first.rsi]);
+      if (older) expect([older.rsiStatus, older.rsi]).toEqual(["duplicate", first.rsi]);
+      // a tick after the bar: VWAP takes it, RSI (and its stored state) stays as it was
+      const before = await redis.getBuffer(rsiKey);
+      const tick = await streaming.update({ symbol, ts: u.ts, seq: u.seq + 1000, price: 100, volume: 1 });
+      expect([tick.rsiStatus, tick.vwapStatus, tick.rsi]).toEqual(["skipped", "applied", first.rsi]);
+      expect(await redis.getBuffer(rsiKey)).toEqual(before);
+      if (k >= 4) expectRsi(first.rsi!, reference.rsi!, `rsi after bar ${k}`);
+      else expect(first.rsi).toBeUndefined();
+    }
+    const batch = await dispatcher.rsi({ symbol, period: 4, closes: bars.map((b) => b.close) });
+    expect((await streaming.snapshot(symbol)).rsi).toBe(batch.rsi); // counted once each, bit for bit
+  });
+
+  it("keeps RSI's own (ts, seq): a bar older than the last tick still advances ATR and RSI", async () => {
+    const symbol = freshSymbol("RSIORDER");
+    const tick = await streaming.update({ symbol, ts: OPEN + 10 * MINUTE, seq: 1, price: 100, volume: 5 });
+    expect(tick.vwapStatus).toBe("applied");
+    const bar = await streaming.update({ symbol, ts: OPEN + MINUTE, seq: 1, high: 101, low: 99, close: 100, volume: 5 });
+    expect([bar.atrStatus, bar.rsiStatus, bar.vwapStatus]).toEqual(["applied", "applied", "duplicate"]);
   });
 
   it("resets VWAP at the first tick of a new IST session and ignores pre-open ticks", async () => {
@@ -157,12 +247,14 @@ describe("streaming ATR and VWAP", () => {
   });
 
   it("keeps its state in indicator:{name}:{SYMBOL} strings of packed doubles with TTL 57,600 s, one hash tag per symbol", async () => {
-    const tagged = dispatcher.streaming({ atrPeriod: 14, hashTag: true });
+    const tagged = dispatcher.streaming({ atrPeriod: 14, rsiPeriod: 14, hashTag: true });
     const symbol = freshSymbol("LAYOUT");
     await tagged.update({ symbol, ts: OPEN, seq: 1, high: 101, low: 99, close: 100, volume: 1 });
     const atrKey = indicatorKey("atr14", symbol, { hashTag: true });
     const vwapKey = indicatorKey("vwap", symbol, { hashTag: true });
-    for (const key of [atrKey, vwapKey]) {
+    const rsiKey = indicatorKey("rsi14", symbol, { hashTag: true });
+    expect(rsiKey).toBe(`indicator:rsi14:{${symbol}}`);
+    for (const key of [atrKey, vwapKey, rsiKey]) {
       expect(key).toContain(`{${symbol}}`);
       expect(await redis.type(key)).toBe("string");
       const ttl = await redis.ttl(key);
@@ -174,20 +266,28 @@ describe("streaming ATR and VWAP", () => {
     expect(doubles((await redis.getBuffer(atrKey))!)).toEqual([14, 1, 1_000_000, 0, 0, OPEN, 1]);
     // session, points, origin, weight, sum, sum_comp, mean, m2, last_ts, last_seq
     expect(doubles((await redis.getBuffer(vwapKey))!)).toEqual([Math.floor((OPEN + 19_800_000) / 86_400_000), 1, 3_000_000, 1, 0, 0, 0, 0, OPEN, 1]);
+    // period, closes, prev_close, gain_sum, loss_sum, avg_gain, avg_loss (0 until seeded), last_ts, last_seq
+    expect(doubles((await redis.getBuffer(rsiKey))!)).toEqual([14, 1, 1_000_000, 0, 0, 0, 0, OPEN, 1]);
+    await tagged.update({ symbol, ts: OPEN + 1, seq: 2, high: 102, low: 99, close: 101.5, volume: 1 });
+    expect(doubles((await redis.getBuffer(rsiKey))!)).toEqual([14, 2, 1_015_000, 15_000, 0, 0, 0, OPEN + 1, 2]);
   });
 
-  it("sets the VWAP TTL at a session's first tick and keeps it within the session; every bar refreshes the ATR's", async () => {
+  it("sets the VWAP TTL at a session's first tick and keeps it within the session; every bar refreshes the ATR's and RSI's", async () => {
     const symbol = freshSymbol("TTL");
     const atrKey = indicatorKey("atr5", symbol);
     const vwapKey = indicatorKey("vwap", symbol);
+    const rsiKey = indicatorKey("rsi4", symbol);
     await streaming.update({ symbol, ts: OPEN, seq: 1, high: 101, low: 99, close: 100, volume: 1 });
     await redis.expire(vwapKey, 1000);
     await redis.expire(atrKey, 1000);
+    await redis.expire(rsiKey, 1000);
     await streaming.update({ symbol, ts: OPEN + 1, seq: 2, price: 100, volume: 1 }); // tick: same session
     expect(await redis.ttl(vwapKey)).toBeLessThanOrEqual(1000);
+    expect(await redis.ttl(rsiKey)).toBeLessThanOrEqual(1000); // a tick does not touch RSI
     await streaming.update({ symbol, ts: OPEN + 2, seq: 3, high: 101, low: 99, close: 100, volume: 1 }); // bar: same session
     expect(await redis.ttl(vwapKey)).toBeLessThanOrEqual(1000);
     expect(await redis.ttl(atrKey)).toBeGreaterThan(57_000);
+    expect(await redis.ttl(rsiKey)).toBeGreaterThan(57_000);
     await streaming.update({ symbol, ts: OPEN + 86_400_000, seq: 4, price: 100, volume: 1 }); // the next session
     expect(await redis.ttl(vwapKey)).toBeGreaterThan(57_000);
   });
@@ -202,6 +302,17 @@ describe("streaming ATR and VWAP", () => {
     await redis.set(indicatorKey("vwap", symbol), "not a state");
     await expect(streaming.update({ symbol, ts: OPEN + 1, seq: 2, price: 100, volume: 1 })).rejects.toThrow(/vwap_state: holds 11 bytes/);
     await expect(streaming.snapshot(symbol)).rejects.toThrow(/vwap_state: holds 11 bytes/);
+    const other = freshSymbol("OLDRSI");
+    await redis.set(indicatorKey("rsi4", other), "not a state");
+    await expect(streaming.update({ symbol: other, ts: OPEN, seq: 1, price: 100, volume: 1 })).rejects.toThrow(/rsi_state: holds 11 bytes/);
+    await expect(streaming.snapshot(other)).rejects.toThrow(/rsi_state: holds 11 bytes/);
+    // a state of another period at the key (written by hand): refused, naming rsi_period
+    const state = Buffer.alloc(72);
+    [3, 1, 1_000_000, 0, 0, 0, 0, OPEN, 1].forEach((x, i) => state.writeDoubleLE(x, 8 * i));
+    await redis.set(indicatorKey("rsi4", other), state);
+    await expect(streaming.update({ symbol: other, ts: OPEN + 1, seq: 2, high: 101, low: 99, close: 100, volume: 1 })).rejects.toThrow(/rsi_period: the state at this key has period 3/);
+    expect(await redis.getBuffer(indicatorKey("rsi4", other))).toEqual(state);
+    expect(await redis.exists(indicatorKey("atr5", other), indicatorKey("vwap", other))).toBe(0); // nothing written
   });
 
   it("reads a snapshot of one symbol and of many in one round trip", async () => {
@@ -223,7 +334,7 @@ describe("streaming ATR and VWAP", () => {
     // every client replays every symbol's feed in order, retrying some updates (a lost reply)
     await Promise.all(
       clients.map(async (client, c) => {
-        const s = client.streaming({ atrPeriod: 5 });
+        const s = client.streaming({ atrPeriod: 5, rsiPeriod: 4 });
         for (let i = 0; i < 60; i++) {
           for (const feed of feeds) {
             await s.update(feed[i]!);
@@ -238,6 +349,8 @@ describe("streaming ATR and VWAP", () => {
     const serial = await streaming.snapshot(serialSymbol);
     for (const symbol of symbols) expect(await streaming.snapshot(symbol)).toEqual(serial);
     expect(serial.atrBars).toBe(60);
+    // every bar's close counted once: the batch script over the same closes, bit for bit
+    expect(serial.rsi).toBe((await dispatcher.rsi({ symbol: serialSymbol, period: 4, closes: bars.map((b) => b.close) })).rsi);
   });
 });
 
@@ -257,5 +370,16 @@ describe("streaming input validation", () => {
   ];
   it.each(cases)("rejects %s naming %s, before Redis", async (_, patch, field) => {
     await expectRejectedBeforeRedis((offline) => offline.streaming().update({ ...tick, ...patch } as never), field);
+  });
+  it.each([1, 501, 2.5])("rejects rsiPeriod %s (bounds of stream_update's header: 2..500)", (rsiPeriod) => {
+    const error = (() => {
+      try {
+        dispatcher.streaming({ rsiPeriod });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("rsiPeriod");
   });
 });

@@ -1,0 +1,74 @@
+-- TA-Lib's RSI (TA_RSI), shared by the batch script and the streaming update so that both give
+-- the same value to the last bit. From the second close on, gain = max(C - C_prev, 0) and
+-- loss = max(C_prev - C, 0); the first averages are the means of the first `period` gains and
+-- losses (on close period + 1); after that Wilder's smoothing. RSI = 100 * (gain / (gain + loss)),
+-- and 0 when both are 0. Closes are whole price units, so every change and both seed sums are exact.
+-- @include "units"
+-- @include "format"
+
+-- @limit MAX_RSI_PERIOD 500 the longest RSI period, as ATR's (error bound of docs/FORMULAS.md)
+
+local function rsi_new(period)
+  return { period = period, closes = 0, prev = nil, gain_sum = 0, loss_sum = 0, avg_gain = nil, avg_loss = nil }
+end
+
+local function rsi_of(gain, loss)
+  local total = gain + loss
+  if total == 0 then return 0 end
+  return 100 * (gain / total)
+end
+
+-- Advances `state` over `count` packed closes ('<d' per close, in units) and appends each seeded
+-- RSI to `series` (as %.17g text) when given. The one implementation of the RSI step: the
+-- streaming update runs it on its one bar's close. State lives in locals during the loop, and a
+-- field name is built only once a close fails its check.
+local function rsi_run(state, data, count, series)
+  local period, n, prev, gain_sum, loss_sum, avg_gain, avg_loss =
+    state.period, state.closes, state.prev, state.gain_sum, state.loss_sum, state.avg_gain, state.avg_loss
+  local keep, format, pos, close = period - 1, string.format, 1
+  for i = 1, count do
+    close, pos = struct.unpack('<d', data, pos)
+    if not (close >= 1 and close <= MAX_PRICE_UNITS and close % 1 == 0) then check_price_units('closes[' .. (i - 1) .. ']', close) end
+    n = n + 1
+    if n > 1 then
+      local change, gain, loss = close - prev, 0, 0
+      if change > 0 then gain = change else loss = -change end
+      if n <= period + 1 then
+        gain_sum, loss_sum = gain_sum + gain, loss_sum + loss
+        if n == period + 1 then avg_gain, avg_loss = gain_sum / period, loss_sum / period end
+      else
+        avg_gain = (avg_gain * keep + gain) / period
+        avg_loss = (avg_loss * keep + loss) / period
+      end
+      if series and avg_gain then series[#series + 1] = format('%.17g', rsi_of(avg_gain, avg_loss)) end
+    end
+    prev = close
+  end
+  state.closes, state.prev, state.gain_sum, state.loss_sum, state.avg_gain, state.avg_loss = n, prev, gain_sum, loss_sum, avg_gain, avg_loss
+end
+
+-- Chunked runs (docs/FORMULAS.md, "Long inputs"): the state after a call, as text the next call
+-- takes back: closes, prev, gain_sum, loss_sum, avg_gain, avg_loss (%.17g, so each reads back as
+-- the very same double; the averages '' until seeded).
+local function rsi_state_text(state)
+  return table.concat({ fmt_integer(state.closes), fmt(state.prev), fmt(state.gain_sum), fmt(state.loss_sum),
+    state.avg_gain and fmt(state.avg_gain) or '', state.avg_loss and fmt(state.avg_loss) or '' }, ',')
+end
+
+-- The state a chunk continues from: the text rsi_state_text wrote.
+local function parse_rsi_state(s, period)
+  local fields = {}
+  for text in string.gmatch(s .. ',', '([^,]*),') do fields[#fields + 1] = text end
+  if #fields ~= 6 then invalid('state', "must be 'start' or closes,prev,gain_sum,loss_sum,avg_gain,avg_loss: " .. shown(s)) end
+  local state = rsi_new(period)
+  local n = parse_decimal(fields[1], 'state.closes')
+  state.closes, state.prev = n, parse_decimal(fields[2], 'state.prev')
+  state.gain_sum, state.loss_sum = parse_decimal(fields[3], 'state.gain_sum'), parse_decimal(fields[4], 'state.loss_sum')
+  if not (n >= 1 and n <= MAX_HISTORY and n % 1 == 0) then invalid('state.closes', 'must be a whole number in 1..' .. MAX_HISTORY) end
+  check_price_units('state.prev', state.prev)
+  if (fields[5] == '') ~= (n <= period) or (fields[6] == '') ~= (n <= period) then
+    invalid('state.avg_gain', "must be '' exactly until period + 1 closes were seen")
+  end
+  if n > period then state.avg_gain, state.avg_loss = parse_decimal(fields[5], 'state.avg_gain'), parse_decimal(fields[6], 'state.avg_loss') end
+  return state
+end
