@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 1.3.0
+-- @version 1.3.1
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
 -- @key rsi_state    indicator:rsi<rsi_period>:<symbol>, a string of packed doubles in DB 10
@@ -122,7 +122,7 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
       end
       if status ~= 'applied' then return reply end
       v = struct.pack('<dddddddddd', stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq)
-      if ttl == 'EX' then redis.call('SET', KEYS[2], v, 'EX', '57600') else redis.call('SET', KEYS[2], v, 'KEEPTTL') end
+      if ttl == 'EX' then redis.call('SET', KEYS[2], v, 'EX', TTL_SECONDS) else redis.call('SET', KEYS[2], v, 'KEEPTTL') end
       return reply
     end
   end

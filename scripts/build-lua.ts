@@ -25,7 +25,7 @@ try {
     process.exit(1);
   }
   const lockText = formatLock(next);
-  if (existsSync(lockFile) && readFileSync(lockFile, "utf8") !== lockText) writeFileSync(lockFile, lockText);
+  if (!existsSync(lockFile) || readFileSync(lockFile, "utf8") !== lockText) writeFileSync(lockFile, lockText);
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, manifestModule(scripts));
   console.log(`lua: built ${scripts.length} scripts (${scripts.map((s) => `${s.name}@${s.version}`).join(", ")})`);

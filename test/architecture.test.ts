@@ -12,7 +12,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   core: [], // errors, units, defaults, the manifest type
   generated: ["core"], // the manifest built from lua/
   market: ["core"], // IST clock, session rule
-  redis: ["core", "cluster"], // DB map, configuration, the resilient client (over one server or a Cluster), local servers
+  redis: ["core", "cluster", "generated"], // DB map, configuration, the resilient client (over one server or a Cluster), local servers
   keys: ["core", "market", "redis"], // the key grammar
   indicators: ["core", "market"], // the decimal.js reference: the oracle
   build: ["core"], // lua/ to the manifest, the Functions library

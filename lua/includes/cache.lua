@@ -16,7 +16,7 @@
 -- This file goes first in a script, and its hit check runs as soon as it is included: a hit
 -- returns before anything else (these includes too) defines a function.
 
-local CACHE_TTL_SECONDS = '57600' -- text: Redis takes it as it is, where a Lua number is formatted first
+local CACHE_TTL_SECONDS = string.format('%d', TTL_SECONDS) -- text: Redis takes it as it is, where a Lua number is formatted first
 local CACHE_TAG = SCRIPT_NAME .. ' ' .. SCRIPT_VERSION .. ';'
 do
   -- pcall: a key of another type is a miss, and cache_lookup then names it

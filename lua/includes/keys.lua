@@ -2,6 +2,7 @@
 -- anything is read or written, so a raw caller can neither make a script write outside its key
 -- family nor get a Lua error instead of a MATHD_INVALID reply.
 -- @include "errors"
+-- @limit TTL_SECONDS 57600 how long every key the scripts write lives: one trading day and its evening
 
 local MAX_SYMBOL_LENGTH = 40
 

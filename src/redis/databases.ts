@@ -3,10 +3,11 @@
  * only DB 0 exists; there the names become key prefixes.
  */
 import { z } from "zod";
+import { LIMITS } from "../generated/scripts.js";
 import { MathDispatcherError } from "../core/errors.js";
 
 /** Default TTL of everything the stack writes: 16 hours, one trading day and its evening. */
-export const DEFAULT_TTL_SECONDS = 57_600;
+export const DEFAULT_TTL_SECONDS: number = LIMITS.TTL_SECONDS;
 
 /** A database of the map. */
 export interface DatabaseSpec {

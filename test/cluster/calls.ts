@@ -1,7 +1,7 @@
 /**
  * Raw script calls for the cluster tests, built from the manifest and the key builders only
- * (no dispatcher API): `confidence` (a caching script, 8 text ARGV), `stream_update` (writes two
- * state hashes) and `stream_snapshot` (read-only: `#!lua flags=no-writes`).
+ * (no dispatcher API): `confidence` (a caching script, 8 text ARGV), `stream_update` (writes the
+ * ATR, RSI and VWAP states of a symbol) and `stream_snapshot` (read-only: `#!lua flags=no-writes`).
  */
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -12,6 +12,9 @@ import { slotOf } from "../../src/cluster/topology.js";
 import type { ScriptCall } from "../../src/cluster/transport.js";
 
 const hashTag = { hashTag: true };
+
+/** The three state keys of a symbol, as the streaming scripts' headers declare them (ATR 14, RSI 14). */
+const stateKeys = (symbol: string) => [indicatorKey("atr14", symbol, hashTag), indicatorKey("vwap", symbol, hashTag), indicatorKey("rsi14", symbol, hashTag)];
 
 function entry(name: string) {
   const found = SCRIPTS.find((s) => s.name === name);
@@ -39,20 +42,20 @@ const SESSION_START = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST on a Wednesday
 /** The n-th one-minute bar of a symbol into its streaming state. */
 export function streamUpdateCall(symbol: string, n: number): ScriptCall {
   const close = 24000 + ((n * 37) % 200) + 0.05 * (n % 3);
-  const args = ["14", String(SESSION_START + 60_000 * (n + 1)), String(n), "", String(1000 + n * 10), (close + 12.5).toFixed(2), (close - 9.25).toFixed(2), close.toFixed(2), "1,2"];
-  return { script: "stream_update", keys: [indicatorKey("atr14", symbol, hashTag), indicatorKey("vwap", symbol, hashTag)], args };
+  const args = ["14", "14", String(SESSION_START + 60_000 * (n + 1)), String(n), "", String(1000 + n * 10), (close + 12.5).toFixed(2), (close - 9.25).toFixed(2), close.toFixed(2), "1,2"];
+  return { script: "stream_update", keys: stateKeys(symbol), args };
 }
 
 /** The n-th trade tick of a symbol into its streaming state (VWAP only; ATR skips ticks). */
 export function streamTickCall(symbol: string, n: number): ScriptCall {
   const price = (24000 + ((n * 37) % 200) + 0.05 * (n % 3)).toFixed(2);
-  const args = ["14", String(SESSION_START + 60_000 + 250 * n), String(n), price, String(25 + (n % 10) * 25), "", "", "", "1,2"];
-  return { script: "stream_update", keys: [indicatorKey("atr14", symbol, hashTag), indicatorKey("vwap", symbol, hashTag)], args };
+  const args = ["14", "14", String(SESSION_START + 60_000 + 250 * n), String(n), price, String(25 + (n % 10) * 25), "", "", "", "1,2"];
+  return { script: "stream_update", keys: stateKeys(symbol), args };
 }
 
 /** The streaming snapshot of a symbol (read-only script). */
 export function snapshotCall(symbol: string): ScriptCall {
-  return { script: "stream_snapshot", keys: [indicatorKey("atr14", symbol, hashTag), indicatorKey("vwap", symbol, hashTag)], args: ["14", "1,2"] };
+  return { script: "stream_snapshot", keys: stateKeys(symbol), args: ["14", "14", "1,2"] };
 }
 
 /**
