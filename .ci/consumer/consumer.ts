@@ -33,6 +33,18 @@ import {
   type StreamUpdateInput, type StreamUpdateResult, type StreamingOptions, type Tick, type TickConsumerOptions,
   type VolumeBar, type VwapBand, type VwapBandResult, type VwapBar, type VwapInput, type VwapResult,
   type VwapStatus, type VwapTick,
+  RsiReference, rsiReference, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_NEWS_ITEMS, LIMITS,
+  ARG_NAMES, renderSessionChart, sessionSeries, renderRatioChart, ClusterScriptTransport, StandaloneScriptTransport,
+  runKeyed, libraryState, loadLibrary, loadScripts, clusterReady, groupBySlotOwner, masters, nodeAddress, replicas,
+  slotOf, CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, clusterHealth,
+  type ConnectTarget, type AnyResult, type RsiInput, type RsiResult, type ValidatedFunction, type ScriptFunction,
+  type NamedArgs, type FunctionsLibrary, type LibraryFunction, type ResultTierOptions, type ScriptRunnerOptions,
+  type ArgSpec, type ArgType, type ScriptArgs, type ScriptName, type StopLossReference, type PositionSizeReference,
+  type NewsBoostReference, type ConfidenceReference, type Segment, type FieldKind, type TtlAuditRow,
+  type StreamHealth, type GroupHealth, type SessionPoint, type SessionSeries, type SessionChartOptions, type RatioRow,
+  type RatioChartOptions, type ScriptMode, type ScriptTransport, type TransportOptions, type Command,
+  type KeyedCommand, type Outcome, type RoundTrip, type CallGroup, type StartupNode, type ClusterHealth,
+  type ClusterNodeHealth,
 } from "math-dispatcher";
 
 /** Every exported type must resolve (an unresolved one is an error with skipLibCheck off). */
@@ -48,6 +60,12 @@ export type EveryType = [
   VwapBand, VwapBandResult, VwapBar, VwapInput, VwapResult, VwapStatus, VwapTick, CallContext, CallOptions,
   ConnectOptions, ConnectionFailure, ErrorClass, SingleFunctionMethods, SizeBound, ConsumerCounters, ConsumerStats,
   DeniedCheck, TlsInput, TlsMaterial, TlsSettings,
+  ConnectTarget, AnyResult, RsiInput, RsiResult, ValidatedFunction<never, unknown>, ScriptFunction<{ symbol: string }, unknown>,
+  NamedArgs, FunctionsLibrary, LibraryFunction, ResultTierOptions, ScriptRunnerOptions, ArgSpec, ArgType, ScriptArgs<"atr">,
+  ScriptName, StopLossReference, PositionSizeReference, NewsBoostReference, ConfidenceReference, Segment, FieldKind,
+  TtlAuditRow, StreamHealth, GroupHealth, SessionPoint, SessionSeries, SessionChartOptions, RatioRow, RatioChartOptions,
+  ScriptMode, ScriptTransport, TransportOptions, Command, KeyedCommand, Outcome, RoundTrip, CallGroup<ScriptCall>, StartupNode,
+  ClusterHealth, ClusterNodeHealth,
 ];
 
 /** Fails to compile when T is `any`: the reference's results must stay typed. */
@@ -82,6 +100,23 @@ async function main(): Promise<void> {
   const boost = newsBoostReference({ side: "long", now: 600_000, items: [{ sentiment: 0.8, relevance: 0.9, publishedAt: 0 } satisfies NewsItem] } satisfies NewsBoostParams);
   const conf = confidenceReference({ base: 0.62, volumeRatio: 1.8, boost: 0.05 } satisfies ConfidenceParams);
   check(stop && size && boost && conf, "risk references");
+  const closes = bars.map((b) => b.close);
+  const rsiRef = typed(rsiReference(closes, 14).rsi);
+  const liveRsi = new RsiReference(14);
+  for (const close of closes) liveRsi.update(close);
+  check(liveRsi.value?.equals(rsiRef), "RsiReference matches rsiReference");
+
+  // Limits and argument names from the script headers; charts; the cluster building blocks.
+  check(MAX_POINTS_PER_CALL > 0 && MAX_SERIES_POINTS_PER_CALL > 0 && MAX_NEWS_ITEMS > 0 && MAX_ATR_PERIOD === LIMITS.MAX_ATR_PERIOD, "limits");
+  check(ARG_NAMES.atr.includes("period"), "ARG_NAMES");
+  const svg = renderSessionChart(sessionSeries("NIFTY", bars.map((b, i) => ({ ts: Date.UTC(2026, 10, 25, 4, i), seq: i, ...b }))));
+  check(svg.startsWith("<svg") && renderRatioChart([{ name: "r", median: 1, floor: 0.5 }]).startsWith("<svg"), "charts");
+  check(CLUSTER_NODES_ENV === "MATHD_CLUSTER_NODES" && clusterNodesFromEnv({}) === undefined && slotOf("{NIFTY}") >= 0, "cluster config");
+  check(
+    [ClusterScriptTransport, StandaloneScriptTransport, runKeyed, libraryState, loadLibrary, loadScripts, clusterReady,
+      groupBySlotOwner, masters, nodeAddress, replicas, refuseDatabaseSettings, clusterHealth].every((f) => typeof f === "function"),
+    "cluster functions",
+  );
 
   // Keys, databases, configuration, JSON codec, session.
   check(parseKey(buildKey("patterns", { pattern: "breakout", symbol: "NIFTY" })).family === "patterns", "buildKey/parseKey");
@@ -113,6 +148,8 @@ async function main(): Promise<void> {
     check(SCRIPTS.length >= Object.keys(SCRIPT_FUNCTIONS).length, "SCRIPTS");
     await math.load();
     const atr: AtrResult & ResultMeta = await math.atr({ symbol: "NIFTY", period: 14, bars });
+    const rsi: RsiResult & ResultMeta = await math.rsi({ symbol: "NIFTY", period: 14, closes });
+    check(Math.abs(rsi.rsi - rsiRef.toNumber()) < 1e-9, `rsi ${rsi.rsi} vs reference ${rsiRef.toString()}`);
     check(Math.abs(atr.atr - atrRef.toNumber()) < 1e-9, `atr ${atr.atr} vs reference ${atrRef.toString()}`);
     const vwap = await mine.vwap({ symbol: "NIFTY", bars, bands: [1] });
     check(Math.abs(vwap.vwap - vwapRef.toNumber()) < 1e-9 && vwap.cache === "miss", "vwap on the consumer's ioredis");
