@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionError, MathDispatcherError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -55,5 +56,26 @@ describe("fail fast, recover fast", () => {
     console.log(`recovery: calls succeed ${recovered.toFixed(0)} ms after the server is back`);
     expect(recovered).toBeLessThan(3000);
     await math.close();
+  });
+});
+
+describe("a refused login", () => {
+  it("fails at once with a ConnectionError of kind auth, naming the address", async () => {
+    const own = await startLocalRedis();
+    const admin = new Redis(own.url);
+    try {
+      await admin.config("SET", "requirepass", "right");
+      const math = MathDispatcher.connect({ url: own.url, password: "wrong" });
+      const first = await timed(() => math.stopLoss(input));
+      console.log(`auth failure: ${first.ms.toFixed(1)} ms`);
+      expect(first.error).toBeInstanceOf(ConnectionError);
+      expect((first.error as ConnectionError).failure).toBe("auth");
+      expect((first.error as ConnectionError).address).toBe(`127.0.0.1:${own.port}`);
+      expect(first.ms).toBeLessThan(750);
+      await math.close();
+    } finally {
+      admin.disconnect();
+      await own.stop();
+    }
   });
 });
