@@ -29,7 +29,7 @@ export type { FunctionsLibrary, LibraryFunction } from "./build/functionsLibrary
 export type { ResultTierOptions } from "./dispatcher/resultTier.js";
 export type { CacheStatus } from "./dispatcher/reply.js";
 export { ScriptRunner, type ScriptCall, type Settled, type ScriptRunnerOptions } from "./dispatcher/scriptRunner.js";
-export type { ScriptManifestEntry, ArgSpec, ArgType } from "./core/manifest.js";
+export { READ_ONLY_SUFFIX, type ScriptManifestEntry, type ArgSpec, type ArgType } from "./core/manifest.js";
 export { SCRIPTS } from "./generated/scripts.js";
 export {
   MathDispatcherError,

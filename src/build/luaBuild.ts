@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
+import { READ_ONLY_SUFFIX } from "../core/manifest.js";
 import { type ArgSpec, type Limit, luaArgTable, parseArgType } from "./argSpec.js";
 
 /** A failure to build a script, pointing at the file and line that caused it. */
@@ -290,5 +291,30 @@ export function buildAll(luaDir: string, readLines: ReadLines = readFromDisk): B
     }
     return script;
   };
-  return [...fileOf.keys()].sort().map((name) => build(name, []) as BuiltScript);
+  const scripts = [...fileOf.keys()].sort().map((name) => build(name, []) as BuiltScript);
+  return [...scripts, ...scripts.flatMap((script) => readOnlyVariant(script) ?? [])];
+}
+
+/**
+ * The read-only variant of a caching script, for replicas (EVALSHA_RO / FCALL_RO): the same
+ * math and the same cache entries (its SCRIPT_NAME is the script's, so it reads the very keys
+ * the script writes), `#!lua flags=no-writes`, and a `cache_store` that only returns the reply:
+ * a miss computes without storing. Undefined for a script without the cache or one that is
+ * read-only already.
+ */
+export function readOnlyVariant(script: BuiltScript): BuiltScript | undefined {
+  if (!script.includes.includes("cache") || script.flags.includes("no-writes")) return undefined;
+  const lines = script.source.split("\n");
+  if (lines[0]?.startsWith("#!")) lines.shift();
+  const end = lines.indexOf("-- end include cache");
+  if (end < 0) throw new LuaBuildError(`${script.name}.lua`, 1, "the cache include is not inlined as the build expects");
+  lines.splice(end + 1, 0, "cache_store = function(reply) return reply end -- read-only variant: a miss is not stored");
+  const source = ["#!lua flags=no-writes", ...lines].join("\n");
+  return {
+    ...script,
+    name: `${script.name}${READ_ONLY_SUFFIX}`,
+    flags: ["no-writes"],
+    sha1: createHash("sha1").update(source).digest("hex"),
+    source,
+  };
 }

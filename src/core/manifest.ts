@@ -56,3 +56,9 @@ export interface ScriptCall {
   readonly keys: readonly string[];
   readonly args: readonly (string | Buffer)[];
 }
+
+/**
+ * The name suffix of a caching script's read-only variant (`atr_ro`): the same math and cache
+ * entries, `#!lua flags=no-writes`, no store on a miss; what replica reads run.
+ */
+export const READ_ONLY_SUFFIX = "_ro";

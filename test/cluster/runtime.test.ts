@@ -169,6 +169,31 @@ describe("the public API on a cluster", () => {
     }
   });
 
+  it("with readFrom replica, the math functions run as their read-only variants on replicas: a hit from the master's cache, a miss computed and not stored", async () => {
+    const onReplica = MathDispatcher.connect({ cluster: harness.startupNodes }, { readFrom: "replica" });
+    const onMaster = MathDispatcher.connect({ cluster: harness.startupNodes });
+    try {
+      const roles = await harness.roles();
+      const replicaPorts = [...roles].filter(([, r]) => r.role === "replica").map(([port]) => port);
+      const count = async (command: string) => (await Promise.all(replicaPorts.map((p) => commandCalls(harness.client(p), command)))).reduce((a, b) => a + b, 0);
+      const inputs = symbols.map((s) => ({ symbol: `${s}ROM`, side: "long" as const, entry: 100, atr: 2, rewardRatio: 2 }));
+      const cached = await Promise.all(inputs.map((i) => onMaster.stopLoss(i))); // fills the cache on the masters
+      for (const node of harness.startupNodes) await harness.client(node.port).call("WAIT", "1", "2000");
+      const before = await count("evalsha_ro");
+      const hits = await Promise.all(inputs.map((i) => onReplica.stopLoss(i)));
+      expect(hits.map((h) => h.cache)).toEqual(inputs.map(() => "hit"));
+      expect(hits.map(({ cache: _c, ...v }) => v)).toEqual(cached.map(({ cache: _c, ...v }) => v));
+      const fresh = { ...inputs[0]!, symbol: `${symbols[0]}ROFRESH` };
+      const miss = await onReplica.stopLoss(fresh);
+      expect(miss.cache).toBe("miss");
+      expect(await count("evalsha_ro")).toBe(before + inputs.length + 1);
+      // nothing was stored: the master still computes it
+      expect((await onMaster.stopLoss(fresh)).cache).toBe("miss");
+    } finally {
+      await Promise.all([onReplica.close(), onMaster.close()]);
+    }
+  });
+
   it("a snapshot with readFrom replica is served by replicas (EVALSHA_RO), equal to the master's", async () => {
     const onReplica = MathDispatcher.connect({ cluster: harness.startupNodes }, { readFrom: "replica" });
     const onMaster = MathDispatcher.connect({ cluster: harness.startupNodes });
