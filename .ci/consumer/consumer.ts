@@ -36,7 +36,7 @@ import {
   RsiReference, rsiReference, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_NEWS_ITEMS, LIMITS,
   ARG_NAMES, renderSessionChart, sessionSeries, renderRatioChart, ClusterScriptTransport, StandaloneScriptTransport,
   runKeyed, libraryState, loadLibrary, loadScripts, clusterReady, groupBySlotOwner, masters, nodeAddress, replicas,
-  slotOf, CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, clusterHealth,
+  slotOf, CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, clusterHealth, READ_ONLY_SUFFIX,
   type ConnectTarget, type AnyResult, type RsiInput, type RsiResult, type ValidatedFunction, type ScriptFunction,
   type NamedArgs, type FunctionsLibrary, type LibraryFunction, type ResultTierOptions, type ScriptRunnerOptions,
   type ArgSpec, type ArgType, type ScriptArgs, type ScriptName, type StopLossReference, type PositionSizeReference,
@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   // Limits and argument names from the script headers; charts; the cluster building blocks.
   check(MAX_POINTS_PER_CALL > 0 && MAX_SERIES_POINTS_PER_CALL > 0 && MAX_NEWS_ITEMS > 0 && MAX_ATR_PERIOD === LIMITS.MAX_ATR_PERIOD, "limits");
   check(ARG_NAMES.atr.includes("period"), "ARG_NAMES");
+  check(SCRIPTS.some((s) => s.name === `atr${READ_ONLY_SUFFIX}` && s.flags.includes("no-writes")), "read-only variants");
   const svg = renderSessionChart(sessionSeries("NIFTY", bars.map((b, i) => ({ ts: Date.UTC(2026, 10, 25, 4, i), seq: i, ...b }))));
   check(svg.startsWith("<svg") && renderRatioChart([{ name: "r", median: 1, floor: 0.5 }]).startsWith("<svg"), "charts");
   check(CLUSTER_NODES_ENV === "MATHD_CLUSTER_NODES" && clusterNodesFromEnv({}) === undefined && slotOf("{NIFTY}") >= 0, "cluster config");
