@@ -341,6 +341,12 @@ export class ResilientRedis extends EventEmitter {
       link.lastError = undefined;
     } catch (error) {
       if (classifyError(error) === "connection") return; // lost again: the next ready selects
+      if (connectionFailureOf(error) === "auth") {
+        // ioredis 5 reports a refused login and still goes 'ready': the SELECT then says NOAUTH
+        link.lastError = error as Error;
+        link.notify();
+        return;
+      }
       link.misconfigured = new ConfigurationError(
         `databases.${link.database}`,
         `SELECT ${link.db} was refused at ${this.address} (${(error as Error).message}); the SDK never falls back to DB 0`,
