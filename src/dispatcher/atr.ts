@@ -1,13 +1,10 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
 import { barsSchema, headerBounds, symbolSchema } from "./inputs.js";
-import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
-import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
-import type { ScriptRunner } from "./scriptRunner.js";
+import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles, type PriceInput } from "../core/units.js";
 import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
-import { parseInput } from "./inputs.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
 /** Input of {@link MathDispatcher.atr}. */

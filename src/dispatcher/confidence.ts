@@ -1,7 +1,7 @@
 /** Confidence in log-odds through `lua/confidence.lua`. */
 import { z } from "zod";
 import { CONFIDENCE_DEFAULTS } from "../core/defaults.js";
-import { headerBounds, optionalArg, rangeSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, optionalArg, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import type { ScriptArgs } from "../generated/scripts.js";

@@ -1,7 +1,7 @@
 /** News boost through `lua/news_boost.lua`. */
 import { z } from "zod";
 import { NEWS_BOOST_DEFAULTS } from "../core/defaults.js";
-import { headerBounds, epochMsSchema, integerSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, epochMsSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles } from "../core/units.js";

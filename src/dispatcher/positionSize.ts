@@ -1,7 +1,7 @@
 /** Fixed-fractional, lot-aware position size through `lua/position_size.lua`. */
 import { z } from "zod";
 import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../core/defaults.js";
-import { headerBounds, integerSchema, optionalArg, priceSchema, rangeSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, optionalArg, priceSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { type PriceInput, unitsToText } from "../core/units.js";

@@ -1,7 +1,7 @@
 /** Stop-loss and target through `lua/stop_loss.lua`. */
 import { z } from "zod";
 import { STOP_LOSS_DEFAULTS } from "../core/defaults.js";
-import { headerBounds, optionalArg, priceSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
+import { headerBounds, optionalArg, priceSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, textField } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { type PriceInput, unitsToText } from "../core/units.js";

@@ -1,11 +1,8 @@
 /** VWAP with sigma bands through `lua/vwap.lua`. */
 import { z } from "zod";
 import { finiteSchema, symbolSchema, ticksSchema, volumeBarsSchema } from "./inputs.js";
-import { type Chunking, type ChunkOptions, runChunked } from "./chunked.js";
-import { parseInput } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
-import type { ResultMeta, ValidatedFunction } from "./scriptFunction.js";
-import type { ScriptRunner } from "./scriptRunner.js";
+import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles, type PriceInput } from "../core/units.js";
 import { MAX_POINTS_PER_CALL } from "./limits.js";
 import type { ScriptArgs } from "../generated/scripts.js";

@@ -205,6 +205,22 @@ function targetOf(config: RedisConfig): string {
   return `${config.tls ? "rediss" : "redis"}://${user}${config.host}:${config.port}`;
 }
 
+/** A report with nothing found yet, for `target`. */
+function emptyReport(target: string): HealthReport {
+  return {
+    schema: HEALTH_SCHEMA,
+    status: "healthy",
+    checkedAt: new Date().toISOString(),
+    target,
+    denied: [],
+    databases: [],
+    ttlAudit: [],
+    violations: 0,
+    scripts: [],
+    tickStreams: [],
+  };
+}
+
 /** Runs one check of a report; a NOPERM is recorded against it and the report goes on. */
 function checker(report: { denied: DeniedCheck[] }) {
   return async (name: string, run: () => Promise<void>): Promise<void> => {
@@ -227,18 +243,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
   if (nodes) return collectClusterHealth(nodes, options);
   const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));
   const timeoutMs = options.timeoutMs ?? 1000;
-  const base: HealthReport = {
-    schema: HEALTH_SCHEMA,
-    status: "healthy",
-    checkedAt: new Date().toISOString(),
-    target: targetOf(config),
-    denied: [],
-    databases: [],
-    ttlAudit: [],
-    violations: 0,
-    scripts: [],
-    tickStreams: [],
-  };
+  const base = emptyReport(targetOf(config));
   const redis = new Redis({
     ...connectionOptions(config),
     lazyConnect: true,
@@ -338,18 +343,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
   const config = resolveRedisConfig(options.config ?? {});
   const first = nodes[0] as StartupNode;
   const timeoutMs = options.timeoutMs ?? 1000;
-  const base: HealthReport = {
-    schema: HEALTH_SCHEMA,
-    status: "healthy",
-    checkedAt: new Date().toISOString(),
-    target: `${config.tls ? "rediss" : "redis"}-cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`,
-    denied: [],
-    databases: [],
-    ttlAudit: [],
-    violations: 0,
-    scripts: [],
-    tickStreams: [],
-  };
+  const base = emptyReport(`${config.tls ? "rediss" : "redis"}-cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`);
   const cluster = new Cluster([...nodes], {
     lazyConnect: true,
     clusterRetryStrategy: () => null,
