@@ -127,9 +127,10 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
 
   // the scenarios, in the units each side takes
   const bars30 = barsOf(30);
-  const bars530 = barsOf(530);
+  const barsLong = barsOf(MAX_POINTS); // the per-point slopes run from the short inputs to the most one call takes
   const ticks375 = ticksOf(375);
-  const ticks875 = ticksOf(875);
+  const ticks100 = ticksOf(100);
+  const ticksLong = ticksOf(MAX_POINTS);
   const units = (p: number) => Math.round(p * 10_000);
   const atrCall = (bars: typeof bars30) => fn({ fn: "atr", input: { symbol: "BENCH", period: 14, bars } });
   const vwapTicks = fn({ fn: "vwap", input: { symbol: "BENCH", ticks: ticks375 } });
@@ -217,13 +218,16 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
   const few = Math.max(50, calls / 4);
   await paired(
     "server: us per ATR bar, plain packed/project",
-    ["plain packed atr, per bar", () => slope(plain("atr_packed", atrPacked(bars530), few), plain("atr_packed", atrPacked(bars30), few), 500)],
-    ["atr, per bar", () => slope(misses(atrCall(bars530), few), misses(atrCall(bars30), few), 500)],
+    ["plain packed atr, per bar", () => slope(plain("atr_packed", atrPacked(barsLong), few), plain("atr_packed", atrPacked(bars30), few), MAX_POINTS - 30)],
+    ["atr, per bar", () => slope(misses(atrCall(barsLong), few), misses(atrCall(bars30), few), MAX_POINTS - 30)],
   );
   await paired(
     "server: us per VWAP tick, plain packed/project",
-    ["plain packed vwap, per tick", () => slope(plain("vwap_packed", vwapPacked(ticks875), few), plain("vwap_packed", vwapPacked(ticks375), few), 500)],
-    ["vwap, per tick", () => slope(misses(fn({ fn: "vwap", input: { symbol: "BENCH", ticks: ticks875 } }), few), misses(vwapTicks, few), 500)],
+    ["plain packed vwap, per tick", () => slope(plain("vwap_packed", vwapPacked(ticksLong), few), plain("vwap_packed", vwapPacked(ticks100), few), MAX_POINTS - 100)],
+    [
+      "vwap, per tick",
+      () => slope(misses(fn({ fn: "vwap", input: { symbol: "BENCH", ticks: ticksLong } }), few), misses(fn({ fn: "vwap", input: { symbol: "BENCH", ticks: ticks100 } }), few), MAX_POINTS - 100),
+    ],
   );
 
   // streaming updates, against a GET

@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 1.3.1
+-- @version 1.3.2
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
 -- @key rsi_state    indicator:rsi<rsi_period>:<symbol>, a string of packed doubles in DB 10
@@ -100,7 +100,7 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
         if volume > 0 then
           local d = x - origin
           local term = d * volume
-          local total = sum + term -- neumaier_add
+          local total = sum + term -- vwap_run's Neumaier step
           if (sum < 0 and -sum or sum) >= (term < 0 and -term or term) then comp = comp + ((sum - total) + term)
           else comp = comp + ((term - total) + sum) end
           sum = total

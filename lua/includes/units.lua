@@ -6,8 +6,8 @@ local PRICE_UNITS = 10000
 -- @limit MAX_PRICE_UNITS 1e12 Rs 100,000,000 in units: keeps sums of 500 ranges far below 2^53
 -- @limit MAX_VOLUME 1e10 per point; 100,000 points then total below 2^53, so total volume is exact
 -- @limit MAX_HISTORY 100000 points in one series, over all the chunks of a chunked run
--- @limit MAX_POINTS 1000 per call: keeps every call well under 2 ms of server time (bench/)
--- @limit MAX_SERIES_POINTS 500 per ATR call that returns the series: each %.17g value doubles a bar's cost
+-- @limit MAX_POINTS 500 per call: keeps every call under 2 ms of server time on a slow, shared core (bench/)
+-- @limit MAX_SERIES_POINTS 250 per ATR or RSI call that returns the series: each %.17g value doubles a bar's cost
 
 local function check_price_units(field, x)
   if not (x >= 1 and x <= MAX_PRICE_UNITS and x == math.floor(x)) then

@@ -4,7 +4,6 @@
 -- by the first x (`origin`) so the sums work on small exact integers; the weighted sum is
 -- compensated (Neumaier) and the variance follows West's update, never E[x^2] - E[x]^2, which
 -- cancels away about seven digits at index price levels.
--- @include "neumaier"
 -- @include "units"
 -- @include "format"
 
@@ -41,7 +40,13 @@ local function vwap_run(state, data, count, ticks)
     if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
     if volume > 0 then
       local d = x - origin
-      sum, comp = neumaier_add(sum, comp, d * volume)
+      -- sum += d * volume, compensated (Neumaier: the running value is sum + comp, its rounding
+      -- error a few ulps instead of one per term); inline, as a call per point costs a fifth of the loop
+      local term = d * volume
+      local total = sum + term
+      if (sum < 0 and -sum or sum) >= (term < 0 and -term or term) then comp = comp + ((sum - total) + term)
+      else comp = comp + ((term - total) + sum) end
+      sum = total
       local new_weight = weight + volume
       local delta = d - mean
       local r = delta * volume / new_weight
