@@ -11,7 +11,7 @@
 --                 price units (0.0001); MAX_SERIES_POINTS with the series, and with state '' at
 --                 least period + 1. Binary arguments go last, so `redis-cli -x` can send them.
 -- Reply: cache, hit|miss, atr, <%.17g>, natr, <%.17g>, bars, <count so far>[, state, <text>]
---        [, series, {<%.17g>...}]; with a state other than '', atr and natr are '' until
+--        [, series, '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', atr and natr are '' until
 --        period + 1 bars were seen, and series holds this call's bars only.
 -- Average True Range as TA-Lib defines it (see docs/FORMULAS.md).
 -- @include "cache"
@@ -40,5 +40,5 @@ local reply = {
   'bars', fmt_integer(state.bars),
 }
 if chunked then append_fields(reply, { 'state', atr_state_text(state) }) end
-if series then append_fields(reply, { 'series', series }) end
+if series then append_fields(reply, { 'series', fmt_list(series) }) end
 return cache_store(reply)

@@ -9,7 +9,7 @@
 -- @arg closes     packed(<d,[1..MAX_POINTS])  closes in whole price units (0.0001), oldest first;
 --                 MAX_SERIES_POINTS with the series, and with state '' at least period + 1
 -- Reply: cache, hit|miss, rsi, avg_gain, avg_loss (price), closes (count so far)[, state, <text>]
---        [, series, {<%.17g>...}]; with a state other than '', the values are '' until seeded.
+--        [, series, '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', the values are '' until seeded.
 -- Relative Strength Index as TA-Lib's TA_RSI defines it (docs/FORMULAS.md, "RSI"): the first
 -- averages are the means of the first n gains and losses (on close n + 1), then Wilder's
 -- smoothing; RSI = 100 * (gain / (gain + loss)), and 0 when both are 0.
@@ -42,5 +42,5 @@ local reply = {
   'closes', fmt_integer(state.closes),
 }
 if chunked then append_fields(reply, { 'state', rsi_state_text(state) }) end
-if series then append_fields(reply, { 'series', series }) end
+if series then append_fields(reply, { 'series', fmt_list(series) }) end
 return cache_store(reply)

@@ -12,12 +12,12 @@ local function atr_new(period)
 end
 
 -- Advances `state` over `count` packed bars ('<ddd' per bar: high, low, close in units) and
--- appends each seeded ATR to `series` (as %.17g text) when given. The one implementation of the
+-- appends each seeded ATR (in price) to `series` when given. The one implementation of the
 -- ATR step: the streaming update runs it on its one bar. State lives in locals during the loop,
 -- and a field name is built only once a bar fails its check.
 local function atr_run(state, data, count, series)
   local period, n, prev_close, tr_sum, atr = state.period, state.bars, state.prev_close, state.tr_sum, state.atr
-  local keep, format = period - 1, string.format
+  local keep = period - 1
   local pos, high, low, close = 1
   for i = 1, count do
     high, low, close, pos = struct.unpack('<ddd', data, pos)
@@ -40,8 +40,7 @@ local function atr_run(state, data, count, series)
       else
         atr = (atr * keep + true_range) / period
       end
-      -- fmt without its checks: a seeded ATR is finite and never -0
-      if series and atr then series[#series + 1] = format('%.17g', atr / PRICE_UNITS) end
+      if series and atr then series[#series + 1] = atr / PRICE_UNITS end
     end
     prev_close = close
   end

@@ -12,6 +12,20 @@ local function fmt_integer(x)
   return string.format('%d', x)
 end
 
+-- A list of finite numbers as one text, '%.17g' values separated by commas ('' for none): one
+-- string.format call and one reply string, where a string per value cost as much again as its
+-- formatting (interning, the reply, the cache entry). Lists hold at most MAX_SERIES_POINTS values,
+-- far below the C stack limit of unpack (8,000).
+local function fmt_list(values)
+  local n = #values
+  if n == 0 then return '' end
+  for i = 1, n do
+    local x = values[i]
+    if x - x ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+  end
+  return string.sub(string.format(string.rep('%.17g,', n), unpack(values)), 1, -2)
+end
+
 -- Appends reply values (field, value, field, value, ...) to `out` (a new list if nil).
 local function append_fields(out, values)
   out = out or {}

@@ -19,13 +19,13 @@ local function rsi_of(gain, loss)
 end
 
 -- Advances `state` over `count` packed closes ('<d' per close, in units) and appends each seeded
--- RSI to `series` (as %.17g text) when given. The one implementation of the RSI step: the
+-- RSI to `series` when given. The one implementation of the RSI step: the
 -- streaming update runs it on its one bar's close. State lives in locals during the loop, and a
 -- field name is built only once a close fails its check.
 local function rsi_run(state, data, count, series)
   local period, n, prev, gain_sum, loss_sum, avg_gain, avg_loss =
     state.period, state.closes, state.prev, state.gain_sum, state.loss_sum, state.avg_gain, state.avg_loss
-  local keep, format, pos, close = period - 1, string.format, 1
+  local keep, pos, close = period - 1, 1
   for i = 1, count do
     close, pos = struct.unpack('<d', data, pos)
     if not (close >= 1 and close <= MAX_PRICE_UNITS and close % 1 == 0) then check_price_units('closes[' .. (i - 1) .. ']', close) end
@@ -40,7 +40,7 @@ local function rsi_run(state, data, count, series)
         avg_gain = (avg_gain * keep + gain) / period
         avg_loss = (avg_loss * keep + loss) / period
       end
-      if series and avg_gain then series[#series + 1] = format('%.17g', rsi_of(avg_gain, avg_loss)) end
+      if series and avg_gain then series[#series + 1] = rsi_of(avg_gain, avg_loss) end
     end
     prev = close
   end

@@ -1,7 +1,7 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
 import { barsSchema, headerBounds, symbolSchema } from "./inputs.js";
-import { numberField, numberListField, type ReplyFields } from "./reply.js";
+import { numberField, numberSeriesField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { packDoubles, type PriceInput } from "../core/units.js";
 import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
@@ -81,7 +81,7 @@ export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
   script: "atr",
   schema: atrSchema,
   args: (input) => atrArgs(input, ""),
-  decode: (fields) => decodeAtr(fields, fields.has("series") ? numberListField(fields, "series") : undefined),
+  decode: (fields) => decodeAtr(fields, fields.has("series") ? numberSeriesField(fields, "series") : undefined),
   chunking: {
     args: atrArgs,
     maxPointsPerCall: (input) => (input.series ? MAX_SERIES_POINTS_PER_CALL : MAX_POINTS_PER_CALL),
@@ -90,7 +90,7 @@ export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
     combine: (replies) =>
       decodeAtr(
         replies[replies.length - 1] as ReplyFields,
-        replies[0]?.has("series") ? replies.flatMap((fields) => numberListField(fields, "series")) : undefined,
+        replies[0]?.has("series") ? replies.flatMap((fields) => numberSeriesField(fields, "series")) : undefined,
       ),
   },
 };

@@ -57,6 +57,15 @@ export function numberListField(fields: ReplyFields, name: string): number[] {
   return value.map((item) => toNumber(item, name));
 }
 
+/**
+ * A series of numbers sent as one text, `%.17g` values separated by commas ('' for none): the
+ * scripts send a long list this way, as one reply string (lua/includes/format.lua, fmt_list).
+ */
+export function numberSeriesField(fields: ReplyFields, name: string): number[] {
+  const text = textField(fields, name);
+  return text === "" ? [] : text.split(",").map((item) => toNumber(item, name));
+}
+
 /** A text field. */
 export function textField(fields: ReplyFields, name: string): string {
   const value = field(fields, name);
