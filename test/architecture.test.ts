@@ -82,4 +82,17 @@ describe("architecture", () => {
     for (const node of graph.keys()) visit(node, [node]);
     expect(loops).toEqual([]);
   });
+
+  it("ships exactly the packages src/ imports: every dependency used, every import declared", () => {
+    const manifest = JSON.parse(readFileSync(join(SRC, "..", "package.json"), "utf8")) as Record<string, Record<string, string> | undefined>;
+    const declared = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies }).sort();
+    const imported = new Set<string>();
+    for (const file of files(SRC)) {
+      for (const match of readFileSync(file, "utf8").matchAll(/(?:from|import\() ?"([^."][^"]*)"/g)) {
+        const name = match[1] as string;
+        if (!name.startsWith("node:")) imported.add(name.startsWith("@") ? name.split("/").slice(0, 2).join("/") : (name.split("/")[0] as string));
+      }
+    }
+    expect(declared).toEqual([...imported].sort());
+  });
 });
