@@ -16,7 +16,6 @@
 -- This file goes first in a script, and its hit check runs as soon as it is included: a hit
 -- returns before anything else (these includes too) defines a function.
 
-local CACHE_TTL_SECONDS = string.format('%d', TTL_SECONDS) -- text: Redis takes it as it is, where a Lua number is formatted first
 local CACHE_TAG = SCRIPT_NAME .. ' ' .. SCRIPT_VERSION .. ';'
 do
   -- pcall: a key of another type is a miss, and cache_lookup then names it
@@ -24,24 +23,24 @@ do
   local n, pos = #ARGV, #CACHE_TAG + 1
   if type(stored) == 'string' and string.find(stored, CACHE_TAG, 1, true) == 1 and #stored >= pos + 3 + 4 * n
       and struct.unpack('<I4', stored, pos) == n then
-    local lengths = { struct.unpack('<' .. string.rep('I4', n), stored, pos + 4) }
-    local find, a
-    find, pos = string.find, lengths[n + 1] -- struct.unpack's last value: the position after
+    -- argument i's length is the i-th '<I4' after the count; `at` walks the stored arguments
+    local unpack, find, at, a, length = struct.unpack, string.find, pos + 4 + 4 * n
     for i = 1, n do
-      a = ARGV[i]
-      if lengths[i] ~= #a or (#a > 0 and find(stored, a, pos, true) ~= pos) then
-        pos = nil
+      a, length = ARGV[i], unpack('<I4', stored, pos + 4 * i)
+      if length ~= #a or (length > 0 and find(stored, a, at, true) ~= at) then
+        at = nil
         break
       end
-      pos = pos + #a
+      at = at + length
     end
-    if pos then
-      local _, reply = cmsgpack.unpack_one(stored, pos - 1)
+    if at then
+      local _, reply = cmsgpack.unpack_one(stored, at - 1)
       reply[2] = 'hit'
       return reply
     end
   end
 end
+local CACHE_TTL_SECONDS = string.format('%d', TTL_SECONDS) -- text: Redis takes it as it is, where a Lua number is formatted first
 -- @include "keys"
 
 -- KEYS[1] must be pattern_cache:<this name>:v<this version>:<symbol>:<40 hex digits>.
