@@ -20,7 +20,7 @@ if cached then return cached end
 -- @include "args"
 -- @include "atr_state"
 
-local a = read_args(ARGS)
+local a = read_args()
 local series = a.series and {} or nil
 if series and a.bars_count > MAX_SERIES_POINTS then
   invalid('bars', 'at most ' .. MAX_SERIES_POINTS .. ' points per call with the series, got ' .. a.bars_count)

@@ -17,5 +17,5 @@ if cached then return cached end
 -- @include "args"
 -- @include "confidence"
 
-local result = confidence_compute(confidence_params(read_args(ARGS)))
+local result = confidence_compute(confidence_params(read_args()))
 return cache_store(confidence_fields(result, { 'cache', 'miss' }))

@@ -23,7 +23,7 @@ if cached then return cached end
 -- @include "confidence"
 -- @include "position_size"
 
-local a = read_args(ARGS)
+local a = read_args()
 local atr
 if not a.atr then
   if not a.atr_period then invalid('atr', "give atr, or atr_period and bars") end

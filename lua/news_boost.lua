@@ -18,5 +18,5 @@ if cached then return cached end
 -- @include "args"
 -- @include "news_boost"
 
-local result = news_boost_compute(news_boost_params(read_args(ARGS)))
+local result = news_boost_compute(news_boost_params(read_args()))
 return cache_store(news_boost_fields(result, { 'cache', 'miss' }))

@@ -19,5 +19,5 @@ if cached then return cached end
 -- @include "args"
 -- @include "position_size"
 
-local result = position_size_compute(position_size_params(read_args(ARGS)))
+local result = position_size_compute(position_size_params(read_args()))
 return cache_store(position_size_fields(result, { 'cache', 'miss' }))

@@ -19,7 +19,7 @@ if cached then return cached end
 -- @include "args"
 -- @include "rsi_state"
 
-local a = read_args(ARGS)
+local a = read_args()
 local period, count = a.period, a.closes_count
 local series = a.series and {} or nil
 if series and count > MAX_SERIES_POINTS then

@@ -18,5 +18,5 @@ if cached then return cached end
 -- @include "args"
 -- @include "stop_loss"
 
-local result = stop_loss_compute(stop_loss_params(read_args(ARGS)))
+local result = stop_loss_compute(stop_loss_params(read_args()))
 return cache_store(stop_loss_fields(result, { 'cache', 'miss' }))

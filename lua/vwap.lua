@@ -20,7 +20,7 @@ if cached then return cached end
 -- @include "args"
 -- @include "vwap_state"
 
-local a = read_args(ARGS)
+local a = read_args()
 local ticks = a.mode == 'ticks'
 local multipliers = a.bands
 local chunked = a.state ~= ''

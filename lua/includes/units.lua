@@ -33,16 +33,24 @@ local function check_bar(field, high, low, close)
   if close < low or close > high then invalid(prefix .. 'close', 'lies outside [low, high]') end
 end
 
--- A price given as decimal text in rupees ('100.05'), parsed exactly into units.
-local function arg_price(index, field)
-  local s = arg_string(index, field)
+-- A price given as decimal text in rupees ('100.05'), parsed exactly into units: the whole
+-- rupees times 10000 plus the decimals scaled to four places (digit strings coerce to numbers).
+local function parse_price(s, field)
   local whole, fraction = string.match(s, '^(%d+)%.?(%d*)$')
-  if not whole or #fraction > 4 or (#fraction == 0 and string.find(s, '%.')) then
-    invalid(field, 'must be a decimal price with at most 4 decimals: ' .. shown(s))
-  end
-  local units = tonumber(whole) * PRICE_UNITS + (tonumber(fraction .. string.rep('0', 4 - #fraction)) or 0)
+  local n = fraction and #fraction
+  local units
+  if n == 0 and #whole == #s then units = whole * PRICE_UNITS
+  elseif n == 1 then units = whole * PRICE_UNITS + fraction * 1000
+  elseif n == 2 then units = whole * PRICE_UNITS + fraction * 100
+  elseif n == 3 then units = whole * PRICE_UNITS + fraction * 10
+  elseif n == 4 then units = whole * PRICE_UNITS + fraction end
+  if not units then invalid(field, 'must be a decimal price with at most 4 decimals: ' .. shown(s)) end
   check_price_units(field, units)
   return units
+end
+
+local function arg_price(index, field)
+  return parse_price(arg_string(index, field), field)
 end
 
 -- Exact decimal text of a whole number of price units: 1000500 -> '100.05'.

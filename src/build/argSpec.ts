@@ -6,7 +6,7 @@
  *     -- @arg reward   num(0,100]?              target at this multiple of the risk, or ''
  *     -- @limit MAX_ATR_PERIOD 500              (in a script or an include)
  *
- * From it the build writes a Lua table the script validates its ARGV against (`read_args`), the
+ * From it the build writes the Lua function that validates the script's ARGV (`read_args`), the
  * argument order and types the TypeScript side builds ARGV from by name, and the bounds its zod
  * schemas use. Types:
  *
@@ -94,20 +94,91 @@ function luaNumber(x: number): string {
   return String(x);
 }
 
+/** A Lua string literal of plain text (names and enum words: no quotes or backslashes). */
+const luaText = (text: string) => `'${text}'`;
+
 /**
- * The Lua table a script validates its ARGV against, in ARGV order: one row per argument,
- * `{ name, kind, optional, ... }` with the kind's bounds (see lua/includes/validate.lua, read_args).
+ * `x` from the decimal text in `s`: the common form ('12', '-12.5') inline, anything else (an
+ * exponent, a bad or non-finite number) through parse_decimal, which reads it or names the fault.
  */
-export function luaArgTable(args: readonly ArgSpec[]): string {
-  const rows = args.map((a) => {
-    const t = a.type as ArgType;
-    const extra =
-      t.kind === "int" ? [luaNumber(t.min), luaNumber(t.max)]
-      : t.kind === "num" ? [luaNumber(t.min), luaNumber(t.max), String(t.minOpen), String(t.maxOpen)]
-      : t.kind === "enum" ? [`{ ${t.values.map((v) => `'${v}'`).join(", ")} }`]
-      : t.kind === "packed" ? [String(t.width), luaNumber(t.min), luaNumber(t.max)]
-      : [];
-    return `  { '${a.name}', '${t.kind}', ${a.optional === true}${extra.map((e) => `, ${e}`).join("")} },`;
+const plainDecimal = (name: string) => [
+  `x = find(s, '^-?%d+%.?%d*$') and byte(s, -1) ~= 46 and tonumber(s)`,
+  `if not x or x - x ~= 0 then x = parse_decimal(s, ${name}) end`,
+];
+
+/**
+ * The Lua statements that check one argument, already in `s`, and store its value in `a`. Each
+ * check is one inline condition on the common path; the message is built only once it fails, by
+ * the helpers of lua/includes/args.lua and validate.lua (so every script words it the same way).
+ */
+function luaArgCheck(arg: ArgSpec): string[] {
+  const t = arg.type as ArgType;
+  const name = luaText(arg.name);
+  const field = `a.${arg.name}`;
+  switch (t.kind) {
+    case "int":
+      return [
+        `if not find(s, '^-?%d+$') then invalid(${name}, 'not an integer: ' .. shown(s)) end`,
+        `x = tonumber(s)`,
+        `if x < ${luaNumber(t.min)} or x > ${luaNumber(t.max)} then int_out_of_range(${name}, s, ${luaNumber(t.min)}, ${luaNumber(t.max)}) end`,
+        `${field} = x`,
+      ];
+    case "num": {
+      const below = t.minOpen ? `x <= ${luaNumber(t.min)}` : `x < ${luaNumber(t.min)}`;
+      const above = t.maxOpen ? `x >= ${luaNumber(t.max)}` : `x > ${luaNumber(t.max)}`;
+      return [
+        ...plainDecimal(name),
+        `if ${below} or ${above} then num_out_of_range(${name}, ${luaNumber(t.min)}, ${luaNumber(t.max)}, ${t.minOpen}, ${t.maxOpen}) end`,
+        `${field} = x`,
+      ];
+    }
+    case "price":
+      return [`${field} = parse_price(s, ${name})`];
+    case "epoch_ms":
+      return [...plainDecimal(name), `if not (x >= 0 and x <= MAX_EPOCH_MS and x % 1 == 0) then check_epoch_ms(${name}, x) end`, `${field} = x`];
+    case "flag":
+      return [`if s == '1' then ${field} = true elseif s == '0' then ${field} = false else invalid(${name}, "must be '0' or '1', got " .. shown(s)) end`];
+    case "enum":
+      return [
+        `if ${t.values.map((v) => `s == ${luaText(v)}`).join(" or ")} then ${field} = s`,
+        `else invalid(${name}, 'must be one of ${t.values.join(", ")}, got ' .. shown(s)) end`,
+      ];
+    case "bands":
+      return [`${field} = parse_bands(s, ${name})`];
+    case "packed": {
+      const bytes = 8 * t.width;
+      return [
+        `x = #s / ${bytes}`,
+        `if x % 1 ~= 0 then packed_misaligned(${name}, s, ${t.width}) end`,
+        `if x < ${luaNumber(t.min)} or x > ${luaNumber(t.max)} then packed_out_of_range(${name}, x, ${luaNumber(t.min)}, ${luaNumber(t.max)}) end`,
+        `${field}, a.${arg.name}_count = s, x`,
+      ];
+    }
+    case "text":
+      return [`${field} = s`];
+  }
+}
+
+/**
+ * `read_args()`, written from the header: ARGV checked argument by argument in ARGV order, in
+ * straight-line code (no table describing the arguments, no loop deciding each one's kind),
+ * returning the values by name. An optional argument sent as '' stays nil.
+ */
+export function luaArgReader(args: readonly ArgSpec[]): string {
+  const body = args.flatMap((arg, i) => {
+    const check = luaArgCheck(arg);
+    return [
+      `  s = ARGV[${i + 1}]`,
+      `  if s == nil then invalid('${arg.name}', 'missing (ARGV[${i + 1}])') end`,
+      ...(arg.optional ? ["  if s ~= '' then", ...check.map((line) => `    ${line}`), "  end"] : check.map((line) => `  ${line}`)),
+    ];
   });
-  return ["local ARGS = {", ...rows, "}"].join("\n");
+  return [
+    "local function read_args() -- written by the build from the header (src/build/argSpec.ts)",
+    `  if #ARGV > ${args.length} then invalid('ARGV[${args.length + 1}]', 'this script takes ${args.length} arguments') end`,
+    "  local find, byte, a, s, x = string.find, string.byte, {}",
+    ...body,
+    "  return a",
+    "end",
+  ].join("\n");
 }

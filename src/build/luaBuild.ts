@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { READ_ONLY_SUFFIX } from "../core/manifest.js";
-import { type ArgSpec, type Limit, luaArgTable, parseArgType } from "./argSpec.js";
+import { type ArgSpec, type Limit, luaArgReader, parseArgType } from "./argSpec.js";
 
 /** A failure to build a script, pointing at the file and line that caused it. */
 export class LuaBuildError extends Error {
@@ -216,7 +216,7 @@ function composeArgs(file: string, header: Header, argsOf: (script: string) => A
 /**
  * Builds one script. The build prepends `SCRIPT_NAME` and `SCRIPT_VERSION` (so the script can
  * check that a cache key it is handed is its own version's) and the `@limit`s as locals, and
- * writes `ARGS`, the table `read_args` validates ARGV against, where `args.lua` is inlined.
+ * writes `read_args()`, the function that validates ARGV, at the end of `args.lua` where it is inlined.
  * @param argsOf the arguments of another script, for `@uses`.
  */
 export function buildScript(
@@ -239,12 +239,13 @@ export function buildScript(
   if ((shebang[0] && !flagsMatch) || flags.some((f) => !KNOWN_FLAGS.has(f))) {
     throw new LuaBuildError(file, 1, `unknown shebang ${JSON.stringify(shebang[0])}; flags are ${[...KNOWN_FLAGS].join(", ")}`);
   }
-  // ARGS goes where args.lua (read_args) is inlined: after a caching script's hit path, which
-  // then never builds the table, and nowhere in a script that reads its arguments itself
-  const argsAt = body.indexOf("-- begin include args");
-  if (argsAt >= 0) {
+  // read_args() goes at the end of args.lua (after the helpers it uses): after a caching
+  // script's hit path, which then never defines it, and nowhere in a script that reads its
+  // arguments itself
+  const argsEnd = body.indexOf("-- end include args");
+  if (argsEnd >= 0) {
     if (!args.every((a) => a.type)) throw new LuaBuildError(file, 1, "read_args needs a type on every @arg");
-    body.splice(argsAt + 1, 0, luaArgTable(args));
+    body.splice(argsEnd, 0, luaArgReader(args));
   }
   const source = [
     ...shebang,

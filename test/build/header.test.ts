@@ -21,7 +21,7 @@ describe("script headers as the contract", () => {
     expect(() => parseArgType("num(0,1", limits)).toThrow(/interval/);
   });
 
-  it("keeps multi-line text whole, reads flags, limits, and writes the limit locals and, where read_args is inlined, the ARGS table", () => {
+  it("keeps multi-line text whole, reads flags, limits, and writes the limit locals and, where args.lua is inlined, read_args()", () => {
     const script = buildScript(
       join(LUA, "demo.lua"),
       LUA,
@@ -39,14 +39,17 @@ describe("script headers as the contract", () => {
           "return 1",
         ],
         "/lua/includes/lim.lua": ["-- @limit MAX_N 500 the most"],
-        "/lua/includes/args.lua": ["local function read_args(spec) return spec end"],
+        "/lua/includes/args.lua": ["-- the messages"],
       }),
     );
     expect(script.flags).toEqual(["no-writes"]);
     expect(script.args[0]).toMatchObject({ name: "period", description: "the period, over two lines", type: { kind: "int", min: 1, max: 500 } });
     expect(script.limits).toEqual([{ name: "MAX_N", value: 500, description: "the most", file: "demo.lua" }]);
     expect(script.source).toContain("local MAX_N = 500");
-    expect(script.source).toContain("-- begin include args\nlocal ARGS = {\n  { 'period', 'int', false, 1, 500 },\n  { 'ratio', 'num', true, 0, 500, false, true },\n}");
+    const reader = /-- the messages\n(local function read_args\(\)[^]*?\nend)\n-- end include args/.exec(script.source)?.[1];
+    expect(reader).toContain("if #ARGV > 2 then invalid('ARGV[3]', 'this script takes 2 arguments') end");
+    expect(reader).toContain("if x < 1 or x > 500 then int_out_of_range('period', s, 1, 500) end\n  a.period = x");
+    expect(reader).toMatch(/ {2}if s ~= '' then\n {4}x = .*\n {4}if not x or x - x ~= 0 then x = parse_decimal\(s, 'ratio'\) end\n {4}if x < 0 or x >= 500 then num_out_of_range\('ratio', 0, 500, false, true\) end\n {4}a.ratio = x\n {2}end/);
     expect(thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree({ "/lua/demo.lua": ["#!lua flags=sometimes", "-- @name demo", "-- @version 1.0.0"] })))).toBeInstanceOf(LuaBuildError);
   });
 
