@@ -53,15 +53,17 @@ local function arg_price(index, field)
   return parse_price(arg_string(index, field), field)
 end
 
--- Exact decimal text of a whole number of price units: 1000500 -> '100.05'.
+-- Exact decimal text of a whole number of price units: 1000500 -> '100.05'. One string.format
+-- whose precision drops the fraction's trailing zeros (a price field costs one format call).
 local function fmt_units(units)
   local sign = ''
   if units < 0 then sign, units = '-', -units end
-  local whole = math.floor(units / PRICE_UNITS)
-  local fraction = units - whole * PRICE_UNITS
-  local text = string.format('%d', whole)
-  if fraction > 0 then
-    text = text .. '.' .. (string.gsub(string.format('%04d', fraction), '0+$', ''))
+  local fraction = units % PRICE_UNITS
+  local whole = (units - fraction) / PRICE_UNITS
+  if fraction == 0 then return string.format('%s%d', sign, whole)
+  elseif fraction % 1000 == 0 then return string.format('%s%d.%d', sign, whole, fraction / 1000)
+  elseif fraction % 100 == 0 then return string.format('%s%d.%02d', sign, whole, fraction / 100)
+  elseif fraction % 10 == 0 then return string.format('%s%d.%03d', sign, whole, fraction / 10)
   end
-  return sign .. text
+  return string.format('%s%d.%04d', sign, whole, fraction)
 end

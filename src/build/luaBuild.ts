@@ -252,7 +252,7 @@ export function buildScript(
     `local SCRIPT_NAME = '${header.name}'`,
     `local SCRIPT_VERSION = '${header.version}'`,
     ...limits.map((l) => `local ${l.name} = ${l.value}`),
-    ...body,
+    ...dropUnusedFunctions(body),
   ].join("\n");
   return {
     name: header.name,
@@ -266,6 +266,40 @@ export function buildScript(
     sha1: createHash("sha1").update(source).digest("hex"),
     source,
   };
+}
+
+const FUNCTION_START = /^local function ([A-Za-z_][A-Za-z0-9_]*)\(/;
+const KEPT_COMMENT = /^-- (begin include|end include|@)/;
+
+/**
+ * Drops the top-level `local function`s a script never names, with the comment lines just above
+ * each. An include brings all its helpers, and Redis runs a script's whole text on every call, so
+ * each unused definition would cost a closure (and its upvalues) per call. A top-level function
+ * starts with `local function name(` at column 0 and ends at the next line that is `end`; a name
+ * that appears anywhere else, even in a comment, keeps it. Repeats until nothing changes, so a
+ * helper that only a dropped one used goes too.
+ */
+export function dropUnusedFunctions(body: readonly string[]): string[] {
+  let lines = body.flatMap((line) => line.split("\n"));
+  for (let dropped = true; dropped; ) {
+    dropped = false;
+    const text = lines.join("\n");
+    for (let start = 0; start < lines.length; start++) {
+      const name = FUNCTION_START.exec(lines[start] as string)?.[1];
+      if (!name) continue;
+      const end = lines.indexOf("end", start);
+      if (end < 0) throw new Error(`local function ${name} has no 'end' at column 0`);
+      const uses = text.match(new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`, "g"))?.length ?? 0;
+      const inside = lines.slice(start, end + 1).join("\n").match(new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`, "g"))?.length ?? 0;
+      if (uses > inside) continue;
+      let from = start;
+      while (from > 0 && (lines[from - 1] as string).startsWith("--") && !KEPT_COMMENT.test(lines[from - 1] as string)) from--;
+      lines = [...lines.slice(0, from), ...lines.slice(end + 1)];
+      dropped = true;
+      break;
+    }
+  }
+  return lines;
 }
 
 /** Builds every `lua/*.lua` script; names must be unique; `@uses` may name any of them. */

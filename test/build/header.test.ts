@@ -36,7 +36,7 @@ describe("script headers as the contract", () => {
           "-- @arg ratio    num[0,MAX_N)?    a ratio",
           '-- @include "lim"',
           '-- @include "args"',
-          "return 1",
+          "return read_args()",
         ],
         "/lua/includes/lim.lua": ["-- @limit MAX_N 500 the most"],
         "/lua/includes/args.lua": ["-- the messages"],

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildAll, buildScript, LuaBuildError } from "../../src/build/luaBuild.js";
+import { buildAll, buildScript, dropUnusedFunctions, LuaBuildError } from "../../src/build/luaBuild.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { thrown } from "../support/thrown.js";
 
@@ -63,5 +63,34 @@ describe("lua build", () => {
   it("the generated manifest is the build of lua/ as it is now", () => {
     const fresh = buildAll(join(import.meta.dirname, "../../lua"));
     expect(SCRIPTS.map((s) => [s.name, s.version, s.sha1])).toEqual(fresh.map((s) => [s.name, s.version, s.sha1]));
+  });
+
+  it("drops the top-level functions a script never names, with their comments, until none is left", () => {
+    const body = [
+      "-- begin include helpers",
+      "-- a helper of the next one",
+      "local function inner(x)",
+      "  return x",
+      "end",
+      "-- never called",
+      "local function unused(x)",
+      "  return inner(x)",
+      "end",
+      "local function used(x)",
+      "  return x + 1",
+      "end",
+      "-- end include helpers",
+      "return used(1)",
+    ];
+    expect(dropUnusedFunctions(body)).toEqual(["-- begin include helpers", "local function used(x)", "  return x + 1", "end", "-- end include helpers", "return used(1)"]);
+    expect(() => dropUnusedFunctions(["local function broken()", "  return 1"])).toThrow(/no 'end'/);
+  });
+
+  it("ships no function a built script never names", () => {
+    for (const script of SCRIPTS) {
+      const names = [...script.source.matchAll(/^local function ([A-Za-z_]\w*)\(/gm)].map((m) => m[1] as string);
+      const unused = names.filter((name) => (script.source.match(new RegExp(`(?<!\\w)${name}(?!\\w)`, "g")) ?? []).length < 2);
+      expect({ script: script.name, unused }).toEqual({ script: script.name, unused: [] });
+    }
   });
 });
