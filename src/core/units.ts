@@ -3,6 +3,7 @@
  * convention as `lua/includes/units.lua`. Exact, because decimal text with at most four decimals
  * converts to a whole number of units with no rounding.
  */
+import { Buffer } from "node:buffer"; // the global Buffer is a getter, called on every use
 import { Decimal } from "decimal.js";
 
 /** Exact decimal arithmetic for unit conversion (20 digits hold any price in range exactly). */
@@ -44,18 +45,19 @@ export function unitsToText(units: number): string {
 
 /** Packs points of `width` doubles each into the little-endian layout the scripts unpack. */
 export function packDoubles(points: readonly (readonly number[])[], width: number): Buffer {
-  if (!LITTLE_ENDIAN) {
-    const buffer = Buffer.allocUnsafe(points.length * width * 8);
-    points.forEach((point, i) => {
-      for (let j = 0; j < width; j++) buffer.writeDoubleLE(point[j] as number, (i * width + j) * 8);
-    });
-    return buffer;
+  const count = points.length * width;
+  // a small Buffer is a slice of Node's shared pool: no ArrayBuffer of its own to allocate
+  const buffer = Buffer.allocUnsafe(count * 8);
+  if (LITTLE_ENDIAN && buffer.byteOffset % 8 === 0) {
+    // a typed array over it writes in the host's byte order: little-endian here, as struct.unpack('<d') reads
+    const doubles = new Float64Array(buffer.buffer, buffer.byteOffset, count);
+    let k = 0;
+    for (const point of points) for (let j = 0; j < width; j++) doubles[k++] = point[j] as number;
+  } else {
+    let at = 0;
+    for (const point of points) for (let j = 0; j < width; j++) at = buffer.writeDoubleLE(point[j] as number, at);
   }
-  // a typed array writes in the host's byte order: little-endian here, as struct.unpack('<d') reads
-  const doubles = new Float64Array(points.length * width);
-  let k = 0;
-  for (const point of points) for (let j = 0; j < width; j++) doubles[k++] = point[j] as number;
-  return Buffer.from(doubles.buffer, doubles.byteOffset, doubles.byteLength);
+  return buffer;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
