@@ -228,8 +228,21 @@ export class StandaloneScriptTransport implements ScriptTransport {
     return this.ready;
   }
 
-  runOne(call: ScriptCall, roundTrip?: RoundTrip): Promise<unknown> {
-    return unwrapOne(this.runMany([call], roundTrip));
+  /** One call as one command: none of runMany's bookkeeping of which calls could be built. */
+  async runOne(call: ScriptCall, roundTrip: RoundTrip = this.roundTrip): Promise<unknown> {
+    await this.prepare();
+    const command = this.catalog.command(call, false);
+    const [outcome] = await execHealing(
+      this.catalog,
+      this.redis,
+      [call],
+      [command],
+      (scripts) => this.catalog.loadOn(this.redis, scripts, roundTrip),
+      roundTrip,
+    );
+    if (!outcome) throw new Error("no outcome for the call");
+    if (!outcome.ok) throw outcome.error;
+    return outcome.reply;
   }
 
   async runMany(calls: readonly ScriptCall[], roundTrip: RoundTrip = this.roundTrip): Promise<Outcome[]> {
