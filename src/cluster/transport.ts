@@ -120,10 +120,11 @@ class Catalog {
     if (call.keys.length !== entry.numberOfKeys) {
       throw new Error(`script ${call.script} takes ${entry.numberOfKeys} keys, got ${call.keys.length}`);
     }
+    // lower case, as ioredis spells commands: it lower-cases other names for its flag lookups on every call
     const head =
       this.mode === "functions"
-        ? [readOnlyCommand ? "FCALL_RO" : "FCALL", this.functions.get(call.script)!.functionName]
-        : [readOnlyCommand ? "EVALSHA_RO" : "EVALSHA", entry.sha1];
+        ? [readOnlyCommand ? "fcall_ro" : "fcall", this.functions.get(call.script)!.functionName]
+        : [readOnlyCommand ? "evalsha_ro" : "evalsha", entry.sha1];
     return [head[0] as string, head[1] as string, entry.numberOfKeys, ...call.keys, ...call.args];
   }
 
