@@ -11,29 +11,31 @@ const sha1Hex: (data: Buffer) => string =
     : (data) => crypto.createHash("sha1").update(data).digest("hex");
 
 /**
- * SHA1 over a script's ARGV: the last segment of the cache key, so that different inputs get
- * different entries. The script does not recompute it (that cost a SHA1 pass per call); it keeps
- * the arguments in the entry and answers from the cache only when they equal the call's
+ * SHA1 over a script's ARGV, each argument prefixed by its byte length and a colon: the last
+ * segment of the cache key, so that different inputs get different entries. Other clients compute
+ * the same digest to share the cache (examples/python/mathd_client.py), so this layout is a
+ * contract. The script does not recompute it (that cost a SHA1 pass per call); it keeps the
+ * arguments in the entry and answers from the cache only when they equal the call's
  * (`lua/includes/cache.lua`). The in-process result tier trusts the key alone, which is why this
  * stays a cryptographic digest rather than a cheaper hash.
  *
- * The hashed bytes are a header, then the Buffer arguments' bytes in order. The header holds the
- * number of arguments and, for each, `;` and its byte length, followed by `:` and its text for
- * a string argument: lengths make the layout unambiguous, and everything is hashed in one piece.
+ * The bytes are laid out in one pooled Buffer and hashed at once: no Buffer per text argument
+ * and no Hash object fed piece by piece.
  */
 export function inputsDigest(args: readonly (string | Buffer)[]): string {
-  let header = String(args.length);
   let size = 0;
   for (const arg of args) {
-    if (typeof arg === "string") header += `;${Buffer.byteLength(arg)}:${arg}`;
+    const length = typeof arg === "string" ? Buffer.byteLength(arg) : arg.length;
+    size += String(length).length + 1 + length;
+  }
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const arg of args) {
+    if (typeof arg === "string") at += bytes.write(`${Buffer.byteLength(arg)}:${arg}`, at);
     else {
-      header += `;${arg.length}`;
-      size += arg.length;
+      at += bytes.write(`${arg.length}:`, at);
+      at += arg.copy(bytes, at);
     }
   }
-  header += ";";
-  const bytes = Buffer.allocUnsafe(Buffer.byteLength(header) + size);
-  let at = bytes.write(header);
-  for (const arg of args) if (typeof arg !== "string") at += arg.copy(bytes, at);
   return sha1Hex(bytes);
 }

@@ -22,10 +22,7 @@ function entry(name: string) {
   return found;
 }
 
-/**
- * SHA1 over ARGV, each prefixed by its byte length and ':': a digest that tells inputs apart, all
- * the key needs (lua/includes/cache.lua compares the stored arguments, not the digest).
- */
+/** SHA1 over ARGV, each prefixed by its byte length and ':', as the SDK's inputsDigest lays it out. */
 function inputsDigest(args: readonly string[]): string {
   const hash = createHash("sha1");
   for (const arg of args) hash.update(`${Buffer.byteLength(arg)}:`).update(arg);
