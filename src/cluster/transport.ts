@@ -120,10 +120,11 @@ class Catalog {
     if (call.keys.length !== entry.numberOfKeys) {
       throw new Error(`script ${call.script} takes ${entry.numberOfKeys} keys, got ${call.keys.length}`);
     }
+    // lower case, as ioredis spells commands: it lower-cases other names for its flag lookups on every call
     const head =
       this.mode === "functions"
-        ? [readOnlyCommand ? "FCALL_RO" : "FCALL", this.functions.get(call.script)!.functionName]
-        : [readOnlyCommand ? "EVALSHA_RO" : "EVALSHA", entry.sha1];
+        ? [readOnlyCommand ? "fcall_ro" : "fcall", this.functions.get(call.script)!.functionName]
+        : [readOnlyCommand ? "evalsha_ro" : "evalsha", entry.sha1];
     return [head[0] as string, head[1] as string, entry.numberOfKeys, ...call.keys, ...call.args];
   }
 
@@ -228,8 +229,21 @@ export class StandaloneScriptTransport implements ScriptTransport {
     return this.ready;
   }
 
-  runOne(call: ScriptCall, roundTrip?: RoundTrip): Promise<unknown> {
-    return unwrapOne(this.runMany([call], roundTrip));
+  /** One call as one command: none of runMany's bookkeeping of which calls could be built. */
+  async runOne(call: ScriptCall, roundTrip: RoundTrip = this.roundTrip): Promise<unknown> {
+    await this.prepare();
+    const command = this.catalog.command(call, false);
+    const [outcome] = await execHealing(
+      this.catalog,
+      this.redis,
+      [call],
+      [command],
+      (scripts) => this.catalog.loadOn(this.redis, scripts, roundTrip),
+      roundTrip,
+    );
+    if (!outcome) throw new Error("no outcome for the call");
+    if (!outcome.ok) throw outcome.error;
+    return outcome.reply;
   }
 
   async runMany(calls: readonly ScriptCall[], roundTrip: RoundTrip = this.roundTrip): Promise<Outcome[]> {

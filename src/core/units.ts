@@ -3,6 +3,7 @@
  * convention as `lua/includes/units.lua`. Exact, because decimal text with at most four decimals
  * converts to a whole number of units with no rounding.
  */
+import { Buffer } from "node:buffer"; // the global Buffer is a getter, called on every use
 import { Decimal } from "decimal.js";
 
 /** Exact decimal arithmetic for unit conversion (20 digits hold any price in range exactly). */
@@ -19,12 +20,20 @@ export type PriceInput = number | string;
 
 /** Parses a price (0 < price <= `maxPrice`) into units, or returns why it cannot be one. */
 export function priceToUnits(value: unknown, maxPrice: number): number | string {
+  // Fast path, small enough to be inlined into the loops over bars: x has at most four decimals
+  // exactly when it is the double nearest to round(x * 10^4) / 10^4 (integer division by 10^4
+  // rounds correctly). NaN and the infinities fail the range test.
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) return `must be a finite number, got ${value}`;
-    // Fast path: x has at most four decimals exactly when it is the double nearest to
-    // round(x * 10^4) / 10^4 (integer division by 10^4 rounds correctly).
     const units = Math.round(value * PRICE_UNITS);
     if (value > 0 && value <= maxPrice && units / PRICE_UNITS === value) return units;
+  }
+  return exactPriceToUnits(value, maxPrice);
+}
+
+/** Decimal text, and every value the fast path leaves: exact decimal arithmetic, or why it is no price. */
+function exactPriceToUnits(value: unknown, maxPrice: number): number | string {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return `must be a finite number, got ${value}`;
   } else if (typeof value === "string") {
     if (!PRICE_TEXT.test(value)) return `must be decimal text like "24350.05", got ${JSON.stringify(value)}`;
   } else {
@@ -44,18 +53,19 @@ export function unitsToText(units: number): string {
 
 /** Packs points of `width` doubles each into the little-endian layout the scripts unpack. */
 export function packDoubles(points: readonly (readonly number[])[], width: number): Buffer {
-  if (!LITTLE_ENDIAN) {
-    const buffer = Buffer.allocUnsafe(points.length * width * 8);
-    points.forEach((point, i) => {
-      for (let j = 0; j < width; j++) buffer.writeDoubleLE(point[j] as number, (i * width + j) * 8);
-    });
-    return buffer;
+  const count = points.length * width;
+  // a small Buffer is a slice of Node's shared pool: no ArrayBuffer of its own to allocate
+  const buffer = Buffer.allocUnsafe(count * 8);
+  if (LITTLE_ENDIAN && buffer.byteOffset % 8 === 0) {
+    // a typed array over it writes in the host's byte order: little-endian here, as struct.unpack('<d') reads
+    const doubles = new Float64Array(buffer.buffer, buffer.byteOffset, count);
+    let k = 0;
+    for (const point of points) for (let j = 0; j < width; j++) doubles[k++] = point[j] as number;
+  } else {
+    let at = 0;
+    for (const point of points) for (let j = 0; j < width; j++) at = buffer.writeDoubleLE(point[j] as number, at);
   }
-  // a typed array writes in the host's byte order: little-endian here, as struct.unpack('<d') reads
-  const doubles = new Float64Array(points.length * width);
-  let k = 0;
-  for (const point of points) for (let j = 0; j < width; j++) doubles[k++] = point[j] as number;
-  return Buffer.from(doubles.buffer, doubles.byteOffset, doubles.byteLength);
+  return buffer;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;

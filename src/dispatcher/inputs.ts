@@ -77,11 +77,23 @@ function volumeOf(value: unknown): number | string {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_VOLUME ? value : `${VOLUME_RANGE}, got ${String(value)}`;
 }
 
-/** Reports a bad field of point `index` and stops the conversion. */
-type Fail = (path: PropertyKey[], message: string) => never;
+/**
+ * A bad field of a point, thrown by a conversion and turned into the zod issue by `pointsOf`:
+ * one throw on the error path costs less than a closure over zod's context on every call.
+ */
+class PointIssue {
+  constructor(
+    readonly path: PropertyKey[],
+    readonly message: string,
+  ) {}
+}
+
+function fail(path: PropertyKey[], message: string): never {
+  throw new PointIssue(path, message);
+}
 
 /** Converts one point's field, failing with its path (`bars[3].high`) when it is bad. */
-function field(parsed: number | string, index: number, name: string, fail: Fail): number {
+function field(parsed: number | string, index: number, name: string): number {
   return typeof parsed === "string" ? fail([index, name], parsed) : parsed;
 }
 
@@ -90,12 +102,8 @@ function field(parsed: number | string, index: number, name: string, fail: Fail)
  * zod object per point costs more client time than the script costs Redis. Errors name the
  * field as zod would (`bars[3].high`).
  */
-function pointsOf<Point>(convert: (item: Record<string, unknown>, index: number, fail: Fail) => Point) {
+function pointsOf<Point>(convert: (item: Record<string, unknown>, index: number) => Point) {
   return z.unknown().transform((value, ctx): Point[] => {
-    const fail: Fail = (path, message) => {
-      ctx.addIssue({ code: "custom", path, message });
-      throw STOP;
-    };
     try {
       if (!Array.isArray(value)) fail([], "must be an array");
       const items = value as unknown[];
@@ -105,30 +113,28 @@ function pointsOf<Point>(convert: (item: Record<string, unknown>, index: number,
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
         if (typeof item !== "object" || item === null) fail([i], "must be an object");
-        points[i] = convert(item as Record<string, unknown>, i, fail);
+        points[i] = convert(item as Record<string, unknown>, i);
       }
       return points;
     } catch (error) {
-      if (error === STOP) return z.NEVER;
-      throw error;
+      if (!(error instanceof PointIssue)) throw error;
+      ctx.addIssue({ code: "custom", path: error.path, message: error.message });
+      return z.NEVER;
     }
   });
 }
 
-/** Thrown by a conversion that has reported its issue. */
-const STOP = Symbol("stop");
-
 type Bar = { high: number; low: number; close: number; open?: number };
 
 /** A bar's prices in units, in Lua's check_bar order (see checkBarOrder). */
-function barOf(item: Record<string, unknown>, i: number, fail: Fail): Bar {
-  const high = field(priceToUnits(item.high, MAX_PRICE), i, "high", fail);
-  const low = field(priceToUnits(item.low, MAX_PRICE), i, "low", fail);
-  const close = field(priceToUnits(item.close, MAX_PRICE), i, "close", fail);
+function barOf(item: Record<string, unknown>, i: number): Bar {
+  const high = field(priceToUnits(item.high, MAX_PRICE), i, "high");
+  const low = field(priceToUnits(item.low, MAX_PRICE), i, "low");
+  const close = field(priceToUnits(item.close, MAX_PRICE), i, "close");
   if (high < low) fail([i, "high"], "is below low");
   if (close < low || close > high) fail([i, "close"], "lies outside [low, high]");
   if (item.open === undefined) return { high, low, close };
-  const open = field(priceToUnits(item.open, MAX_PRICE), i, "open", fail);
+  const open = field(priceToUnits(item.open, MAX_PRICE), i, "open");
   if (open < low || open > high) fail([i, "open"], "lies outside [low, high]");
   return { high, low, close, open };
 }
@@ -137,15 +143,15 @@ function barOf(item: Record<string, unknown>, i: number, fail: Fail): Bar {
 export const barsSchema = pointsOf<Bar>(barOf);
 
 /** OHLC bars with their volume. */
-export const volumeBarsSchema = pointsOf<Bar & { volume: number }>((item, i, fail) => ({
-  ...barOf(item, i, fail),
-  volume: field(volumeOf(item.volume), i, "volume", fail),
+export const volumeBarsSchema = pointsOf<Bar & { volume: number }>((item, i) => ({
+  ...barOf(item, i),
+  volume: field(volumeOf(item.volume), i, "volume"),
 }));
 
 /** Ticks: price and volume. */
-export const ticksSchema = pointsOf<{ price: number; volume: number }>((item, i, fail) => ({
-  price: field(priceToUnits(item.price, MAX_PRICE), i, "price", fail),
-  volume: field(volumeOf(item.volume), i, "volume", fail),
+export const ticksSchema = pointsOf<{ price: number; volume: number }>((item, i) => ({
+  price: field(priceToUnits(item.price, MAX_PRICE), i, "price"),
+  volume: field(volumeOf(item.volume), i, "volume"),
 }));
 
 /** A finite number in an interval; `open` marks the ends that are excluded. */

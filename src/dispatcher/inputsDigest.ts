@@ -1,17 +1,41 @@
-import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer"; // the global Buffer is a getter, called on every use
+import * as crypto from "node:crypto";
+
+/**
+ * Hex SHA1 of some bytes: one-shot where Node has `crypto.hash` (20.12 and later), which builds
+ * no Hash object for the garbage collector to track, else through a Hash.
+ */
+const sha1Hex: (data: Buffer) => string =
+  typeof crypto.hash === "function"
+    ? (data) => crypto.hash("sha1", data, "hex")
+    : (data) => crypto.createHash("sha1").update(data).digest("hex");
 
 /**
  * SHA1 over a script's ARGV, each argument prefixed by its byte length and a colon: the last
- * segment of the cache key, so that different inputs get different entries. The script does not
- * recompute it (that cost a SHA1 pass per call); it keeps the arguments in the entry and answers
- * from the cache only when they equal the call's (`lua/includes/cache.lua`).
+ * segment of the cache key, so that different inputs get different entries. Other clients compute
+ * the same digest to share the cache (examples/python/mathd_client.py), so this layout is a
+ * contract. The script does not recompute it (that cost a SHA1 pass per call); it keeps the
+ * arguments in the entry and answers from the cache only when they equal the call's
+ * (`lua/includes/cache.lua`). The in-process result tier trusts the key alone, which is why this
+ * stays a cryptographic digest rather than a cheaper hash.
+ *
+ * The bytes are laid out in one pooled Buffer and hashed at once: no Buffer per text argument
+ * and no Hash object fed piece by piece.
  */
 export function inputsDigest(args: readonly (string | Buffer)[]): string {
-  const hash = createHash("sha1");
+  let size = 0;
   for (const arg of args) {
-    const bytes = typeof arg === "string" ? Buffer.from(arg, "utf8") : arg;
-    hash.update(`${bytes.length}:`);
-    hash.update(bytes);
+    const length = typeof arg === "string" ? Buffer.byteLength(arg) : arg.length;
+    size += String(length).length + 1 + length;
   }
-  return hash.digest("hex");
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const arg of args) {
+    if (typeof arg === "string") at += bytes.write(`${Buffer.byteLength(arg)}:${arg}`, at);
+    else {
+      at += bytes.write(`${arg.length}:`, at);
+      at += arg.copy(bytes, at);
+    }
+  }
+  return sha1Hex(bytes);
 }

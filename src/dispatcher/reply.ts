@@ -3,6 +3,7 @@
  * values are `%.17g` text or lists of it. Under RESP3 with ioredis's `replyMapping: "resp3"`
  * a double may arrive as a JS number instead; both decode the same way.
  */
+import { Buffer } from "node:buffer"; // the global Buffer is a getter, called on every use
 import { ReplyFormatError } from "../core/errors.js";
 
 /** A reply value: scalar text or number, or a list of them. */

@@ -8,7 +8,7 @@ import { type KeyOptions } from "../keys/symbol.js";
 import { patternCacheKey } from "../keys/patternCache.js";
 import { parseInput } from "./inputs.js";
 import { inputsDigest } from "./inputsDigest.js";
-import type { ScriptManifestEntry } from "../core/manifest.js";
+import type { ArgSpec, ScriptManifestEntry } from "../core/manifest.js";
 import { cacheStatus, type CacheStatus, decodeReply } from "./reply.js";
 import type { Chunking } from "./chunked.js";
 import type { ScriptCall } from "./scriptRunner.js";
@@ -21,13 +21,13 @@ export type NamedArgs = Readonly<Record<string, string | Buffer>>;
  * declare, or one it declares and the call lacks, is a bug of the caller's code.
  */
 export function orderArgs(entry: ScriptManifestEntry, named: NamedArgs): (string | Buffer)[] {
+  const ordered = entry.args.map((arg) => named[arg.name]);
+  // every declared name present and no other: the common case needs no search by name
+  if (!ordered.includes(undefined) && Object.keys(named).length === ordered.length) return ordered as (string | Buffer)[];
   const unknown = Object.keys(named).filter((name) => !entry.args.some((a) => a.name === name));
   if (unknown.length > 0) throw new ScriptExecutionError(entry.name, `takes no argument named ${unknown.join(", ")}`);
-  return entry.args.map((arg) => {
-    const value = named[arg.name];
-    if (value === undefined) throw new ScriptExecutionError(entry.name, `argument ${arg.name} is missing`);
-    return value;
-  });
+  const missing = entry.args.find((arg) => named[arg.name] === undefined) as ArgSpec;
+  throw new ScriptExecutionError(entry.name, `argument ${missing.name} is missing`);
 }
 
 /** One script function: its Lua script, the ARGV it sends and how it reads the reply. */
@@ -36,7 +36,7 @@ export interface ScriptFunction<Parsed extends { symbol: string }, Result> {
   readonly script: string;
   /** The script's arguments by name (the header's names); `scriptCall` puts them in order. */
   args(input: Parsed): NamedArgs;
-  /** Reads the script's reply fields into the typed result. @internal */
+  /** Reads the script's reply fields into a new typed result object (decodeResult adds to it). @internal */
   decode(fields: ReturnType<typeof decodeReply>): Result;
   /** For a series longer than one call may carry: how to run it in chunks (see chunked.ts). @internal */
   readonly chunking?: Chunking<Parsed, Result>;
@@ -86,5 +86,7 @@ export function decodeResult<Result>(
   reply: unknown,
 ): Result & ResultMeta {
   const fields = decodeReply(reply);
-  return { ...fn.decode(fields), cache: cacheStatus(fields), scriptVersion: entry.version };
+  // completed in place: V8 copies an object with double fields slowly, spread or not
+  const meta: ResultMeta = { cache: cacheStatus(fields), scriptVersion: entry.version };
+  return Object.assign(fn.decode(fields) as Result & object, meta);
 }

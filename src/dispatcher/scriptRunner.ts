@@ -136,11 +136,10 @@ export class ScriptRunner {
     }
   }
 
-  /** Runs one script; resolves to its raw reply. */
+  /** Runs one script; resolves to its raw reply. The transport loads the scripts first if need be. */
   async run(call: ScriptCall, options?: CallOptions): Promise<unknown> {
     this.check(call);
     try {
-      await this.load(options);
       return await this.transport.runOne(call, this.callRoundTrip(options));
     } catch (error) {
       throw scriptError(call.script, error);

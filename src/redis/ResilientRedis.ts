@@ -416,19 +416,25 @@ export class ResilientRedis extends EventEmitter {
     if (this.state !== "closed") this.setState("closed");
   }
 
-  /** One attempt, failed with CommandTimeoutError after `ms`. */
-  private async attempt<T>(command: () => Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        command(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new CommandTimeoutError(`Redis at ${this.address} did not answer within ${ms} ms`)), ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * One attempt, failed with CommandTimeoutError after `ms`: one promise, settled by the reply
+   * or the timer, whichever comes first (Promise.race would cost a promise and reactions more).
+   */
+  private attempt<T>(command: () => Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const reply = Promise.resolve(command()); // a synchronous throw rejects before any timer is set
+      const timer = setTimeout(() => reject(new CommandTimeoutError(`Redis at ${this.address} did not answer within ${ms} ms`)), ms);
+      reply.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** An error as the caller gets it: always a MathDispatcherError, with the original as cause. */
@@ -459,7 +465,7 @@ export class ResilientRedis extends EventEmitter {
     let retries = 0;
     for (;;) {
       this.checkCircuit();
-      for (const link of links) await this.usable(link, call.deadline);
+      for (const link of links) if (!link.usable) await this.usable(link, call.deadline);
       const remaining = call.deadline - Date.now();
       if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
       try {

@@ -22,7 +22,7 @@ function entry(name: string) {
   return found;
 }
 
-/** SHA1 over ARGV, each prefixed by its byte length and ':', as lua/includes/cache.lua checks it. */
+/** SHA1 over ARGV, each prefixed by its byte length and ':', as the SDK's inputsDigest lays it out. */
 function inputsDigest(args: readonly string[]): string {
   const hash = createHash("sha1");
   for (const arg of args) hash.update(`${Buffer.byteLength(arg)}:`).update(arg);
