@@ -1,9 +1,9 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
-import { barsSchema, headerBounds, symbolSchema } from "./inputs.js";
+import { BAR_FIELDS, barsSchema, headerBounds, symbolSchema } from "./inputs.js";
 import { numberField, numberSeriesField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packDoubles, type PriceInput } from "../core/units.js";
+import { packFields, type PriceInput } from "../core/units.js";
 import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
@@ -56,10 +56,7 @@ function atrArgs(input: ParsedAtr, state: string): ScriptArgs<"atr"> {
     period: String(input.period),
     series: input.series ? "1" : "0",
     state,
-    bars: packDoubles(
-      input.bars.map((b) => [b.high, b.low, b.close]),
-      3,
-    ),
+    bars: packFields(input.bars, BAR_FIELDS),
   };
 }
 

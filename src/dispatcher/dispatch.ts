@@ -6,12 +6,12 @@
 import { z } from "zod";
 import { type AccountSettings, accountSchema, decodePositionSize, positionSizeArgs, type PositionSizeResult } from "./positionSize.js";
 import { type ConfidenceResult, type ConfidenceSettings, baseConfidenceSchema, confidenceArgs, confidenceSettingsSchema, decodeConfidence, volumeRatioSchema } from "./confidence.js";
-import { barsSchema, epochMsSchema, headerBounds, priceSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { BAR_FIELDS, barsSchema, epochMsSchema, headerBounds, priceSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { checkNotFuture, decodeNewsBoost, type NewsBoostResult, type NewsItemInput, newsBoostArgs, newsItemsSchema, type NewsSettings, newsSettingsSchema } from "./newsBoost.js";
 import { numberField } from "./reply.js";
 import type { ScriptFunction } from "./scriptFunction.js";
 import { decodeStopLoss, entryOnGrid, type StopLossResult, type StopLossSettings, stopLossArgs, stopLossSettingsSchema } from "./stopLoss.js";
-import { packDoubles, type PriceInput } from "../core/units.js";
+import { packFields, type PriceInput } from "../core/units.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
 /** A pattern detector's signal, as {@link MathDispatcher.dispatch} takes it. */
@@ -105,10 +105,7 @@ export const dispatchFunction: ScriptFunction<ResolvedSignal, Omit<Decision, "so
       ...news,
       atr_period: s.atrBars ? String(s.atrBars.period) : "",
       bars: s.atrBars
-        ? packDoubles(
-            s.atrBars.bars.map((b) => [b.high, b.low, b.close]),
-            3,
-          )
+        ? packFields(s.atrBars.bars, BAR_FIELDS)
         : "",
     };
   },

@@ -142,6 +142,9 @@ function barOf(item: Record<string, unknown>, i: number): Bar {
 /** OHLC bars (open optional), prices in units. */
 export const barsSchema = pointsOf<Bar>(barOf);
 
+/** The fields of a bar the scripts take, in their packed order (`'<ddd'` in the headers). */
+export const BAR_FIELDS = ["high", "low", "close"] as const;
+
 /** OHLC bars with their volume. */
 export const volumeBarsSchema = pointsOf<Bar & { volume: number }>((item, i) => ({
   ...barOf(item, i),

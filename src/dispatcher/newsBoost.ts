@@ -4,7 +4,7 @@ import { NEWS_BOOST_DEFAULTS } from "../core/defaults.js";
 import { headerBounds, epochMsSchema, rangeSchema, sideSchema, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packDoubles } from "../core/units.js";
+import { packFields } from "../core/units.js";
 import { MAX_NEWS_ITEMS } from "./limits.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
@@ -110,10 +110,7 @@ export function newsBoostArgs(input: NewsArgsInput & { side: string }): ScriptAr
     items:
       input.items.length === 0
         ? ""
-        : packDoubles(
-            input.items.map((n) => [n.sentiment, n.relevance, n.publishedAt]),
-            3,
-          ),
+        : packFields(input.items, ["sentiment", "relevance", "publishedAt"]),
   };
 }
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { finiteSchema, symbolSchema, ticksSchema, volumeBarsSchema } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packDoubles, type PriceInput } from "../core/units.js";
+import { packFields, type PriceInput } from "../core/units.js";
 import { MAX_POINTS_PER_CALL } from "./limits.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
@@ -98,14 +98,8 @@ function vwapArgs(input: ParsedVwap, state: string): ScriptArgs<"vwap"> {
     bands: input.bands.map(String).join(","),
     state,
     points: input.ticks
-      ? packDoubles(
-          input.ticks.map((t) => [t.price, t.volume]),
-          2,
-        )
-      : packDoubles(
-          (input.bars ?? []).map((b) => [b.high, b.low, b.close, b.volume]),
-          4,
-        ),
+      ? packFields(input.ticks, ["price", "volume"])
+      : packFields(input.bars ?? [], ["high", "low", "close", "volume"]),
   };
 }
 
