@@ -15,7 +15,7 @@ import { parseInput } from "../src/dispatcher/inputs.js";
 import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { packDoubles } from "../src/core/units.js";
-import { MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES } from "../src/dispatcher/limits.js";
+import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES } from "../src/dispatcher/limits.js";
 import { buildFunctionsLibrary, functionName } from "../src/build/functionsLibrary.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
 import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
@@ -263,8 +263,8 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     [`vwap ${MAX_POINTS} ticks`, () => math.vwap({ symbol: `BIG${counter++}`, ticks: bigTicks })],
     [`news boost ${MAX_NEWS_ITEMS} items`, () => math.newsBoost({ symbol: `BIG${counter++}`, side: "long", now: NOW, items: newsItems(MAX_NEWS_ITEMS) })],
     [
-      `dispatch ${MAX_POINTS} bars, ${MAX_NEWS_ITEMS} news`,
-      () => math.dispatch({ ...dispatchSignal, symbol: `BIG${counter++}`, atrBars: { period: 14, bars: bigBars }, news: newsItems(MAX_NEWS_ITEMS) }),
+      `dispatch ${MAX_DISPATCH_BARS} bars, ${MAX_NEWS_ITEMS} news`,
+      () => math.dispatch({ ...dispatchSignal, symbol: `BIG${counter++}`, atrBars: { period: 14, bars: bigBars.slice(0, MAX_DISPATCH_BARS) }, news: newsItems(MAX_NEWS_ITEMS) }),
     ],
     [`atr over ${MAX_HISTORY} bars in chunks, with series`, () => math.atr({ symbol: `BIG${counter++}`, period: 14, bars: history, series: true })],
     [`vwap over ${MAX_HISTORY} bars in chunks`, () => math.vwap({ symbol: `BIG${counter++}`, bars: history })],

@@ -8,7 +8,9 @@
 -- @chained boost stop confidence
 -- @arg atr                num(0,inf)?  ATR in price, or '' to compute it from atr_period and bars
 -- @arg atr_period         int[1..MAX_ATR_PERIOD]?  '' when atr is given
--- @arg bars               packed(<ddd,[0..MAX_POINTS])  the ATR bars as in atr; '' when atr is given
+-- @arg bars               packed(<ddd,[0..MAX_DISPATCH_BARS])  the ATR bars as in atr; '' when atr is given
+-- @limit MAX_DISPATCH_BARS 250 ATR bars one dispatch takes along with up to MAX_NEWS_ITEMS news, so the
+--        two stay under 2 ms together; the SDK computes the ATR of more bars with atr first
 -- Reply: cache, hit|miss, atr, then the fields of stop_loss, news_boost, confidence and
 --        position_size, as those scripts name them.
 -- One signal, one call: ATR (given or from bars) -> stop-loss -> news boost -> confidence ->

@@ -20,6 +20,7 @@ import { type AnyFunction, type BatchCall, FUNCTION_NAMES, type FunctionName, ty
 import { atrFunction } from "./atr.js";
 import { needsChunks, runChunked } from "./chunked.js";
 import { parseInput } from "./inputs.js";
+import { MAX_DISPATCH_BARS } from "./limits.js";
 import { ResultTier, type ResultTierOptions } from "./resultTier.js";
 import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
 import { type ScriptCall, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
@@ -305,14 +306,15 @@ export class MathDispatcher {
   }
 
   /**
-   * A signal whose ATR bars are more than one call carries gets its ATR computed first, in
-   * chunks: the same double the dispatch script would compute from the bars.
+   * A signal with more ATR bars than one dispatch call takes (MAX_DISPATCH_BARS) gets its ATR
+   * computed first by `atr` (in chunks when longer still): the same double the dispatch script
+   * would compute from the bars.
    */
   private async withLongAtr(signal: ParsedSignal, options?: CallOptions): Promise<ParsedSignal> {
     const atrBars = signal.atrBars;
     if (!atrBars) return signal;
     const input = { symbol: signal.symbol, period: atrBars.period, bars: atrBars.bars, series: false };
-    if (!needsChunks(atrFunction, input)) return signal;
+    if (atrBars.bars.length <= MAX_DISPATCH_BARS) return signal;
     const { atr } = (await this.runLong(atrFunction as AnyFunction, input, options)) as { atr: number };
     return { ...signal, atr, atrBars: undefined };
   }

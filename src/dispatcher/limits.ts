@@ -23,3 +23,6 @@ export const MAX_SERIES_POINTS_PER_CALL = LIMITS.MAX_SERIES_POINTS;
 export const MAX_ATR_PERIOD = LIMITS.MAX_ATR_PERIOD;
 /** News items one call takes. */
 export const MAX_NEWS_ITEMS = LIMITS.MAX_NEWS_ITEMS;
+
+/** ATR bars one dispatch call takes with its news; the SDK computes the ATR of more bars with `atr` first. */
+export const MAX_DISPATCH_BARS = LIMITS.MAX_DISPATCH_BARS;

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { Signal } from "../../src/dispatcher/dispatch.js";
 import { InvalidInputError, StoredDataError } from "../../src/core/errors.js";
+import { MAX_DISPATCH_BARS } from "../../src/dispatcher/limits.js";
 import { newsLatestKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
@@ -148,10 +149,10 @@ describe("series longer than one call carries", () => {
       return { high: price(low + 40 + (i % 7) * 7), low: price(low), close: price(low + 20 + (i % 3) * 2), volume: 100 + (i % 13) };
     });
 
-  it("dispatch over 3,000 ATR bars computes the ATR in chunks: the decision of the ATR given", async () => {
-    const bars = walk(3000);
-    const base = { symbol: "LONGDISPATCH", side: "long" as const, entry: 24100, time: TIME, baseConfidence: 0.6, volumeRatio: 1.2, news: [], account };
-    const { atr } = await dispatcher.atr({ symbol: "LONGDISPATCH", period: 14, bars });
+  it.each([MAX_DISPATCH_BARS + 1, 3000])("dispatch over %i ATR bars computes the ATR with atr first (in chunks past one call): the decision of the ATR given", async (count) => {
+    const bars = walk(count);
+    const base = { symbol: `LONGDISPATCH${count}`, side: "long" as const, entry: 24100, time: TIME, baseConfidence: 0.6, volumeRatio: 1.2, news: [], account };
+    const { atr } = await dispatcher.atr({ symbol: base.symbol, period: 14, bars });
     const fromBars = await dispatcher.dispatch({ ...base, atrBars: { period: 14, bars } });
     const given = await dispatcher.dispatch({ ...base, atr });
     const strip = ({ cache: _c, sources: _s, ...rest }: typeof given) => rest;
