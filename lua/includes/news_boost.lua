@@ -6,7 +6,7 @@
 -- @include "format"
 -- @include "side"
 
--- @limit MAX_NEWS_ITEMS 500 news items per call: with MAX_POINTS bars, a dispatch stays under 2 ms
+-- @limit MAX_NEWS_ITEMS 250 news items per call: with MAX_DISPATCH_BARS bars, a dispatch stays well under 2 ms
 -- Items weighing less are dropped: each could move the boost by under 1.5e-13, and keeping them
 -- would let underflowing products (relevance 1e-320, 0.5^1440) decide the sentiment S.
 local NEWS_MIN_WEIGHT = 1e-12
