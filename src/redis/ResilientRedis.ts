@@ -116,6 +116,35 @@ export function isTransient(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** How long `close()` lets a QUIT take before it cuts the connection. */
+const QUIT_TIMEOUT_MS = 1_000;
+
+/**
+ * QUIT on a ready connection, so that replies already on their way arrive first; any other
+ * connection (connecting, reconnecting after a refused TLS handshake, ...) is cut at once, since a
+ * QUIT there would wait in the offline queue for a connection that may never come. A QUIT that
+ * does not answer within QUIT_TIMEOUT_MS is cut too.
+ */
+function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status !== "ready") {
+    redis.disconnect();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.disconnect();
+      resolve();
+    }, QUIT_TIMEOUT_MS);
+    redis
+      .quit()
+      .catch(() => redis.disconnect())
+      .finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+  });
+}
+
 /** One connection and what the policy knows about it. */
 class Link {
   /** SELECT of `db` confirmed since the last (re)connect. */
@@ -502,7 +531,7 @@ export class ResilientRedis extends EventEmitter {
     for (const detach of this.detach.splice(0)) detach();
     for (const link of this.links.values()) link.notify();
     this.links.clear();
-    await Promise.all(owned.map((r) => r.quit().catch(() => r.disconnect())));
+    await Promise.all(owned.map(closeConnection));
   }
 
   /** `await using redis = new ResilientRedis(...)` closes it at the end of the scope. */

@@ -70,6 +70,16 @@ describe("TLS", () => {
     expectTlsFailure(await atrVia({ url, tls }), mutual.port);
   });
 
+  it("close() returns after a refused mutual-TLS handshake, every time (it once waited on a QUIT that never got a connection)", async () => {
+    const url = `rediss://127.0.0.1:${mutual.port}`;
+    for (let i = 0; i < 20; i++) {
+      const math = MathDispatcher.connect({ url, tls: { ca: pki.ca, servername: "redis.test" } });
+      expectTlsFailure(await math.atr({ symbol: "TLS", period: 14, bars }).catch((error: unknown) => error), mutual.port);
+      const closed = await Promise.race([math.close().then(() => "closed"), new Promise((resolve) => setTimeout(() => resolve("still open after 10 s"), 10_000))]);
+      expect(closed).toBe("closed");
+    }
+  });
+
   it("health over TLS: reports the server, and an untrusted certificate as unreachable (tls)", async () => {
     const url = `rediss://127.0.0.1:${mutual.port}`;
     const good = await collectHealth({ config: { url, tls: { ca: pki.ca, servername: "redis.test", cert: pki.clientCert, key: pki.clientKey } } });
