@@ -1,7 +1,7 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
 import { BAR_FIELDS, barsSchema, headerBounds, symbolSchema } from "./inputs.js";
-import { numberField, numberSeriesField, type ReplyFields } from "./reply.js";
+import { numberField, type ReplyFields, seriesOf } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 import { packFields, type PriceInput } from "../core/units.js";
 import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
@@ -78,16 +78,12 @@ export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
   script: "atr",
   schema: atrSchema,
   args: (input) => atrArgs(input, ""),
-  decode: (fields) => decodeAtr(fields, fields.has("series") ? numberSeriesField(fields, "series") : undefined),
+  decode: (fields) => decodeAtr(fields, seriesOf([fields])),
   chunking: {
     args: atrArgs,
     maxPointsPerCall: (input) => (input.series ? MAX_SERIES_POINTS_PER_CALL : MAX_POINTS_PER_CALL),
     length: (input) => input.bars.length,
     slice: (input, from, to) => ({ ...input, bars: input.bars.slice(from, to) }),
-    combine: (replies) =>
-      decodeAtr(
-        replies[replies.length - 1] as ReplyFields,
-        replies[0]?.has("series") ? replies.flatMap((fields) => numberSeriesField(fields, "series")) : undefined,
-      ),
+    combine: (replies) => decodeAtr(replies[replies.length - 1] as ReplyFields, seriesOf(replies)),
   },
 };

@@ -67,6 +67,14 @@ export function numberSeriesField(fields: ReplyFields, name: string): number[] {
   return text === "" ? [] : text.split(",").map((item) => toNumber(item, name));
 }
 
+/**
+ * The `series` of one reply, or of consecutive chunk replies joined in order; undefined when the
+ * call asked for none (the replies then carry no series field).
+ */
+export function seriesOf(replies: readonly ReplyFields[]): number[] | undefined {
+  return replies[0]?.has("series") ? replies.flatMap((fields) => numberSeriesField(fields, "series")) : undefined;
+}
+
 /** A text field. */
 export function textField(fields: ReplyFields, name: string): string {
   const value = field(fields, name);

@@ -4,7 +4,7 @@ import { packDoubles, type PriceInput } from "../core/units.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 import { headerBounds, priceSchema, symbolSchema } from "./inputs.js";
 import { MAX_POINTS, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
-import { numberField, numberSeriesField, type ReplyFields } from "./reply.js";
+import { numberField, type ReplyFields, seriesOf } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
 
 /** Input of {@link MathDispatcher.rsi}. */
@@ -73,16 +73,12 @@ export const rsiFunction: ValidatedFunction<typeof rsiSchema, RsiResult> = {
   script: "rsi",
   schema: rsiSchema,
   args: (input) => rsiArgs(input, ""),
-  decode: (fields) => decodeRsi(fields, fields.has("series") ? numberSeriesField(fields, "series") : undefined),
+  decode: (fields) => decodeRsi(fields, seriesOf([fields])),
   chunking: {
     args: rsiArgs,
     maxPointsPerCall: (input) => (input.series ? MAX_SERIES_POINTS_PER_CALL : MAX_POINTS_PER_CALL),
     length: (input) => input.closes.length,
     slice: (input, from, to) => ({ ...input, closes: input.closes.slice(from, to) }),
-    combine: (replies) =>
-      decodeRsi(
-        replies[replies.length - 1] as ReplyFields,
-        replies[0]?.has("series") ? replies.flatMap((fields) => numberSeriesField(fields, "series")) : undefined,
-      ),
+    combine: (replies) => decodeRsi(replies[replies.length - 1] as ReplyFields, seriesOf(replies)),
   },
 };
