@@ -1,6 +1,7 @@
 /** The command line's Redis connections: fail at once, naming the server and the real cause. */
 import { Redis } from "ioredis";
 import { connectionOptions, type RedisConfig, toConnectionError } from "../redis/config.js";
+import { guardSocketErrors } from "../redis/socketErrors.js";
 
 /**
  * A connection on `db` that does not retry: a command-line tool should say the server is
@@ -10,6 +11,7 @@ import { connectionOptions, type RedisConfig, toConnectionError } from "../redis
  */
 export async function connectOnce(config: RedisConfig, db: number): Promise<Redis> {
   const redis = new Redis({ ...connectionOptions(config), db, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  guardSocketErrors(redis);
   let cause: unknown;
   redis.on("error", (error: unknown) => (cause = error));
   try {

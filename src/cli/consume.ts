@@ -9,6 +9,7 @@ import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
+import { guardSocketErrors } from "../redis/socketErrors.js";
 import { type ConsumerCounters, type ConsumerStats, TickConsumer } from "../streaming/tickConsumer.js";
 
 export interface ConsumeOptions {
@@ -149,6 +150,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
         ...quiet,
         retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
       });
+  guardSocketErrors(ticks);
   ticks.on("error", (error: Error) => problems.problem(error));
   client.on("down", ({ error }: { error: Error }) => problems.problem(error));
 

@@ -24,6 +24,7 @@ import {
   toConnectionError,
 } from "../redis/config.js";
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
+import { guardSocketErrors } from "../redis/socketErrors.js";
 
 /** Schema name and version of the JSON report (`HealthReport.schema`); docs/HEALTH.md documents it. */
 export const HEALTH_SCHEMA = "mathd.health/2";
@@ -256,6 +257,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
+  guardSocketErrors(redis);
   let connectionError: Error | undefined;
   redis.on("error", (error: Error) => (connectionError = error));
   const check = checker(base);

@@ -41,6 +41,7 @@ import {
   RedisCommandError,
 } from "../core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
+import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
 import type { DatabaseName } from "./databases.js";
 
 /** Settings of a {@link ResilientRedis}: the connection, and the timeout, retry and circuit-breaker policy. */
@@ -126,6 +127,7 @@ const QUIT_TIMEOUT_MS = 1_000;
  * does not answer within QUIT_TIMEOUT_MS is cut too.
  */
 function closeConnection(redis: Redis): Promise<void> {
+  absorbSocketErrors(redis); // a socket cut while its TLS handshake fails may still raise an error
   if (redis.status !== "ready") {
     redis.disconnect();
     return Promise.resolve();
@@ -245,7 +247,10 @@ export class ResilientRedis extends EventEmitter {
       const cluster = given ?? this.openCluster(nodes);
       this.cluster = cluster;
       this.address = given ? "cluster" : nodes.map((n) => addressOf(n)).join(",");
-      if (!given) this.owned.add(cluster as unknown as Redis);
+      if (!given) {
+        this.owned.add(cluster as unknown as Redis);
+        guardSocketErrors(cluster);
+      }
       this.track(cluster as unknown as Redis, "patterns");
     }
   }
@@ -308,6 +313,7 @@ export class ResilientRedis extends EventEmitter {
       ? this.options.connection.duplicate(settings)
       : new Redis({ ...connectionOptions(this.config), ...settings });
     this.owned.add(redis);
+    guardSocketErrors(redis);
     return this.track(redis, database);
   }
 
