@@ -1,6 +1,6 @@
 #!lua flags=no-writes
 -- @name stream_snapshot
--- @version 1.3.2
+-- @version 2.0.0
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
 -- @key rsi_state    indicator:rsi<rsi_period>:<symbol>, a string of packed doubles in DB 10
@@ -17,4 +17,4 @@ local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
 check_state_keys(period, rsi_period, nil, nil)
 local multipliers = arg_bands(3)
 local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
-return stream_fields(atr_state_of(stored[1], period), vwap_state_of(stored[2]), rsi_state_of(stored[3], rsi_period), multipliers, {})
+return reply_text(stream_fields(atr_state_of(stored[1], period), vwap_state_of(stored[2]), rsi_state_of(stored[3], rsi_period), multipliers, {}))

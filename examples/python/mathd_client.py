@@ -55,13 +55,8 @@ def inputs_digest(args):
     return digest.hexdigest()
 
 
-def decode(value):
-    """A reply value: %.17g text becomes a float (the very double the script computed), lists recurse."""
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    text = value.decode("utf-8") if isinstance(value, bytes) else value
-    if isinstance(text, (int, float)):
-        return text
+def decode(text):
+    """A reply value: %.17g text becomes a float (the very double the script computed)."""
     try:
         return float(text)
     except ValueError:
@@ -86,7 +81,9 @@ class MathScripts:
             if sha1 != script["sha1"]:
                 raise RuntimeError(f"{name}: SCRIPT LOAD returned {sha1}, manifest says {script['sha1']}")
             reply = self.redis.evalsha(script["sha1"], 1, key, *args)
-        fields = dict(zip((f.decode() for f in reply[0::2]), (decode(v) for v in reply[1::2])))
+        # one text: a field or a value per line; a list is one value, comma-separated
+        lines = reply.decode("utf-8").split("\n")
+        fields = dict(zip(lines[0::2], (decode(v) for v in lines[1::2])))
         fields["scriptVersion"] = script["version"]
         return fields
 

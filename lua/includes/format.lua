@@ -26,6 +26,13 @@ local function fmt_list(values)
   return string.sub(string.format(string.rep('%.17g,', n), unpack(values)), 1, -2)
 end
 
+-- A reply is one text: its fields and values (field, value, field, value, ...) on lines of their
+-- own, lists as fmt_list text. Redis sends one string as it is, where a table costs a conversion
+-- per value, and the cache stores and returns that string unchanged (cache.lua).
+local function reply_text(fields)
+  return table.concat(fields, '\n')
+end
+
 -- Appends reply values (field, value, field, value, ...) to `out` (a new list if nil).
 local function append_fields(out, values)
   out = out or {}

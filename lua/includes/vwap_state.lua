@@ -63,19 +63,19 @@ local function arg_bands(index)
   return parse_bands(arg_string(index, 'bands'), 'bands')
 end
 
--- The reply fields of a state with positive weight: vwap, sigma, volume, points, bands.
+-- The reply fields of a state with positive weight: vwap, sigma, volume, points, and the bands
+-- as lists in the order of the multipliers.
 local function vwap_fields(state, multipliers, fields)
   local vwap = (state.origin + (state.sum + state.sum_comp) / state.weight) / VWAP_X_SCALE
   local sigma = math.sqrt(state.m2 / state.weight) / VWAP_X_SCALE
-  local band_k, band_lower, band_upper = {}, {}, {}
+  local band_lower, band_upper = {}, {}
   for i, k in ipairs(multipliers) do
-    band_k[i] = fmt(k)
-    band_lower[i] = fmt(vwap - k * sigma)
-    band_upper[i] = fmt(vwap + k * sigma)
+    band_lower[i] = vwap - k * sigma
+    band_upper[i] = vwap + k * sigma
   end
   return append_fields(fields, {
     'vwap', fmt(vwap), 'sigma', fmt(sigma), 'volume', fmt_integer(state.weight), 'points', fmt_integer(state.points),
-    'band_k', band_k, 'band_lower', band_lower, 'band_upper', band_upper,
+    'band_k', fmt_list(multipliers), 'band_lower', fmt_list(band_lower), 'band_upper', fmt_list(band_upper),
   })
 end
 

@@ -215,7 +215,9 @@ function composeArgs(file: string, header: Header, argsOf: (script: string) => A
 
 /**
  * Builds one script. The build prepends `SCRIPT_NAME` and `SCRIPT_VERSION` (so the script can
- * check that a cache key it is handed is its own version's) and the `@limit`s as locals, and
+ * check that a cache key it is handed is its own version's), `SCRIPT_TAG` ('<name> <version>;',
+ * which starts every cache entry: a literal, where a concatenation cost each call a string) and
+ * the `@limit`s as locals, and
  * writes `read_args()`, the function that validates ARGV, at the end of `args.lua` where it is inlined.
  * @param argsOf the arguments of another script, for `@uses`.
  */
@@ -251,6 +253,7 @@ export function buildScript(
     ...shebang,
     `local SCRIPT_NAME = '${header.name}'`,
     `local SCRIPT_VERSION = '${header.version}'`,
+    `local SCRIPT_TAG = '${header.name} ${header.version};'`,
     ...limits.map((l) => `local ${l.name} = ${l.value}`),
     ...dropUnusedFunctions(body),
   ].join("\n");
@@ -333,7 +336,7 @@ export function buildAll(luaDir: string, readLines: ReadLines = readFromDisk): B
 /**
  * The read-only variant of a caching script, for replicas (EVALSHA_RO / FCALL_RO): the same
  * math and the same cache entries (its SCRIPT_NAME is the script's, so it reads the very keys
- * the script writes), `#!lua flags=no-writes`, and a `cache_store` that only returns the reply:
+ * the script writes), `#!lua flags=no-writes`, and CACHE_WRITES false (lua/includes/cache.lua):
  * a miss computes without storing. Undefined for a script without the cache or one that is
  * read-only already.
  */
@@ -341,9 +344,9 @@ export function readOnlyVariant(script: BuiltScript): BuiltScript | undefined {
   if (!script.includes.includes("cache") || script.flags.includes("no-writes")) return undefined;
   const lines = script.source.split("\n");
   if (lines[0]?.startsWith("#!")) lines.shift();
-  const end = lines.indexOf("-- end include cache");
-  if (end < 0) throw new LuaBuildError(`${script.name}.lua`, 1, "the cache include is not inlined as the build expects");
-  lines.splice(end + 1, 0, "cache_store = function(reply) return reply end -- read-only variant: a miss is not stored");
+  const writes = lines.indexOf("local CACHE_WRITES = true");
+  if (writes < 0) throw new LuaBuildError(`${script.name}.lua`, 1, "the cache include is not inlined as the build expects");
+  lines[writes] = "local CACHE_WRITES = false -- read-only variant: a miss is not stored";
   const source = ["#!lua flags=no-writes", ...lines].join("\n");
   return {
     ...script,

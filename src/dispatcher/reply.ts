@@ -1,48 +1,34 @@
 /**
- * Decodes script replies. Scripts answer a flat list `field, value, field, value, ...` whose
- * values are `%.17g` text or lists of it. Under RESP3 with ioredis's `replyMapping: "resp3"`
- * a double may arrive as a JS number instead; both decode the same way.
+ * Decodes script replies. A script answers one text: its fields and values on lines of their
+ * own (`field\nvalue\nfield\nvalue...`), every number `%.17g` text and every list one text of
+ * comma-separated values (lua/includes/format.lua, reply_text). Redis sends one string as it
+ * is, and a cache hit returns the stored text unchanged.
  */
 import { Buffer } from "node:buffer"; // the global Buffer is a getter, called on every use
 import { ReplyFormatError } from "../core/errors.js";
 
-/** A reply value: scalar text or number, or a list of them. */
-export type ReplyValue = string | number | ReplyValue[];
+/** A decoded reply: field name to its text. */
+export type ReplyFields = ReadonlyMap<string, string>;
 
-/** A decoded reply: field name to raw value. */
-export type ReplyFields = ReadonlyMap<string, ReplyValue>;
-
-function scalarText(value: unknown): string | number {
-  if (typeof value === "string" || typeof value === "number") return value;
-  if (Buffer.isBuffer(value)) return value.toString("utf8");
-  throw new ReplyFormatError(`unexpected reply value ${JSON.stringify(value)}`);
-}
-
-function decodeValue(value: unknown): ReplyValue {
-  return Array.isArray(value) ? value.map(decodeValue) : scalarText(value);
-}
-
-/** Turns the flat field/value list of a script reply into a map. */
+/** Turns the text of a script reply into a map of its fields. */
 export function decodeReply(raw: unknown): ReplyFields {
-  if (!Array.isArray(raw) || raw.length % 2 !== 0) {
-    throw new ReplyFormatError(`expected a field/value list, got ${JSON.stringify(raw)}`);
-  }
-  const fields = new Map<string, ReplyValue>();
-  for (let i = 0; i < raw.length; i += 2) fields.set(String(scalarText(raw[i])), decodeValue(raw[i + 1]));
+  const text = typeof raw === "string" ? raw : Buffer.isBuffer(raw) ? raw.toString("utf8") : undefined;
+  const lines = text?.split("\n");
+  if (!lines || lines.length % 2 !== 0) throw new ReplyFormatError(`expected the text of a field/value list, got ${JSON.stringify(raw)}`);
+  const fields = new Map<string, string>();
+  for (let i = 0; i < lines.length; i += 2) fields.set(lines[i] as string, lines[i + 1] as string);
   return fields;
 }
 
-function field(fields: ReplyFields, name: string): ReplyValue {
+function field(fields: ReplyFields, name: string): string {
   const value = fields.get(name);
   if (value === undefined) throw new ReplyFormatError(`reply lacks field ${name}`);
   return value;
 }
 
-function toNumber(value: ReplyValue, name: string): number {
-  const n = typeof value === "number" ? value : Number(value);
-  if (Array.isArray(value) || !Number.isFinite(n)) {
-    throw new ReplyFormatError(`field ${name} is not a finite number: ${JSON.stringify(value)}`);
-  }
+function toNumber(value: string, name: string): number {
+  const n = Number(value);
+  if (value === "" || !Number.isFinite(n)) throw new ReplyFormatError(`field ${name} is not a finite number: ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -51,19 +37,9 @@ export function numberField(fields: ReplyFields, name: string): number {
   return toNumber(field(fields, name), name);
 }
 
-/** A list of numbers. */
+/** A list of numbers: one text of `%.17g` values separated by commas ('' for none; format.lua, fmt_list). */
 export function numberListField(fields: ReplyFields, name: string): number[] {
-  const value = field(fields, name);
-  if (!Array.isArray(value)) throw new ReplyFormatError(`field ${name} is not a list`);
-  return value.map((item) => toNumber(item, name));
-}
-
-/**
- * A series of numbers sent as one text, `%.17g` values separated by commas ('' for none): the
- * scripts send a long list this way, as one reply string (lua/includes/format.lua, fmt_list).
- */
-export function numberSeriesField(fields: ReplyFields, name: string): number[] {
-  const text = textField(fields, name);
+  const text = field(fields, name);
   return text === "" ? [] : text.split(",").map((item) => toNumber(item, name));
 }
 
@@ -72,14 +48,12 @@ export function numberSeriesField(fields: ReplyFields, name: string): number[] {
  * call asked for none (the replies then carry no series field).
  */
 export function seriesOf(replies: readonly ReplyFields[]): number[] | undefined {
-  return replies[0]?.has("series") ? replies.flatMap((fields) => numberSeriesField(fields, "series")) : undefined;
+  return replies[0]?.has("series") ? replies.flatMap((fields) => numberListField(fields, "series")) : undefined;
 }
 
 /** A text field. */
 export function textField(fields: ReplyFields, name: string): string {
-  const value = field(fields, name);
-  if (Array.isArray(value)) throw new ReplyFormatError(`field ${name} is not text`);
-  return String(value);
+  return field(fields, name);
 }
 
 /** `hit`: DB 10 held the result; `miss`: the script computed it; `memory`: the in-process tier held it. */

@@ -119,7 +119,7 @@ describe("raw EVALSHA with bad arguments", () => {
   it("writes exactly the cache key for good arguments", async () => {
     const before = await keyCount();
     const reply = await rawCall("atr", ["2", "0", "", goodBars]);
-    expect(reply).toEqual(["cache", "miss", "atr", "2", "natr", "2", "bars", "3"]);
+    expect(reply).toBe("cache\nmiss\natr\n2\nnatr\n2\nbars\n3"); // one text, a field or a value per line
     expect(await keyCount()).toBe(before + 1);
   });
 
@@ -196,7 +196,7 @@ describe("raw EVALSHA with bad KEYS", () => {
 
   it("accepts a symbol wrapped whole in a hash tag", async () => {
     const reply = await redis.evalsha(atr.sha1, 1, `${prefix}{NIFTY}:${digest}`, ...args);
-    expect((reply as string[]).slice(0, 2)).toEqual(["cache", "miss"]);
+    expect(reply).toMatch(/^cache\nmiss\n/);
   });
 });
 
@@ -213,7 +213,8 @@ describe("the cache never answers one call's arguments with another's result", (
   const a = ["1", "0", "", bars];
   const b = ["2", "0", "", bars];
   const keyOf = (args: (string | Buffer)[]) => patternCacheKey("atr", atr.version, "PAIRED", inputsDigest(args));
-  const call = (key: string, args: (string | Buffer)[]) => redis.evalsha(atr.sha1, 1, key, ...args) as Promise<string[]>;
+  /** The reply's lines: field, value, field, value, ... */
+  const call = async (key: string, args: (string | Buffer)[]) => ((await redis.evalsha(atr.sha1, 1, key, ...args)) as string).split("\n");
 
   it("computes for the arguments given when a key is paired with other arguments", async () => {
     const resultA = await call(keyOf(a), a);
