@@ -10,8 +10,9 @@
 -- @arg bars       packed(<ddd,[1..MAX_POINTS])  per bar high, low, close, each a whole number of
 --                 price units (0.0001); MAX_SERIES_POINTS with the series, and with state '' at
 --                 least period + 1. Binary arguments go last, so `redis-cli -x` can send them.
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, atr, <%.17g>, natr, <%.17g>, bars, <count so far>[, state, <text>]
---        [, series, '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', atr and natr are '' until
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, atr,
+--        <%.17g>, natr, <%.17g>, bars, <count so far>[, state, <text>] [, series,
+--        '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', atr and natr are '' until
 --        period + 1 bars were seen, and series holds this call's bars only.
 -- Average True Range as TA-Lib defines it (see docs/FORMULAS.md).
 -- @include "cache"

@@ -10,7 +10,8 @@
 -- @arg news_weight      num[0,10]  weight of the news term in log-odds
 -- @arg min_confidence   num[0,1]  lower clamp, below max_confidence
 -- @arg max_confidence   num[0,1]  upper clamp
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, confidence, unclamped, base_term, volume_term, news_term
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss,
+--        confidence, unclamped, base_term, volume_term, news_term
 -- @include "cache"
 local cached = cache_lookup()
 if cached then return cached end

@@ -11,8 +11,9 @@
 -- @arg bars               packed(<ddd,[0..MAX_DISPATCH_BARS])  the ATR bars as in atr; '' when atr is given
 -- @limit MAX_DISPATCH_BARS 250 ATR bars one dispatch takes along with up to MAX_NEWS_ITEMS news, so the
 --        two stay under 2 ms together; the SDK computes the ATR of more bars with atr first
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, atr, then the fields of stop_loss, news_boost, confidence and
---        position_size, as those scripts name them.
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, atr,
+--        then the fields of stop_loss, news_boost, confidence and position_size, as those scripts
+--        name them.
 -- One signal, one call: ATR (given or from bars) -> stop-loss -> news boost -> confidence ->
 -- position size, each step exactly the code of its own script.
 -- @include "cache"

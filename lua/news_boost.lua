@@ -11,7 +11,8 @@
 -- @arg items              packed(<ddd,[0..MAX_NEWS_ITEMS])  per item sentiment [-1, 1], relevance
 --                         [0, 1], published_at epoch ms; '' for none
 --                         published_at epoch ms; at most 1000 items; '' for none
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, boost, sentiment, weight, count
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, boost,
+--        sentiment, weight, count
 -- @include "cache"
 local cached = cache_lookup()
 if cached then return cached end

@@ -11,8 +11,9 @@
 -- @arg max_exposure      num(0,100]?  cap on notional as a fraction of capital
 -- @arg confidence        num[0,1]?  scales the risk from confidence_floor (at 0) to 1 (at 1)
 -- @arg confidence_floor  num[0,1]  risk multiplier at confidence 0
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, lots, quantity, money_at_risk, notional (exact price text),
---        bound_by ('risk', 'max_lots' or 'max_exposure'), risk_multiplier
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, lots,
+--        quantity, money_at_risk, notional (exact price text), bound_by ('risk', 'max_lots' or
+--        'max_exposure'), risk_multiplier
 -- @include "cache"
 local cached = cache_lookup()
 if cached then return cached end

@@ -8,8 +8,10 @@
 --                 call, then the `state` the previous call replied (docs/FORMULAS.md, "Long inputs")
 -- @arg closes     packed(<d,[1..MAX_POINTS])  closes in whole price units (0.0001), oldest first;
 --                 MAX_SERIES_POINTS with the series, and with state '' at least period + 1
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, rsi, avg_gain, avg_loss (price), closes (count so far)[, state, <text>]
---        [, series, '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', the values are '' until seeded.
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, rsi,
+--        avg_gain, avg_loss (price), closes (count so far)[, state, <text>] [, series,
+--        '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', the values are '' until
+--        seeded.
 -- Relative Strength Index as TA-Lib's TA_RSI defines it (docs/FORMULAS.md, "RSI"): the first
 -- averages are the means of the first n gains and losses (on close n + 1), then Wilder's
 -- smoothing; RSI = 100 * (gain / (gain + loss)), and 0 when both are 0.

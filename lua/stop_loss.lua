@@ -10,8 +10,9 @@
 -- @arg min_fraction   num(0,1)?  minimum distance as a fraction of entry
 -- @arg max_fraction   num(0,1)?  maximum distance as a fraction of entry
 -- @arg reward_ratio   num(0,100]?  target at this multiple of the risk; '' for no target
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, stop, target ('' if none), distance (exact price text),
---        distance_ticks, clamped ('none', 'min' or 'max')
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, stop,
+--        target ('' if none), distance (exact price text), distance_ticks, clamped ('none', 'min'
+--        or 'max')
 -- @include "cache"
 local cached = cache_lookup()
 if cached then return cached end

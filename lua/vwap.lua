@@ -10,9 +10,10 @@
 -- @arg points     text  binary little-endian doubles (their width depends on the mode); ticks: '<dd' price, volume; bars: '<dddd' high,
 --                 low, close, volume. Prices in whole price units (0.0001), volumes whole numbers;
 --                 1..MAX_POINTS points per call
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, vwap, sigma, volume, points (each <%.17g>), band_k, band_lower,
---        band_upper (comma-separated lists, in the order of the multipliers)[, state, <text>]; with a state other
---        than '', 'vwap', '' stands for all the value fields while the volume so far is zero.
+-- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, vwap,
+--        sigma, volume, points (each <%.17g>), band_k, band_lower, band_upper (comma-separated
+--        lists, in the order of the multipliers)[, state, <text>]; with a state other than '',
+--        'vwap', '' stands for all the value fields while the volume so far is zero.
 -- Volume-weighted average price with volume-weighted population sigma and bands VWAP +/- k sigma.
 -- @include "cache"
 local cached = cache_lookup()
