@@ -8,8 +8,8 @@
 -- @arg rsi_period   int[2..MAX_RSI_PERIOD]  the period the RSI key names
 -- @arg bands        bands  band multipliers as in vwap: '1,2'
 -- Reply: one text, a line per field and per value (format.lua, reply_text): the value fields of
---        stream_update (atr, atr_bars, rsi ('' until seeded), session, vwap,
--- ...), with the bands, every number as text. Read-only, so it may run on a replica with EVALSHA_RO.
+--        stream_update (atr, atr_bars, rsi ('' until seeded), session, vwap, ...), with the bands,
+--        every number as text. Read-only, so it may run on a replica with EVALSHA_RO.
 -- @include "stream_state"
 
 check_arg_count(3)
