@@ -21,7 +21,7 @@ import { SCRIPTS } from "../src/generated/scripts.js";
 import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
 /** A raw EVALSHA: script SHA1, KEYS, ARGV. */
-interface RawCall {
+export interface RawCall {
   sha1: string;
   keys: string[];
   args: (string | Buffer)[];
@@ -97,8 +97,13 @@ async function longestCallUs(redis: Redis, run: () => Promise<unknown>): Promise
 
 const pack = (rows: readonly (readonly number[])[]) => packDoubles(rows, rows[0]?.length ?? 0);
 
-export async function measureServerTime(math: MathDispatcher, redis: Redis, hooks: ServerTimeHooks): Promise<void> {
-  const { reps, calls } = hooks;
+/**
+ * The calls every server-side measurement sends, in the units each side takes: the project's
+ * scripts on the bench scenarios (a hit repeats a call; a miss gets a fresh symbol, so a fresh
+ * cache key) and the plain scripts of bench/baselines/, loaded here. Shared by this file and
+ * bench/instructions.ts, so both measure the very same calls.
+ */
+export async function serverScenarios(math: MathDispatcher, redis: Redis) {
   const sha: Record<Baseline, string> = {} as Record<Baseline, string>;
   for (const name of BASELINES) {
     sha[name] = (await redis.script("LOAD", readFileSync(join(import.meta.dirname, "baselines", `${name}.lua`), "utf8"))) as string;
@@ -150,6 +155,21 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     pack(bars30.map((b) => [units(b.high), units(b.low), units(b.close)])),
     pack(news5.map((n) => [n.sentiment, n.relevance, n.publishedAt])),
   ];
+  /** A fresh symbol for a call that must not hit the cache. */
+  const fresh = (prefix: string) => `${prefix}${counter++}`;
+  return {
+    misses, hits, plain, fn, fresh,
+    bars30, barsLong, ticks375, ticks100, ticksLong,
+    atrCall, vwapTicks, vwapBars, dispatchCall, dispatchSignal,
+    atrStrings, atrPacked, vwapPacked, dispatchPlain,
+  };
+}
+
+export async function measureServerTime(math: MathDispatcher, redis: Redis, hooks: ServerTimeHooks): Promise<void> {
+  const { reps, calls } = hooks;
+  const scenarios = await serverScenarios(math, redis);
+  const { misses, hits, plain, fn, fresh, bars30, barsLong, ticks375, ticks100, ticksLong } = scenarios;
+  const { atrCall, vwapTicks, vwapBars, dispatchCall, dispatchSignal, atrStrings, atrPacked, vwapPacked, dispatchPlain } = scenarios;
 
   /** A paired ratio of two server-time measurements per repetition: `a / b` (higher is better). */
   const paired = async (name: string, a: [string, () => Promise<number>], b: [string, () => Promise<number>]) => {
@@ -257,17 +277,17 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
   const bigTicks = ticksOf(MAX_POINTS);
   const history = barsOf(MAX_HISTORY);
   const largest: [string, () => Promise<unknown>][] = [
-    [`atr ${MAX_POINTS} bars`, () => math.atr({ symbol: `BIG${counter++}`, period: 14, bars: bigBars })],
-    [`atr ${MAX_SERIES} bars with series`, () => math.atr({ symbol: `BIG${counter++}`, period: 14, bars: bigBars.slice(0, MAX_SERIES), series: true })],
-    [`vwap ${MAX_POINTS} bars`, () => math.vwap({ symbol: `BIG${counter++}`, bars: bigBars })],
-    [`vwap ${MAX_POINTS} ticks`, () => math.vwap({ symbol: `BIG${counter++}`, ticks: bigTicks })],
-    [`news boost ${MAX_NEWS_ITEMS} items`, () => math.newsBoost({ symbol: `BIG${counter++}`, side: "long", now: NOW, items: newsItems(MAX_NEWS_ITEMS) })],
+    [`atr ${MAX_POINTS} bars`, () => math.atr({ symbol: fresh("BIG"), period: 14, bars: bigBars })],
+    [`atr ${MAX_SERIES} bars with series`, () => math.atr({ symbol: fresh("BIG"), period: 14, bars: bigBars.slice(0, MAX_SERIES), series: true })],
+    [`vwap ${MAX_POINTS} bars`, () => math.vwap({ symbol: fresh("BIG"), bars: bigBars })],
+    [`vwap ${MAX_POINTS} ticks`, () => math.vwap({ symbol: fresh("BIG"), ticks: bigTicks })],
+    [`news boost ${MAX_NEWS_ITEMS} items`, () => math.newsBoost({ symbol: fresh("BIG"), side: "long", now: NOW, items: newsItems(MAX_NEWS_ITEMS) })],
     [
       `dispatch ${MAX_DISPATCH_BARS} bars, ${MAX_NEWS_ITEMS} news`,
-      () => math.dispatch({ ...dispatchSignal, symbol: `BIG${counter++}`, atrBars: { period: 14, bars: bigBars.slice(0, MAX_DISPATCH_BARS) }, news: newsItems(MAX_NEWS_ITEMS) }),
+      () => math.dispatch({ ...dispatchSignal, symbol: fresh("BIG"), atrBars: { period: 14, bars: bigBars.slice(0, MAX_DISPATCH_BARS) }, news: newsItems(MAX_NEWS_ITEMS) }),
     ],
-    [`atr over ${MAX_HISTORY} bars in chunks, with series`, () => math.atr({ symbol: `BIG${counter++}`, period: 14, bars: history, series: true })],
-    [`vwap over ${MAX_HISTORY} bars in chunks`, () => math.vwap({ symbol: `BIG${counter++}`, bars: history })],
+    [`atr over ${MAX_HISTORY} bars in chunks, with series`, () => math.atr({ symbol: fresh("BIG"), period: 14, bars: history, series: true })],
+    [`vwap over ${MAX_HISTORY} bars in chunks`, () => math.vwap({ symbol: fresh("BIG"), bars: history })],
   ];
   const longest: number[] = [];
   const tenTimes = (run: () => Promise<unknown>) => async () => {

@@ -1,0 +1,148 @@
+/**
+ * Redis's instructions per call, counted by valgrind's callgrind on a throwaway redis-server: the
+ * same calls as bench/serverTime.ts (serverScenarios), the project's scripts next to the plain
+ * ones. Unlike microseconds, a count does not move with the machine's load, so a change to a
+ * script can be judged in one run; the README quotes these figures. Slow (valgrind runs Redis
+ * about 50 times slower) and not part of CI.
+ *
+ *   npx tsx bench/instructions.ts [--calls N]     # needs valgrind (apt install valgrind)
+ *
+ * A figure covers everything Redis does for the calls between two dumps: reading each command,
+ * running it, writing its reply. Writes bench/results/instructions.md.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { MathDispatcher } from "../src/dispatcher/MathDispatcher.js";
+import { SCRIPTS } from "../src/generated/scripts.js";
+import { freePort } from "../src/redis/localServer.js";
+import { NOW } from "./scenarios.js";
+import { type RawCall, serverScenarios } from "./serverTime.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** redis-server under callgrind, counting from the start; `dump()` returns the count since the last dump. */
+async function startCountedRedis() {
+  const dir = mkdtempSync(join(tmpdir(), "mathd-callgrind-"));
+  const port = await freePort();
+  const child = spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${dir}/cg.%p`, "redis-server", "--port", String(port), "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  const redis = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: null });
+  redis.on("error", () => undefined); // refused while valgrind starts the server: connect() is retried below
+  for (let i = 0; ; i++) {
+    try {
+      await redis.connect();
+      break;
+    } catch (error) {
+      if (i > 100 || child.exitCode !== null) throw new Error(`redis-server under valgrind did not start (is valgrind installed?): ${error}`);
+      await sleep(300);
+    }
+  }
+  /** Instructions since the previous dump: callgrind writes a file per dump, a moment after the request. */
+  const dump = async (): Promise<number> => {
+    execFileSync("callgrind_control", ["-d", String(child.pid)], { stdio: "ignore" });
+    for (let i = 0; i < 1200; i++) {
+      const files = readdirSync(dir).filter((f) => /^cg\.\d+\.\d+$/.test(f)); // cg.<pid>.<dump>
+      const totals = files.map((f) => /^totals: (\d+)/m.exec(readFileSync(join(dir, f), "utf8")));
+      if (files.length > 0 && totals.every(Boolean)) {
+        for (const f of files) rmSync(join(dir, f));
+        return totals.reduce((sum, m) => sum + Number(m![1]), 0);
+      }
+      await sleep(50);
+    }
+    throw new Error("callgrind wrote no dump");
+  };
+  const stop = () => {
+    redis.disconnect();
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url: `redis://127.0.0.1:${port}`, redis, dump, stop };
+}
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+const counted = await startCountedRedis();
+try {
+  const calls = arg("--calls", 20);
+  const { redis, dump } = counted;
+  const math = MathDispatcher.connect({ url: counted.url });
+  await redis.select(10); // the cache database, where the SDK's calls run too
+  for (const script of SCRIPTS) await redis.script("LOAD", script.source);
+  const s = await serverScenarios(math, redis);
+
+  /** Instructions per call over `batch`, sent as one pipeline after one unmeasured round. */
+  const perCall = async (batch: () => RawCall[]): Promise<number> => {
+    const send = async (list: RawCall[]) => {
+      const pipeline = redis.pipeline();
+      for (const c of list) pipeline.evalsha(c.sha1, c.keys.length, ...c.keys, ...c.args);
+      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+    };
+    await send(batch()); // fills the cache for a hit, warms the rest
+    const measured = batch();
+    await dump();
+    await send(measured);
+    return (await dump()) / measured.length;
+  };
+  const atr = s.atrCall(s.bars30);
+  const getOnly = (call: { keys: readonly string[]; args: readonly (string | Buffer)[] }) => () =>
+    s.plain("get_only", [...call.args], calls, [call.keys[0] as string]);
+  const rows: [string, () => Promise<number>][] = [
+    ["atr 30 bars, hit", () => perCall(() => s.hits(atr, calls))],
+    ["GET-only script, atr ARGV", () => perCall(getOnly(atr))],
+    ["atr 30 bars, miss", () => perCall(() => s.misses(atr, calls))],
+    ["plain atr, packed", () => perCall(() => s.plain("atr_packed", s.atrPacked(s.bars30), calls))],
+    ["plain atr, 91 string ARGV", () => perCall(() => s.plain("atr_strings", s.atrStrings(s.bars30), calls))],
+    ["vwap 375 ticks, hit", () => perCall(() => s.hits(s.vwapTicks, calls))],
+    ["GET-only script, vwap ticks ARGV", () => perCall(getOnly(s.vwapTicks))],
+    ["vwap 375 ticks, miss", () => perCall(() => s.misses(s.vwapTicks, calls))],
+    ["plain vwap with sigma, packed", () => perCall(() => s.plain("vwap_packed", s.vwapPacked(s.ticks375), calls))],
+    ["dispatch 30 bars, 5 news, miss", () => perCall(() => s.misses(s.dispatchCall, calls))],
+    ["plain dispatch chain", () => perCall(() => s.plain("dispatch_plain", s.dispatchPlain, calls))],
+    [
+      "stream update (tick)",
+      async () => {
+        const live = math.streaming({ atrPeriod: 14 });
+        let seq = 0;
+        const ticks = () =>
+          Array.from({ length: calls }, () => {
+            const n = seq++;
+            return { symbol: "LIVETICK", ts: NOW + n, seq: n, price: 100 + (n % 7) * 0.05, volume: 10 };
+          });
+        await live.updateMany(ticks());
+        const measured = ticks();
+        await dump();
+        for (const outcome of await live.updateMany(measured)) if (!outcome.ok) throw outcome.error;
+        return (await dump()) / calls;
+      },
+    ],
+    [
+      "GET (a client's command)",
+      async () => {
+        await dump();
+        const pipeline = redis.pipeline();
+        for (let i = 0; i < calls; i++) pipeline.get("bench:key");
+        await pipeline.exec();
+        return (await dump()) / calls;
+      },
+    ],
+  ];
+  const lines = ["| calls of | instructions per call |", "| --- | --- |"];
+  for (const [name, measure] of rows) {
+    const count = await measure();
+    process.stderr.write(`${name}: ${(count / 1000).toFixed(1)}k\n`);
+    lines.push(`| ${name} | ${(count / 1000).toFixed(1)}k |`);
+  }
+  const report = [`# Redis instructions per call (callgrind, ${calls} calls each, ${new Date().toISOString()})`, "", ...lines, ""].join("\n");
+  writeFileSync(join(import.meta.dirname, "results", "instructions.md"), report);
+  console.log(report);
+  await math.close();
+} finally {
+  counted.stop();
+}
