@@ -20,7 +20,8 @@ export function decodeReply(raw: unknown): ReplyFields {
   return fields;
 }
 
-function field(fields: ReplyFields, name: string): string {
+/** A text field. */
+export function textField(fields: ReplyFields, name: string): string {
   const value = fields.get(name);
   if (value === undefined) throw new ReplyFormatError(`reply lacks field ${name}`);
   return value;
@@ -34,12 +35,12 @@ function toNumber(value: string, name: string): number {
 
 /** A numeric field; `%.17g` text parses back to the very double the script computed. */
 export function numberField(fields: ReplyFields, name: string): number {
-  return toNumber(field(fields, name), name);
+  return toNumber(textField(fields, name), name);
 }
 
 /** A list of numbers: one text of `%.17g` values separated by commas ('' for none; format.lua, fmt_list). */
 export function numberListField(fields: ReplyFields, name: string): number[] {
-  const text = field(fields, name);
+  const text = textField(fields, name);
   return text === "" ? [] : text.split(",").map((item) => toNumber(item, name));
 }
 
@@ -49,11 +50,6 @@ export function numberListField(fields: ReplyFields, name: string): number[] {
  */
 export function seriesOf(replies: readonly ReplyFields[]): number[] | undefined {
   return replies[0]?.has("series") ? replies.flatMap((fields) => numberListField(fields, "series")) : undefined;
-}
-
-/** A text field. */
-export function textField(fields: ReplyFields, name: string): string {
-  return field(fields, name);
 }
 
 /** `hit`: DB 10 held the result; `miss`: the script computed it; `memory`: the in-process tier held it. */
