@@ -100,9 +100,9 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
         if volume > 0 then
           local d = x - origin
           local term = d * volume
-          local total = sum + term -- vwap_run's Neumaier step
-          if (sum < 0 and -sum or sum) >= (term < 0 and -term or term) then comp = comp + ((sum - total) + term)
-          else comp = comp + ((term - total) + sum) end
+          local total = sum + term -- vwap_run's compensated step
+          local back = total - sum
+          comp = comp + ((sum - (total - back)) + (term - back))
           sum = total
           local new_weight = weight + volume
           local delta = d - mean

@@ -18,9 +18,9 @@ end
 local function atr_run(state, data, count, series)
   local period, n, prev_close, tr_sum, atr = state.period, state.bars, state.prev_close, state.tr_sum, state.atr
   local keep = period - 1
-  local pos, high, low, close = 1
+  local unpack, pos, high, low, close = struct.unpack, 1 -- a local: a global and a field lookup per bar otherwise
   for i = 1, count do
-    high, low, close, pos = struct.unpack('<ddd', data, pos)
+    high, low, close, pos = unpack('<ddd', data, pos)
     -- check_bar's conditions in one chain, inline: a function call per bar costs a quarter of the loop
     if not (low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high
         and high % 1 == 0 and low % 1 == 0 and close % 1 == 0) then

@@ -23,7 +23,8 @@ local function fmt_list(values)
     local x = values[i]
     if x - x ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
   end
-  return string.sub(string.format(string.rep('%.17g,', n), unpack(values)), 1, -2)
+  -- the format has no trailing comma: a string.sub would intern the whole text a second time
+  return string.format(string.rep('%.17g,', n - 1) .. '%.17g', unpack(values))
 end
 
 -- A reply is one text: its fields and values (field, value, field, value, ...) on lines of their

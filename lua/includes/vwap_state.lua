@@ -19,17 +19,17 @@ end
 -- name is built only once a point fails its check.
 local function vwap_run(state, data, count, ticks)
   local points, origin, weight, sum, comp, mean, m2 = state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2
-  local pos, x, volume, high, low, close = 1
+  local unpack, pos, x, volume, high, low, close = struct.unpack, 1 -- a local: a global and a field lookup per point otherwise
   if origin == nil then -- the first point of a series: its x is the origin
-    if ticks then origin = 3 * struct.unpack('<d', data) else origin = struct.unpack('<d', data) + struct.unpack('<d', data, 9) + struct.unpack('<d', data, 17) end
+    if ticks then origin = 3 * unpack('<d', data) else origin = unpack('<d', data) + unpack('<d', data, 9) + unpack('<d', data, 17) end
   end
   for i = 1, count do
     if ticks then
-      x, volume, pos = struct.unpack('<dd', data, pos)
+      x, volume, pos = unpack('<dd', data, pos)
       if not (x >= 1 and x <= MAX_PRICE_UNITS and x % 1 == 0) then check_price_units('points[' .. (i - 1) .. '].price', x) end
       x = 3 * x
     else
-      high, low, close, volume, pos = struct.unpack('<dddd', data, pos)
+      high, low, close, volume, pos = unpack('<dddd', data, pos)
       -- check_bar's conditions in one chain, inline as in atr_run
       if not (low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high
           and high % 1 == 0 and low % 1 == 0 and close % 1 == 0) then
@@ -40,12 +40,14 @@ local function vwap_run(state, data, count, ticks)
     if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
     if volume > 0 then
       local d = x - origin
-      -- sum += d * volume, compensated (Neumaier: the running value is sum + comp, its rounding
-      -- error a few ulps instead of one per term); inline, as a call per point costs a fifth of the loop
+      -- sum += d * volume, compensated: comp collects the exact rounding error of each addition
+      -- (Knuth's TwoSum, the same error Neumaier's branch computes, without the branch), so the
+      -- running value sum + comp is off by a few ulps instead of one per term; inline, as a call
+      -- per point costs a fifth of the loop
       local term = d * volume
       local total = sum + term
-      if (sum < 0 and -sum or sum) >= (term < 0 and -term or term) then comp = comp + ((sum - total) + term)
-      else comp = comp + ((term - total) + sum) end
+      local back = total - sum
+      comp = comp + ((sum - (total - back)) + (term - back))
       sum = total
       local new_weight = weight + volume
       local delta = d - mean

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { READ_ONLY_SUFFIX } from "../core/manifest.js";
-import { type ArgSpec, type Limit, luaArgReader, parseArgType } from "./argSpec.js";
+import { type ArgSpec, type Limit, luaArgReader, luaCacheStore, parseArgType } from "./argSpec.js";
 
 /** A failure to build a script, pointing at the file and line that caused it. */
 export class LuaBuildError extends Error {
@@ -249,6 +249,9 @@ export function buildScript(
     if (!args.every((a) => a.type)) throw new LuaBuildError(file, 1, "read_args needs a type on every @arg");
     body.splice(argsEnd, 0, luaArgReader(args));
   }
+  // cache_store() goes at the end of cache.lua, after the locals it uses
+  const cacheEnd = body.indexOf("-- end include cache");
+  if (cacheEnd >= 0) body.splice(cacheEnd, 0, luaCacheStore(args));
   const source = [
     ...shebang,
     `local SCRIPT_NAME = '${header.name}'`,

@@ -230,6 +230,21 @@ describe("the cache never answers one call's arguments with another's result", (
     expect((await call(keyOf(a), longer))[1]).toBe("miss");
   });
 
+  it("pairs a long last argument, which a miss stores with APPEND, just as strictly", async () => {
+    // 100 bars = 2,400 bytes: over CACHE_APPEND_BYTES (lua/includes/cache.lua)
+    const rows = Array.from({ length: 100 }, (_, i) => [(101 + (i % 7)) * UNIT, (99 - (i % 5)) * UNIT, 100 * UNIT]);
+    const long = ["3", "0", "", packDoubles(rows, 3)];
+    const other = ["3", "0", "", packDoubles(rows.map((r, i) => (i === 99 ? [r[0]! + UNIT, r[1]!, r[2]!] : r)), 3)];
+    const result = await call(keyOf(long), long);
+    expect(result[1]).toBe("miss");
+    expect(await call(keyOf(long), long)).toEqual(["cache", "hit", ...result.slice(2)]);
+    // the same key with a last argument that differs in its last bar only: a miss with its own result
+    const otherResult = await call(keyOf(long), other);
+    expect(otherResult[1]).toBe("miss");
+    expect(otherResult[3]).not.toBe(result[3]);
+    expect((await call(keyOf(long), other))[1]).toBe("hit");
+  });
+
   it("tells arguments apart by their boundaries, not only their bytes", async () => {
     await call(keyOf(a), a);
     expect((await call(keyOf(a), a))[1]).toBe("hit");
