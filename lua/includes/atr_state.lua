@@ -18,11 +18,12 @@ end
 local function atr_run(state, data, count, series)
   local period, n, prev_close, tr_sum, atr = state.period, state.bars, state.prev_close, state.tr_sum, state.atr
   local keep = period - 1
-  local unpack, pos, high, low, close = struct.unpack, 1 -- a local: a global and a field lookup per bar otherwise
+  -- locals, in registers: a global and a field lookup (unpack) or an upvalue read (the limit) per bar otherwise
+  local unpack, max_units, pos, high, low, close = struct.unpack, MAX_PRICE_UNITS, 1
   for i = 1, count do
     high, low, close, pos = unpack('<ddd', data, pos)
     -- check_bar's conditions in one chain, inline: a function call per bar costs a quarter of the loop
-    if not (low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high
+    if not (low >= 1 and high <= max_units and low <= close and close <= high
         and high % 1 == 0 and low % 1 == 0 and close % 1 == 0) then
       check_bar('bars[' .. (i - 1) .. ']', high, low, close)
     end

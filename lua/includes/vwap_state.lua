@@ -19,25 +19,26 @@ end
 -- name is built only once a point fails its check.
 local function vwap_run(state, data, count, ticks)
   local points, origin, weight, sum, comp, mean, m2 = state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2
-  local unpack, pos, x, volume, high, low, close = struct.unpack, 1 -- a local: a global and a field lookup per point otherwise
+  -- locals, in registers: a global and a field lookup (unpack) or an upvalue read (the limits) per point otherwise
+  local unpack, max_units, max_volume, pos, x, volume, high, low, close = struct.unpack, MAX_PRICE_UNITS, MAX_VOLUME, 1
   if origin == nil then -- the first point of a series: its x is the origin
     if ticks then origin = 3 * unpack('<d', data) else origin = unpack('<d', data) + unpack('<d', data, 9) + unpack('<d', data, 17) end
   end
   for i = 1, count do
     if ticks then
       x, volume, pos = unpack('<dd', data, pos)
-      if not (x >= 1 and x <= MAX_PRICE_UNITS and x % 1 == 0) then check_price_units('points[' .. (i - 1) .. '].price', x) end
+      if not (x >= 1 and x <= max_units and x % 1 == 0) then check_price_units('points[' .. (i - 1) .. '].price', x) end
       x = 3 * x
     else
       high, low, close, volume, pos = unpack('<dddd', data, pos)
       -- check_bar's conditions in one chain, inline as in atr_run
-      if not (low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high
+      if not (low >= 1 and high <= max_units and low <= close and close <= high
           and high % 1 == 0 and low % 1 == 0 and close % 1 == 0) then
         check_bar('points[' .. (i - 1) .. ']', high, low, close)
       end
       x = high + low + close
     end
-    if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
+    if not (volume >= 0 and volume <= max_volume and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
     if volume > 0 then
       local d = x - origin
       -- sum += d * volume, compensated: comp collects the exact rounding error of each addition
