@@ -3,7 +3,8 @@
 -- @include "validate"
 
 local function fmt(x)
-  if not is_finite(x) then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+  -- x - x is 0 exactly when x is finite (NaN for inf and NaN): is_finite's test, without a call
+  if x - x ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
   if x == 0 then return '0' end -- never '-0' (a short with no news would otherwise say -0)
   return string.format('%.17g', x)
 end
@@ -37,6 +38,7 @@ end
 -- Appends reply values (field, value, field, value, ...) to `out` (a new list if nil).
 local function append_fields(out, values)
   out = out or {}
-  for _, v in ipairs(values) do out[#out + 1] = v end
+  local n = #out
+  for i = 1, #values do out[n + i] = values[i] end -- no ipairs: an iterator call per value
   return out
 end
