@@ -53,6 +53,22 @@ describe("script headers as the contract", () => {
     expect(thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree({ "/lua/demo.lua": ["#!lua flags=sometimes", "-- @name demo", "-- @version 1.0.0"] })))).toBeInstanceOf(LuaBuildError);
   });
 
+  it("writes cache_store() at the end of cache.lua for the header's argument count: one pack, one concatenation, the last argument appended when long", () => {
+    const script = buildScript(
+      join(LUA, "cached.lua"),
+      LUA,
+      tree({
+        "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg period int[1..9]", "-- @arg bars text", '-- @include "cache"', "return cache_store({ 'cache', 'miss' })"],
+        "/lua/includes/cache.lua": ["-- the cache"],
+      }),
+    );
+    const store = /-- the cache\n(local function cache_store\(reply\)[^]*?\nend)\n-- end include cache/.exec(script.source)?.[1];
+    expect(store).toContain("struct.pack('<I4I4I4I4', 2, #argv[1], #argv[2], 10 + #fields) .. 'cache\\nhit\\n'");
+    expect(store).toContain("if #argv[2] < CACHE_APPEND_BYTES then\n      redis.call('SET', KEYS[1], head .. fields .. argv[1] .. argv[2], 'EX', CACHE_TTL_SECONDS)");
+    expect(store).toContain("redis.call('SET', KEYS[1], head .. fields .. argv[1], 'EX', CACHE_TTL_SECONDS)\n      redis.call('APPEND', KEYS[1], argv[2])");
+    expect(store).toContain("return 'cache\\nmiss\\n' .. fields");
+  });
+
   it("composes the ARGV of a script that @uses others: in order, less the chained, own declarations winning", () => {
     const files: Record<string, string[]> = {
       "/lua/a.lua": ["-- @name a", "-- @version 1.0.0", "-- @arg side enum(long|short)", "-- @arg x num(0,1]", "-- @arg y num(0,1]"],
