@@ -197,12 +197,13 @@ export function luaCacheStore(args: readonly ArgSpec[]): string {
   const argv = (i: number) => `argv[${i}]`;
   const all = Array.from({ length: n }, (_, i) => i + 1);
   const before = all.slice(0, -1).map((i) => ` .. ${argv(i)}`).join("");
+  const hitLines = "cache\nhit\n"; // the stored reply's first two lines
   return [
     "local function cache_store(reply) -- written by the build from the header (src/build/argSpec.ts)",
     "  local fields = table.concat(reply, '\\n', 3)",
     "  if CACHE_WRITES then",
     "    local argv = ARGV",
-    `    local head = CACHE_TAG .. struct.pack('<${"I4".repeat(n + 2)}', ${n}, ${all.map((i) => `#${argv(i)}`).join(", ")}, 10 + #fields) .. 'cache\\nhit\\n'`,
+    `    local head = CACHE_TAG .. struct.pack('<${"I4".repeat(n + 2)}', ${n}, ${all.map((i) => `#${argv(i)}`).join(", ")}, ${hitLines.length} + #fields) .. '${hitLines.replaceAll("\n", "\\n")}'`,
     `    if #${argv(n)} < CACHE_APPEND_BYTES then`,
     `      redis.call('SET', KEYS[1], head .. fields${before} .. ${argv(n)}, 'EX', CACHE_TTL_SECONDS)`,
     "    else",
