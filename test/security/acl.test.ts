@@ -87,6 +87,10 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
       const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99 - (i % 2), close: 99.5 + (i % 4) * 0.5 }));
       expect((await math.atr({ symbol: "ACLSDK", period: 14, bars })).cache).toBe("miss");
       expect((await math.atr({ symbol: "ACLSDK", period: 14, bars })).cache).toBe("hit");
+      // 100 ticks, 1,600 bytes packed: a miss stores its entry with SET, then APPEND (cache.lua)
+      const ticks = Array.from({ length: 100 }, (_, i) => ({ price: 100 + (i % 9) * 0.05, volume: 10 + i }));
+      expect((await math.vwap({ symbol: "ACLSDK", ticks })).cache).toBe("miss");
+      expect((await math.vwap({ symbol: "ACLSDK", ticks })).cache).toBe("hit");
       await math.stopLoss({ symbol: "ACLSDK", side: "long", entry: 24_350.05, atr: 45, tick: 0.05, rewardRatio: 2 });
       const decision = await math.dispatch({ symbol: "ACLSDK", side: "long", entry: 24_350.05, time: TIME, baseConfidence: 0.6, atr: 45, currentVolume: 80_000, account });
       expect(decision.sources).toEqual({ news: "redis", volumeRatio: "redis", volumeRatioUsed: 2 });
