@@ -43,20 +43,18 @@ local function news_boost_compute(p)
     age_minutes = (age_minutes > 0 and age_minutes or 0) / 60000
     if age_minutes <= window then
       -- 0.5 ^ e is math.pow(0.5, e) (both C pow), without a table lookup and a call per item;
-      -- the two Neumaier steps are inline (as in vwap_run) for the same reason (this loop takes up to
-      -- MAX_NEWS_ITEMS items inside the 2 ms a call may hold Redis)
+      -- the two compensated steps (TwoSum, as in vwap_run) are inline for the same reason (this loop
+      -- takes up to MAX_NEWS_ITEMS items inside the 2 ms a call may hold Redis)
       local w = relevance * 0.5 ^ (age_minutes / half_life)
       if w >= NEWS_MIN_WEIGHT then
-        local total = weight + w -- both >= 0
-        if weight >= w then weight_comp = weight_comp + ((weight - total) + w) else weight_comp = weight_comp + ((w - total) + weight) end
+        local total = weight + w
+        local back = total - weight
+        weight_comp = weight_comp + ((weight - (total - back)) + (w - back))
         weight = total
         local x = w * sentiment
         total = signed + x
-        if (signed < 0 and -signed or signed) >= (x < 0 and -x or x) then
-          signed_comp = signed_comp + ((signed - total) + x)
-        else
-          signed_comp = signed_comp + ((x - total) + signed)
-        end
+        back = total - signed
+        signed_comp = signed_comp + ((signed - (total - back)) + (x - back))
         signed = total
         used = used + 1
       end

@@ -25,10 +25,11 @@ end
 local function rsi_run(state, data, count, series)
   local period, n, prev, gain_sum, loss_sum, avg_gain, avg_loss =
     state.period, state.closes, state.prev, state.gain_sum, state.loss_sum, state.avg_gain, state.avg_loss
-  local keep, unpack, pos, close = period - 1, struct.unpack, 1 -- a local: a global and a field lookup per close otherwise
+  -- locals, in registers: a global and a field lookup (unpack) or an upvalue read (the limit) per close otherwise
+  local keep, unpack, max_units, pos, close = period - 1, struct.unpack, MAX_PRICE_UNITS, 1
   for i = 1, count do
     close, pos = unpack('<d', data, pos)
-    if not (close >= 1 and close <= MAX_PRICE_UNITS and close % 1 == 0) then check_price_units('closes[' .. (i - 1) .. ']', close) end
+    if not (close >= 1 and close <= max_units and close % 1 == 0) then check_price_units('closes[' .. (i - 1) .. ']', close) end
     n = n + 1
     if n > 1 then
       local change, gain, loss = close - prev, 0, 0

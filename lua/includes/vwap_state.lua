@@ -2,7 +2,7 @@
 -- both give the same value to the last bit. x is three times the price in units: 3 * price for a
 -- tick, H + L + C for a bar (its typical price), so x is always a whole number. Values are shifted
 -- by the first x (`origin`) so the sums work on small exact integers; the weighted sum is
--- compensated (Neumaier) and the variance follows West's update, never E[x^2] - E[x]^2, which
+-- compensated (TwoSum) and the variance follows West's update, never E[x^2] - E[x]^2, which
 -- cancels away about seven digits at index price levels.
 -- @include "units"
 -- @include "format"
