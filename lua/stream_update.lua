@@ -35,8 +35,9 @@
 
 -- The fast path: a tick without bands, every argument and key in its usual form, state absent or
 -- well formed. It runs before the includes below define their functions (defining them costs
--- more than the tick itself) and applies vwap_run's step to its one point inline; the streaming
--- tests hold it to the batch script bit for bit over random tick series. Anything else (a bar,
+-- more than the tick itself) and applies vwap_run's step to its one point inline (the build
+-- pastes the very block vwap_run runs); the streaming tests hold it to the batch script bit for
+-- bit over random tick series. Anything else (a bar,
 -- bands, an unusual or bad argument, a malformed state) falls through to the general path, which
 -- checks everything again and names what is wrong. Whatever the fast path accepts, the general
 -- path accepts too, with the same values: canonical whole numbers within their bounds, a price
@@ -97,20 +98,7 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
         -- vwap_run's step for one tick: x = 3 * price, shifted by the session's first x
         local x = 3 * price
         if origin == nil then origin = x end
-        if volume > 0 then
-          local d = x - origin
-          local term = d * volume
-          local total = sum + term -- vwap_run's compensated step
-          local back = total - sum
-          comp = comp + ((sum - (total - back)) + (term - back))
-          sum = total
-          local new_weight = weight + volume
-          local delta = d - mean
-          local r = delta * volume / new_weight
-          mean = mean + r
-          m2 = m2 + weight * delta * r
-          weight = new_weight
-        end
+        -- @paste "vwap_state" vwap_step
         points, stored_session, last_ts, last_seq = points + 1, session, ts, seq
       end
       local reply = { 'skipped', status, 'skipped', atr, bars, rsi, stored_session or '', '' }

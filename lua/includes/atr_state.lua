@@ -20,6 +20,7 @@ local function atr_run(state, data, count, series)
   local keep = period - 1
   -- locals, in registers: a global and a field lookup (unpack) or an upvalue read (the limit) per bar otherwise
   local unpack, max_units, pos, high, low, close = struct.unpack, MAX_PRICE_UNITS, 1
+  -- @unroll 8
   for i = 1, count do
     high, low, close, pos = unpack('<ddd', data, pos)
     -- check_bar's conditions in one chain, inline: a function call per bar costs a quarter of the loop

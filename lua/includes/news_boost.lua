@@ -31,9 +31,9 @@ end
 local function news_boost_compute(p)
   local weight, weight_comp, signed, signed_comp, used = 0, 0, 0, 0, 0
   local now, latest, half_life, window = p.now, p.now + p.skew, p.half_life, p.window
-  local items, pos, unpack_item = p.items, 1, struct.unpack
+  local items, pos, unpack_item, sentiment, relevance, published = p.items, 1, struct.unpack
+  -- @unroll 8
   for i = 1, p.count do
-    local sentiment, relevance, published
     sentiment, relevance, published, pos = unpack_item('<ddd', items, pos)
     if not (sentiment >= -1 and sentiment <= 1 and relevance >= 0 and relevance <= 1
         and published >= 0 and published <= latest and published <= MAX_EPOCH_MS and published % 1 == 0) then

@@ -27,6 +27,7 @@ local function rsi_run(state, data, count, series)
     state.period, state.closes, state.prev, state.gain_sum, state.loss_sum, state.avg_gain, state.avg_loss
   -- locals, in registers: a global and a field lookup (unpack) or an upvalue read (the limit) per close otherwise
   local keep, unpack, max_units, pos, close = period - 1, struct.unpack, MAX_PRICE_UNITS, 1
+  -- @unroll 8
   for i = 1, count do
     close, pos = unpack('<d', data, pos)
     if not (close >= 1 and close <= max_units and close % 1 == 0) then check_price_units('closes[' .. (i - 1) .. ']', close) end

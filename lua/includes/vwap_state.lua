@@ -24,12 +24,39 @@ local function vwap_run(state, data, count, ticks)
   if origin == nil then -- the first point of a series: its x is the origin
     if ticks then origin = 3 * unpack('<d', data) else origin = unpack('<d', data) + unpack('<d', data, 9) + unpack('<d', data, 17) end
   end
-  for i = 1, count do
-    if ticks then
+  if ticks then
+    -- @unroll 8
+    for i = 1, count do
       x, volume, pos = unpack('<dd', data, pos)
       if not (x >= 1 and x <= max_units and x % 1 == 0) then check_price_units('points[' .. (i - 1) .. '].price', x) end
       x = 3 * x
-    else
+      if not (volume >= 0 and volume <= max_volume and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
+      -- The step: x and volume of a checked point into origin, weight, sum, comp, mean and m2 (locals
+      -- at every place the build pastes it: the bar loop below, stream_update's fast path)
+      -- @block vwap_step
+      if volume > 0 then
+        local d = x - origin
+        -- sum += d * volume, compensated: comp collects the exact rounding error of each addition
+        -- (Knuth's TwoSum, the same error Neumaier's branch computes, without the branch), so the
+        -- running value sum + comp is off by a few ulps instead of one per term; inline, as a call
+        -- per point costs a fifth of the loop
+        local term = d * volume
+        local total = sum + term
+        local back = total - sum
+        comp = comp + ((sum - (total - back)) + (term - back))
+        sum = total
+        local new_weight = weight + volume
+        local delta = d - mean
+        local r = delta * volume / new_weight
+        mean = mean + r
+        m2 = m2 + weight * delta * r
+        weight = new_weight
+      end
+      -- @end vwap_step
+    end
+  else
+    -- @unroll 8
+    for i = 1, count do
       high, low, close, volume, pos = unpack('<dddd', data, pos)
       -- check_bar's conditions in one chain, inline as in atr_run
       if not (low >= 1 and high <= max_units and low <= close and close <= high
@@ -37,25 +64,8 @@ local function vwap_run(state, data, count, ticks)
         check_bar('points[' .. (i - 1) .. ']', high, low, close)
       end
       x = high + low + close
-    end
-    if not (volume >= 0 and volume <= max_volume and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
-    if volume > 0 then
-      local d = x - origin
-      -- sum += d * volume, compensated: comp collects the exact rounding error of each addition
-      -- (Knuth's TwoSum, the same error Neumaier's branch computes, without the branch), so the
-      -- running value sum + comp is off by a few ulps instead of one per term; inline, as a call
-      -- per point costs a fifth of the loop
-      local term = d * volume
-      local total = sum + term
-      local back = total - sum
-      comp = comp + ((sum - (total - back)) + (term - back))
-      sum = total
-      local new_weight = weight + volume
-      local delta = d - mean
-      local r = delta * volume / new_weight
-      mean = mean + r
-      m2 = m2 + weight * delta * r
-      weight = new_weight
+      if not (volume >= 0 and volume <= max_volume and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
+      -- @paste "vwap_state" vwap_step
     end
   end
   state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2 = points + count, origin, weight, sum, comp, mean, m2

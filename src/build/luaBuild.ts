@@ -3,14 +3,19 @@
  *
  * A script names the helpers it needs with `-- @include "name"` (resolved to
  * `lua/includes/name.lua`); each include is inlined once, in dependency order, where its first
- * directive stands. A header of `-- @name`, `-- @version`, `-- @key` and `-- @arg` lines declares
- * what the script is and what it takes; the number of `@key` lines is the script's numkeys.
+ * directive stands. `-- @paste "include" block` puts a named block of an include there
+ * (blocks.ts), and a loop marked `-- @unroll N` is written out to read N points per
+ * `struct.unpack` call (unroll.ts). A header of `-- @name`, `-- @version`, `-- @key` and `-- @arg`
+ * lines declares what the script is and what it takes; the number of `@key` lines is the
+ * script's numkeys.
  */
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { READ_ONLY_SUFFIX } from "../core/manifest.js";
 import { type ArgSpec, type Limit, luaArgReader, luaCacheStore, parseArgType } from "./argSpec.js";
+import { BlockError, pasteBlocks } from "./blocks.js";
+import { UnrollError, unrollLoops } from "./unroll.js";
 
 /** A failure to build a script, pointing at the file and line that caused it. */
 export class LuaBuildError extends Error {
@@ -79,8 +84,15 @@ function expand(
   stack: string[],
   done: Set<string>,
 ): string[] {
-  const lines = readLines(path);
-  if (!lines) throw new LuaBuildError(relative(luaDir, path), 0, "file not found");
+  const read = readLines(path);
+  if (!read) throw new LuaBuildError(relative(luaDir, path), 0, "file not found");
+  let lines: string[];
+  try {
+    lines = unrollLoops(pasteBlocks(read, (include) => readLines(join(luaDir, "includes", `${include}.lua`))));
+  } catch (error) {
+    if (error instanceof UnrollError || error instanceof BlockError) throw new LuaBuildError(relative(luaDir, path), error.line, error.message);
+    throw error;
+  }
   const out: string[] = [];
   lines.forEach((line, index) => {
     const match = INCLUDE.exec(line);

@@ -278,9 +278,11 @@ describe("the public API on a cluster", () => {
       const strip = (o: { ok: boolean; value?: { cache?: unknown } }) => (o.ok ? { ...o.value, cache: "-" } : o);
       let [wrong, failed, rounds, roundsAfter, done] = [0, 0, 0, 0, false];
       let switched: Promise<void> | undefined;
-      const deadline = Date.now() + 60_000; // bounded: 3000 rounds of 6 calls, 60 s
+      // bounded: 20,000 rounds of 6 calls, 60 s; a round can take well under the failover's time
+      // divided by 3,000, and the test needs 20 rounds after it
+      const deadline = Date.now() + 60_000;
       try {
-        for (; rounds < 3000 && Date.now() < deadline && (!done || roundsAfter < 20); rounds++) {
+        for (; rounds < 20_000 && Date.now() < deadline && (!done || roundsAfter < 20); rounds++) {
           if (rounds === 20) {
             switched = (async () => {
               await harness.client(replica).call("CLUSTER", "FAILOVER");

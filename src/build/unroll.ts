@@ -1,0 +1,105 @@
+/**
+ * `-- @unroll N`: the loop below it reads N points per `struct.unpack` call instead of one.
+ *
+ * Redis spends about 600 instructions on a `struct.unpack` call before its first value (the call,
+ * the format, the argument checks), which is a third of a VWAP tick's cost; reading N points at
+ * once pays that once per N. The source keeps the plain loop, which runs unchanged without the
+ * build and is the one statement of the step; the build writes the unrolled form:
+ *
+ *     -- @unroll 8                                  do
+ *     for i = 1, count do                             local i = 0
+ *       x, volume, pos = unpack('<dd', data, pos)     for _ = 8, count, 8 do
+ *       <body>                                          local u1, ..., u16
+ *     end                                               u1, ..., u16, pos = unpack('<dd...', data, pos)
+ *                                                       i = i + 1
+ *                                                       x, volume = u1, u2
+ *                                                       do <body> end      (8 copies)
+ *                                                     end
+ *                                                     for _ = i + 1, count do  (the rest, one by one)
+ *                                                       i = i + 1
+ *                                                       x, volume, pos = unpack('<dd', data, pos)
+ *                                                       do <body> end
+ *                                                     end
+ *                                                   end
+ *
+ * The loop must have exactly that shape: `for <i> = 1, <count> do`, then one line assigning the
+ * point's values (locals declared before the loop) and the next position from
+ * `<unpack>('<fmt>', <data>, <pos>)`, then a body that neither assigns the loop variable nor
+ * leaves the loop (`break`, `return`), closed by `end` at the `for`'s indentation. The values
+ * come in the same order and the body runs the same arithmetic in the same order, so the
+ * results are the same to the last bit (test/build/unroll.test.ts runs both forms on Redis).
+ */
+
+/** A malformed `@unroll`, with the line (1-based, in the text given) that is wrong. */
+export class UnrollError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "UnrollError";
+  }
+}
+
+const UNROLL = /^(\s*)--\s*@unroll\s+(\S+)\s*$/;
+const FOR = /^(\s*)for ([A-Za-z_]\w*) = 1, (.+) do$/;
+const READ = /^\s*((?:[A-Za-z_]\w*, )+)([A-Za-z_]\w*) = ([A-Za-z_][\w.]*)\('<(d+)', ([A-Za-z_][\w.]*), \2\)$/;
+const COMMENT = /^\s*--/;
+
+/** Expands every `-- @unroll N` loop of a script's lines (see the module comment). */
+export function unrollLoops(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < lines.length; at++) {
+    const mark = UNROLL.exec(lines[at] as string);
+    if (!mark) {
+      out.push(lines[at] as string);
+      continue;
+    }
+    const line = at + 1;
+    const n = Number(mark[2]);
+    if (!Number.isInteger(n) || n < 2 || n > 16) throw new UnrollError(line, `@unroll needs a whole number of points in 2..16, got ${mark[2]}`);
+    const loop = FOR.exec(lines[at + 1] ?? "");
+    if (!loop) throw new UnrollError(line + 1, "@unroll must stand right above `for <i> = 1, <count> do`");
+    const [, indent = "", index = "", count = ""] = loop;
+    const read = READ.exec(lines[at + 2] ?? "");
+    if (!read) throw new UnrollError(line + 2, "the loop's first line must be `<values>, <pos> = <unpack>('<d...>', <data>, <pos>)`");
+    const [, valueList = "", pos = "", unpack = "", doubles = "", data = ""] = read;
+    const values = valueList.split(", ").filter(Boolean);
+    if (values.length !== doubles.length) throw new UnrollError(line + 2, `the format reads ${doubles.length} values, the line assigns ${values.length}`);
+    const end = lines.indexOf(`${indent}end`, at + 3);
+    if (end < 0) throw new UnrollError(line + 1, "the loop has no `end` at the indentation of its `for`");
+    const body = lines.slice(at + 3, end);
+    body.forEach((text, i) => {
+      if (/(^|[^\w.])(break|return)([^\w]|$)/.test(text.replace(/--.*$/, ""))) throw new UnrollError(at + 4 + i, "an unrolled loop's body may not break or return");
+      if (new RegExp(`(^|[^\\w.])${index}\\s*=[^=]`).test(text)) throw new UnrollError(at + 4 + i, `an unrolled loop's body may not assign ${index}`);
+    });
+    const code = body.filter((text) => !COMMENT.test(text)); // the comments stay with the first copy
+    const slots = Array.from({ length: n * values.length }, (_, k) => `u${k + 1}`);
+    const copy = (k: number, text: readonly string[]) => [
+      `${indent}    ${index} = ${index} + 1`,
+      `${indent}    ${values.join(", ")} = ${slots.slice(k * values.length, (k + 1) * values.length).join(", ")}`,
+      `${indent}    do`,
+      ...text.map((t) => `    ${t}`),
+      `${indent}    end`,
+    ];
+    out.push(
+      `${indent}do -- @unroll ${n}: ${n} points per ${unpack} call (src/build/unroll.ts)`,
+      `${indent}  local ${index} = 0`,
+      `${indent}  for _ = ${n}, ${count}, ${n} do`,
+      `${indent}    local ${slots.join(", ")}`,
+      `${indent}    ${slots.join(", ")}, ${pos} = ${unpack}('<${doubles.repeat(n)}', ${data}, ${pos})`,
+      ...Array.from({ length: n }, (_, k) => copy(k, k === 0 ? body : code)).flat(),
+      `${indent}  end`,
+      `${indent}  for _ = ${index} + 1, ${count} do`,
+      `${indent}    ${index} = ${index} + 1`,
+      `${indent}    ${valueList}${pos} = ${unpack}('<${doubles}', ${data}, ${pos})`,
+      `${indent}    do`,
+      ...code.map((t) => `    ${t}`),
+      `${indent}    end`,
+      `${indent}  end`,
+      `${indent}end`,
+    );
+    at = end;
+  }
+  return out;
+}
