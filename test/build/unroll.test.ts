@@ -18,7 +18,7 @@ const LOOP = [
   "  -- why: a comment that stays with the first copy",
   "  if a < 0 then error('point ' .. i .. ' is negative') end",
   "  local product = a * b",
-  "  out[#out + 1] = i .. ':' .. product",
+  "  out[#out + 1] = i .. ' a b i ' .. product -- a, b and i in a string and a comment stay",
   "end",
   "return table.concat(out, ',') .. ';' .. pos",
 ];
@@ -35,13 +35,14 @@ describe("@unroll", () => {
 
   it("writes the loop out to read N points per unpack call, the rest one by one", () => {
     const text = unrollLoops(LOOP).join("\n");
+    expect(text).toContain("for i0 = 0, count - 4, 4 do");
     expect(text).toContain("u1, u2, u3, u4, u5, u6, u7, u8, pos = unpack('<dddddddd', data, pos)");
-    expect(text).toContain("for _ = 4, count, 4 do");
-    expect(text).toContain("for _ = i + 1, count do");
-    expect(text.match(/a, b = u7, u8/g)).toHaveLength(1);
-    expect(text.match(/local product = a \* b/g)).toHaveLength(5); // four copies and the rest's loop
+    expect(text).toContain("local product = u7 * u8"); // the fourth point, read from its slots
+    expect(text).toContain("out[#out + 1] = (i0 + 4) .. ' a b i ' .. product -- a, b and i in a string and a comment stay");
+    expect(text).toContain("for i = count - count % 4 + 1, count do");
+    expect(text.match(/local product = /g)).toHaveLength(5); // four copies and the rest's loop
     expect(text.match(/a comment that stays/g)).toHaveLength(1);
-    expect(text).not.toContain("@unroll 4\n");
+    expect(text).not.toMatch(/-- @unroll 4$/m);
   });
 
   it("gives Redis the same results as the plain loop, errors included, at every count", async () => {
@@ -65,6 +66,7 @@ describe("@unroll", () => {
     expect(unrollError(["-- @unroll 4", "for i = 1, n do", "  a, pos = unpack('<d', data, pos)"]).message).toMatch(/no `end`/);
     expect(unrollError(["-- @unroll 4", "for i = 1, n do", "  a, pos = unpack('<d', data, pos)", "  if a then break end", "end"]).line).toBe(4);
     expect(unrollError(["-- @unroll 4", "for i = 1, n do", "  a, pos = unpack('<d', data, pos)", "  i = i + 1", "end"]).message).toMatch(/may not assign i/);
+    expect(unrollError(["-- @unroll 4", "for i = 1, n do", "  a, pos = unpack('<d', data, pos)", "  local u3 = a", "end"]).message).toMatch(/may not use u3/);
   });
 
   it("reads the VWAP ticks, the VWAP bars, the ATR bars and the RSI closes eight at a time", () => {
