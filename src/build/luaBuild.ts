@@ -86,11 +86,14 @@ function expand(
 ): string[] {
   const read = readLines(path);
   if (!read) throw new LuaBuildError(relative(luaDir, path), 0, "file not found");
-  let lines: string[];
+  let lines = read;
   try {
-    lines = unrollLoops(pasteBlocks(read, (include) => readLines(join(luaDir, "includes", `${include}.lua`))));
+    lines = pasteBlocks(read, (include) => readLines(join(luaDir, "includes", `${include}.lua`)));
+    lines = unrollLoops(lines);
   } catch (error) {
-    if (error instanceof UnrollError || error instanceof BlockError) throw new LuaBuildError(relative(luaDir, path), error.line, error.message);
+    if (error instanceof BlockError) throw new LuaBuildError(relative(luaDir, path), error.line, error.message);
+    // an @unroll error counts the lines of the pasted blocks too: its text says where it is
+    if (error instanceof UnrollError) throw new LuaBuildError(relative(luaDir, path), error.line, `${error.message}, at ${JSON.stringify((lines[error.line - 1] ?? "").trim())}`);
     throw error;
   }
   const out: string[] = [];

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { pasteBlocks } from "../../src/build/blocks.js";
+import { buildScript } from "../../src/build/luaBuild.js";
 import { UnrollError, unrollLoops } from "../../src/build/unroll.js";
 import { packDoubles } from "../../src/core/units.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
@@ -98,5 +99,20 @@ describe("@block and @paste", () => {
       const source = SCRIPTS.find((s) => s.name === name)?.source ?? "";
       expect({ name, pasted: source.includes("-- vwap_step, the block of vwap_state.lua, pasted by the build") }).toEqual({ name, pasted: true });
     }
+  });
+});
+
+describe("the build's @unroll and @paste errors", () => {
+  it("name the file, the line and its text", () => {
+    const files: Record<string, string[]> = {
+      "/lua/demo.lua": ["-- @name demo", "-- @version 1.0.0", '-- @include "loop"', "return 1"],
+      "/lua/includes/loop.lua": ["-- @unroll 4", "for i = 1, n do", "  a = f(x)", "end"],
+      "/lua/includes/other.lua": [],
+    };
+    expect(() => buildScript("/lua/demo.lua", "/lua", (path) => files[path])).toThrow(
+      'includes/loop.lua:3: the loop\'s first line must be `<values>, <pos> = <unpack>(\'<d...>\', <data>, <pos>)`, at "a = f(x)"',
+    );
+    files["/lua/includes/loop.lua"] = ['-- @paste "other" step'];
+    expect(() => buildScript("/lua/demo.lua", "/lua", (path) => files[path])).toThrow('includes/loop.lua:1: @paste: includes/other.lua has no @block step');
   });
 });
