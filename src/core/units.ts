@@ -83,6 +83,33 @@ export function packFields<Field extends PropertyKey>(points: readonly Readonly<
   return buffer;
 }
 
+/**
+ * Points already laid out as a script unpacks them: `width` doubles per point, in the order of
+ * the script's header (`'<ddd'`: high, low, close). The input schemas validate points straight
+ * into one, so a call allocates no object per point.
+ */
+export interface PackedPoints {
+  readonly count: number;
+  readonly width: number;
+  /** `count * width` values. */
+  readonly data: Float64Array;
+}
+
+/** The points from `from` to `to` (exclusive): a view, nothing copied. */
+export function slicePoints(points: PackedPoints, from: number, to: number): PackedPoints {
+  const end = Math.min(to, points.count);
+  return { count: end - from, width: points.width, data: points.data.subarray(from * points.width, end * points.width) };
+}
+
+/** The bytes of packed points as a script argument: a view of the same memory on a little-endian host. */
+export function pointBytes(points: PackedPoints): Buffer {
+  const { data } = points;
+  if (LITTLE_ENDIAN) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const buffer = Buffer.allocUnsafe(data.byteLength);
+  data.forEach((x, i) => buffer.writeDoubleLE(x, 8 * i));
+  return buffer;
+}
+
 /** Packs rows of `width` numbers each into the layout the scripts unpack (tests, benchmarks). */
 export function packDoubles(points: readonly (readonly number[])[], width: number): Buffer {
   return packFields(points, Array.from({ length: width }, (_, j) => j));

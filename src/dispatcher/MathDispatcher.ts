@@ -314,7 +314,7 @@ export class MathDispatcher {
     const atrBars = signal.atrBars;
     if (!atrBars) return signal;
     const input = { symbol: signal.symbol, period: atrBars.period, bars: atrBars.bars, series: false };
-    if (atrBars.bars.length <= MAX_DISPATCH_BARS) return signal;
+    if (atrBars.bars.count <= MAX_DISPATCH_BARS) return signal;
     const { atr } = (await this.runLong(atrFunction as AnyFunction, input, options)) as { atr: number };
     return { ...signal, atr, atrBars: undefined };
   }

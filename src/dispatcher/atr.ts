@@ -1,9 +1,9 @@
 /** ATR through `lua/atr.lua`. */
 import { z } from "zod";
-import { BAR_FIELDS, barsSchema, headerBounds, symbolSchema } from "./inputs.js";
+import { barsSchema, headerBounds, symbolSchema } from "./inputs.js";
 import { numberField, type ReplyFields, seriesOf } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packFields, type PriceInput } from "../core/units.js";
+import { pointBytes, type PriceInput, slicePoints } from "../core/units.js";
 import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
@@ -39,11 +39,11 @@ const atrSchema = z
     series: z.boolean().default(false),
   })
   .superRefine((input, ctx) => {
-    if (input.bars.length < input.period + 1) {
+    if (input.bars.count < input.period + 1) {
       ctx.addIssue({
         code: "custom",
         path: ["bars"],
-        message: `needs at least period + 1 = ${input.period + 1} bars, got ${input.bars.length}`,
+        message: `needs at least period + 1 = ${input.period + 1} bars, got ${input.bars.count}`,
       });
     }
   });
@@ -56,7 +56,7 @@ function atrArgs(input: ParsedAtr, state: string): ScriptArgs<"atr"> {
     period: String(input.period),
     series: input.series ? "1" : "0",
     state,
-    bars: packFields(input.bars, BAR_FIELDS),
+    bars: pointBytes(input.bars),
   };
 }
 
@@ -82,8 +82,8 @@ export const atrFunction: ValidatedFunction<typeof atrSchema, AtrResult> = {
   chunking: {
     args: atrArgs,
     maxPointsPerCall: (input) => (input.series ? MAX_SERIES_POINTS_PER_CALL : MAX_POINTS_PER_CALL),
-    length: (input) => input.bars.length,
-    slice: (input, from, to) => ({ ...input, bars: input.bars.slice(from, to) }),
+    length: (input) => input.bars.count,
+    slice: (input, from, to) => ({ ...input, bars: slicePoints(input.bars, from, to) }),
     combine: (replies) => decodeAtr(replies[replies.length - 1] as ReplyFields, seriesOf(replies)),
   },
 };

@@ -6,12 +6,12 @@
 import { z } from "zod";
 import { type AccountSettings, accountSchema, decodePositionSize, positionSizeArgs, type PositionSizeResult } from "./positionSize.js";
 import { type ConfidenceResult, type ConfidenceSettings, baseConfidenceSchema, confidenceArgs, confidenceSettingsSchema, decodeConfidence, volumeRatioSchema } from "./confidence.js";
-import { BAR_FIELDS, barsSchema, epochMsSchema, headerBounds, priceSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
+import { barsSchema, epochMsSchema, headerBounds, priceSchema, sideSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { checkNotFuture, decodeNewsBoost, type NewsBoostResult, type NewsItemInput, newsBoostArgs, newsItemsSchema, type NewsSettings, newsSettingsSchema } from "./newsBoost.js";
 import { numberField } from "./reply.js";
 import type { ScriptFunction } from "./scriptFunction.js";
 import { decodeStopLoss, entryOnGrid, type StopLossResult, type StopLossSettings, stopLossArgs, stopLossSettingsSchema } from "./stopLoss.js";
-import { packFields, type PriceInput } from "../core/units.js";
+import { pointBytes, type PriceInput } from "../core/units.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
 /** A pattern detector's signal, as {@link MathDispatcher.dispatch} takes it. */
@@ -74,7 +74,7 @@ export const signalSchema = z
     if ((s.atr === undefined) === (s.atrBars === undefined)) {
       ctx.addIssue({ code: "custom", path: ["atr"], message: "give exactly one of atr or atrBars" });
     }
-    if (s.atrBars && s.atrBars.bars.length < s.atrBars.period + 1) {
+    if (s.atrBars && s.atrBars.bars.count < s.atrBars.period + 1) {
       ctx.addIssue({ code: "custom", path: ["atrBars", "bars"], message: `needs at least period + 1 = ${s.atrBars.period + 1} bars` });
     }
     entryOnGrid(s.entry, s.stop.tick, ctx, ["entry"]);
@@ -104,9 +104,7 @@ export const dispatchFunction: ScriptFunction<ResolvedSignal, Omit<Decision, "so
       ...size,
       ...news,
       atr_period: s.atrBars ? String(s.atrBars.period) : "",
-      bars: s.atrBars
-        ? packFields(s.atrBars.bars, BAR_FIELDS)
-        : "",
+      bars: s.atrBars ? pointBytes(s.atrBars.bars) : "",
     };
   },
   decode: (fields) => ({

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { type ARG_NAMES, SCRIPTS, type ScriptName } from "../generated/scripts.js";
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { InvalidInputError } from "../core/errors.js";
-import { priceToUnits } from "../core/units.js";
+import { type PackedPoints, priceToUnits } from "../core/units.js";
 import { MAX_POINTS, MAX_PRICE, MAX_VOLUME } from "./limits.js";
 
 /** Formats a zod path as the field name the Lua uses: `bars[3].high`. */
@@ -97,25 +97,29 @@ function field(parsed: number | string, index: number, name: string): number {
   return typeof parsed === "string" ? fail([index, name], parsed) : parsed;
 }
 
+/** Checks one point's fields and writes them at `data[at..]` in the order its script unpacks them. */
+type PointWriter = (item: Record<string, unknown>, index: number, data: Float64Array, at: number) => void;
+
 /**
- * An array of 1..MAX_POINTS points, each checked and converted by `convert` in one plain loop: a
- * zod object per point costs more client time than the script costs Redis. Errors name the
- * field as zod would (`bars[3].high`).
+ * An array of 1..MAX_POINTS points, each checked and written by `write` straight into the layout
+ * the script unpacks (`width` doubles per point) in one plain loop: a zod object per point cost
+ * more client time than the script costs Redis, and an object per point more garbage-collector
+ * time than the rest of a call. Errors name the field as zod would (`bars[3].high`).
  */
-function pointsOf<Point>(convert: (item: Record<string, unknown>, index: number) => Point) {
-  return z.unknown().transform((value, ctx): Point[] => {
+function pointsOf(width: number, write: PointWriter) {
+  return z.unknown().transform((value, ctx): PackedPoints => {
     try {
       if (!Array.isArray(value)) fail([], "must be an array");
       const items = value as unknown[];
       if (items.length === 0) fail([], "must not be empty");
       if (items.length > MAX_POINTS) fail([], `at most ${MAX_POINTS} points per call`);
-      const points = new Array<Point>(items.length);
+      const data = new Float64Array(items.length * width);
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
         if (typeof item !== "object" || item === null) fail([i], "must be an object");
-        points[i] = convert(item as Record<string, unknown>, i);
+        write(item as Record<string, unknown>, i, data, i * width);
       }
-      return points;
+      return { count: items.length, width, data };
     } catch (error) {
       if (!(error instanceof PointIssue)) throw error;
       ctx.addIssue({ code: "custom", path: error.path, message: error.message });
@@ -124,38 +128,39 @@ function pointsOf<Point>(convert: (item: Record<string, unknown>, index: number)
   });
 }
 
-type Bar = { high: number; low: number; close: number; open?: number };
-
-/** A bar's prices in units, in Lua's check_bar order (see checkBarOrder). */
-function barOf(item: Record<string, unknown>, i: number): Bar {
+/**
+ * A bar's prices in units, checked in Lua's check_bar order (see checkBarOrder), written as
+ * high, low, close (the scripts' `'<ddd'`); open, when given, is checked and not sent.
+ */
+const writeBar: PointWriter = (item, i, data, at) => {
   const high = field(priceToUnits(item.high, MAX_PRICE), i, "high");
   const low = field(priceToUnits(item.low, MAX_PRICE), i, "low");
   const close = field(priceToUnits(item.close, MAX_PRICE), i, "close");
   if (high < low) fail([i, "high"], "is below low");
   if (close < low || close > high) fail([i, "close"], "lies outside [low, high]");
-  if (item.open === undefined) return { high, low, close };
-  const open = field(priceToUnits(item.open, MAX_PRICE), i, "open");
-  if (open < low || open > high) fail([i, "open"], "lies outside [low, high]");
-  return { high, low, close, open };
-}
+  if (item.open !== undefined) {
+    const open = field(priceToUnits(item.open, MAX_PRICE), i, "open");
+    if (open < low || open > high) fail([i, "open"], "lies outside [low, high]");
+  }
+  data[at] = high;
+  data[at + 1] = low;
+  data[at + 2] = close;
+};
 
-/** OHLC bars (open optional), prices in units. */
-export const barsSchema = pointsOf<Bar>(barOf);
+/** OHLC bars (open optional), packed as the scripts' `'<ddd'`: high, low, close in units. */
+export const barsSchema = pointsOf(3, writeBar);
 
-/** The fields of a bar the scripts take, in their packed order (`'<ddd'` in the headers). */
-export const BAR_FIELDS = ["high", "low", "close"] as const;
+/** OHLC bars with their volume, packed as `'<dddd'`: high, low, close, volume. */
+export const volumeBarsSchema = pointsOf(4, (item, i, data, at) => {
+  writeBar(item, i, data, at);
+  data[at + 3] = field(volumeOf(item.volume), i, "volume");
+});
 
-/** OHLC bars with their volume. */
-export const volumeBarsSchema = pointsOf<Bar & { volume: number }>((item, i) => ({
-  ...barOf(item, i),
-  volume: field(volumeOf(item.volume), i, "volume"),
-}));
-
-/** Ticks: price and volume. */
-export const ticksSchema = pointsOf<{ price: number; volume: number }>((item, i) => ({
-  price: field(priceToUnits(item.price, MAX_PRICE), i, "price"),
-  volume: field(volumeOf(item.volume), i, "volume"),
-}));
+/** Ticks, packed as `'<dd'`: price in units, volume. */
+export const ticksSchema = pointsOf(2, (item, i, data, at) => {
+  data[at] = field(priceToUnits(item.price, MAX_PRICE), i, "price");
+  data[at + 1] = field(volumeOf(item.volume), i, "volume");
+});
 
 /** A finite number in an interval; `open` marks the ends that are excluded. */
 export function rangeSchema(min: number, max: number, open: { min?: boolean; max?: boolean } = {}) {

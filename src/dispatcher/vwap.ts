@@ -3,7 +3,7 @@ import { z } from "zod";
 import { finiteSchema, symbolSchema, ticksSchema, volumeBarsSchema } from "./inputs.js";
 import { numberField, numberListField, type ReplyFields } from "./reply.js";
 import type { ValidatedFunction } from "./scriptFunction.js";
-import { packFields, type PriceInput } from "../core/units.js";
+import { type PackedPoints, pointBytes, type PriceInput, slicePoints } from "../core/units.js";
 import { MAX_POINTS_PER_CALL } from "./limits.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 
@@ -57,6 +57,12 @@ export const bandsSchema = z
   .default([1, 2]);
 
 
+/** Whether any point has a positive volume, the last of its packed fields. */
+function hasVolume(points: PackedPoints): boolean {
+  for (let at = points.width - 1; at < points.data.length; at += points.width) if ((points.data[at] as number) > 0) return true;
+  return false;
+}
+
 const vwapSchema = z
   .object({
     symbol: symbolSchema,
@@ -70,7 +76,7 @@ const vwapSchema = z
       return;
     }
     const field = input.ticks ? "ticks" : "bars";
-    if (!(input.ticks ?? input.bars ?? []).some((p) => p.volume > 0)) {
+    if (!hasVolume((input.ticks ?? input.bars) as PackedPoints)) {
       ctx.addIssue({ code: "custom", path: [field], message: "total volume is zero, VWAP is undefined" });
     }
   });
@@ -97,9 +103,7 @@ function vwapArgs(input: ParsedVwap, state: string): ScriptArgs<"vwap"> {
     mode: input.ticks ? "ticks" : "bars",
     bands: input.bands.map(String).join(","),
     state,
-    points: input.ticks
-      ? packFields(input.ticks, ["price", "volume"])
-      : packFields(input.bars ?? [], ["high", "low", "close", "volume"]),
+    points: pointBytes((input.ticks ?? input.bars) as PackedPoints),
   };
 }
 
@@ -116,9 +120,9 @@ export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
   chunking: {
     args: vwapArgs,
     maxPointsPerCall: () => MAX_POINTS_PER_CALL,
-    length: (input) => (input.ticks ?? input.bars ?? []).length,
+    length: (input) => (input.ticks ?? input.bars)?.count ?? 0,
     slice: (input, from, to) =>
-      input.ticks ? { ...input, ticks: input.ticks.slice(from, to) } : { ...input, bars: (input.bars ?? []).slice(from, to) },
+      input.ticks ? { ...input, ticks: slicePoints(input.ticks, from, to) } : { ...input, bars: slicePoints(input.bars as PackedPoints, from, to) },
     combine: (replies) => decodeVwap(replies[replies.length - 1] as ReplyFields),
   },
 };
