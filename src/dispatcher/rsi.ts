@@ -1,6 +1,6 @@
 /** RSI through `lua/rsi.lua`. */
 import { z } from "zod";
-import { packDoubles, type PriceInput } from "../core/units.js";
+import { pointBytes, type PriceInput } from "../core/units.js";
 import type { ScriptArgs } from "../generated/scripts.js";
 import { headerBounds, priceSchema, symbolSchema } from "./inputs.js";
 import { MAX_POINTS, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "./limits.js";
@@ -51,10 +51,7 @@ function rsiArgs(input: ParsedRsi, state: string): ScriptArgs<"rsi"> {
     period: String(input.period),
     series: input.series ? "1" : "0",
     state,
-    closes: packDoubles(
-      input.closes.map((c) => [c]),
-      1,
-    ),
+    closes: pointBytes({ count: input.closes.length, width: 1, data: Float64Array.from(input.closes) }),
   };
 }
 
