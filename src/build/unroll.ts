@@ -23,14 +23,15 @@
  * in code, never in strings or comments), so a point costs fewer bytecodes than in the plain
  * loop: no copies into the loop's variables, no loop counter.
  *
- * The loop must have exactly that shape: `for <i> = 1, <count> do`, then one line assigning the
- * point's values (locals declared before the loop) and the next position from
- * `<unpack>('<fmt>', <data>, <pos>)`, then a body that neither assigns the loop variable nor
- * leaves the loop (`break`, `return`), closed by `end` at the `for`'s indentation. The values'
- * variables are the loop's own: the code after the loop may not read them (the unrolled copies
- * never set them), and the body may not use them as table keys (`{ x = 1 }`). The values
- * come in the same order and the body runs the same arithmetic in the same order, so the
- * results are the same to the last bit (test/build/unroll.test.ts runs both forms on Redis).
+ * The loop must have exactly that shape: `for <i> = 1, <count> do` (the count a name or a
+ * field), then one line assigning the point's values (locals declared before the loop) and the
+ * next position from `<unpack>('<fmt>', <data>, <pos>)`, then a body that neither assigns the
+ * loop variable nor leaves the loop (`break`, `return`), closed by `end` at the `for`'s
+ * indentation. The values' variables are the loop's own: the code after the loop may not read
+ * them (the unrolled copies never set them), and the body may not use them as table keys
+ * (`{ x = 1 }`). The values come in the same order and the body runs the same arithmetic in the
+ * same order, so the results are the same to the last bit (test/build/unroll.test.ts runs both
+ * forms on Redis).
  */
 
 /** A malformed `@unroll`, with the line (1-based, in the text given) that is wrong. */
@@ -45,7 +46,8 @@ export class UnrollError extends Error {
 }
 
 const UNROLL = /^(\s*)--\s*@unroll\s+(\S+)\s*$/;
-const FOR = /^(\s*)for ([A-Za-z_]\w*) = 1, (.+) do$/;
+/** The count is a name or a field (`count`, `p.count`): the unrolled form repeats it in arithmetic. */
+const FOR = /^(\s*)for ([A-Za-z_]\w*) = 1, ([A-Za-z_][\w.]*) do$/;
 const READ = /^\s*((?:[A-Za-z_]\w*, )+)([A-Za-z_]\w*) = ([A-Za-z_][\w.]*)\('<(d+)', ([A-Za-z_][\w.]*), \2\)$/;
 const COMMENT = /^\s*--/;
 /** An identifier of Lua code, not a field (`a.x`) or a method (`a:x`). */
@@ -71,7 +73,7 @@ export function unrollLoops(lines: readonly string[]): string[] {
     const n = Number(mark[2]);
     if (!Number.isInteger(n) || n < 2 || n > 16) throw new UnrollError(line, `@unroll needs a whole number of points in 2..16, got ${mark[2]}`);
     const loop = FOR.exec(lines[at + 1] ?? "");
-    if (!loop) throw new UnrollError(line + 1, "@unroll must stand right above `for <i> = 1, <count> do`");
+    if (!loop) throw new UnrollError(line + 1, "@unroll must stand right above `for <i> = 1, <count> do`, the count a name or a field");
     const [, indent = "", index = "", count = ""] = loop;
     const read = READ.exec(lines[at + 2] ?? "");
     if (!read) throw new UnrollError(line + 2, "the loop's first line must be `<values>, <pos> = <unpack>('<d...>', <data>, <pos>)`");

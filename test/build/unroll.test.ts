@@ -62,6 +62,7 @@ describe("@unroll", () => {
   it("leaves the loop's shape to the source and says what is wrong", () => {
     expect(unrollError(["-- @unroll 1", ...LOOP.slice(4)]).message).toMatch(/2\.\.16, got 1/);
     expect(unrollError(["-- @unroll 4", "while true do"]).line).toBe(2);
+    expect(unrollError(["-- @unroll 4", "for i = 1, n - 1 do"]).message).toMatch(/the count a name or a field/);
     expect(unrollError(["-- @unroll 4", "for i = 1, n do", "  a = f(x)", "end"]).message).toMatch(/first line must be/);
     expect(unrollError(["-- @unroll 4", "for i = 1, n do", "  a, b, pos = unpack('<d', data, pos)", "end"]).message).toMatch(/reads 1 values, the line assigns 2/);
     expect(unrollError(["-- @unroll 4", "for i = 1, n do", "  a, pos = unpack('<d', data, pos)"]).message).toMatch(/no `end`/);
