@@ -31,8 +31,8 @@ local function vwap_run(state, data, count, ticks)
       if not (x >= 1 and x <= max_units and x % 1 == 0) then check_price_units('points[' .. (i - 1) .. '].price', x) end
       x = 3 * x
       if not (volume >= 0 and volume <= max_volume and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
-      -- The step: x and volume of a checked point into origin, weight, sum, comp, mean and m2 (locals
-      -- at every place the build pastes it: the bar loop below, stream_update's fast path)
+      -- The step: a checked point's x (shifted by origin) and volume into weight, sum, comp, mean
+      -- and m2, all locals wherever the build pastes it (the bar loop below, stream_update's fast path)
       -- @block vwap_step
       if volume > 0 then
         local d = x - origin
