@@ -23,11 +23,15 @@ import { type RawCall, serverScenarios } from "./serverTime.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** redis-server under callgrind, counting from the start; `dump()` returns the count since the last dump. */
+/**
+ * redis-server under callgrind, counting from the start; `dump()` returns the count since the last
+ * dump. `--hz 1`: under valgrind a call takes about 50 times longer, and at the default 10 Hz
+ * Redis's timer work landed in the window, 10-20k instructions a call, varying run to run.
+ */
 async function startCountedRedis() {
   const dir = mkdtempSync(join(tmpdir(), "mathd-callgrind-"));
   const port = await freePort();
-  const child = spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${dir}/cg.%p`, "redis-server", "--port", String(port), "--save", "", "--appendonly", "no"], {
+  const child = spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${dir}/cg.%p`, "redis-server", "--port", String(port), "--save", "", "--appendonly", "no", "--hz", "1"], {
     stdio: "ignore",
   });
   const redis = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: null });
