@@ -64,18 +64,8 @@ export function packFields<Field extends PropertyKey>(points: readonly Readonly<
   if (LITTLE_ENDIAN && buffer.byteOffset % 8 === 0) {
     // a typed array over it writes in the host's byte order: little-endian here, as struct.unpack('<d') reads
     const doubles = new Float64Array(buffer.buffer, buffer.byteOffset, count);
-    // the first four fields each read at a site of its own, which sees one or two keys: V8 reads
-    // them as fast as by name there, where one site reading every field by key is three times slower
-    const [f0, f1, f2, f3] = fields as readonly Field[];
     let k = 0;
-    for (const point of points) {
-      doubles[k] = point[f0 as Field];
-      if (width > 1) doubles[k + 1] = point[f1 as Field];
-      if (width > 2) doubles[k + 2] = point[f2 as Field];
-      if (width > 3) doubles[k + 3] = point[f3 as Field];
-      for (let j = 4; j < width; j++) doubles[k + j] = point[fields[j] as Field];
-      k += width;
-    }
+    for (const point of points) for (let j = 0; j < width; j++) doubles[k++] = point[fields[j] as Field];
   } else {
     let at = 0;
     for (const point of points) for (let j = 0; j < width; j++) at = buffer.writeDoubleLE(point[fields[j] as Field], at);

@@ -57,6 +57,11 @@ export const bandsSchema = z
   .default([1, 2]);
 
 
+/** The points of a call: its ticks, or its bars (the schema takes exactly one). */
+function pointsOf(input: { ticks?: PackedPoints; bars?: PackedPoints }): PackedPoints {
+  return (input.ticks ?? input.bars) as PackedPoints;
+}
+
 /** Whether any point has a positive volume, the last of its packed fields. */
 function hasVolume(points: PackedPoints): boolean {
   for (let at = points.width - 1; at < points.data.length; at += points.width) if ((points.data[at] as number) > 0) return true;
@@ -76,7 +81,7 @@ const vwapSchema = z
       return;
     }
     const field = input.ticks ? "ticks" : "bars";
-    if (!hasVolume((input.ticks ?? input.bars) as PackedPoints)) {
+    if (!hasVolume(pointsOf(input))) {
       ctx.addIssue({ code: "custom", path: [field], message: "total volume is zero, VWAP is undefined" });
     }
   });
@@ -103,7 +108,7 @@ function vwapArgs(input: ParsedVwap, state: string): ScriptArgs<"vwap"> {
     mode: input.ticks ? "ticks" : "bars",
     bands: input.bands.map(String).join(","),
     state,
-    points: pointBytes((input.ticks ?? input.bars) as PackedPoints),
+    points: pointBytes(pointsOf(input)),
   };
 }
 
@@ -120,9 +125,9 @@ export const vwapFunction: ValidatedFunction<typeof vwapSchema, VwapResult> = {
   chunking: {
     args: vwapArgs,
     maxPointsPerCall: () => MAX_POINTS_PER_CALL,
-    length: (input) => (input.ticks ?? input.bars)?.count ?? 0,
+    length: (input) => pointsOf(input).count,
     slice: (input, from, to) =>
-      input.ticks ? { ...input, ticks: slicePoints(input.ticks, from, to) } : { ...input, bars: slicePoints(input.bars as PackedPoints, from, to) },
+      input.ticks ? { ...input, ticks: slicePoints(input.ticks, from, to) } : { ...input, bars: slicePoints(pointsOf(input), from, to) },
     combine: (replies) => decodeVwap(replies[replies.length - 1] as ReplyFields),
   },
 };
