@@ -83,15 +83,23 @@ local function check_epoch_ms(field, t)
   end
 end
 
--- Band multipliers k from comma-separated decimals in (0, 10], one to five of them.
+-- Band multipliers k from comma-separated decimals in (0, 10], one to five of them. The common
+-- form ('1', '2.5') is read inline; anything else (an exponent, a bad number) goes through
+-- band_multiplier, which builds the field name ('bands[1]') only then.
+local function band_multiplier(text, field)
+  local k = parse_decimal(text, field)
+  if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
+  return k
+end
+
 local function parse_bands(s, name)
-  local multipliers = {}
+  local multipliers, n, find, byte = {}, 0, string.find, string.byte
   for text in string.gmatch(s .. ',', '([^,]*),') do
-    local field = name .. '[' .. #multipliers .. ']'
-    local k = parse_decimal(text, field)
-    if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
-    multipliers[#multipliers + 1] = k
+    if n == 5 then invalid(name, 'at most 5 multipliers') end
+    local k = find(text, '^%d+%.?%d*$') and byte(text, -1) ~= 46 and tonumber(text)
+    if not (k and k > 0 and k <= 10) then k = band_multiplier(text, name .. '[' .. n .. ']') end
+    n = n + 1
+    multipliers[n] = k
   end
-  if #multipliers > 5 then invalid(name, 'at most 5 multipliers') end
   return multipliers
 end

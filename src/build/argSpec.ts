@@ -114,7 +114,7 @@ const plainDecimal = (name: string) => [
 function luaArgCheck(arg: ArgSpec): string[] {
   const t = arg.type as ArgType;
   const name = luaText(arg.name);
-  const field = `a.${arg.name}`;
+  const field = argLocal(arg.name);
   switch (t.kind) {
     case "int":
       return [
@@ -151,7 +151,7 @@ function luaArgCheck(arg: ArgSpec): string[] {
         `x = #s / ${bytes}`,
         `if x % 1 ~= 0 then packed_misaligned(${name}, s, ${t.width}) end`,
         `if x < ${luaNumber(t.min)} or x > ${luaNumber(t.max)} then packed_out_of_range(${name}, x, ${luaNumber(t.min)}, ${luaNumber(t.max)}) end`,
-        `${field}, a.${arg.name}_count = s, x`,
+        `${field}, ${argLocal(`${arg.name}_count`)} = s, x`,
       ];
     }
     case "text":
@@ -159,10 +159,18 @@ function luaArgCheck(arg: ArgSpec): string[] {
   }
 }
 
+/** The local that holds an argument's value inside `read_args()`. */
+const argLocal = (name: string) => `a_${name}`;
+
+/** The names `read_args()` returns: each argument's, and a packed argument's point count. */
+const resultNames = (args: readonly ArgSpec[]) => args.flatMap((arg) => ((arg.type as ArgType).kind === "packed" ? [arg.name, `${arg.name}_count`] : [arg.name]));
+
 /**
  * `read_args()`, written from the header: ARGV checked argument by argument in ARGV order, in
  * straight-line code (no table describing the arguments, no loop deciding each one's kind),
- * returning the values by name. An optional argument sent as '' stays nil.
+ * returning the values by name. An optional argument sent as '' stays nil. The values live in
+ * locals until one table constructor returns them: Lua sizes that table once, where a table
+ * filled field by field is rebuilt each time it doubles (five times for a dispatch).
  */
 export function luaArgReader(args: readonly ArgSpec[]): string {
   const body = args.flatMap((arg, i) => {
@@ -173,12 +181,14 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
       ...(arg.optional ? ["  if s ~= '' then", ...check.map((line) => `    ${line}`), "  end"] : check.map((line) => `  ${line}`)),
     ];
   });
+  const names = resultNames(args);
   return [
     "local function read_args() -- written by the build from the header (src/build/argSpec.ts)",
     `  if #ARGV > ${args.length} then invalid('ARGV[${args.length + 1}]', 'this script takes ${args.length} arguments') end`,
-    "  local find, byte, a, s, x = string.find, string.byte, {}",
+    "  local find, byte, s, x = string.find, string.byte",
+    ...(names.length > 0 ? [`  local ${names.map(argLocal).join(", ")}`] : []),
     ...body,
-    "  return a",
+    `  return { ${names.map((name) => `${name} = ${argLocal(name)}`).join(", ")} }`,
     "end",
   ].join("\n");
 }

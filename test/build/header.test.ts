@@ -48,8 +48,10 @@ describe("script headers as the contract", () => {
     expect(script.source).toContain("local MAX_N = 500");
     const reader = /-- the messages\n(local function read_args\(\)[^]*?\nend)\n-- end include args/.exec(script.source)?.[1];
     expect(reader).toContain("if #ARGV > 2 then invalid('ARGV[3]', 'this script takes 2 arguments') end");
-    expect(reader).toContain("if x < 1 or x > 500 then int_out_of_range('period', s, 1, 500) end\n  a.period = x");
-    expect(reader).toMatch(/ {2}if s ~= '' then\n {4}x = .*\n {4}if not x or x - x ~= 0 then x = parse_decimal\(s, 'ratio'\) end\n {4}if x < 0 or x >= 500 then num_out_of_range\('ratio', 0, 500, false, true\) end\n {4}a.ratio = x\n {2}end/);
+    expect(reader).toContain("local a_period, a_ratio\n");
+    expect(reader).toContain("if x < 1 or x > 500 then int_out_of_range('period', s, 1, 500) end\n  a_period = x");
+    expect(reader).toMatch(/ {2}if s ~= '' then\n {4}x = .*\n {4}if not x or x - x ~= 0 then x = parse_decimal\(s, 'ratio'\) end\n {4}if x < 0 or x >= 500 then num_out_of_range\('ratio', 0, 500, false, true\) end\n {4}a_ratio = x\n {2}end/);
+    expect(reader).toMatch(/\n {2}return \{ period = a_period, ratio = a_ratio \}\nend$/);
     expect(thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree({ "/lua/demo.lua": ["#!lua flags=sometimes", "-- @name demo", "-- @version 1.0.0"] })))).toBeInstanceOf(LuaBuildError);
   });
 

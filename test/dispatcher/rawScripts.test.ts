@@ -79,6 +79,9 @@ describe("raw EVALSHA with bad arguments", () => {
     ["vwap", "zero total volume", ["ticks", "1", "", packDoubles([[UNIT, 0]], 2)], "points"],
     ["vwap", "inf band", ["ticks", "inf", "", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
     ["vwap", "empty band list", ["ticks", "", "", packDoubles([[UNIT, 1]], 2)], "bands[0]"],
+    ["vwap", "a bad second band", ["ticks", "1,0x2", "", packDoubles([[UNIT, 1]], 2)], "bands[1]"],
+    ["vwap", "a band above 10", ["ticks", "1,2,10.5", "", packDoubles([[UNIT, 1]], 2)], "bands[2]"],
+    ["vwap", "six bands", ["ticks", "1,2,3,4,5,6", "", packDoubles([[UNIT, 1]], 2)], "bands"],
     ["stop_loss", "inf atr", ["long", "100", "inf", "1.5", "0.05", "", "", ""], "atr"],
     ["stop_loss", "a side other than long or short", ["buy", "100", "2", "1.5", "0.05", "", "", ""], "side"],
     ["stop_loss", "hex entry", ["long", "0x10", "2", "1.5", "0.05", "", "", ""], "entry"],
@@ -121,6 +124,14 @@ describe("raw EVALSHA with bad arguments", () => {
     const reply = await rawCall("atr", ["2", "0", "", goodBars]);
     expect(reply).toBe("cache\nmiss\natr\n2\nnatr\n2\nbars\n3"); // one text, a field or a value per line
     expect(await keyCount()).toBe(before + 1);
+  });
+
+  it("reads band multipliers in plain and exponent form alike, and at most five", async () => {
+    const points = packDoubles([[UNIT, 1], [2 * UNIT, 3]], 2);
+    const bandK = async (bands: string) => /\nband_k\n([^\n]*)\n/.exec(String(await rawCall("vwap", ["ticks", bands, "", points])))?.[1];
+    expect(await bandK("0.25,1")).toBe("0.25,1");
+    expect(await bandK("2.5e-1,1E0")).toBe("0.25,1");
+    expect(await bandK("1,2,3,4,5")).toBe("1,2,3,4,5");
   });
 
   it("refuses more arguments than the header declares, naming the first extra one", async () => {
