@@ -110,7 +110,7 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
       end
       if status ~= 'applied' then return reply end
       v = struct.pack('<dddddddddd', stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq)
-      if ttl == 'EX' then redis.call('SET', KEYS[2], v, 'EX', TTL_SECONDS) else redis.call('SET', KEYS[2], v, 'KEEPTTL') end
+      if ttl == 'EX' then redis.call('SET', KEYS[2], v, 'EX', TTL_SECONDS_TEXT) else redis.call('SET', KEYS[2], v, 'KEEPTTL') end
       return reply
     end
   end

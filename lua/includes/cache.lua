@@ -21,33 +21,13 @@
 -- concatenation and leaves a last argument of CACHE_APPEND_BYTES or more to an APPEND.
 --
 -- This file goes first in a script, and its hit check runs as soon as it is included: a hit
--- returns before anything else (these includes too) defines a function.
+-- returns before anything else (these includes too) defines a function. The argument count is
+-- the header's, so the check reads the count and every length with one struct.unpack.
 
 local CACHE_TAG = SCRIPT_TAG -- '<name> <version>;', written by the build
-do
-  -- pcall: a key of another type is a miss, and cache_lookup then names it
-  local stored = #KEYS == 1 and redis.pcall('GET', KEYS[1])
-  local n, pos = #ARGV, #CACHE_TAG + 1
-  if type(stored) == 'string' and string.find(stored, CACHE_TAG, 1, true) == 1 and #stored >= pos + 7 + 4 * n
-      and struct.unpack('<I4', stored, pos) == n then
-    -- argument i's length is the i-th '<I4' after the count, the reply's the next; `at` walks the
-    -- stored arguments after the reply
-    local unpack, find, a, length = struct.unpack, string.find
-    local reply_at = pos + 8 + 4 * n
-    local at = reply_at + unpack('<I4', stored, pos + 4 + 4 * n)
-    local reply_end = at - 1
-    for i = 1, n do
-      a, length = ARGV[i], unpack('<I4', stored, pos + 4 * i)
-      if length ~= #a or (length > 0 and find(stored, a, at, true) ~= at) then
-        at = nil
-        break
-      end
-      at = at + length
-    end
-    if at == #stored + 1 then return string.sub(stored, reply_at, reply_end) end
-  end
-end
-local CACHE_TTL_SECONDS = string.format('%d', TTL_SECONDS) -- text: Redis takes it as it is, where a Lua number is formatted first
+-- the hit check, which the build writes here from the header (src/build/argSpec.ts, luaCacheHit):
+-- @cache_hit
+local CACHE_TTL_SECONDS = TTL_SECONDS_TEXT -- the build writes a limit's value as text: Redis takes it as it is
 -- @include "keys"
 
 -- KEYS[1] must be pattern_cache:<this name>:v<this version>:<symbol>:<40 hex digits>.

@@ -9,7 +9,7 @@
 -- @include "vwap_state"
 -- @include "rsi_state"
 
-local STATE_TTL_SECONDS = string.format('%d', TTL_SECONDS) -- text: Redis takes it as it is, where a Lua number is formatted first
+local STATE_TTL_SECONDS = TTL_SECONDS_TEXT -- the build writes a limit's value as text: Redis takes it as it is
 -- atr: period, bars, prev_close, tr_sum, atr (0 while unseeded: bars <= period), last_ts, last_seq
 local ATR_LAYOUT, ATR_BYTES = '<ddddddd', 56
 -- vwap: session, points, origin, weight, sum, sum_comp, mean, m2, last_ts, last_seq

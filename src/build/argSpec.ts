@@ -193,6 +193,42 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
   ].join("\n");
 }
 
+/** The line of lua/includes/cache.lua the build replaces with {@link luaCacheHit}. */
+export const CACHE_HIT_MARK = "-- @cache_hit";
+
+/**
+ * The cache hit check, written from the header for a caching script in place of
+ * {@link CACHE_HIT_MARK} (lua/includes/cache.lua has the entry's layout and why): one GET, then,
+ * for an entry of this script's tag, one `struct.unpack` for the count and every length, the
+ * lengths compared with this call's arguments, and one plain `string.find` per non-empty argument
+ * at its place. Only then does it return the stored reply text. `tag` is the script's
+ * SCRIPT_TAG, whose length fixes where the lengths start.
+ */
+export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
+  const n = args.length;
+  if (n === 0) throw new Error("the cache hit check needs at least one argument");
+  const all = Array.from({ length: n }, (_, i) => i + 1);
+  const lengthsAt = tag.length + 1;
+  const replyAt = lengthsAt + 4 * (n + 2);
+  return [
+    "do -- the hit check, written by the build from the header (src/build/argSpec.ts, luaCacheHit)",
+    "  -- pcall: a key of another type is a miss, and cache_lookup then names it",
+    "  local stored = #KEYS == 1 and redis.pcall('GET', KEYS[1])",
+    "  local argv, find = ARGV, string.find",
+    `  if type(stored) == 'string' and #argv == ${n} and #stored >= ${replyAt - 1} and find(stored, CACHE_TAG, 1, true) == 1 then`,
+    `    local count, ${all.map((i) => `l${i}`).join(", ")}, reply_length = struct.unpack('<${"I4".repeat(n + 2)}', stored, ${lengthsAt})`,
+    // argument i is stored at at<i>, after the reply and the arguments before it
+    `    local at1 = ${replyAt} + reply_length`,
+    ...all.slice(1).map((i) => `    local at${i} = at${i - 1} + l${i - 1}`),
+    `    if count == ${n} and ${all.map((i) => `l${i} == #argv[${i}]`).join(" and ")} and at${n} + l${n} == #stored + 1`,
+    ...all.map((i) => `        and (l${i} == 0 or find(stored, argv[${i}], at${i}, true) == at${i})${i === n ? " then" : ""}`),
+    `      return string.sub(stored, ${replyAt}, at1 - 1)`,
+    "    end",
+    "  end",
+    "end",
+  ].join("\n");
+}
+
 /**
  * `cache_store(reply)`, written from the header for a caching script (lua/includes/cache.lua has
  * the entry's layout): the argument count is the header's, so the lengths are one `struct.pack`

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { READ_ONLY_SUFFIX } from "../core/manifest.js";
-import { type ArgSpec, type Limit, luaArgReader, luaCacheStore, parseArgType } from "./argSpec.js";
+import { type ArgSpec, CACHE_HIT_MARK, type Limit, luaArgReader, luaCacheHit, luaCacheStore, parseArgType } from "./argSpec.js";
 import { BlockError, pasteBlocks } from "./blocks.js";
 import { UnrollError, unrollLoops } from "./unroll.js";
 
@@ -264,15 +264,19 @@ export function buildScript(
     if (!args.every((a) => a.type)) throw new LuaBuildError(file, 1, "read_args needs a type on every @arg");
     body.splice(argsEnd, 0, luaArgReader(args));
   }
-  // cache_store() goes at the end of cache.lua, after the locals it uses
+  // cache_store() goes at the end of cache.lua, after the locals it uses; the hit check where
+  // cache.lua marks it, right after CACHE_TAG
   const cacheEnd = body.indexOf("-- end include cache");
   if (cacheEnd >= 0) body.splice(cacheEnd, 0, luaCacheStore(args));
+  const hitMark = body.indexOf(CACHE_HIT_MARK);
+  if (cacheEnd >= 0 && hitMark < 0) throw new LuaBuildError(file, 1, `the cache include has no ${CACHE_HIT_MARK} line for the hit check`);
+  if (hitMark >= 0) body.splice(hitMark, 1, luaCacheHit(args, scriptTag(header.name, header.version)));
   const source = [
     ...shebang,
     `local SCRIPT_NAME = '${header.name}'`,
     `local SCRIPT_VERSION = '${header.version}'`,
-    `local SCRIPT_TAG = '${header.name} ${header.version};'`,
-    ...limits.map((l) => `local ${l.name} = ${l.value}`),
+    `local SCRIPT_TAG = '${scriptTag(header.name, header.version)}'`,
+    ...limits.flatMap((l) => [`local ${l.name} = ${l.value}`, ...(mentions(body, `${l.name}_TEXT`) ? [`local ${l.name}_TEXT = '${l.value}'`] : [])]),
     ...dropUnusedFunctions(body),
   ].join("\n");
   return {
@@ -288,6 +292,19 @@ export function buildScript(
     source,
   };
 }
+
+/**
+ * Whether a script's text names `name` (a whole word). A limit's `<NAME>_TEXT`, its value as a
+ * text literal, is written only for scripts that use it: Redis takes a text argument as it is,
+ * where a Lua number costs a conversion to text in every call that passes it.
+ */
+const mentions = (body: readonly string[], name: string) => {
+  const word = new RegExp(`\\b${name}\\b`);
+  return body.some((line) => word.test(line));
+};
+
+/** The tag that starts every cache entry of a script version (lua/includes/cache.lua). */
+const scriptTag = (name: string, version: string) => `${name} ${version};`;
 
 const FUNCTION_START = /^local function ([A-Za-z_][A-Za-z0-9_]*)\(/;
 const KEPT_COMMENT = /^-- (begin include|end include|@)/;
