@@ -83,15 +83,16 @@ local function check_epoch_ms(field, t)
   end
 end
 
--- Band multipliers k from comma-separated decimals in (0, 10], one to five of them. The common
--- form ('1', '2.5') is read inline; anything else (an exponent, a bad number) goes through
--- band_multiplier, which builds the field name ('bands[1]') only then.
+-- One band multiplier k in (0, 10], in any decimal form, named `field`.
 local function band_multiplier(text, field)
   local k = parse_decimal(text, field)
   if not (k > 0 and k <= 10) then invalid(field, 'must be in (0, 10]') end
   return k
 end
 
+-- Band multipliers k from comma-separated decimals in (0, 10], one to five of them. The common
+-- form ('1', '2.5') is read inline; anything else (an exponent, a bad number) goes through
+-- band_multiplier, and only then is the field name ('bands[1]') built.
 local function parse_bands(s, name)
   local multipliers, n, find, byte = {}, 0, string.find, string.byte
   for text in string.gmatch(s .. ',', '([^,]*),') do

@@ -307,6 +307,9 @@ const mentions = (body: readonly string[], name: string) => {
 const scriptTag = (name: string, version: string) => `${name} ${version};`;
 
 const FUNCTION_START = /^local function ([A-Za-z_][A-Za-z0-9_]*)\(/;
+/** A line without its `--` comment (one that starts the line or follows a space). */
+const withoutComment = (line: string) => line.replace(/(^|\s)--.*$/, "$1");
+
 const KEPT_COMMENT = /^-- (begin include|end include|@)/;
 
 /**
@@ -314,21 +317,23 @@ const KEPT_COMMENT = /^-- (begin include|end include|@)/;
  * each. An include brings all its helpers, and Redis runs a script's whole text on every call, so
  * each unused definition would cost a closure (and its upvalues) per call. A top-level function
  * starts with `local function name(` at column 0 and ends at the next line that is `end`; a name
- * that appears anywhere else, even in a comment, keeps it. Repeats until nothing changes, so a
- * helper that only a dropped one used goes too.
+ * that appears anywhere else in the code keeps it (a comment that names it does not). Repeats
+ * until nothing changes, so a helper that only a dropped one used goes too.
  */
 export function dropUnusedFunctions(body: readonly string[]): string[] {
   let lines = body.flatMap((line) => line.split("\n"));
   for (let dropped = true; dropped; ) {
     dropped = false;
-    const text = lines.join("\n");
+    const code = lines.map(withoutComment);
+    const text = code.join("\n");
     for (let start = 0; start < lines.length; start++) {
       const name = FUNCTION_START.exec(lines[start] as string)?.[1];
       if (!name) continue;
       const end = lines.indexOf("end", start);
       if (end < 0) throw new Error(`local function ${name} has no 'end' at column 0`);
-      const uses = text.match(new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`, "g"))?.length ?? 0;
-      const inside = lines.slice(start, end + 1).join("\n").match(new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`, "g"))?.length ?? 0;
+      const word = new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`, "g");
+      const uses = text.match(word)?.length ?? 0;
+      const inside = code.slice(start, end + 1).join("\n").match(word)?.length ?? 0;
       if (uses > inside) continue;
       let from = start;
       while (from > 0 && (lines[from - 1] as string).startsWith("--") && !KEPT_COMMENT.test(lines[from - 1] as string)) from--;
