@@ -196,6 +196,9 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
 /** The line of lua/includes/cache.lua the build replaces with {@link luaCacheHit}. */
 export const CACHE_HIT_MARK = "-- @cache_hit";
 
+/** The first line of the hit check {@link luaCacheHit} writes; the block ends at the next `end` at column 0. */
+export const CACHE_HIT_START = "do -- the hit check, written by the build from the header (src/build/argSpec.ts, luaCacheHit)";
+
 /**
  * The cache hit check, written from the header for a caching script in place of
  * {@link CACHE_HIT_MARK} (lua/includes/cache.lua has the entry's layout and why): one GET, then,
@@ -211,7 +214,7 @@ export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
   const lengthsAt = tag.length + 1;
   const replyAt = lengthsAt + 4 * (n + 2);
   return [
-    "do -- the hit check, written by the build from the header (src/build/argSpec.ts, luaCacheHit)",
+    CACHE_HIT_START,
     "  -- pcall: a key of another type is a miss, and cache_lookup then names it",
     "  local stored = #KEYS == 1 and redis.pcall('GET', KEYS[1])",
     "  local argv, find = ARGV, string.find",

@@ -4,14 +4,19 @@
  * replicated, persisted in RDB/AOF and survives a failover.
  *
  * Each script becomes one function named after its name and version (`atr_v1_0_0`), so two
- * library generations can hold different versions side by side during a rolling upgrade. The
- * script's whole text is wrapped as the function's callback `function(KEYS, ARGV) ... end`:
- * - Functions have no global KEYS/ARGV; the callback's parameters take their names, so the
- *   script body runs unchanged.
- * - The library is one Lua chunk. Wrapping every script in its own function keeps each script's
- *   top-level locals in that function (Lua allows 200 locals and 60 upvalues per function), just
- *   as EVAL wraps a script body in a function of its own; the library's top level holds none.
- * - Nothing runs at load time except `redis.register_function` (Redis refuses `redis.call` there).
+ * library generations can hold different versions side by side during a rolling upgrade. Each
+ * script gets a `do ... end` block of its own in the library, holding its text in two parts
+ * ({@link splitScriptBody}):
+ * - what can run once, when FUNCTION LOAD runs the library: the build's constants and the
+ *   includes, which define only helper functions and constants. EVAL runs a script's whole text
+ *   on every call, so Lua creates every helper anew each time (a closure per function, with its
+ *   upvalues: 10-20% of an ATR or dispatch miss); a library function creates them once.
+ * - what must run on every call: the cache hit check and the script's own statements, as the
+ *   registered callback. Functions have no global KEYS/ARGV: the block declares them as locals,
+ *   which the helpers see as they saw the globals, and the callback sets them on entry (Redis
+ *   runs one call at a time).
+ * - The block keeps each script's locals to itself (Lua allows 200 locals per function, and the
+ *   library is one chunk); nothing at load time calls Redis (Redis refuses `redis.call` there).
  * - A script whose shebang says `flags=no-writes` is registered with `flags = { 'no-writes' }`,
  *   so FCALL_RO accepts it, on a replica too.
  *
@@ -20,9 +25,16 @@
  */
 import { createHash } from "node:crypto";
 import type { ScriptManifestEntry } from "../core/manifest.js";
+import { CACHE_HIT_START } from "./argSpec.js";
 
 /** The library's name on every server. */
 export const LIBRARY_NAME = "mathd";
+
+/**
+ * The library's layout, part of its digest: a layout change gives the same scripts a new
+ * digest, so loaders replace a library of the old layout. 2: helpers defined once, at load.
+ */
+const LIBRARY_LAYOUT = 2;
 
 /** One script as a function of the library. */
 export interface LibraryFunction {
@@ -41,8 +53,9 @@ export interface LibraryFunction {
 export interface FunctionsLibrary {
   readonly name: typeof LIBRARY_NAME;
   /**
-   * SHA1 over every function's name, script SHA1 and flags: changes whenever any script's text
-   * or version changes, and is found in every function's description on a server.
+   * SHA1 over the library's layout and every function's name, script SHA1 and flags: changes
+   * whenever any script's text or version changes, and is found in every function's description
+   * on a server.
    */
   readonly digest: string;
   /** The `FUNCTION LOAD` payload, starting `#!lua name=mathd`. */
@@ -116,6 +129,45 @@ function splitShebang(entry: ScriptManifestEntry): { flags: string[]; body: stri
   return { flags: flags?.[1] ? (flags[1] as string).split(",").filter(Boolean) : [], body: entry.source.slice(m[0].length) };
 }
 
+/** A script's text for the library: what runs once, at load, and what runs on every call. */
+export interface LibraryParts {
+  readonly once: readonly string[];
+  readonly perCall: readonly string[];
+}
+
+const INCLUDE_BEGIN = /^-- begin include /;
+const INCLUDE_END = /^-- end include /;
+
+/**
+ * Splits a built script (without its shebang) for the library, each part in its order: the
+ * build's constants (the lines before the header's `-- @name`) and the top-level includes run
+ * once; the cache hit check the build writes into the cache include, and every line of the
+ * script's own file, run per call. The per-call part may use anything the once part defines: the
+ * includes define functions and constants only, and never a script's own locals, so running them
+ * first changes nothing (test/build/functionsLibrary.test.ts holds every function to EVALSHA's
+ * answers). A text without `-- @name` keeps all its own lines per call.
+ */
+export function splitScriptBody(body: string): LibraryParts {
+  const lines = body.replace(/\s+$/, "").split("\n");
+  const header = lines.findIndex((line) => line.startsWith("-- @name "));
+  const once: string[] = lines.slice(0, Math.max(header, 0));
+  const perCall: string[] = [];
+  let depth = 0;
+  let inHitCheck = false;
+  for (const line of lines.slice(Math.max(header, 0))) {
+    if (line === CACHE_HIT_START) inHitCheck = true;
+    if (inHitCheck) {
+      perCall.push(line);
+      if (line === "end") inHitCheck = false;
+      continue;
+    }
+    if (INCLUDE_BEGIN.test(line)) depth++;
+    (depth > 0 ? once : perCall).push(line);
+    if (INCLUDE_END.test(line)) depth--;
+  }
+  return { once, perCall };
+}
+
 /**
  * Builds the library from manifest entries. Deterministic: the same manifest always gives the
  * same text and digest (entries are ordered by function name).
@@ -151,6 +203,7 @@ export function buildFunctionsLibrary(entries: readonly ScriptManifestEntry[]): 
   }
 
   const digest = createHash("sha1")
+    .update(`layout ${LIBRARY_LAYOUT}\n`)
     .update(prepared.map(({ fn }) => `${fn.functionName} ${fn.sha1} ${fn.readOnly ? "no-writes" : "-"}\n`).join(""))
     .digest("hex");
 
@@ -159,15 +212,21 @@ export function buildFunctionsLibrary(entries: readonly ScriptManifestEntry[]): 
     `-- Generated by src/build/functionsLibrary.ts from the script manifest; library ${digest}.`,
   ];
   for (const { fn, body } of prepared) {
+    const { once, perCall } = splitScriptBody(body);
     parts.push(
+      `do -- ${fn.functionName}`,
+      "local KEYS, ARGV -- this call's, set by the callback on entry",
+      ...once,
       "redis.register_function{",
       `  function_name = '${fn.functionName}',`,
       `  description = '${describe(fn, digest)}',`,
       `  flags = { ${fn.readOnly ? "'no-writes'" : ""} },`,
-      "  callback = function(KEYS, ARGV)",
-      body.replace(/\s+$/, ""),
+      "  callback = function(keys, args)",
+      "  KEYS, ARGV = keys, args",
+      ...perCall,
       "  end,",
       "}",
+      "end",
     );
   }
   return { name: LIBRARY_NAME, digest, code: `${parts.join("\n")}\n`, functions: prepared.map(({ fn }) => fn) };

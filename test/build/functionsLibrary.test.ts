@@ -9,7 +9,9 @@ import {
   FunctionsLibraryError,
   scriptOfFunction,
   splitErrorSuffix,
+  splitScriptBody,
 } from "../../src/build/functionsLibrary.js";
+import { CACHE_HIT_START } from "../../src/build/argSpec.js";
 import { libraryState, loadLibrary } from "../../src/cluster/loader.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 
@@ -61,6 +63,44 @@ describe("buildFunctionsLibrary", () => {
     expect(buildFunctionsLibrary([...SCRIPTS].reverse())).toEqual(library);
     const changed = SCRIPTS.map((s, i) => (i === 0 ? { ...s, sha1: "0".repeat(40) } : s));
     expect(buildFunctionsLibrary(changed).digest).not.toBe(library.digest);
+  });
+
+  it("defines each script's helpers once, at load: no callback defines a function; the hit check and the script's own lines run per call", () => {
+    for (const s of SCRIPTS) {
+      const name = functionName(s.name, s.version);
+      const block = new RegExp(`\\ndo -- ${name}\\n([^]*?)\\n {2}callback = function\\(keys, args\\)\\n([^]*?)\\n {2}end,\\n\\}\\nend\\n`).exec(library.code);
+      expect(block, name).not.toBeNull();
+      const [, once, perCall] = block as unknown as [string, string, string];
+      expect(perCall, name).not.toMatch(/\blocal function\b/);
+      expect(once, name).toMatch(/^local function /m);
+      expect(perCall.startsWith("  KEYS, ARGV = keys, args\n"), name).toBe(true);
+      expect(perCall.includes(CACHE_HIT_START), name).toBe(s.source.includes(CACHE_HIT_START));
+    }
+  });
+
+  it("splits a script: the build's constants and the includes once, the hit check and the script's own lines per call, each in order", () => {
+    const body = [
+      "local SCRIPT_NAME = 'x'",
+      "-- @name x",
+      "-- begin include cache",
+      "local function helper() return 1 end",
+      CACHE_HIT_START,
+      "  if hit then return 'hit' end",
+      "end",
+      "-- begin include keys",
+      "local MAX = 40",
+      "-- end include keys",
+      "-- end include cache",
+      "local cached = helper()",
+      "-- begin include args",
+      "local function read() return ARGV[1] end",
+      "-- end include args",
+      "return read()",
+    ];
+    const { once, perCall } = splitScriptBody(body.join("\n"));
+    expect(once).toEqual(["local SCRIPT_NAME = 'x'", ...body.slice(2, 4), ...body.slice(7, 11), ...body.slice(12, 15)]);
+    expect(perCall).toEqual(["-- @name x", ...body.slice(4, 7), "local cached = helper()", "return read()"]);
+    expect(splitScriptBody("local v = 1\nreturn v")).toEqual({ once: [], perCall: ["local v = 1", "return v"] });
   });
 
   it("maps function names back to scripts", () => {

@@ -12,7 +12,8 @@ import { type FunctionKit, functionContract } from "../support/contract.js";
 import { sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
-afterAll(() => dispatcher.close());
+const functionsDispatcher = sharedDispatcher({ scriptMode: "functions" });
+afterAll(() => Promise.all([dispatcher.close(), functionsDispatcher.close()]));
 
 const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99 + (i % 2) * 0.5, close: 100 + (i % 4) * 0.25 }));
 const ticks = [{ price: 100, volume: 5 }, { price: 100.05, volume: 7 }, { price: 99.95, volume: 3 }];
@@ -91,4 +92,10 @@ describe("the contract of every registered function", () => {
     expect(Object.keys(KITS).sort()).toEqual([...FUNCTION_NAMES].sort());
   });
   for (const name of FUNCTION_NAMES) functionContract(() => dispatcher, name, KITS[name] as never);
+});
+
+// The Functions library defines each script's helpers once, at load, where EVAL runs them per call
+// (src/build/functionsLibrary.ts): the same contract holds through FCALL.
+describe("the contract of every registered function, through the Functions library", () => {
+  for (const name of FUNCTION_NAMES) functionContract(() => functionsDispatcher, name, KITS[name] as never, "functions");
 });

@@ -7,6 +7,7 @@
  */
 import { Redis } from "ioredis";
 import { expect, inject, it } from "vitest";
+import { functionName } from "../../src/build/functionsLibrary.js";
 import type { FunctionName, FunctionTypes } from "../../src/dispatcher/functions.js";
 import { SCRIPT_FUNCTIONS } from "../../src/dispatcher/functions.js";
 import { parseInput } from "../../src/dispatcher/inputs.js";
@@ -30,9 +31,13 @@ export interface FunctionKit<K extends FunctionName> {
 
 const fieldOf = (result: object, path: string): number => path.split(".").reduce((v: unknown, k) => (v as Record<string, unknown>)[k], result) as number;
 
-/** Registers the contract's tests for one function. */
-export function functionContract<K extends FunctionName>(math: () => MathDispatcher, name: K, kit: FunctionKit<K>): void {
-  const symbol = (tag: string) => `CONTRACT${name.toUpperCase()}${tag}`.slice(0, 40);
+/**
+ * Registers the contract's tests for one function, run through EVALSHA or through the `mathd`
+ * Functions library (the dispatcher's `scriptMode`; the raw call then is an FCALL). The two
+ * modes use symbols of their own, so neither answers from the other's cache entries.
+ */
+export function functionContract<K extends FunctionName>(math: () => MathDispatcher, name: K, kit: FunctionKit<K>, mode: "evalsha" | "functions" = "evalsha"): void {
+  const symbol = (tag: string) => `${mode === "functions" ? "FN" : ""}CONTRACT${name.toUpperCase()}${tag}`.slice(0, 40);
   const withSymbol = (tag: string) => ({ ...kit.input, symbol: symbol(tag) }) as FunctionTypes[K][0];
 
   it(`${name}: equals its decimal.js reference`, async () => {
@@ -44,7 +49,7 @@ export function functionContract<K extends FunctionName>(math: () => MathDispatc
     await expectRejectedBeforeRedis((offline) => (offline[name] as (i: unknown) => Promise<unknown>)(kit.invalid.input), kit.invalid.field);
   });
 
-  it(`${name}: a raw EVALSHA with a bad ${kit.rawInvalid.arg} gets MATHD_INVALID ${kit.rawInvalid.field} and writes nothing`, async () => {
+  it(`${name}: a raw ${mode === "functions" ? "FCALL" : "EVALSHA"} with a bad ${kit.rawInvalid.arg} gets MATHD_INVALID ${kit.rawInvalid.field} and writes nothing`, async () => {
     const fn = SCRIPT_FUNCTIONS[name];
     const entry = math().runner.entry(fn.script);
     const good = scriptCall(fn, entry, parseInput(fn.schema, withSymbol("RAW")), {});
@@ -54,7 +59,9 @@ export function functionContract<K extends FunctionName>(math: () => MathDispatc
     const redis = new Redis(inject("redisUrl"), { db: 10 });
     try {
       await math().load();
-      const error = await redis.evalsha(entry.sha1, 1, good.keys[0] as string, ...args).catch((e: unknown) => e);
+      const key = good.keys[0] as string;
+      const raw = mode === "functions" ? redis.fcall(functionName(entry.name, entry.version), 1, key, ...args) : redis.evalsha(entry.sha1, 1, key, ...args);
+      const error = await raw.catch((e: unknown) => e);
       expect((error as Error).message).toMatch(new RegExp(`^MATHD_INVALID ${kit.rawInvalid.field.replace(/[[\].]/g, "\\$&")}: `));
       expect(await redis.exists(good.keys[0] as string)).toBe(0);
     } finally {

@@ -1,11 +1,11 @@
 import { Redis } from "ioredis";
 import { expect, inject } from "vitest";
 import { InvalidInputError } from "../../src/core/errors.js";
-import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { type ConnectOptions, MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 
 /** A dispatcher on the run's shared Redis (results in DB 10); close it after the tests. */
-export function sharedDispatcher(): MathDispatcher {
-  return MathDispatcher.connect(inject("redisUrl"));
+export function sharedDispatcher(options?: ConnectOptions): MathDispatcher {
+  return MathDispatcher.connect(inject("redisUrl"), options);
 }
 
 /**
