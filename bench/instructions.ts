@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { MathDispatcher } from "../src/dispatcher/MathDispatcher.js";
+import { buildFunctionsLibrary } from "../src/build/functionsLibrary.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
 import { freePort } from "../src/redis/localServer.js";
 import { NOW } from "./scenarios.js";
@@ -81,11 +82,19 @@ try {
   for (const script of SCRIPTS) await redis.script("LOAD", script.source);
   const s = await serverScenarios(math, redis);
 
-  /** Instructions per call over `batch`, sent as one pipeline after one unmeasured round. */
-  const perCall = async (batch: () => RawCall[]): Promise<number> => {
+  // the same scripts as the Functions library, for the FCALL rows
+  const library = buildFunctionsLibrary(SCRIPTS);
+  await redis.function("LOAD", "REPLACE", library.code);
+  const byFunction = new Map(library.functions.map((f) => [f.sha1, f.functionName]));
+
+  /** Instructions per call over `batch` (as FCALL with `fcall`), sent as one pipeline after one unmeasured round. */
+  const perCall = async (batch: () => RawCall[], fcall = false): Promise<number> => {
     const send = async (list: RawCall[]) => {
       const pipeline = redis.pipeline();
-      for (const c of list) pipeline.evalsha(c.sha1, c.keys.length, ...c.keys, ...c.args);
+      for (const c of list) {
+        if (fcall) pipeline.fcall(byFunction.get(c.sha1) as string, c.keys.length, ...c.keys, ...c.args);
+        else pipeline.evalsha(c.sha1, c.keys.length, ...c.keys, ...c.args);
+      }
       for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
     };
     await send(batch()); // fills the cache for a hit, warms the rest
@@ -101,13 +110,16 @@ try {
     ["atr 30 bars, hit", () => perCall(() => s.hits(atr, calls))],
     ["GET-only script, atr ARGV", () => perCall(getOnly(atr))],
     ["atr 30 bars, miss", () => perCall(() => s.misses(atr, calls))],
+    ["atr 30 bars, miss, FCALL", () => perCall(() => s.misses(atr, calls), true)],
     ["plain atr, packed", () => perCall(() => s.plain("atr_packed", s.atrPacked(s.bars30), calls))],
     ["plain atr, 91 string ARGV", () => perCall(() => s.plain("atr_strings", s.atrStrings(s.bars30), calls))],
     ["vwap 375 ticks, hit", () => perCall(() => s.hits(s.vwapTicks, calls))],
     ["GET-only script, vwap ticks ARGV", () => perCall(getOnly(s.vwapTicks))],
     ["vwap 375 ticks, miss", () => perCall(() => s.misses(s.vwapTicks, calls))],
+    ["vwap 375 ticks, miss, FCALL", () => perCall(() => s.misses(s.vwapTicks, calls), true)],
     ["plain vwap with sigma, packed", () => perCall(() => s.plain("vwap_packed", s.vwapPacked(s.ticks375), calls))],
     ["dispatch 30 bars, 5 news, miss", () => perCall(() => s.misses(s.dispatchCall, calls))],
+    ["dispatch 30 bars, 5 news, miss, FCALL", () => perCall(() => s.misses(s.dispatchCall, calls), true)],
     ["plain dispatch chain", () => perCall(() => s.plain("dispatch_plain", s.dispatchPlain, calls))],
     [
       "stream update (tick)",
