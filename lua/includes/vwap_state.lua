@@ -107,9 +107,13 @@ local function parse_vwap_state(s)
   for text in string.gmatch(s .. ',', '([^,]*),') do values[#values + 1] = text end
   if #values ~= 7 then invalid('state', "must be 'start' or points,origin,weight,sum,sum_comp,mean,m2: " .. shown(s)) end
   local state = vwap_new()
-  for i, name in ipairs({ 'points', 'origin', 'weight', 'sum', 'sum_comp', 'mean', 'm2' }) do
-    state[name] = parse_decimal(values[i], 'state.' .. name)
-  end
+  state.points = parse_decimal(values[1], 'state.points')
+  state.origin = parse_decimal(values[2], 'state.origin')
+  state.weight = parse_decimal(values[3], 'state.weight')
+  state.sum = parse_decimal(values[4], 'state.sum')
+  state.sum_comp = parse_decimal(values[5], 'state.sum_comp')
+  state.mean = parse_decimal(values[6], 'state.mean')
+  state.m2 = parse_decimal(values[7], 'state.m2')
   if not (state.points >= 1 and state.points <= MAX_HISTORY and state.points % 1 == 0) then invalid('state.points', 'must be a whole number in 1..' .. MAX_HISTORY) end
   if not (state.origin >= 3 and state.origin <= 3 * MAX_PRICE_UNITS and state.origin % 1 == 0) then invalid('state.origin', 'must be three times a price in units') end
   if not (state.weight >= 0 and state.weight <= MAX_HISTORY * MAX_VOLUME and state.weight % 1 == 0) then invalid('state.weight', 'must be a whole total volume') end
