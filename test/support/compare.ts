@@ -8,6 +8,16 @@ export const RELATIVE_TOLERANCE = 1e-12;
  */
 export const ABSOLUTE_FLOOR = 1e-14;
 
+/**
+ * The absolute error docs/FORMULAS.md allows a VWAP's sigma besides its relative tolerance: West's
+ * update on values shifted by the origin (the series' first point, with volume or not) errs by
+ * about n u |mean - origin|, which passes 1e-12 of a tiny sigma when the first point lies far
+ * from the rest (8 n u here: 4 n Number.EPSILON).
+ */
+export function westAllowance(points: number, vwap: number, origin: number): number {
+  return 4 * points * Number.EPSILON * Math.abs(vwap - origin);
+}
+
 /** Whether `actual` is within `relative` of the exact `expected`, or within `absolute` of it. */
 export function withinTolerance(actual: number, expected: Dec, relative = RELATIVE_TOLERANCE, absolute = 0): boolean {
   return expected.minus(actual).abs().lte(expected.abs().times(relative).plus(absolute));
