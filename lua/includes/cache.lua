@@ -30,12 +30,15 @@ local CACHE_TAG = SCRIPT_TAG -- '<name> <version>;', written by the build
 local CACHE_TTL_SECONDS = TTL_SECONDS_TEXT -- the build writes a limit's value as text: Redis takes it as it is
 -- @include "keys"
 
--- KEYS[1] must be pattern_cache:<this name>:v<this version>:<symbol>:<40 hex digits>.
+-- The start of every cache key of this script version (a miss builds it once, FCALL at load).
+local CACHE_KEY_PREFIX = 'pattern_cache:' .. SCRIPT_NAME .. ':v' .. SCRIPT_VERSION .. ':'
+
+-- KEYS[1] must be pattern_cache:<this name>:v<this version>:<symbol>:<40 hex digits>. The prefix
+-- is compared in place (a plain find at 1), not through a copy of the key's start.
 local function cache_check_key()
-  check_key_count({ 'cache_key' })
-  local key = KEYS[1]
-  local prefix = 'pattern_cache:' .. SCRIPT_NAME .. ':v' .. SCRIPT_VERSION .. ':'
-  if string.sub(key, 1, #prefix) ~= prefix or not string.find(key, '^:[0-9a-f]+$', #key - 40) then
+  if #KEYS ~= 1 then check_key_count({ 'cache_key' }) end
+  local key, prefix = KEYS[1], CACHE_KEY_PREFIX
+  if string.find(key, prefix, 1, true) ~= 1 or not string.find(key, '^:[0-9a-f]+$', #key - 40) then
     invalid('cache_key', 'must be ' .. prefix .. '<symbol>:<sha1 of the arguments>, got ' .. shown(key))
   end
   check_key_symbol('cache_key', string.sub(key, #prefix + 1, #key - 41))
