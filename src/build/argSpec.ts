@@ -193,6 +193,13 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
   ].join("\n");
 }
 
+/**
+ * The struct format of a cache entry's lengths, which {@link luaCacheStore} writes and
+ * {@link luaCacheHit} reads right after the tag: the argument count, each argument's byte length,
+ * the reply's (lua/includes/cache.lua has the whole layout).
+ */
+const entryLengths = (args: number) => `<${"I4".repeat(args + 2)}`;
+
 /** The line of lua/includes/cache.lua the build replaces with {@link luaCacheHit}. */
 export const CACHE_HIT_MARK = "-- @cache_hit";
 
@@ -212,14 +219,14 @@ export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
   if (n === 0) throw new Error("the cache hit check needs at least one argument");
   const all = Array.from({ length: n }, (_, i) => i + 1);
   const lengthsAt = tag.length + 1;
-  const replyAt = lengthsAt + 4 * (n + 2);
+  const replyAt = lengthsAt + 4 * (n + 2); // each length an '<I4'
   return [
     CACHE_HIT_START,
     "  -- pcall: a key of another type is a miss, and cache_lookup then names it",
     "  local stored = #KEYS == 1 and redis.pcall('GET', KEYS[1])",
     "  local argv, find = ARGV, string.find",
     `  if type(stored) == 'string' and #argv == ${n} and #stored >= ${replyAt - 1} and find(stored, CACHE_TAG, 1, true) == 1 then`,
-    `    local count, ${all.map((i) => `l${i}`).join(", ")}, reply_length = struct.unpack('<${"I4".repeat(n + 2)}', stored, ${lengthsAt})`,
+    `    local count, ${all.map((i) => `l${i}`).join(", ")}, reply_length = struct.unpack('${entryLengths(n)}', stored, ${lengthsAt})`,
     // argument i is stored at at<i>, after the reply and the arguments before it
     `    local at1 = ${replyAt} + reply_length`,
     ...all.slice(1).map((i) => `    local at${i} = at${i - 1} + l${i - 1}`),
@@ -252,7 +259,7 @@ export function luaCacheStore(args: readonly ArgSpec[]): string {
     "  local fields = table.concat(reply, '\\n', 3)",
     "  if CACHE_WRITES then",
     "    local argv = ARGV",
-    `    local head = CACHE_TAG .. struct.pack('<${"I4".repeat(n + 2)}', ${n}, ${all.map((i) => `#${argv(i)}`).join(", ")}, ${hitLines.length} + #fields) .. '${hitLines.replaceAll("\n", "\\n")}'`,
+    `    local head = CACHE_TAG .. struct.pack('${entryLengths(n)}', ${n}, ${all.map((i) => `#${argv(i)}`).join(", ")}, ${hitLines.length} + #fields) .. '${hitLines.replaceAll("\n", "\\n")}'`,
     `    if #${argv(n)} < CACHE_APPEND_BYTES then`,
     `      redis.call('SET', KEYS[1], head .. fields${before} .. ${argv(n)}, 'EX', CACHE_TTL_SECONDS)`,
     "    else",
