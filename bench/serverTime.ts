@@ -97,6 +97,50 @@ async function longestCallUs(redis: Redis, run: () => Promise<unknown>): Promise
 
 const pack = (rows: readonly (readonly number[])[]) => packDoubles(rows, rows[0]?.length ?? 0);
 
+/** Minor page faults of the server's process so far, when it runs on this machine (else undefined). */
+async function pageFaults(redis: Redis): Promise<number | undefined> {
+  const pid = /process_id:(\d+)/.exec((await redis.info("server")) as string)?.[1];
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[7]); // minflt, field 10
+  } catch {
+    return undefined;
+  }
+}
+
+/** Microseconds this machine takes to touch a page of fresh memory for the first time. */
+function firstTouchUs(): number {
+  const pages = 8192; // 32 MB: taken with mmap, so every page is fresh
+  const memory = Buffer.allocUnsafeSlow(pages * 4096);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < pages; i++) memory[i * 4096] = 1;
+  return Number(process.hrtime.bigint() - started) / 1e3 / pages;
+}
+
+/**
+ * What a miss adds to DB 10: its entry's memory (MEMORY USAGE), and the pages of fresh memory the
+ * server first touches per miss as the cache grows. Where a first touch is dear (about 13 us on the
+ * VM these figures come from, against well under 1 us on bare metal), those pages are a large share
+ * of a miss's server time, though no instruction count shows them (docs/SCALING.md, "Memory").
+ */
+async function missMemory(
+  redis: Redis,
+  cases: readonly (readonly [string, ScriptCall])[],
+  misses: (call: ScriptCall, count: number) => RawCall[],
+  calls: number,
+  hooks: ServerTimeHooks,
+): Promise<void> {
+  hooks.figure("first touch of a page of fresh memory, this machine", "us", [firstTouchUs()]);
+  for (const [label, call] of cases) {
+    const [one] = misses(call, 1) as [RawCall];
+    await serverUs(redis, [one]);
+    hooks.figure(`server memory per miss entry: ${label}`, "bytes", [Number(await redis.memory("USAGE", one.keys[0] as string))]);
+    const before = await pageFaults(redis);
+    if (before === undefined) continue;
+    await serverUs(redis, misses(call, calls));
+    hooks.figure(`server pages first touched per miss: ${label}`, "pages", [((await pageFaults(redis)) as number - before) / calls]);
+  }
+}
+
 /**
  * The calls every server-side measurement sends, in the units each side takes: the project's
  * scripts on the bench scenarios (a hit repeats a call; a miss gets a fresh symbol, so a fresh
@@ -214,6 +258,7 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     ["plain dispatch chain, 30 bars, 5 news", () => serverUs(redis, plain("dispatch_plain", dispatchPlain, calls))],
     project("dispatch 30 bars, 5 news, miss", () => misses(dispatchCall, calls)),
   );
+  await missMemory(redis, [["atr 30 bars", atrCall(bars30)], ["vwap 375 ticks", vwapTicks], ["dispatch 30 bars, 5 news", dispatchCall]], misses, calls, hooks);
   for (const [label, call] of [["atr", atrCall(bars30)], ["vwap ticks", vwapTicks], ["vwap bars", vwapBars]] as const) {
     await paired(
       `server: ${label} hit, GET-only script with the same ARGV/project`,

@@ -14,11 +14,13 @@
 -- mistake, or a digest collision) is a miss: the script computes, and overwrites the entry with
 -- the result of the arguments it was given.
 --
--- The arguments go last so that a miss can store the longest one without copying it in Lua:
--- Redis's Lua hashes every byte of every string a script builds as it interns it (stock Lua
--- samples 32), about 11 instructions a byte. cache_store, which the build writes from the header
--- at the end of this file (src/build/argSpec.ts, luaCacheStore), builds the entry in one
--- concatenation and leaves a last argument of CACHE_APPEND_BYTES or more to an APPEND.
+-- cache_store, which the build writes from the header at the end of this file (src/build/argSpec.ts,
+-- luaCacheStore), builds the entry in one concatenation and writes it with one SET, which Redis
+-- keeps at its length. Building it costs: Redis's Lua hashes every byte of a string it interns
+-- (stock Lua samples 32), about 11 instructions a byte, 65k for a 375-tick vwap entry of 6 KB.
+-- Leaving the packed points to an APPEND would save that but double the entry's memory (Redis
+-- grows an appended string greedily and never trims it: 14.5 KB of DB 10 for that entry), and a
+-- page of memory a growing cache touches first costs a miss more than the hashing does.
 --
 -- This file goes first in a script, and its hit check runs as soon as it is included: a hit
 -- returns before anything else (these includes too) defines a function. The argument count is
@@ -53,4 +55,3 @@ end
 -- Whether a miss stores its reply. The read-only variant of a script (for replicas:
 -- src/build/luaBuild.ts, readOnlyVariant) sets it to false: a miss computes and is not stored.
 local CACHE_WRITES = true
-local CACHE_APPEND_BYTES = 1024 -- an APPEND costs Redis about what interning this many bytes does

@@ -242,17 +242,17 @@ export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
 /**
  * `cache_store(reply)`, written from the header for a caching script (lua/includes/cache.lua has
  * the entry's layout): the argument count is the header's, so the lengths are one `struct.pack`
- * and the entry one concatenation, with no table, loop or `unpack` at run time; a last argument
- * of CACHE_APPEND_BYTES or more is left to an APPEND, so Lua never interns a copy of it. The
- * reply leaves as one text with 'miss', the entry holds it with 'hit'. Reached only after
- * `read_args()` accepted exactly these arguments.
+ * and the entry one concatenation written by one SET, with no table, loop or `unpack` at run
+ * time (cache.lua says why not an APPEND of the longest argument). The reply leaves as one text
+ * with 'miss', the entry holds it with 'hit'. Reached only after `read_args()` accepted exactly
+ * these arguments.
  */
 export function luaCacheStore(args: readonly ArgSpec[]): string {
   const n = args.length;
   if (n === 0) throw new Error("cache_store needs at least one argument");
   const argv = (i: number) => `argv[${i}]`;
   const all = Array.from({ length: n }, (_, i) => i + 1);
-  const before = all.slice(0, -1).map((i) => ` .. ${argv(i)}`).join("");
+  const stored = all.map((i) => ` .. ${argv(i)}`).join("");
   const hitLines = "cache\nhit\n"; // the stored reply's first two lines
   return [
     "local function cache_store(reply) -- written by the build from the header (src/build/argSpec.ts)",
@@ -260,12 +260,7 @@ export function luaCacheStore(args: readonly ArgSpec[]): string {
     "  if CACHE_WRITES then",
     "    local argv = ARGV",
     `    local head = CACHE_TAG .. struct.pack('${entryLengths(n)}', ${n}, ${all.map((i) => `#${argv(i)}`).join(", ")}, ${hitLines.length} + #fields) .. '${hitLines.replaceAll("\n", "\\n")}'`,
-    `    if #${argv(n)} < CACHE_APPEND_BYTES then`,
-    `      redis.call('SET', KEYS[1], head .. fields${before} .. ${argv(n)}, 'EX', CACHE_TTL_SECONDS)`,
-    "    else",
-    `      redis.call('SET', KEYS[1], head .. fields${before}, 'EX', CACHE_TTL_SECONDS)`,
-    `      redis.call('APPEND', KEYS[1], ${argv(n)})`,
-    "    end",
+    `    redis.call('SET', KEYS[1], head .. fields${stored}, 'EX', CACHE_TTL_SECONDS)`,
     "  end",
     "  return 'cache\\nmiss\\n' .. fields",
     "end",

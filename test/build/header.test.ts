@@ -74,8 +74,8 @@ describe("script headers as the contract", () => {
     expect(thrown(() => buildScript(join(LUA, "cached.lua"), LUA, tree(unmarked)))).toBeInstanceOf(LuaBuildError);
     const store = /\n(local function cache_store\(reply\)[^]*?\nend)\n-- end include cache/.exec(script.source)?.[1];
     expect(store).toContain("struct.pack('<I4I4I4I4', 2, #argv[1], #argv[2], 10 + #fields) .. 'cache\\nhit\\n'");
-    expect(store).toContain("if #argv[2] < CACHE_APPEND_BYTES then\n      redis.call('SET', KEYS[1], head .. fields .. argv[1] .. argv[2], 'EX', CACHE_TTL_SECONDS)");
-    expect(store).toContain("redis.call('SET', KEYS[1], head .. fields .. argv[1], 'EX', CACHE_TTL_SECONDS)\n      redis.call('APPEND', KEYS[1], argv[2])");
+    expect(store).toContain("redis.call('SET', KEYS[1], head .. fields .. argv[1] .. argv[2], 'EX', CACHE_TTL_SECONDS)");
+    expect(store).not.toContain("APPEND");
     expect(store).toContain("return 'cache\\nmiss\\n' .. fields");
   });
 

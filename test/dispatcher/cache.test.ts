@@ -55,6 +55,19 @@ describe("result cache in DB 10", () => {
     expect(ttl).toBeLessThanOrEqual(57_600);
   });
 
+  it("holds an entry in about its length of memory, the packed points of a long series too", async () => {
+    // 500 ticks: 8,000 bytes of packed points in the entry. An APPEND of them would leave Redis
+    // holding the entry in over twice its length (its strings grow greedily and are never trimmed);
+    // one SET holds it in its length rounded up to the allocator's size class (a quarter apart)
+    const ticks = Array.from({ length: 500 }, (_, i) => ({ price: 250 + (i % 9) * 0.05, volume: 10 + i }));
+    await dispatcher.vwap({ symbol: "CACHEMEMORY", ticks });
+    const [key] = await redis.keys("pattern_cache:vwap:*:CACHEMEMORY:*");
+    const length = await redis.strlen(key!);
+    expect(length).toBeGreaterThan(8_000);
+    expect(Number(await redis.memory("USAGE", key!))).toBeLessThan(1.5 * length);
+    expect((await dispatcher.vwap({ symbol: "CACHEMEMORY", ticks })).cache).toBe("hit");
+  });
+
   it("wraps the symbol in a cluster hash tag when asked", async () => {
     const tagged = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }), { hashTag: true });
     const result = await tagged.atr({ symbol: "TAGGED", period: 10, bars });

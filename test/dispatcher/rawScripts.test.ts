@@ -241,8 +241,8 @@ describe("the cache never answers one call's arguments with another's result", (
     expect((await call(keyOf(a), longer))[1]).toBe("miss");
   });
 
-  it("pairs a long last argument, which a miss stores with APPEND, just as strictly", async () => {
-    // 100 bars = 2,400 bytes: over CACHE_APPEND_BYTES (lua/includes/cache.lua)
+  it("pairs a long last argument just as strictly", async () => {
+    // 100 bars = 2,400 bytes, compared in place by the hit check
     const rows = Array.from({ length: 100 }, (_, i) => [(101 + (i % 7)) * UNIT, (99 - (i % 5)) * UNIT, 100 * UNIT]);
     const long = ["3", "0", "", packDoubles(rows, 3)];
     const other = ["3", "0", "", packDoubles(rows.map((r, i) => (i === 99 ? [r[0]! + UNIT, r[1]!, r[2]!] : r)), 3)];

@@ -87,7 +87,7 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
       const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99 - (i % 2), close: 99.5 + (i % 4) * 0.5 }));
       expect((await math.atr({ symbol: "ACLSDK", period: 14, bars })).cache).toBe("miss");
       expect((await math.atr({ symbol: "ACLSDK", period: 14, bars })).cache).toBe("hit");
-      // 100 ticks, 1,600 bytes packed: a miss stores its entry with SET, then APPEND (cache.lua)
+      // 100 ticks, 1,600 bytes packed: a long entry is one SET too, so the user needs no +append
       const ticks = Array.from({ length: 100 }, (_, i) => ({ price: 100 + (i % 9) * 0.05, volume: 10 + i }));
       expect((await math.vwap({ symbol: "ACLSDK", ticks })).cache).toBe("miss");
       expect((await math.vwap({ symbol: "ACLSDK", ticks })).cache).toBe("hit");
