@@ -15,6 +15,7 @@ import { join, relative } from "node:path";
 import { READ_ONLY_SUFFIX } from "../core/manifest.js";
 import { type ArgSpec, CACHE_HIT_MARK, type Limit, luaArgReader, luaCacheHit, luaCacheStore, parseArgType } from "./argSpec.js";
 import { BlockError, pasteBlocks } from "./blocks.js";
+import { withoutComment } from "./luaText.js";
 import { UnrollError, unrollLoops } from "./unroll.js";
 
 /** A failure to build a script, pointing at the file and line that caused it. */
@@ -307,8 +308,6 @@ const mentions = (body: readonly string[], name: string) => {
 const scriptTag = (name: string, version: string) => `${name} ${version};`;
 
 const FUNCTION_START = /^local function ([A-Za-z_][A-Za-z0-9_]*)\(/;
-/** A line without its `--` comment (one that starts the line or follows a space). */
-const withoutComment = (line: string) => line.replace(/(^|\s)--.*$/, "$1");
 
 const KEPT_COMMENT = /^-- (begin include|end include|@)/;
 

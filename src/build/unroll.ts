@@ -34,6 +34,8 @@
  * forms on Redis).
  */
 
+import { withoutComment } from "./luaText.js";
+
 /** A malformed `@unroll`, with the line (1-based, in the text given) that is wrong. */
 export class UnrollError extends Error {
   constructor(
@@ -84,7 +86,7 @@ export function unrollLoops(lines: readonly string[]): string[] {
     if (end < 0) throw new UnrollError(line + 1, "the loop has no `end` at the indentation of its `for`");
     const body = lines.slice(at + 3, end);
     body.forEach((text, i) => {
-      if (/(^|[^\w.])(break|return)([^\w]|$)/.test(text.replace(/--.*$/, ""))) throw new UnrollError(at + 4 + i, "an unrolled loop's body may not break or return");
+      if (/(^|[^\w.])(break|return)([^\w]|$)/.test(withoutComment(text))) throw new UnrollError(at + 4 + i, "an unrolled loop's body may not break or return");
       if (new RegExp(`(^|[^\\w.])${index}\\s*=[^=]`).test(text)) throw new UnrollError(at + 4 + i, `an unrolled loop's body may not assign ${index}`);
     });
     const code = body.filter((text) => !COMMENT.test(text)); // the comments stay with the first copy
