@@ -103,6 +103,11 @@ async function pairedRatio(name: string, numerator: () => Promise<number>, denom
   ratio(name, spread(quotient));
 }
 
+/** How many keys DB 0 holds (redis-benchmark runs there). */
+async function keysInDb0(redis: Redis): Promise<number> {
+  return Number(/^db0:keys=(\d+)/m.exec((await redis.info("keyspace")) as string)?.[1] ?? 0);
+}
+
 let symbolCounter = 0;
 const freshSymbol = () => `B${symbolCounter++}`;
 
@@ -115,15 +120,23 @@ const freshSymbol = () => `B${symbolCounter++}`;
 function baseline(call: ScriptCall, sha1: string, port: number, raw: Redis) {
   const binary = call.args.some((a) => Buffer.isBuffer(a) && a.includes(0));
   const keyFor = (symbol: string) => (call.keys[0] as string).replace(/:B\d+:/, `:${symbol}:`);
-  const command = ["EVALSHA", sha1, "1", keyFor("S__rand_int__"), ...call.args];
+  // a fresh prefix per run: redis-benchmark's random numbers can repeat from one run to the
+  // next, and a run that met the previous run's keys measured cache hits, not computations
+  const command = () => ["EVALSHA", sha1, "1", keyFor(`${freshSymbol()}R__rand_int__`), ...call.args];
+  /** A redis-benchmark run, checked to have computed (nearly) every call: each miss adds a key to DB 0. */
+  const computed = async (requests: number, pipeline: number) => {
+    const before = await keysInDb0(raw);
+    const rps = redisBenchmark({ port, requests, pipeline, command: command() });
+    const added = (await keysInDb0(raw)) - before;
+    if (added < 0.99 * requests) throw new Error(`redis-benchmark computed ${added} of ${requests} calls: the rest were cache hits`);
+    return rps;
+  };
   return {
     name: binary ? "ioredis raw EVALSHA" : "redis-benchmark",
     oneAtATime: (requests: number) =>
-      binary
-        ? opsPerSecond(requests, () => raw.evalsha(sha1, 1, keyFor(freshSymbol()), ...call.args))
-        : Promise.resolve(redisBenchmark({ port, requests, pipeline: 1, command })),
+      binary ? opsPerSecond(requests, () => raw.evalsha(sha1, 1, keyFor(freshSymbol()), ...call.args)) : computed(requests, 1),
     pipelined: async (requests: number) => {
-      if (!binary) return redisBenchmark({ port, requests, pipeline: PIPELINE, command });
+      if (!binary) return computed(requests, PIPELINE);
       return (
         PIPELINE *
         (await opsPerSecond(requests / PIPELINE, () => {
