@@ -118,7 +118,7 @@ function firstTouchUs(): number {
 
 /**
  * What a miss adds to DB 10: its entry's memory (MEMORY USAGE), and the pages of fresh memory the
- * server first touches per miss as the cache grows. Where a first touch is dear (about 13 us on the
+ * server first touches per miss as the cache grows. Where a first touch is dear (15-24 us on the
  * VM these figures come from, against well under 1 us on bare metal), those pages are a large share
  * of a miss's server time, though no instruction count shows them (docs/SCALING.md, "Memory").
  */
