@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -40,6 +41,19 @@ describe("inputsDigest", () => {
       reference.update(`${bytes.length}:`).update(bytes);
     }
     expect(inputsDigest(args)).toBe(reference.digest("hex"));
+  });
+
+  it("equals the reference layout for any mix of text and bytes, long or short, call after call", () => {
+    const reference = (args: readonly (string | Buffer)[]) => {
+      const hash = createHash("sha1");
+      for (const arg of args) {
+        const bytes = typeof arg === "string" ? Buffer.from(arg, "utf8") : arg;
+        hash.update(`${bytes.length}:`).update(bytes);
+      }
+      return hash.digest("hex");
+    };
+    const arg = fc.oneof(fc.string({ unit: "grapheme", maxLength: 40 }), fc.uint8Array({ maxLength: 6000, size: "max" }).map((b) => Buffer.from(b)));
+    fc.assert(fc.property(fc.array(arg, { maxLength: 8 }), (args) => inputsDigest(args) === reference(args)), { numRuns: 200, endOnFailure: true });
   });
 
   it("tells apart arguments whose bytes only differ in where they split", () => {
