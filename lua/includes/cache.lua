@@ -19,8 +19,9 @@
 -- keeps at its length. Building it costs: Redis's Lua hashes every byte of a string it interns
 -- (stock Lua samples 32), about 11 instructions a byte, 65k for a 375-tick vwap entry of 6 KB.
 -- Leaving the packed points to an APPEND would save that but double the entry's memory (Redis
--- grows an appended string greedily and never trims it: 14.5 KB of DB 10 for that entry), and a
--- page of memory a growing cache touches first costs a miss more than the hashing does.
+-- grows an appended string greedily and never trims it: 14.5 KB of DB 10 for that entry). Memory
+-- is what a shared Redis runs out of, and where a fresh page is dear to touch (15-24 us on the VM
+-- of docs/SCALING.md, "Memory") the pages a miss saves outweigh the hashing.
 --
 -- This file goes first in a script, and its hit check runs as soon as it is included: a hit
 -- returns before anything else (these includes too) defines a function. The argument count is
