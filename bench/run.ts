@@ -225,7 +225,7 @@ async function clientSide(math: MathDispatcher, admin: Redis, news: Redis, volum
     log(` ${s.name} (baseline: ${base.name})`);
     // unmeasured calls first: the first calls of a function compile its path (zod, V8's JIT), which
     // is not what the ratio is about, and in the short suite they were a third of a repetition
-    await opsPerSecond(200, () => s.sdk(freshSymbol()));
+    await opsPerSecond(1000, () => s.sdk(freshSymbol()));
     await pairedRatio(
       `${s.name} SDK/baseline, one at a time`,
       () => opsPerSecond(CALLS, () => s.sdk(freshSymbol())),
