@@ -38,23 +38,20 @@ export const priceSchema = z.unknown().transform((value, ctx) => {
   return units;
 });
 
+/*
+ * The number schemas are zod's own types with the messages worded here: a field of a
+ * `z.unknown().transform()` pipe cost a parse five times as much (0.7-0.9 us against 0.14 in an
+ * object, hot), and a scalar call's input has a dozen of them once its settings' defaults count.
+ * zod 4's number refuses NaN and the infinities, and its int() whatever is not a safe integer.
+ */
+const finiteMessage = (issue: { input?: unknown }) => `must be a finite number, got ${String(issue.input)}`;
+
 /** A finite number, with NaN and infinities named as such. */
-export const finiteSchema = z.unknown().transform((value, ctx) => {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    ctx.addIssue({ code: "custom", message: `must be a finite number, got ${String(value)}` });
-    return z.NEVER;
-  }
-  return value;
-});
+export const finiteSchema = z.number({ error: finiteMessage });
 
 export function integerSchema(min: number, max: number) {
-  return z.unknown().transform((value, ctx) => {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-      ctx.addIssue({ code: "custom", message: `must be an integer in ${min}..${max}, got ${String(value)}` });
-      return z.NEVER;
-    }
-    return value;
-  });
+  const error = (issue: { input?: unknown }) => `must be an integer in ${min}..${max}, got ${String(issue.input)}`;
+  return z.number({ error }).int({ error }).gte(min, { error }).lte(max, { error });
 }
 
 export const volumeSchema = integerSchema(0, MAX_VOLUME);
@@ -164,10 +161,10 @@ export const ticksSchema = pointsOf(2, (item, i, data, at) => {
 
 /** A finite number in an interval; `open` marks the ends that are excluded. */
 export function rangeSchema(min: number, max: number, open: { min?: boolean; max?: boolean } = {}) {
-  const text = `${open.min ? "(" : "["}${min}, ${max}${open.max ? ")" : "]"}`;
-  return finiteSchema.refine((x) => (open.min ? x > min : x >= min) && (open.max ? x < max : x <= max), {
-    error: `must be in ${text}`,
-  });
+  const error = `must be in ${open.min ? "(" : "["}${min}, ${max}${open.max ? ")" : "]"}`;
+  const finite = z.number({ error: finiteMessage });
+  const above = open.min ? finite.gt(min, { error }) : finite.gte(min, { error });
+  return open.max ? above.lt(max, { error }) : above.lte(max, { error });
 }
 
 export const sideSchema = z.enum(["long", "short"], { error: "must be 'long' or 'short'" });

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { InvalidInputError } from "../../src/core/errors.js";
+import { finiteSchema, integerSchema, parseInput, rangeSchema } from "../../src/dispatcher/inputs.js";
+
+/** The message parseInput gives `value` under `schema`, or undefined when it passes. */
+function refusal(schema: z.ZodType, value: unknown): string | undefined {
+  try {
+    parseInput(z.object({ x: schema }), { x: value });
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidInputError);
+    return (error as InvalidInputError).message;
+  }
+}
+
+describe("number schemas", () => {
+  it("name NaN, the infinities and non-numbers as not finite", () => {
+    for (const value of [Number.NaN, Infinity, -Infinity, "1", undefined]) {
+      expect(refusal(finiteSchema, value)).toBe(`x: must be a finite number, got ${String(value)}`);
+    }
+    expect(refusal(finiteSchema, -1.5)).toBeUndefined();
+  });
+
+  it("word every failure of an integer field the same way, bounds included", () => {
+    const schema = integerSchema(1, 500);
+    for (const value of [0, 501, 2.5, Number.NaN, "7"]) expect(refusal(schema, value)).toBe(`x: must be an integer in 1..500, got ${String(value)}`);
+    expect(refusal(schema, 1)).toBeUndefined();
+    expect(refusal(schema, 500)).toBeUndefined();
+  });
+
+  it("keep a range's open and closed ends", () => {
+    const schema = rangeSchema(0, 1, { min: true });
+    expect(refusal(schema, 0)).toBe("x: must be in (0, 1]");
+    expect(refusal(schema, 1.01)).toBe("x: must be in (0, 1]");
+    expect(refusal(schema, Infinity)).toBe("x: must be a finite number, got Infinity");
+    expect(refusal(schema, 1)).toBeUndefined();
+    expect(refusal(rangeSchema(0, 1, { max: true }), 1)).toBe("x: must be in [0, 1)");
+  });
+});
