@@ -162,8 +162,7 @@ export const ticksSchema = pointsOf(2, (item, i, data, at) => {
 /** A finite number in an interval; `open` marks the ends that are excluded. */
 export function rangeSchema(min: number, max: number, open: { min?: boolean; max?: boolean } = {}) {
   const error = `must be in ${open.min ? "(" : "["}${min}, ${max}${open.max ? ")" : "]"}`;
-  const finite = z.number({ error: finiteMessage });
-  const above = open.min ? finite.gt(min, { error }) : finite.gte(min, { error });
+  const above = open.min ? finiteSchema.gt(min, { error }) : finiteSchema.gte(min, { error });
   return open.max ? above.lt(max, { error }) : above.lte(max, { error });
 }
 
