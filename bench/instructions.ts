@@ -117,6 +117,7 @@ try {
     ["GET-only script, vwap ticks ARGV", () => perCall(getOnly(s.vwapTicks))],
     ["vwap 375 ticks, miss", () => perCall(() => s.misses(s.vwapTicks, calls))],
     ["vwap 375 ticks, miss, FCALL", () => perCall(() => s.misses(s.vwapTicks, calls), true)],
+    ["vwap 375 ticks, miss, store: false", () => perCall(() => s.misses(s.unstored(s.vwapTicks), calls))],
     ["plain vwap with sigma, packed", () => perCall(() => s.plain("vwap_packed", s.vwapPacked(s.ticks375), calls))],
     ["dispatch 30 bars, 5 news, miss", () => perCall(() => s.misses(s.dispatchCall, calls))],
     ["dispatch 30 bars, 5 news, miss, FCALL", () => perCall(() => s.misses(s.dispatchCall, calls), true)],

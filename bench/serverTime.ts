@@ -15,6 +15,7 @@ import { parseInput } from "../src/dispatcher/inputs.js";
 import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { packDoubles } from "../src/core/units.js";
+import { READ_ONLY_SUFFIX } from "../src/core/manifest.js";
 import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES } from "../src/dispatcher/limits.js";
 import { buildFunctionsLibrary, functionName } from "../src/build/functionsLibrary.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
@@ -199,10 +200,12 @@ export async function serverScenarios(math: MathDispatcher, redis: Redis) {
     pack(bars30.map((b) => [units(b.high), units(b.low), units(b.close)])),
     pack(news5.map((n) => [n.sentiment, n.relevance, n.publishedAt])),
   ];
+  /** The call as `store: false` sends it: its script's read-only variant, which stores no miss. */
+  const unstored = (call: ScriptCall): ScriptCall => ({ ...call, script: `${call.script}${READ_ONLY_SUFFIX}` });
   /** A fresh symbol for a call that must not hit the cache. */
   const fresh = (prefix: string) => `${prefix}${counter++}`;
   return {
-    misses, hits, plain, fn, fresh,
+    misses, hits, plain, fn, fresh, unstored,
     bars30, barsLong, ticks375, ticks100, ticksLong,
     atrCall, vwapTicks, vwapBars, dispatchCall, dispatchSignal,
     atrStrings, atrPacked, vwapPacked, dispatchPlain,
@@ -212,7 +215,7 @@ export async function serverScenarios(math: MathDispatcher, redis: Redis) {
 export async function measureServerTime(math: MathDispatcher, redis: Redis, hooks: ServerTimeHooks): Promise<void> {
   const { reps, calls } = hooks;
   const scenarios = await serverScenarios(math, redis);
-  const { misses, hits, plain, fn, fresh, bars30, barsLong, ticks375, ticks100, ticksLong } = scenarios;
+  const { misses, hits, plain, fn, fresh, unstored, bars30, barsLong, ticks375, ticks100, ticksLong } = scenarios;
   const { atrCall, vwapTicks, vwapBars, dispatchCall, dispatchSignal, atrStrings, atrPacked, vwapPacked, dispatchPlain } = scenarios;
 
   /** A paired ratio of two server-time measurements per repetition: `a / b` (higher is better). */
@@ -257,6 +260,12 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     "server: dispatch miss, plain one-script chain/project",
     ["plain dispatch chain, 30 bars, 5 news", () => serverUs(redis, plain("dispatch_plain", dispatchPlain, calls))],
     project("dispatch 30 bars, 5 news, miss", () => misses(dispatchCall, calls)),
+  );
+  // a miss of a call that asks not to be stored (store: false): its script's read-only variant
+  await paired(
+    "server: vwap 375 ticks miss, stored/store: false",
+    ["vwap 375 ticks, miss, stored", () => serverUs(redis, misses(vwapTicks, calls))],
+    ["vwap 375 ticks, miss, store: false", () => serverUs(redis, misses(unstored(vwapTicks), calls))],
   );
   await missMemory(redis, [["atr 30 bars", atrCall(bars30)], ["vwap 375 ticks", vwapTicks], ["dispatch 30 bars, 5 news", dispatchCall]], misses, calls, hooks);
   for (const [label, call] of [["atr", atrCall(bars30)], ["vwap ticks", vwapTicks], ["vwap bars", vwapBars]] as const) {

@@ -28,7 +28,7 @@ export type { ResultMeta, ValidatedFunction, ScriptFunction, NamedArgs } from ".
 export type { FunctionsLibrary, LibraryFunction } from "./build/functionsLibrary.js";
 export type { ResultTierOptions } from "./dispatcher/resultTier.js";
 export type { CacheStatus } from "./dispatcher/reply.js";
-export { ScriptRunner, type ScriptCall, type Settled, type ScriptRunnerOptions } from "./dispatcher/scriptRunner.js";
+export { ScriptRunner, type ScriptCall, type ScriptCallOptions, type Settled, type ScriptRunnerOptions } from "./dispatcher/scriptRunner.js";
 export { READ_ONLY_SUFFIX, type ScriptManifestEntry, type ArgSpec, type ArgType } from "./core/manifest.js";
 export { SCRIPTS } from "./generated/scripts.js";
 export {

@@ -23,7 +23,7 @@ import { parseInput } from "./inputs.js";
 import { MAX_DISPATCH_BARS } from "./limits.js";
 import { ResultTier, type ResultTierOptions } from "./resultTier.js";
 import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
-import { type ScriptCall, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
+import { type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
 import { type KeyReader, pipelineReader, readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 
 export type { BatchOutcome } from "./batch.js";
@@ -50,7 +50,7 @@ export type ConnectTarget = RedisConfigInput & { cluster?: readonly StartupNode[
 
 /** The single-function methods, one per entry of the registry (`math.atr(input)`, ...). */
 export type SingleFunctionMethods = {
-  [K in keyof FunctionTypes]: (input: FunctionTypes[K][0], options?: CallOptions) => Promise<FunctionTypes[K][1] & ResultMeta>;
+  [K in keyof FunctionTypes]: (input: FunctionTypes[K][0], options?: ScriptCallOptions) => Promise<FunctionTypes[K][1] & ResultMeta>;
 };
 
 /** The result of any one function, with its {@link ResultMeta} (what `run` resolves to). */
@@ -93,6 +93,7 @@ export class MathDispatcher {
    * @throws ConfigurationError in cluster mode for `MATHD_DB_*` or `hashTag: false`.
    */
   constructor(client: ResilientRedis | Redis | Cluster, options: MathDispatcherOptions = {}) {
+    this.tier = options.resultCache ? new ResultTier(options.resultCache) : undefined; // its bounds checked first
     if (client instanceof ResilientRedis) {
       this.client = client;
       this.ownsClient = false;
@@ -114,7 +115,6 @@ export class MathDispatcher {
     // a cluster routes by slot: every key of a symbol carries its {SYMBOL} hash tag
     this.options = this.client.cluster ? { ...options, hashTag: true } : options;
     this.runner = new ScriptRunner(this.client, SCRIPTS, "patterns", { scriptMode: options.scriptMode, readFrom: options.readFrom });
-    this.tier = options.resultCache ? new ResultTier(options.resultCache) : undefined;
   }
 
   /** A dispatcher on a {@link ResilientRedis} you own: {@link MathDispatcher.close} leaves it open. */
@@ -147,17 +147,17 @@ export class MathDispatcher {
   }
 
   /** A call answered by the in-process tier, or sent and its result kept there. */
-  private async execute<Result>(call: ScriptCall, decode: (reply: unknown) => Result, options?: CallOptions): Promise<Result> {
+  private async execute<Result>(call: ScriptCall, decode: (reply: unknown) => Result, options?: ScriptCallOptions): Promise<Result> {
     const key = call.keys[0] as string;
     const held = this.tier?.get(key) as Result | undefined;
     if (held) return withMemoryStatus(held);
     const result = decode(await this.runner.run(call, options));
-    this.tier?.set(key, result);
+    if (options?.store !== false) this.tier?.set(key, result);
     return result;
   }
 
   /** One single-function call chosen by name (what {@link MathDispatcher.batch} takes). */
-  run(call: BatchCall, options?: CallOptions): Promise<AnyResult> {
+  run(call: BatchCall, options?: ScriptCallOptions): Promise<AnyResult> {
     return (async () => {
       if (typeof call !== "object" || call === null) throw new InvalidInputError("call", "must be { fn, input }");
       const fn = functionOf(call.fn, "fn");
@@ -169,7 +169,7 @@ export class MathDispatcher {
   }
 
   /** A series longer than one call carries, in chunks (never in the in-process tier). */
-  private runLong(fn: AnyFunction, parsed: { symbol: string }, options?: CallOptions): Promise<AnyResult> {
+  private runLong(fn: AnyFunction, parsed: { symbol: string }, options?: ScriptCallOptions): Promise<AnyResult> {
     return runChunked(this.runner, fn, parsed, this.options, options) as Promise<AnyResult>;
   }
 
@@ -178,7 +178,7 @@ export class MathDispatcher {
    * (or an unknown `fn`) yields its error in place and is not sent. A series longer than one
    * call carries runs in chunks of its own, next to the pipeline.
    */
-  async batch(calls: readonly BatchCall[], options?: CallOptions): Promise<BatchOutcome<AnyResult>[]> {
+  async batch(calls: readonly BatchCall[], options?: ScriptCallOptions): Promise<BatchOutcome<AnyResult>[]> {
     requireArray(calls, "calls");
     const long = new Map<number, () => Promise<AnyResult>>();
     const prepared = calls.map((c, i) =>
@@ -203,7 +203,7 @@ export class MathDispatcher {
   private async answer<Extra, Result>(
     prepared: BatchOutcome<{ call: ScriptCall | undefined; extra: Extra }>[],
     decode: (reply: unknown, extra: Extra) => Result,
-    options?: CallOptions,
+    options?: ScriptCallOptions,
     separately: ReadonlyMap<number, () => Promise<Result>> = new Map(),
   ): Promise<BatchOutcome<Result>[]> {
     const elsewhere = prepared.map((p, i): Promise<BatchOutcome<Result>> | undefined => {
@@ -222,7 +222,7 @@ export class MathDispatcher {
       const other = answered[i];
       if (other) return other;
       const p = prepared[i];
-      if (outcome.ok && p?.ok && p.value.call) this.tier?.set(p.value.call.keys[0] as string, outcome.value);
+      if (outcome.ok && p?.ok && p.value.call && options?.store !== false) this.tier?.set(p.value.call.keys[0] as string, outcome.value);
       return outcome;
     });
   }
@@ -249,7 +249,7 @@ export class MathDispatcher {
    * Decisions for many signals: one round trip reads the news (DB 11) and volume baselines (DB 5)
    * the signals leave out, then one pipeline runs one `dispatch` script call per signal.
    */
-  async dispatchMany(signals: readonly Signal[], options?: CallOptions): Promise<BatchOutcome<Decision & ResultMeta>[]> {
+  async dispatchMany(signals: readonly Signal[], options?: ScriptCallOptions): Promise<BatchOutcome<Decision & ResultMeta>[]> {
     requireArray(signals, "signals");
     const entry = this.runner.entry(dispatchFunction.script);
     const parsed = signals.map((s) => attempt(() => parseInput(signalSchema, s)));
@@ -310,7 +310,7 @@ export class MathDispatcher {
    * computed first by `atr` (in chunks when longer still): the same double the dispatch script
    * would compute from the bars.
    */
-  private async withLongAtr(signal: ParsedSignal, options?: CallOptions): Promise<ParsedSignal> {
+  private async withLongAtr(signal: ParsedSignal, options?: ScriptCallOptions): Promise<ParsedSignal> {
     const atrBars = signal.atrBars;
     if (!atrBars) return signal;
     const input = { symbol: signal.symbol, period: atrBars.period, bars: atrBars.bars, series: false };
@@ -320,7 +320,7 @@ export class MathDispatcher {
   }
 
   /** The decision for one signal: stop, target, confidence with its terms, news boost and lots. */
-  async dispatch(signal: Signal, options?: CallOptions): Promise<Decision & ResultMeta> {
+  async dispatch(signal: Signal, options?: ScriptCallOptions): Promise<Decision & ResultMeta> {
     return unwrap((await this.dispatchMany([signal], options))[0]);
   }
 
@@ -348,7 +348,7 @@ export class MathDispatcher {
 
 for (const name of FUNCTION_NAMES) {
   Object.defineProperty(MathDispatcher.prototype, name, {
-    value: function (this: MathDispatcher, input: unknown, options?: CallOptions) {
+    value: function (this: MathDispatcher, input: unknown, options?: ScriptCallOptions) {
       return this.run({ fn: name, input } as BatchCall, options);
     },
     writable: true,

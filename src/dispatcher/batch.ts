@@ -1,7 +1,6 @@
 /** Running many prepared script calls in one pipeline, with per-call outcomes. */
 import { InvalidInputError, MathDispatcherError } from "../core/errors.js";
-import type { CallOptions } from "../redis/ResilientRedis.js";
-import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
+import type { ScriptCall, ScriptCallOptions, ScriptRunner } from "./scriptRunner.js";
 
 /** One outcome of a batch: the result, or the typed error of that one input. */
 export type BatchOutcome<Result> = { ok: true; value: Result } | { ok: false; error: MathDispatcherError };
@@ -24,7 +23,7 @@ export async function runPrepared<Extra, Result>(
   runner: ScriptRunner,
   prepared: readonly Prepared<Extra>[],
   decode: (reply: unknown, extra: Extra) => Result,
-  options?: CallOptions,
+  options?: ScriptCallOptions,
 ): Promise<BatchOutcome<Result>[]> {
   const settled = await runner.runMany(
     prepared.flatMap((p) => (p.ok ? [p.value.call] : [])),

@@ -10,9 +10,8 @@
 import { InvalidInputError } from "../core/errors.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { decodeReply, type ReplyFields, textField } from "./reply.js";
-import type { CallOptions } from "../redis/ResilientRedis.js";
 import { decodeResult, type NamedArgs, type ResultMeta, type ScriptFunction, scriptCall } from "./scriptFunction.js";
-import type { ScriptRunner } from "./scriptRunner.js";
+import type { ScriptCallOptions, ScriptRunner } from "./scriptRunner.js";
 
 /** Options of a chunked run. */
 export interface ChunkOptions extends KeyOptions {
@@ -47,7 +46,7 @@ export async function runChunked<Parsed extends { symbol: string }, Result>(
   single: ScriptFunction<Parsed, Result>,
   input: Parsed,
   options: ChunkOptions = {},
-  callOptions?: CallOptions,
+  callOptions?: ScriptCallOptions,
 ): Promise<Result & ResultMeta> {
   const chunking = single.chunking;
   if (!chunking) throw new InvalidInputError("input", `${single.script} takes no series in chunks`);

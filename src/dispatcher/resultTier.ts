@@ -4,6 +4,7 @@
  * until its TTL: a repeated call in one process can be answered with no round trip at all.
  * Bounded by entries and by an estimate of the bytes held; the least recently used go first.
  */
+import { ConfigurationError } from "../core/errors.js";
 import { DEFAULT_TTL_SECONDS } from "../redis/databases.js";
 
 /** Bounds of the in-process tier. */
@@ -28,10 +29,13 @@ function sizeOf(value: unknown): number {
   return 8;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
+/** A frozen deep copy: what every later caller shares, while the caller who got `value` keeps it as it was. */
+function frozenCopy<T>(value: T): T {
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
+  if (value && typeof value === "object") {
+    const copy: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) copy[k] = frozenCopy(v);
+    return Object.freeze(copy) as T;
   }
   return value;
 }
@@ -40,7 +44,15 @@ export class ResultTier {
   private readonly held = new Map<string, Held>();
   private bytes = 0;
 
-  constructor(private readonly options: ResultTierOptions) {}
+  /** @throws ConfigurationError naming `resultCache.maxEntries` or `resultCache.maxBytes` when it is not a positive whole number. */
+  constructor(private readonly options: ResultTierOptions) {
+    for (const bound of ["maxEntries", "maxBytes"] as const) {
+      const value: unknown = options?.[bound];
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+        throw new ConfigurationError(`resultCache.${bound}`, `must be a positive whole number, got ${String(value)}`);
+      }
+    }
+  }
 
   /** The result held for a cache key (frozen: shared by every caller), or undefined. */
   get(key: string): unknown {
@@ -55,7 +67,7 @@ export class ResultTier {
     return held.value;
   }
 
-  /** Keeps a result for its key, evicting the least recently used beyond the bounds. */
+  /** Keeps a copy of a result for its key, evicting the least recently used beyond the bounds. */
   set(key: string, value: unknown): void {
     const bytes = sizeOf(value) + 2 * key.length;
     if (bytes > this.options.maxBytes) return;
@@ -64,7 +76,7 @@ export class ResultTier {
       this.bytes -= previous.bytes;
       this.held.delete(key);
     }
-    this.held.set(key, { value: deepFreeze(value), bytes, expires: Date.now() + DEFAULT_TTL_SECONDS * 1000 });
+    this.held.set(key, { value: frozenCopy(value), bytes, expires: Date.now() + DEFAULT_TTL_SECONDS * 1000 });
     this.bytes += bytes;
     for (const [oldest, held] of this.held) {
       if (this.held.size <= this.options.maxEntries && this.bytes <= this.options.maxBytes) break;

@@ -20,9 +20,20 @@ import type { CallOptions, ResilientRedis } from "../redis/ResilientRedis.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
 import { ClusterScriptTransport, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
-import type { ScriptCall } from "../core/manifest.js";
+import { READ_ONLY_SUFFIX, type ScriptCall } from "../core/manifest.js";
 export type { ScriptCall } from "../core/manifest.js";
 
+/** Options of one call, or one batch, of the math scripts. */
+export interface ScriptCallOptions extends CallOptions {
+  /**
+   * Whether a miss stores its result (default true). `false` for inputs that will not come again,
+   * such as a series that grows by a point between calls: the call still answers from a DB 10
+   * entry that exists, and on a miss computes and keeps the result nowhere (no DB 10 entry, not in
+   * the in-process tier). The script runs as its read-only variant (`atr_ro`, the one replica
+   * reads run), so such a call adds nothing to Redis's memory and spares Redis the entry's write.
+   */
+  store?: boolean;
+}
 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
@@ -126,6 +137,13 @@ export class ScriptRunner {
     }
   }
 
+  /** The call as it is sent: with `store: false`, as its script's read-only variant where there is one. */
+  private sent(call: ScriptCall, options?: ScriptCallOptions): ScriptCall {
+    if (options?.store !== false) return call;
+    const variant = `${call.script}${READ_ONLY_SUFFIX}`;
+    return this.byName.has(variant) ? { ...call, script: variant } : call;
+  }
+
   private check(call: ScriptCall): void {
     const entry = this.entry(call.script);
     if (call.keys.length !== entry.numberOfKeys) {
@@ -137,7 +155,8 @@ export class ScriptRunner {
   }
 
   /** Runs one script; resolves to its raw reply. The transport loads the scripts first if need be. */
-  async run(call: ScriptCall, options?: CallOptions): Promise<unknown> {
+  async run(given: ScriptCall, options?: ScriptCallOptions): Promise<unknown> {
+    const call = this.sent(given, options);
     this.check(call);
     try {
       return await this.transport.runOne(call, this.callRoundTrip(options));
@@ -153,8 +172,9 @@ export class ScriptRunner {
    * both until the call's deadline. Results keep the order of `calls`; one call's error does not
    * fail the others.
    */
-  async runMany(calls: readonly ScriptCall[], options?: CallOptions): Promise<Settled[]> {
-    if (calls.length === 0) return [];
+  async runMany(given: readonly ScriptCall[], options?: ScriptCallOptions): Promise<Settled[]> {
+    if (given.length === 0) return [];
+    const calls = given.map((call) => this.sent(call, options));
     for (const call of calls) this.check(call);
     try {
       await this.load(options);

@@ -9,6 +9,7 @@ import { decodeReply, textField } from "../../src/dispatcher/reply.js";
 import { prepareCall } from "../../src/dispatcher/scriptFunction.js";
 import { atrFunction } from "../../src/dispatcher/atr.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
+import { MAX_POINTS_PER_CALL } from "../../src/dispatcher/limits.js";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 
@@ -97,5 +98,46 @@ describe("result cache in DB 10", () => {
     const error = await runner.run(oldCall).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as InvalidInputError).field).toBe("cache_key");
+  });
+});
+
+describe("a call with store: false", () => {
+  const countKeys = async (symbol: string) => (await redis.keys(`pattern_cache:*:${symbol}:*`)).length;
+  const account = { capital: 2_000_000, risk: 0.01, lotSize: 35 };
+
+  for (const scriptMode of ["evalsha", "functions"] as const) {
+    it(`computes a miss without writing DB 10, and still answers from an entry that exists (${scriptMode})`, async () => {
+      const math = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }), { scriptMode });
+      try {
+        const symbol = `NOSTORE${scriptMode.toUpperCase()}`;
+        const input = { symbol, period: 14, bars, series: true };
+        const unstored = await math.atr(input, { store: false });
+        expect(unstored.cache).toBe("miss");
+        expect(await countKeys(symbol)).toBe(0);
+        const stored = await math.atr(input);
+        expect(stored).toEqual(unstored); // the same math, bit for bit
+        expect(await countKeys(symbol)).toBe(1);
+        expect(await math.atr(input, { store: false })).toEqual({ ...stored, cache: "hit" });
+      } finally {
+        await math.close();
+      }
+    });
+  }
+
+  it("writes nothing for a batch, a dispatch or a series run in chunks, and keeps nothing in the in-process tier", async () => {
+    const math = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }), { resultCache: { maxEntries: 10, maxBytes: 1 << 20 } });
+    try {
+      const long = Array.from({ length: MAX_POINTS_PER_CALL + 20 }, (_, i) => ({ high: 250 + (i % 7) * 0.05, low: 249, close: 249.5 }));
+      const outcomes = await math.batch([{ fn: "atr", input: { symbol: "NOSTOREBATCH", period: 14, bars } }], { store: false });
+      expect(outcomes[0]?.ok && outcomes[0].value.cache).toBe("miss");
+      const chunked = await math.atr({ symbol: "NOSTORECHUNKS", period: 14, bars: long }, { store: false });
+      const decision = await math.dispatch({ symbol: "NOSTOREDISPATCH", side: "long", entry: 250, time: 1_764_000_000_000, baseConfidence: 0.6, atr: 2, news: [], account }, { store: false });
+      for (const symbol of ["NOSTOREBATCH", "NOSTORECHUNKS", "NOSTOREDISPATCH"]) expect(await countKeys(symbol)).toBe(0);
+      expect(decision.cache).toBe("miss");
+      expect((await math.atr({ symbol: "NOSTOREBATCH", period: 14, bars })).cache).toBe("miss"); // not from memory either
+      expect((await math.atr({ symbol: "NOSTORECHUNKS", period: 14, bars: long })).atr).toBe(chunked.atr);
+    } finally {
+      await math.close();
+    }
   });
 });

@@ -1,0 +1,145 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ConfigurationError } from "../../src/core/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { ResultTier } from "../../src/dispatcher/resultTier.js";
+
+const bars = Array.from({ length: 30 }, (_, i) => ({ high: 250 + (i % 5) * 0.05, low: 249, close: 249.5 }));
+const atrInput = (symbol: string, period = 14) => ({ symbol, period, bars });
+
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"), { db: 10 });
+});
+afterAll(() => redis.quit());
+
+/** The EVALSHA calls Redis counted since the last RESETSTAT. */
+async function evalshaCalls(): Promise<number> {
+  const match = /^cmdstat_evalsha:calls=(\d+),/m.exec((await redis.info("commandstats")) as string);
+  return Number(match?.[1] ?? 0);
+}
+
+/** A dispatcher with an in-process tier of these bounds, on its own connection. */
+function tiered(maxEntries: number, maxBytes = 1 << 20): MathDispatcher {
+  return MathDispatcher.connect(inject("redisUrl"), { resultCache: { maxEntries, maxBytes } });
+}
+
+describe("in-process result tier", () => {
+  it("answers a repeated call from memory, with no round trip, equal to what Redis answered", async () => {
+    const math = tiered(10);
+    try {
+      const first = await math.atr(atrInput("TIERREPEAT"));
+      await redis.config("RESETSTAT");
+      const second = await math.atr(atrInput("TIERREPEAT"));
+      expect(first.cache).toBe("miss");
+      expect(second).toEqual({ ...first, cache: "memory" });
+      expect(await evalshaCalls()).toBe(0);
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("is off by default: every call goes to Redis", async () => {
+    const math = MathDispatcher.connect(inject("redisUrl"));
+    try {
+      await math.atr(atrInput("TIEROFF"));
+      await redis.config("RESETSTAT");
+      expect((await math.atr(atrInput("TIEROFF"))).cache).toBe("hit");
+      expect(await evalshaCalls()).toBe(1);
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("keeps each input's own result: another period, symbol or function is not answered from memory", async () => {
+    const math = tiered(10);
+    try {
+      const p14 = await math.atr(atrInput("TIERDIFF", 14));
+      const p10 = await math.atr(atrInput("TIERDIFF", 10));
+      const other = await math.atr(atrInput("TIERDIFF2", 14));
+      expect([p14.cache, p10.cache, other.cache]).toEqual(["miss", "miss", "miss"]);
+      expect(p10.atr).not.toBe(p14.atr);
+      expect((await math.atr(atrInput("TIERDIFF", 10))).atr).toBe(p10.atr);
+      expect((await math.vwap({ symbol: "TIERDIFF", bars: bars.map((b) => ({ ...b, volume: 100 })) })).cache).not.toBe("memory");
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("holds at most maxEntries results, the least recently used going first", async () => {
+    const math = tiered(2);
+    try {
+      for (const symbol of ["TIERLRU1", "TIERLRU2"]) await math.atr(atrInput(symbol));
+      expect((await math.atr(atrInput("TIERLRU1"))).cache).toBe("memory"); // now the most recently used
+      await math.atr(atrInput("TIERLRU3")); // evicts TIERLRU2
+      expect((await math.atr(atrInput("TIERLRU1"))).cache).toBe("memory");
+      expect((await math.atr(atrInput("TIERLRU2"))).cache).toBe("hit"); // from DB 10 again
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("holds no result larger than maxBytes, and never more bytes than that in all", () => {
+    const tier = new ResultTier({ maxEntries: 100, maxBytes: 400 });
+    tier.set("big", { series: Array.from({ length: 100 }, (_, i) => i) });
+    expect(tier.get("big")).toBeUndefined();
+    for (let i = 0; i < 20; i++) tier.set(`key${i}`, { atr: i, natr: i / 10, bars: 30 });
+    expect(tier.stats.bytes).toBeLessThanOrEqual(400);
+    expect(tier.stats.entries).toBeLessThan(20);
+    expect(tier.get("key19")).toEqual({ atr: 19, natr: 1.9, bars: 30 });
+    expect(tier.get("key0")).toBeUndefined();
+  });
+
+  it("shares one frozen copy: no caller can change what later calls are answered", async () => {
+    const math = tiered(10);
+    try {
+      const first = await math.atr({ ...atrInput("TIERFROZEN"), series: true });
+      const expected = structuredClone(first);
+      (first.series as number[]).push(1); // the result a miss returned stays its caller's own
+      first.atr = -1;
+      const held = await math.atr({ ...atrInput("TIERFROZEN"), series: true });
+      expect(() => (held.series as number[]).push(1)).toThrow(TypeError);
+      held.atr = -1; // the caller's own copy of the held result
+      const again = await math.atr({ ...atrInput("TIERFROZEN"), series: true });
+      expect(again).toEqual({ ...expected, cache: "memory" });
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("answers a batch's held entries from memory and sends only the others", async () => {
+    const math = tiered(10);
+    try {
+      await math.atr(atrInput("TIERBATCH1"));
+      await redis.config("RESETSTAT");
+      const outcomes = await math.batch([
+        { fn: "atr", input: atrInput("TIERBATCH1") },
+        { fn: "atr", input: atrInput("TIERBATCH2") },
+      ]);
+      expect(outcomes.map((o) => o.ok && o.value.cache)).toEqual(["memory", "miss"]);
+      expect(await evalshaCalls()).toBe(1);
+      expect((await math.atr(atrInput("TIERBATCH2"))).cache).toBe("memory");
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("refuses bounds that are not positive whole numbers, naming the setting", () => {
+    for (const [options, setting] of [
+      [{ maxEntries: 0, maxBytes: 1024 }, "resultCache.maxEntries"],
+      [{ maxEntries: 10, maxBytes: Number.NaN }, "resultCache.maxBytes"],
+      [{ maxEntries: 1.5, maxBytes: 1024 }, "resultCache.maxEntries"],
+      [{ maxEntries: 10 } as unknown as { maxEntries: number; maxBytes: number }, "resultCache.maxBytes"],
+    ] as const) {
+      const error = (() => {
+        try {
+          return MathDispatcher.connect(inject("redisUrl"), { resultCache: options });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).setting).toBe(setting);
+    }
+  });
+});
