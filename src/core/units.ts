@@ -46,9 +46,14 @@ function exactPriceToUnits(value: unknown, maxPrice: number): number | string {
   return price.times(PRICE_UNITS).toNumber();
 }
 
-/** Exact decimal text of a whole number of units. */
+/** Exact decimal text of a whole number of units (`519800500` -> `"51980.05"`). */
 export function unitsToText(units: number): string {
-  return new Dec(units).div(PRICE_UNITS).toFixed();
+  // integer arithmetic for whole units, as every price argument is: decimal.js took 0.85 us a call
+  if (!Number.isSafeInteger(units) || units < 0) return new Dec(units).div(PRICE_UNITS).toFixed();
+  const fraction = units % PRICE_UNITS;
+  const whole = (units - fraction) / PRICE_UNITS;
+  if (fraction === 0) return String(whole);
+  return `${whole}.${String(fraction).padStart(PRICE_DECIMALS, "0").replace(/0+$/, "")}`;
 }
 
 /**

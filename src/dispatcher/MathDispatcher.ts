@@ -234,15 +234,10 @@ export class MathDispatcher {
       volumeRatioUsed = Math.min(1e6, Math.max(signal.currentVolume / stored.baselineVolume, Number.MIN_VALUE));
       volumeSource = "redis";
     }
-    return {
-      ...signal,
-      news: signal.news ?? stored.news ?? [],
-      sources: {
-        news: signal.news ? "given" : "redis",
-        volumeRatio: volumeSource,
-        ...(volumeRatioUsed === undefined ? {} : { volumeRatioUsed }),
-      },
-    };
+    const sources: Decision["sources"] = { news: signal.news ? "given" : "redis", volumeRatio: volumeSource };
+    if (volumeRatioUsed !== undefined) sources.volumeRatioUsed = volumeRatioUsed;
+    // Object.assign, not a spread: V8 spreads an object with double fields several times slower
+    return Object.assign({}, signal, { news: signal.news ?? stored.news ?? [], sources });
   }
 
   /**
@@ -287,7 +282,7 @@ export class MathDispatcher {
     );
     return this.answer(
       prepared,
-      (reply, resolved) => ({ ...decodeResult(dispatchFunction, entry, reply), sources: resolved.sources }),
+      (reply, resolved) => Object.assign(decodeResult(dispatchFunction, entry, reply), { sources: resolved.sources }),
       options,
     );
   }
