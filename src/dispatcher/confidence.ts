@@ -51,9 +51,12 @@ export const confidenceSettingsSchema = z
     min: headerBounds("confidence", "min_confidence").default(CONFIDENCE_DEFAULTS.min),
     max: headerBounds("confidence", "max_confidence").default(CONFIDENCE_DEFAULTS.max),
   })
-  .superRefine((s, ctx) => {
-    if (!(s.min < s.max)) ctx.addIssue({ code: "custom", path: ["min"], message: "must be below max" });
-  });
+  .superRefine(checkMinBelowMax);
+
+/** The settings' own check, run again by each schema that takes their fields. */
+function checkMinBelowMax(s: { min: number; max: number }, ctx: z.RefinementCtx): void {
+  if (!(s.min < s.max)) ctx.addIssue({ code: "custom", path: ["min"], message: "must be below max" });
+}
 
 export const baseConfidenceSchema = headerBounds("confidence", "base_confidence");
 export const volumeRatioSchema = headerBounds("confidence", "volume_ratio");
@@ -66,8 +69,9 @@ const confidenceSchema = z
     boost: headerBounds("confidence", "boost"),
     maxBoost: headerBounds("confidence", "max_boost").default(CONFIDENCE_DEFAULTS.maxBoost),
   })
-  .and(confidenceSettingsSchema)
+  .extend(confidenceSettingsSchema.shape) // one object, not an intersection (stopLoss.ts says why)
   .superRefine((input, ctx) => {
+    checkMinBelowMax(input, ctx);
     if (Math.abs(input.boost) > input.maxBoost) {
       ctx.addIssue({ code: "custom", path: ["boost"], message: "must be within [-maxBoost, maxBoost]" });
     }

@@ -93,7 +93,7 @@ const newsBoostSchema = z
     items: newsItemsSchema,
     now: epochMsSchema.default(() => Date.now()),
   })
-  .and(newsSettingsSchema)
+  .extend(newsSettingsSchema.shape) // one object, not an intersection (stopLoss.ts says why)
   .superRefine((input, ctx) => checkNotFuture(input.items, input.now, input.clockSkewMs, ctx, ["items"]));
 
 type NewsArgsInput = z.output<typeof newsSettingsSchema> & { items: readonly NewsItemInput[]; now: number };

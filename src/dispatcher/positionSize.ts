@@ -58,7 +58,7 @@ export const accountSchema = z.object({
 
 const positionSizeSchema = z
   .object({ symbol: symbolSchema, entry: priceSchema, stop: priceSchema, confidence: headerBounds("position_size", "confidence").optional() })
-  .and(accountSchema)
+  .extend(accountSchema.shape) // one object, not an intersection (stopLoss.ts says why)
   .superRefine((input, ctx) => {
     if (input.entry === input.stop) {
       ctx.addIssue({ code: "custom", path: ["stop"], message: "equals entry: the risk per unit would be zero" });
