@@ -7,11 +7,11 @@
 import { ConfigurationError } from "../core/errors.js";
 import { DEFAULT_TTL_SECONDS } from "../redis/databases.js";
 
-/** Bounds of the in-process tier. */
+/** Bounds of the in-process tier: positive whole numbers (a ConfigurationError names one that is not). */
 export interface ResultTierOptions {
   /** At most this many results. */
   maxEntries: number;
-  /** At most about this many bytes of results (strings counted at 2 bytes a character). */
+  /** At most about this many bytes of results (strings counted at 2 bytes a character); a larger result is not kept. */
   maxBytes: number;
 }
 
