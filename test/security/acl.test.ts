@@ -91,6 +91,7 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
       const ticks = Array.from({ length: 100 }, (_, i) => ({ price: 100 + (i % 9) * 0.05, volume: 10 + i }));
       expect((await math.vwap({ symbol: "ACLSDK", ticks })).cache).toBe("miss");
       expect((await math.vwap({ symbol: "ACLSDK", ticks })).cache).toBe("hit");
+      expect((await math.vwap({ symbol: "ACLSDK2", ticks }, { store: false })).cache).toBe("miss"); // the read-only variant
       await math.stopLoss({ symbol: "ACLSDK", side: "long", entry: 24_350.05, atr: 45, tick: 0.05, rewardRatio: 2 });
       const decision = await math.dispatch({ symbol: "ACLSDK", side: "long", entry: 24_350.05, time: TIME, baseConfidence: 0.6, atr: 45, currentVolume: 80_000, account });
       expect(decision.sources).toEqual({ news: "redis", volumeRatio: "redis", volumeRatioUsed: 2 });
