@@ -22,7 +22,8 @@ export function mixedCall(i: number, distinct = 200): { kind: CallKind; run: (ma
     case "atr":
       return { kind, run: (math) => math.atr({ symbol, period: 14, bars }) };
     case "vwap":
-      return { kind, run: (math) => math.vwap({ symbol, ticks, bands: [1, 2] }) };
+      // every other input with store: false, so the faults meet the read-only variants too
+      return { kind, run: (math) => math.vwap({ symbol, ticks, bands: [1, 2] }, v % 2 ? { store: false } : {}) };
     case "stopLoss":
       return { kind, run: (math) => math.stopLoss({ symbol, side: v % 2 ? "long" : "short", entry, atr: 20 + v / 10, rewardRatio: 2 }) };
     case "dispatch":
