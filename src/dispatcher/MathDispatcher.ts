@@ -23,7 +23,7 @@ import { parseInput } from "./inputs.js";
 import { MAX_DISPATCH_BARS } from "./limits.js";
 import { ResultTier, type ResultTierOptions } from "./resultTier.js";
 import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
-import { type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
+import { checkCallOptions, type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
 import { type KeyReader, pipelineReader, readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 
 export type { BatchOutcome } from "./batch.js";
@@ -159,6 +159,7 @@ export class MathDispatcher {
   /** One single-function call chosen by name (what {@link MathDispatcher.batch} takes). */
   run(call: BatchCall, options?: ScriptCallOptions): Promise<AnyResult> {
     return (async () => {
+      checkCallOptions(options); // here too: the in-process tier may answer before the runner sees them
       if (typeof call !== "object" || call === null) throw new InvalidInputError("call", "must be { fn, input }");
       const fn = functionOf(call.fn, "fn");
       const parsed = parseInput(fn.schema, call.input);
@@ -180,6 +181,7 @@ export class MathDispatcher {
    */
   async batch(calls: readonly BatchCall[], options?: ScriptCallOptions): Promise<BatchOutcome<AnyResult>[]> {
     requireArray(calls, "calls");
+    checkCallOptions(options);
     const long = new Map<number, () => Promise<AnyResult>>();
     const prepared = calls.map((c, i) =>
       attempt(() => {
@@ -246,6 +248,7 @@ export class MathDispatcher {
    */
   async dispatchMany(signals: readonly Signal[], options?: ScriptCallOptions): Promise<BatchOutcome<Decision & ResultMeta>[]> {
     requireArray(signals, "signals");
+    checkCallOptions(options);
     const entry = this.runner.entry(dispatchFunction.script);
     const parsed = signals.map((s) => attempt(() => parseInput(signalSchema, s)));
     const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));

@@ -16,7 +16,7 @@
 import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
-import type { CallOptions, ResilientRedis } from "../redis/ResilientRedis.js";
+import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
 import { ClusterScriptTransport, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
@@ -33,6 +33,15 @@ export interface ScriptCallOptions extends CallOptions {
    * reads run), so such a call adds nothing to Redis's memory and spares Redis the entry's write.
    */
   store?: boolean;
+}
+
+/** A call's options, checked before anything is sent: an InvalidInputError names a bad one. */
+export function checkCallOptions(options: ScriptCallOptions | undefined): void {
+  if (options === undefined) return;
+  if (options.deadlineMs !== undefined) checkCallDeadline(options.deadlineMs);
+  if (options.store !== undefined && typeof options.store !== "boolean") {
+    throw new InvalidInputError("store", `must be true or false, got ${String(options.store)}`);
+  }
 }
 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
@@ -138,7 +147,7 @@ export class ScriptRunner {
   }
 
   /** The call as it is sent: with `store: false`, as its script's read-only variant where there is one. */
-  private sent(call: ScriptCall, options?: ScriptCallOptions): ScriptCall {
+  private sent(call: ScriptCall, options: ScriptCallOptions | undefined): ScriptCall {
     if (options?.store !== false) return call;
     const variant = `${call.script}${READ_ONLY_SUFFIX}`;
     return this.byName.has(variant) ? { ...call, script: variant } : call;
@@ -156,6 +165,7 @@ export class ScriptRunner {
 
   /** Runs one script; resolves to its raw reply. The transport loads the scripts first if need be. */
   async run(given: ScriptCall, options?: ScriptCallOptions): Promise<unknown> {
+    checkCallOptions(options);
     const call = this.sent(given, options);
     this.check(call);
     try {
@@ -173,6 +183,7 @@ export class ScriptRunner {
    * fail the others.
    */
   async runMany(given: readonly ScriptCall[], options?: ScriptCallOptions): Promise<Settled[]> {
+    checkCallOptions(options);
     if (given.length === 0) return [];
     const calls = given.map((call) => this.sent(call, options));
     for (const call of calls) this.check(call);

@@ -36,11 +36,12 @@ import {
   CommandTimeoutError,
   ConfigurationError,
   ConnectionError,
+  InvalidInputError,
   MathDispatcherError,
   OfflineQueueFullError,
   RedisCommandError,
 } from "../core/errors.js";
-import { addressOf, connectionFailureOf, connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
+import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
 import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
 import type { DatabaseName } from "./databases.js";
 
@@ -93,6 +94,17 @@ export interface CallContext {
  * CircuitOpenError for `halfOpenAfterMs`), `half_open` (the next call is a trial).
  */
 export type CircuitStateName = "closed" | "open" | "half_open";
+
+/** The longest time setting of the policy (an hour): anything longer is a mistake in units. */
+const MAX_POLICY_MS = 3_600_000;
+
+/** A call's own `deadlineMs`: a number of ms above 0 and at most an hour (what is left of a budget may be a fraction). */
+export function checkCallDeadline(value: unknown): number {
+  if (typeof value !== "number" || !(value > 0 && value <= MAX_POLICY_MS)) {
+    throw new InvalidInputError("deadlineMs", `must be a number of ms in (0, ${MAX_POLICY_MS}], got ${String(value)}`);
+  }
+  return value;
+}
 
 const BUSY_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
 
@@ -231,14 +243,18 @@ export class ResilientRedis extends EventEmitter {
     // a given connection's address wins over the environment: the other databases go where it goes
     this.config = resolveRedisConfig(given ? { host: given.host, port: given.port, ...options.config } : options.config);
     this.address = addressOf(this.config);
-    this.deadlineMs = options.deadlineMs ?? 2000;
-    this.outageGraceMs = options.outageGraceMs ?? 200;
-    this.maxRetries = options.maxRetries ?? 3;
-    this.initialDelayMs = options.initialDelayMs ?? 20;
-    this.maxDelayMs = options.maxDelayMs ?? 200;
-    this.offlineQueueLimit = options.offlineQueueLimit ?? 1000;
-    this.breakerThreshold = options.breakerThreshold ?? 5;
-    this.halfOpenAfterMs = options.halfOpenAfterMs ?? 500;
+    // each a whole number in its range, else a ConfigurationError naming it (a NaN or a text
+    // deadline would otherwise turn every timer into a wrong one)
+    const policy = (setting: keyof ResilientRedisOptions, min: number, max: number, fallback: number) =>
+      integer(options[setting] === undefined ? undefined : { value: options[setting], setting }, min, max, fallback);
+    this.deadlineMs = policy("deadlineMs", 1, MAX_POLICY_MS, 2000);
+    this.outageGraceMs = policy("outageGraceMs", 0, MAX_POLICY_MS, 200);
+    this.maxRetries = policy("maxRetries", 0, 100, 3);
+    this.initialDelayMs = policy("initialDelayMs", 0, MAX_POLICY_MS, 20);
+    this.maxDelayMs = policy("maxDelayMs", 0, MAX_POLICY_MS, 200);
+    this.offlineQueueLimit = policy("offlineQueueLimit", 0, 10_000_000, 1000);
+    this.breakerThreshold = policy("breakerThreshold", 1, 1_000_000, 5);
+    this.halfOpenAfterMs = policy("halfOpenAfterMs", 0, MAX_POLICY_MS, 500);
     if (options.connection) this.track(options.connection, this.databaseOfDb(options.connection.options.db ?? 0));
     this.cluster = undefined;
     if (options.cluster) {
@@ -494,8 +510,8 @@ export class ResilientRedis extends EventEmitter {
     command: (connections: Redis[], call: CallContext) => Promise<T>,
     options?: CallOptions,
   ): Promise<T> {
+    const budget = options?.deadlineMs === undefined ? this.deadlineMs : checkCallDeadline(options.deadlineMs);
     const links = databases.map((d) => this.link(d));
-    const budget = options?.deadlineMs ?? this.deadlineMs;
     const call: CallContext = { deadline: Date.now() + budget };
     let retries = 0;
     for (;;) {

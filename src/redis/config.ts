@@ -70,7 +70,11 @@ export interface RedisConfig {
 
 type Source = { value: unknown; setting: string };
 
-function integer(source: Source | undefined, min: number, max: number, fallback: number): number {
+/**
+ * A whole-number setting in `min..max` (digit text too, as the environment gives it), or
+ * `fallback` when it is not given; a ConfigurationError names the setting otherwise.
+ */
+export function integer(source: Source | undefined, min: number, max: number, fallback: number): number {
   if (!source) return fallback;
   const n = typeof source.value === "string" && /^\d+$/.test(source.value) ? Number(source.value) : source.value;
   if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {

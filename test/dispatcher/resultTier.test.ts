@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ConfigurationError } from "../../src/core/errors.js";
+import { ConfigurationError, InvalidInputError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ResultTier } from "../../src/dispatcher/resultTier.js";
 
@@ -119,6 +119,32 @@ describe("in-process result tier", () => {
       expect(outcomes.map((o) => o.ok && o.value.cache)).toEqual(["memory", "miss"]);
       expect(await evalshaCalls()).toBe(1);
       expect((await math.atr(atrInput("TIERBATCH2"))).cache).toBe("memory");
+    } finally {
+      await math.close();
+    }
+  });
+
+  it("refuses bad call options, naming them, even for a call the tier could answer", async () => {
+    const math = tiered(10);
+    try {
+      await math.atr(atrInput("TIEROPTIONS"));
+      for (const [options, field] of [
+        [{ deadlineMs: Number.NaN }, "deadlineMs"],
+        [{ deadlineMs: 0 }, "deadlineMs"],
+        [{ store: "no" }, "store"],
+      ] as const) {
+        const calls = [
+          math.atr(atrInput("TIEROPTIONS"), options as never),
+          math.batch([{ fn: "atr", input: atrInput("TIEROPTIONS") }], options as never),
+          math.dispatch({ symbol: "TIEROPTIONS", side: "long", entry: 250, time: 1_764_000_000_000, baseConfidence: 0.6, atr: 2, news: [], account: { capital: 1e6, risk: 0.01, lotSize: 1 } }, options as never),
+        ];
+        for (const call of calls) {
+          const error = await call.then(() => undefined, (e: unknown) => e);
+          expect(error, `${field}`).toBeInstanceOf(InvalidInputError);
+          expect((error as InvalidInputError).field).toBe(field);
+        }
+      }
+      expect((await math.atr(atrInput("TIEROPTIONS"), { deadlineMs: 500, store: true })).cache).toBe("memory");
     } finally {
       await math.close();
     }

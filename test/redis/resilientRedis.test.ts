@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { CircuitOpenError, CommandTimeoutError, ConfigurationError, ConnectionError, OfflineQueueFullError, RedisCommandError } from "../../src/core/errors.js";
+import { CircuitOpenError, CommandTimeoutError, ConfigurationError, ConnectionError, InvalidInputError, OfflineQueueFullError, RedisCommandError } from "../../src/core/errors.js";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
@@ -172,5 +172,44 @@ describe("resilient client", () => {
     expect((error as ConfigurationError).setting).toBe("databases.patterns");
     expect(await admin.exists("poison")).toBe(0); // nothing was written on DB 0
     admin.disconnect();
+  });
+
+  it("refuses a policy setting that is not a whole number in its range, naming it", () => {
+    const refused: [Partial<Record<string, unknown>>, string][] = [
+      [{ deadlineMs: 0 }, "deadlineMs"],
+      [{ deadlineMs: Number.NaN }, "deadlineMs"],
+      [{ deadlineMs: "250ms" }, "deadlineMs"],
+      [{ outageGraceMs: -1 }, "outageGraceMs"],
+      [{ maxRetries: 1.5 }, "maxRetries"],
+      [{ initialDelayMs: Number.POSITIVE_INFINITY }, "initialDelayMs"],
+      [{ maxDelayMs: -20 }, "maxDelayMs"],
+      [{ offlineQueueLimit: -1 }, "offlineQueueLimit"],
+      [{ breakerThreshold: 0 }, "breakerThreshold"],
+      [{ halfOpenAfterMs: 7_200_000 }, "halfOpenAfterMs"],
+    ];
+    for (const [options, setting] of refused) {
+      const error = (() => {
+        try {
+          return client(options as ConstructorParameters<typeof ResilientRedis>[0]);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error, setting).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).setting).toBe(setting);
+    }
+    expect(client({ deadlineMs: "250" as unknown as number }).deadlineMs).toBe(250); // digit text, as the environment gives it
+  });
+
+  it("refuses a call's own deadline that is not a number of ms above 0, before sending anything", async () => {
+    const c = client();
+    let sent = 0;
+    for (const deadlineMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, "250" as unknown as number]) {
+      const error = await c.run("patterns", (r) => (sent++, r.ping()), { deadlineMs }).catch((e: unknown) => e);
+      expect(error, String(deadlineMs)).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).field).toBe("deadlineMs");
+    }
+    expect(sent).toBe(0);
+    expect(await c.run("patterns", (r) => r.ping(), { deadlineMs: 0.5 + 100 })).toBe("PONG");
   });
 });
