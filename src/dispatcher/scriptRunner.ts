@@ -37,7 +37,8 @@ export interface ScriptCallOptions extends CallOptions {
 
 /** A call's options, checked before anything is sent: an InvalidInputError names a bad one. */
 export function checkCallOptions(options: ScriptCallOptions | undefined): void {
-  if (options === undefined) return;
+  if (options === undefined || options === null) return;
+  if (typeof options !== "object") throw new InvalidInputError("options", `must be an object, got ${typeof options}`);
   if (options.deadlineMs !== undefined) checkCallDeadline(options.deadlineMs);
   if (options.store !== undefined && typeof options.store !== "boolean") {
     throw new InvalidInputError("store", `must be true or false, got ${String(options.store)}`);

@@ -38,6 +38,21 @@ describe("fuzz: every failure a caller sees is typed", () => {
     );
   });
 
+  it("good inputs with garbage call options: a result, or an InvalidInputError naming the option", async () => {
+    const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
+    const options = fc.oneof(garbage, fc.record({ deadlineMs: garbage, store: garbage }, { requiredKeys: [] }));
+    await fc.assert(
+      fc.asyncProperty(options, async (o) => {
+        const result = await outcome("call options", () => math.atr({ symbol: "FUZZOPT", period: 14, bars }, o as never));
+        if (result instanceof Error) {
+          expect(result).toBeInstanceOf(InvalidInputError);
+          expect(["options", "deadlineMs", "store"]).toContain((result as InvalidInputError).field);
+        } else expect((result as { atr: number }).atr).toBeGreaterThan(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("run, batch, dispatchMany, updateMany, snapshots with arguments of the wrong shape", async () => {
     const calls: [string, (x: unknown) => Promise<unknown>][] = [
       ["run", (x) => math.run(x as never)],
