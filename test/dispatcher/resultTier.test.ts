@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConfigurationError, InvalidInputError } from "../../src/core/errors.js";
-import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { type ConnectOptions, MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ResultTier } from "../../src/dispatcher/resultTier.js";
 
 const bars = Array.from({ length: 30 }, (_, i) => ({ high: 250 + (i % 5) * 0.05, low: 249, close: 249.5 }));
@@ -19,41 +19,43 @@ async function evalshaCalls(): Promise<number> {
   return Number(match?.[1] ?? 0);
 }
 
-/** A dispatcher with an in-process tier of these bounds, on its own connection. */
-function tiered(maxEntries: number, maxBytes = 1 << 20): MathDispatcher {
-  return MathDispatcher.connect(inject("redisUrl"), { resultCache: { maxEntries, maxBytes } });
+/** Runs `test` with a dispatcher of these options on a connection of its own, closed after. */
+async function withDispatcher(options: ConnectOptions, test: (math: MathDispatcher) => Promise<void>): Promise<void> {
+  const math = MathDispatcher.connect(inject("redisUrl"), options);
+  try {
+    await test(math);
+  } finally {
+    await math.close();
+  }
 }
+
+/** The same, with an in-process tier of at most `maxEntries` results. */
+const withTier = (maxEntries: number, test: (math: MathDispatcher) => Promise<void>) =>
+  withDispatcher({ resultCache: { maxEntries, maxBytes: 1 << 20 } }, test);
 
 describe("in-process result tier", () => {
   it("answers a repeated call from memory, with no round trip, equal to what Redis answered", async () => {
-    const math = tiered(10);
-    try {
+    await withTier(10, async (math) => {
       const first = await math.atr(atrInput("TIERREPEAT"));
       await redis.config("RESETSTAT");
       const second = await math.atr(atrInput("TIERREPEAT"));
       expect(first.cache).toBe("miss");
       expect(second).toEqual({ ...first, cache: "memory" });
       expect(await evalshaCalls()).toBe(0);
-    } finally {
-      await math.close();
-    }
+    });
   });
 
   it("is off by default: every call goes to Redis", async () => {
-    const math = MathDispatcher.connect(inject("redisUrl"));
-    try {
+    await withDispatcher({}, async (math) => {
       await math.atr(atrInput("TIEROFF"));
       await redis.config("RESETSTAT");
       expect((await math.atr(atrInput("TIEROFF"))).cache).toBe("hit");
       expect(await evalshaCalls()).toBe(1);
-    } finally {
-      await math.close();
-    }
+    });
   });
 
   it("keeps each input's own result: another period, symbol or function is not answered from memory", async () => {
-    const math = tiered(10);
-    try {
+    await withTier(10, async (math) => {
       const p14 = await math.atr(atrInput("TIERDIFF", 14));
       const p10 = await math.atr(atrInput("TIERDIFF", 10));
       const other = await math.atr(atrInput("TIERDIFF2", 14));
@@ -61,22 +63,17 @@ describe("in-process result tier", () => {
       expect(p10.atr).not.toBe(p14.atr);
       expect((await math.atr(atrInput("TIERDIFF", 10))).atr).toBe(p10.atr);
       expect((await math.vwap({ symbol: "TIERDIFF", bars: bars.map((b) => ({ ...b, volume: 100 })) })).cache).not.toBe("memory");
-    } finally {
-      await math.close();
-    }
+    });
   });
 
   it("holds at most maxEntries results, the least recently used going first", async () => {
-    const math = tiered(2);
-    try {
+    await withTier(2, async (math) => {
       for (const symbol of ["TIERLRU1", "TIERLRU2"]) await math.atr(atrInput(symbol));
       expect((await math.atr(atrInput("TIERLRU1"))).cache).toBe("memory"); // now the most recently used
       await math.atr(atrInput("TIERLRU3")); // evicts TIERLRU2
       expect((await math.atr(atrInput("TIERLRU1"))).cache).toBe("memory");
       expect((await math.atr(atrInput("TIERLRU2"))).cache).toBe("hit"); // from DB 10 again
-    } finally {
-      await math.close();
-    }
+    });
   });
 
   it("holds no result larger than maxBytes, and never more bytes than that in all", () => {
@@ -91,8 +88,7 @@ describe("in-process result tier", () => {
   });
 
   it("shares one frozen copy: no caller can change what later calls are answered", async () => {
-    const math = tiered(10);
-    try {
+    await withTier(10, async (math) => {
       const first = await math.atr({ ...atrInput("TIERFROZEN"), series: true });
       const expected = structuredClone(first);
       (first.series as number[]).push(1); // the result a miss returned stays its caller's own
@@ -102,14 +98,11 @@ describe("in-process result tier", () => {
       held.atr = -1; // the caller's own copy of the held result
       const again = await math.atr({ ...atrInput("TIERFROZEN"), series: true });
       expect(again).toEqual({ ...expected, cache: "memory" });
-    } finally {
-      await math.close();
-    }
+    });
   });
 
   it("answers a batch's held entries from memory and sends only the others", async () => {
-    const math = tiered(10);
-    try {
+    await withTier(10, async (math) => {
       await math.atr(atrInput("TIERBATCH1"));
       await redis.config("RESETSTAT");
       const outcomes = await math.batch([
@@ -119,14 +112,11 @@ describe("in-process result tier", () => {
       expect(outcomes.map((o) => o.ok && o.value.cache)).toEqual(["memory", "miss"]);
       expect(await evalshaCalls()).toBe(1);
       expect((await math.atr(atrInput("TIERBATCH2"))).cache).toBe("memory");
-    } finally {
-      await math.close();
-    }
+    });
   });
 
   it("refuses bad call options, naming them, even for a call the tier could answer", async () => {
-    const math = tiered(10);
-    try {
+    await withTier(10, async (math) => {
       await math.atr(atrInput("TIEROPTIONS"));
       for (const [options, field] of [
         [{ deadlineMs: Number.NaN }, "deadlineMs"],
@@ -145,9 +135,7 @@ describe("in-process result tier", () => {
         }
       }
       expect((await math.atr(atrInput("TIEROPTIONS"), { deadlineMs: 500, store: true })).cache).toBe("memory");
-    } finally {
-      await math.close();
-    }
+    });
   });
 
   it("refuses bounds that are not positive whole numbers, naming the setting", () => {
