@@ -15,7 +15,7 @@ import { parseInput } from "../src/dispatcher/inputs.js";
 import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { packDoubles } from "../src/core/units.js";
-import { READ_ONLY_SUFFIX } from "../src/core/manifest.js";
+import { readOnlyCall } from "../src/core/manifest.js";
 import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES } from "../src/dispatcher/limits.js";
 import { buildFunctionsLibrary, functionName } from "../src/build/functionsLibrary.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
@@ -201,7 +201,7 @@ export async function serverScenarios(math: MathDispatcher, redis: Redis) {
     pack(news5.map((n) => [n.sentiment, n.relevance, n.publishedAt])),
   ];
   /** The call as `store: false` sends it: its script's read-only variant, which stores no miss. */
-  const unstored = (call: ScriptCall): ScriptCall => ({ ...call, script: `${call.script}${READ_ONLY_SUFFIX}` });
+  const unstored = (call: ScriptCall): ScriptCall => readOnlyCall(call, new Set(SCRIPTS.map((s) => s.name)));
   /** A fresh symbol for a call that must not hit the cache. */
   const fresh = (prefix: string) => `${prefix}${counter++}`;
   return {

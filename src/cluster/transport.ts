@@ -15,7 +15,7 @@
  */
 import { ReplyError, type Cluster, type Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
-import { READ_ONLY_SUFFIX, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
+import { readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
 import { crossSlotError, exec, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
@@ -352,17 +352,12 @@ export class ClusterScriptTransport implements ScriptTransport {
     return unwrapOne(this.runMany([call], roundTrip));
   }
 
-  private readOnlyCall(call: ScriptCall): ScriptCall {
-    const variant = `${call.script}${READ_ONLY_SUFFIX}`;
-    return this.catalog.byName.has(variant) ? { ...call, script: variant } : call;
-  }
-
   async runMany(given: readonly ScriptCall[], roundTrip: RoundTrip = this.roundTrip): Promise<Outcome[]> {
     if (given.length === 0) return [];
     await this.prepare();
     // with replica reads, a caching script runs as its read-only variant (same math and cache
     // entries, no store on a miss), which a replica may serve
-    const calls = this.readFrom === "replica" ? given.map((call) => this.readOnlyCall(call)) : given;
+    const calls = this.readFrom === "replica" ? given.map((call) => readOnlyCall(call, this.catalog.byName)) : given;
     const toReplica = (call: ScriptCall) => this.readFrom === "replica" && this.catalog.readOnly(call.script);
     const built = commandsOf(this.catalog, calls, toReplica);
     const outcomes: Outcome[] = built.map((c) => (c instanceof Error ? { ok: false, error: c } : { ok: true, reply: undefined }));

@@ -62,3 +62,12 @@ export interface ScriptCall {
  * entries, `#!lua flags=no-writes`, no store on a miss; what replica reads run.
  */
 export const READ_ONLY_SUFFIX = "_ro";
+
+/**
+ * The call as its script's read-only variant, where `scripts` has one (replica reads and
+ * `store: false` calls); else the call as it is.
+ */
+export function readOnlyCall(call: ScriptCall, scripts: { has(name: string): boolean }): ScriptCall {
+  const variant = `${call.script}${READ_ONLY_SUFFIX}`;
+  return scripts.has(variant) ? { ...call, script: variant } : call;
+}

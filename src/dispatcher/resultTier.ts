@@ -4,7 +4,7 @@
  * until its TTL: a repeated call in one process can be answered with no round trip at all.
  * Bounded by entries and by an estimate of the bytes held; the least recently used go first.
  */
-import { ConfigurationError } from "../core/errors.js";
+import { integer } from "../redis/config.js";
 import { DEFAULT_TTL_SECONDS } from "../redis/databases.js";
 
 /** Bounds of the in-process tier: positive whole numbers (a ConfigurationError names one that is not). */
@@ -42,16 +42,15 @@ function frozenCopy<T>(value: T): T {
 
 export class ResultTier {
   private readonly held = new Map<string, Held>();
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
   private bytes = 0;
 
   /** @throws ConfigurationError naming `resultCache.maxEntries` or `resultCache.maxBytes` when it is not a positive whole number. */
-  constructor(private readonly options: ResultTierOptions) {
-    for (const bound of ["maxEntries", "maxBytes"] as const) {
-      const value: unknown = options?.[bound];
-      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-        throw new ConfigurationError(`resultCache.${bound}`, `must be a positive whole number, got ${String(value)}`);
-      }
-    }
+  constructor(options: ResultTierOptions) {
+    const bound = (name: keyof ResultTierOptions) => integer({ value: options?.[name] ?? null, setting: `resultCache.${name}` }, 1, Number.MAX_SAFE_INTEGER, 0);
+    this.maxEntries = bound("maxEntries");
+    this.maxBytes = bound("maxBytes");
   }
 
   /** The result held for a cache key (frozen: shared by every caller), or undefined. */
@@ -70,7 +69,7 @@ export class ResultTier {
   /** Keeps a copy of a result for its key, evicting the least recently used beyond the bounds. */
   set(key: string, value: unknown): void {
     const bytes = sizeOf(value) + 2 * key.length;
-    if (bytes > this.options.maxBytes) return;
+    if (bytes > this.maxBytes) return;
     const previous = this.held.get(key);
     if (previous) {
       this.bytes -= previous.bytes;
@@ -79,7 +78,7 @@ export class ResultTier {
     this.held.set(key, { value: frozenCopy(value), bytes, expires: Date.now() + DEFAULT_TTL_SECONDS * 1000 });
     this.bytes += bytes;
     for (const [oldest, held] of this.held) {
-      if (this.held.size <= this.options.maxEntries && this.bytes <= this.options.maxBytes) break;
+      if (this.held.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
       this.held.delete(oldest);
       this.bytes -= held.bytes;
     }

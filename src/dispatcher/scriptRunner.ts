@@ -20,7 +20,7 @@ import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../red
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
 import { ClusterScriptTransport, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
-import { READ_ONLY_SUFFIX, type ScriptCall } from "../core/manifest.js";
+import { readOnlyCall, type ScriptCall } from "../core/manifest.js";
 export type { ScriptCall } from "../core/manifest.js";
 
 /** Options of one call, or one batch, of the math scripts. */
@@ -149,9 +149,7 @@ export class ScriptRunner {
 
   /** The call as it is sent: with `store: false`, as its script's read-only variant where there is one. */
   private sent(call: ScriptCall, options: ScriptCallOptions | undefined): ScriptCall {
-    if (options?.store !== false) return call;
-    const variant = `${call.script}${READ_ONLY_SUFFIX}`;
-    return this.byName.has(variant) ? { ...call, script: variant } : call;
+    return options?.store === false ? readOnlyCall(call, this.byName) : call;
   }
 
   private check(call: ScriptCall): void {
