@@ -28,6 +28,7 @@ if series and a.bars_count > MAX_SERIES_POINTS then
 end
 local chunked = a.state ~= ''
 local state = (not chunked or a.state == 'start') and atr_new(a.period) or parse_atr_state(a.state, a.period)
+check_history('bars', state.bars, a.bars_count)
 atr_run(state, a.bars, a.bars_count, series)
 if not chunked and state.bars < a.period + 1 then
   invalid('bars', 'needs at least period + 1 = ' .. (a.period + 1) .. ' bars, got ' .. state.bars)

@@ -28,7 +28,10 @@ if cached then return cached end
 
 local a = read_args()
 local atr
-if not a.atr then
+if a.atr then
+  -- the SDK's rule too (exactly one of atr and atrBars): bars sent beside an ATR would be cached unread
+  if a.atr_period or a.bars_count > 0 then invalid(a.atr_period and 'atr_period' or 'bars', "give atr, or atr_period and bars, not both") end
+else
   if not a.atr_period then invalid('atr', "give atr, or atr_period and bars") end
   local state = atr_new(a.atr_period)
   atr_run(state, a.bars, a.bars_count, nil)

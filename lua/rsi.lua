@@ -29,6 +29,7 @@ if series and count > MAX_SERIES_POINTS then
 end
 local chunked = a.state ~= ''
 local state = (not chunked or a.state == 'start') and rsi_new(period) or parse_rsi_state(a.state, period)
+check_history('closes', state.closes, count)
 -- the one RSI step, shared with stream_update (lua/includes/rsi_state.lua)
 rsi_run(state, a.closes, count, series)
 if not chunked and state.closes < period + 1 then

@@ -49,9 +49,10 @@
 local A = ARGV
 local digits, symbol, rsi_digits, ts, seq, whole, fraction, volume
 if #A == 10 and KEYS[3] and not KEYS[4] then
-  digits, symbol, rsi_digits, ts, seq, whole, fraction, volume = string.match(
-    KEYS[1] .. ' ' .. KEYS[2] .. ' ' .. KEYS[3] .. ' ' .. A[1] .. ':' .. A[2] .. ':' .. A[3] .. ':' .. A[4] .. ':' .. A[5] .. ':' .. A[6] .. ':' .. A[7] .. A[8] .. A[9] .. A[10],
-    '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 indicator:rsi([1-9]%d?%d?):%2 %1:%3:(%d+):(%d+):(%d+)%.?(%d*):(%d+):$')
+  local whole_call = KEYS[1] .. ' ' .. KEYS[2] .. ' ' .. KEYS[3] .. ' ' .. A[1] .. ':' .. A[2] .. ':' .. A[3] .. ':' .. A[4] .. ':' .. A[5] .. ':' .. A[6] .. ':' .. A[7] .. A[8] .. A[9] .. A[10]
+  -- a usual tick is at most about 250 bytes in all; a longer call goes to the general path, which names what is too long
+  if #whole_call <= MAX_ARG_TEXT then digits, symbol, rsi_digits, ts, seq, whole, fraction, volume = string.match(whole_call,
+    '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 indicator:rsi([1-9]%d?%d?):%2 %1:%3:(%d+):(%d+):(%d+)%.?(%d*):(%d+):$') end
 end
 if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125) then
   -- the price in units, exactly: whole rupees times 10000 plus the decimals scaled to four places

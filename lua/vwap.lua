@@ -7,7 +7,7 @@
 -- @arg state      text  '' for a whole series in one call; for a series longer than one call takes,
 --                 'start' in the first call and then the `state` the previous call replied
 --                 (docs/FORMULAS.md, "Long inputs")
--- @arg points     text  binary little-endian doubles (their width depends on the mode); ticks: '<dd' price, volume; bars: '<dddd' high,
+-- @arg points     bytes  binary little-endian doubles (their width depends on the mode); ticks: '<dd' price, volume; bars: '<dddd' high,
 --                 low, close, volume. Prices in whole price units (0.0001), volumes whole numbers;
 --                 1..MAX_POINTS points per call
 -- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, vwap,
@@ -26,7 +26,9 @@ local ticks = a.mode == 'ticks'
 local multipliers = a.bands
 local chunked = a.state ~= ''
 local state = (not chunked or a.state == 'start') and vwap_new() or parse_vwap_state(a.state)
-vwap_run(state, a.points, check_packed(a.points, 'points', ticks and 2 or 4, MAX_POINTS), ticks)
+local count = check_packed(a.points, 'points', ticks and 2 or 4, MAX_POINTS)
+check_history('points', state.points, count)
+vwap_run(state, a.points, count, ticks)
 
 local reply = { 'cache', 'miss' }
 if state.weight > 0 then

@@ -65,13 +65,11 @@ local function parse_atr_state(s, period)
   state.prev_close = parse_decimal(prev_close, 'state.prev_close')
   check_price_units('state.prev_close', state.prev_close)
   state.tr_sum = parse_decimal(tr_sum, 'state.tr_sum')
-  if not (state.tr_sum >= 0 and state.tr_sum <= period * MAX_PRICE_UNITS and state.tr_sum % 1 == 0) then
-    invalid('state.tr_sum', 'must be a whole number of units in 0..period * 1e12')
-  end
+  check_state_number('state.tr_sum', state.tr_sum, period * MAX_PRICE_UNITS, true)
   if (atr == '') ~= (state.bars <= period) then invalid('state.atr', "must be '' exactly until period + 1 bars were seen") end
   if atr ~= '' then
     state.atr = parse_decimal(atr, 'state.atr')
-    if not (state.atr >= 0 and state.atr <= MAX_PRICE_UNITS) then invalid('state.atr', 'must be in 0..1e12 units') end
+    check_state_number('state.atr', state.atr, MAX_PRICE_UNITS, false)
   end
   return state
 end

@@ -41,6 +41,7 @@ local CACHE_KEY_PREFIX = 'pattern_cache:' .. SCRIPT_NAME .. ':v' .. SCRIPT_VERSI
 local function cache_check_key()
   if #KEYS ~= 1 then check_key_count({ 'cache_key' }) end
   local key, prefix = KEYS[1], CACHE_KEY_PREFIX
+  check_key_length('cache_key', key)
   if string.find(key, prefix, 1, true) ~= 1 or not string.find(key, '^:[0-9a-f]+$', #key - 40) then
     invalid('cache_key', 'must be ' .. prefix .. '<symbol>:<sha1 of the arguments>, got ' .. shown(key))
   end

@@ -5,6 +5,13 @@
 -- @limit TTL_SECONDS 57600 how long every key the scripts write lives: one trading day and its evening
 
 local MAX_SYMBOL_LENGTH = 40
+-- Every key of these scripts is far shorter (a cache key, the longest, is under 140 bytes); a
+-- longer one is refused before a pattern or a copy reads it, as MAX_ARG_TEXT bounds arguments.
+local MAX_KEY_LENGTH = 256
+
+local function check_key_length(field, key)
+  if #key > MAX_KEY_LENGTH then invalid(field, 'must be at most ' .. MAX_KEY_LENGTH .. ' bytes, got ' .. #key .. ': ' .. shown(key)) end
+end
 
 -- The script takes exactly `#names` keys; names[i] is KEYS[i]'s name in the script header.
 local function check_key_count(names)
@@ -26,6 +33,7 @@ end
 -- KEYS[index] is `prefix` .. <symbol>; returns the symbol.
 local function key_symbol(index, field, prefix)
   local key = KEYS[index]
+  check_key_length(field, key)
   if string.sub(key, 1, #prefix) ~= prefix then invalid(field, 'must be ' .. prefix .. '<symbol>, got ' .. shown(key)) end
   local symbol = string.sub(key, #prefix + 1)
   check_key_symbol(field, symbol)

@@ -68,9 +68,16 @@ local function parse_rsi_state(s, period)
   state.gain_sum, state.loss_sum = parse_decimal(fields[3], 'state.gain_sum'), parse_decimal(fields[4], 'state.loss_sum')
   if not (n >= 1 and n <= MAX_HISTORY and n % 1 == 0) then invalid('state.closes', 'must be a whole number in 1..' .. MAX_HISTORY) end
   check_price_units('state.prev', state.prev)
+  -- the seed sums add at most `period` whole changes, each below the largest price; an average is one of those changes' means
+  check_state_number('state.gain_sum', state.gain_sum, period * MAX_PRICE_UNITS, true)
+  check_state_number('state.loss_sum', state.loss_sum, period * MAX_PRICE_UNITS, true)
   if (fields[5] == '') ~= (n <= period) or (fields[6] == '') ~= (n <= period) then
     invalid('state.avg_gain', "must be '' exactly until period + 1 closes were seen")
   end
-  if n > period then state.avg_gain, state.avg_loss = parse_decimal(fields[5], 'state.avg_gain'), parse_decimal(fields[6], 'state.avg_loss') end
+  if n > period then
+    state.avg_gain, state.avg_loss = parse_decimal(fields[5], 'state.avg_gain'), parse_decimal(fields[6], 'state.avg_loss')
+    check_state_number('state.avg_gain', state.avg_gain, MAX_PRICE_UNITS, false)
+    check_state_number('state.avg_loss', state.avg_loss, MAX_PRICE_UNITS, false)
+  end
   return state
 end

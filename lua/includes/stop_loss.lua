@@ -35,12 +35,15 @@ local function stop_loss_compute(p)
   local distance_ticks = ceil_on_grid(distance)
   local stop_ticks = entry_ticks - p.side * distance_ticks
   if stop_ticks <= 0 then invalid('stop', 'would be at or below zero (distance ' .. distance_ticks .. ' ticks)') end
+  -- a short's stop (and a target) lies above the entry: within the largest price, every tick count stays exact
+  if stop_ticks * p.tick > MAX_PRICE_UNITS then invalid('stop', 'would be above the largest price, 100000000 (distance ' .. distance_ticks .. ' ticks)') end
   local r = { stop = stop_ticks * p.tick, distance_ticks = distance_ticks, clamped = clamped }
   r.distance = distance_ticks * p.tick
   if p.reward_ratio then
     -- toward the entry, so the target is never further than the model says
     local target_ticks = entry_ticks + p.side * floor_on_grid(p.reward_ratio * distance_ticks)
     if target_ticks <= 0 then invalid('target', 'would be at or below zero') end
+    if target_ticks * p.tick > MAX_PRICE_UNITS then invalid('target', 'would be above the largest price, 100000000') end
     r.target = target_ticks * p.tick
   end
   return r

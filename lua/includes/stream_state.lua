@@ -25,7 +25,7 @@ local RSI_LAYOUT, RSI_BYTES = '<ddddddddd', 72
 -- else goes through the checks that name the key.
 local function check_state_keys(period, rsi_period, period_text, rsi_period_text)
   local k2, k3 = KEYS[2], KEYS[3]
-  if period_text and rsi_period_text and k2 and k3 and not KEYS[4] then
+  if period_text and rsi_period_text and k2 and k3 and not KEYS[4] and #KEYS[1] <= MAX_KEY_LENGTH then
     local digits, symbol = string.match(KEYS[1], '^indicator:atr(%d+):({?[A-Z0-9][A-Z0-9&_.%-]*}?)$')
     if digits == period_text and #symbol <= MAX_SYMBOL_LENGTH
         and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125)

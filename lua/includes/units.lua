@@ -15,6 +15,21 @@ local function check_price_units(field, x)
   end
 end
 
+-- A chunked run (docs/FORMULAS.md, "Long inputs") reads at most MAX_HISTORY points over all its
+-- chunks: `seen` before this call, `count` in it.
+local function check_history(field, seen, count)
+  if seen + count > MAX_HISTORY then
+    invalid(field, 'the series would pass ' .. MAX_HISTORY .. ' points over its chunks (' .. seen .. ' before this call)')
+  end
+end
+
+-- A number of a chunk's state (the text a previous call replied): in [0, max], whole when `whole`.
+local function check_state_number(field, x, max, whole)
+  if not (x >= 0 and x <= max and (not whole or x % 1 == 0)) then
+    invalid(field, 'must be ' .. (whole and 'a whole number' or 'a number') .. ' in 0..' .. string.format('%.17g', max))
+  end
+end
+
 local function check_volume(field, x)
   if not (x >= 0 and x <= MAX_VOLUME and x == math.floor(x)) then
     invalid(field, 'must be a whole number in 0..' .. string.format('%d', MAX_VOLUME))

@@ -8,6 +8,11 @@ end
 
 local MAX_EPOCH_MS = 9e15 -- whole milliseconds stay exact in a double below 2^53
 
+-- @limit MAX_ARG_TEXT 256 bytes of any argument that is not binary: a number, bands, a chunk's state
+-- Every such argument is checked against it before any pattern reads it: a pattern costs Lua
+-- tens of instructions a byte, so a megabyte of leading zeros held Redis for 15-90 ms, and the
+-- cache's hit check compares same-length arguments in place, which a long one made quadratic.
+
 -- '12', '-12', '12.5' (one find, the common case), or with an exponent: '1e-5', '1.5E+3'.
 local function is_plain_decimal(s)
   if string.find(s, '^-?%d+%.?%d*$') then return string.byte(s, -1) ~= 46 end -- not '12.'
@@ -21,9 +26,14 @@ local function parse_decimal(s, field)
   return x
 end
 
+local function text_too_long(field, s)
+  invalid(field, 'must be at most ' .. MAX_ARG_TEXT .. ' bytes, got ' .. #s .. ': ' .. shown(s))
+end
+
 local function arg_string(index, field)
   local s = ARGV[index]
   if s == nil then invalid(field, 'missing (ARGV[' .. index .. '])') end
+  if #s > MAX_ARG_TEXT then text_too_long(field, s) end
   return s
 end
 

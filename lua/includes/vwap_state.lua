@@ -118,5 +118,19 @@ local function parse_vwap_state(s)
   if not (state.origin >= 3 and state.origin <= 3 * MAX_PRICE_UNITS and state.origin % 1 == 0) then invalid('state.origin', 'must be three times a price in units') end
   if not (state.weight >= 0 and state.weight <= MAX_HISTORY * MAX_VOLUME and state.weight % 1 == 0) then invalid('state.weight', 'must be a whole total volume') end
   if not (state.m2 >= 0) then invalid('state.m2', 'must not be negative') end
+  -- what the sums can hold: every x lies in [3, 3 * MAX_PRICE_UNITS], so both means do (give or
+  -- take their rounding: the bounds allow a relative 1e-9), and the variance is below the square
+  -- of that range; with no volume yet, all of them are 0
+  local w, low, top = state.weight, 3 * (1 - 1e-9), 3 * MAX_PRICE_UNITS * (1 + 1e-9)
+  if w == 0 then
+    if not (state.sum == 0 and state.sum_comp == 0 and state.mean == 0 and state.m2 == 0) then
+      invalid('state.sum', 'sum, sum_comp, mean and m2 must be 0 while the volume is 0')
+    end
+  else
+    local mean = state.origin + (state.sum + state.sum_comp) / w
+    if not (mean >= low and mean <= top and math.abs(state.sum_comp) <= w * top) then invalid('state.sum', 'does not give a VWAP within the price range') end
+    if not (state.origin + state.mean >= low and state.origin + state.mean <= top) then invalid('state.mean', 'must keep the mean within the price range') end
+    if not (state.m2 <= w * top * top) then invalid('state.m2', 'must keep the variance below the square of the price range') end
+  end
   return state
 end

@@ -20,9 +20,12 @@
  * | `enum(a|b)` | one of the words | string |
  * | `bands` | 1 to 5 comma-separated multipliers in (0, 10] | list of numbers |
  * | `text` | anything (checked by the script) | string |
+ * | `bytes` | binary of any length (checked by the script: vwap's points, whose width its mode sets) | string |
  * | `packed(<ddd>,lo..hi)` | binary little-endian doubles, lo..hi points | string, and `<name>_count` |
  *
- * A `?` after the type makes the argument optional: `''` stands for "not given" (Lua nil).
+ * A `?` after the type makes the argument optional: `''` stands for "not given" (Lua nil). Every
+ * argument but `bytes` and `packed` (whose length the point count bounds) is at most
+ * `MAX_ARG_TEXT` bytes (lua/includes/validate.lua), checked before anything reads it.
  */
 
 import type { ArgSpec, ArgType, Limit } from "../core/manifest.js";
@@ -42,7 +45,7 @@ function bound(text: string, limits: ReadonlyMap<string, Limit>): number {
   throw new Error(LIMIT_NAME.test(t) ? `unknown limit ${t}` : `bad bound ${JSON.stringify(t)}`);
 }
 
-const TYPE = /^(int|num|price|epoch_ms|flag|enum|bands|text|packed)((?:[[(].*?)?)(\?)?$/;
+const TYPE = /^(int|num|price|epoch_ms|flag|enum|bands|text|bytes|packed)((?:[[(].*?)?)(\?)?$/;
 
 /**
  * Parses a type word (`int[1..500]`, `num(0,1]?`, ...). Throws an Error saying what is wrong;
@@ -82,7 +85,7 @@ export function parseArgType(word: string, limits: ReadonlyMap<string, Limit>): 
     }
     default:
       if (rest !== "") throw new Error(`${kind} takes no parameters, got ${JSON.stringify(rest)}`);
-      type = { kind: kind as "price" | "epoch_ms" | "flag" | "bands" | "text" };
+      type = { kind: kind as "price" | "epoch_ms" | "flag" | "bands" | "text" | "bytes" };
   }
   return { type, optional: optional === "?" };
 }
@@ -155,9 +158,13 @@ function luaArgCheck(arg: ArgSpec): string[] {
       ];
     }
     case "text":
+    case "bytes":
       return [`${field} = s`];
   }
 }
+
+/** Whether an argument's text is bounded by `MAX_ARG_TEXT`: all but binary ones (`flag` and `enum` compare whole). */
+const boundedText = (t: ArgType) => !["bytes", "packed", "flag", "enum"].includes(t.kind);
 
 /** The local that holds an argument's value inside `read_args()`. */
 const argLocal = (name: string) => `a_${name}`;
@@ -178,6 +185,7 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
     return [
       `  s = ARGV[${i + 1}]`,
       `  if s == nil then invalid('${arg.name}', 'missing (ARGV[${i + 1}])') end`,
+      ...(boundedText(arg.type as ArgType) ? [`  if #s > MAX_ARG_TEXT then text_too_long('${arg.name}', s) end`] : []),
       ...(arg.optional ? ["  if s ~= '' then", ...check.map((line) => `    ${line}`), "  end"] : check.map((line) => `  ${line}`)),
     ];
   });
@@ -222,10 +230,10 @@ export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
   const replyAt = lengthsAt + 4 * (n + 2); // each length an '<I4'
   return [
     CACHE_HIT_START,
-    "  -- pcall: a key of another type is a miss, and cache_lookup then names it",
+    "  -- pcall: a key of another type answers an error table, refused below (invalid() is not defined yet)",
     "  local stored = #KEYS == 1 and redis.pcall('GET', KEYS[1])",
-    "  local argv, find = ARGV, string.find",
-    `  if type(stored) == 'string' and #argv == ${n} and #stored >= ${replyAt - 1} and find(stored, CACHE_TAG, 1, true) == 1 then`,
+    "  local argv, find, kind = ARGV, string.find, type(stored)",
+    `  if kind == 'string' and #argv == ${n} and #stored >= ${replyAt - 1} and find(stored, CACHE_TAG, 1, true) == 1 then`,
     `    local count, ${all.map((i) => `l${i}`).join(", ")}, reply_length = struct.unpack('${entryLengths(n)}', stored, ${lengthsAt})`,
     // argument i is stored at at<i>, after the reply and the arguments before it
     `    local at1 = ${replyAt} + reply_length`,
@@ -235,6 +243,7 @@ export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
     `      return string.sub(stored, ${replyAt}, at1 - 1)`,
     "    end",
     "  end",
+    "  if kind == 'table' then error({ err = 'MATHD_INVALID cache_key: holds a value of another type, not a cache entry' }) end",
     "end",
   ].join("\n");
 }

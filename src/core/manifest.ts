@@ -13,6 +13,7 @@ export type ArgType =
   | { readonly kind: "enum"; readonly values: readonly string[] }
   | { readonly kind: "bands" }
   | { readonly kind: "text" }
+  | { readonly kind: "bytes" }
   | { readonly kind: "packed"; readonly format: string; readonly width: number; readonly min: number; readonly max: number };
 
 /** One argument as a header declares it; `type` is absent only in a header not yet typed. */

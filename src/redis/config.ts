@@ -204,8 +204,9 @@ const FAILURES: [RegExp, ConnectionFailure][] = [
   [/ECONNREFUSED/, "refused"],
   [/ETIMEDOUT|timed? ?out/i, "timeout"],
   [/EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/, "unreachable"],
-  // ioredis with maxRetriesPerRequest 0: a command in flight when the socket dropped
-  [/ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable|connection is down|max retries per request/i, "closed"],
+  // ioredis with maxRetriesPerRequest 0: a command in flight when the socket dropped; ioredis 6
+  // aborts the rest of a half-answered pipeline (an AbortError) the same way
+  [/ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable|connection is down|max retries per request|aborted due to connection close/i, "closed"],
 ];
 
 /**

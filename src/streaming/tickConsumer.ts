@@ -108,6 +108,11 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 /** Entries a stream ID's millisecond may hold before the derived sequence number would collide. */
+/** Sends a pipeline and throws the first error a command of it met. */
+async function execAll(pipeline: ReturnType<Redis["pipeline"]>): Promise<void> {
+  for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+}
+
 const IDS_PER_MS = 1000;
 
 /** A stream entry as an update: fields price, volume, ts, optional seq, high, low, close. */
@@ -339,16 +344,17 @@ export class TickConsumer extends EventEmitter {
         } else if (error instanceof InvalidInputError) dead.push({ id: p.id, fields: p.fields, reason: error.message });
         else throw error; // Redis trouble: leave it pending, it is read again
       }
-      const pipeline = this.ticks.pipeline();
-      const deadKey = deadLetterKey(symbol, this.options);
-      for (const d of dead) {
-        pipeline.xadd(deadKey, "*", "source_id", d.id, "reason", d.reason, ...d.fields);
-        ack.push(d.id);
+      if (dead.length > 0) {
+        // the dead letters are written before their entries are acked, in a round trip of its own:
+        // a write the server refuses (out of memory) then leaves them pending, not acked and lost
+        const deadKey = deadLetterKey(symbol, this.options);
+        const letters = this.ticks.pipeline();
+        for (const d of dead) letters.xadd(deadKey, "*", "source_id", d.id, "reason", d.reason, ...d.fields);
+        letters.expire(deadKey, this.deadTtlSeconds); // a key family like any other: they expire with its TTL
+        await execAll(letters);
+        ack.push(...dead.map((d) => d.id));
       }
-      // dead letters are a key family like any other: they expire with its TTL
-      if (dead.length > 0) pipeline.expire(deadKey, this.deadTtlSeconds);
-      if (ack.length > 0) pipeline.xack(stream, this.group, ...ack);
-      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+      if (ack.length > 0) await execAll(this.ticks.pipeline().xack(stream, this.group, ...ack));
       const appliedHere = ack.length - dead.length - duplicates - trimmed;
       this.counters.applied += appliedHere;
       this.counters.duplicates += duplicates;

@@ -65,7 +65,8 @@ describe("script headers as the contract", () => {
       }),
     );
     const hit = /-- the cache\n(do -- the hit check[^]*?\nend)\n/.exec(script.source)?.[1];
-    expect(hit).toContain("if type(stored) == 'string' and #argv == 2 and #stored >= 29 and find(stored, CACHE_TAG, 1, true) == 1 then");
+    expect(hit).toContain("if kind == 'string' and #argv == 2 and #stored >= 29 and find(stored, CACHE_TAG, 1, true) == 1 then");
+    expect(hit).toContain("if kind == 'table' then error({ err = 'MATHD_INVALID cache_key: holds a value of another type, not a cache entry' }) end");
     expect(hit).toContain("local count, l1, l2, reply_length = struct.unpack('<I4I4I4I4', stored, 14)"); // after 'cached 1.0.0;' (13 bytes)
     expect(hit).toContain("local at1 = 30 + reply_length\n    local at2 = at1 + l1\n");
     expect(hit).toContain("if count == 2 and l1 == #argv[1] and l2 == #argv[2] and at2 + l2 == #stored + 1\n");

@@ -111,6 +111,31 @@ describe("raw EVALSHA with bad arguments", () => {
     ["stream_snapshot", "rsi_period 1", ["14", "1", "1,2"], "rsi_period"],
     ["dispatch", "neither an ATR nor bars", dispatchArgs({}), "atr"],
     ["dispatch", "an ATR period without bars", dispatchArgs({ atr_period: "14" }), "bars"],
+    ["dispatch", "an ATR and bars", dispatchArgs({ atr: "2", bars: goodBars }), "bars"],
+    ["dispatch", "an ATR and an ATR period", dispatchArgs({ atr: "2", atr_period: "2", bars: goodBars }), "atr_period"],
+    // longer than MAX_ARG_TEXT: refused before any pattern reads it (a megabyte of zeros took 15-90 ms)
+    ["stop_loss", "an ATR of 300 digits", ["long", "100", `2.${"0".repeat(300)}`, "1.5", "0.05", "", "", ""], "atr"],
+    ["position_size", "a capital of 300 digits", [`${"0".repeat(294)}100000`, "0.01", "100", "97", "1", "", "", "", "0.5"], "capital"],
+    ["atr", "a period of 300 digits", [`${"0".repeat(299)}2`, "0", "", goodBars], "period"],
+    ["atr", "a state of 300 bytes", ["1", "0", `${"0".repeat(280)}2,1000000,10000,10000`, goodBars], "state"],
+    ["vwap", "bands of 300 bytes", ["ticks", `${"0".repeat(299)}1`, "", packDoubles([[UNIT, 1]], 2)], "bands"],
+    ["stream_update", "a ts of 300 digits", ["14", "14", `${"0".repeat(287)}1764000000000`, "1", "100", "5", "", "", "", ""], "ts"],
+    ["stream_snapshot", "bands of 300 bytes", ["14", "14", `${"0".repeat(299)}1`], "bands"],
+    // a short's stop, or a long's target, beyond the largest price
+    ["stop_loss", "a short's stop above the largest price", ["short", "100", "1000000000", "1.5", "0.05", "", "", ""], "stop"],
+    ["stop_loss", "a long's target above the largest price", ["long", "5000000", "2000000", "2", "0.05", "", "", "100"], "target"],
+    ["dispatch", "a short's stop above the largest price", dispatchArgs({ side: "short", atr: "1000000000" }), "stop"],
+    // chunk states hold only what a run could have written
+    ["atr", "a state past the longest history", ["1", "0", "100000,1000000,10000,10000", goodBars], "bars"],
+    ["rsi", "a state with a negative gain sum", ["2", "0", "2,1000000,-500,0,,", packDoubles([[UNIT]], 1)], "state.gain_sum"],
+    ["rsi", "a state with a negative average", ["2", "0", "3,1000000,100,100,-5,1", packDoubles([[UNIT]], 1)], "state.avg_gain"],
+    ["rsi", "a state with a huge average loss", ["2", "0", "3,1000000,100,100,1,1e308", packDoubles([[UNIT]], 1)], "state.avg_loss"],
+    ["rsi", "a state past the longest history", ["2", "0", "100000,1000000,100,100,1,1", packDoubles([[UNIT]], 1)], "closes"],
+    ["vwap", "a state whose sums give a negative VWAP", ["ticks", "1", "1,3000000,1,-1e20,0,0,0", packDoubles([[UNIT, 1]], 2)], "state.sum"],
+    ["vwap", "a state with sums but no volume", ["ticks", "1", "1,3000000,0,1e300,0,0,0", packDoubles([[UNIT, 1]], 2)], "state.sum"],
+    ["vwap", "a state whose mean is off the price range", ["ticks", "1", "1,3000000,1,0,0,-1e13,0", packDoubles([[UNIT, 1]], 2)], "state.mean"],
+    ["vwap", "a state with a huge M2", ["ticks", "1", "1,3000000,1,0,0,0,1e300", packDoubles([[UNIT, 1]], 2)], "state.m2"],
+    ["vwap", "a state past the longest history", ["ticks", "1", "100000,3000000,1,0,0,0,0", packDoubles([[UNIT, 1]], 2)], "points"],
   ];
   it.each(cases)("%s: %s -> MATHD_INVALID %s", async (name, _, args, field) => {
     const error = await rawCall(name, args).catch((e: unknown) => e);
@@ -148,7 +173,7 @@ describe("raw EVALSHA with bad arguments", () => {
 });
 
 /** A raw dispatch ARGV: good values by name, in the order the manifest gives, with `changed`. */
-function dispatchArgs(changed: Record<string, string>): string[] {
+function dispatchArgs(changed: Record<string, string | Buffer>): (string | Buffer)[] {
   const good: Record<string, string> = {
     side: "long", entry: "100", atr: "", multiplier: "1.5", tick: "0.05", min_fraction: "", max_fraction: "", reward_ratio: "",
     base_confidence: "0.6", volume_ratio: "", max_boost: "0.15", volume_weight: "0.5", news_weight: "0.75", min_confidence: "0.05", max_confidence: "0.95",
@@ -180,6 +205,8 @@ describe("raw EVALSHA with bad KEYS", () => {
     ["atr", "a lower-case symbol", "cache_key", [`${prefix}nifty:${digest}`], args],
     ["atr", "an empty symbol", "cache_key", [`${prefix}:${digest}`], args],
     ["atr", "a digest that is not 40 hex digits", "cache_key", [`${prefix}RAW:${"g".repeat(40)}`], args],
+    ["atr", "a key of 300 bytes", "cache_key", [`${prefix}RAW${"A".repeat(300)}:${digest}`], args],
+    ["stream_update", "an ATR key of 300 bytes (fast-path tick)", "atr_state", [`indicator:atr14:${"A".repeat(290)}`, vwapKey, rsiKey], fastTick],
     ["stream_update", "keys of another family", "atr_state", ["foo", "bar", "baz"], tick],
     ["stream_update", "one key", "vwap_state", [atrKey], tick],
     ["stream_update", "no keys", "atr_state", [], tick],
@@ -203,6 +230,15 @@ describe("raw EVALSHA with bad KEYS", () => {
     const error = await redis.evalsha(script.sha1, keys.length, ...keys, ...argv).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(new RegExp(`^MATHD_INVALID ${field.replace(/[[\].]/g, "\\$&")}: `));
     expect(await keyCount()).toBe(before);
+  });
+
+  it("refuses a key that holds another type, and leaves it as it is", async () => {
+    const key = `${prefix}HASHED:${digest}`;
+    await redis.hset(key, "someone", "else's");
+    const error = await redis.evalsha(atr.sha1, 1, key, ...args).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^MATHD_INVALID cache_key: holds a value of another type/);
+    expect(await redis.hgetall(key)).toEqual({ someone: "else's" });
+    await redis.del(key);
   });
 
   it("accepts a symbol wrapped whole in a hash tag", async () => {

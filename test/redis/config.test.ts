@@ -102,6 +102,7 @@ describe("connection failures", () => {
     [errno("ERR_TLS_CERT_ALTNAME_INVALID", "Hostname/IP does not match certificate's altnames"), "tls"],
     [new Error("NOPERM this user has no permissions to run the 'scan' command"), "denied"],
     [new Error("Connection is closed."), "closed"],
+    [Object.assign(new Error("Command aborted due to connection close"), { name: "AbortError" }), "closed"], // ioredis 6, the rest of a cut pipeline
     [new Error("WRONGTYPE Operation against a key holding the wrong kind of value"), undefined],
   ])("%s is %s", (error, failure) => {
     expect(connectionFailureOf(error)).toBe(failure);
