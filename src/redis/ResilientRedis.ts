@@ -519,11 +519,9 @@ export class ResilientRedis extends EventEmitter {
       for (const link of links) if (!link.usable) await this.usable(link, call.deadline);
       const remaining = call.deadline - Date.now();
       if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
+      const attemptMs = Math.min(this.config.commandTimeoutMs, remaining);
       try {
-        const result = await this.attempt(
-          () => command(links.map((l) => l.redis), call),
-          Math.min(this.config.commandTimeoutMs, remaining),
-        );
+        const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs);
         this.breakerSuccess();
         return result;
       } catch (error) {
@@ -531,7 +529,9 @@ export class ResilientRedis extends EventEmitter {
         if (kind === "final") throw this.typed(error);
         this.emit("retry", error);
         if (kind === "busy") {
-          this.breakerFailure(error);
+          // a timeout the caller's own deadline cut short says nothing of the server: it does not
+          // count toward opening the circuit, which every caller of this client shares
+          if (!(error instanceof CommandTimeoutError && attemptMs < this.config.commandTimeoutMs)) this.breakerFailure(error);
           if (retries >= this.maxRetries) throw this.typed(error);
           const backoff = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** retries++) * (0.5 + Math.random() / 2);
           if (Date.now() + backoff >= call.deadline) throw this.typed(error);

@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -87,6 +88,21 @@ describe("errors in one line", () => {
     expect(verbose.stderr.split("\n")[0]).toContain("ECONNREFUSED");
     expect(verbose.stderr).toMatch(/\n\s+at /);
   });
+
+  it("a server that accepts the connection and never answers: exit 2 with a timeout, not a hang", async () => {
+    const silent = createServer((socket) => socket.on("error", () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      for (const command of [["scripts", "list"], ["scripts", "load"], ["chart", "--symbol", "NIFTY"]]) {
+        const run = await mathd(...command, "--url", `redis://127.0.0.1:${port}`);
+        expect(run.code, command.join(" ")).toBe(2);
+        expect(run.stderr).toMatch(new RegExp(`^mathd ${command[0]}: Redis at 127\\.0\\.0\\.1:${port}: timeout: `));
+      }
+    } finally {
+      silent.close();
+    }
+  }, 30_000);
 
   it("a missing input file exits 66, a malformed one 65 naming the place", async () => {
     const missing = await mathd("chart", "--input", join(dir, "none.json"));

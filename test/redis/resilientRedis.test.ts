@@ -130,6 +130,20 @@ describe("resilient client", () => {
     expect(states).toEqual(["open", "half_open", "closed"]);
   });
 
+  it("does not open the circuit for calls whose own deadline is shorter than the command timeout", async () => {
+    const c = client({ maxRetries: 0, breakerThreshold: 3, config: { commandTimeoutMs: 1000 } });
+    await c.run("system", (r) => r.ping());
+    const blocker = new Redis(server.url);
+    await blocker.config("SET", "busy-reply-threshold", "5000"); // silent, not BUSY
+    const blocking = blocker.eval(BUSY_LOOP, 0, "300000");
+    await sleep(50);
+    for (let i = 0; i < 5; i++) await expect(c.run("system", (r) => r.ping(), { deadlineMs: 20 })).rejects.toBeInstanceOf(CommandTimeoutError);
+    expect(c.circuit).toBe("closed"); // the callers' budgets ran out, not the server's time
+    await blocking;
+    blocker.disconnect();
+    expect(await c.run("system", (r) => r.ping())).toBe("PONG");
+  });
+
   it("does not open the circuit for an outage: connection failures fail fast on their own", async () => {
     const c = client({ breakerThreshold: 2 });
     await c.run("system", (r) => r.ping());
