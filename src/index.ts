@@ -35,6 +35,7 @@ export {
   MathDispatcherError,
   InvalidInputError,
   ScriptExecutionError,
+  UpdateOvertakenError,
   ScriptIntegrityError,
   ConfigurationError,
   ReplyFormatError,

@@ -11,7 +11,7 @@ import {
   MAX_POINTS, MAX_PRICE, MAX_VOLUME, MathDispatcher, MathDispatcherError, OfflineQueueFullError, PRICE_UNITS,
   ReplyFormatError, ResilientRedis, SCRIPTS, SCRIPT_FUNCTIONS, SESSION_OPEN_MINUTE, SYMBOL_PATTERN, ScriptExecutionError,
   ScriptIntegrityError, ScriptRunner, StoredDataError, StreamingIndicators, StreamingReference, TickConsumer,
-  UnknownDataTypeError, VwapReference, atrReference, buildKey, collectHealth, confidenceReference, deadLetterKey,
+  UnknownDataTypeError, UpdateOvertakenError, VwapReference, atrReference, buildKey, collectHealth, confidenceReference, deadLetterKey,
   decodeJson, encodeJson, exitCodeOf, familyOf, getDatabaseForDataType, indicatorKey, isTransient, keyFamily,
   newsBoostReference, newsLatestKey, parseKey, patternCacheKey, positionSizeReference, renderHealth,
   resolveRedisConfig, retrieveByDataType, sessionOf, startLocalRedis, stopLossReference, storeByDataType,
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   check(isTransient(new Error("ECONNRESET")) !== undefined && HEALTH_SCHEMA.length > 0, "isTransient, HEALTH_SCHEMA");
   const errors = [MathDispatcherError, InvalidInputError, ScriptExecutionError, ScriptIntegrityError, ConfigurationError,
     ReplyFormatError, StoredDataError, CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, KeyGrammarError,
-    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError];
+    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError, UpdateOvertakenError];
   check(errors.every((E) => E.prototype instanceof Error), "error classes");
 
   // Against Redis: a throwaway server, the dispatcher through the resilient client and on the

@@ -4,6 +4,8 @@
  * baseline reads (GET/HGET per symbol) and the tick consumer's per-stream XREADGROUP.
  */
 import { ReplyError, type Cluster, type Redis } from "ioredis";
+import { NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
+import type { OrderKey } from "../core/manifest.js";
 import { direct, type RoundTrip } from "./loader.js";
 import { groupBySlotOwner } from "./topology.js";
 
@@ -26,28 +28,58 @@ const REDIRECT_BACKOFF_MS = 100;
  * One pipeline on a target. A reply that is not a Redis error reply (the connection dropped,
  * the client gave up) is thrown inside the round trip, so the caller's policy may resend the
  * pipeline: every command sent here is safe to repeat (the math scripts are pure, streaming
- * updates idempotent, reads are reads). Whatever the round trip finally throws becomes every
- * command's outcome.
+ * updates idempotent, reads are reads). A "not now" reply ({@link NOT_NOW_REPLY}: busy, loading)
+ * is thrown there too, once the other replies are kept, so the policy backs off and resends only
+ * the commands that met one. Whatever the round trip finally throws becomes the outcome of every
+ * command still unanswered.
+ *
+ * `order[i]`, where given, says command i must not run after a later command of the same key
+ * that got through (a streaming update): such a command is not resent (see {@link resendable}).
  */
-export async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip): Promise<Outcome[]> {
+export async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip, order?: readonly (OrderKey | undefined)[]): Promise<Outcome[]> {
   if (commands.length === 1) return [await execOne(target, commands[0] as Command, roundTrip)];
+  const outcomes: (Outcome | undefined)[] = commands.map(() => undefined);
+  let unanswered = commands.map((_, i) => i);
   try {
-    const replies = await roundTrip(async () => {
+    await roundTrip(async () => {
       const pipeline = target.pipeline();
-      for (const [name, ...args] of commands) pipeline.call(name, ...args);
+      for (const i of unanswered) pipeline.call(...(commands[i] as Command));
       const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
       const lost = result.find(([error]) => error && !(error instanceof ReplyError));
       if (lost) throw lost[0];
-      return result;
-    });
-    return commands.map((_, i) => {
-      const [error, reply] = replies[i] ?? [new Error("no reply in the pipeline result"), undefined];
-      return error ? { ok: false, error } : { ok: true, reply };
+      const notNow = new Map<number, Error>();
+      unanswered.forEach((commandIndex, j) => {
+        const [error, reply] = result[j] ?? [new Error("no reply in the pipeline result"), undefined];
+        if (error && NOT_NOW_REPLY.test(error.message)) notNow.set(commandIndex, error);
+        else outcomes[commandIndex] = error ? { ok: false, error } : { ok: true, reply };
+      });
+      unanswered = resendable([...notNow.keys()], outcomes, order);
+      if (unanswered.length > 0) throw notNow.get(unanswered[0] as number);
     });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
-    return commands.map(() => ({ ok: false, error: failure }));
+    for (const i of unanswered) outcomes[i] = { ok: false, error: failure };
   }
+  return outcomes as Outcome[];
+}
+
+/**
+ * Of the commands to send again (`again`, ascending), those that may be: a command with an order
+ * key that a later command of the same keys overtook (that one got through) gets an
+ * {@link UpdateOvertakenError} as its outcome instead, since it would now land behind it.
+ */
+export function resendable(again: readonly number[], outcomes: (Outcome | undefined)[], order: readonly (OrderKey | undefined)[] | undefined): number[] {
+  if (!order) return [...again];
+  return again.filter((i) => {
+    const own = order[i];
+    if (!own) return true;
+    const overtaken = outcomes.some((outcome, j) => j > i && outcome?.ok && order[j]?.keys === own.keys);
+    if (overtaken) {
+      const reason = "not applied: turned away for a moment while a later update of the same keys in this batch got through, it can no longer be applied in order";
+      outcomes[i] = { ok: false, error: new UpdateOvertakenError(own.script, reason) };
+    }
+    return !overtaken;
+  });
 }
 
 /** One command on its own: a pipeline of one costs the client about half as much again. */
@@ -57,8 +89,9 @@ async function execOne(target: Target, [name, ...args]: Command, roundTrip: Roun
       try {
         return { ok: true, reply: await target.call(name, ...args) };
       } catch (error) {
-        if (error instanceof ReplyError) return { ok: false, error: error as Error };
-        throw error; // the connection: the policy may send it again
+        // a Redis error reply is the command's answer; a lost connection or a "not now" the policy's to resend
+        if (error instanceof ReplyError && !NOT_NOW_REPLY.test((error as Error).message)) return { ok: false, error: error as Error };
+        throw error;
       }
     });
   } catch (error) {

@@ -15,10 +15,10 @@
  */
 import { ReplyError, type Cluster, type Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
-import { readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
+import { orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
-import { crossSlotError, exec, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
+import { crossSlotError, exec, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -164,9 +164,15 @@ async function execHealing(
   heal: (scripts: string[]) => Promise<void>,
   roundTrip: RoundTrip,
 ): Promise<Outcome[]> {
-  const outcomes = await exec(target, commands, roundTrip);
+  const order = calls.map(orderKeyOf);
+  const outcomes = await exec(target, commands, roundTrip, order);
   for (let round = 1; round <= HEAL_ROUNDS; round++) {
-    const retry = outcomes.flatMap((o, i) => (!o.ok && catalog.missing(o.error) ? [i] : []));
+    // a streaming update overtaken by a later one of its symbol is not resent: its outcome says so
+    const retry = resendable(
+      outcomes.flatMap((o, i) => (!o.ok && catalog.missing(o.error) ? [i] : [])),
+      outcomes,
+      order,
+    );
     if (retry.length === 0) return outcomes;
     try {
       await heal([...new Set(retry.map((i) => (calls[i] as ScriptCall).script))]);
@@ -176,7 +182,7 @@ async function execHealing(
       for (const i of retry) outcomes[i] = { ok: false, error: failure };
       return outcomes;
     }
-    const retried = await exec(target, retry.map((i) => commands[i] as Command), roundTrip);
+    const retried = await exec(target, retry.map((i) => commands[i] as Command), roundTrip, retry.map((i) => order[i]));
     retry.forEach((callIndex, j) => (outcomes[callIndex] = retried[j] as Outcome));
   }
   return outcomes;

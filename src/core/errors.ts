@@ -33,6 +33,21 @@ export class ScriptExecutionError extends MathDispatcherError {
   }
 }
 
+/**
+ * A streaming update that was not applied and can no longer be: the server turned it away for a
+ * moment (its scripts flushed, busy, loading) while a later update of the same symbol in the same
+ * batch got through, so sending it now would put it behind that one, where `stream_update`
+ * counts it a duplicate. The tick consumer dead-letters it; a caller may backfill it.
+ */
+export class UpdateOvertakenError extends ScriptExecutionError {}
+
+/**
+ * Replies that mean "not now": loading a dataset, busy with a long script, a master that lost its
+ * link or became a replica. The same command may succeed after a backoff, so the retry policy
+ * resends it, and a pipeline resends only the commands that met one.
+ */
+export const NOT_NOW_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY)\b/;
+
 /** SCRIPT LOAD returned a SHA1 other than the manifest's: the server holds different text. */
 export class ScriptIntegrityError extends MathDispatcherError {
   constructor(

@@ -72,3 +72,21 @@ export function readOnlyCall(call: ScriptCall, scripts: { has(name: string): boo
   const variant = `${call.script}${READ_ONLY_SUFFIX}`;
   return scripts.has(variant) ? { ...call, script: variant } : call;
 }
+
+/**
+ * Scripts whose calls change state in the order they are sent, each building on the last
+ * (`stream_update`): a call of one may be resent only while no later call of the same keys has
+ * got through. The others are pure or cache their results, and may be resent in any order.
+ */
+const ORDERED_SCRIPTS: ReadonlySet<string> = new Set(["stream_update"]);
+
+/** What orders a call among a batch's: its script and the keys it updates in order. */
+export interface OrderKey {
+  readonly script: string;
+  readonly keys: string;
+}
+
+/** A call's {@link OrderKey} when its script is ordered; undefined when the order of its calls does not matter. */
+export function orderKeyOf(call: ScriptCall): OrderKey | undefined {
+  return ORDERED_SCRIPTS.has(call.script) ? { script: call.script, keys: call.keys.join(" ") } : undefined;
+}

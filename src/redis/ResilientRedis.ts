@@ -39,6 +39,7 @@ import {
   InvalidInputError,
   MathDispatcherError,
   OfflineQueueFullError,
+  NOT_NOW_REPLY,
   RedisCommandError,
 } from "../core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
@@ -106,7 +107,8 @@ export function checkCallDeadline(value: unknown): number {
   return value;
 }
 
-const BUSY_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
+/** A cluster that is moving a slot or has lost one: retried after a backoff like the replies of {@link NOT_NOW_REPLY}. */
+const CLUSTER_NOT_NOW_REPLY = /^(TRYAGAIN|CLUSTERDOWN)\b/;
 
 /** How the policy treats an error: send again when connected, retry with backoff, or give up. */
 export type ErrorClass = "connection" | "busy" | "final";
@@ -116,7 +118,7 @@ export function classifyError(error: unknown): ErrorClass {
   if (error instanceof CommandTimeoutError) return "busy";
   if (error instanceof MathDispatcherError) return "final";
   if (!(error instanceof Error)) return "final";
-  if (BUSY_REPLY.test(error.message)) return "busy";
+  if (NOT_NOW_REPLY.test(error.message) || CLUSTER_NOT_NOW_REPLY.test(error.message)) return "busy";
   if (error.name === "MaxRetriesPerRequestError") return "connection"; // in flight when the socket dropped
   const failure = connectionFailureOf(error);
   return failure === "refused" || failure === "closed" || failure === "unreachable" || failure === "timeout" ? "connection" : "final";

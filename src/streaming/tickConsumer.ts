@@ -20,7 +20,7 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { Cluster, Redis } from "ioredis";
 import { runKeyed } from "../cluster/pipeline.js";
-import { InvalidInputError, MathDispatcherError, RedisCommandError } from "../core/errors.js";
+import { InvalidInputError, MathDispatcherError, RedisCommandError, UpdateOvertakenError } from "../core/errors.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
@@ -341,7 +341,9 @@ export class TickConsumer extends EventEmitter {
           ack.push(p.id);
           if (p.trimmed) trimmed++;
           else if (outcome?.ok && (outcome.value.vwapStatus === "duplicate" || outcome.value.atrStatus === "duplicate")) duplicates++;
-        } else if (error instanceof InvalidInputError) dead.push({ id: p.id, fields: p.fields, reason: error.message });
+        } else if (error instanceof InvalidInputError || error instanceof UpdateOvertakenError) {
+          dead.push({ id: p.id, fields: p.fields, reason: error.message }); // bad, or no longer applicable in order
+        }
         else throw error; // Redis trouble: leave it pending, it is read again
       }
       if (dead.length > 0) {

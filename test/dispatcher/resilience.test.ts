@@ -35,6 +35,32 @@ describe("the dispatcher on a resilient client", () => {
     await client.close();
   });
 
+  it("a script call that meets BUSY (another client's long script) is retried, and the batch lands in order", async () => {
+    // a breaker that would open only after many BUSY replies: this test is about the retries
+    const math = MathDispatcher.connect(server.url, { deadlineMs: 5000, maxRetries: 30, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    try {
+      await math.load();
+      await blocker.config("SET", "busy-reply-threshold", "50"); // BUSY replies from 50 ms into the script
+      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 400000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const open = Date.UTC(2026, 10, 26, 4, 30);
+      const live = math.streaming();
+      const [one, many] = await Promise.all([
+        math.atr({ symbol: "BUSYATR", period: 14, bars }),
+        live.updateMany(Array.from({ length: 5 }, (_, i) => ({ symbol: "BUSYLIVE", ts: open + i, seq: i, price: 100 + i, volume: 10 }))),
+      ]);
+      await blocking;
+      expect(one.cache).toBe("miss");
+      expect(many.map((o) => o.ok && o.value.vwapStatus)).toEqual(Array(5).fill("applied"));
+      expect((await live.snapshot("BUSYLIVE")).vwap?.points).toBe(5);
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
   it("connect() reads its settings from the environment when given none", async () => {
     const previous = process.env.REDIS_URL;
     process.env.REDIS_URL = server.url;
