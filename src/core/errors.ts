@@ -34,6 +34,16 @@ export class ScriptExecutionError extends MathDispatcherError {
 }
 
 /**
+ * A value as an error message shows it, whatever a caller passed: `String()` throws for an object
+ * without a usable `toString` (`{ toString: null }`), which would turn a typed error into a TypeError.
+ */
+export function shownValue(value: unknown): string {
+  if (value === null || (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol")) return String(value);
+  if (typeof value === "symbol") return value.toString();
+  return Array.isArray(value) ? "a list" : typeof value === "function" ? "a function" : "an object";
+}
+
+/**
  * A streaming update that was not applied and can no longer be: the server turned it away for a
  * moment (its scripts flushed, busy, loading) while a later update of the same symbol in the same
  * batch got through, so sending it now would put it behind that one, where `stream_update`

@@ -23,7 +23,7 @@ import { parseInput } from "./inputs.js";
 import { MAX_DISPATCH_BARS } from "./limits.js";
 import { ResultTier, type ResultTierOptions } from "./resultTier.js";
 import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
-import { checkCallOptions, type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
+import { callBudget, checkCallOptions, type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
 import { type KeyReader, pipelineReader, readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 
 export type { BatchOutcome } from "./batch.js";
@@ -249,6 +249,7 @@ export class MathDispatcher {
   async dispatchMany(signals: readonly Signal[], options?: ScriptCallOptions): Promise<BatchOutcome<Decision & ResultMeta>[]> {
     requireArray(signals, "signals");
     checkCallOptions(options);
+    const budget = callBudget(options, this.client.deadlineMs); // one deadline for reads, long ATRs and the scripts
     const entry = this.runner.entry(dispatchFunction.script);
     const parsed = signals.map((s) => attempt(() => parseInput(signalSchema, s)));
     const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));
@@ -262,11 +263,11 @@ export class MathDispatcher {
     const stored = !requests.some((r) => r.news || r.baseline)
       ? requests.map(() => ({}))
       : this.client.cluster
-        ? await readSignalInputs(this.clusterReader(this.client.cluster, options), this.clusterReader(this.client.cluster, options), requests, this.options)
+        ? await readSignalInputs(this.clusterReader(this.client.cluster, budget), this.clusterReader(this.client.cluster, budget), requests, this.options)
         : await this.client.runOn(
             ["news", "cumulative_volume"],
             ([news, volume]) => readSignalInputs(pipelineReader(news as Redis), pipelineReader(volume as Redis), requests, this.options),
-            options,
+            budget(),
           );
     let next = 0;
     const prepared = await Promise.all(
@@ -275,7 +276,7 @@ export class MathDispatcher {
         const found = stored[next++] ?? {};
         if (found instanceof MathDispatcherError) return { ok: false, error: found };
         try {
-          const resolved = this.resolve(await this.withLongAtr(p.value, options), found);
+          const resolved = this.resolve(await this.withLongAtr(p.value, budget()), found);
           return { ok: true, value: { call: scriptCall(dispatchFunction, entry, resolved, this.options), extra: resolved } };
         } catch (error) {
           if (error instanceof MathDispatcherError) return { ok: false, error };
@@ -286,15 +287,15 @@ export class MathDispatcher {
     return this.answer(
       prepared,
       (reply, resolved) => Object.assign(decodeResult(dispatchFunction, entry, reply), { sources: resolved.sources }),
-      options,
+      budget(),
     );
   }
 
-  /** Reads keys on a cluster: one pipeline per master, each under the client's policy. */
-  private clusterReader(cluster: Cluster, options?: CallOptions): KeyReader {
+  /** Reads keys on a cluster: one pipeline per master, each under the client's policy, within the call's budget. */
+  private clusterReader(cluster: Cluster, budget: () => CallOptions): KeyReader {
     return async (commands) => {
       const keyed = commands.map((command) => ({ keys: [command[1] as string], command }));
-      const outcomes = await runKeyed(cluster, keyed, (command) => this.client.run("news", () => command(), options));
+      const outcomes = await runKeyed(cluster, keyed, (command) => this.client.run("news", () => command(), budget()));
       return outcomes.map((o) => {
         if (o.ok) return o.reply as string | null;
         if (o.error instanceof ReplyError) return o.error; // this key's answer (a WRONGTYPE, say)

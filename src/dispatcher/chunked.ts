@@ -7,11 +7,11 @@
  * %.17g, which reads back as the same doubles, so the chained result equals one call over the
  * whole series bit for bit (docs/FORMULAS.md, "Long inputs").
  */
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError, shownValue } from "../core/errors.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { decodeReply, type ReplyFields, textField } from "./reply.js";
 import { decodeResult, type NamedArgs, type ResultMeta, type ScriptFunction, scriptCall } from "./scriptFunction.js";
-import type { ScriptCallOptions, ScriptRunner } from "./scriptRunner.js";
+import { callBudget, type ScriptCallOptions, type ScriptRunner } from "./scriptRunner.js";
 
 /** Options of a chunked run. */
 export interface ChunkOptions extends KeyOptions {
@@ -54,7 +54,7 @@ export async function runChunked<Parsed extends { symbol: string }, Result>(
   const most = chunking.maxPointsPerCall(input);
   const pointsPerCall = asked ?? most;
   if (!Number.isInteger(pointsPerCall) || pointsPerCall < 1 || pointsPerCall > most) {
-    throw new InvalidInputError("pointsPerCall", `must be an integer in 1..${most}, got ${pointsPerCall}`);
+    throw new InvalidInputError("pointsPerCall", `must be an integer in 1..${most}, got ${shownValue(pointsPerCall)}`);
   }
   const entry = runner.entry(single.script);
   const total = chunking.length(input);
@@ -62,11 +62,12 @@ export async function runChunked<Parsed extends { symbol: string }, Result>(
     return decodeResult(single, entry, await runner.run(scriptCall(single, entry, input, keyOptions), callOptions));
   }
   const replies: ReplyFields[] = [];
+  const budget = callBudget(callOptions, runner.deadlineMs); // one deadline for all the chunks
   let state = "start";
   for (let from = 0; from < total; from += pointsPerCall) {
     const chunk = chunking.slice(input, from, Math.min(total, from + pointsPerCall));
     const fn: ScriptFunction<Parsed, Result> = { ...single, args: (p) => chunking.args(p, state) };
-    const fields = decodeReply(await runner.run(scriptCall(fn, entry, chunk, keyOptions), callOptions));
+    const fields = decodeReply(await runner.run(scriptCall(fn, entry, chunk, keyOptions), budget()));
     replies.push(fields);
     state = textField(fields, "state");
   }

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { type ARG_NAMES, SCRIPTS, type ScriptName } from "../generated/scripts.js";
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError, shownValue } from "../core/errors.js";
 import { type PackedPoints, priceToUnits } from "../core/units.js";
 import { MAX_POINTS, MAX_PRICE, MAX_VOLUME } from "./limits.js";
 
@@ -44,13 +44,13 @@ export const priceSchema = z.unknown().transform((value, ctx) => {
  * object, hot), and a scalar call's input has a dozen of them once its settings' defaults count.
  * zod 4's number refuses NaN and the infinities, and its int() whatever is not a safe integer.
  */
-const finiteMessage = (issue: { input?: unknown }) => `must be a finite number, got ${String(issue.input)}`;
+const finiteMessage = (issue: { input?: unknown }) => `must be a finite number, got ${shownValue(issue.input)}`;
 
 /** A finite number, with NaN and infinities named as such. */
 export const finiteSchema = z.number({ error: finiteMessage });
 
 export function integerSchema(min: number, max: number) {
-  const error = (issue: { input?: unknown }) => `must be an integer in ${min}..${max}, got ${String(issue.input)}`;
+  const error = (issue: { input?: unknown }) => `must be an integer in ${min}..${max}, got ${shownValue(issue.input)}`;
   return z.number({ error }).int({ error }).gte(min, { error }).lte(max, { error });
 }
 
@@ -71,7 +71,7 @@ const VOLUME_RANGE = `must be an integer in 0..${MAX_VOLUME}`;
 
 /** A volume, or why it is none (the message of `volumeSchema`). */
 function volumeOf(value: unknown): number | string {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_VOLUME ? value : `${VOLUME_RANGE}, got ${String(value)}`;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_VOLUME ? value : `${VOLUME_RANGE}, got ${shownValue(value)}`;
 }
 
 /**

@@ -13,7 +13,7 @@
  * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
  * applied (ts, seq) is ignored).
  */
-import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError } from "../core/errors.js";
+import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError, shownValue } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
 import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
@@ -41,8 +41,25 @@ export function checkCallOptions(options: ScriptCallOptions | undefined): void {
   if (typeof options !== "object") throw new InvalidInputError("options", `must be an object, got ${typeof options}`);
   if (options.deadlineMs !== undefined) checkCallDeadline(options.deadlineMs);
   if (options.store !== undefined && typeof options.store !== "boolean") {
-    throw new InvalidInputError("store", `must be true or false, got ${String(options.store)}`);
+    throw new InvalidInputError("store", `must be true or false, got ${shownValue(options.store)}`);
   }
+}
+
+/**
+ * One budget for a call of several steps (loading the scripts, reading inputs, round trips,
+ * chunks): each step's options carry what is left of it as `deadlineMs`, counted from the first
+ * step (the call's own `deadlineMs`, else `defaultMs`). A step asked for once it has run out
+ * throws a CommandTimeoutError.
+ */
+export function callBudget(options: ScriptCallOptions | undefined, defaultMs: number): () => ScriptCallOptions {
+  const budget = options?.deadlineMs ?? defaultMs;
+  let deadline: number | undefined;
+  return () => {
+    deadline ??= Date.now() + budget;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
+    return Object.assign({}, options, { deadlineMs: left });
+  };
 }
 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
@@ -83,6 +100,8 @@ export function scriptError(script: string, error: unknown): MathDispatcherError
  */
 export class ScriptRunner {
   private readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
+  /** Set once the first load succeeded: from then on a call does not wait on the load. */
+  private scriptsLoaded = false;
   /** Where the scripts live and how calls reach them. */
   readonly transport: ScriptTransport;
 
@@ -106,24 +125,42 @@ export class ScriptRunner {
       : new StandaloneScriptTransport(client.connection(database), settings);
   }
 
-  /**
-   * Each round trip under the client's policy, all of them within one deadline: the call's
-   * (`options.deadlineMs`, else the client's) counted from the first.
-   */
-  private roundTrip(options?: CallOptions): RoundTrip {
-    let deadline: number | undefined;
+  /** Each round trip of a call under the client's policy, within what is left of the call's budget. */
+  private roundTrip(budget?: () => CallOptions): RoundTrip {
+    if (!budget) return (command) => this.client.run(this.database, () => command());
     return (command) => {
-      if (options?.deadlineMs === undefined) return this.client.run(this.database, () => command());
-      deadline ??= Date.now() + options.deadlineMs;
-      const left = deadline - Date.now();
-      if (left <= 0) return Promise.reject(new CommandTimeoutError(`the call's deadline of ${options.deadlineMs} ms passed`));
-      return this.client.run(this.database, () => command(), { deadlineMs: left });
+      try {
+        return this.client.run(this.database, () => command(), budget());
+      } catch (error) {
+        return Promise.reject(error); // the budget ran out
+      }
     };
   }
 
-  /** One deadline for every round trip of a call (NOSCRIPT reloads and resends included). */
-  private callRoundTrip(options?: CallOptions): RoundTrip {
-    return this.roundTrip({ deadlineMs: options?.deadlineMs ?? this.client.deadlineMs });
+  /** The client's deadline, which a call without its own `deadlineMs` gets. */
+  get deadlineMs(): number {
+    return this.client.deadlineMs;
+  }
+
+  /**
+   * The scripts loaded (one load shared by every call), waited for no longer than the call's
+   * budget; once loaded, calls go straight on (a NOSCRIPT later heals within the call's round trips).
+   */
+  private async loaded(budget: () => CallOptions): Promise<void> {
+    if (this.scriptsLoaded) return;
+    const { deadlineMs } = budget();
+    const load = this.transport.prepare();
+    load.catch(() => undefined); // a load a call stopped waiting for may still fail: the next call loads again
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (${Math.round(deadlineMs ?? 0)} ms left)`)), deadlineMs);
+    });
+    try {
+      await Promise.race([load, late]);
+      this.scriptsLoaded = true;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The manifest entry of a script, or a ScriptExecutionError if there is none. */
@@ -138,10 +175,10 @@ export class ScriptRunner {
     return [...this.byName.values()];
   }
 
-  /** Puts the scripts (or the library) on every node that runs them (once; later calls reuse it). */
-  async load(_options?: CallOptions): Promise<void> {
+  /** Puts the scripts (or the library) on every node that runs them (once; later calls reuse it), within `options.deadlineMs`. */
+  async load(options?: CallOptions): Promise<void> {
     try {
-      await this.transport.prepare();
+      await this.loaded(callBudget(options, this.client.deadlineMs));
     } catch (error) {
       throw scriptError("load", error);
     }
@@ -167,8 +204,10 @@ export class ScriptRunner {
     checkCallOptions(options);
     const call = this.sent(given, options);
     this.check(call);
+    const budget = callBudget(options, this.client.deadlineMs);
     try {
-      return await this.transport.runOne(call, this.callRoundTrip(options));
+      await this.loaded(budget);
+      return await this.transport.runOne(call, this.roundTrip(budget));
     } catch (error) {
       throw scriptError(call.script, error);
     }
@@ -186,12 +225,13 @@ export class ScriptRunner {
     if (given.length === 0) return [];
     const calls = given.map((call) => this.sent(call, options));
     for (const call of calls) this.check(call);
+    const budget = callBudget(options, this.client.deadlineMs);
     try {
-      await this.load(options);
+      await this.loaded(budget);
     } catch (error) {
       return calls.map((call) => ({ ok: false, error: scriptError(call.script, error) }));
     }
-    const outcomes = await this.transport.runMany(calls, this.callRoundTrip(options));
+    const outcomes = await this.transport.runMany(calls, this.roundTrip(budget));
     return outcomes.map((o, i) => (o.ok ? o : { ok: false, error: scriptError((calls[i] as ScriptCall).script, o.error) }));
   }
 

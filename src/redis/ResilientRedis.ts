@@ -41,6 +41,7 @@ import {
   OfflineQueueFullError,
   NOT_NOW_REPLY,
   RedisCommandError,
+  shownValue,
 } from "../core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
 import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
@@ -102,7 +103,7 @@ const MAX_POLICY_MS = 3_600_000;
 /** A call's own `deadlineMs`: a number of ms above 0 and at most an hour (what is left of a budget may be a fraction). */
 export function checkCallDeadline(value: unknown): number {
   if (typeof value !== "number" || !(value > 0 && value <= MAX_POLICY_MS)) {
-    throw new InvalidInputError("deadlineMs", `must be a number of ms in (0, ${MAX_POLICY_MS}], got ${String(value)}`);
+    throw new InvalidInputError("deadlineMs", `must be a number of ms in (0, ${MAX_POLICY_MS}], got ${shownValue(value)}`);
   }
   return value;
 }

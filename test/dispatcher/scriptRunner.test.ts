@@ -1,9 +1,10 @@
+import { type AddressInfo, createServer } from "node:net";
 import { Redis } from "ioredis";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScriptExecutionError, ScriptIntegrityError } from "../../src/core/errors.js";
+import { CommandTimeoutError, InvalidInputError, ScriptExecutionError, ScriptIntegrityError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
-import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
+import { callBudget, checkCallOptions, ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { ownRedis } from "../support/redis.js";
@@ -90,5 +91,50 @@ describe("script runtime", () => {
     const error = await new ScriptRunner(new ResilientRedis({ connection: redis }), forged).load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScriptIntegrityError);
     expect((error as ScriptIntegrityError).script).toBe("atr");
+  });
+});
+
+describe("one deadline for the whole call", () => {
+  it("callBudget gives each step what is left of one budget, then a CommandTimeoutError", async () => {
+    const step = callBudget({ deadlineMs: 60, store: false }, 2000);
+    const first = step();
+    expect(first.store).toBe(false);
+    expect(first.deadlineMs).toBeLessThanOrEqual(60);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(() => step()).toThrow(CommandTimeoutError);
+    expect(callBudget(undefined, 2000)().deadlineMs).toBeLessThanOrEqual(2000); // the client's, when the call has none
+  });
+
+  it("names a bad option even when it cannot be turned into text (an InvalidInputError, never a TypeError)", () => {
+    const unprintable = { toString: null }; // String() throws for it (fast-check found it)
+    for (const [options, field] of [[{ deadlineMs: unprintable }, "deadlineMs"], [{ store: unprintable }, "store"]] as const) {
+      const error = (() => {
+        try {
+          return checkCallOptions(options as never);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).field).toBe(field);
+      expect((error as Error).message).toContain("got an object");
+    }
+  });
+
+  it("a first call, and load(), wait for the scripts no longer than their own deadlineMs", async () => {
+    // accepts connections and never answers: the load would wait for the client's 2,000 ms
+    const silent = createServer((socket) => socket.on("error", () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const math = MathDispatcher.connect(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      for (const call of [() => math.load({ deadlineMs: 250 }), () => math.stopLoss({ symbol: "SILENT", side: "long", entry: 100, atr: 2 }, { deadlineMs: 250 })]) {
+        const started = Date.now();
+        await expect(call()).rejects.toBeInstanceOf(CommandTimeoutError);
+        expect(Date.now() - started).toBeLessThan(1500); // its own 250 ms (generous for a loaded machine), not the client's 2,000
+      }
+    } finally {
+      await math.close();
+      silent.close();
+    }
   });
 });
