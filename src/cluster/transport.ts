@@ -43,6 +43,7 @@ export type { ScriptCall } from "../core/manifest.js";
  */
 export type ScriptMode = "evalsha" | "functions";
 
+/** How a script transport runs the scripts: which manifest, EVALSHA or Functions, and the round trip each call takes. */
 export interface TransportOptions {
   /** The manifest; the built `lua/` scripts by default. */
   readonly scripts?: readonly ScriptManifestEntry[];

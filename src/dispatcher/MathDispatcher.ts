@@ -74,8 +74,14 @@ function withMemoryStatus<Result>(held: Result): Result {
 /** A many-call entry answered outside the pipeline (in-process tier, chunks). */
 const ANSWERED_ELSEWHERE = { ok: false, error: new MathDispatcherError("answered outside the pipeline") } as const;
 
+/** The single-function methods (`atr`, `rsi`, `vwap`, `stopLoss`, ...), made from one registry (src/dispatcher/functions.ts). */
 export interface MathDispatcher extends SingleFunctionMethods {}
 
+/**
+ * The SDK's entry point: typed, validated calls of the math scripts through one resilient client
+ * (`connect()` or `withClient()`), one at a time, in batches, as one dispatch per signal, or as
+ * streaming updates; results cached in DB 10 by the scripts, and optionally in memory.
+ */
 export class MathDispatcher {
   /** The runner that owns SCRIPT LOAD / EVALSHA. */
   readonly runner: ScriptRunner;
@@ -323,7 +329,7 @@ export class MathDispatcher {
     return unwrap((await this.dispatchMany([signal], options))[0]);
   }
 
-  /** Streaming ATR and session VWAP with their state in DB 10, on this dispatcher's client. */
+  /** Streaming ATR, RSI and session VWAP with their state in DB 10, on this dispatcher's client. */
   streaming(options: StreamingOptions = {}): StreamingIndicators {
     const forced = this.client.cluster ? { hashTag: true } : {}; // a cluster needs the {SYMBOL} tags
     return new StreamingIndicators(this.runner, { hashTag: this.options.hashTag, ...options, ...forced });

@@ -33,6 +33,7 @@ export interface FunctionTypes {
   confidence: [ConfidenceInput, ConfidenceResult];
 }
 
+/** The name of a single-function call (`atr`, `vwap`, `stopLoss`, ...), as `run` and `batch` take it. */
 export type FunctionName = keyof FunctionTypes;
 
 /** A function call for {@link MathDispatcher.run} and {@link MathDispatcher.batch}. */

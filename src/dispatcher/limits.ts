@@ -17,7 +17,7 @@ export const MAX_POINTS = LIMITS.MAX_HISTORY;
  * (src/dispatcher/chunked.ts), so Redis serves others in between.
  */
 export const MAX_POINTS_PER_CALL = LIMITS.MAX_POINTS;
-/** Bars one ATR call takes when it returns the series: each %.17g value doubles a bar's cost. */
+/** Bars one ATR call, or closes one RSI call, takes when it returns the series: each %.17g value doubles a point's cost. */
 export const MAX_SERIES_POINTS_PER_CALL = LIMITS.MAX_SERIES_POINTS;
 /** The longest ATR period. */
 export const MAX_ATR_PERIOD = LIMITS.MAX_ATR_PERIOD;

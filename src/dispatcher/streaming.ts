@@ -56,6 +56,7 @@ export interface StreamUpdateResult extends IndicatorSnapshot {
 /** What an update did to the RSI: `applied`, `duplicate`, or `skipped` (a tick is not a bar). */
 export type RsiStatus = AtrStatus;
 
+/** The periods and bands of a dispatcher's streaming indicators, and how their keys are named. */
 export interface StreamingOptions extends KeyOptions {
   /** ATR period, default 14 (state key `indicator:atr14:{SYMBOL}`). */
   atrPeriod?: number;

@@ -36,7 +36,9 @@ export function defaultConsumerName(): string {
   return `mathd@${hostname()}`;
 }
 
+/** What a tick consumer reads and how: its symbols, group, name, batch sizes and waits. */
 export interface TickConsumerOptions extends KeyOptions {
+  /** The symbols whose streams `ticks:{SYMBOL}` (DB 4) it applies. */
   symbols: readonly string[];
   /** Consumer group name, default `mathd`. */
   group?: string;
