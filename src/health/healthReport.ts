@@ -3,9 +3,9 @@
  * The JSON form (`HealthReport`) is stable and documented in docs/HEALTH.md.
  *
  * It answers in bounded time whatever the server does: reaching Redis (TCP, TLS, AUTH, SELECT and
- * a first PING) must succeed within `timeoutMs`, and every later command answers within it too,
- * so a server that accepts the connection and then says nothing is "unreachable (timeout)", not a
- * hang. A command the ACL user may not run (NOPERM) is reported as denied, with the check it
+ * a first PING) must succeed within `timeoutMs`, every later command answers within it too, and
+ * the whole report within twice that, so a server that accepts the connection and then says
+ * nothing, or answers every command slowly, is "unreachable (timeout)", not a hang. A command the ACL user may not run (NOPERM) is reported as denied, with the check it
  * belongs to, and the other checks still run.
  */
 import { Cluster, Redis } from "ioredis";
@@ -127,8 +127,9 @@ export interface HealthOptions {
   /** Keys sampled per database for the TTL audit (SCAN, never KEYS). Default 1000. */
   samplePerDb?: number;
   /**
-   * How long reaching Redis (connect, TLS, AUTH, first PING) may take, and each later command.
-   * Default 1000 ms, so that `mathd health` exits within 2 s against a silent server, node start-up included.
+   * How long reaching Redis (connect, TLS, AUTH, first PING) may take, and each later command;
+   * the whole report may take twice as long. Default 1000 ms, so that `mathd health` exits within
+   * 2 s against a silent or a slow server.
    */
   timeoutMs?: number;
   /**
@@ -223,13 +224,23 @@ function emptyReport(target: string): HealthReport {
 }
 
 /** Runs one check of a report; a NOPERM is recorded against it and the report goes on. */
-function checker(report: { denied: DeniedCheck[] }) {
+function checker(report: { denied: DeniedCheck[] }, budgetMs: number) {
+  const deadline = Date.now() + budgetMs;
   return async (name: string, run: () => Promise<void>): Promise<void> => {
+    // a server that answers, but slowly, would otherwise stretch the report over every round trip
+    const timedOut = () => new Error(`timed out: the report did not complete within ${budgetMs} ms (at the check ${name})`);
+    const left = deadline - Date.now();
+    if (left <= 0) throw timedOut();
+    const running = run();
+    running.catch(() => undefined); // stopped waiting for: its commands end when the connection closes
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await run();
+      await Promise.race([running, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), left)))]);
     } catch (error) {
       if (connectionFailureOf(error) !== "denied") throw error;
       report.denied.push({ check: name, error: (error as Error).message });
+    } finally {
+      clearTimeout(timer);
     }
   };
 }
@@ -260,7 +271,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
   guardSocketErrors(redis);
   let connectionError: Error | undefined;
   redis.on("error", (error: Error) => (connectionError = error));
-  const check = checker(base);
+  const check = checker(base, 2 * timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<never>((_, reject) => {
@@ -362,7 +373,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
   let connectionError: Error | undefined;
   cluster.on("error", (error: Error) => (connectionError = error));
   cluster.on("node error", (error: Error) => (connectionError ??= error));
-  const check = checker(base);
+  const check = checker(base, 2 * timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<never>((_, reject) => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { createServer, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -94,6 +94,32 @@ describe("mathd health", () => {
     expect(run.status).toBe(2);
     expect(JSON.parse(run.stdout)).toMatchObject({ status: "unreachable", failure: "refused", error: expect.stringContaining("ECONNREFUSED") });
     await server.start();
+  });
+
+  it("answers within 2 s against a server that answers every command slowly: exit 2, timeout", async () => {
+    // a proxy that holds every chunk 150 ms each way: each round trip 300 ms, the report dozens of them
+    const target = new URL(server.url);
+    const slow = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      const relay = (from: Socket, to: Socket) => from.on("data", (chunk) => void setTimeout(() => to.writable && to.write(chunk), 150));
+      relay(client, upstream);
+      relay(upstream, client);
+      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+        a.on("error", () => b.destroy());
+        a.on("close", () => b.destroy());
+      }
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    try {
+      const started = Date.now();
+      const report = await collectHealth({ url: `redis://127.0.0.1:${(slow.address() as { port: number }).port}` });
+      const took = Date.now() - started;
+      expect(report).toMatchObject({ status: "unreachable", failure: "timeout" });
+      expect(report.error).toContain("did not complete within 2000 ms");
+      expect(took).toBeLessThan(3000); // the promise is 2 s; a generous bound on a shared machine
+    } finally {
+      slow.close();
+    }
   });
 
   it("answers within 2 s against a server that accepts the connection and never answers: exit 2, timeout", async () => {
