@@ -10,7 +10,7 @@ import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
-import { type ConsumerCounters, type ConsumerStats, TickConsumer } from "../streaming/tickConsumer.js";
+import { type ConsumerCounters, type ConsumerStats, DEFAULT_BLOCK_MS, TickConsumer } from "../streaming/tickConsumer.js";
 
 export interface ConsumeOptions {
   /** Redis URL; other settings (MATHD_DB_*, TLS files, credentials) come from the environment as {@link resolveRedisConfig} reads it. */
@@ -140,7 +140,15 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   // queue, and every error has a listener (no "[ioredis] Unhandled error event"). The ready
   // check (INFO) and CLIENT SETINFO are refused to the consumer's ACL user, and ioredis 5
   // (redis/ioredis#2099) left a connection closed during SETINFO 'ready' on a dead socket.
-  const quiet = { enableOfflineQueue: false, maxRetriesPerRequest: 0, enableReadyCheck: false, disableClientInfo: true } as const;
+  // Every command also times out (a blocking read after its BLOCK plus the command timeout), so
+  // a frozen server cannot hold a stop, or the statistics, forever.
+  const quiet = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    commandTimeout: DEFAULT_BLOCK_MS + config.commandTimeoutMs,
+  } as const;
   const { host: _host, port: _port, ...credentials } = connectionOptions(config);
   const ticks: Redis | Cluster = nodes
     ? new Cluster([...nodes], { redisOptions: { ...credentials, ...quiet }, clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2000) })

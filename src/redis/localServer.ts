@@ -20,6 +20,10 @@ export interface LocalRedisServer {
   start(): Promise<void>;
   /** Kills the server with SIGKILL (a crash: no shutdown, nothing flushed) and waits for it to exit. */
   kill(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open and nothing answers, as on a stalled host. */
+  freeze(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
 }
 
 /** A port the OS reports free on 127.0.0.1. */
@@ -92,9 +96,18 @@ export async function startLocalRedis(port?: number): Promise<LocalRedisServer> 
     child = undefined;
     if (!running || running.exitCode !== null) return;
     const exited = new Promise((r) => running.once("exit", r));
+    running.kill("SIGCONT"); // a frozen server would not act on SIGTERM
     running.kill(signal);
     await exited;
   };
   await start();
-  return { port: chosen, url: `redis://127.0.0.1:${chosen}`, start, stop: () => end("SIGTERM"), kill: () => end("SIGKILL") };
+  return {
+    port: chosen,
+    url: `redis://127.0.0.1:${chosen}`,
+    start,
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
+    freeze: () => void child?.kill("SIGSTOP"),
+    thaw: () => void child?.kill("SIGCONT"),
+  };
 }

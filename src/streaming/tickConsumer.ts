@@ -110,6 +110,9 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 /** Entries a stream ID's millisecond may hold before the derived sequence number would collide. */
+/** How long a read waits for new entries (XREADGROUP BLOCK) unless `blockMs` says otherwise. */
+export const DEFAULT_BLOCK_MS = 1000;
+
 /** Sends a pipeline and throws the first error a command of it met. */
 async function execAll(pipeline: ReturnType<Redis["pipeline"]>): Promise<void> {
   for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
@@ -285,7 +288,7 @@ export class TickConsumer extends EventEmitter {
   }
 
   private async read(id: "0" | ">", block: boolean): Promise<StreamReply> {
-    const { count = 200, blockMs = 1000 } = this.options;
+    const { count = 200, blockMs = DEFAULT_BLOCK_MS } = this.options;
     if (this.ticks.isCluster) {
       const reply = await this.readEach(this.ticks as Cluster, id, count);
       if (block && reply.every(([, entries]) => entries.length === 0)) await this.sleep(Math.min(blockMs, CLUSTER_POLL_MS));

@@ -105,6 +105,23 @@ describe("mathd consume", () => {
     expect(run.code).toBe(0);
   });
 
+  it("stops when asked even while the server is frozen (SIGSTOP), instead of waiting for it", async () => {
+    const server = await ownRedis();
+    try {
+      const abort = new AbortController();
+      const done = consume({ url: server.url, symbols: ["FROZEN"], consumer: "f", statsIntervalMs: 60_000, log: () => undefined, signal: abort.signal });
+      await new Promise((r) => setTimeout(r, 1500)); // running: reading its stream
+      server.freeze();
+      const asked = Date.now();
+      abort.abort();
+      await done;
+      expect(Date.now() - asked).toBeLessThan(8000); // its read times out (BLOCK plus the command timeout, 2 s); a generous bound
+    } finally {
+      server.thaw();
+      await server.stop();
+    }
+  }, 30_000);
+
   it("an outage in the middle is logged once when it starts and once when it ends", async () => {
     const server = await ownRedis();
     try {
