@@ -4,12 +4,16 @@ import { distanceToGrid, GRID_SNAP } from "../../src/indicators/grid.js";
 /**
  * The documented tie band (docs/FORMULAS.md): Lua and the reference may round a value onto a
  * different grid point only when its exact pre-rounding value lies within 2e-9 steps of a grid
- * point, i.e. near the 1e-9 snap threshold where a double's error can decide the snap.
+ * point (near the 1e-9 snap threshold, where a double's error can decide the snap), plus
+ * RELATIVE_TIE_BAND of the value itself: the doubles' own error, which only a huge count (a
+ * position of 10^14 lots) makes larger than the fixed band.
  */
 export const TIE_BAND = 2 * GRID_SNAP;
+/** About ten roundings of 2^-53 each on the way to a value (its inputs' conversions included). */
+export const RELATIVE_TIE_BAND = 2e-15;
 
 export function inTieBand(exact: Dec): boolean {
-  return distanceToGrid(exact).lte(TIE_BAND);
+  return distanceToGrid(exact).lte(exact.abs().times(RELATIVE_TIE_BAND).plus(TIE_BAND));
 }
 
 /**
@@ -19,5 +23,5 @@ export function inTieBand(exact: Dec): boolean {
 export function expectGridEqual(lua: number, reference: number, exact: Dec, what: string): boolean {
   if (lua === reference) return false;
   if (Math.abs(lua - reference) === 1 && inTieBand(exact)) return true;
-  throw new Error(`${what}: Lua ${lua} vs reference ${reference}; exact ${exact.toString()} is not within ${TIE_BAND} of a grid point`);
+  throw new Error(`${what}: Lua ${lua} vs reference ${reference}; exact ${exact.toString()} is not within the tie band (${TIE_BAND} + ${RELATIVE_TIE_BAND} of it) of a grid point`);
 }
