@@ -147,7 +147,6 @@ export class ScriptRunner {
    * budget; once loaded, calls go straight on (a NOSCRIPT later heals within the call's round trips).
    */
   private async loaded(budget: () => CallOptions): Promise<void> {
-    if (this.scriptsLoaded) return;
     const { deadlineMs } = budget();
     const load = this.transport.prepare();
     load.catch(() => undefined); // a load a call stopped waiting for may still fail: the next call loads again
@@ -206,7 +205,7 @@ export class ScriptRunner {
     this.check(call);
     const budget = callBudget(options, this.client.deadlineMs);
     try {
-      await this.loaded(budget);
+      if (!this.scriptsLoaded) await this.loaded(budget); // checked here: an await per call costs the hot path
       return await this.transport.runOne(call, this.roundTrip(budget));
     } catch (error) {
       throw scriptError(call.script, error);
@@ -227,7 +226,7 @@ export class ScriptRunner {
     for (const call of calls) this.check(call);
     const budget = callBudget(options, this.client.deadlineMs);
     try {
-      await this.loaded(budget);
+      if (!this.scriptsLoaded) await this.loaded(budget);
     } catch (error) {
       return calls.map((call) => ({ ok: false, error: scriptError(call.script, error) }));
     }
