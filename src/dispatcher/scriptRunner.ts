@@ -14,6 +14,7 @@
  * applied (ts, seq) is ignored).
  */
 import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError, shownValue } from "../core/errors.js";
+import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
 import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
@@ -147,19 +148,10 @@ export class ScriptRunner {
    * budget; once loaded, calls go straight on (a NOSCRIPT later heals within the call's round trips).
    */
   private async loaded(budget: () => CallOptions): Promise<void> {
-    const { deadlineMs } = budget();
-    const load = this.transport.prepare();
-    load.catch(() => undefined); // a load a call stopped waiting for may still fail: the next call loads again
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (${Math.round(deadlineMs ?? 0)} ms left)`)), deadlineMs);
-    });
-    try {
-      await Promise.race([load, late]);
-      this.scriptsLoaded = true;
-    } finally {
-      clearTimeout(timer);
-    }
+    const { deadlineMs = 0 } = budget();
+    // a load this call stops waiting for may still fail: the next call loads again
+    await within(this.transport.prepare(), deadlineMs, () => new CommandTimeoutError(`the call's deadline passed while the scripts were loading (${Math.round(deadlineMs)} ms left)`));
+    this.scriptsLoaded = true;
   }
 
   /** The manifest entry of a script, or a ScriptExecutionError if there is none. */

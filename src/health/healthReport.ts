@@ -5,7 +5,8 @@
  * It answers in bounded time whatever the server does: reaching Redis (TCP, TLS, AUTH, SELECT and
  * a first PING) must succeed within `timeoutMs`, every later command answers within it too, and
  * the whole report within twice that, so a server that accepts the connection and then says
- * nothing, or answers every command slowly, is "unreachable (timeout)", not a hang. A command the ACL user may not run (NOPERM) is reported as denied, with the check it
+ * nothing, or answers every command slowly, is "unreachable (timeout)", not a hang. A command the
+ * ACL user may not run (NOPERM) is reported as denied, with the check it
  * belongs to, and the other checks still run.
  */
 import { Cluster, Redis } from "ioredis";
@@ -13,6 +14,7 @@ import { clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from ".
 import { clusterHealth, type ClusterHealth } from "../cluster/health.js";
 import type { ScriptMode } from "../cluster/transport.js";
 import type { ConnectionFailure } from "../core/errors.js";
+import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { familyOf } from "../keys/grammar.js";
 import {
@@ -231,16 +233,11 @@ function checker(report: { denied: DeniedCheck[] }, budgetMs: number) {
     const timedOut = () => new Error(`timed out: the report did not complete within ${budgetMs} ms (at the check ${name})`);
     const left = deadline - Date.now();
     if (left <= 0) throw timedOut();
-    const running = run();
-    running.catch(() => undefined); // stopped waiting for: its commands end when the connection closes
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([running, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), left)))]);
+      await within(run(), left, timedOut); // a check stopped waiting for ends when the connection closes
     } catch (error) {
       if (connectionFailureOf(error) !== "denied") throw error;
       report.denied.push({ check: name, error: (error as Error).message });
-    } finally {
-      clearTimeout(timer);
     }
   };
 }
@@ -272,11 +269,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
   let connectionError: Error | undefined;
   redis.on("error", (error: Error) => (connectionError = error));
   const check = checker(base, 2 * timeoutMs);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(toConnectionError(config, new Error(`no answer within ${timeoutMs} ms`), "timeout")), timeoutMs);
-    });
     const reach = async () => {
       await redis.connect().catch((error: unknown) => {
         throw connectionError ?? error; // ECONNREFUSED says more than "Connection is closed"
@@ -286,8 +279,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
         throw error;
       });
     };
-    const first = await Promise.race([reach(), deadline]);
-    clearTimeout(timer);
+    const first = await within(reach(), timeoutMs, () => toConnectionError(config, new Error(`no answer within ${timeoutMs} ms`), "timeout"));
     let pingMs: { min: number; median: number; max: number } | undefined;
     await check("ping", async () => {
       if (first instanceof Error) throw first;
@@ -341,7 +333,6 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
     const failure = toConnectionError(config, error);
     return { ...base, status: "unreachable", error: failure.message, failure: failure.failure };
   } finally {
-    clearTimeout(timer);
     redis.disconnect();
   }
 }
@@ -374,18 +365,14 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
   cluster.on("error", (error: Error) => (connectionError = error));
   cluster.on("node error", (error: Error) => (connectionError ??= error));
   const check = checker(base, 2 * timeoutMs);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    await Promise.race([
+    await within(
       cluster.connect().catch((error: unknown) => {
         throw connectionError ?? error;
       }),
-      deadline,
-    ]);
-    clearTimeout(timer);
+      timeoutMs,
+      () => new Error(`no answer within ${timeoutMs} ms`),
+    );
     const health = await clusterHealth(cluster, { mode: options.scriptMode ?? "evalsha" });
     base.cluster = health;
     const masters = cluster.nodes("master");
@@ -436,7 +423,6 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     const failure = toConnectionError(first, connectionFailureOf(error) ? error : (connectionError ?? error), connectionFailureOf(error) ?? connectionFailureOf(connectionError) ?? "timeout");
     return { ...base, status: "unreachable", error: failure.message, failure: failure.failure };
   } finally {
-    clearTimeout(timer);
     cluster.disconnect();
   }
 }
