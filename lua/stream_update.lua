@@ -118,8 +118,7 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
 end
 
 -- The general path.
--- @include "stream_state"
--- @include "session"
+-- @include "stream_apply"
 
 check_arg_count(10)
 local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
@@ -147,59 +146,9 @@ local atr = atr_state_of(stored[1], period)
 local vwap = vwap_state_of(stored[2])
 local rsi = rsi_state_of(stored[3], rsi_period)
 
-local atr_status = 'skipped'
-if is_bar then
-  if is_after(atr, ts, seq) then
-    atr_run(atr, struct.pack('<ddd', high, low, close), 1, nil)
-    atr.last_ts, atr.last_seq = ts, seq
-    atr_status = 'applied'
-  else
-    atr_status = 'duplicate'
-  end
-end
-
--- RSI of the bar closes: rsi.lua's own step (lua/includes/rsi_state.lua) on this one close
-local rsi_status = 'skipped'
-if is_bar then
-  if is_after(rsi, ts, seq) then
-    rsi_run(rsi, struct.pack('<d', close), 1, nil)
-    rsi.last_ts, rsi.last_seq = ts, seq
-    rsi_status = 'applied'
-  else
-    rsi_status = 'duplicate'
-  end
-end
-
-local vwap_status, vwap_ttl = nil, 'KEEPTTL'
-local session, open = session_of(ts)
-if not is_after(vwap, ts, seq) then
-  vwap_status = 'duplicate'
-elseif not open then
-  vwap_status = 'preopen'
-else
-  if vwap.session ~= session then vwap, vwap_ttl = vwap_new(), 'EX' end
-  -- the batch script's own loop, on this one point
-  if is_bar then vwap_run(vwap, struct.pack('<dddd', high, low, close, volume), 1, false)
-  else vwap_run(vwap, struct.pack('<dd', price, volume), 1, true) end
-  vwap.session, vwap.last_ts, vwap.last_seq = session, ts, seq
-  vwap_status = 'applied'
-end
-
+local atr_status, vwap_status, rsi_status, new_session
+atr_status, vwap_status, rsi_status, vwap, new_session = stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, close)
 -- the reply is built (and every value checked finite) before anything is written
-local reply = { atr_status, vwap_status, rsi_status, atr.atr and fmt(atr.atr / PRICE_UNITS) or '', atr.bars, rsi_text(rsi),
-  vwap.session or '', '' }
-if vwap.weight > 0 then
-  local value, sigma = vwap_values(vwap)
-  reply[8], reply[9], reply[10], reply[11] = fmt(value), fmt(sigma), vwap.weight, vwap.points
-  if multipliers then
-    local fields = vwap_fields(vwap, multipliers, {}) -- vwap, sigma, volume, points, then the bands
-    reply[12], reply[13], reply[14] = fields[10], fields[12], fields[14]
-  end
-end
-if atr_status == 'applied' then redis.call('SET', KEYS[1], atr_state_pack(atr), 'EX', STATE_TTL_SECONDS) end
-if rsi_status == 'applied' then redis.call('SET', KEYS[3], rsi_state_pack(rsi), 'EX', STATE_TTL_SECONDS) end
-if vwap_status == 'applied' then
-  if vwap_ttl == 'EX' then redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'EX', STATE_TTL_SECONDS)
-  else redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'KEEPTTL') end
-end
+local reply = stream_reply(atr_status, vwap_status, rsi_status, atr.atr and fmt(atr.atr / PRICE_UNITS) or '', atr.bars, rsi_text(rsi), vwap, multipliers)
+stream_write(atr, atr_status == 'applied', vwap, vwap_status == 'applied', new_session, rsi, rsi_status == 'applied')
 return reply

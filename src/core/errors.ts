@@ -52,6 +52,17 @@ export function shownValue(value: unknown): string {
 export class UpdateOvertakenError extends ScriptExecutionError {}
 
 /**
+ * A streaming update that was not sent, because an earlier call of updates of the same symbol in
+ * the same `updateMany` failed (its error is the `cause`): sent anyway, it could land ahead of
+ * them. Nothing of it was applied; send it again after the earlier ones.
+ */
+export class UpdateHeldBackError extends MathDispatcherError {
+  constructor(cause: MathDispatcherError) {
+    super(`not sent: an earlier call of updates of the same symbol failed (${cause.message})`, { cause });
+  }
+}
+
+/**
  * Replies that mean "not now": loading a dataset, busy with a long script, a master that lost its
  * link or became a replica. The same command may succeed after a backoff, so the retry policy
  * resends it, and a pipeline resends only the commands that met one.

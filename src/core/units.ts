@@ -105,7 +105,7 @@ export function pointBytes(points: PackedPoints): Buffer {
   return buffer;
 }
 
-/** Packs rows of `width` numbers each into the layout the scripts unpack (tests, benchmarks). */
+/** Packs rows of `width` numbers each into the layout the scripts unpack. */
 export function packDoubles(points: readonly (readonly number[])[], width: number): Buffer {
   return packFields(points, Array.from({ length: width }, (_, j) => j));
 }

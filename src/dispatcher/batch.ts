@@ -49,3 +49,10 @@ export function unwrap<Result>(outcome: BatchOutcome<Result> | undefined): Resul
 export function requireArray(value: unknown, field: string): asserts value is readonly unknown[] {
   if (!Array.isArray(value)) throw new InvalidInputError(field, `must be an array, got ${value === null ? "null" : typeof value}`);
 }
+
+/** `items` cut into consecutive runs of at most `size`, in order. */
+export function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let from = 0; from < items.length; from += size) chunks.push(items.slice(from, from + size));
+  return chunks;
+}

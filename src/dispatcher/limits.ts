@@ -26,3 +26,10 @@ export const MAX_NEWS_ITEMS = LIMITS.MAX_NEWS_ITEMS;
 
 /** ATR bars one dispatch call takes with its news; the SDK computes the ATR of more bars with `atr` first. */
 export const MAX_DISPATCH_BARS = LIMITS.MAX_DISPATCH_BARS;
+
+/**
+ * Updates of one symbol one `stream_update_many` call applies: a call of bars stays under 2 ms of
+ * server time. `updateMany` sends more in several calls, and the tick consumer reads at most this
+ * many entries of a stream at a time, so each read is one call per symbol.
+ */
+export const MAX_STREAM_UPDATES_PER_CALL = LIMITS.MAX_STREAM_UPDATES;

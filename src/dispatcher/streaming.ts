@@ -5,13 +5,14 @@
  * the same values.
  */
 import { z } from "zod";
-import { attempt, type BatchOutcome, requireArray, runPrepared, unwrap } from "./batch.js";
+import { attempt, type BatchOutcome, chunksOf, requireArray, runPrepared, unwrap } from "./batch.js";
 import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
-import { ReplyFormatError } from "../core/errors.js";
-import type { ScriptCall, ScriptRunner } from "./scriptRunner.js";
-import { unitsToText } from "../core/units.js";
+import { type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
+import { callBudget, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
+import { packDoubles, unitsToText } from "../core/units.js";
+import { MAX_STREAM_UPDATES_PER_CALL } from "./limits.js";
 import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";
@@ -84,6 +85,12 @@ export const streamUpdateSchema = z
     if (bar === 3 && u.price !== undefined) ctx.addIssue({ code: "custom", path: ["price"], message: "give a price or a bar, not both" });
     if (bar === 3) checkBarOrder({ high: u.high as number, low: u.low as number, close: u.close as number }, ctx);
   });
+
+/** An update as its schema checked it: prices in whole price units. */
+type ParsedUpdate = z.output<typeof streamUpdateSchema>;
+
+/** The doubles of one update in `stream_update_many`'s `updates` (its header): ts, seq, volume, price, high, low, close. */
+const UPDATE_WIDTH = 7;
 
 const optionsSchema = z.object({
   atrPeriod: headerBounds("stream_update", "atr_period").default(14),
@@ -194,8 +201,8 @@ export class StreamingIndicators {
     ];
   }
 
-  private updateCall(input: StreamUpdateInput): ScriptCall {
-    const u = parseInput(streamUpdateSchema, input);
+  /** One update as `stream_update`'s call: the script's fast path takes a lone tick. */
+  private updateCall(u: ParsedUpdate): ScriptCall {
     return {
       script: "stream_update",
       keys: this.keys(u.symbol),
@@ -214,16 +221,79 @@ export class StreamingIndicators {
     };
   }
 
-  /** Applies one tick or bar to the symbol's ATR, RSI (bars only) and VWAP in one atomic script call. */
-  async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
-    return decodeUpdateReply(await this.runner.run(this.updateCall(input), options), this.multipliers);
+  /** Several updates of one symbol, in order, as one atomic `stream_update_many` call. */
+  private updatesCall(updates: readonly ParsedUpdate[]): ScriptCall {
+    const rows = updates.map((u) => [u.ts, u.seq, u.volume, u.price ?? 0, u.high ?? 0, u.low ?? 0, u.close ?? 0]);
+    return {
+      script: "stream_update_many",
+      keys: this.keys((updates[0] as ParsedUpdate).symbol),
+      args: [String(this.atrPeriod), String(this.rsiPeriod), packDoubles(rows, UPDATE_WIDTH)],
+    };
   }
 
-  /** Applies many updates in one pipeline (in order); each succeeds or fails on its own. */
+  /** Applies one tick or bar to the symbol's ATR, RSI (bars only) and VWAP in one atomic script call. */
+  async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
+    return decodeUpdateReply(await this.runner.run(this.updateCall(parseInput(streamUpdateSchema, input)), options), this.multipliers);
+  }
+
+  /**
+   * Applies many updates, each symbol's in the order given; each succeeds or fails on its own.
+   * A symbol's updates travel in one atomic call (`stream_update_many`, a lone one in
+   * `stream_update`), all symbols' calls in one pipeline: a server that turns a call away for a
+   * moment (scripts flushed, busy, loading) turns all of that symbol's updates away, so the retry
+   * can never land behind a later one of them. More than {@link MAX_STREAM_UPDATES_PER_CALL}
+   * updates of one symbol go in several calls, one round trip after another; once one of those
+   * fails, the later ones are not sent (an {@link UpdateHeldBackError} each), so a later update
+   * never gets ahead of one that failed.
+   */
   async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
     requireArray(inputs, "inputs");
-    const prepared = inputs.map((input) => attempt(() => ({ call: this.updateCall(input), extra: undefined })));
-    return runPrepared(this.runner, prepared, (reply) => decodeUpdateReply(reply, this.multipliers), options);
+    const parsed = inputs.map((input) => attempt(() => parseInput(streamUpdateSchema, input)));
+    const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
+    const bySymbol = new Map<string, number[]>();
+    parsed.forEach((p, i) => {
+      if (!p.ok) return;
+      const indexes = bySymbol.get(p.value.symbol);
+      if (indexes) indexes.push(i);
+      else bySymbol.set(p.value.symbol, [i]);
+    });
+    // each symbol's updates cut into calls; round trip r sends every symbol's r-th call
+    const queues = [...bySymbol.values()].map((indexes) => ({ calls: chunksOf(indexes, MAX_STREAM_UPDATES_PER_CALL), failed: undefined as MathDispatcherError | undefined }));
+    const budget = callBudget(options, this.runner.deadlineMs); // one deadline for all the round trips
+    for (let round = 0; queues.some((q) => round < q.calls.length); round++) {
+      const sent: { indexes: number[]; queue: (typeof queues)[number] }[] = [];
+      for (const queue of queues) {
+        const indexes = queue.calls[round];
+        if (!indexes) continue;
+        if (queue.failed) {
+          const error = new UpdateHeldBackError(queue.failed);
+          for (const i of indexes) outcomes[i] = { ok: false, error };
+        } else {
+          sent.push({ indexes, queue });
+        }
+      }
+      if (sent.length === 0) break;
+      const updatesOf = (indexes: number[]) => indexes.map((i) => (parsed[i] as { value: ParsedUpdate }).value);
+      const calls = sent.map(({ indexes }) => (indexes.length === 1 ? this.updateCall(updatesOf(indexes)[0] as ParsedUpdate) : this.updatesCall(updatesOf(indexes))));
+      const left = attempt(budget); // the deadline may have passed in an earlier round trip
+      const settled: Settled[] = left.ok ? await this.runner.runMany(calls, left.value) : calls.map(() => left);
+      sent.forEach(({ indexes, queue }, k) => {
+        const outcome = settled[k] as Settled;
+        const decoded = outcome.ok ? attempt(() => this.decodeReplies(outcome.reply, indexes.length)) : outcome;
+        if (!decoded.ok) queue.failed = decoded.error;
+        indexes.forEach((i, j) => (outcomes[i] = decoded.ok ? { ok: true, value: decoded.value[j] as StreamUpdateResult } : decoded));
+      });
+    }
+    return outcomes as BatchOutcome<StreamUpdateResult>[];
+  }
+
+  /** The results of one call of `count` updates: `stream_update`'s one reply, or `stream_update_many`'s list of them. */
+  private decodeReplies(reply: unknown, count: number): StreamUpdateResult[] {
+    if (count === 1) return [decodeUpdateReply(reply, this.multipliers)];
+    if (!Array.isArray(reply) || reply.length !== count) {
+      throw new ReplyFormatError(`stream_update_many reply: expected ${count} replies, got ${JSON.stringify(reply)}`);
+    }
+    return reply.map((one) => decodeUpdateReply(one, this.multipliers));
   }
 
   /** The current values of one symbol. */

@@ -20,7 +20,8 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { Cluster, Redis } from "ioredis";
 import { runKeyed } from "../cluster/pipeline.js";
-import { InvalidInputError, MathDispatcherError, RedisCommandError, UpdateOvertakenError } from "../core/errors.js";
+import { InvalidInputError, MathDispatcherError, RedisCommandError, shownValue } from "../core/errors.js";
+import { MAX_STREAM_UPDATES_PER_CALL } from "../dispatcher/limits.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
@@ -47,7 +48,11 @@ export interface TickConsumerOptions extends KeyOptions {
    * same name it reads its own pending entries first.
    */
   consumer?: string;
-  /** Entries per read, default 200. */
+  /**
+   * Entries of each stream per read, 1..{@link MAX_STREAM_UPDATES_PER_CALL} (200, the default):
+   * one read's entries of a symbol are one atomic script call, so they are applied in order or
+   * not at all.
+   */
   count?: number;
   /** How long a read blocks waiting for new entries, default 1000 ms. */
   blockMs?: number;
@@ -176,6 +181,10 @@ export class TickConsumer extends EventEmitter {
     super();
     if (ticks.isCluster && !options.hashTag) {
       throw new InvalidInputError("hashTag", "a consumer on a Redis Cluster needs hashTag: true (ticks:{SYMBOL})");
+    }
+    const { count } = options;
+    if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= MAX_STREAM_UPDATES_PER_CALL)) {
+      throw new InvalidInputError("count", `must be an integer in 1..${MAX_STREAM_UPDATES_PER_CALL} (a read's entries of a stream are one script call), got ${shownValue(count)}`);
     }
     this.group = options.group ?? "mathd";
     this.consumer = options.consumer ?? defaultConsumerName();
@@ -346,8 +355,8 @@ export class TickConsumer extends EventEmitter {
           ack.push(p.id);
           if (p.trimmed) trimmed++;
           else if (outcome?.ok && (outcome.value.vwapStatus === "duplicate" || outcome.value.atrStatus === "duplicate")) duplicates++;
-        } else if (error instanceof InvalidInputError || error instanceof UpdateOvertakenError) {
-          dead.push({ id: p.id, fields: p.fields, reason: error.message }); // bad, or no longer applicable in order
+        } else if (error instanceof InvalidInputError) {
+          dead.push({ id: p.id, fields: p.fields, reason: error.message });
         }
         else throw error; // Redis trouble: leave it pending, it is read again
       }

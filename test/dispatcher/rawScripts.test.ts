@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
 import { packDoubles } from "../../src/core/units.js";
-import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL } from "../../src/dispatcher/limits.js";
+import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
@@ -41,6 +41,22 @@ function rawCall(name: string, args: (string | Buffer)[]) {
 }
 
 const UNIT = 10_000;
+const TS = 1_764_000_000_000;
+
+/** One update of stream_update_many: ts, seq, volume, price, high, low, close (a tick unless changed). */
+interface RawUpdate { ts: number; seq: number; volume: number; price: number; high: number; low: number; close: number }
+const goodTick: Partial<RawUpdate> = {};
+const goodBar: Partial<RawUpdate> = { price: 0, high: 101 * UNIT, low: 99 * UNIT, close: 100 * UNIT };
+/** stream_update_many's `updates`: each row a good tick with `changed` fields. */
+function updates(rows: Partial<RawUpdate>[]): Buffer {
+  return packDoubles(
+    rows.map((changed, i) => {
+      const u = { ts: TS + i, seq: i, volume: 5, price: 100 * UNIT, high: 0, low: 0, close: 0, ...changed };
+      return [u.ts, u.seq, u.volume, u.price, u.high, u.low, u.close];
+    }),
+    7,
+  );
+}
 const goodBars = packDoubles(
   Array.from({ length: 3 }, () => [101 * UNIT, 99 * UNIT, 100 * UNIT]),
   3,
@@ -136,6 +152,25 @@ describe("raw EVALSHA with bad arguments", () => {
     ["vwap", "a state whose mean is off the price range", ["ticks", "1", "1,3000000,1,0,0,-1e13,0", packDoubles([[UNIT, 1]], 2)], "state.mean"],
     ["vwap", "a state with a huge M2", ["ticks", "1", "1,3000000,1,0,0,0,1e300", packDoubles([[UNIT, 1]], 2)], "state.m2"],
     ["vwap", "a state past the longest history", ["ticks", "1", "100000,3000000,1,0,0,0,0", packDoubles([[UNIT, 1]], 2)], "points"],
+    // stream_update_many: each update's doubles checked, its field named by position; a good
+    // update before a bad one is not written either
+    ["stream_update_many", "a ts with a fraction", ["14", "14", updates([goodTick, { ts: TS + 0.5 }])], "updates[1].ts"],
+    ["stream_update_many", "a NaN ts", ["14", "14", updates([{ ts: Number.NaN }])], "updates[0].ts"],
+    ["stream_update_many", "a negative seq", ["14", "14", updates([goodTick, goodTick, { seq: -1 }])], "updates[2].seq"],
+    ["stream_update_many", "a volume with a fraction", ["14", "14", updates([{ volume: 1.5 }])], "updates[0].volume"],
+    ["stream_update_many", "an infinite volume", ["14", "14", updates([{ volume: Number.POSITIVE_INFINITY }])], "updates[0].volume"],
+    ["stream_update_many", "a price off the 0.0001 grid", ["14", "14", updates([{ price: 100.5 }])], "updates[0].price"],
+    ["stream_update_many", "a price above the largest", ["14", "14", updates([{ price: 1e13 }])], "updates[0].price"],
+    ["stream_update_many", "a NaN price", ["14", "14", updates([{ price: Number.NaN }])], "updates[0].price"],
+    ["stream_update_many", "a tick with a high", ["14", "14", updates([{ high: 101 * UNIT }])], "updates[0].high"],
+    ["stream_update_many", "a bar with no prices", ["14", "14", updates([goodTick, { price: 0 }])], "updates[1].high"],
+    ["stream_update_many", "a bar whose close lies above it", ["14", "14", updates([{ ...goodBar, close: 102 * UNIT }])], "updates[0].close"],
+    ["stream_update_many", "a bar whose high is below its low", ["14", "14", updates([{ ...goodBar, high: 98 * UNIT }])], "updates[0].high"],
+    ["stream_update_many", "misaligned updates", ["14", "14", updates([goodTick]).subarray(1)], "updates"],
+    ["stream_update_many", "no updates", ["14", "14", Buffer.alloc(0)], "updates"],
+    ["stream_update_many", "one update more than a call takes", ["14", "14", updates(Array.from({ length: MAX_STREAM_UPDATES_PER_CALL + 1 }, (_, i) => ({ seq: i })))], "updates"],
+    ["stream_update_many", "rsi_period 1", ["14", "1", updates([goodTick])], "rsi_period"],
+    ["stream_update_many", "a hex atr_period", ["0xE", "14", updates([goodTick])], "atr_period"],
   ];
   it.each(cases)("%s: %s -> MATHD_INVALID %s", async (name, _, args, field) => {
     const error = await rawCall(name, args).catch((e: unknown) => e);
@@ -221,6 +256,9 @@ describe("raw EVALSHA with bad KEYS", () => {
     ["stream_update", "an RSI key of another period", "rsi_state", [atrKey, vwapKey, indicatorKey("rsi5", "RAW")], fastTick],
     ["stream_update", "an RSI key of another symbol", "rsi_state", [atrKey, vwapKey, indicatorKey("rsi14", "OTHER")], bar],
     ["stream_update", "an RSI key of another hash tag", "rsi_state", [indicatorKey("atr14", "RAW", { hashTag: true }), indicatorKey("vwap", "RAW", { hashTag: true }), rsiKey], bar],
+    ["stream_update_many", "keys of two symbols", "vwap_state", [atrKey, indicatorKey("vwap", "OTHER"), rsiKey], ["14", "14", updates([goodTick])]],
+    ["stream_update_many", "an ATR key of another period", "atr_state", [indicatorKey("atr5", "RAW"), vwapKey, rsiKey], ["14", "14", updates([goodTick])]],
+    ["stream_update_many", "four keys", "KEYS[4]", [atrKey, vwapKey, rsiKey, "x"], ["14", "14", updates([goodTick])]],
     ["stream_snapshot", "keys of another family", "atr_state", ["foo", "bar", "baz"], ["14", "14", "1,2"]],
     ["stream_snapshot", "an RSI key of another family", "rsi_state", [atrKey, vwapKey, "foo"], ["14", "14", "1,2"]],
   ];

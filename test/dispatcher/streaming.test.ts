@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError } from "../../src/core/errors.js";
+import { InvalidInputError, UpdateHeldBackError } from "../../src/core/errors.js";
+import { MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import type { Dec } from "../../src/indicators/decimal.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
@@ -354,6 +355,81 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(serial.atrBars).toBe(60);
     // every bar's close counted once: the batch script over the same closes, bit for bit
     expect(serial.rsi).toBe((await dispatcher.rsi({ symbol: serialSymbol, period: 4, closes: bars.map((b) => b.close) })).rsi);
+  });
+});
+
+describe("updateMany: each symbol's updates in one atomic call", () => {
+  const keysOf = (symbol: string) => [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+  /** Each state's bytes, and whether it has a TTL (a session's first VWAP write sets it, later ones keep it). */
+  const statesOf = (symbol: string) => Promise.all(keysOf(symbol).map(async (key) => [await redis.getBuffer(key), (await redis.ttl(key)) > 0]));
+
+  /** Sends `feed` (updates of the symbols `names[0..]`) with updateMany and one by one on fresh symbols: both must agree. */
+  async function expectSameAsOneByOne(feed: (Omit<StreamUpdateInput, "symbol"> & { of: number })[], names: number) {
+    const many = Array.from({ length: names }, () => freshSymbol("MANY"));
+    const single = Array.from({ length: names }, () => freshSymbol("ONE"));
+    const outcomes = await streaming.updateMany(feed.map(({ of, ...u }) => ({ ...u, symbol: many[of]! })));
+    const expected: unknown[] = []; // each result, or its error's class
+    for (const { of, ...u } of feed) expected.push(await streaming.update({ ...u, symbol: single[of]! }).catch((error: Error) => error.constructor));
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error.constructor))).toEqual(expected);
+    for (let i = 0; i < names; i++) expect(await statesOf(many[i]!)).toEqual(await statesOf(single[i]!));
+    return outcomes;
+  }
+
+  it("answers and stores as the same updates sent one by one: ticks, bars, repeats, pre-open ticks, a new session, bad inputs", async () => {
+    const event = fc.record({
+      of: fc.integer({ min: 0, max: 2 }),
+      kind: fc.constantFrom("tick", "tick", "bar", "bar", "repeat", "preopen", "nextSession", "bad"),
+      offset: fc.integer({ min: -2_000, max: 2_000 }), // price units around 100 rupees
+      volume: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100_000 })),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 60 }), async (events) => {
+        const sent: (Omit<StreamUpdateInput, "symbol"> & { of: number })[][] = [[], [], []];
+        const day = [0, 0, 0];
+        const feed = events.map(({ of, kind, offset, volume }, i) => {
+          const earlier = sent[of]!;
+          if (kind === "repeat" && earlier.length > 0) return earlier[offset % 2 === 0 ? earlier.length - 1 : 0]!;
+          if (kind === "nextSession") day[of]! += 1;
+          const ts = (kind === "preopen" ? OPEN - 3_600_000 : OPEN) + day[of]! * 86_400_000 + i * 1000;
+          const price = (1_000_000 + offset) / 10_000;
+          const update =
+            kind === "bar"
+              ? { of, ts, seq: i, volume, high: price + 1, low: price - 1, close: price }
+              : { of, ts, seq: i, volume, price: kind === "bad" ? -price : price };
+          earlier.push(update);
+          return update;
+        });
+        await expectSameAsOneByOne(feed, 3);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("sends more updates of one symbol than a call takes in several calls, one after another, in order", async () => {
+    const count = 2 * MAX_STREAM_UPDATES_PER_CALL + 7;
+    const feed = Array.from({ length: count }, (_, i) =>
+      i % 3 === 0 ? { of: 0, ts: OPEN + i, seq: i, volume: 10, high: 101 + (i % 5), low: 99, close: 100 + (i % 7) * 0.05 } : { of: 0, ts: OPEN + i, seq: i, volume: i % 11, price: 100 + (i % 13) * 0.05 },
+    );
+    const outcomes = await expectSameAsOneByOne(feed, 1);
+    expect(outcomes.every((o) => o.ok && o.value.vwapStatus === "applied")).toBe(true);
+  });
+
+  it("holds back a symbol's later calls once one fails, and applies nothing of them", async () => {
+    const symbol = freshSymbol("HELD");
+    await redis.set(indicatorKey("atr5", symbol), "not a state");
+    const other = freshSymbol("FREE");
+    const feed = Array.from({ length: MAX_STREAM_UPDATES_PER_CALL + 3 }, (_, i) => ({ symbol, ts: OPEN + i, seq: i, volume: 1, high: 101, low: 99, close: 100 }));
+    const outcomes = await streaming.updateMany([...feed, { symbol: other, ts: OPEN, seq: 0, volume: 1, price: 100 }]);
+    const first = outcomes.slice(0, MAX_STREAM_UPDATES_PER_CALL);
+    const held = outcomes.slice(MAX_STREAM_UPDATES_PER_CALL, -1);
+    expect(first.every((o) => !o.ok && o.error instanceof InvalidInputError && o.error.field === "atr_state")).toBe(true);
+    expect(held).toHaveLength(3);
+    for (const o of held) {
+      expect(!o.ok && o.error).toBeInstanceOf(UpdateHeldBackError);
+      expect(!o.ok && o.error.cause).toBe(!first[0]!.ok && first[0]!.error);
+    }
+    expect(outcomes.at(-1)?.ok).toBe(true); // another symbol goes on
+    expect(await redis.exists(indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol))).toBe(0);
   });
 });
 
