@@ -149,6 +149,7 @@ local rsi = rsi_state_of(stored[3], rsi_period)
 local atr_status, vwap_status, rsi_status, new_session
 atr_status, vwap_status, rsi_status, vwap, new_session = stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, close)
 -- the reply is built (and every value checked finite) before anything is written
-local reply = stream_reply(atr_status, vwap_status, rsi_status, atr.atr and fmt(atr.atr / PRICE_UNITS) or '', atr.bars, rsi_text(rsi), vwap, multipliers)
+local reply = {}
+stream_reply(reply, 0, atr_status, vwap_status, rsi_status, atr.atr and fmt(atr.atr / PRICE_UNITS) or '', atr.bars, rsi_text(rsi), vwap, multipliers)
 stream_write(atr, atr_status == 'applied', vwap, vwap_status == 'applied', new_session, rsi, rsi_status == 'applied')
 return reply

@@ -9,8 +9,10 @@
 -- @arg updates      packed(<ddddddd,[1..MAX_STREAM_UPDATES])  per update, in order: ts, seq, volume,
 --                   price, high, low, close. A tick has its price in whole price units (0.0001) and
 --                   0 for high, low and close; a bar 0 for the price. Limits as in stream_update.
--- @limit MAX_STREAM_UPDATES 200 updates of one symbol per call: a call of bars (each advancing ATR, RSI and VWAP) stays under 2 ms of server time (bench/)
--- Reply: a list with one reply per update, each stream_update's positional reply without bands.
+-- @limit MAX_STREAM_UPDATES 50 updates of one symbol per call: a call of bars (each advancing ATR, RSI and VWAP) holds Redis no longer than the other scripts' longest calls (bench/)
+-- Reply: one flat list, 11 values per update: stream_update's positional reply without bands, with
+--        '' for vwap, sigma, volume and points while the session has no volume (a list of lists
+--        costs Redis a table per update to build and to send).
 -- Several updates of one symbol in one atomic call, applied in order, each exactly as one
 -- stream_update call would apply it: the replies equal those of the same updates sent one by one
 -- (the streaming tests hold the two to the same bits). One call is all or nothing: a server that
@@ -28,6 +30,7 @@ local atr = atr_state_of(stored[1], period)
 local vwap = vwap_state_of(stored[2])
 local rsi = rsi_state_of(stored[3], rsi_period)
 
+local UPDATE_REPLY_WIDTH = 11
 local replies, data, pos = {}, a.updates, 1
 local atr_changed, vwap_changed, rsi_changed, new_session = false, false, false, false
 -- ATR and RSI change on bars only: their texts are formatted again only when they do
@@ -53,7 +56,10 @@ for i = 1, a.updates_count do
   if atr_status == 'applied' then atr_changed, atr_text = true, atr.atr and fmt(atr.atr / PRICE_UNITS) or '' end
   if rsi_status == 'applied' then rsi_changed, rsi_value_text = true, rsi_text(rsi) end
   if vwap_status == 'applied' then vwap_changed, new_session = true, new_session or started end
-  replies[i] = stream_reply(atr_status, vwap_status, rsi_status, atr_text, atr.bars, rsi_value_text, vwap, nil)
+  local at = UPDATE_REPLY_WIDTH * (i - 1)
+  if not stream_reply(replies, at, atr_status, vwap_status, rsi_status, atr_text, atr.bars, rsi_value_text, vwap, nil) then
+    replies[at + 9], replies[at + 10], replies[at + 11] = '', '', '' -- no volume yet: every update takes 11 places
+  end
 end
 stream_write(atr, atr_changed, vwap, vwap_changed, new_session, rsi, rsi_changed)
 return replies

@@ -38,20 +38,21 @@ local function stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, c
   return atr_status, 'applied', rsi_status, vwap, new_session
 end
 
--- The positional reply of one update (docs/STREAMING.md): the statuses, then atr (`atr_text`, ''
--- until seeded), atr_bars, rsi (`rsi_value_text`), session, and vwap, sigma, volume, points while
--- the session has volume; with `multipliers`, the bands after them.
-local function stream_reply(atr_status, vwap_status, rsi_status, atr_text, atr_bars, rsi_value_text, vwap, multipliers)
-  local reply = { atr_status, vwap_status, rsi_status, atr_text, atr_bars, rsi_value_text, vwap.session or '', '' }
-  if vwap.weight > 0 then
-    local value, sigma = vwap_values(vwap)
-    reply[8], reply[9], reply[10], reply[11] = fmt(value), fmt(sigma), vwap.weight, vwap.points
-    if multipliers then
-      local fields = vwap_fields(vwap, multipliers, {}) -- vwap, sigma, volume, points, then the bands
-      reply[12], reply[13], reply[14] = fields[10], fields[12], fields[14]
-    end
+-- The positional reply of one update (docs/STREAMING.md), written into `out` after position `at`:
+-- the statuses, atr (`atr_text`, '' until seeded), atr_bars, rsi (`rsi_value_text`), session, and
+-- '' or, while the session has volume, vwap, sigma, volume and points; with `multipliers`, the
+-- bands after them. Returns whether the session has volume (whether the values are there).
+local function stream_reply(out, at, atr_status, vwap_status, rsi_status, atr_text, atr_bars, rsi_value_text, vwap, multipliers)
+  out[at + 1], out[at + 2], out[at + 3], out[at + 4] = atr_status, vwap_status, rsi_status, atr_text
+  out[at + 5], out[at + 6], out[at + 7], out[at + 8] = atr_bars, rsi_value_text, vwap.session or '', ''
+  if vwap.weight == 0 then return false end
+  local value, sigma = vwap_values(vwap)
+  out[at + 8], out[at + 9], out[at + 10], out[at + 11] = fmt(value), fmt(sigma), vwap.weight, vwap.points
+  if multipliers then
+    local fields = vwap_fields(vwap, multipliers, {}) -- vwap, sigma, volume, points, then the bands
+    out[at + 12], out[at + 13], out[at + 14] = fields[10], fields[12], fields[14]
   end
-  return reply
+  return true
 end
 
 -- Writes the states an update or a batch of them changed: ATR and RSI with a fresh TTL, VWAP with

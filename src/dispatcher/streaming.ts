@@ -130,6 +130,10 @@ function replyText(value: unknown, name: string): string {
   throw new ReplyFormatError(`stream_update reply: ${name} is not text: ${JSON.stringify(value)}`);
 }
 
+/** The place of `vwap` in an update's reply (0-based), and the length of a reply with the VWAP's values. */
+const VWAP_AT = 7;
+const FULL_REPLY = 11;
+
 /**
  * The positional reply of lua/stream_update.lua (called without bands): atr_status, vwap_status,
  * rsi_status, atr ('' until seeded), atr_bars, rsi ('' until seeded), session ('' before the first
@@ -138,8 +142,8 @@ function replyText(value: unknown, name: string): string {
  * runs, so they equal its bits.
  */
 function decodeUpdateReply(reply: unknown, multipliers: readonly number[]): StreamUpdateResult {
-  if (!Array.isArray(reply) || (reply.length !== 8 && reply.length !== 11)) {
-    throw new ReplyFormatError(`stream_update reply: expected 8 or 11 values, got ${JSON.stringify(reply)}`);
+  if (!Array.isArray(reply) || (reply.length !== VWAP_AT + 1 && reply.length !== FULL_REPLY)) {
+    throw new ReplyFormatError(`stream_update reply: expected ${VWAP_AT + 1} or ${FULL_REPLY} values, got ${JSON.stringify(reply)}`);
   }
   const [atrStatus, vwapStatus, rsiStatus, atr, atrBars, rsi, session, vwap, sigma, volume, points] = reply as unknown[];
   const atrText = replyText(atr, "atr");
@@ -287,13 +291,19 @@ export class StreamingIndicators {
     return outcomes as BatchOutcome<StreamUpdateResult>[];
   }
 
-  /** The results of one call of `count` updates: `stream_update`'s one reply, or `stream_update_many`'s list of them. */
+  /**
+   * The results of one call of `count` updates: `stream_update`'s one reply, or `stream_update_many`'s
+   * flat list of 11 values per update ('' for vwap, sigma, volume and points while there is no volume).
+   */
   private decodeReplies(reply: unknown, count: number): StreamUpdateResult[] {
     if (count === 1) return [decodeUpdateReply(reply, this.multipliers)];
-    if (!Array.isArray(reply) || reply.length !== count) {
-      throw new ReplyFormatError(`stream_update_many reply: expected ${count} replies, got ${JSON.stringify(reply)}`);
+    if (!Array.isArray(reply) || reply.length !== count * FULL_REPLY) {
+      throw new ReplyFormatError(`stream_update_many reply: expected ${count * FULL_REPLY} values, got ${JSON.stringify(reply)}`);
     }
-    return reply.map((one) => decodeUpdateReply(one, this.multipliers));
+    return Array.from({ length: count }, (_, k) => {
+      const one = reply.slice(k * FULL_REPLY, (k + 1) * FULL_REPLY);
+      return decodeUpdateReply(one[VWAP_AT] === "" ? one.slice(0, VWAP_AT + 1) : one, this.multipliers); // '' for vwap: no volume yet
+    });
   }
 
   /** The current values of one symbol. */

@@ -49,7 +49,7 @@ export interface TickConsumerOptions extends KeyOptions {
    */
   consumer?: string;
   /**
-   * Entries of each stream per read, 1..{@link MAX_STREAM_UPDATES_PER_CALL} (200, the default):
+   * Entries of each stream per read, 1..{@link MAX_STREAM_UPDATES_PER_CALL} (50, the default):
    * one read's entries of a symbol are one atomic script call, so they are applied in order or
    * not at all.
    */
@@ -297,7 +297,7 @@ export class TickConsumer extends EventEmitter {
   }
 
   private async read(id: "0" | ">", block: boolean): Promise<StreamReply> {
-    const { count = 200, blockMs = DEFAULT_BLOCK_MS } = this.options;
+    const { count = MAX_STREAM_UPDATES_PER_CALL, blockMs = DEFAULT_BLOCK_MS } = this.options;
     if (this.ticks.isCluster) {
       const reply = await this.readEach(this.ticks as Cluster, id, count);
       if (block && reply.every(([, entries]) => entries.length === 0)) await this.sleep(Math.min(blockMs, CLUSTER_POLL_MS));

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it, onTestFinished } from "vitest";
-import { ConnectionError, RedisCommandError } from "../../src/core/errors.js";
+import { ConnectionError, InvalidInputError, RedisCommandError } from "../../src/core/errors.js";
+import { MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
@@ -104,6 +105,20 @@ describe("tick consumer", () => {
     expect(wrong).toBeInstanceOf(RedisCommandError);
     expect((wrong as RedisCommandError).message).toMatch(/WRONGTYPE|key holding the wrong kind/);
     expect((wrong as RedisCommandError).cause).toBeInstanceOf(Error);
+  });
+
+  it.each([0, MAX_STREAM_UPDATES_PER_CALL + 1, 2.5])("refuses a count of %s per read: a read's entries of a stream must fit one script call", (count) => {
+    const lazy = new Redis(url, { db: 4, lazyConnect: true });
+    onTestFinished(() => lazy.disconnect());
+    const error = (() => {
+      try {
+        new TickConsumer(lazy, dispatcher.streaming(), { symbols: ["COUNT"], count });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("count");
   });
 
   it("acknowledges a pending entry that was trimmed from the stream, and counts it", async () => {
