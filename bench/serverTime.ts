@@ -16,7 +16,7 @@ import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { packDoubles } from "../src/core/units.js";
 import { readOnlyCall } from "../src/core/manifest.js";
-import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES } from "../src/dispatcher/limits.js";
+import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES, MAX_STREAM_UPDATES_PER_CALL } from "../src/dispatcher/limits.js";
 import { buildFunctionsLibrary, functionName } from "../src/build/functionsLibrary.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
 import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
@@ -307,22 +307,38 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
   // streaming updates, against a GET
   const live = math.streaming({ atrPeriod: 14 });
   let seq = 0;
-  const updates = (kind: "tick" | "bar") => async () => {
-    const symbol = `LIVE${kind.toUpperCase()}`;
-    const batch = Array.from({ length: calls }, () => {
-      const s = seq++;
-      return kind === "tick"
-        ? { symbol, ts: NOW + s, seq: s, price: 100 + (s % 7) * 0.05, volume: 10 }
-        : { symbol, ts: NOW + s, seq: s, high: 101, low: 99, close: 100 + (s % 7) * 0.05, volume: 10 };
-    });
+  /** Server time per update of `perSymbol` updates of each of `symbols` symbols, sent with updateMany. */
+  const streamUs = async (kind: "tick" | "bar", symbols: number, perSymbol: number) => {
+    const round = (count: number) =>
+      Array.from({ length: symbols * count }, (_, i) => {
+        const s = seq++;
+        const symbol = `LIVE${kind.toUpperCase()}${symbols}X${i % symbols}`;
+        return kind === "tick"
+          ? { symbol, ts: NOW + s, seq: s, price: 100 + (s % 7) * 0.05, volume: 10 }
+          : { symbol, ts: NOW + s, seq: s, high: 101, low: 99, close: 100 + (s % 7) * 0.05, volume: 10 };
+      });
+    await live.updateMany(round(1)); // the states exist before the measured rounds: steady state, no new keys
     await redis.config("RESETSTAT");
-    for (const outcome of await live.updateMany(batch)) if (!outcome.ok) throw outcome.error;
+    let sent = 0;
+    while (sent < calls) {
+      const batch = round(perSymbol);
+      for (const outcome of await live.updateMany(batch)) if (!outcome.ok) throw outcome.error;
+      sent += batch.length;
+    }
     const match = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec((await redis.info("commandstats")) as string);
-    return Number(match?.[2]) / calls;
+    return Number(match?.[2]) / sent;
   };
+  // one update of each of 50 symbols per pipeline: 50 stream_update calls, as before updateMany grouped them
+  const updates = (kind: "tick" | "bar") => () => streamUs(kind, 50, 1);
   for (const kind of ["tick", "bar"] as const) {
     await paired(`server: GET/stream update (${kind})`, ["GET", () => getUs(redis, calls * 4)], [`stream update (${kind})`, updates(kind)]);
   }
+  // the tick consumer's way: a read's ticks of a symbol in one stream_update_many call each
+  await paired(
+    `server: GET/stream update (tick, ${MAX_STREAM_UPDATES_PER_CALL} a call)`,
+    ["GET", () => getUs(redis, calls * 4)],
+    [`stream update (tick, ${MAX_STREAM_UPDATES_PER_CALL} a call)`, () => streamUs("tick", 1, MAX_STREAM_UPDATES_PER_CALL)],
+  );
 
   // the longest call at the largest input each function accepts, and a long history in chunks
   await redis.config("SET", "slowlog-log-slower-than", "0");
@@ -339,6 +355,13 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     [
       `dispatch ${MAX_DISPATCH_BARS} bars, ${MAX_NEWS_ITEMS} news`,
       () => math.dispatch({ ...dispatchSignal, symbol: fresh("BIG"), atrBars: { period: 14, bars: bigBars.slice(0, MAX_DISPATCH_BARS) }, news: newsItems(MAX_NEWS_ITEMS) }),
+    ],
+    [
+      `stream updates, ${MAX_STREAM_UPDATES_PER_CALL} bars of one symbol`,
+      () => {
+        const symbol = fresh("BIGSTREAM");
+        return live.updateMany(barsOf(MAX_STREAM_UPDATES_PER_CALL).map((b, i) => ({ symbol, ts: NOW + i, seq: i, ...b })));
+      },
     ],
     [`atr over ${MAX_HISTORY} bars in chunks, with series`, () => math.atr({ symbol: fresh("BIG"), period: 14, bars: history, series: true })],
     [`vwap over ${MAX_HISTORY} bars in chunks`, () => math.vwap({ symbol: fresh("BIG"), bars: history })],

@@ -9,7 +9,7 @@
 -- @arg updates      packed(<ddddddd,[1..MAX_STREAM_UPDATES])  per update, in order: ts, seq, volume,
 --                   price, high, low, close. A tick has its price in whole price units (0.0001) and
 --                   0 for high, low and close; a bar 0 for the price. Limits as in stream_update.
--- @limit MAX_STREAM_UPDATES 50 updates of one symbol per call: a call of bars (each advancing ATR, RSI and VWAP) holds Redis no longer than the other scripts' longest calls (bench/)
+-- @limit MAX_STREAM_UPDATES 32 updates of one symbol per call: a call of bars (ATR, RSI and VWAP each, four %.17g values a reply) holds Redis about as long as the other scripts' longest calls (bench/)
 -- Reply: one flat list, 11 values per update: stream_update's positional reply without bands, with
 --        '' for vwap, sigma, volume and points while the session has no volume (a list of lists
 --        costs Redis a table per update to build and to send).

@@ -11,7 +11,7 @@ import {
   MAX_POINTS, MAX_PRICE, MAX_VOLUME, MathDispatcher, MathDispatcherError, OfflineQueueFullError, PRICE_UNITS,
   ReplyFormatError, ResilientRedis, SCRIPTS, SCRIPT_FUNCTIONS, SESSION_OPEN_MINUTE, SYMBOL_PATTERN, ScriptExecutionError,
   ScriptIntegrityError, ScriptRunner, StoredDataError, StreamingIndicators, StreamingReference, TickConsumer,
-  UnknownDataTypeError, UpdateOvertakenError, VwapReference, atrReference, buildKey, collectHealth, confidenceReference, deadLetterKey,
+  UnknownDataTypeError, UpdateOvertakenError, UpdateHeldBackError, VwapReference, atrReference, buildKey, collectHealth, confidenceReference, deadLetterKey,
   decodeJson, encodeJson, exitCodeOf, familyOf, getDatabaseForDataType, indicatorKey, isTransient, keyFamily,
   newsBoostReference, newsLatestKey, parseKey, patternCacheKey, positionSizeReference, renderHealth,
   resolveRedisConfig, retrieveByDataType, sessionOf, startLocalRedis, stopLossReference, storeByDataType,
@@ -33,7 +33,7 @@ import {
   type StreamUpdateInput, type StreamUpdateResult, type StreamingOptions, type Tick, type TickConsumerOptions,
   type VolumeBar, type VwapBand, type VwapBandResult, type VwapBar, type VwapInput, type VwapResult,
   type VwapStatus, type VwapTick,
-  RsiReference, rsiReference, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_NEWS_ITEMS, MAX_DISPATCH_BARS, LIMITS,
+  RsiReference, rsiReference, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_NEWS_ITEMS, MAX_DISPATCH_BARS, MAX_STREAM_UPDATES_PER_CALL, LIMITS,
   ARG_NAMES, renderSessionChart, sessionSeries, renderRatioChart, ClusterScriptTransport, StandaloneScriptTransport,
   runKeyed, libraryState, loadLibrary, loadScripts, clusterReady, groupBySlotOwner, masters, nodeAddress, replicas,
   slotOf, CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, clusterHealth, READ_ONLY_SUFFIX,
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   check(liveRsi.value?.equals(rsiRef), "RsiReference matches rsiReference");
 
   // Limits and argument names from the script headers; charts; the cluster building blocks.
-  check(MAX_POINTS_PER_CALL > 0 && MAX_SERIES_POINTS_PER_CALL > 0 && MAX_NEWS_ITEMS > 0 && MAX_DISPATCH_BARS > 0 && MAX_ATR_PERIOD === LIMITS.MAX_ATR_PERIOD, "limits");
+  check(MAX_POINTS_PER_CALL > 0 && MAX_SERIES_POINTS_PER_CALL > 0 && MAX_NEWS_ITEMS > 0 && MAX_DISPATCH_BARS > 0 && MAX_ATR_PERIOD === LIMITS.MAX_ATR_PERIOD && MAX_STREAM_UPDATES_PER_CALL === LIMITS.MAX_STREAM_UPDATES, "limits");
   check(ARG_NAMES.atr.includes("period"), "ARG_NAMES");
   check(SCRIPTS.some((s) => s.name === `atr${READ_ONLY_SUFFIX}` && s.flags.includes("no-writes")), "read-only variants");
   const svg = renderSessionChart(sessionSeries("NIFTY", bars.map((b, i) => ({ ts: Date.UTC(2026, 10, 25, 4, i), seq: i, ...b }))));
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   check(isTransient(new Error("ECONNRESET")) !== undefined && HEALTH_SCHEMA.length > 0, "isTransient, HEALTH_SCHEMA");
   const errors = [MathDispatcherError, InvalidInputError, ScriptExecutionError, ScriptIntegrityError, ConfigurationError,
     ReplyFormatError, StoredDataError, CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, KeyGrammarError,
-    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError, UpdateOvertakenError];
+    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError, UpdateOvertakenError, UpdateHeldBackError];
   check(errors.every((E) => E.prototype instanceof Error), "error classes");
 
   // Against Redis: a throwaway server, the dispatcher through the resilient client and on the

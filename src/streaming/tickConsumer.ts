@@ -49,7 +49,7 @@ export interface TickConsumerOptions extends KeyOptions {
    */
   consumer?: string;
   /**
-   * Entries of each stream per read, 1..{@link MAX_STREAM_UPDATES_PER_CALL} (50, the default):
+   * Entries of each stream per read, 1..{@link MAX_STREAM_UPDATES_PER_CALL} (32, the default):
    * one read's entries of a symbol are one atomic script call, so they are applied in order or
    * not at all.
    */
