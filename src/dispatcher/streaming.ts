@@ -92,6 +92,30 @@ type ParsedUpdate = z.output<typeof streamUpdateSchema>;
 /** The doubles of one update in `stream_update_many`'s `updates` (its header): ts, seq, volume, price, high, low, close. */
 const UPDATE_WIDTH = 7;
 
+/** An update of a batch and its place in the caller's list. */
+interface Queued {
+  index: number;
+  update: ParsedUpdate;
+}
+
+/** One symbol's updates of a batch, in order, cut into calls; `failed` once one of its calls failed. */
+interface SymbolQueue {
+  calls: Queued[][];
+  failed?: MathDispatcherError;
+}
+
+/** The valid updates of a batch grouped by symbol, in the order given, in calls of at most MAX_STREAM_UPDATES_PER_CALL. */
+function symbolQueues(parsed: readonly BatchOutcome<ParsedUpdate>[]): SymbolQueue[] {
+  const bySymbol = new Map<string, Queued[]>();
+  parsed.forEach((p, index) => {
+    if (!p.ok) return;
+    const queued = bySymbol.get(p.value.symbol);
+    if (queued) queued.push({ index, update: p.value });
+    else bySymbol.set(p.value.symbol, [{ index, update: p.value }]);
+  });
+  return [...bySymbol.values()].map((queued) => ({ calls: chunksOf(queued, MAX_STREAM_UPDATES_PER_CALL) }));
+}
+
 const optionsSchema = z.object({
   atrPeriod: headerBounds("stream_update", "atr_period").default(14),
   rsiPeriod: headerBounds("stream_update", "rsi_period").default(14),
@@ -254,41 +278,35 @@ export class StreamingIndicators {
     requireArray(inputs, "inputs");
     const parsed = inputs.map((input) => attempt(() => parseInput(streamUpdateSchema, input)));
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
-    const bySymbol = new Map<string, number[]>();
-    parsed.forEach((p, i) => {
-      if (!p.ok) return;
-      const indexes = bySymbol.get(p.value.symbol);
-      if (indexes) indexes.push(i);
-      else bySymbol.set(p.value.symbol, [i]);
-    });
-    // each symbol's updates cut into calls; round trip r sends every symbol's r-th call
-    const queues = [...bySymbol.values()].map((indexes) => ({ calls: chunksOf(indexes, MAX_STREAM_UPDATES_PER_CALL), failed: undefined as MathDispatcherError | undefined }));
+    const queues = symbolQueues(parsed);
     const budget = callBudget(options, this.runner.deadlineMs); // one deadline for all the round trips
+    // round trip r sends every symbol's r-th call, unless an earlier call of that symbol failed
     for (let round = 0; queues.some((q) => round < q.calls.length); round++) {
-      const sent: { indexes: number[]; queue: (typeof queues)[number] }[] = [];
+      const sent: SymbolQueue[] = [];
       for (const queue of queues) {
-        const indexes = queue.calls[round];
-        if (!indexes) continue;
-        if (queue.failed) {
-          const error = new UpdateHeldBackError(queue.failed);
-          for (const i of indexes) outcomes[i] = { ok: false, error };
-        } else {
-          sent.push({ indexes, queue });
-        }
+        const call = queue.calls[round];
+        if (!call) continue;
+        if (!queue.failed) sent.push(queue);
+        else for (const { index } of call) outcomes[index] = { ok: false, error: new UpdateHeldBackError(queue.failed) };
       }
-      if (sent.length === 0) break;
-      const updatesOf = (indexes: number[]) => indexes.map((i) => (parsed[i] as { value: ParsedUpdate }).value);
-      const calls = sent.map(({ indexes }) => (indexes.length === 1 ? this.updateCall(updatesOf(indexes)[0] as ParsedUpdate) : this.updatesCall(updatesOf(indexes))));
+      if (sent.length === 0) continue; // every symbol left in this round is held back
       const left = attempt(budget); // the deadline may have passed in an earlier round trip
+      const calls = sent.map((queue) => this.callOf((queue.calls[round] as Queued[]).map((q) => q.update)));
       const settled: Settled[] = left.ok ? await this.runner.runMany(calls, left.value) : calls.map(() => left);
-      sent.forEach(({ indexes, queue }, k) => {
+      sent.forEach((queue, k) => {
+        const queued = queue.calls[round] as Queued[];
         const outcome = settled[k] as Settled;
-        const decoded = outcome.ok ? attempt(() => this.decodeReplies(outcome.reply, indexes.length)) : outcome;
+        const decoded = outcome.ok ? attempt(() => this.decodeReplies(outcome.reply, queued.length)) : outcome;
         if (!decoded.ok) queue.failed = decoded.error;
-        indexes.forEach((i, j) => (outcomes[i] = decoded.ok ? { ok: true, value: decoded.value[j] as StreamUpdateResult } : decoded));
+        queued.forEach(({ index }, j) => (outcomes[index] = decoded.ok ? { ok: true, value: decoded.value[j] as StreamUpdateResult } : decoded));
       });
     }
     return outcomes as BatchOutcome<StreamUpdateResult>[];
+  }
+
+  /** One call for updates of one symbol: a lone update takes `stream_update` (its fast path for a tick). */
+  private callOf(updates: readonly ParsedUpdate[]): ScriptCall {
+    return updates.length === 1 ? this.updateCall(updates[0] as ParsedUpdate) : this.updatesCall(updates);
   }
 
   /**

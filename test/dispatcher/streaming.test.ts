@@ -418,12 +418,12 @@ describe("updateMany: each symbol's updates in one atomic call", () => {
     const symbol = freshSymbol("HELD");
     await redis.set(indicatorKey("atr5", symbol), "not a state");
     const other = freshSymbol("FREE");
-    const feed = Array.from({ length: MAX_STREAM_UPDATES_PER_CALL + 3 }, (_, i) => ({ symbol, ts: OPEN + i, seq: i, volume: 1, high: 101, low: 99, close: 100 }));
+    const feed = Array.from({ length: 2 * MAX_STREAM_UPDATES_PER_CALL + 3 }, (_, i) => ({ symbol, ts: OPEN + i, seq: i, volume: 1, high: 101, low: 99, close: 100 }));
     const outcomes = await streaming.updateMany([...feed, { symbol: other, ts: OPEN, seq: 0, volume: 1, price: 100 }]);
     const first = outcomes.slice(0, MAX_STREAM_UPDATES_PER_CALL);
     const held = outcomes.slice(MAX_STREAM_UPDATES_PER_CALL, -1);
     expect(first.every((o) => !o.ok && o.error instanceof InvalidInputError && o.error.field === "atr_state")).toBe(true);
-    expect(held).toHaveLength(3);
+    expect(held).toHaveLength(MAX_STREAM_UPDATES_PER_CALL + 3); // the second call and the third
     for (const o of held) {
       expect(!o.ok && o.error).toBeInstanceOf(UpdateHeldBackError);
       expect(!o.ok && o.error.cause).toBe(!first[0]!.ok && first[0]!.error);
