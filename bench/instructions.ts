@@ -19,7 +19,8 @@ import { MathDispatcher } from "../src/dispatcher/MathDispatcher.js";
 import { buildFunctionsLibrary } from "../src/build/functionsLibrary.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
 import { freePort } from "../src/redis/localServer.js";
-import { NOW } from "./scenarios.js";
+import { liveUpdates } from "./scenarios.js";
+import { MAX_STREAM_UPDATES_PER_CALL } from "../src/dispatcher/limits.js";
 import { type RawCall, serverScenarios } from "./serverTime.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -106,6 +107,29 @@ try {
   const atr = s.atrCall(s.bars30);
   const getOnly = (call: { keys: readonly string[]; args: readonly (string | Buffer)[] }) => () =>
     s.plain("get_only", [...call.args], calls, [call.keys[0] as string]);
+  /**
+   * Instructions per tick of `perSymbol` ticks of each of `symbols` symbols a batch, sent with
+   * updateMany (one stream_update call per symbol for one tick, else one stream_update_many), in
+   * steady state: one unmeasured batch first writes every symbol's state.
+   */
+  const live = math.streaming({ atrPeriod: 14 });
+  let seq = 0;
+  const ticksPerUpdate = async (symbols: number, perSymbol: number) => {
+    const batch = (count: number) => {
+      const updates = liveUpdates("tick", symbols, count, seq);
+      seq += updates.length;
+      return updates;
+    };
+    await live.updateMany(batch(1));
+    await dump();
+    let sent = 0;
+    while (sent < calls) {
+      const measured = batch(perSymbol);
+      for (const outcome of await live.updateMany(measured)) if (!outcome.ok) throw outcome.error;
+      sent += measured.length;
+    }
+    return (await dump()) / sent;
+  };
   const rows: [string, () => Promise<number>][] = [
     ["atr 30 bars, hit", () => perCall(() => s.hits(atr, calls))],
     ["GET-only script, atr ARGV", () => perCall(getOnly(atr))],
@@ -122,23 +146,8 @@ try {
     ["dispatch 30 bars, 5 news, miss", () => perCall(() => s.misses(s.dispatchCall, calls))],
     ["dispatch 30 bars, 5 news, miss, FCALL", () => perCall(() => s.misses(s.dispatchCall, calls), true)],
     ["plain dispatch chain", () => perCall(() => s.plain("dispatch_plain", s.dispatchPlain, calls))],
-    [
-      "stream update (tick)",
-      async () => {
-        const live = math.streaming({ atrPeriod: 14 });
-        let seq = 0;
-        const ticks = () =>
-          Array.from({ length: calls }, () => {
-            const n = seq++;
-            return { symbol: "LIVETICK", ts: NOW + n, seq: n, price: 100 + (n % 7) * 0.05, volume: 10 };
-          });
-        await live.updateMany(ticks());
-        const measured = ticks();
-        await dump();
-        for (const outcome of await live.updateMany(measured)) if (!outcome.ok) throw outcome.error;
-        return (await dump()) / calls;
-      },
-    ],
+    ["stream update (tick)", () => ticksPerUpdate(50, 1)],
+    [`stream update (tick), ${MAX_STREAM_UPDATES_PER_CALL} a call, per tick`, () => ticksPerUpdate(1, MAX_STREAM_UPDATES_PER_CALL)],
     [
       "GET (a client's command)",
       async () => {

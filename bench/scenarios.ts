@@ -4,6 +4,7 @@
  */
 import type { BatchCall } from "../src/dispatcher/MathDispatcher.js";
 import type { Signal } from "../src/dispatcher/dispatch.js";
+import type { StreamUpdateInput } from "../src/dispatcher/streaming.js";
 
 const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
 
@@ -78,4 +79,18 @@ export function ticksOf(count: number) {
 /** `count` news items, one every 90 s back from NOW. */
 export function newsItems(count: number) {
   return Array.from({ length: count }, (_, i) => ({ sentiment: ((i * 37) % 21) / 10 - 1, relevance: 0.8, publishedAt: NOW - i * 90_000 }));
+}
+
+/**
+ * `perSymbol` streaming updates of each of `symbols` symbols, interleaved (symbol i % symbols),
+ * ticks or one-minute bars, with sequence numbers (and timestamps) from `first`.
+ */
+export function liveUpdates(kind: "tick" | "bar", symbols: number, perSymbol: number, first: number): StreamUpdateInput[] {
+  return Array.from({ length: symbols * perSymbol }, (_, i) => {
+    const s = first + i;
+    const symbol = `LIVE${kind.toUpperCase()}${symbols}X${i % symbols}`;
+    return kind === "tick"
+      ? { symbol, ts: NOW + s, seq: s, price: 100 + (s % 7) * 0.05, volume: 10 }
+      : { symbol, ts: NOW + s, seq: s, high: 101, low: 99, close: 100 + (s % 7) * 0.05, volume: 10 };
+  });
 }

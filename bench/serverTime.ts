@@ -19,7 +19,7 @@ import { readOnlyCall } from "../src/core/manifest.js";
 import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES, MAX_STREAM_UPDATES_PER_CALL } from "../src/dispatcher/limits.js";
 import { buildFunctionsLibrary, functionName } from "../src/build/functionsLibrary.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
-import { barsOf, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
+import { barsOf, liveUpdates, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
 /** A raw EVALSHA: script SHA1, KEYS, ARGV. */
 export interface RawCall {
@@ -309,14 +309,11 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
   let seq = 0;
   /** Server time per update of `perSymbol` updates of each of `symbols` symbols, sent with updateMany. */
   const streamUs = async (kind: "tick" | "bar", symbols: number, perSymbol: number) => {
-    const round = (count: number) =>
-      Array.from({ length: symbols * count }, (_, i) => {
-        const s = seq++;
-        const symbol = `LIVE${kind.toUpperCase()}${symbols}X${i % symbols}`;
-        return kind === "tick"
-          ? { symbol, ts: NOW + s, seq: s, price: 100 + (s % 7) * 0.05, volume: 10 }
-          : { symbol, ts: NOW + s, seq: s, high: 101, low: 99, close: 100 + (s % 7) * 0.05, volume: 10 };
-      });
+    const round = (count: number) => {
+      const updates = liveUpdates(kind, symbols, count, seq);
+      seq += updates.length;
+      return updates;
+    };
     await live.updateMany(round(1)); // the states exist before the measured rounds: steady state, no new keys
     await redis.config("RESETSTAT");
     let sent = 0;

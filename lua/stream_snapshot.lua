@@ -15,7 +15,7 @@
 check_arg_count(3)
 local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
 local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
-check_state_keys(period, rsi_period, nil, nil)
+check_state_keys(period, rsi_period)
 local multipliers = arg_bands(3)
 local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
 return reply_text(stream_fields(atr_state_of(stored[1], period), vwap_state_of(stored[2]), rsi_state_of(stored[3], rsi_period), multipliers, {}))

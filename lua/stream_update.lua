@@ -123,8 +123,7 @@ end
 check_arg_count(10)
 local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
 local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
-local canonical = '^[1-9]%d*$'
-check_state_keys(period, rsi_period, string.find(ARGV[1], canonical) and ARGV[1] or nil, string.find(ARGV[2], canonical) and ARGV[2] or nil)
+check_state_keys(period, rsi_period)
 local ts = arg_number(3, 'ts')
 check_epoch_ms('ts', ts)
 local seq = arg_integer(4, 'seq', 0, 9e15)

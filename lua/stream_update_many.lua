@@ -24,7 +24,7 @@
 
 local a = read_args()
 local period, rsi_period = a.atr_period, a.rsi_period
-check_state_keys(period, rsi_period, ARGV[1], ARGV[2]) -- read_args checked both are plain integers
+check_state_keys(period, rsi_period)
 local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
 local atr = atr_state_of(stored[1], period)
 local vwap = vwap_state_of(stored[2])
@@ -38,6 +38,7 @@ local atr_text, rsi_value_text = atr.atr and fmt(atr.atr / PRICE_UNITS) or '', r
 for i = 1, a.updates_count do
   local ts, seq, volume, price, high, low, close
   ts, seq, volume, price, high, low, close, pos = struct.unpack('<ddddddd', data, pos)
+  ts, seq, volume = ts + 0, seq + 0, volume + 0 -- -0 becomes 0, as stream_update reads '0': the same stored bytes
   if not (ts >= 0 and ts <= MAX_EPOCH_MS and ts % 1 == 0) then check_epoch_ms(update_name(i) .. '.ts', ts) end
   if not (seq >= 0 and seq <= 9e15 and seq % 1 == 0) then invalid(update_name(i) .. '.seq', 'must be a whole number in 0..9e15') end
   if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume(update_name(i) .. '.volume', volume) end

@@ -20,12 +20,14 @@ local RSI_LAYOUT, RSI_BYTES = '<ddddddddd', 72
 
 -- KEYS: indicator:atr<period>:<symbol>, indicator:vwap:<symbol> and indicator:rsi<rsi_period>:<symbol>,
 -- one symbol, so that a raw caller cannot make an update write anywhere else. The common case
--- (`period_text` and `rsi_period_text` the canonical digits of the periods, a symbol of the allowed
--- characters, bare or as a whole hash tag) passes with one match and two comparisons; anything
--- else goes through the checks that name the key.
-local function check_state_keys(period, rsi_period, period_text, rsi_period_text)
-  local k2, k3 = KEYS[2], KEYS[3]
-  if period_text and rsi_period_text and k2 and k3 and not KEYS[4] and #KEYS[1] <= MAX_KEY_LENGTH then
+-- (the periods' arguments ARGV[1] and ARGV[2] in canonical digits, a symbol of the allowed
+-- characters, bare or as a whole hash tag) passes with one match and a few comparisons; anything
+-- else (a period sent as '014' too: its key must still say atr14) goes through the checks that
+-- name the key.
+local function check_state_keys(period, rsi_period)
+  local k2, k3, period_text, rsi_period_text = KEYS[2], KEYS[3], ARGV[1], ARGV[2]
+  if string.find(period_text, '^[1-9]%d*$') and string.find(rsi_period_text, '^[1-9]%d*$')
+      and k2 and k3 and not KEYS[4] and #KEYS[1] <= MAX_KEY_LENGTH then
     local digits, symbol = string.match(KEYS[1], '^indicator:atr(%d+):({?[A-Z0-9][A-Z0-9&_.%-]*}?)$')
     if digits == period_text and #symbol <= MAX_SYMBOL_LENGTH
         and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125)

@@ -10,7 +10,7 @@ import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
 import { type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
-import { callBudget, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
+import { callBudget, checkCallOptions, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
 import { packDoubles, unitsToText } from "../core/units.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "./limits.js";
 import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
@@ -276,6 +276,7 @@ export class StreamingIndicators {
    */
   async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
     requireArray(inputs, "inputs");
+    checkCallOptions(options); // before the budget below starts counting a bad deadline
     const parsed = inputs.map((input) => attempt(() => parseInput(streamUpdateSchema, input)));
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
     const queues = symbolQueues(parsed);

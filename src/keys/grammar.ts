@@ -56,7 +56,7 @@ const family = (
 export const KEY_FAMILIES: readonly KeyFamily[] = [
   family("ticks", ["ticks", SYMBOL], "continuous_market", "stream", "market-data ingesters (XADD)", "tick consumer (XREADGROUP)"),
   family("ticks_dead", ["ticks", "dead", SYMBOL], "continuous_market", "stream", "tick consumer", "operators"),
-  family("indicator", ["indicator", f("name", "name"), SYMBOL], "patterns", "string", "stream_update script", "detectors (stream_snapshot)"),
+  family("indicator", ["indicator", f("name", "name"), SYMBOL], "patterns", "string", "stream_update, stream_update_many scripts", "detectors (stream_snapshot)"),
   family("volume_baseline", ["volume", "baseline", SYMBOL, f("hour", "hour"), f("minute", "minute")], "cumulative_volume", "hash", "volume baseline job", "dispatch (field average)"),
   family("volume_bucket", ["volume", "bucket", SYMBOL, f("date", "date"), f("hour", "hour"), f("minute", "minute")], "cumulative_volume", "hash", "volume aggregator", "volume baseline job, detectors"),
   family("patterns", ["patterns", f("pattern", "name"), SYMBOL], "patterns", "zset", "pattern detectors", "risk manager, alerts"),

@@ -259,6 +259,9 @@ describe("raw EVALSHA with bad KEYS", () => {
     ["stream_update_many", "keys of two symbols", "vwap_state", [atrKey, indicatorKey("vwap", "OTHER"), rsiKey], ["14", "14", updates([goodTick])]],
     ["stream_update_many", "an ATR key of another period", "atr_state", [indicatorKey("atr5", "RAW"), vwapKey, rsiKey], ["14", "14", updates([goodTick])]],
     ["stream_update_many", "four keys", "KEYS[4]", [atrKey, vwapKey, rsiKey, "x"], ["14", "14", updates([goodTick])]],
+    ["stream_update_many", "an ATR period sent as '014' and a key that says atr014", "atr_state", ["indicator:atr014:RAW", vwapKey, rsiKey], ["014", "14", updates([goodTick])]],
+    ["stream_update_many", "an RSI period sent as '02' and a key that says rsi02", "rsi_state", [atrKey, vwapKey, "indicator:rsi02:RAW"], ["14", "02", updates([goodTick])]],
+    ["stream_snapshot", "an ATR period sent as '014' and a key that says atr014", "atr_state", ["indicator:atr014:RAW", vwapKey, rsiKey], ["014", "14", "1,2"]],
     ["stream_snapshot", "keys of another family", "atr_state", ["foo", "bar", "baz"], ["14", "14", "1,2"]],
     ["stream_snapshot", "an RSI key of another family", "rsi_state", [atrKey, vwapKey, "foo"], ["14", "14", "1,2"]],
   ];

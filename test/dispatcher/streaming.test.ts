@@ -380,7 +380,7 @@ describe("updateMany: each symbol's updates in one atomic call", () => {
       of: fc.integer({ min: 0, max: 2 }),
       kind: fc.constantFrom("tick", "tick", "bar", "bar", "repeat", "preopen", "nextSession", "bad"),
       offset: fc.integer({ min: -2_000, max: 2_000 }), // price units around 100 rupees
-      volume: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100_000 })),
+      volume: fc.oneof(fc.constant(0), fc.constant(-0), fc.integer({ min: 1, max: 100_000 })),
     });
     await fc.assert(
       fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 60 }), async (events) => {
@@ -391,11 +391,12 @@ describe("updateMany: each symbol's updates in one atomic call", () => {
           if (kind === "repeat" && earlier.length > 0) return earlier[offset % 2 === 0 ? earlier.length - 1 : 0]!;
           if (kind === "nextSession") day[of]! += 1;
           const ts = (kind === "preopen" ? OPEN - 3_600_000 : OPEN) + day[of]! * 86_400_000 + i * 1000;
+          const seq = i === 0 ? -0 : i; // -0 is accepted as 0: stored as 0 either way
           const price = (1_000_000 + offset) / 10_000;
           const update =
             kind === "bar"
-              ? { of, ts, seq: i, volume, high: price + 1, low: price - 1, close: price }
-              : { of, ts, seq: i, volume, price: kind === "bad" ? -price : price };
+              ? { of, ts, seq, volume, high: price + 1, low: price - 1, close: price }
+              : { of, ts, seq, volume, price: kind === "bad" ? -price : price };
           earlier.push(update);
           return update;
         });
@@ -449,6 +450,13 @@ describe("streaming input validation", () => {
   ];
   it.each(cases)("rejects %s naming %s, before Redis", async (_, patch, field) => {
     await expectRejectedBeforeRedis((offline) => offline.streaming().update({ ...tick, ...patch } as never), field);
+  });
+  it.each([0, -5, "abc"])("rejects a deadlineMs of %s in updateMany as update() does, before anything is sent", async (deadlineMs) => {
+    for (const inputs of [[tick], []]) {
+      const error = await streaming.updateMany(inputs, { deadlineMs } as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).field).toBe("deadlineMs");
+    }
   });
   it.each([1, 501, 2.5])("rejects rsiPeriod %s (bounds of stream_update's header: 2..500)", (rsiPeriod) => {
     const error = (() => {
