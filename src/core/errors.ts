@@ -46,8 +46,9 @@ export function shownValue(value: unknown): string {
 /**
  * A streaming update that was not applied and can no longer be: the server turned it away for a
  * moment (its scripts flushed, busy, loading) while a later update of the same symbol in the same
- * batch got through, so sending it now would put it behind that one, where `stream_update`
- * counts it a duplicate. The tick consumer dead-letters it; a caller may backfill it.
+ * pipeline got through, so sending it now would put it behind that one, where `stream_update`
+ * counts it a duplicate. Only a raw `ScriptRunner.runMany` of several `stream_update` calls of one
+ * symbol can meet it: `updateMany` sends a symbol's updates as one atomic call.
  */
 export class UpdateOvertakenError extends ScriptExecutionError {}
 
