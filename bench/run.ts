@@ -20,7 +20,9 @@ import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { atrReference } from "../src/indicators/atr.js";
 import { indicatorKey } from "../src/keys/indicator.js";
-import { newsLatestKey, volumeBaselineKey } from "../src/keys/marketData.js";
+import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../src/keys/marketData.js";
+import { DATABASES } from "../src/redis/databases.js";
+import { TickConsumer } from "../src/streaming/tickConsumer.js";
 import { type LocalRedisServer, startLocalRedis } from "../src/redis/localServer.js";
 import { redisBenchmark, usecPerCall } from "./lib/redisTools.js";
 import { opsPerSecond, seconds, spread, type Spread } from "./lib/stats.js";
@@ -310,6 +312,9 @@ async function clientSide(math: MathDispatcher, admin: Redis, news: Redis, volum
   const doubles = state ? Array.from({ length: state.length / 8 }, (_, i) => state.readDoubleLE(8 * i)) : [];
   log(`  seeded ${HISTORY[1]} updates (state: period, bars, prev_close, tr_sum, atr, last_ts, last_seq = ${doubles.join(", ")})`);
   await pairedRatio(`stream update cost, history ${HISTORY[0]}/${HISTORY[1]}`, big, small, [`after ${HISTORY[1]}`, `after ${HISTORY[0]}`, "us/call"]);
+  const rates: number[] = [];
+  for (let r = 0; r < REPS; r++) rates.push(await consumerRate(server.url, math, `CONSUME${r}X`, 100, short ? 64 : 320));
+  figure(`tick consumer draining 100 streams of ${short ? 64 : 320} ticks`, "entries/s", spread(rates));
 
   section("5. decimal.js reference");
   log("  (against trading-signals, ATR(14), 5000 bars)");
@@ -325,6 +330,30 @@ async function clientSide(math: MathDispatcher, admin: Redis, news: Redis, volum
     ["decimal.js runs", "trading-signals runs", "runs/s"],
   );
   await db0.quit();
+}
+
+/** Entries per second a tick consumer applies, draining `symbols` streams of `perStream` ticks each (DB 4). */
+async function consumerRate(url: string, math: MathDispatcher, prefix: string, symbols: number, perStream: number): Promise<number> {
+  const names = Array.from({ length: symbols }, (_, i) => `${prefix}${i}`);
+  const ticks = new Redis(url, { db: DATABASES.continuous_market.db });
+  try {
+    for (const [k, symbol] of names.entries()) {
+      const pipeline = ticks.pipeline();
+      for (let i = 0; i < perStream; i++) {
+        pipeline.xadd(tickStreamKey(symbol), `${NOW + i * 10}-${k}`, "price", String(100 + (i % 7) * 0.05), "volume", "10", "ts", String(NOW + i * 10));
+      }
+      await pipeline.exec();
+    }
+    const consumer = new TickConsumer(ticks, math.streaming(), { symbols: names, consumer: "bench", blockMs: 10 });
+    await consumer.ensureGroups();
+    let applied = 0;
+    const took = await seconds(async () => {
+      while (applied < symbols * perStream) applied += await consumer.runOnce();
+    });
+    return applied / took;
+  } finally {
+    ticks.disconnect();
+  }
 }
 
 function report(redisVersion: string) {

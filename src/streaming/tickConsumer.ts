@@ -26,7 +26,8 @@ import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { connectionFailureOf, toConnectionError } from "../redis/config.js";
-import type { StreamingIndicators, StreamUpdateInput } from "../dispatcher/streaming.js";
+import type { BatchOutcome } from "../dispatcher/batch.js";
+import type { StreamingIndicators, StreamUpdateInput, StreamUpdateResult } from "../dispatcher/streaming.js";
 
 /**
  * The consumer name used when none is given: `mathd@<host name>`. It is stable across restarts
@@ -121,6 +122,25 @@ export const DEFAULT_BLOCK_MS = 1000;
 /** Sends a pipeline and throws the first error a command of it met. */
 async function execAll(pipeline: ReturnType<Redis["pipeline"]>): Promise<void> {
   for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+}
+
+/** A stream entry as read: its update, or why it has none (trimmed from the stream, or bad). */
+interface ReadEntry {
+  id: string;
+  fields: string[];
+  update?: StreamUpdateInput;
+  error?: Error;
+  trimmed?: boolean;
+}
+
+function readEntry(symbol: string, id: string, fields: string[] | null): ReadEntry {
+  // a pending entry trimmed from the stream comes back without fields: nothing to apply
+  if (fields === null) return { id, fields: [], trimmed: true };
+  try {
+    return { id, fields, update: entryToUpdate(symbol, id, fields) };
+  } catch (error) {
+    return { id, fields, error: error as Error };
+  }
 }
 
 const IDS_PER_MS = 1000;
@@ -326,59 +346,64 @@ export class TickConsumer extends EventEmitter {
     });
   }
 
-  /** Applies one read's entries: updates in one pipeline, then acks and dead letters per stream. */
+  /**
+   * Applies one read's entries: every stream's updates in one `updateMany` (one atomic call per
+   * symbol, all in one pipeline), then each stream's dead letters and acks, the streams at once.
+   * A stream whose update met Redis trouble is left pending (read again next pass) and its error
+   * thrown once the others are settled.
+   */
   private async apply(reply: StreamReply): Promise<number> {
-    let applied = 0;
-    for (const [stream, entries] of reply) {
-      if (entries.length === 0) continue;
-      const symbol = this.symbolByStream.get(stream) as string;
-      const parsed = entries.map(([id, fields]) => {
-        // a pending entry trimmed from the stream comes back without fields: nothing to apply
-        if (fields === null) return { id, fields: [], trimmed: true };
-        try {
-          return { id, fields, update: entryToUpdate(symbol, id, fields) };
-        } catch (error) {
-          return { id, fields, error: error as Error };
-        }
+    const streams = reply
+      .filter(([, entries]) => entries.length > 0)
+      .map(([stream, entries]) => {
+        const symbol = this.symbolByStream.get(stream) as string;
+        return { stream, symbol, entries: entries.map(([id, fields]) => readEntry(symbol, id, fields)) };
       });
-      const valid = parsed.filter((p) => p.update);
-      const outcomes = await this.indicators.updateMany(valid.map((p) => p.update as StreamUpdateInput));
-      const ack: string[] = [];
-      const dead: { id: string; fields: string[]; reason: string }[] = [];
-      let duplicates = 0;
-      let trimmed = 0;
-      let next = 0;
-      for (const p of parsed) {
-        const outcome = p.update ? outcomes[next++] : undefined;
-        const error = p.error ?? (outcome && !outcome.ok ? outcome.error : undefined);
-        if (!error) {
-          ack.push(p.id);
-          if (p.trimmed) trimmed++;
-          else if (outcome?.ok && (outcome.value.vwapStatus === "duplicate" || outcome.value.atrStatus === "duplicate")) duplicates++;
-        } else if (error instanceof InvalidInputError) {
-          dead.push({ id: p.id, fields: p.fields, reason: error.message });
-        }
-        else throw error; // Redis trouble: leave it pending, it is read again
+    const outcomes = await this.indicators.updateMany(streams.flatMap((s) => s.entries.flatMap((e) => (e.update ? [e.update] : []))));
+    let next = 0;
+    const settled = await Promise.allSettled(
+      streams.map((s) => this.settle(s.stream, s.symbol, s.entries.map((e) => ({ ...e, outcome: e.update ? outcomes[next++] : undefined })))),
+    );
+    const trouble = settled.find((r) => r.status === "rejected");
+    if (trouble) throw trouble.reason;
+    return settled.reduce((sum, r) => sum + (r.status === "fulfilled" ? r.value : 0), 0);
+  }
+
+  /** One stream's entries after their updates: dead letters written, then everything acked; returns the entries applied. */
+  private async settle(stream: string, symbol: string, entries: readonly (ReadEntry & { outcome?: BatchOutcome<StreamUpdateResult> })[]): Promise<number> {
+    const ack: string[] = [];
+    const dead: { id: string; fields: string[]; reason: string }[] = [];
+    let duplicates = 0;
+    let trimmed = 0;
+    for (const e of entries) {
+      const error = e.error ?? (e.outcome && !e.outcome.ok ? e.outcome.error : undefined);
+      if (!error) {
+        ack.push(e.id);
+        if (e.trimmed) trimmed++;
+        else if (e.outcome?.ok && (e.outcome.value.vwapStatus === "duplicate" || e.outcome.value.atrStatus === "duplicate")) duplicates++;
+      } else if (error instanceof InvalidInputError) {
+        dead.push({ id: e.id, fields: e.fields, reason: error.message });
+      } else {
+        throw error; // Redis trouble: leave the stream's entries pending, they are read again
       }
-      if (dead.length > 0) {
-        // the dead letters are written before their entries are acked, in a round trip of its own:
-        // a write the server refuses (out of memory) then leaves them pending, not acked and lost
-        const deadKey = deadLetterKey(symbol, this.options);
-        const letters = this.ticks.pipeline();
-        for (const d of dead) letters.xadd(deadKey, "*", "source_id", d.id, "reason", d.reason, ...d.fields);
-        letters.expire(deadKey, this.deadTtlSeconds); // a key family like any other: they expire with its TTL
-        await execAll(letters);
-        ack.push(...dead.map((d) => d.id));
-      }
-      if (ack.length > 0) await execAll(this.ticks.pipeline().xack(stream, this.group, ...ack));
-      const appliedHere = ack.length - dead.length - duplicates - trimmed;
-      this.counters.applied += appliedHere;
-      this.counters.duplicates += duplicates;
-      this.counters.deadLetters += dead.length;
-      this.counters.trimmed += trimmed;
-      applied += appliedHere;
-      for (const d of dead) this.emit("deadLetter", { symbol, ...d });
     }
+    if (dead.length > 0) {
+      // the dead letters are written before their entries are acked, in a round trip of its own:
+      // a write the server refuses (out of memory) then leaves them pending, not acked and lost
+      const deadKey = deadLetterKey(symbol, this.options);
+      const letters = this.ticks.pipeline();
+      for (const d of dead) letters.xadd(deadKey, "*", "source_id", d.id, "reason", d.reason, ...d.fields);
+      letters.expire(deadKey, this.deadTtlSeconds); // a key family like any other: they expire with its TTL
+      await execAll(letters);
+      ack.push(...dead.map((d) => d.id));
+    }
+    if (ack.length > 0) await execAll(this.ticks.pipeline().xack(stream, this.group, ...ack));
+    const applied = ack.length - dead.length - duplicates - trimmed;
+    this.counters.applied += applied;
+    this.counters.duplicates += duplicates;
+    this.counters.deadLetters += dead.length;
+    this.counters.trimmed += trimmed;
+    for (const d of dead) this.emit("deadLetter", { symbol, ...d });
     return applied;
   }
 
