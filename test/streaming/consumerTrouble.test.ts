@@ -1,0 +1,51 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ScriptExecutionError } from "../../src/core/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { tickStreamKey } from "../../src/keys/marketData.js";
+import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { TickConsumer } from "../../src/streaming/tickConsumer.js";
+import { ownRedis } from "../support/redis.js";
+
+// One read applies every stream's entries in one updateMany. When one symbol's call meets Redis
+// trouble (here an ACL that refuses its keys: NOPERM), that stream stays pending and the error
+// reaches the caller, while the other streams' entries, applied, are acknowledged.
+let server: LocalRedisServer;
+let admin: Redis;
+beforeAll(async () => {
+  server = await ownRedis(); // its own server: the test adds an ACL user
+  admin = new Redis(server.url);
+});
+afterAll(async () => {
+  admin.disconnect();
+  await server.stop();
+});
+
+const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
+
+describe("a read whose update fails for one stream", () => {
+  it("leaves that stream pending, throws its error, and acknowledges the others", async () => {
+    await admin.call("ACL", "SETUSER", "onlyok", "on", ">secret", "+@all", "~indicator:*OK*");
+    const url = new URL(server.url);
+    const math = MathDispatcher.connect(`redis://onlyok:secret@${url.host}`);
+    const ticks = new Redis(server.url, { db: 4 });
+    try {
+      for (const symbol of ["BAD", "OK"]) {
+        for (let i = 0; i < 5; i++) await ticks.xadd(tickStreamKey(symbol), "*", "price", String(100 + i), "volume", "10", "ts", String(OPEN + i));
+      }
+      // BAD first: a consumer that stopped at the first failing stream would leave OK unacknowledged
+      const consumer = new TickConsumer(ticks, math.streaming(), { symbols: ["BAD", "OK"], consumer: "c", blockMs: 10 });
+      await consumer.ensureGroups();
+      const error = await consumer.runOnce().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ScriptExecutionError);
+      expect(String((error as Error).cause)).toMatch(/NOPERM/);
+      const pending = async (symbol: string) => Number(((await ticks.xpending(tickStreamKey(symbol), "mathd")) as [number])[0]);
+      expect(await pending("BAD")).toBe(5);
+      expect(await pending("OK")).toBe(0);
+      expect((await math.streaming().snapshot("OK")).vwap?.points).toBe(5);
+    } finally {
+      ticks.disconnect();
+      await math.close();
+    }
+  }, 30_000);
+});
