@@ -100,6 +100,7 @@ interface Queued {
 
 /** One symbol's updates of a batch, in order, cut into calls; `failed` once one of its calls failed. */
 interface SymbolQueue {
+  symbol: string;
   calls: Queued[][];
   failed?: MathDispatcherError;
 }
@@ -113,7 +114,7 @@ function symbolQueues(parsed: readonly BatchOutcome<ParsedUpdate>[]): SymbolQueu
     if (queued) queued.push({ index, update: p.value });
     else bySymbol.set(p.value.symbol, [{ index, update: p.value }]);
   });
-  return [...bySymbol.values()].map((queued) => ({ calls: chunksOf(queued, MAX_STREAM_UPDATES_PER_CALL) }));
+  return [...bySymbol].map(([symbol, queued]) => ({ symbol, calls: chunksOf(queued, MAX_STREAM_UPDATES_PER_CALL) }));
 }
 
 const optionsSchema = z.object({
@@ -207,6 +208,8 @@ export class StreamingIndicators {
   private readonly bands: string;
   private readonly multipliers: readonly number[];
   private readonly keyOptions: KeyOptions;
+  /** Per symbol, the last of its calls still in flight (settled, never rejected): see inSymbolOrder. */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   /** @param runner a script runner on DB 10. */
   constructor(
@@ -259,9 +262,38 @@ export class StreamingIndicators {
     };
   }
 
-  /** Applies one tick or bar to the symbol's ATR, RSI (bars only) and VWAP in one atomic script call. */
+  /**
+   * Sends `send` once the calls of `symbols` made before it have settled, so that a symbol's
+   * updates reach Redis in the order they were made, whatever the caller's concurrency: a call
+   * resent after a NOSCRIPT or BUSY must not land behind a later one that got through, where the
+   * script would count it a duplicate. A caller who awaits each call never waits here.
+   */
+  private inSymbolOrder<T>(symbols: readonly string[], send: () => Promise<T>): Promise<T> {
+    const earlier = symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
+    const result = earlier.length === 0 ? send() : Promise.all(earlier).then(send);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const symbol of symbols) this.inFlight.set(symbol, settled);
+    void settled.then(() => {
+      for (const symbol of symbols) if (this.inFlight.get(symbol) === settled) this.inFlight.delete(symbol);
+    });
+    return result;
+  }
+
+  /**
+   * Applies one tick or bar to the symbol's ATR, RSI (bars only) and VWAP in one atomic script
+   * call, after the symbol's earlier calls of this object: waiting for them counts against the
+   * call's deadline.
+   */
   async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
-    return decodeUpdateReply(await this.runner.run(this.updateCall(parseInput(streamUpdateSchema, input)), options), this.multipliers);
+    checkCallOptions(options);
+    const u = parseInput(streamUpdateSchema, input);
+    const budget = callBudget(options, this.runner.deadlineMs);
+    budget(); // the call's clock starts now
+    const reply = await this.inSymbolOrder([u.symbol], () => this.runner.run(this.updateCall(u), budget()));
+    return decodeUpdateReply(reply, this.multipliers);
   }
 
   /**
@@ -272,7 +304,8 @@ export class StreamingIndicators {
    * can never land behind a later one of them. More than {@link MAX_STREAM_UPDATES_PER_CALL}
    * updates of one symbol go in several calls, one round trip after another; once one of those
    * fails, the later ones are not sent (an {@link UpdateHeldBackError} each), so a later update
-   * never gets ahead of one that failed.
+   * never gets ahead of one that failed. As with {@link StreamingIndicators.update}, the calls go
+   * after the earlier calls of the same symbols.
    */
   async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
     requireArray(inputs, "inputs");
@@ -280,8 +313,20 @@ export class StreamingIndicators {
     const parsed = inputs.map((input) => attempt(() => parseInput(streamUpdateSchema, input)));
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
     const queues = symbolQueues(parsed);
-    const budget = callBudget(options, this.runner.deadlineMs); // one deadline for all the round trips
-    // round trip r sends every symbol's r-th call, unless an earlier call of that symbol failed
+    const budget = callBudget(options, this.runner.deadlineMs); // one deadline for the wait and all the round trips
+    budget(); // the call's clock starts now
+    return this.inSymbolOrder(
+      queues.map((q) => q.symbol),
+      () => this.sendRounds(queues, outcomes, budget),
+    );
+  }
+
+  /** Sends a batch's calls: round trip r sends every symbol's r-th call, unless an earlier call of that symbol failed. */
+  private async sendRounds(
+    queues: SymbolQueue[],
+    outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[],
+    budget: () => CallOptions,
+  ): Promise<BatchOutcome<StreamUpdateResult>[]> {
     for (let round = 0; queues.some((q) => round < q.calls.length); round++) {
       const sent: SymbolQueue[] = [];
       for (const queue of queues) {
