@@ -9,7 +9,8 @@ import { attempt, type BatchOutcome, chunksOf, requireArray, runPrepared, unwrap
 import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
-import { type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
+import { CommandTimeoutError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
+import { within } from "../core/within.js";
 import { callBudget, checkCallOptions, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
 import { packDoubles, unitsToText } from "../core/units.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "./limits.js";
@@ -266,15 +267,17 @@ export class StreamingIndicators {
    * Sends `send` once the calls of `symbols` made before it have settled, so that a symbol's
    * updates reach Redis in the order they were made, whatever the caller's concurrency: a call
    * resent after a NOSCRIPT or BUSY must not land behind a later one that got through, where the
-   * script would count it a duplicate. A caller who awaits each call never waits here.
+   * script would count it a duplicate. A caller who awaits each call never waits here. The wait
+   * ends with a CommandTimeoutError when `budget` runs out; a later call still waits for the
+   * earlier ones, not only for this one.
    */
-  private inSymbolOrder<T>(symbols: readonly string[], send: () => Promise<T>): Promise<T> {
+  private inSymbolOrder<T>(symbols: readonly string[], budget: () => CallOptions, send: () => Promise<T>): Promise<T> {
     const earlier = symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
-    const result = earlier.length === 0 ? send() : Promise.all(earlier).then(send);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
+    const result =
+      earlier.length === 0
+        ? send()
+        : within(Promise.all(earlier), budget().deadlineMs as number, () => new CommandTimeoutError(`the call's deadline passed while earlier updates of ${symbols.join(", ")} were in flight`)).then(send);
+    const settled = Promise.allSettled([...earlier, result]).then(() => undefined);
     for (const symbol of symbols) this.inFlight.set(symbol, settled);
     void settled.then(() => {
       for (const symbol of symbols) if (this.inFlight.get(symbol) === settled) this.inFlight.delete(symbol);
@@ -292,7 +295,7 @@ export class StreamingIndicators {
     const u = parseInput(streamUpdateSchema, input);
     const budget = callBudget(options, this.runner.deadlineMs);
     budget(); // the call's clock starts now
-    const reply = await this.inSymbolOrder([u.symbol], () => this.runner.run(this.updateCall(u), budget()));
+    const reply = await this.inSymbolOrder([u.symbol], budget, () => this.runner.run(this.updateCall(u), budget()));
     return decodeUpdateReply(reply, this.multipliers);
   }
 
@@ -315,10 +318,16 @@ export class StreamingIndicators {
     const queues = symbolQueues(parsed);
     const budget = callBudget(options, this.runner.deadlineMs); // one deadline for the wait and all the round trips
     budget(); // the call's clock starts now
-    return this.inSymbolOrder(
-      queues.map((q) => q.symbol),
-      () => this.sendRounds(queues, outcomes, budget),
-    );
+    try {
+      return await this.inSymbolOrder(
+        queues.map((q) => q.symbol),
+        budget,
+        () => this.sendRounds(queues, outcomes, budget),
+      );
+    } catch (error) {
+      if (!(error instanceof CommandTimeoutError)) throw error;
+      return outcomes.map((o) => o ?? { ok: false, error }); // the deadline passed while earlier calls were in flight
+    }
   }
 
   /** Sends a batch's calls: round trip r sends every symbol's r-th call, unless an earlier call of that symbol failed. */

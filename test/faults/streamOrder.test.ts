@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandTimeoutError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { BatchOutcome } from "../../src/dispatcher/batch.js";
 import type { StreamingIndicators, StreamUpdateInput, StreamUpdateResult } from "../../src/dispatcher/streaming.js";
@@ -116,6 +117,33 @@ describe("streaming updates while another client flushes and reloads the scripts
       await math.close();
     }
   }, 120_000);
+});
+
+describe("a symbol's call waiting for an earlier one", () => {
+  it("gives up at its own deadline, while the earlier call and a later one still apply in order", async () => {
+    const math = MathDispatcher.connect(server.url, { deadlineMs: 10_000 });
+    try {
+      const streaming = math.streaming();
+      await math.load();
+      const tick = (i: number) => ({ symbol: "WAITER", ts: OPEN + i, seq: i, price: 100 + i, volume: 1 });
+      server.freeze(); // the first call hangs until thawed
+      const first = streaming.update(tick(0), { deadlineMs: 8_000 });
+      const started = Date.now();
+      const second = await streaming.update(tick(1), { deadlineMs: 300 }).catch((e: unknown) => e);
+      const waited = Date.now() - started;
+      const third = streaming.updateMany([tick(2)], { deadlineMs: 8_000 }); // waits for the first, not only the second
+      server.thaw();
+      expect(second).toBeInstanceOf(CommandTimeoutError);
+      expect(waited).toBeLessThan(3_000); // its own 300 ms, not the first call's 8 s
+      expect((await first).vwapStatus).toBe("applied");
+      const [outcome] = await third;
+      expect(outcome?.ok && outcome.value.vwapStatus).toBe("applied");
+      expect((await streaming.snapshot("WAITER")).vwap?.points).toBe(2); // ticks 0 and 2, in that order
+    } finally {
+      server.thaw();
+      await math.close();
+    }
+  }, 30_000);
 });
 
 /** The symbols' state equals one clean pass over the same ticks, one call at a time, on symbols of its own. */
