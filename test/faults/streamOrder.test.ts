@@ -67,55 +67,58 @@ function feedOf(count: number, symbols: readonly string[]): StreamUpdateInput[] 
   return Array.from({ length: count }, (_, i) => ({ symbol: symbols[i % symbols.length] as string, ts: OPEN + i, seq: i, price: 100 + (i % 17) * 0.05, volume: 1 + (i % 9) }));
 }
 
+/**
+ * Sends `feed` with `send` while another client flushes and reloads the scripts, then checks that
+ * every update was applied (none failed, none a duplicate) and that the state equals one clean pass.
+ */
+async function expectAllAppliedUnderFlushes(
+  feed: readonly StreamUpdateInput[],
+  symbols: readonly string[],
+  send: (streaming: StreamingIndicators) => Promise<BatchOutcome<StreamUpdateResult>[]>,
+) {
+  const math = MathDispatcher.connect(server.url, { deadlineMs: 10_000 });
+  const flusher = flushLoop(server.url);
+  try {
+    const streaming = math.streaming();
+    await math.load();
+    const failures: string[] = [];
+    const statuses = new Map<string, number>();
+    tally(await send(streaming), statuses, failures);
+    expect(await flusher.stop()).toBeGreaterThan(10); // the fault really ran alongside
+    expect(failures.length, failures[0]).toBe(0);
+    expect(Object.fromEntries(statuses)).toEqual({ applied: feed.length });
+    // one clean pass over the same ticks, one call at a time, on symbols of its own
+    for (const u of feed) await streaming.update({ ...u, symbol: `CLEAN${u.symbol}` });
+    for (const symbol of symbols) expect(await streaming.snapshot(symbol)).toEqual(await streaming.snapshot(`CLEAN${symbol}`));
+  } finally {
+    await flusher.stop();
+    await math.close();
+  }
+}
+
 describe("streaming updates while another client flushes and reloads the scripts", () => {
   it("updateMany applies every update, in order: none turned away, the state as one clean pass leaves it", async () => {
-    const math = MathDispatcher.connect(server.url, { deadlineMs: 10_000 });
-    const flusher = flushLoop(server.url);
-    try {
-      const streaming = math.streaming();
-      await math.load();
-      const feed = feedOf(BATCHES * PER_BATCH, SYMBOLS);
-      const failures: string[] = [];
-      const statuses = new Map<string, number>();
-      for (let b = 0; b < BATCHES; b++) tally(await streaming.updateMany(feed.slice(b * PER_BATCH, (b + 1) * PER_BATCH)), statuses, failures);
-      expect(await flusher.stop()).toBeGreaterThan(10); // the fault really ran alongside
-      expect(failures.length, failures[0]).toBe(0);
-      expect(Object.fromEntries(statuses)).toEqual({ applied: BATCHES * PER_BATCH });
-      await expectAsOneCleanPass(streaming, feed, SYMBOLS);
-    } finally {
-      await flusher.stop();
-      await math.close();
-    }
+    const feed = feedOf(BATCHES * PER_BATCH, SYMBOLS);
+    await expectAllAppliedUnderFlushes(feed, SYMBOLS, async (streaming) => {
+      const outcomes: BatchOutcome<StreamUpdateResult>[] = [];
+      for (let b = 0; b < BATCHES; b++) outcomes.push(...(await streaming.updateMany(feed.slice(b * PER_BATCH, (b + 1) * PER_BATCH))));
+      return outcomes;
+    });
   }, 120_000);
 
   // 300 update() calls of one symbol at once, not awaited one by one: a call resent after its
-  // NOSCRIPT landed behind a later one that got through, and was counted a duplicate (195 of
+  // NOSCRIPT landed behind a later one that got through, and was counted a duplicate (129-195 of
   // 12,000 ticks) until a symbol's calls waited for its earlier ones
   it("update() calls made at once apply in the order they were made: none counted a duplicate", async () => {
-    const math = MathDispatcher.connect(server.url, { deadlineMs: 10_000 });
-    const flusher = flushLoop(server.url);
-    try {
-      const streaming = math.streaming();
-      await math.load();
-      const feed = feedOf(40 * 300, ["ATONCE"]);
-      const failures: string[] = [];
-      const statuses = new Map<string, number>();
+    const feed = feedOf(40 * 300, ["ATONCE"]);
+    await expectAllAppliedUnderFlushes(feed, ["ATONCE"], async (streaming) => {
+      const outcomes: BatchOutcome<StreamUpdateResult>[] = [];
       for (let b = 0; b < 40; b++) {
-        const calls = feed.slice(b * 300, (b + 1) * 300).map((u) => streaming.update(u));
-        tally(
-          (await Promise.allSettled(calls)).map((r) => (r.status === "fulfilled" ? { ok: true, value: r.value } : { ok: false, error: r.reason })),
-          statuses,
-          failures,
-        );
+        const calls = await Promise.allSettled(feed.slice(b * 300, (b + 1) * 300).map((u) => streaming.update(u)));
+        outcomes.push(...calls.map((r): BatchOutcome<StreamUpdateResult> => (r.status === "fulfilled" ? { ok: true, value: r.value } : { ok: false, error: r.reason })));
       }
-      expect(await flusher.stop()).toBeGreaterThan(10);
-      expect(failures.length, failures[0]).toBe(0);
-      expect(Object.fromEntries(statuses)).toEqual({ applied: feed.length });
-      await expectAsOneCleanPass(streaming, feed, ["ATONCE"]);
-    } finally {
-      await flusher.stop();
-      await math.close();
-    }
+      return outcomes;
+    });
   }, 120_000);
 });
 
@@ -145,9 +148,3 @@ describe("a symbol's call waiting for an earlier one", () => {
     }
   }, 30_000);
 });
-
-/** The symbols' state equals one clean pass over the same ticks, one call at a time, on symbols of its own. */
-async function expectAsOneCleanPass(streaming: StreamingIndicators, feed: readonly StreamUpdateInput[], symbols: readonly string[]) {
-  for (const u of feed) await streaming.update({ ...u, symbol: `CLEAN${u.symbol}` });
-  for (const symbol of symbols) expect(await streaming.snapshot(symbol)).toEqual(await streaming.snapshot(`CLEAN${symbol}`));
-}
