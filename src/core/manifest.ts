@@ -75,8 +75,9 @@ export function readOnlyCall(call: ScriptCall, scripts: { has(name: string): boo
 
 /**
  * Scripts whose calls change state in the order they are sent, each building on the last
- * (`stream_update`, `stream_update_many`): a call of one may be resent only while no later call of the same keys has
- * got through. The others are pure or cache their results, and may be resent in any order.
+ * (`stream_update`, `stream_update_many`): a call of one may be resent only while no later call
+ * of the same keys has got through. The others are pure or cache their results, and may be
+ * resent in any order.
  */
 const ORDERED_SCRIPTS: ReadonlySet<string> = new Set(["stream_update", "stream_update_many"]);
 
