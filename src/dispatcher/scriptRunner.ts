@@ -47,16 +47,15 @@ export function checkCallOptions(options: ScriptCallOptions | undefined): void {
 }
 
 /**
- * One budget for a call of several steps (loading the scripts, reading inputs, round trips,
- * chunks): each step's options carry what is left of it as `deadlineMs`, counted from the first
- * step (the call's own `deadlineMs`, else `defaultMs`). A step asked for once it has run out
- * throws a CommandTimeoutError.
+ * One budget for a call of several steps (waiting for earlier calls, loading the scripts, reading
+ * inputs, round trips, chunks): each step's options carry what is left of it as `deadlineMs`,
+ * counted from when the budget is made, at the call's start (the call's own `deadlineMs`, else
+ * `defaultMs`). A step asked for once it has run out throws a CommandTimeoutError.
  */
 export function callBudget(options: ScriptCallOptions | undefined, defaultMs: number): () => ScriptCallOptions {
   const budget = options?.deadlineMs ?? defaultMs;
-  let deadline: number | undefined;
+  const deadline = Date.now() + budget;
   return () => {
-    deadline ??= Date.now() + budget;
     const left = deadline - Date.now();
     if (left <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
     return Object.assign({}, options, { deadlineMs: left });

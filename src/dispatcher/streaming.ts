@@ -294,7 +294,6 @@ export class StreamingIndicators {
     checkCallOptions(options);
     const u = parseInput(streamUpdateSchema, input);
     const budget = callBudget(options, this.runner.deadlineMs);
-    budget(); // the call's clock starts now
     const reply = await this.inSymbolOrder([u.symbol], budget, () => this.runner.run(this.updateCall(u), budget()));
     return decodeUpdateReply(reply, this.multipliers);
   }
@@ -317,7 +316,6 @@ export class StreamingIndicators {
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
     const queues = symbolQueues(parsed);
     const budget = callBudget(options, this.runner.deadlineMs); // one deadline for the wait and all the round trips
-    budget(); // the call's clock starts now
     try {
       return await this.inSymbolOrder(
         queues.map((q) => q.symbol),
