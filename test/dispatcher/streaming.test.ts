@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { InvalidInputError, UpdateHeldBackError } from "../../src/core/errors.js";
-import { MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
+import { MAX_STREAM_UPDATES_PER_CALL, MAX_VOLUME } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import type { Dec } from "../../src/indicators/decimal.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
@@ -413,6 +413,18 @@ describe("updateMany: each symbol's updates in one atomic call", () => {
     );
     const outcomes = await expectSameAsOneByOne(feed, 1);
     expect(outcomes.every((o) => o.ok && o.value.vwapStatus === "applied")).toBe(true);
+  });
+
+  it("carries the VWAP's compensated sum from each tick of a call to the next: prices far apart, volumes up to the limit", async () => {
+    // weighted terms far beyond 2^53, so every addition rounds and the compensation is never 0
+    const feed = Array.from({ length: MAX_STREAM_UPDATES_PER_CALL }, (_, i) => ({
+      of: 0,
+      ts: OPEN + i,
+      seq: i,
+      price: 10_000 + ((i * 7_919) % 180_000) + (i % 4) * 0.05,
+      volume: MAX_VOLUME - i * 123_457_891,
+    }));
+    await expectSameAsOneByOne(feed, 1);
   });
 
   it("holds back a symbol's later calls once one fails, and applies nothing of them", async () => {
