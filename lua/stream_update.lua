@@ -71,17 +71,27 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
     local p, bars, atr = period, 0, ''
     if a and #a == 56 then
       p, bars = struct.unpack('<dd', a)
-      if bars > p then atr = string.format('%.17g', struct.unpack('<d', a, 33) / 10000) end -- fmt: a seeded ATR is finite, never -0
+      if bars > p then atr = struct.unpack('<d', a, 33) / 10000 end
     end
     local q, rsi = rsi_period, ''
     if r and #r == 72 then
       local closes
       q, closes = struct.unpack('<dd', r)
-      if closes > q then -- rsi_of(avg_gain, avg_loss), and fmt: finite, never -0
+      if closes > q then -- rsi_of(avg_gain, avg_loss)
         local gain, loss = struct.unpack('<dd', r, 41)
         local total = gain + loss
-        rsi = total == 0 and '0' or string.format('%.17g', 100 * (gain / total))
+        rsi = total == 0 and 0 or 100 * (gain / total)
       end
+    end
+    -- fmt, inline: what an update writes is finite and never -0, but a state written by hand is
+    -- answered as the general path answers it (refused when not finite, 0 for -0)
+    if atr ~= '' then
+      if atr - atr ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+      atr = atr == 0 and '0' or string.format('%.17g', atr)
+    end
+    if rsi ~= '' then
+      if rsi - rsi ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+      rsi = rsi == 0 and '0' or string.format('%.17g', rsi)
     end
     if (not a or #a == 56) and p == period and (not r or #r == 72) and q == rsi_period and (not v or #v == 80) then
       local session, open = session_of(ts)

@@ -188,6 +188,43 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(await redis.getBuffer(indicatorKey("rsi4", fast))).toEqual(rsiBefore); // ticks leave RSI as it is
   });
 
+  it("answers a tick over a state written by hand the same on every path: not finite is refused, -0 reads 0", async () => {
+    // ATR and RSI states of the right length holding values no update writes, as a raw writer could leave them
+    const atrState = (atr: number) => [5, 6, 1_000_000, 0, atr, OPEN - 100, 1];
+    const rsiState = (gain: number, loss: number) => [4, 5, 1_000_000, 0, 0, gain, loss, OPEN - 100, 1];
+    const cases: [string, number[], number[]][] = [
+      ["atr NaN", atrState(NaN), rsiState(1, 1)],
+      ["atr inf", atrState(Infinity), rsiState(1, 1)],
+      ["atr -0", atrState(-0), rsiState(1, 1)],
+      ["rsi NaN", atrState(10_000), rsiState(NaN, 1)],
+      ["rsi inf", atrState(10_000), rsiState(Infinity, 1)],
+      ["rsi -0", atrState(10_000), rsiState(-0, 5)],
+    ];
+    const pack = (values: number[]) => Buffer.concat(values.map((x) => Buffer.from(new Float64Array([x]).buffer)));
+    const update = SCRIPTS.find((s) => s.name === "stream_update")!;
+    const many = SCRIPTS.find((s) => s.name === "stream_update_many")!;
+    for (const script of [update, many]) await redis.script("LOAD", script.source);
+    for (const [label, atr, rsi] of cases) {
+      const answers = [];
+      for (const path of ["fast", "general", "many"]) {
+        const symbol = freshSymbol("HAND");
+        const keys = [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+        await redis.set(keys[0]!, pack(atr));
+        await redis.set(keys[2]!, pack(rsi));
+        const call =
+          path === "many"
+            ? redis.evalsha(many.sha1, 3, ...keys, "5", "4", pack([OPEN, 1, 10, 1_000_000, 0, 0, 0]))
+            : redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", "100", "10", "", "", "", path === "fast" ? "" : "1");
+        // Redis appends where the script raised the error: each path raises it in another place
+        answers.push(await call.then((reply) => (reply as unknown[]).slice(0, 11), (error: Error) => error.message.replace(/ script: .*$/, "")));
+      }
+      expect(answers[0], label).toEqual(answers[1]);
+      expect(answers[2], label).toEqual(answers[1]);
+      if (label.endsWith("-0")) expect(answers[0], label).not.toContain("-0");
+      else expect(answers[0], label).toMatch(/^MATHD_INTERNAL/);
+    }
+  });
+
   it("ignores an update at or before the last applied one and reports it as a duplicate", async () => {
     const symbol = freshSymbol("DUP");
     const tick = { symbol, ts: OPEN + MINUTE, seq: 7, price: 100, volume: 10 };
