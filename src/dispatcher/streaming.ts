@@ -273,16 +273,19 @@ export class StreamingIndicators {
    */
   private inSymbolOrder<T>(symbols: readonly string[], budget: () => CallOptions, send: () => Promise<T>): Promise<T> {
     const earlier = symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
-    const result =
-      earlier.length === 0
-        ? send()
-        : within(Promise.all(earlier), budget().deadlineMs as number, () => new CommandTimeoutError(`the call's deadline passed while earlier updates of ${symbols.join(", ")} were in flight`)).then(send);
+    const result = earlier.length === 0 ? send() : this.afterEarlier(symbols, earlier, budget).then(send);
     const settled = Promise.allSettled([...earlier, result]).then(() => undefined);
     for (const symbol of symbols) this.inFlight.set(symbol, settled);
     void settled.then(() => {
       for (const symbol of symbols) if (this.inFlight.get(symbol) === settled) this.inFlight.delete(symbol);
     });
     return result;
+  }
+
+  /** Settles once `earlier` (calls of `symbols` in flight) have; rejects with a CommandTimeoutError when `budget` runs out first. */
+  private async afterEarlier(symbols: readonly string[], earlier: readonly Promise<void>[], budget: () => CallOptions): Promise<unknown> {
+    const message = `the call's deadline passed while earlier updates of ${symbols.join(", ")} were in flight`;
+    return within(Promise.all(earlier), budget().deadlineMs as number, () => new CommandTimeoutError(message));
   }
 
   /**
@@ -382,15 +385,25 @@ export class StreamingIndicators {
     return unwrap((await this.snapshots([symbol], options))[0]);
   }
 
-  /** The current values of many symbols in one round trip. */
+  /**
+   * The current values of many symbols in one round trip, after the updates of those symbols this
+   * object has in flight (a snapshot shows every update made before it; waiting counts against
+   * the call's deadline). On a cluster with `readFrom: "replica"` a replica may still lag.
+   */
   async snapshots(symbols: readonly string[], options?: CallOptions): Promise<BatchOutcome<IndicatorSnapshot>[]> {
     requireArray(symbols, "symbols");
+    checkCallOptions(options);
+    const budget = callBudget(options, this.runner.deadlineMs);
     const prepared = symbols.map((symbol) =>
       attempt(() => ({
         call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), String(this.rsiPeriod), this.bands] },
         extra: undefined,
       })),
     );
-    return runPrepared(this.runner, prepared, (reply) => decodeSnapshot(decodeReply(reply)), options);
+    const earlier = symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
+    const waited = earlier.length === 0 ? undefined : await this.afterEarlier(symbols, earlier, budget).then(() => undefined, (error: CommandTimeoutError) => error);
+    const left = waited ? { ok: false as const, error: waited } : attempt(budget);
+    if (!left.ok) return prepared.map((p) => (p.ok ? left : p));
+    return runPrepared(this.runner, prepared, (reply) => decodeSnapshot(decodeReply(reply)), left.value);
   }
 }

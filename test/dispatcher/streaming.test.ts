@@ -356,6 +356,14 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(await redis.exists(indicatorKey("atr5", other), indicatorKey("vwap", other))).toBe(0); // nothing written
   });
 
+  it("shows in a snapshot every update made before it, those still in flight too", async () => {
+    const symbol = freshSymbol("READ");
+    const updates = Array.from({ length: 50 }, (_, i) => streaming.update({ symbol, ts: OPEN + i, seq: i, price: 100 + i * 0.05, volume: 1 }));
+    const [one] = await streaming.snapshots([symbol]); // made before any of the updates settled
+    expect(one?.ok && one.value.vwap?.points).toBe(50);
+    await Promise.all(updates);
+  });
+
   it("reads a snapshot of one symbol and of many in one round trip", async () => {
     const a = freshSymbol("SNAPA");
     const b = freshSymbol("SNAPB");

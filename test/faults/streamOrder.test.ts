@@ -134,10 +134,12 @@ describe("a symbol's call waiting for an earlier one", () => {
       const started = Date.now();
       const second = await streaming.update(tick(1), { deadlineMs: 300 }).catch((e: unknown) => e);
       const waited = Date.now() - started;
+      const [snapshot] = await streaming.snapshots(["WAITER"], { deadlineMs: 300 }); // waits for the first too
       const third = streaming.updateMany([tick(2)], { deadlineMs: 8_000 }); // waits for the first, not only the second
       server.thaw();
       expect(second).toBeInstanceOf(CommandTimeoutError);
       expect(waited).toBeLessThan(3_000); // its own 300 ms, not the first call's 8 s
+      expect(!snapshot?.ok && snapshot?.error).toBeInstanceOf(CommandTimeoutError);
       expect((await first).vwapStatus).toBe("applied");
       const [outcome] = await third;
       expect(outcome?.ok && outcome.value.vwapStatus).toBe("applied");
