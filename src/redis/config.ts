@@ -7,6 +7,9 @@
  * REDIS_TLS_KEY_FILE, REDIS_TLS_SERVERNAME, MATHD_COMMAND_TIMEOUT_MS, and MATHD_DB_<NAME> to move a
  * database of the map (MATHD_DB_PATTERNS=10). Options win over the environment, which wins over
  * the defaults (127.0.0.1:6379, no TLS, 1,000 ms); an explicit setting wins over a URL's part.
+ * TLS is on when any of them asks for it (rediss://, REDIS_TLS=true, a TLS file or server name)
+ * unless the `tls` option says false. A URL names no database: each key family's comes from the
+ * DB map.
  *
  * TLS always verifies the server's certificate (there is no switch to turn that off): give the CA
  * that signed it when it is not in Node's trust store, and a client certificate and key when the
@@ -107,11 +110,23 @@ function parseUrl(source: Source): { host: string; port?: number; username?: str
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw new ConfigurationError(source.setting, `must start with redis:// or rediss://, got ${url.protocol}//`);
   }
+  // the scripts and the tick consumer use several databases, each from the DB map: a URL's one
+  // database would be silently ignored, so it is refused
+  if (url.pathname !== "" && url.pathname !== "/") {
+    throw new ConfigurationError(source.setting, `names a database (${url.pathname}): leave it off; each key family has its database in the DB map (MATHD_DB_<NAME>, or the databases option)`);
+  }
+  const decoded = (part: "username" | "password") => {
+    try {
+      return decodeURIComponent(url[part]);
+    } catch {
+      throw new ConfigurationError(source.setting, `has a ${part} with a malformed %-escape (write % as %25)`);
+    }
+  };
   return {
-    host: url.hostname,
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"), // an IPv6 address comes bracketed: [::1]
     ...(url.port ? { port: Number(url.port) } : {}),
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.username ? { username: decoded("username") } : {}),
+    ...(url.password ? { password: decoded("password") } : {}),
     tls: url.protocol === "rediss:",
   };
 }
@@ -151,14 +166,25 @@ function resolveTls(input: RedisConfigInput, env: NodeJS.ProcessEnv, enabled: bo
   return settings;
 }
 
+/**
+ * Whether TLS is on: the `tls` option decides when given; otherwise any source that asks for TLS
+ * turns it on (a rediss:// URL, REDIS_TLS=true, or a TLS file or server name, see resolveTls), so
+ * a redis:// URL never quietly turns off the TLS the environment asks for. REDIS_TLS is checked
+ * whichever source decides.
+ */
+function tlsWanted(input: RedisConfigInput, url: { tls: boolean } | undefined, env: NodeJS.ProcessEnv): boolean {
+  const fromEnv = boolean(env.REDIS_TLS ? { value: env.REDIS_TLS, setting: "REDIS_TLS" } : undefined, false);
+  if (input.tls !== undefined) return input.tls !== false;
+  return (url?.tls ?? false) || fromEnv;
+}
+
 /** Resolves and validates the settings; throws ConfigurationError naming the bad setting. */
 export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env): RedisConfig {
   // each setting: the option, the option URL, the environment variable, the environment URL, a default
   const optionUrl = input.url === undefined ? undefined : parseUrl({ value: input.url, setting: "url" });
   const envUrl = env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
   const fromEnv = (name: string): Source | undefined => (env[name] ? { value: env[name], setting: name } : undefined);
-  const setting = <K extends "host" | "port" | "username" | "password" | "tls">(key: K, envName: string): Source | undefined => {
-    if (key === "tls" && typeof input.tls === "object") return { value: true, setting: "tls" };
+  const setting = <K extends "host" | "port" | "username" | "password">(key: K, envName: string): Source | undefined => {
     if (input[key] !== undefined) return { value: input[key], setting: key };
     if (optionUrl?.[key] !== undefined) return { value: optionUrl[key], setting: "url" };
     return fromEnv(envName) ?? (envUrl?.[key] === undefined ? undefined : { value: envUrl[key], setting: "REDIS_URL" });
@@ -177,7 +203,7 @@ export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.Pro
     port: integer(setting("port", "REDIS_PORT"), 1, 65_535, 6379),
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password }),
-    tls: resolveTls(input, env, boolean(setting("tls", "REDIS_TLS"), false)),
+    tls: resolveTls(input, env, tlsWanted(input, optionUrl ?? envUrl, env)),
     databases,
     commandTimeoutMs: integer(timeout, 1, 600_000, 1000),
   };

@@ -51,6 +51,11 @@ describe("redis configuration", () => {
     [{}, { REDIS_TLS_KEY_FILE: "/nonexistent/key.pem" }, "REDIS_TLS_KEY_FILE"],
     [{ tls: false }, { REDIS_TLS_SERVERNAME: "redis.internal" }, "tls"],
     [{ tls: { servername: "" } }, {}, "tls.servername"],
+    [{ url: "redis://:p%zz@127.0.0.1:6379" }, {}, "url"],
+    [{}, { REDIS_URL: "redis://us%er:x@127.0.0.1" }, "REDIS_URL"],
+    [{ url: "redis://127.0.0.1:6379/3" }, {}, "url"],
+    [{}, { REDIS_URL: "redis://127.0.0.1:6379/0" }, "REDIS_URL"],
+    [{ url: "redis://127.0.0.1:6379" }, { REDIS_TLS: "maybe" }, "REDIS_TLS"],
   ])("fails at start-up naming the setting: %j %j", (options, env, setting) => {
     const error = thrown(() => resolveRedisConfig(options as never, env));
     expect(error).toBeInstanceOf(ConfigurationError);
@@ -77,7 +82,16 @@ describe("TLS configuration", () => {
     expect(mixed.tls).toMatchObject({ ca: [Buffer.from("A"), Buffer.from("CA PEM")], servername: "other.test", cert: Buffer.from("CERT") });
   });
 
+  it("reads an IPv6 address, a bare trailing slash and %-escaped credentials from a URL", () => {
+    expect(resolveRedisConfig({ url: "redis://[::1]:7000" }, {})).toMatchObject({ host: "::1", port: 7000 });
+    expect(resolveRedisConfig({ url: "redis://u%40x:p%25w@127.0.0.1:7000/" }, {})).toMatchObject({ username: "u@x", password: "p%w" });
+  });
+
   it("turns TLS on with rediss://, REDIS_TLS or any TLS setting, and leaves it off otherwise", () => {
+    // a redis:// URL does not quietly turn off the TLS the environment asks for
+    expect(resolveRedisConfig({ url: "redis://h:1" }, { REDIS_TLS: "true" }).tls).toEqual({});
+    expect(resolveRedisConfig({ url: "rediss://h:1" }, { REDIS_TLS: "false" }).tls).toEqual({});
+    expect(resolveRedisConfig({ url: "rediss://h:1", tls: false }, {}).tls).toBe(false); // the option decides
     expect(resolveRedisConfig({ url: "rediss://h:1" }, {}).tls).toEqual({});
     expect(resolveRedisConfig({ tls: { servername: "x.test" } }, {}).tls).toEqual({ servername: "x.test" });
     expect(resolveRedisConfig({}, {}).tls).toBe(false);
