@@ -10,9 +10,8 @@ import { renderSessionChart, type SessionSeries, sessionSeries } from "../chart/
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import type { MarketUpdate } from "../indicators/streaming.js";
 import { tickStreamKey } from "../keys/marketData.js";
-import { resolveRedisConfig } from "../redis/config.js";
 import { DataError } from "./cliErrors.js";
-import { connectOnce } from "./connect.js";
+import { connectOnce, oneServerConfig } from "./connect.js";
 
 const FIELDS = ["ts", "seq", "price", "high", "low", "close", "volume"] as const;
 
@@ -102,10 +101,11 @@ async function fromFile(file: string, symbol: string | undefined): Promise<Loade
 
 async function fromRedis(options: ChartOptions): Promise<Loaded> {
   const symbol = options.symbol as string;
-  const config = resolveRedisConfig(options.url ? { url: options.url } : {});
+  const config = oneServerConfig(options.url, "chart --symbol");
   const ticks = await connectOnce(config, config.databases.continuous_market);
   const key = tickStreamKey(symbol, { hashTag: options.hashTag });
   const updates: MarketUpdate[] = [];
+  let skipped = 0; // entries that are no tick or bar: the consumer dead-letters them, the chart leaves them out
   try {
     // pages of 10,000 entries: a session of ticks can be long, and one reply should stay small
     for (let start = "-"; ; ) {
@@ -113,7 +113,12 @@ async function fromRedis(options: ChartOptions): Promise<Loaded> {
       for (const [id, fields] of page) {
         const record: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
-        updates.push(toUpdate(record, updates.length, `${key} entry ${id}`));
+        try {
+          updates.push(toUpdate(record, updates.length, `${key} entry ${id}`));
+        } catch (error) {
+          if (!(error instanceof DataError)) throw error;
+          skipped++;
+        }
       }
       if (page.length < 10_000) break;
       start = `(${page.at(-1)![0]}`;
@@ -124,7 +129,7 @@ async function fromRedis(options: ChartOptions): Promise<Loaded> {
   const math = MathDispatcher.connect(options.url ?? {}, { hashTag: options.hashTag });
   try {
     const live = await math.streaming({ atrPeriod: options.atrPeriod, bands: options.bands }).snapshot(symbol);
-    const source = `${key} (DB ${config.databases.continuous_market}, ${updates.length} entries)`;
+    const source = `${key} (DB ${config.databases.continuous_market}, ${updates.length} entries${skipped ? `, ${skipped} left out: not a tick or bar` : ""})`;
     return {
       updates,
       symbol,

@@ -1,7 +1,24 @@
 /** The command line's Redis connections: fail at once, naming the server and the real cause. */
 import { Redis } from "ioredis";
-import { connectionOptions, type RedisConfig, toConnectionError } from "../redis/config.js";
+import { CLUSTER_NODES_ENV, clusterNodesFromEnv } from "../cluster/config.js";
+import { ConfigurationError } from "../core/errors.js";
+import { connectionOptions, type RedisConfig, resolveRedisConfig, toConnectionError } from "../redis/config.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
+
+/**
+ * The settings of a command that works on one server (`scripts load|list`, `chart --symbol`):
+ * `url`, else the environment's. With MATHD_CLUSTER_NODES set and no `url` such a command would
+ * quietly talk to REDIS_URL or 127.0.0.1:6379 instead of the cluster, so it refuses.
+ */
+export function oneServerConfig(url: string | undefined, command: string): RedisConfig {
+  if (url === undefined && clusterNodesFromEnv() !== undefined) {
+    throw new ConfigurationError(
+      CLUSTER_NODES_ENV,
+      `is set, but mathd ${command} works on one server: give --url of one node (mathd health --cluster shows every node's scripts; the SDK loads them on each node itself)`,
+    );
+  }
+  return resolveRedisConfig(url === undefined ? {} : { url });
+}
 
 /**
  * A connection on `db` that does not retry: a command-line tool should say the server is

@@ -7,9 +7,9 @@ import type { Redis } from "ioredis";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { ScriptIntegrityError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
-import { addressOf, resolveRedisConfig } from "../redis/config.js";
+import { addressOf } from "../redis/config.js";
 import { DATABASES } from "../redis/databases.js";
-import { connectOnce } from "./connect.js";
+import { connectOnce, oneServerConfig } from "./connect.js";
 
 /** Schema tag of the manifest JSON; bumped when its shape changes. */
 export const MANIFEST_SCHEMA = "mathd.manifest/1";
@@ -37,14 +37,14 @@ export interface ScriptStatus {
   loaded: boolean;
 }
 
-async function connect(url: string | undefined): Promise<{ redis: Redis; address: string }> {
-  const config = resolveRedisConfig(url ? { url } : {});
+async function connect(url: string | undefined, action: string): Promise<{ redis: Redis; address: string }> {
+  const config = oneServerConfig(url, `scripts ${action}`);
   return { redis: await connectOnce(config, config.databases.patterns), address: addressOf(config) };
 }
 
 /** Which of the manifest's scripts the server holds (SCRIPT EXISTS, one round trip). */
 export async function listScripts(url: string | undefined): Promise<{ target: string; scripts: ScriptStatus[] }> {
-  const { redis, address } = await connect(url);
+  const { redis, address } = await connect(url, "list");
   try {
     const exists = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
     return { target: address, scripts: SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: exists[i] === 1 })) };
@@ -58,7 +58,7 @@ export async function listScripts(url: string | undefined): Promise<{ target: st
  * manifest's: a mismatch means the server would run other text than this build's.
  */
 export async function loadScripts(url: string | undefined): Promise<{ target: string; scripts: ScriptStatus[] }> {
-  const { redis, address } = await connect(url);
+  const { redis, address } = await connect(url, "load");
   try {
     for (const script of SCRIPTS) {
       const sha1 = (await redis.script("LOAD", script.source)) as string;

@@ -175,6 +175,29 @@ describe("mathd chart", () => {
     expect(chart.series).toEqual(fromFile.series);
     const svg = (await mathd("chart", "--symbol", "BANKNIFTY", "--url", server.url)).stdout;
     expect(svg).toContain("the live streaming state agrees");
+    // an entry that is no tick (the consumer dead-letters it) is left out, not fatal
+    const writer = new Redis(server.url, { db: 4 });
+    await writer.xadd("ticks:BANKNIFTY", "*", "price", "abc", "volume", "75", "ts", String(updates.at(-1)!.ts! + 1));
+    writer.disconnect();
+    const withBad = JSON.parse((await mathd("chart", "--symbol", "BANKNIFTY", "--url", server.url, "--json")).stdout);
+    expect(withBad.source).toBe("ticks:BANKNIFTY (DB 4, 75 entries, 1 left out: not a tick or bar)");
+    expect(withBad.series).toEqual(fromFile.series);
+  });
+
+  it("scripts and chart --symbol work on one server: with MATHD_CLUSTER_NODES set they need --url (exit 78 without)", async () => {
+    const before = process.env.MATHD_CLUSTER_NODES;
+    process.env.MATHD_CLUSTER_NODES = "127.0.0.1:1"; // nothing listens there: a command that used it would fail otherwise
+    try {
+      for (const command of [["scripts", "list"], ["scripts", "load"], ["chart", "--symbol", "NIFTY"]]) {
+        const run = await mathd(...command);
+        expect(run.code, command.join(" ")).toBe(78);
+        expect(run.stderr).toMatch(/^mathd \w+: MATHD_CLUSTER_NODES: is set, but mathd .* works on one server: give --url of one node/);
+      }
+      expect((await mathd("scripts", "list", "--url", server.url)).code).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.MATHD_CLUSTER_NODES;
+      else process.env.MATHD_CLUSTER_NODES = before;
+    }
   });
 });
 
