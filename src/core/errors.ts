@@ -14,11 +14,13 @@ export class MathDispatcherError extends Error {
  * script's own check. `field` names the input, as a path: `period`, `bars[3].high`.
  */
 export class InvalidInputError extends MathDispatcherError {
+  /** @param options `cause`: the script's error reply, when the Lua check refused the input. */
   constructor(
     readonly field: string,
     readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${field}: ${reason}`);
+    super(`${field}: ${reason}`, options);
   }
 }
 

@@ -90,7 +90,7 @@ export function scriptError(script: string, error: unknown): MathDispatcherError
   if (raw instanceof MathDispatcherError) return raw;
   const message = raw instanceof Error ? raw.message : String(raw);
   const input = INPUT_ERROR.exec(message);
-  if (input) return new InvalidInputError(input[1] as string, input[2] as string);
+  if (input) return new InvalidInputError(input[1] as string, input[2] as string, { cause: raw });
   return new ScriptExecutionError(script, message, { cause: raw });
 }
 

@@ -86,6 +86,15 @@ describe("script runtime", () => {
     expect((await redis.info("commandstats")).match(/cmdstat_evalsha:calls=(\d+)/)?.[1]).toBe(calls.match(/cmdstat_evalsha:calls=(\d+)/)?.[1]);
   });
 
+  it("turns a script's MATHD_INVALID reply into an InvalidInputError naming the field, with the reply as its cause", async () => {
+    const runner = new ScriptRunner(new ResilientRedis({ connection: redis }));
+    const entry = SCRIPTS.find((s) => s.name === "stop_loss")!;
+    const error = await runner.run({ script: "stop_loss", keys: ["not a cache key"], args: entry.args.map(() => "") }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("cache_key");
+    expect(((error as Error).cause as Error).message).toMatch(/^MATHD_INVALID cache_key: /);
+  });
+
   it("refuses a server whose SCRIPT LOAD answers another SHA1", async () => {
     const forged = SCRIPTS.map((s) => (s.name === "atr" ? { ...s, sha1: "0".repeat(40) } : s));
     const error = await new ScriptRunner(new ResilientRedis({ connection: redis }), forged).load().catch((e: unknown) => e);
