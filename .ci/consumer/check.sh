@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The package as a consumer gets it: pack it, install the tarball with ioredis 6 and then 5 (the
-# peer dependency's two lines) into scratch projects, and for each of ESM with NodeNext, ESM with
+# The package as a consumer gets it: pack it, install the tarball with ioredis 6, 5 and the
+# peer range's floor into scratch projects, and for each of ESM with NodeNext, ESM with
 # Bundler resolution and CommonJS type-check consumer.ts (every public export, skipLibCheck off)
 # and run it against a throwaway redis-server. Needs a build in dist/ and redis-server on PATH.
 set -euo pipefail
@@ -22,7 +22,10 @@ declare -A options=(
   [cjs]='"module": "NodeNext", "moduleResolution": "NodeNext"'
 )
 
-for ioredis in 6 5; do
+# the peer range's two lines at their newest, and its floor: the oldest ioredis 5 it admits
+# (5.2.4 and older have no named export Redis, so the package fails to load on them)
+floor=$(node -p "require('$root/package.json').peerDependencies.ioredis.match(/\\^(5\\.\\d+\\.\\d+)/)[1]")
+for ioredis in 6 5 "$floor"; do
   dir="$work/ioredis$ioredis"
   mkdir -p "$dir"
   echo '{ "private": true }' >"$dir/package.json"
