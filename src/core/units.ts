@@ -18,14 +18,26 @@ const PRICE_TEXT = /^\d+(\.\d+)?$/;
 /** A price as a JS number or as decimal text (`"24350.05"`). */
 export type PriceInput = number | string;
 
-/** Parses a price (0 < price <= `maxPrice`) into units, or returns why it cannot be one. */
+/**
+ * How far, relative, a JS number may sit from a price of four decimals and still be that price:
+ * 2^-46, 64 units in the last place. Arithmetic on prices in doubles lands a few of those off
+ * (`24000 + 7 * 0.05` is 24000.350000000002), while a real fifth decimal is at least 10^-5 rupee,
+ * about 10^5 times more at the largest price.
+ */
+export const PRICE_SNAP = 2 ** -46;
+
+/**
+ * Parses a price (0 < price <= `maxPrice`) into units, or returns why it cannot be one. A number
+ * within {@link PRICE_SNAP} of a price of four decimals is that price; decimal text must be exact.
+ */
 export function priceToUnits(value: unknown, maxPrice: number): number | string {
   // Fast path, small enough to be inlined into the loops over bars: x has at most four decimals
   // exactly when it is the double nearest to round(x * 10^4) / 10^4 (integer division by 10^4
-  // rounds correctly). NaN and the infinities fail the range test.
+  // rounds correctly), or lies within PRICE_SNAP of it. NaN and the infinities fail the range test.
   if (typeof value === "number") {
     const units = Math.round(value * PRICE_UNITS);
-    if (value > 0 && value <= maxPrice && units / PRICE_UNITS === value) return units;
+    const price = units / PRICE_UNITS;
+    if (value > 0 && value <= maxPrice && (price === value || Math.abs(price - value) <= value * PRICE_SNAP)) return units;
   }
   return exactPriceToUnits(value, maxPrice);
 }
