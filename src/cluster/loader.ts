@@ -10,8 +10,12 @@ import { ScriptIntegrityError } from "../core/errors.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { describesLibrary, type FunctionsLibrary } from "../build/functionsLibrary.js";
 
-/** How each Redis round trip runs (a resilient client's timeout and retry policy, or directly). */
-export type RoundTrip = <T>(command: () => Promise<T>) => Promise<T>;
+/**
+ * How each Redis round trip runs (a resilient client's timeout and retry policy, or directly).
+ * `node`, where given, is the address of the cluster node the round trip goes to: the resilient
+ * client keeps a circuit breaker per node.
+ */
+export type RoundTrip = <T>(command: () => Promise<T>, node?: string) => Promise<T>;
 
 export const direct: RoundTrip = (command) => command();
 

@@ -157,6 +157,11 @@ const HEAL_ROUNDS = 10;
  * Runs calls on one target; calls that met "scripts missing" are sent again, only those, after
  * `heal` loaded their scripts on the node that answered, until none is missing.
  */
+/** `roundTrip` with its node named, so the node's own circuit breaker counts it. */
+function onNode(roundTrip: RoundTrip, address: string | undefined): RoundTrip {
+  return address === undefined ? roundTrip : (command) => roundTrip(command, address);
+}
+
 async function execHealing(
   catalog: Catalog,
   target: Target,
@@ -401,7 +406,9 @@ export class ClusterScriptTransport implements ScriptTransport {
   }
 
   /** A group's calls through the Cluster to the slot's master (MOVED/ASK followed by ioredis). */
-  private onMaster(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[], roundTrip: RoundTrip): Promise<Outcome[]> {
+  private onMaster(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[], given: RoundTrip): Promise<Outcome[]> {
+    const address = group.slot === undefined ? undefined : slotNodes(this.cluster, group.slot)[0];
+    const roundTrip = onNode(given, address);
     return execHealing(
       this.catalog,
       this.cluster,
@@ -429,6 +436,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     const address = candidates[this.replicaTurn++ % Math.max(1, candidates.length)];
     const replica = address === undefined ? undefined : nodeByAddress(this.cluster, address);
     if (!replica) return this.onMaster(group, calls, commands, roundTrip);
+    const onReplicaNode = onNode(roundTrip, address);
     const outcomes = await execHealing(
       this.catalog,
       replica,
@@ -436,9 +444,9 @@ export class ClusterScriptTransport implements ScriptTransport {
       commands,
       async (scripts) => {
         // the library arrives by replication only; a replica missing it goes to the master
-        if (this.catalog.mode === "evalsha") await this.catalog.loadOn(replica, scripts, roundTrip);
+        if (this.catalog.mode === "evalsha") await this.catalog.loadOn(replica, scripts, onReplicaNode);
       },
-      roundTrip,
+      onReplicaNode,
     );
     const fallback = outcomes.flatMap((o, i) => (!o.ok && replicaCannotServe(o.error) ? [i] : []));
     if (fallback.length === 0) return outcomes;

@@ -127,10 +127,10 @@ export class ScriptRunner {
 
   /** Each round trip of a call under the client's policy, within what is left of the call's budget. */
   private roundTrip(budget?: () => CallOptions): RoundTrip {
-    if (!budget) return (command) => this.client.run(this.database, () => command());
-    return (command) => {
+    if (!budget) return (command, node) => this.client.run(this.database, () => command(), undefined, node);
+    return (command, node) => {
       try {
-        return this.client.run(this.database, () => command(), budget());
+        return this.client.run(this.database, () => command(), budget(), node);
       } catch (error) {
         return Promise.reject(error); // the budget ran out
       }

@@ -18,15 +18,17 @@
  * - **A circuit breaker** for a Redis that answers too slowly: after `breakerThreshold`
  *   consecutive timeouts or busy replies calls fail with CircuitOpenError for `halfOpenAfterMs`,
  *   then are let through again; the first success closes it. State changes are `circuit` events.
+ *   On a cluster each node has its own (a call names its node: the `node` of run/runOn), so one
+ *   slow or dead node does not fail the calls to the others.
  * - **A bounded wait queue**: at most `offlineQueueLimit` calls wait for connections at once.
  *
- * Events: `circuit` (state), `retry` (error), `down` ({ address, error }, once per outage),
+ * Events: `circuit` (state, and the node on a cluster), `retry` (error), `down` ({ address, error }, once per outage),
  * `up` ({ address }), so a service logs an outage once instead of once per retry.
  *
  * **Redis Cluster** (`cluster`: an ioredis `Cluster`, or startup nodes): the one Cluster serves
  * every database of the map, since a cluster has only DB 0 (the key families' prefixes keep
  * them apart); `MATHD_DB_*` is refused. There is no SELECT: a call waits until the Cluster is
- * `ready` (connected, slot map read). The same deadline, retries and breaker apply.
+ * `ready` (connected, slot map read). The same deadline and retries apply, and a breaker per node.
  */
 import { EventEmitter } from "node:events";
 import { Cluster, Redis } from "ioredis";
@@ -96,6 +98,15 @@ export interface CallContext {
  * CircuitOpenError for `halfOpenAfterMs`), `half_open` (the next call is a trial).
  */
 export type CircuitStateName = "closed" | "open" | "half_open";
+
+/** One circuit breaker's state: the client's server's (`node` ""), or one cluster node's. */
+interface Breaker {
+  readonly node: string;
+  failures: number;
+  state: CircuitStateName;
+  openUntil: number;
+  lastError: unknown;
+}
 
 /** The longest time setting of the policy (an hour): anything longer is a mistake in units. */
 const MAX_POLICY_MS = 3_600_000;
@@ -230,10 +241,8 @@ export class ResilientRedis extends EventEmitter {
   private readonly breakerThreshold: number;
   private readonly halfOpenAfterMs: number;
   private waiting = 0;
-  private failures = 0;
-  private state: CircuitStateName = "closed";
-  private openUntil = 0;
-  private lastBreakerError: unknown;
+  /** The circuit breakers: "" the client's server (every call on one server), else a cluster node's address. */
+  private readonly breakers = new Map<string, Breaker>();
   private closed = false;
 
   constructor(private readonly options: ResilientRedisOptions = {}) {
@@ -293,10 +302,15 @@ export class ResilientRedis extends EventEmitter {
     });
   }
 
-  /** The state of the circuit breaker. */
+  /** The state of the circuit breaker; on a cluster, of the node whose breaker is furthest from closed. */
   get circuit(): CircuitStateName {
-    if (this.state === "open" && Date.now() >= this.openUntil) return "half_open";
-    return this.state;
+    let worst: CircuitStateName = "closed";
+    for (const breaker of this.breakers.values()) {
+      const state = breaker.state === "open" && Date.now() >= breaker.openUntil ? "half_open" : breaker.state;
+      if (state === "open") return state;
+      if (state === "half_open") worst = state;
+    }
+    return worst;
   }
 
   private databaseOfDb(db: number): DatabaseName {
@@ -442,32 +456,40 @@ export class ResilientRedis extends EventEmitter {
     return new ConnectionError(this.address, "timeout", deadlinePassed ? "not connected within the call's deadline" : "not connected");
   }
 
-  private checkCircuit(): void {
-    if (this.state !== "open") return;
-    if (Date.now() < this.openUntil) {
-      throw new CircuitOpenError(`Redis at ${this.address} answers too slowly: the circuit is open`, { cause: this.lastBreakerError });
+  private breakerOf(node: string): Breaker {
+    let breaker = this.breakers.get(node);
+    if (!breaker) this.breakers.set(node, (breaker = { node, failures: 0, state: "closed", openUntil: 0, lastError: undefined }));
+    return breaker;
+  }
+
+  private checkCircuit(breaker: Breaker): void {
+    if (breaker.state !== "open") return;
+    if (Date.now() < breaker.openUntil) {
+      const where = breaker.node === "" ? this.address : breaker.node;
+      throw new CircuitOpenError(`Redis at ${where} answers too slowly: the circuit is open`, { cause: breaker.lastError });
     }
-    this.setState("half_open");
+    this.setState(breaker, "half_open");
   }
 
-  private setState(state: CircuitStateName): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.emit("circuit", state);
+  private setState(breaker: Breaker, state: CircuitStateName): void {
+    if (state === breaker.state) return;
+    breaker.state = state;
+    if (breaker.node === "") this.emit("circuit", state);
+    else this.emit("circuit", state, breaker.node);
   }
 
-  private breakerFailure(error: unknown): void {
-    this.lastBreakerError = error;
-    this.failures++;
-    if (this.state === "half_open" || this.failures >= this.breakerThreshold) {
-      this.openUntil = Date.now() + this.halfOpenAfterMs;
-      this.setState("open");
+  private breakerFailure(breaker: Breaker, error: unknown): void {
+    breaker.lastError = error;
+    breaker.failures++;
+    if (breaker.state === "half_open" || breaker.failures >= this.breakerThreshold) {
+      breaker.openUntil = Date.now() + this.halfOpenAfterMs;
+      this.setState(breaker, "open");
     }
   }
 
-  private breakerSuccess(): void {
-    this.failures = 0;
-    if (this.state !== "closed") this.setState("closed");
+  private breakerSuccess(breaker: Breaker): void {
+    breaker.failures = 0;
+    if (breaker.state !== "closed") this.setState(breaker, "closed");
   }
 
   /**
@@ -503,29 +525,35 @@ export class ResilientRedis extends EventEmitter {
    * @throws ConnectionError, CommandTimeoutError, CircuitOpenError, ConfigurationError,
    *   OfflineQueueFullError, or the command's own error typed (RedisCommandError at least).
    */
-  run<T>(database: DatabaseName, command: (redis: Redis, call: CallContext) => Promise<T>, options?: CallOptions): Promise<T> {
-    return this.runOn([database], (connections, call) => command(connections[0] as Redis, call), options);
+  run<T>(database: DatabaseName, command: (redis: Redis, call: CallContext) => Promise<T>, options?: CallOptions, node?: string): Promise<T> {
+    return this.runOn([database], (connections, call) => command(connections[0] as Redis, call), options, node);
   }
 
-  /** Like {@link ResilientRedis.run}, for a command that uses several databases' connections at once. */
+  /**
+   * Like {@link ResilientRedis.run}, for a command that uses several databases' connections at once.
+   * @param node on a cluster, the address of the node the command goes to: its breaker, not the
+   *   client's, counts the command's timeouts (omitted: the client's own breaker).
+   */
   async runOn<T>(
     databases: readonly DatabaseName[],
     command: (connections: Redis[], call: CallContext) => Promise<T>,
     options?: CallOptions,
+    node = "",
   ): Promise<T> {
     const budget = options?.deadlineMs === undefined ? this.deadlineMs : checkCallDeadline(options.deadlineMs);
     const links = databases.map((d) => this.link(d));
+    const breaker = this.breakerOf(node);
     const call: CallContext = { deadline: Date.now() + budget };
     let retries = 0;
     for (;;) {
-      this.checkCircuit();
+      this.checkCircuit(breaker);
       for (const link of links) if (!link.usable) await this.usable(link, call.deadline);
       const remaining = call.deadline - Date.now();
       if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
       const attemptMs = Math.min(this.config.commandTimeoutMs, remaining);
       try {
         const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs);
-        this.breakerSuccess();
+        this.breakerSuccess(breaker);
         return result;
       } catch (error) {
         const kind = classifyError(error);
@@ -533,8 +561,8 @@ export class ResilientRedis extends EventEmitter {
         this.emit("retry", error);
         if (kind === "busy") {
           // a timeout the caller's own deadline cut short says nothing of the server: it does not
-          // count toward opening the circuit, which every caller of this client shares
-          if (!(error instanceof CommandTimeoutError && attemptMs < this.config.commandTimeoutMs)) this.breakerFailure(error);
+          // count toward opening the circuit, which every caller of this client (or node) shares
+          if (!(error instanceof CommandTimeoutError && attemptMs < this.config.commandTimeoutMs)) this.breakerFailure(breaker, error);
           if (retries >= this.maxRetries) throw this.typed(error);
           const backoff = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** retries++) * (0.5 + Math.random() / 2);
           if (Date.now() + backoff >= call.deadline) throw this.typed(error);

@@ -1,0 +1,50 @@
+/**
+ * One slow node of a cluster fails only its own symbols' calls. The circuit breaker was one for
+ * the whole cluster: with one master frozen, its timeouts opened it and calls to the two healthy
+ * masters failed with CircuitOpenError too (3,681 of them over 7 s in an audit). Each node now has
+ * its own breaker. The node is frozen for less than the cluster's node timeout (3 s), so the
+ * cluster itself stays up and any failure of a healthy master's call is the client's doing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CircuitOpenError } from "../../src/core/errors.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
+import { symbolsOnEveryMaster } from "../cluster/calls.js";
+
+let harness: TestCluster;
+const symbols = symbolsOnEveryMaster(3, 2); // symbols[3k + m] is on master m
+
+beforeAll(async () => {
+  harness = await startCluster({ masters: 3 });
+}, 60_000);
+
+afterAll(() => harness?.stop());
+
+describe("a cluster with one master frozen", () => {
+  it("fails that master's calls (its breaker opens) and none of the others'", async () => {
+    // 200 ms attempts count toward a breaker (a shorter attempt, cut by the call's deadline, would not)
+    const math = MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
+    const frozen = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[0]!.port)!;
+    const call = (symbol: string, i: number) => math.confidence({ symbol, base: 0.5 + (i % 40) / 100, boost: 0 }, { store: false });
+    try {
+      await Promise.all(symbols.map((s, i) => call(s, i))); // loaded and connected everywhere
+      process.kill(frozen.pid, "SIGSTOP");
+      const healthy: PromiseSettledResult<unknown>[] = [];
+      const stuck: PromiseSettledResult<unknown>[] = [];
+      const until = Date.now() + 1_800;
+      for (let round = 0; Date.now() < until && round < 100; round++) {
+        // the frozen master's calls first, enough to open a breaker, then the healthy masters'
+        stuck.push(...(await Promise.allSettled(Array.from({ length: 6 }, (_, i) => call(symbols[i % 2 === 0 ? 0 : 3]!, round * 10 + i)))));
+        healthy.push(...(await Promise.allSettled(symbols.filter((_, i) => i % 3 !== 0).map((s, i) => call(s, round * 10 + i)))));
+      }
+      const failures = (list: PromiseSettledResult<unknown>[]) => list.flatMap((o) => (o.status === "rejected" ? [o.reason as Error] : []));
+      expect(healthy.length).toBeGreaterThan(0);
+      expect(failures(healthy).map((e) => `${e.name}: ${e.message}`)).toEqual([]);
+      expect(failures(stuck).length).toBe(stuck.length);
+      expect(failures(stuck).some((e) => e instanceof CircuitOpenError)).toBe(true); // its own breaker still fails it fast
+    } finally {
+      process.kill(frozen.pid, "SIGCONT");
+      await math.close();
+    }
+  }, 30_000);
+});
