@@ -77,13 +77,14 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const COMMANDS: Record<string, Command> = {
   health: {
     summary: "one look at Redis: ping, memory, keys per DB, TTL audit, scripts, streams",
-    usage: ["health [--url URL | --cluster HOST:PORT,...] [--json] [--sample KEYS_PER_DB] [--timeout-ms N]"],
+    usage: ["health [--url URL | --cluster HOST:PORT,...] [--json] [--sample KEYS_PER_DB] [--timeout-ms N] [--script-mode evalsha|functions]"],
     options: {
       url: URL_OPTION,
       cluster: CLUSTER_OPTION,
       json: JSON_OPTION,
       sample: { type: "string", value: "N", help: "keys sampled per database for the TTL audit (SCAN), default 1000" },
       "timeout-ms": { type: "string", value: "N", help: "how long reaching Redis, and then each command, may take; default 1000" },
+      "script-mode": { type: "string", value: "MODE", help: "what a cluster's masters must hold: evalsha (the scripts, loaded on first use: a warning) or functions (the mathd library: a problem), default evalsha" },
     },
     exitHelp: [
       "exit codes:",
@@ -99,7 +100,9 @@ const COMMANDS: Record<string, Command> = {
       const sample = wholeNumber(values, "sample", 1000, 1, 10_000_000);
       const timeoutMs = wholeNumber(values, "timeout-ms", 1000, 1, 600_000);
       const cluster = clusterNodes(values);
-      const report = await collectHealth({ url: url(values), samplePerDb: sample, timeoutMs, ...(cluster ? { cluster } : {}) });
+      const scriptMode = values["script-mode"] ?? "evalsha";
+      if (scriptMode !== "evalsha" && scriptMode !== "functions") throw new UsageError(`--script-mode must be evalsha or functions, got ${JSON.stringify(scriptMode)}`);
+      const report = await collectHealth({ url: url(values), samplePerDb: sample, timeoutMs, scriptMode, ...(cluster ? { cluster } : {}) });
       out.stdout(values.json ? json(report) : `${renderHealth(report)}\n`);
       return exitCodeOf(report);
     },

@@ -72,8 +72,36 @@ function replicaLags(replication: string): Map<string, number> {
 }
 
 /**
+ * What CLUSTER NODES (read on a master that answers) says that the slot map does not: nodes the
+ * cluster flags as failing (Redis leaves a failed node out of CLUSTER SLOTS, so it is in no other
+ * list here), and a master left without a replica while others keep theirs (after a failover,
+ * until the old master comes back): one more failure would lose its slots.
+ */
+function clusterNodesFindings(text: string): { problems: string[]; warnings: string[] } {
+  const rows = text.split("\n").flatMap((line) => {
+    const [id, address, flags, masterId] = line.trim().split(" ");
+    if (!id || !address || !flags || !masterId) return [];
+    return [{ id, address: address.replace(/@.*$/, ""), flags: flags.split(","), masterId }];
+  });
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const row of rows) {
+    if (row.flags.includes("fail")) problems.push(`${row.address}: the cluster flags it as failed`);
+    else if (row.flags.includes("fail?")) warnings.push(`${row.address}: not answering the cluster's pings (fail?)`);
+  }
+  const live = rows.filter((row) => !row.flags.includes("fail") && !row.flags.includes("noaddr"));
+  const replicasOf = (id: string) => live.filter((row) => row.flags.includes("slave") && row.masterId === id).length;
+  const liveMasters = live.filter((row) => row.flags.includes("master"));
+  if (liveMasters.some((m) => replicasOf(m.id) > 0)) {
+    for (const m of liveMasters) if (replicasOf(m.id) === 0) problems.push(`${m.address}: a master with no replica, where others have one`);
+  }
+  return { problems, warnings };
+}
+
+/**
  * Reads every node ioredis knows. `mode` says what the masters must hold: the scripts
- * (`evalsha`) or the current library (`functions`); replicas must be linked to their master.
+ * (`evalsha`) or the current library (`functions`); replicas must be linked to their master. A
+ * node that does not answer is a problem of its own; the others are still read.
  */
 export async function clusterHealth(
   cluster: Cluster,
@@ -83,18 +111,31 @@ export async function clusterHealth(
   const scripts = options.scripts ?? SCRIPTS;
   const library = buildFunctionsLibrary(scripts);
   const mode = options.mode ?? "evalsha";
-  const read = await Promise.all([
-    ...masters(cluster).map((node) => nodeHealth(node, "master", scripts, library)),
-    ...replicas(cluster).map((node) => nodeHealth(node, "replica", scripts, library)),
-  ]);
+  const roles = [...masters(cluster).map((node) => ({ node, role: "master" as const })), ...replicas(cluster).map((node) => ({ node, role: "replica" as const }))];
+  const settled = await Promise.allSettled(roles.map(({ node, role }) => nodeHealth(node, role, scripts, library)));
+  const read = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  settled.forEach((r, i) => {
+    if (r.status === "rejected") problems.push(`${nodeAddress(roles[i]!.node)}: ${roles[i]!.role} not answering: ${(r.reason as Error).message ?? r.reason}`);
+  });
+  const answering = read.find((r) => r.health.role === "master");
+  if (answering) {
+    const node = roles.find(({ node }) => nodeAddress(node) === answering.health.address)!.node;
+    const text = await (node.call("CLUSTER", "NODES") as Promise<string>).catch((error: Error) => {
+      warnings.push(`${answering.health.address}: CLUSTER NODES failed, failed nodes unknown: ${error.message}`);
+      return "";
+    });
+    const findings = clusterNodesFindings(text);
+    problems.push(...findings.problems);
+    warnings.push(...findings.warnings);
+  }
   const lags = new Map(read.flatMap((r) => (r.health.role === "master" ? [...r.lags] : [])));
   const nodes = read.map((r): ClusterNodeHealth => {
     const lag = lags.get(r.health.address);
     return r.health.role === "replica" && lag !== undefined ? { ...r.health, lagBytes: lag } : r.health;
   });
-  const slotsOk = Math.min(...read.filter((r) => r.health.role === "master").map((r) => r.slotsOk));
-  const problems: string[] = [];
-  const warnings: string[] = [];
+  const slotsOk = answering ? Math.min(...read.filter((r) => r.health.role === "master").map((r) => r.slotsOk)) : 0;
   if (slotsOk !== 16384) problems.push(`only ${slotsOk} of 16384 slots are served`);
   for (const n of nodes) {
     if (n.clusterState !== "ok") problems.push(`${n.address}: cluster_state ${n.clusterState}`);
