@@ -6,6 +6,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
+import { ConnectionError } from "../core/errors.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
@@ -124,6 +125,44 @@ function sayStats(say: Say, event: "stats" | "summary", stats: Figures, seconds:
   );
 }
 
+/**
+ * How long the consumer waits for Redis at its start. Later outages are waited out (and logged
+ * once); a start that cannot connect fails (exit 2), so a supervisor sees it and restarts it.
+ */
+export const START_TIMEOUT_MS = 5000;
+
+/**
+ * Waits for the consumer's first connection: a wrong password or a missing permission fails at
+ * once (it never heals by itself), any other failure once {@link START_TIMEOUT_MS} has passed.
+ */
+function firstConnection(ticks: Redis | Cluster, consumer: TickConsumer, signal: AbortSignal | undefined, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (ticks.status === "ready" || signal?.aborted) return resolve();
+    let lastError: unknown;
+    const done = (error?: unknown) => {
+      clearTimeout(timer);
+      ticks.off("ready", ready);
+      ticks.off("error", failed);
+      consumer.off("stopping", ready);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const ready = () => done();
+    const failed = (error: unknown) => {
+      lastError = error;
+      const failure = connectionFailureOf(error);
+      if (failure === "auth" || failure === "denied") done(new ConnectionError(address, failure, `refused at start: ${(error as Error).message}`, { cause: error }));
+    };
+    const timer = setTimeout(() => {
+      const failure = connectionFailureOf(lastError) ?? "timeout";
+      done(new ConnectionError(address, failure, `not connected within ${START_TIMEOUT_MS} ms of the start${lastError ? `: ${(lastError as Error).message}` : ""}`, { cause: lastError }));
+    }, START_TIMEOUT_MS);
+    ticks.on("ready", ready);
+    ticks.on("error", failed);
+    consumer.once("stopping", ready);
+  });
+}
+
 /** Runs the consumer until stopped; resolves to its final statistics. */
 export async function consume(options: ConsumeOptions): Promise<Figures> {
   const log = options.log ?? defaultLog;
@@ -194,11 +233,20 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   // stats read Redis; during an outage they are skipped rather than piling up
   const statsNow = (): Promise<ConsumerStats | undefined> =>
     ticks.status === "ready" ? consumer.stats().catch(() => undefined) : Promise.resolve(undefined);
+  // one reading at a time: stats wait behind the consumer's blocking read (up to a second) on the
+  // same connection, and overlapping readings printed bursts of lines "in 0.0 s"
+  let reading = false;
   const timer = setInterval(async () => {
-    const stats = (await statsNow()) ?? consumer.totals;
-    const now = Date.now();
-    sayStats(say, "stats", stats, (now - last.at) / 1000, stats.applied - last.applied);
-    last = { at: now, applied: stats.applied };
+    if (reading) return;
+    reading = true;
+    try {
+      const stats = (await statsNow()) ?? consumer.totals;
+      const now = Date.now();
+      sayStats(say, "stats", stats, (now - last.at) / 1000, stats.applied - last.applied);
+      last = { at: now, applied: stats.applied };
+    } finally {
+      reading = false;
+    }
   }, statsIntervalMs);
   timer.unref();
 
@@ -218,13 +266,13 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     },
   );
   try {
-    // the first connection is awaited, not retried as an error: a start is no outage
-    await new Promise<void>((resolve) => {
-      if (ticks.status === "ready" || signal?.aborted) return resolve();
-      ticks.once("ready", resolve);
-      consumer.once("stopping", resolve);
-    });
+    await firstConnection(ticks, consumer, signal, address);
     await consumer.run();
+  } catch (error) {
+    ticks.disconnect();
+    await dispatcher.close();
+    await client.close();
+    throw error;
   } finally {
     clearInterval(timer);
     signal?.removeEventListener("abort", stop);

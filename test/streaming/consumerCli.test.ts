@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { consume } from "../../src/cli/consume.js";
+import { consume, START_TIMEOUT_MS } from "../../src/cli/consume.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
 import { ownRedis } from "../support/redis.js";
@@ -90,20 +90,33 @@ describe("mathd consume", () => {
     expect(final).toEqual({ applied: 30, duplicates: 0, deadLetters: 1, claimed: 0, trimmed: 0, pending: 0, lag: 0 });
     const stats = lines.filter((l) => l.startsWith("stats "));
     expect(stats.at(-1)).toMatch(/^stats applied \d+ in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 1, claimed 0, pending 0, lag 0$/);
+    // one reading at a time: readings that overlapped (each waits behind the blocking read) came in bursts "in 0.0 s"
+    expect(stats.filter((l) => / in 0\.0 s /.test(l))).toEqual([]);
     expect(lines.at(-1)).toMatch(/^summary: applied 30 in [\d.]+ s/);
     expect(lines.filter((l) => l.startsWith("dead letter STATS"))).toHaveLength(1);
   });
 
-  it("against an unreachable server logs one line with the address, no unhandled error events", async () => {
+  it("against an unreachable server logs one line with the address, no unhandled error events, and exits 2 once its start times out", async () => {
     const port = await freePort(); // nothing listens there
     const started = Date.now();
-    const run = await runCli(["--url", `redis://127.0.0.1:${port}`, "--symbols", "NIFTY"], {}, async () => Date.now() - started > 4000);
+    const run = await runCli(["--url", `redis://127.0.0.1:${port}`, "--symbols", "NIFTY"], {}, async () => Date.now() - started > START_TIMEOUT_MS + 3000);
     const output = run.stdout + run.stderr;
     expect(output).not.toContain("Unhandled error event");
     expect(output.match(/unreachable/g)).toHaveLength(1);
     expect(run.stderr).toContain(`redis at 127.0.0.1:${port} unreachable (refused`);
-    expect(run.code).toBe(0);
-  });
+    expect(run.stderr).toContain(`mathd consume: Redis at 127.0.0.1:${port}: refused: not connected within ${START_TIMEOUT_MS} ms of the start`);
+    expect(run.code).toBe(2);
+  }, 30_000);
+
+  it("with a wrong password exits 2 at once: it would never heal by itself", async () => {
+    const target = new URL(url);
+    target.username = "nobody";
+    target.password = "wrong";
+    const started = Date.now();
+    const run = await runCli(["--url", target.toString(), "--symbols", "NIFTY"], {}, async () => Date.now() - started > START_TIMEOUT_MS - 2000); // stopped then if still running
+    expect(run.stderr).toMatch(/mathd consume: Redis at [\d.:]+: auth: refused at start: WRONGPASS/);
+    expect(run.code).toBe(2);
+  }, 30_000);
 
   it("stops when asked even while the server is frozen (SIGSTOP), instead of waiting for it", async () => {
     const server = await ownRedis();
