@@ -5,6 +5,7 @@
  * mean of TR_1..TR_n and belongs to bar n + 1; then ATR_t = (ATR_t-1 * (n - 1) + TR_t) / n.
  */
 import { Dec, dec, type Numeric } from "./decimal.js";
+import { InvalidInputError } from "../core/errors.js";
 
 /** A bar as the reference takes it. */
 export interface HlcBar {
@@ -21,7 +22,7 @@ export class AtrReference {
   private current: Dec | undefined;
 
   constructor(readonly period: number) {
-    if (!Number.isInteger(period) || period < 1) throw new RangeError("period must be a positive integer");
+    if (!Number.isInteger(period) || period < 1) throw new InvalidInputError("period", "must be a positive integer");
   }
 
   /** Applies one bar; returns the ATR after it, or undefined before the first period + 1 bars. */
@@ -52,7 +53,7 @@ export class AtrReference {
 
 /** Batch ATR over `bars`: the last ATR, NATR (ATR / last close * 100) and the whole series. */
 export function atrReference(bars: readonly HlcBar[], period: number): { atr: Dec; natr: Dec; series: Dec[] } {
-  if (bars.length < period + 1) throw new RangeError(`ATR(${period}) needs at least ${period + 1} bars`);
+  if (bars.length < period + 1) throw new InvalidInputError("bars", `ATR(${period}) needs at least ${period + 1} bars`);
   const indicator = new AtrReference(period);
   const series: Dec[] = [];
   for (const bar of bars) {

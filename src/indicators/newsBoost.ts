@@ -8,6 +8,7 @@
 import { Dec, dec, type Numeric } from "./decimal.js";
 import { sideSign, type Side } from "./stopLoss.js";
 import { NEWS_BOOST_DEFAULTS } from "../core/defaults.js";
+import { InvalidInputError } from "../core/errors.js";
 
 /** One news item as the reference weighs it. */
 export interface NewsItem {
@@ -55,7 +56,7 @@ export interface NewsBoostReference {
 
 /**
  * The news boost of a signal, exactly as `lua/news_boost.lua` computes it (docs/FORMULAS.md).
- * @throws RangeError when an item is dated beyond the clock skew in the future.
+ * @throws InvalidInputError when an item is dated beyond the clock skew in the future.
  */
 export function newsBoostReference(p: NewsBoostParams): NewsBoostReference {
   const halfLife = dec(p.halfLifeMinutes ?? NEWS_BOOST_DEFAULTS.halfLifeMinutes);
@@ -65,7 +66,7 @@ export function newsBoostReference(p: NewsBoostParams): NewsBoostReference {
   let signed = new Dec(0);
   let count = 0;
   for (const item of p.items) {
-    if (item.publishedAt > p.now + skew) throw new RangeError("news item in the future beyond the clock skew");
+    if (item.publishedAt > p.now + skew) throw new InvalidInputError("news", "an item is dated in the future beyond the clock skew");
     const ageMinutes = dec(Math.max(0, p.now - item.publishedAt)).div(60_000);
     const w = dec(item.relevance).times(Dec.pow(0.5, ageMinutes.div(halfLife)));
     if (ageMinutes.gt(window) || w.lt(NEWS_MIN_WEIGHT)) continue;

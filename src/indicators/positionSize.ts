@@ -8,6 +8,7 @@
 import { type Dec, dec, type Numeric } from "./decimal.js";
 import { floorOnGrid } from "./grid.js";
 import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../core/defaults.js";
+import { InvalidInputError } from "../core/errors.js";
 
 /** Inputs of {@link positionSizeReference}. */
 export interface PositionSizeParams {
@@ -53,13 +54,13 @@ export interface PositionSizeReference {
 
 /**
  * Lots and quantity for a trade, exactly as `lua/position_size.lua` computes them (docs/FORMULAS.md).
- * @throws RangeError when the entry equals the stop.
+ * @throws InvalidInputError when the entry equals the stop.
  */
 export function positionSizeReference(p: PositionSizeParams): PositionSizeReference {
   const floor = dec(p.confidenceFloor ?? DEFAULT_CONFIDENCE_FLOOR);
   const riskMultiplier = p.confidence === undefined ? dec(1) : floor.plus(dec(1).minus(floor).times(p.confidence));
   const riskPerUnit = dec(p.entry).minus(p.stop).abs();
-  if (riskPerUnit.isZero()) throw new RangeError("entry equals stop");
+  if (riskPerUnit.isZero()) throw new InvalidInputError("stop", "equals the entry");
   const riskLots = dec(p.capital).times(p.risk).times(riskMultiplier).div(riskPerUnit.times(p.lotSize));
   let lots = floorOnGrid(riskLots);
   let boundBy: SizeBound = "risk";

@@ -8,6 +8,7 @@
  * averages are 0.
  */
 import { Dec, dec, type Numeric } from "./decimal.js";
+import { InvalidInputError } from "../core/errors.js";
 
 /** Streaming RSI: feed closes one at a time with {@link RsiReference.update}. */
 export class RsiReference {
@@ -19,7 +20,7 @@ export class RsiReference {
   private loss: Dec | undefined;
 
   constructor(readonly period: number) {
-    if (!Number.isInteger(period) || period < 2) throw new RangeError("period must be an integer of at least 2");
+    if (!Number.isInteger(period) || period < 2) throw new InvalidInputError("period", "must be an integer of at least 2");
   }
 
   /** Applies one close; returns the RSI after it, or undefined before the first period + 1 closes. */
@@ -61,7 +62,7 @@ export class RsiReference {
 
 /** Batch RSI over `closes`: the last RSI, its averages and the whole series. */
 export function rsiReference(closes: readonly Numeric[], period: number): { rsi: Dec; avgGain: Dec; avgLoss: Dec; series: Dec[] } {
-  if (closes.length < period + 1) throw new RangeError(`RSI(${period}) needs at least ${period + 1} closes`);
+  if (closes.length < period + 1) throw new InvalidInputError("closes", `RSI(${period}) needs at least ${period + 1} closes`);
   const indicator = new RsiReference(period);
   const series: Dec[] = [];
   for (const close of closes) {

@@ -7,6 +7,7 @@
 import { type Dec, dec, type Numeric } from "./decimal.js";
 import { ceilOnGrid, floorOnGrid } from "./grid.js";
 import { STOP_LOSS_DEFAULTS } from "../core/defaults.js";
+import { InvalidInputError } from "../core/errors.js";
 
 /** Direction of a trade: a long stop sits below the entry, a short stop above. */
 export type Side = "long" | "short";
@@ -54,12 +55,12 @@ export function sideSign(side: Side): 1 | -1 {
 
 /**
  * Stop and target for an entry, exactly as `lua/stop_loss.lua` computes them (docs/FORMULAS.md).
- * @throws RangeError when the entry is not on the tick grid.
+ * @throws InvalidInputError when the entry is not on the tick grid.
  */
 export function stopLossReference(p: StopLossParams): StopLossReference {
   const tick = dec(p.tick ?? STOP_LOSS_DEFAULTS.tick);
   const entryTicks = dec(p.entry).div(tick);
-  if (!entryTicks.isInteger()) throw new RangeError("entry must lie on the tick grid");
+  if (!entryTicks.isInteger()) throw new InvalidInputError("entry", "must lie on the tick grid");
   const sign = sideSign(p.side);
   let distance = dec(p.multiplier ?? STOP_LOSS_DEFAULTS.multiplier).times(p.atr).div(tick);
   let clamped: StopLossReference["clamped"] = "none";
@@ -73,7 +74,7 @@ export function stopLossReference(p: StopLossParams): StopLossReference {
   }
   const distanceTicks = ceilOnGrid(distance);
   const stopTicks = entryTicks.minus(sign * distanceTicks);
-  if (stopTicks.lte(0)) throw new RangeError("stop would be at or below zero");
+  if (stopTicks.lte(0)) throw new InvalidInputError("stop", "would be at or below zero");
   const result: StopLossReference = {
     stop: stopTicks.times(tick),
     distance: tick.times(distanceTicks),
@@ -84,7 +85,7 @@ export function stopLossReference(p: StopLossParams): StopLossReference {
   if (p.rewardRatio !== undefined) {
     const exactTarget = dec(p.rewardRatio).times(distanceTicks);
     const targetTicks = entryTicks.plus(sign * floorOnGrid(exactTarget));
-    if (targetTicks.lte(0)) throw new RangeError("target would be at or below zero");
+    if (targetTicks.lte(0)) throw new InvalidInputError("target", "would be at or below zero");
     result.target = targetTicks.times(tick);
     result.exact.targetTicks = exactTarget;
   }

@@ -5,6 +5,7 @@
  * sigma^2 = sum(w p^2) / W - VWAP^2 has no cancellation here (unlike in doubles).
  */
 import { Dec, dec, type Numeric } from "./decimal.js";
+import { InvalidInputError } from "../core/errors.js";
 
 /** A tick: a trade price and its volume. */
 export interface Tick {
@@ -60,9 +61,9 @@ export class VwapReference {
     return this.weight;
   }
 
-  /** The VWAP; a RangeError while the total volume is zero. */
+  /** The VWAP; an InvalidInputError while the total volume is zero. */
   get vwap(): Dec {
-    if (this.weight.isZero()) throw new RangeError("total volume is zero, VWAP is undefined");
+    if (this.weight.isZero()) throw new InvalidInputError("points", "total volume is zero, VWAP is undefined");
     return this.weightedPrice.div(this.weight).div(this.divisor);
   }
 
