@@ -21,6 +21,8 @@ export const EXIT = {
   noInput: 66,
   /** Anything else: a bug or an unexpected reply (EX_SOFTWARE). */
   software: 70,
+  /** An output file (`--out`) cannot be written (EX_CANTCREAT). */
+  cantCreate: 73,
   /**
    * A setting of the environment is wrong (`MATHD_DB_NEWS=16`, `REDIS_PORT=x`, an unreadable
    * `REDIS_TLS_CA_FILE`), or the server refused the configured database (EX_CONFIG).
@@ -34,9 +36,13 @@ export class UsageError extends Error {}
 /** An input file's content is wrong; the message names the file and the place. */
 export class DataError extends Error {}
 
+/** An output file cannot be written; the cause is the file system's error. */
+export class OutputError extends Error {}
+
 /** The error's exit code. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof OutputError) return EXIT.cantCreate;
   if (error instanceof DataError || error instanceof InvalidInputError) return EXIT.dataError;
   // --url is the only setting the command line gives; every other one comes from the environment
   if (error instanceof ConfigurationError) return error.setting === "url" ? EXIT.usage : EXIT.config;

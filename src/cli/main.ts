@@ -10,7 +10,8 @@ import { ConfigurationError } from "../core/errors.js";
 import { collectHealth, exitCodeOf } from "../health/healthReport.js";
 import { renderHealth } from "../health/renderHealth.js";
 import { chartSession } from "./chartCommand.js";
-import { describeError, EXIT, exitCodeFor, stackOf, UsageError } from "./cliErrors.js";
+import { describeError, EXIT, exitCodeFor, OutputError, stackOf, UsageError } from "./cliErrors.js";
+import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { consume } from "./consume.js";
 import { listScripts, loadScripts, manifestDocument, renderScripts } from "./scriptsCommand.js";
 import { CLUSTER_NODES_ENV, clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
@@ -51,6 +52,15 @@ function wholeNumber(values: Values, name: string, fallback: number, min: number
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   }
   return Number(text);
+}
+
+/** Writes `--out`; a file that cannot be written exits 73, not 66 (which says an input is missing). */
+async function writeOut(file: string, text: string): Promise<void> {
+  try {
+    await writeFile(file, text);
+  } catch (error) {
+    throw new OutputError(`cannot write --out ${file}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** --url; without it each command resolves REDIS_URL, REDIS_HOST & co. as the SDK does. */
@@ -132,6 +142,8 @@ const COMMANDS: Record<string, Command> = {
     async run(values, _, out) {
       const symbols = String(values.symbols ?? "").split(",").filter(Boolean);
       if (symbols.length === 0) throw new UsageError("consume needs --symbols, e.g. --symbols NIFTY,BANKNIFTY");
+      const bad = symbols.find((symbol) => !SYMBOL_PATTERN.test(symbol));
+      if (bad !== undefined) throw new UsageError(`--symbols: ${JSON.stringify(bad)} is not a symbol (capitals, digits and &_.-, as NIFTY or M&M)`);
       const cluster = clusterNodes(values);
       await consume({
         url: url(values),
@@ -168,7 +180,7 @@ const COMMANDS: Record<string, Command> = {
       if (action === "manifest") {
         const text = json(manifestDocument(packageJson.version));
         if (typeof values.out === "string") {
-          await writeFile(values.out, text);
+          await writeOut(values.out, text);
           out.stdout(values.json ? json({ out: values.out, scripts: manifestDocument(packageJson.version).scripts.length }) : `wrote ${values.out}\n`);
         } else out.stdout(text);
         return EXIT.ok;
@@ -212,7 +224,7 @@ const COMMANDS: Record<string, Command> = {
       const { symbol, atrPeriod, points } = chart.series;
       const summary = { symbol, source: chart.source, points: points.length, last: points.at(-1) ?? null };
       if (typeof values.out === "string") {
-        await writeFile(values.out, chart.svg);
+        await writeOut(values.out, chart.svg);
         out.stdout(values.json ? json({ ...summary, out: values.out }) : `wrote ${values.out}: ${symbol}, ${points.length} points from ${chart.source}, ATR(${atrPeriod})\n`);
       } else out.stdout(values.json ? json({ ...summary, bands, atrPeriod, series: points }) : chart.svg);
       return EXIT.ok;
@@ -229,7 +241,7 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 const EXIT_HELP = [
   "exit codes:",
   "  0 ok; health: 1 TTL policy violations, 2 Redis unreachable (2 for every command that cannot reach Redis), 3 checks denied by ACL",
-  "  64 wrong command line, 65 bad input data, 66 input file missing, 78 bad setting in the environment (MATHD_DB_*, REDIS_*),",
+  "  64 wrong command line, 65 bad input data, 66 input file missing, 73 output file not writable, 78 bad setting in the environment (MATHD_DB_*, REDIS_*),",
   "  70 anything else (a bug: run with --verbose)",
 ];
 
@@ -294,6 +306,6 @@ export async function runMathd(argv: readonly string[], out: CliOutput): Promise
 }
 
 function usageError(message: string, name: string | undefined, out: CliOutput): number {
-  out.stderr(`mathd${name ? ` ${name}` : ""}: ${message}\nrun 'mathd ${name ? `${name} ` : ""}--help' for usage\n`);
+  out.stderr(`mathd${name ? ` ${name}` : ""}: ${message.replace(/\s*\n\s*/g, " ")}\nrun 'mathd ${name ? `${name} ` : ""}--help' for usage\n`);
   return EXIT.usage;
 }

@@ -112,6 +112,19 @@ describe("errors in one line", () => {
     await writeFile(bad, "ts,price,volume\n1795578300000,100,5\n1795578301000,abc,5\n");
     const malformed = await mathd("chart", "--input", bad);
     expect(malformed).toMatchObject({ code: 65, stderr: `mathd chart: ${bad}: line 3: price is not a number: "abc"\n` });
+    // an output that cannot be written is not a missing input
+    const unwritable = await mathd("chart", "--input", sample, "--out", join(dir, "no-such-dir", "x.svg"));
+    expect(unwritable.code).toBe(73);
+    expect(unwritable.stderr).toMatch(/^mathd chart: cannot write --out .*x\.svg: ENOENT/);
+  });
+
+  it("a symbol that is no symbol is a wrong command line (64), and every usage error is one line and the usage hint", async () => {
+    const lower = await mathd("consume", "--symbols", "nifty");
+    expect(lower.code).toBe(64);
+    expect(lower.stderr).toMatch(/^mathd consume: --symbols: "nifty" is not a symbol/);
+    const dashed = await mathd("health", "--sample", "-1");
+    expect(dashed.code).toBe(64);
+    expect(dashed.stderr.split("\n")).toHaveLength(3); // the message, the hint, and the final newline
   });
 });
 
