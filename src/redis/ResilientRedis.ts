@@ -496,10 +496,10 @@ export class ResilientRedis extends EventEmitter {
    * One attempt, failed with CommandTimeoutError after `ms`: one promise, settled by the reply
    * or the timer, whichever comes first (Promise.race would cost a promise and reactions more).
    */
-  private attempt<T>(command: () => Promise<T>, ms: number): Promise<T> {
+  private attempt<T>(command: () => Promise<T>, ms: number, budget: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const reply = Promise.resolve(command()); // a synchronous throw rejects before any timer is set
-      const timer = setTimeout(() => reject(new CommandTimeoutError(`Redis at ${this.address} did not answer within ${ms} ms`)), ms);
+      const timer = setTimeout(() => reject(new CommandTimeoutError(this.timeoutMessage(ms, budget))), ms);
       reply.then(
         (value) => {
           clearTimeout(timer);
@@ -511,6 +511,12 @@ export class ResilientRedis extends EventEmitter {
         },
       );
     });
+  }
+
+  /** What a timed-out attempt says: an attempt cut short by the call's deadline says so. */
+  private timeoutMessage(ms: number, budget: number): string {
+    const bound = ms < this.config.commandTimeoutMs ? `${Math.round(ms)} ms, the rest of the call's ${budget} ms deadline` : `${ms} ms`;
+    return `Redis at ${this.address} did not answer within ${bound}`;
   }
 
   /** An error as the caller gets it: always a MathDispatcherError, with the original as cause. */
@@ -552,7 +558,7 @@ export class ResilientRedis extends EventEmitter {
       if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
       const attemptMs = Math.min(this.config.commandTimeoutMs, remaining);
       try {
-        const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs);
+        const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs, budget);
         this.breakerSuccess(breaker);
         return result;
       } catch (error) {
