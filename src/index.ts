@@ -13,6 +13,8 @@ export {
   type ConnectTarget,
   type SingleFunctionMethods,
   type AnyResult,
+  type ResultOf,
+  type BatchOutcomes,
   SCRIPT_FUNCTIONS,
 } from "./dispatcher/MathDispatcher.js";
 export type { Signal, Decision, InputSource } from "./dispatcher/dispatch.js";

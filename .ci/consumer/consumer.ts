@@ -37,7 +37,7 @@ import {
   ARG_NAMES, renderSessionChart, sessionSeries, renderRatioChart, ClusterScriptTransport, StandaloneScriptTransport,
   runKeyed, libraryState, loadLibrary, loadScripts, clusterReady, groupBySlotOwner, masters, nodeAddress, replicas,
   slotOf, CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, clusterHealth, READ_ONLY_SUFFIX,
-  type ConnectTarget, type AnyResult, type RsiInput, type RsiResult, type ValidatedFunction, type ScriptFunction,
+  type ConnectTarget, type AnyResult, type ResultOf, type BatchOutcomes, type RsiInput, type RsiResult, type ValidatedFunction, type ScriptFunction,
   type NamedArgs, type FunctionsLibrary, type LibraryFunction, type ResultTierOptions, type ScriptRunnerOptions, type ScriptCallOptions,
   type ArgSpec, type ArgType, type ScriptArgs, type ScriptName, type StopLossReference, type PositionSizeReference,
   type NewsBoostReference, type ConfidenceReference, type Segment, type FieldKind, type TtlAuditRow,
@@ -60,7 +60,7 @@ export type EveryType = [
   VwapBand, VwapBandResult, VwapBar, VwapInput, VwapResult, VwapStatus, VwapTick, CallContext, CallOptions,
   ConnectOptions, ConnectionFailure, ErrorClass, SingleFunctionMethods, SizeBound, ConsumerCounters, ConsumerStats,
   DeniedCheck, TlsInput, TlsMaterial, TlsSettings,
-  ConnectTarget, AnyResult, RsiInput, RsiResult, ValidatedFunction<never, unknown>, ScriptFunction<{ symbol: string }, unknown>,
+  ConnectTarget, AnyResult, ResultOf<"atr">, BatchOutcomes<BatchCall[]>, RsiInput, RsiResult, ValidatedFunction<never, unknown>, ScriptFunction<{ symbol: string }, unknown>,
   NamedArgs, FunctionsLibrary, LibraryFunction, ResultTierOptions, ScriptRunnerOptions, ScriptCallOptions, ArgSpec, ArgType, ScriptArgs<"atr">,
   ScriptName, StopLossReference, PositionSizeReference, NewsBoostReference, ConfidenceReference, Segment, FieldKind,
   TtlAuditRow, StreamHealth, GroupHealth, SessionPoint, SessionSeries, SessionChartOptions, RatioRow, RatioChartOptions,
@@ -155,7 +155,8 @@ async function main(): Promise<void> {
     const vwap = await mine.vwap({ symbol: "NIFTY", bars, bands: [1] });
     check(Math.abs(vwap.vwap - vwapRef.toNumber()) < 1e-9 && vwap.cache === "miss", "vwap on the consumer's ioredis");
     const outcomes = await math.batch([{ fn: "atr", input: { symbol: "NIFTY", period: 14, bars } }]);
-    check(outcomes[0]?.ok && outcomes[0].value && (await mine.atr({ symbol: "NIFTY", period: 14, bars })).cache === "hit", "batch and cache");
+    // typed by its call's fn: the first outcome's value is an ATR result, no narrowing needed
+    check(outcomes[0].ok && outcomes[0].value.atr > 0 && (await mine.atr({ symbol: "NIFTY", period: 14, bars })).cache === "hit", "batch and cache");
     const unstored: ScriptCallOptions = { store: false, deadlineMs: 2_000 };
     check((await math.atr({ symbol: "NOSTORE", period: 14, bars }, unstored)).cache === "miss" && (await own.keys("pattern_cache:atr:*:NOSTORE:*")).length === 0, "store: false");
     try {

@@ -53,8 +53,19 @@ export type SingleFunctionMethods = {
   [K in keyof FunctionTypes]: (input: FunctionTypes[K][0], options?: ScriptCallOptions) => Promise<FunctionTypes[K][1] & ResultMeta>;
 };
 
-/** The result of any one function, with its {@link ResultMeta} (what `run` resolves to). */
-export type AnyResult = FunctionTypes[FunctionName][1] & ResultMeta;
+/** The result of function `K` with its {@link ResultMeta}: what `run` and `batch` give for a call of `fn: K`. */
+export type ResultOf<K extends FunctionName> = FunctionTypes[K][1] & ResultMeta;
+
+/** The result of any one function, with its {@link ResultMeta}. */
+export type AnyResult = ResultOf<FunctionName>;
+
+/**
+ * The outcomes of {@link MathDispatcher.batch}, each typed by its call's `fn`: for an array
+ * literal, a tuple (`[BatchOutcome<AtrResult & ResultMeta>, BatchOutcome<VwapResult & ResultMeta>]`).
+ */
+export type BatchOutcomes<C extends readonly BatchCall[]> = {
+  -readonly [I in keyof C]: C[I] extends { fn: infer K extends FunctionName } ? BatchOutcome<ResultOf<K>> : never;
+};
 
 function functionOf(fn: unknown, field: string): AnyFunction {
   if (typeof fn !== "string" || !Object.hasOwn(SCRIPT_FUNCTIONS, fn)) {
@@ -163,7 +174,7 @@ export class MathDispatcher {
   }
 
   /** One single-function call chosen by name (what {@link MathDispatcher.batch} takes). */
-  run(call: BatchCall, options?: ScriptCallOptions): Promise<AnyResult> {
+  run<K extends FunctionName>(call: { fn: K; input: FunctionTypes[K][0] }, options?: ScriptCallOptions): Promise<ResultOf<K>> {
     return (async () => {
       checkCallOptions(options); // here too: the in-process tier may answer before the runner sees them
       if (typeof call !== "object" || call === null) throw new InvalidInputError("call", "must be { fn, input }");
@@ -185,7 +196,7 @@ export class MathDispatcher {
    * (or an unknown `fn`) yields its error in place and is not sent. A series longer than one
    * call carries runs in chunks of its own, next to the pipeline.
    */
-  async batch(calls: readonly BatchCall[], options?: ScriptCallOptions): Promise<BatchOutcome<AnyResult>[]> {
+  async batch<const C extends readonly BatchCall[]>(calls: C, options?: ScriptCallOptions): Promise<BatchOutcomes<C>> {
     requireArray(calls, "calls");
     checkCallOptions(options);
     const long = new Map<number, () => Promise<AnyResult>>();
@@ -201,7 +212,8 @@ export class MathDispatcher {
         return { call: scriptCall(fn, this.runner.entry(fn.script), parsed, this.options), extra: fn };
       }),
     );
-    return this.answer(prepared, (reply, fn) => decodeResult(fn, this.runner.entry(fn.script), reply) as AnyResult, options, long);
+    const outcomes = await this.answer(prepared, (reply, fn) => decodeResult(fn, this.runner.entry(fn.script), reply) as AnyResult, options, long);
+    return outcomes as unknown as BatchOutcomes<C>; // outcome i decodes call i's fn: the type says which
   }
 
   /**
