@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The package as a consumer gets it: pack it, install the tarball with ioredis 6, 5 and the
-# peer range's floor into scratch projects, and for each of ESM with NodeNext, ESM with
+# peer range's floor into scratch projects, and for each of ESM with NodeNext (and
+# exactOptionalPropertyTypes, which strict projects turn on), ESM with
 # Bundler resolution and CommonJS type-check consumer.ts (every public export, skipLibCheck off)
 # and run it against a throwaway redis-server. Needs a build in dist/ and redis-server on PATH.
 set -euo pipefail
@@ -17,7 +18,7 @@ echo "packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) kB)"
 failed=()
 declare -A type=([esm-nodenext]=module [esm-bundler]=module [cjs]=commonjs)
 declare -A options=(
-  [esm-nodenext]='"module": "NodeNext", "moduleResolution": "NodeNext"'
+  [esm-nodenext]='"module": "NodeNext", "moduleResolution": "NodeNext", "exactOptionalPropertyTypes": true'
   [esm-bundler]='"module": "Preserve", "moduleResolution": "Bundler"'
   [cjs]='"module": "NodeNext", "moduleResolution": "NodeNext"'
 )

@@ -141,7 +141,8 @@ async function main(): Promise<void> {
   // Against Redis: a throwaway server, the dispatcher through the resilient client and on the
   // consumer's own ioredis instance (its Redis type must be accepted: 5.x or 6.x).
   const server: LocalRedisServer = await startLocalRedis();
-  const client = new ResilientRedis({ config: { url: server.url } } satisfies ResilientRedisOptions);
+  const urlLikeAnEnvValue = (): string | undefined => server.url; // README's form, { url: process.env.REDIS_URL }
+  const client = new ResilientRedis({ config: { url: urlLikeAnEnvValue() } } satisfies ResilientRedisOptions);
   const own = new Redis(server.url, { db: DATABASES.patterns.db });
   const math = MathDispatcher.connect(server.url);
   const mine = new MathDispatcher(own);

@@ -44,13 +44,16 @@ export interface TlsSettings {
   servername?: string;
 }
 
-/** What a caller may set; everything is optional. */
+/**
+ * What a caller may set; everything is optional, and `undefined` is the same as absent (so
+ * `{ url: process.env.REDIS_URL }` type-checks under `exactOptionalPropertyTypes`).
+ */
 export interface RedisConfigInput {
-  url?: string;
-  host?: string;
-  port?: number;
-  username?: string;
-  password?: string;
+  url?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
   /** `true` for TLS with Node's trust store, or the CA, client certificate and server name to use. */
   tls?: boolean | TlsInput;
   /** Per-database overrides of the map, e.g. `{ patterns: 12 }` on a shared test server. */
