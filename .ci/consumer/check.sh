@@ -56,6 +56,18 @@ JSON
   done
 done
 node "$here/coverage.cjs" "$root/node_modules/typescript" "$work/ioredis6/esm-nodenext" || failed+=("export coverage")
+# both module forms in one process (one dependency requires the package, another imports it):
+# an error made by one copy is an instance of the other copy's class of the same name
+dual='
+import { createRequire } from "node:module";
+const esm = await import("math-dispatcher");
+const cjs = createRequire(process.cwd() + "/")("math-dispatcher");
+const e = new cjs.InvalidInputError("period", "x");
+const ok = esm.MathDispatcherError !== cjs.MathDispatcherError && e instanceof esm.InvalidInputError &&
+  e instanceof esm.MathDispatcherError && !(e instanceof esm.ConnectionError);
+console.log("both module forms in one process:", ok ? "instanceof holds" : "instanceof fails");
+process.exit(ok ? 0 : 1);'
+(cd "$work/ioredis6" && node --input-type=module -e "$dual") || failed+=("instanceof across the module forms")
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'consumer check failed: %s\n' "${failed[@]}"
   exit 1

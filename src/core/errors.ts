@@ -1,13 +1,31 @@
+/** Marks the package's errors, whichever copy of it made them (one symbol per process). */
+const ERROR_BRAND = Symbol.for("math-dispatcher.error");
+
 /**
  * Every error the SDK throws is a {@link MathDispatcherError}; catch the subclasses with
  * `instanceof` to tell bad input from a Redis problem.
+ *
+ * `instanceof` holds across the package's two module forms too: a process that loads both the
+ * ESM and the CommonJS build (one dependency requires it, another imports it) has two copies of
+ * every class, and an error of one copy is an instance of the same-named class of the other.
  */
 export class MathDispatcherError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== "object" || value === null || !(ERROR_BRAND in value)) return false;
+    // the other copy's error: an instance when a class of its prototype chain has this one's name
+    for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      if (Object.hasOwn(proto, "constructor") && (proto.constructor as { name?: unknown }).name === this.name) return true;
+    }
+    return false;
+  }
 }
+Object.defineProperty(MathDispatcherError.prototype, ERROR_BRAND, { value: true });
 
 /**
  * An input was rejected, by the TypeScript validation before any Redis call or by the Lua
