@@ -250,8 +250,11 @@ export function connectionFailureOf(error: unknown): ConnectionFailure | undefin
 }
 
 /** A connection failure as a {@link ConnectionError} naming the server, with the error as its cause. */
-export function toConnectionError(config: Pick<RedisConfig, "host" | "port">, error: unknown, failure?: ConnectionFailure): ConnectionError {
+export function toConnectionError(config: Pick<RedisConfig, "host" | "port"> & { tls?: RedisConfig["tls"] }, error: unknown, failure?: ConnectionFailure): ConnectionError {
   if (error instanceof ConnectionError) return error;
+  const kind = failure ?? connectionFailureOf(error) ?? "closed";
   const message = error instanceof Error ? error.message : String(error);
-  return new ConnectionError(addressOf(config), failure ?? connectionFailureOf(error) ?? "closed", message, { cause: error });
+  // a server without TLS never answers a TLS handshake: the client sees only a timeout
+  const hint = kind === "timeout" && config.tls ? " (TLS is on: does the server speak TLS on this port?)" : "";
+  return new ConnectionError(addressOf(config), kind, message + hint, { cause: error });
 }

@@ -89,6 +89,12 @@ describe("errors in one line", () => {
     expect(verbose.stderr).toMatch(/\n\s+at /);
   });
 
+  it("rediss:// to a server without TLS: exit 2 with a timeout that says TLS is on", async () => {
+    const run = await mathd("scripts", "list", "--url", server.url.replace("redis://", "rediss://"));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/: timeout: .*\(TLS is on: does the server speak TLS on this port\?\)\n$/);
+  }, 30_000);
+
   it("a server that accepts the connection and never answers: exit 2 with a timeout, not a hang", async () => {
     const silent = createServer((socket) => socket.on("error", () => undefined));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));

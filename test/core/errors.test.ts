@@ -23,7 +23,7 @@ describe("error classes", () => {
     const copied = new CopyInvalid("period: must be a positive integer");
     expect([copied instanceof InvalidInputError, copied instanceof MathDispatcherError, copied instanceof ConnectionError]).toEqual([true, true, false]);
     expect(new CopyError("x") instanceof InvalidInputError).toBe(false); // a parent is no instance of its child
-    expect([new Error("x") instanceof MathDispatcherError, null instanceof MathDispatcherError]).toEqual([false, false]);
+    expect([new Error("x") instanceof MathDispatcherError, (null as unknown) instanceof MathDispatcherError]).toEqual([false, false]);
     // an unbranded look-alike is not one of ours
     class InvalidLookAlike extends Error {}
     Object.defineProperty(InvalidLookAlike, "name", { value: "InvalidInputError" });
