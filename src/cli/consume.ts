@@ -132,35 +132,35 @@ function sayStats(say: Say, event: "stats" | "summary", stats: Figures, seconds:
 export const START_TIMEOUT_MS = 5000;
 
 /**
- * Waits for the consumer's first connection: a wrong password or a missing permission fails at
- * once (it never heals by itself), any other failure once {@link START_TIMEOUT_MS} has passed.
+ * Watches the consumer's start, until its first pass has made its groups (`ready`): `failed`
+ * rejects at once for a wrong password or a missing permission (it never heals by itself; ioredis
+ * 5 reports the connection ready before its AUTH fails), and once {@link START_TIMEOUT_MS} has
+ * passed without a start.
  */
-function firstConnection(ticks: Redis | Cluster, consumer: TickConsumer, signal: AbortSignal | undefined, address: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (ticks.status === "ready" || signal?.aborted) return resolve();
-    let lastError: unknown;
-    const done = (error?: unknown) => {
-      clearTimeout(timer);
-      ticks.off("ready", ready);
-      ticks.off("error", failed);
-      consumer.off("stopping", ready);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const ready = () => done();
-    const failed = (error: unknown) => {
-      lastError = error;
-      const failure = connectionFailureOf(error);
-      if (failure === "auth" || failure === "denied") done(new ConnectionError(address, failure, `refused at start: ${(error as Error).message}`, { cause: error }));
-    };
-    const timer = setTimeout(() => {
-      const failure = connectionFailureOf(lastError) ?? "timeout";
-      done(new ConnectionError(address, failure, `not connected within ${START_TIMEOUT_MS} ms of the start${lastError ? `: ${(lastError as Error).message}` : ""}`, { cause: lastError }));
-    }, START_TIMEOUT_MS);
-    ticks.on("ready", ready);
-    ticks.on("error", failed);
-    consumer.once("stopping", ready);
-  });
+function watchStart(ticks: Redis | Cluster, consumer: TickConsumer, address: string): { failed: Promise<never>; done: () => void } {
+  let fail: (error: ConnectionError) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined); // whoever races it sees the rejection
+  let lastError: unknown;
+  const seen = (error: unknown) => {
+    lastError = error;
+    const failure = connectionFailureOf(error);
+    if (failure === "auth" || failure === "denied") fail(new ConnectionError(address, failure, `refused at start: ${(error as Error).message}`, { cause: error }));
+  };
+  const timer = setTimeout(() => {
+    const detail = lastError ? `: ${(lastError as Error).message}` : "";
+    fail(new ConnectionError(address, connectionFailureOf(lastError) ?? "timeout", `not connected within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
+  }, START_TIMEOUT_MS);
+  const done = () => {
+    clearTimeout(timer);
+    ticks.off("error", seen);
+    consumer.off("error", seen);
+    consumer.off("ready", done);
+  };
+  ticks.on("error", seen);
+  consumer.on("error", seen);
+  consumer.once("ready", done);
+  return { failed, done };
 }
 
 /** Runs the consumer until stopped; resolves to its final statistics. */
@@ -266,8 +266,23 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     },
   );
   try {
-    await firstConnection(ticks, consumer, signal, address);
-    await consumer.run();
+    const start = watchStart(ticks, consumer, address);
+    const running = (async () => {
+      // the first connection is awaited, not retried as an error: a start is no outage
+      await new Promise<void>((resolve) => {
+        if (ticks.status === "ready" || signal?.aborted) return resolve();
+        ticks.once("ready", resolve);
+        consumer.once("stopping", resolve);
+      });
+      await consumer.run();
+    })();
+    const startFailure = await Promise.race([running.then(() => undefined), start.failed]).catch((error: unknown) => error);
+    start.done();
+    if (startFailure !== undefined) {
+      consumer.stop();
+      await running.catch(() => undefined);
+      throw startFailure;
+    }
   } catch (error) {
     ticks.disconnect();
     await dispatcher.close();

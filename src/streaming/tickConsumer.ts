@@ -172,8 +172,9 @@ export function entryToUpdate(symbol: string, id: string, fields: readonly strin
 /**
  * Events: `applied` (entries applied by one pass), `claimed` ({ stream, count }), `deadLetter`
  * ({ symbol, id, fields, reason }), `error` (a failed pass, as a ConnectionError or another
- * MathDispatcherError with the cause; it is retried), `recovered` (the
- * first pass that succeeded after failed ones), `stopping` ({@link TickConsumer.stop} was called).
+ * MathDispatcherError with the cause; it is retried), `ready` (its groups are made and orphans
+ * claimed: it reads from here on), `recovered` (the first pass that succeeded after failed ones),
+ * `stopping` ({@link TickConsumer.stop} was called).
  */
 export class TickConsumer extends EventEmitter {
   /** This consumer's name in the group. */
@@ -433,6 +434,7 @@ export class TickConsumer extends EventEmitter {
           await this.ensureGroups();
           await this.claimOrphans();
           prepared = true;
+          this.emit("ready");
           // stopped while waiting for others' entries to go idle: read nothing newer before them
           if (this.stopping) break;
         }
