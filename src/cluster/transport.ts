@@ -153,15 +153,15 @@ class Catalog {
  */
 const HEAL_ROUNDS = 10;
 
-/**
- * Runs calls on one target; calls that met "scripts missing" are sent again, only those, after
- * `heal` loaded their scripts on the node that answered, until none is missing.
- */
 /** `roundTrip` with its node named, so the node's own circuit breaker counts it. */
 function onNode(roundTrip: RoundTrip, address: string | undefined): RoundTrip {
   return address === undefined ? roundTrip : (command) => roundTrip(command, address);
 }
 
+/**
+ * Runs calls on one target; calls that met "scripts missing" are sent again, only those, after
+ * `heal` loaded their scripts on the node that answered, until none is missing.
+ */
 async function execHealing(
   catalog: Catalog,
   target: Target,
