@@ -134,14 +134,24 @@ function parseUrl(source: Source): { host: string; port?: number; username?: str
   };
 }
 
-function pem(source: { value: unknown; setting: string }): Buffer {
+/** The PEM block a file of each TLS setting must hold: a certificate (CA or client), or a private key. */
+const PEM_BLOCK = { certificate: /-----BEGIN (TRUSTED )?CERTIFICATE-----/, key: /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/ } as const;
+
+/**
+ * A TLS setting's PEM: bytes given as they are, or a file's, which must hold the `kind` of block
+ * it is for (a key given as the CA, say, is refused here, not at the handshake).
+ */
+function pem(source: { value: unknown; setting: string }, kind: keyof typeof PEM_BLOCK): Buffer {
   if (Buffer.isBuffer(source.value)) return source.value;
   const path = text(source) as string;
+  let content: Buffer;
   try {
-    return readFileSync(path);
+    content = readFileSync(path);
   } catch (error) {
     throw new ConfigurationError(source.setting, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+  if (!PEM_BLOCK[kind].test(content.toString("latin1"))) throw new ConfigurationError(source.setting, `${path} holds no PEM ${kind === "key" ? "private key" : "certificate"}`);
+  return content;
 }
 
 function resolveTls(input: RedisConfigInput, env: NodeJS.ProcessEnv, enabled: boolean): false | TlsSettings {
@@ -159,11 +169,11 @@ function resolveTls(input: RedisConfigInput, env: NodeJS.ProcessEnv, enabled: bo
   const settings: TlsSettings = {};
   if (ca) {
     const list = Array.isArray(ca.value) ? ca.value : [ca.value];
-    settings.ca = list.map((value, i) => pem({ value, setting: list.length > 1 ? `${ca.setting}[${i}]` : ca.setting }));
+    settings.ca = list.map((value, i) => pem({ value, setting: list.length > 1 ? `${ca.setting}[${i}]` : ca.setting }, "certificate"));
   }
   if (cert && key) {
-    settings.cert = pem(cert);
-    settings.key = pem(key);
+    settings.cert = pem(cert, "certificate");
+    settings.key = pem(key, "key");
   }
   if (servername) settings.servername = text(servername);
   return settings;

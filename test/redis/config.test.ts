@@ -72,14 +72,22 @@ describe("TLS configuration", () => {
   };
 
   it("reads CA, certificate and key from files or takes buffers, and always verifies the server", () => {
-    const ca = file("ca.pem", "CA PEM");
-    const env = { REDIS_TLS_CA_FILE: ca, REDIS_TLS_CERT_FILE: file("c.pem", "CERT"), REDIS_TLS_KEY_FILE: file("k.pem", "KEY"), REDIS_TLS_SERVERNAME: "redis.test" };
+    const block = (kind: string, body: string) => `-----BEGIN ${kind}-----\n${body}\n-----END ${kind}-----\n`;
+    const [caPem, certPem, keyPem] = [block("CERTIFICATE", "CA"), block("CERTIFICATE", "CERT"), block("EC PRIVATE KEY", "KEY")];
+    const ca = file("ca.pem", caPem);
+    const env = { REDIS_TLS_CA_FILE: ca, REDIS_TLS_CERT_FILE: file("c.pem", certPem), REDIS_TLS_KEY_FILE: file("k.pem", keyPem), REDIS_TLS_SERVERNAME: "redis.test" };
     const fromEnv = resolveRedisConfig({ url: "redis://10.0.0.5:6380" }, env);
-    expect(fromEnv.tls).toEqual({ ca: [Buffer.from("CA PEM")], cert: Buffer.from("CERT"), key: Buffer.from("KEY"), servername: "redis.test" });
+    expect(fromEnv.tls).toEqual({ ca: [Buffer.from(caPem)], cert: Buffer.from(certPem), key: Buffer.from(keyPem), servername: "redis.test" });
+    // a file that holds the other kind of block is refused at start-up, naming the setting
+    for (const [name, wrong] of [["REDIS_TLS_CA_FILE", "k.pem"], ["REDIS_TLS_KEY_FILE", "c.pem"]] as const) {
+      const error = thrown(() => resolveRedisConfig({}, { ...env, [name]: join(dir, wrong) }));
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).setting).toBe(name);
+    }
     expect(connectionOptions(fromEnv).tls).toMatchObject({ servername: "redis.test", rejectUnauthorized: true });
     // options win over the environment, setting by setting
     const mixed = resolveRedisConfig({ tls: { ca: [Buffer.from("A"), ca], servername: "other.test" } }, env);
-    expect(mixed.tls).toMatchObject({ ca: [Buffer.from("A"), Buffer.from("CA PEM")], servername: "other.test", cert: Buffer.from("CERT") });
+    expect(mixed.tls).toMatchObject({ ca: [Buffer.from("A"), Buffer.from(caPem)], servername: "other.test", cert: Buffer.from(certPem) });
   });
 
   it("reads an IPv6 address, a bare trailing slash and %-escaped credentials from a URL", () => {
