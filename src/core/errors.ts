@@ -15,6 +15,10 @@ export class MathDispatcherError extends Error {
     this.name = new.target.name;
   }
 
+  /**
+   * `instanceof`: an instance of this class, or an error of the package's other module form whose
+   * class of the same name is in its prototype chain.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (typeof value !== "object" || value === null || !(ERROR_BRAND in value)) return false;
