@@ -272,7 +272,7 @@ export class StreamingIndicators {
    * earlier ones, not only for this one.
    */
   private inSymbolOrder<T>(symbols: readonly string[], budget: () => CallOptions, send: () => Promise<T>): Promise<T> {
-    const earlier = symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
+    const earlier = this.inFlightOf(symbols);
     const result = earlier.length === 0 ? send() : this.afterEarlier(symbols, earlier, budget).then(send);
     const settled = Promise.allSettled([...earlier, result]).then(() => undefined);
     for (const symbol of symbols) this.inFlight.set(symbol, settled);
@@ -280,6 +280,11 @@ export class StreamingIndicators {
       for (const symbol of symbols) if (this.inFlight.get(symbol) === settled) this.inFlight.delete(symbol);
     });
     return result;
+  }
+
+  /** The calls of `symbols` this object has in flight, each settled (never rejected). */
+  private inFlightOf(symbols: readonly string[]): Promise<void>[] {
+    return symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
   }
 
   /** Settles once `earlier` (calls of `symbols` in flight) have; rejects with a CommandTimeoutError when `budget` runs out first. */
@@ -400,7 +405,7 @@ export class StreamingIndicators {
         extra: undefined,
       })),
     );
-    const earlier = symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
+    const earlier = this.inFlightOf(symbols);
     const waited = earlier.length === 0 ? undefined : await this.afterEarlier(symbols, earlier, budget).then(() => undefined, (error: CommandTimeoutError) => error);
     const left = waited ? { ok: false as const, error: waited } : attempt(budget);
     if (!left.ok) return prepared.map((p) => (p.ok ? left : p));
