@@ -16,7 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { MathDispatcher } from "../src/dispatcher/MathDispatcher.js";
-import { buildFunctionsLibrary } from "../src/build/functionsLibrary.js";
+import { buildFunctionsLibraries } from "../src/build/functionsLibrary.js";
+import { loadLibraries } from "../src/cluster/loader.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
 import { freePort } from "../src/redis/localServer.js";
 import { liveUpdates } from "./scenarios.js";
@@ -83,10 +84,10 @@ try {
   for (const script of SCRIPTS) await redis.script("LOAD", script.source);
   const s = await serverScenarios(math, redis);
 
-  // the same scripts as the Functions library, for the FCALL rows
-  const library = buildFunctionsLibrary(SCRIPTS);
-  await redis.function("LOAD", "REPLACE", library.code);
-  const byFunction = new Map(library.functions.map((f) => [f.sha1, f.functionName]));
+  // the same scripts as Functions libraries, for the FCALL rows
+  const libraries = buildFunctionsLibraries(SCRIPTS);
+  await loadLibraries(redis, libraries);
+  const byFunction = new Map(libraries.map(({ fn }) => [fn.sha1, fn.functionName]));
 
   /** Instructions per call over `batch` (as FCALL with `fcall`), sent as one pipeline after one unmeasured round. */
   const perCall = async (batch: () => RawCall[], fcall = false): Promise<number> => {

@@ -17,7 +17,8 @@ import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
 import { packDoubles } from "../src/core/units.js";
 import { readOnlyCall } from "../src/core/manifest.js";
 import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES, MAX_STREAM_UPDATES_PER_CALL } from "../src/dispatcher/limits.js";
-import { buildFunctionsLibrary, functionName } from "../src/build/functionsLibrary.js";
+import { buildFunctionsLibraries, functionName } from "../src/build/functionsLibrary.js";
+import { loadLibraries } from "../src/cluster/loader.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
 import { barsOf, liveUpdates, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
@@ -56,7 +57,7 @@ async function serverUs(redis: Redis, calls: readonly RawCall[]): Promise<number
   return Number(match[2]) / calls.length;
 }
 
-/** Microseconds of server time per FCALL of the `mathd` library over the same calls (issue 12: Functions mode). */
+/** Microseconds of server time per FCALL of the Functions libraries over the same calls (issue 12: Functions mode). */
 async function fcallUs(redis: Redis, calls: readonly RawCall[], names: ReadonlyMap<string, string>): Promise<number> {
   await redis.config("RESETSTAT");
   for (let i = 0; i < calls.length; i += 100) {
@@ -276,8 +277,8 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     );
   }
 
-  // the same scripts as a Functions library (FCALL), against EVALSHA: what Functions mode costs
-  await redis.function("LOAD", "REPLACE", buildFunctionsLibrary(SCRIPTS).code);
+  // the same scripts as Functions libraries (FCALL), against EVALSHA: what Functions mode costs
+  await loadLibraries(redis, buildFunctionsLibraries(SCRIPTS));
   const byFunction = new Map(SCRIPTS.map((s) => [s.sha1, functionName(s.name, s.version)]));
   for (const [label, call] of [["atr 30 bars", atrCall(bars30)], ["dispatch", dispatchCall]] as const) {
     await paired(
@@ -376,5 +377,24 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     values.forEach((v, i) => (longest[i] = Math.max(longest[i] ?? 0, v)));
   }
   hooks.ratio(`server: ${MAX_CALL_US} us/longest call at any accepted input`, longest.map((v) => MAX_CALL_US / v));
+
+  // loading holds the server too, while Redis compiles the text: every script (SCRIPT LOAD) and
+  // every Functions library (FUNCTION LOAD, one per script version), from empty, as after a restart
+  hooks.progress("longest load");
+  const loads = { script: [] as number[], library: [] as number[] };
+  for (let i = 0; i < Math.min(reps, 3); i++) {
+    await redis.script("FLUSH");
+    await redis.call("FUNCTION", "FLUSH");
+    await redis.slowlog("RESET");
+    for (const script of SCRIPTS) await redis.script("LOAD", script.source);
+    await loadLibraries(redis, buildFunctionsLibraries(SCRIPTS));
+    const entries = (await redis.slowlog("GET", 1000)) as [number, number, number, string[]][];
+    const longestOf = (command: string) => Math.max(...entries.filter((e) => `${e[3][0]} ${e[3][1]}`.toLowerCase() === command).map((e) => e[2]));
+    loads.script.push(longestOf("script load"));
+    loads.library.push(longestOf("function load"));
+  }
+  hooks.figure("server longest load: SCRIPT LOAD of a script", "us", loads.script);
+  hooks.figure("server longest load: FUNCTION LOAD of a library", "us", loads.library);
+  hooks.ratio(`server: ${MAX_CALL_US} us/longest script or library load`, loads.script.map((v, i) => MAX_CALL_US / Math.max(v, loads.library[i] as number)));
   await redis.config("SET", "slowlog-log-slower-than", "10000");
 }

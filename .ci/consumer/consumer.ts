@@ -35,7 +35,7 @@ import {
   type VwapStatus, type VwapTick,
   RsiReference, rsiReference, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_NEWS_ITEMS, MAX_DISPATCH_BARS, MAX_STREAM_UPDATES_PER_CALL, LIMITS,
   ARG_NAMES, renderSessionChart, sessionSeries, renderRatioChart, ClusterScriptTransport, StandaloneScriptTransport,
-  runKeyed, libraryState, loadLibrary, loadScripts, clusterReady, groupBySlotOwner, masters, nodeAddress, replicas,
+  runKeyed, librariesOnNode, loadLibraries, pruneLibraries, loadScripts, clusterReady, groupBySlotOwner, masters, nodeAddress, replicas,
   slotOf, CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, clusterHealth, READ_ONLY_SUFFIX,
   type ConnectTarget, type AnyResult, type ResultOf, type BatchOutcomes, type RsiInput, type RsiResult, type ValidatedFunction, type ScriptFunction,
   type NamedArgs, type FunctionsLibrary, type LibraryFunction, type ResultTierOptions, type ScriptRunnerOptions, type ScriptCallOptions,
@@ -44,7 +44,7 @@ import {
   type StreamHealth, type GroupHealth, type SessionPoint, type SessionSeries, type SessionChartOptions, type RatioRow,
   type RatioChartOptions, type ScriptMode, type ScriptTransport, type TransportOptions, type Command,
   type KeyedCommand, type Outcome, type RoundTrip, type CallGroup, type StartupNode, type ClusterHealth,
-  type ClusterNodeHealth,
+  type ClusterNodeHealth, type LibrariesOnNode,
 } from "math-dispatcher";
 
 /** Every exported type must resolve (an unresolved one is an error with skipLibCheck off). */
@@ -65,7 +65,7 @@ export type EveryType = [
   ScriptName, StopLossReference, PositionSizeReference, NewsBoostReference, ConfidenceReference, Segment, FieldKind,
   TtlAuditRow, StreamHealth, GroupHealth, SessionPoint, SessionSeries, SessionChartOptions, RatioRow, RatioChartOptions,
   ScriptMode, ScriptTransport, TransportOptions, Command, KeyedCommand, Outcome, RoundTrip, CallGroup<ScriptCall>, StartupNode,
-  ClusterHealth, ClusterNodeHealth,
+  ClusterHealth, ClusterNodeHealth, LibrariesOnNode,
 ];
 
 /** Fails to compile when T is `any`: the reference's results must stay typed. */
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   check(svg.startsWith("<svg") && renderRatioChart([{ name: "r", median: 1, floor: 0.5 }]).startsWith("<svg"), "charts");
   check(CLUSTER_NODES_ENV === "MATHD_CLUSTER_NODES" && clusterNodesFromEnv({}) === undefined && slotOf("{NIFTY}") >= 0, "cluster config");
   check(
-    [ClusterScriptTransport, StandaloneScriptTransport, runKeyed, libraryState, loadLibrary, loadScripts, clusterReady,
+    [ClusterScriptTransport, StandaloneScriptTransport, runKeyed, librariesOnNode, loadLibraries, pruneLibraries, loadScripts, clusterReady,
       groupBySlotOwner, masters, nodeAddress, replicas, refuseDatabaseSettings, clusterHealth].every((f) => typeof f === "function"),
     "cluster functions",
   );

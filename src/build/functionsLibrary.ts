@@ -1,42 +1,53 @@
 /**
- * Builds the Redis Functions library `mathd` from the script manifest: one `FUNCTION LOAD` puts
- * every script on a server as a function, where (unlike the EVALSHA script cache) it is
- * replicated, persisted in RDB/AOF and survives a failover.
+ * Builds the Redis Functions libraries from the script manifest: each script version is one
+ * library of one function, where (unlike the EVALSHA script cache) it is replicated, persisted in
+ * RDB/AOF and survives a failover.
  *
- * Each script becomes one function named after its name and version (`atr_v1_0_0`), so two
- * library generations can hold different versions side by side during a rolling upgrade. Each
- * script gets a `do ... end` block of its own in the library, holding its text in two parts
- * ({@link splitScriptBody}):
+ * A library per script version, named after it (`mathd_atr_v3_0_0`, registering `atr_v3_0_0`),
+ * for two reasons:
+ * - FUNCTION LOAD compiles the whole library while every other client waits. All scripts in one
+ *   library were 683 KB of Lua, which held Redis for about 20 ms per load; one script is at most
+ *   a few tens of KB, about as long to load as its SCRIPT LOAD (bench/results, "loads").
+ * - Two generations of the SDK share a server during a rolling upgrade. A library of every
+ *   script could hold one generation's versions only, so each generation replaced the other's
+ *   library whenever one of its functions went missing: a load on nearly every call. A library
+ *   per version lets both generations' versions stand side by side; a version one generation
+ *   dropped stays until `mathd scripts prune` removes it (a caller that still needs it loads it
+ *   again). The version lock (lua/versions.lock) keeps one version's text fixed, so two
+ *   generations never hold different code under one library name; a different build of the same
+ *   text (another library layout) replaces the library with code of the same contract.
+ *
+ * Each library holds its script's text in two parts ({@link splitScriptBody}):
  * - what can run once, when FUNCTION LOAD runs the library: the build's constants and the
  *   includes, which define only helper functions and constants. EVAL runs a script's whole text
  *   on every call, so Lua creates every helper anew each time (a closure per function, with its
  *   upvalues: 7-14 % of an ATR or dispatch miss by callgrind); a library function creates them once.
  * - what must run on every call: the cache hit check and the script's own statements, as the
- *   registered callback. Functions have no global KEYS/ARGV: the block declares them as locals,
- *   which the helpers see as they saw the globals, and the callback sets them on entry (Redis
- *   runs one call at a time).
- * - The block keeps each script's locals to itself (Lua allows 200 locals per function, and the
- *   library is one chunk); nothing at load time calls Redis (Redis refuses `redis.call` there).
+ *   registered callback. Functions have no global KEYS/ARGV: the library declares them as
+ *   locals, which the helpers see as they saw the globals, and the callback sets them on entry
+ *   (Redis runs one call at a time). Nothing at load time calls Redis (Redis refuses
+ *   `redis.call` there).
  * - A script whose shebang says `flags=no-writes` is registered with `flags = { 'no-writes' }`,
  *   so FCALL_RO accepts it, on a replica too.
  *
- * Every function's description carries the library digest, so a loader can read FUNCTION LIST
+ * The function's description carries the library's digest, so a loader can read FUNCTION LIST
  * and tell whether a server holds this very library without downloading its code.
  */
 import { createHash } from "node:crypto";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { CACHE_HIT_START } from "./argSpec.js";
 
-/** The library's name on every server. */
-export const LIBRARY_NAME = "mathd";
+/** Every library's name is this prefix and its function's name. */
+export const LIBRARY_PREFIX = "mathd_";
 
 /**
- * The library's layout, part of its digest: a layout change gives the same scripts a new
- * digest, so loaders replace a library of the old layout. 2: helpers defined once, at load.
+ * The libraries' layout, part of each digest: a layout change gives the same scripts new
+ * digests, so loaders replace libraries of the old layout. 2: helpers defined once, at load.
+ * 3: a library per script version.
  */
-const LIBRARY_LAYOUT = 2;
+const LIBRARY_LAYOUT = 3;
 
-/** One script as a function of the library. */
+/** One script as the function of its library. */
 export interface LibraryFunction {
   /** Function name, `<script>_v<major>_<minor>_<patch>`. */
   readonly functionName: string;
@@ -49,18 +60,19 @@ export interface LibraryFunction {
   readonly readOnly: boolean;
 }
 
-/** The library text and what it registers. */
+/** One script version as a Functions library: its name, text and the function it registers. */
 export interface FunctionsLibrary {
-  readonly name: typeof LIBRARY_NAME;
+  /** `mathd_<function name>`, e.g. `mathd_atr_v3_0_0`. */
+  readonly name: string;
   /**
-   * SHA1 over the library's layout and every function's name, script SHA1 and flags: changes
-   * whenever any script's text or version changes, and is found in every function's description
-   * on a server.
+   * SHA1 over the layout and the function's name, script SHA1 and flags: changes whenever the
+   * script's text or version changes, and is found in the function's description on a server.
    */
   readonly digest: string;
-  /** The `FUNCTION LOAD` payload, starting `#!lua name=mathd`. */
+  /** The `FUNCTION LOAD` payload, starting `#!lua name=<name>`. */
   readonly code: string;
-  readonly functions: readonly LibraryFunction[];
+  /** The one function it registers. */
+  readonly fn: LibraryFunction;
 }
 
 const SHEBANG = /^#!lua((?:[ \t]+[^\r\n]*)?)\r?\n/;
@@ -169,10 +181,10 @@ export function splitScriptBody(body: string): LibraryParts {
 }
 
 /**
- * Builds the library from manifest entries. Deterministic: the same manifest always gives the
- * same text and digest (entries are ordered by function name).
+ * Builds one library per manifest entry. Deterministic: the same manifest always gives the same
+ * libraries, ordered by name.
  */
-export function buildFunctionsLibrary(entries: readonly ScriptManifestEntry[]): FunctionsLibrary {
+export function buildFunctionsLibraries(entries: readonly ScriptManifestEntry[]): readonly FunctionsLibrary[] {
   const prepared = entries
     .map((entry) => {
       const { flags, body } = splitShebang(entry);
@@ -201,35 +213,29 @@ export function buildFunctionsLibrary(entries: readonly ScriptManifestEntry[]): 
     if (names.has(fn.functionName)) throw new FunctionsLibraryError(fn.script, `two entries register ${fn.functionName}`);
     names.add(fn.functionName);
   }
+  return prepared.map(({ fn, body }) => libraryOf(fn, body));
+}
 
-  const digest = createHash("sha1")
-    .update(`layout ${LIBRARY_LAYOUT}\n`)
-    .update(prepared.map(({ fn }) => `${fn.functionName} ${fn.sha1} ${fn.readOnly ? "no-writes" : "-"}\n`).join(""))
-    .digest("hex");
-
-  const parts = [
-    `#!lua name=${LIBRARY_NAME}`,
+function libraryOf(fn: LibraryFunction, body: string): FunctionsLibrary {
+  const name = `${LIBRARY_PREFIX}${fn.functionName}`;
+  const digest = createHash("sha1").update(`layout ${LIBRARY_LAYOUT}\n${fn.functionName} ${fn.sha1} ${fn.readOnly ? "no-writes" : "-"}\n`).digest("hex");
+  const { once, perCall } = splitScriptBody(body);
+  const code = [
+    `#!lua name=${name}`,
     `-- Generated by src/build/functionsLibrary.ts from the script manifest; library ${digest}.`,
+    "local KEYS, ARGV -- this call's, set by the callback on entry",
+    ...once,
+    "redis.register_function{",
+    `  function_name = '${fn.functionName}',`,
+    `  description = '${describe(fn, digest)}',`,
+    `  flags = { ${fn.readOnly ? "'no-writes'" : ""} },`,
+    "  callback = function(keys, args)",
+    "  KEYS, ARGV = keys, args",
+    ...perCall,
+    "  end,",
+    "}",
   ];
-  for (const { fn, body } of prepared) {
-    const { once, perCall } = splitScriptBody(body);
-    parts.push(
-      `do -- ${fn.functionName}`,
-      "local KEYS, ARGV -- this call's, set by the callback on entry",
-      ...once,
-      "redis.register_function{",
-      `  function_name = '${fn.functionName}',`,
-      `  description = '${describe(fn, digest)}',`,
-      `  flags = { ${fn.readOnly ? "'no-writes'" : ""} },`,
-      "  callback = function(keys, args)",
-      "  KEYS, ARGV = keys, args",
-      ...perCall,
-      "  end,",
-      "}",
-      "end",
-    );
-  }
-  return { name: LIBRARY_NAME, digest, code: `${parts.join("\n")}\n`, functions: prepared.map(({ fn }) => fn) };
+  return { name, digest, code: `${code.join("\n")}\n`, fn };
 }
 
 function describe(fn: LibraryFunction, digest: string): string {

@@ -5,7 +5,9 @@
  * `lua/includes/name.lua`); each include is inlined once, in dependency order, where its first
  * directive stands. `-- @paste "include" block` puts a named block of an include there
  * (blocks.ts), and a loop marked `-- @unroll N` is written out to read N points per
- * `struct.unpack` call (unroll.ts). A header of `-- @name`, `-- @version`, `-- @key` and `-- @arg`
+ * `struct.unpack` call (unroll.ts), except in a script whose header says `-- @no-unroll` (one
+ * that runs its loops on one point at a time, where the copies only lengthen the text Redis
+ * compiles while every other client waits: SCRIPT LOAD and FUNCTION LOAD). A header of `-- @name`, `-- @version`, `-- @key` and `-- @arg`
  * lines declares what the script is and what it takes; the number of `@key` lines is the
  * script's numkeys.
  */
@@ -59,6 +61,7 @@ export interface BuiltScript {
 }
 
 const INCLUDE = /^\s*--\s*@include\s+"([a-z0-9_]+)"\s*$/;
+const NO_UNROLL = /^--\s*@no-unroll\b/;
 const TAG = /^--\s*@(name|version|key|arg|limit|uses|chained)\b\s*(.*)$/;
 /** A comment line indented past its tag continues the tag's text. */
 const CONTINUATION = /^--\s{2,}(\S.*)$/;
@@ -84,13 +87,14 @@ function expand(
   readLines: ReadLines,
   stack: string[],
   done: Set<string>,
+  unroll: boolean,
 ): string[] {
   const read = readLines(path);
   if (!read) throw new LuaBuildError(relative(luaDir, path), 0, "file not found");
   let lines = read;
   try {
     lines = pasteBlocks(read, (include) => readLines(join(luaDir, "includes", `${include}.lua`)));
-    lines = unrollLoops(lines);
+    if (unroll) lines = unrollLoops(lines);
   } catch (error) {
     if (error instanceof BlockError) throw new LuaBuildError(relative(luaDir, path), error.line, error.message);
     // an @unroll error counts the lines of the pasted blocks too: its text says where it is
@@ -117,7 +121,7 @@ function expand(
     }
     done.add(includePath);
     out.push(`-- begin include ${name}`);
-    out.push(...expand(includePath, luaDir, readLines, [...stack, includePath], done));
+    out.push(...expand(includePath, luaDir, readLines, [...stack, includePath], done, unroll));
     out.push(`-- end include ${name}`);
   });
   return out;
@@ -247,7 +251,7 @@ export function buildScript(
   const lines = readLines(path);
   if (!lines) throw new LuaBuildError(file, 0, "file not found");
   const inlined = new Set<string>();
-  const body = expand(path, luaDir, readLines, [path], inlined);
+  const body = expand(path, luaDir, readLines, [path], inlined, !lines.some((line) => NO_UNROLL.test(line)));
   const limits = limitsOf(file, body);
   const header = parseHeader(file, lines, limits);
   const args = composeArgs(file, header, argsOf);

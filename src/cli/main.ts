@@ -13,7 +13,7 @@ import { chartSession } from "./chartCommand.js";
 import { describeError, EXIT, exitCodeFor, OutputError, stackOf, UsageError } from "./cliErrors.js";
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { consume } from "./consume.js";
-import { listScripts, loadScripts, manifestDocument, renderScripts } from "./scriptsCommand.js";
+import { listScripts, loadScripts, manifestDocument, pruneScriptLibraries, renderPruned, renderScripts } from "./scriptsCommand.js";
 import { CLUSTER_NODES_ENV, clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 
 /** Where `mathd` writes: stdout for results and help, stderr for errors. */
@@ -94,7 +94,7 @@ const COMMANDS: Record<string, Command> = {
       json: JSON_OPTION,
       sample: { type: "string", value: "N", help: "keys sampled per database for the TTL audit (SCAN), default 1000" },
       "timeout-ms": { type: "string", value: "N", help: "how long reaching Redis, and then each command, may take; default 1000" },
-      "script-mode": { type: "string", value: "MODE", help: "what a cluster's masters must hold: evalsha (the scripts, loaded on first use: a warning) or functions (the mathd library: a problem), default evalsha" },
+      "script-mode": { type: "string", value: "MODE", help: "what a cluster's masters must hold: evalsha (the scripts, loaded on first use: a warning) or functions (this build's mathd_* libraries: a problem), default evalsha" },
     },
     exitHelp: [
       "exit codes:",
@@ -163,10 +163,11 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   scripts: {
-    summary: "the Lua scripts: load them on a server, list what it holds, print the manifest",
+    summary: "the Lua scripts: load them on a server, list what it holds, prune old libraries, print the manifest",
     usage: [
       "scripts load [--url URL] [--json]      SCRIPT LOAD every script (SHA1s checked)",
       "scripts list [--url URL] [--json]      which of this build's scripts the server holds",
+      "scripts prune [--url URL] [--json]     delete the mathd_* Functions libraries this build does not use",
       "scripts manifest [--out FILE]          the manifest JSON for clients in other languages",
     ],
     options: {
@@ -190,7 +191,12 @@ const COMMANDS: Record<string, Command> = {
         out.stdout(values.json ? json(result) : `${renderScripts(result.target, result.scripts)}\n`);
         return EXIT.ok;
       }
-      throw new UsageError(action === undefined ? "scripts needs an action: load, list or manifest" : `unknown scripts action ${JSON.stringify(action)}: use load, list or manifest`);
+      if (action === "prune") {
+        const result = await pruneScriptLibraries(url(values));
+        out.stdout(values.json ? json(result) : `${renderPruned(result.target, result.deleted)}\n`);
+        return EXIT.ok;
+      }
+      throw new UsageError(action === undefined ? "scripts needs an action: load, list, prune or manifest" : `unknown scripts action ${JSON.stringify(action)}: use load, list, prune or manifest`);
     },
   },
   chart: {

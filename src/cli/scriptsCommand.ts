@@ -1,12 +1,15 @@
 /**
- * `mathd scripts load|list|manifest`: preload the scripts on a server (before a deploy, or on a
- * new replica set), show which of this build's scripts a server holds, and print the manifest
- * that clients in other languages call the same scripts from (examples/python, examples/redis-cli).
+ * `mathd scripts load|list|prune|manifest`: preload the scripts on a server (before a deploy, or
+ * on a new replica set), show which of this build's scripts a server holds, delete the Functions
+ * libraries earlier generations left, and print the manifest that clients in other languages
+ * call the same scripts from (examples/python, examples/redis-cli).
  */
 import type { Redis } from "ioredis";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { ScriptIntegrityError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
+import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
+import { pruneLibraries } from "../cluster/loader.js";
 import { addressOf } from "../redis/config.js";
 import { DATABASES } from "../redis/databases.js";
 import { connectOnce, oneServerConfig } from "./connect.js";
@@ -68,6 +71,25 @@ export async function loadScripts(url: string | undefined): Promise<{ target: st
     redis.disconnect();
   }
   return { target: address, scripts: SCRIPTS.map((s) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: true })) };
+}
+
+/**
+ * Deletes the Functions libraries of this SDK that this build does not use: script versions
+ * earlier generations loaded (each version is a library of its own, so a rolling upgrade leaves
+ * the old ones behind). A process still running an earlier generation loads its library again.
+ */
+export async function pruneScriptLibraries(url: string | undefined): Promise<{ target: string; deleted: string[] }> {
+  const { redis, address } = await connect(url, "prune");
+  try {
+    return { target: address, deleted: await pruneLibraries(redis, buildFunctionsLibraries(SCRIPTS)) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** What prune deleted, as one line. */
+export function renderPruned(target: string, deleted: readonly string[]): string {
+  return deleted.length === 0 ? `${target}: no libraries to prune` : `${target}: deleted ${deleted.length} libraries this build does not use: ${deleted.join(", ")}`;
 }
 
 /** The statuses as an aligned table. */

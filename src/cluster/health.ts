@@ -1,13 +1,13 @@
 /**
  * Health of a Redis Cluster as the SDK needs it: the cluster's own state, and on every node
- * whether it can run the scripts (script cache or Functions library) and, for a replica,
+ * whether it can run the scripts (script cache or Functions libraries) and, for a replica,
  * whether it is in sync. Read-only: it loads nothing.
  */
 import type { Cluster, Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
-import { buildFunctionsLibrary } from "../build/functionsLibrary.js";
-import { libraryState } from "./loader.js";
+import { buildFunctionsLibraries, type FunctionsLibrary } from "../build/functionsLibrary.js";
+import { librariesOnNode } from "./loader.js";
 import { clusterReady, masters, nodeAddress, replicas } from "./topology.js";
 import type { ScriptMode } from "./transport.js";
 
@@ -19,8 +19,12 @@ export interface ClusterNodeHealth {
   readonly clusterState: string;
   /** Manifest scripts absent from this node's script cache (EVALSHA mode needs them on masters). */
   readonly scriptsMissing: readonly string[];
-  /** The `mathd` library on this node: this build's digest, another generation, or none. */
+  /** This build's Functions libraries on this node: all (`current`), some or of another build (`stale`), none. */
   readonly library: "current" | "stale" | "absent";
+  /** This build's libraries absent from this node, or held of another build (Functions mode needs them on masters). */
+  readonly librariesMissing: readonly string[];
+  /** Libraries of this SDK that this build does not use: other versions, left by earlier generations. */
+  readonly librariesOther: readonly string[];
   /** Replicas: `master_link_status` (`up` when in sync). */
   readonly masterLink?: string;
   /** Replicas: bytes behind the master, from the master's INFO replication. */
@@ -43,11 +47,11 @@ function infoField(info: string, name: string): string | undefined {
   return new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
 }
 
-async function nodeHealth(node: Redis, role: "master" | "replica", scripts: readonly ScriptManifestEntry[], library: ReturnType<typeof buildFunctionsLibrary>) {
-  const [clusterInfo, exists, state, replication] = await Promise.all([
+async function nodeHealth(node: Redis, role: "master" | "replica", scripts: readonly ScriptManifestEntry[], libraries: readonly FunctionsLibrary[]) {
+  const [clusterInfo, exists, onNode, replication] = await Promise.all([
     node.call("CLUSTER", "INFO") as Promise<string>,
     node.script("EXISTS", ...scripts.map((s) => s.sha1)) as Promise<number[]>,
-    libraryState(node, library),
+    librariesOnNode(node, libraries),
     node.info("replication"),
   ]);
   const health: ClusterNodeHealth = {
@@ -55,7 +59,9 @@ async function nodeHealth(node: Redis, role: "master" | "replica", scripts: read
     role,
     clusterState: infoField(clusterInfo, "cluster_state") ?? "unknown",
     scriptsMissing: scripts.filter((_, i) => Number(exists[i]) !== 1).map((s) => s.name),
-    library: state,
+    library: onNode.state,
+    librariesMissing: onNode.missing.map((library) => library.name),
+    librariesOther: onNode.others,
     ...(role === "replica" ? { masterLink: infoField(replication, "master_link_status") ?? "unknown" } : {}),
   };
   return { health, slotsOk: Number(infoField(clusterInfo, "cluster_slots_ok") ?? 0), lags: replicaLags(replication) };
@@ -100,7 +106,7 @@ function clusterNodesFindings(text: string): { problems: string[]; warnings: str
 
 /**
  * Reads every node ioredis knows. `mode` says what the masters must hold: the scripts
- * (`evalsha`) or the current library (`functions`); replicas must be linked to their master. A
+ * (`evalsha`) or this build's libraries (`functions`); replicas must be linked to their master. A
  * node that does not answer is a problem of its own; the others are still read.
  */
 export async function clusterHealth(
@@ -109,10 +115,10 @@ export async function clusterHealth(
 ): Promise<ClusterHealth> {
   await clusterReady(cluster);
   const scripts = options.scripts ?? SCRIPTS;
-  const library = buildFunctionsLibrary(scripts);
+  const libraries = buildFunctionsLibraries(scripts);
   const mode = options.mode ?? "evalsha";
   const roles = [...masters(cluster).map((node) => ({ node, role: "master" as const })), ...replicas(cluster).map((node) => ({ node, role: "replica" as const }))];
-  const settled = await Promise.allSettled(roles.map(({ node, role }) => nodeHealth(node, role, scripts, library)));
+  const settled = await Promise.allSettled(roles.map(({ node, role }) => nodeHealth(node, role, scripts, libraries)));
   const read = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -142,7 +148,12 @@ export async function clusterHealth(
     if (n.role === "master" && mode === "evalsha" && n.scriptsMissing.length > 0) {
       warnings.push(`${n.address}: scripts not loaded: ${n.scriptsMissing.join(", ")} (loaded on first use)`);
     }
-    if (n.role === "master" && mode === "functions" && n.library !== "current") problems.push(`${n.address}: mathd library ${n.library}`);
+    if (n.role === "master" && mode === "functions" && n.library !== "current") {
+      problems.push(`${n.address}: Functions libraries ${n.library}, missing: ${n.librariesMissing.join(", ")}`);
+    }
+    if (n.role === "master" && mode === "functions" && n.librariesOther.length > 0) {
+      warnings.push(`${n.address}: libraries this build does not use: ${n.librariesOther.join(", ")} (mathd scripts prune)`);
+    }
     if (n.role === "replica" && n.masterLink !== "up") problems.push(`${n.address}: replica link ${n.masterLink}`);
   }
   return { ok: problems.length === 0, slotsOk, nodes, problems, warnings };

@@ -11,7 +11,7 @@ export {
   type TransportOptions,
 } from "./transport.js";
 export { runKeyed, type Command, type KeyedCommand, type Outcome } from "./pipeline.js";
-export { libraryState, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
+export { librariesOnNode, loadLibraries, loadScripts, pruneLibraries, type LibrariesOnNode, type RoundTrip } from "./loader.js";
 export { clusterReady, groupBySlotOwner, masters, nodeAddress, replicas, slotOf, type CallGroup } from "./topology.js";
 export { CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "./config.js";
 export { clusterHealth, type ClusterHealth, type ClusterNodeHealth } from "./health.js";

@@ -1,14 +1,15 @@
 /**
  * Puts the scripts on one node: the EVALSHA scripts into its script cache (SCRIPT LOAD, each
- * returned SHA1 checked against the manifest) or the `mathd` Functions library (FUNCTION LOAD
- * REPLACE, only when FUNCTION LIST shows the node lacks this library digest). Both first ask
- * whether the node already holds what it needs (SCRIPT EXISTS, FUNCTION LIST without code), so
- * re-running them after every topology change costs one small round trip per node.
+ * returned SHA1 checked against the manifest) or the Functions libraries, one per script version
+ * (FUNCTION LOAD REPLACE of each library FUNCTION LIST shows the node lacks in this build). Both
+ * first ask whether the node already holds what it needs (SCRIPT EXISTS, FUNCTION LIST without
+ * code), so re-running them after every topology change costs one small round trip per node, and
+ * both load one script per command, so that Redis serves its other clients between them.
  */
 import type { Redis } from "ioredis";
 import { ScriptIntegrityError } from "../core/errors.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
-import { describesLibrary, type FunctionsLibrary } from "../build/functionsLibrary.js";
+import { describesLibrary, type FunctionsLibrary, LIBRARY_PREFIX } from "../build/functionsLibrary.js";
 
 /**
  * How each Redis round trip runs (a resilient client's timeout and retry policy, or directly).
@@ -53,41 +54,66 @@ function field(reply: unknown, name: string): unknown {
 }
 
 /**
- * Whether a node holds this exact library: every function of it, each described with this
- * digest. "absent" when no `mathd` library is there, "stale" when another generation is.
+ * The one library of the earlier layout (every script in a library named `mathd`, before 0.1.0
+ * was released). It registers the same function names, which Redis allows in one library only.
  */
-export async function libraryState(
-  node: Redis,
-  library: FunctionsLibrary,
-  roundTrip: RoundTrip = direct,
-): Promise<"current" | "stale" | "absent"> {
-  const reply = (await roundTrip(() => node.call("FUNCTION", "LIST", "LIBRARYNAME", library.name))) as unknown[];
-  // LIBRARYNAME is a pattern: `mathd` would also list a library named e.g. `mathd_old`
-  const ours = (reply ?? []).find((lib) => String(field(lib, "library_name")) === library.name);
-  if (!ours) return "absent";
-  const functions = (field(ours, "functions") as unknown[] | undefined) ?? [];
-  const onServer = new Map(functions.map((fn) => [String(field(fn, "name")), String(field(fn, "description") ?? "")]));
-  const current =
-    onServer.size === library.functions.length &&
-    library.functions.every((fn) => {
-      const description = onServer.get(fn.functionName);
-      return description !== undefined && describesLibrary(description, library.digest);
-    });
-  return current ? "current" : "stale";
+const LEGACY_LIBRARY = "mathd";
+
+/** What a node holds of a build's libraries. */
+export interface LibrariesOnNode {
+  /** `current`: every library, of this build; `absent`: none of them; `stale`: anything between. */
+  readonly state: "current" | "stale" | "absent";
+  /** The libraries to load: absent, or of another build (another layout). */
+  readonly missing: readonly FunctionsLibrary[];
+  /** Libraries of this SDK the build does not use (other versions, the earlier layout): `mathd scripts prune`. */
+  readonly others: readonly string[];
+}
+
+/** Which of `libraries` a node holds, with one FUNCTION LIST of this SDK's libraries (no code). */
+export async function librariesOnNode(node: Redis, libraries: readonly FunctionsLibrary[], roundTrip: RoundTrip = direct): Promise<LibrariesOnNode> {
+  // LIBRARYNAME is a glob on Redis 7.0: `mathd*` lists the legacy `mathd` and every `mathd_...`
+  const reply = (await roundTrip(() => node.call("FUNCTION", "LIST", "LIBRARYNAME", `${LEGACY_LIBRARY}*`))) as unknown[];
+  const onServer = new Map<string, string[]>();
+  for (const lib of reply ?? []) {
+    const name = String(field(lib, "library_name"));
+    if (name !== LEGACY_LIBRARY && !name.startsWith(LIBRARY_PREFIX)) continue;
+    const functions = (field(lib, "functions") as unknown[] | undefined) ?? [];
+    onServer.set(name, functions.map((fn) => String(field(fn, "description") ?? "")));
+  }
+  const missing = libraries.filter((library) => {
+    const descriptions = onServer.get(library.name);
+    return !(descriptions?.length === 1 && describesLibrary(descriptions[0] as string, library.digest));
+  });
+  const ours = new Set(libraries.map((library) => library.name));
+  const others = [...onServer.keys()].filter((name) => !ours.has(name)).sort();
+  const held = libraries.length - missing.filter((library) => !onServer.has(library.name)).length;
+  const state = missing.length === 0 ? "current" : held === 0 ? "absent" : "stale";
+  return { state, missing, others };
 }
 
 /**
- * Loads the library on a master unless it already holds this digest. REPLACE swaps the whole
- * library atomically on that node, so calls never see half a library; function names carry
- * script versions, so a caller still on the previous generation fails only for versions this
- * generation dropped (a rolling upgrade loads a library holding both versions first).
- * @returns whether it loaded.
+ * Loads each library a node lacks (or holds of another build), one FUNCTION LOAD REPLACE per
+ * library; the legacy single library goes first, since it holds the same function names.
+ * @returns the names of the libraries it loaded.
  */
-export async function loadLibrary(node: Redis, library: FunctionsLibrary, roundTrip: RoundTrip = direct): Promise<boolean> {
-  if ((await libraryState(node, library, roundTrip)) === "current") return false;
-  const name = (await roundTrip(() => node.call("FUNCTION", "LOAD", "REPLACE", library.code))) as string;
-  if (String(name) !== library.name) {
-    throw new ScriptIntegrityError(library.name, library.name, String(name));
+export async function loadLibraries(node: Redis, libraries: readonly FunctionsLibrary[], roundTrip: RoundTrip = direct): Promise<string[]> {
+  const { missing, others } = await librariesOnNode(node, libraries, roundTrip);
+  if (missing.length > 0 && others.includes(LEGACY_LIBRARY)) await roundTrip(() => node.call("FUNCTION", "DELETE", LEGACY_LIBRARY));
+  for (const library of missing) {
+    const name = String(await roundTrip(() => node.call("FUNCTION", "LOAD", "REPLACE", library.code)));
+    if (name !== library.name) throw new ScriptIntegrityError(library.name, library.name, name);
   }
-  return true;
+  return missing.map((library) => library.name);
+}
+
+/**
+ * Deletes the libraries of this SDK that a build does not use: other script versions, left by
+ * earlier generations, and the earlier layout. Run after a rolling upgrade; a process still on
+ * an earlier generation loads its library again on its next call.
+ * @returns the names of the libraries it deleted.
+ */
+export async function pruneLibraries(node: Redis, libraries: readonly FunctionsLibrary[], roundTrip: RoundTrip = direct): Promise<string[]> {
+  const { others } = await librariesOnNode(node, libraries, roundTrip);
+  for (const name of others) await roundTrip(() => node.call("FUNCTION", "DELETE", name));
+  return [...others];
 }

@@ -1,7 +1,7 @@
 /**
  * How script calls reach Redis: a {@link ScriptTransport} runs calls given as (script, KEYS,
- * ARGV), either as EVALSHA of the manifest's scripts or as FCALL of the `mathd` Functions
- * library, on one server ({@link StandaloneScriptTransport}) or on a Redis Cluster
+ * ARGV), either as EVALSHA of the manifest's scripts or as FCALL of the Functions libraries
+ * (`mathd_<script>_v<version>`), on one server ({@link StandaloneScriptTransport}) or on a Redis Cluster
  * ({@link ClusterScriptTransport}). It owns everything that depends on where the scripts live:
  * loading them, healing NOSCRIPT / "Function not found" on the node that answered, routing by
  * slot, replica reads. What it returns are raw replies and raw Redis errors; turning them into
@@ -16,8 +16,8 @@
 import { ReplyError, type Cluster, type Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
 import { orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
-import { buildFunctionsLibrary, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
-import { direct, loadLibrary, loadScripts, type RoundTrip } from "./loader.js";
+import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
+import { direct, loadLibraries, loadScripts, type RoundTrip } from "./loader.js";
 import { crossSlotError, exec, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
@@ -37,9 +37,9 @@ export type { ScriptCall } from "../core/manifest.js";
 /**
  * - `evalsha` (the default): the script cache; scripts are SCRIPT LOADed on every node that
  *   runs them, and a NOSCRIPT (restart, failover, SCRIPT FLUSH) reloads on that node and retries.
- * - `functions`: the `mathd` library, FUNCTION LOADed on every master; replicated to replicas,
- *   persisted and kept across a failover. "Function not found" (a master that joined later, a
- *   flushed library) reloads on that master and retries.
+ * - `functions`: a library per script version, each FUNCTION LOADed on every master; replicated
+ *   to replicas, persisted and kept across a failover. "Function not found" (a master that joined
+ *   later, a flushed or pruned library) loads what that master lacks and retries.
  */
 export type ScriptMode = "evalsha" | "functions";
 
@@ -65,7 +65,7 @@ export interface TransportOptions {
 export interface ScriptTransport {
   readonly mode: ScriptMode;
   /**
-   * Puts the scripts (or library) on every node that will run them. Calls do it on first use;
+   * Puts the scripts (or libraries) on every node that will run them. Calls do it on first use;
    * call it at start to fail early (a ScriptIntegrityError if a server returns another SHA1).
    */
   prepare(): Promise<void>;
@@ -89,7 +89,7 @@ type Indexed = ScriptCall & { readonly index: number };
 /** The manifest with what each mode needs: entries by name, function names, read-only flags. */
 class Catalog {
   readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
-  readonly library: FunctionsLibrary;
+  readonly libraries: readonly FunctionsLibrary[];
   private readonly functions: ReadonlyMap<string, LibraryFunction>;
 
   constructor(
@@ -98,8 +98,8 @@ class Catalog {
   ) {
     this.byName = new Map(scripts.map((s) => [s.name, s]));
     // built in both modes: it is also where the read-only flag of each script is parsed
-    this.library = buildFunctionsLibrary(scripts);
-    this.functions = new Map(this.library.functions.map((f) => [f.script, f]));
+    this.libraries = buildFunctionsLibraries(scripts);
+    this.functions = new Map(this.libraries.map(({ fn }) => [fn.script, fn]));
   }
 
   get entries(): ScriptManifestEntry[] {
@@ -135,10 +135,10 @@ class Catalog {
     return this.mode === "functions" ? error.message.startsWith("ERR Function not found") : error.message.startsWith("NOSCRIPT");
   }
 
-  /** Loads what a node needs: the named scripts, or the whole library. */
+  /** Loads what a node needs: the named scripts, or every library it lacks. */
   async loadOn(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): Promise<void> {
     if (this.mode === "functions") {
-      await loadLibrary(node, this.library, roundTrip);
+      await loadLibraries(node, this.libraries, roundTrip);
       return;
     }
     const entries = scripts ? scripts.map((name) => this.byName.get(name)!).filter(Boolean) : this.entries;
@@ -228,7 +228,7 @@ export class StandaloneScriptTransport implements ScriptTransport {
     this.roundTrip = options.roundTrip ?? direct;
   }
 
-  /** Whether calls go as EVALSHA of the scripts or as FCALL of the `mathd` library. */
+  /** Whether calls go as EVALSHA of the scripts or as FCALL of their Functions libraries. */
   get mode(): ScriptMode {
     return this.catalog.mode;
   }
@@ -291,7 +291,7 @@ function replicaCannotServe(error: Error): boolean {
  * Scripts on a Redis Cluster through an ioredis `Cluster` (whose `db` is always 0).
  *
  * - `prepare()` loads the scripts on every master (EVALSHA mode: and on every replica when
- *   reads go to replicas, since the script cache is not replicated) or the library on every
+ *   reads go to replicas, since the script cache is not replicated) or the libraries on every
  *   master; it runs again whenever ioredis's slot-map `refresh` shows another set of masters or
  *   replicas (a failover, a node added), so a node is ready before its first call.
  * - `runMany()` groups the calls by the node set of their slot (one group per master), runs one
@@ -330,7 +330,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     cluster.on("refresh", this.onRefresh);
   }
 
-  /** Whether calls go as EVALSHA of the scripts or as FCALL of the `mathd` library. */
+  /** Whether calls go as EVALSHA of the scripts or as FCALL of their Functions libraries. */
   get mode(): ScriptMode {
     return this.catalog.mode;
   }

@@ -67,7 +67,7 @@ export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDis
 
 /** How the runner runs the scripts: EVALSHA or Functions, and (on a cluster) where reads go. */
 export interface ScriptRunnerOptions {
-  /** `evalsha` (the script cache, default) or `functions` (the `mathd` library, FCALL). */
+  /** `evalsha` (the script cache, default) or `functions` (a Functions library per script version, FCALL). */
   scriptMode?: ScriptMode;
   /**
    * `replica`: on a cluster, read-only scripts (`stream_snapshot`) run on a replica of their
@@ -165,7 +165,7 @@ export class ScriptRunner {
     return [...this.byName.values()];
   }
 
-  /** Puts the scripts (or the library) on every node that runs them (once; later calls reuse it), within `options.deadlineMs`. */
+  /** Puts the scripts (or the libraries) on every node that runs them (once; later calls reuse it), within `options.deadlineMs`. */
   async load(options?: CallOptions): Promise<void> {
     try {
       await this.loaded(callBudget(options, this.client.deadlineMs));

@@ -139,7 +139,7 @@ export interface HealthOptions {
    * `url` or `config`, `MATHD_CLUSTER_NODES` selects it too.
    */
   cluster?: readonly StartupNode[];
-  /** What the cluster's masters must hold: the scripts (`evalsha`, default) or the `mathd` library (`functions`). */
+  /** What the cluster's masters must hold: the scripts (`evalsha`, default) or this build's Functions libraries (`functions`). */
   scriptMode?: ScriptMode;
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import type { ScriptManifestEntry } from "../../src/core/manifest.js";
 import {
-  buildFunctionsLibrary,
+  buildFunctionsLibraries,
   functionName,
   FunctionsLibraryError,
   scriptOfFunction,
@@ -12,7 +12,7 @@ import {
   splitScriptBody,
 } from "../../src/build/functionsLibrary.js";
 import { CACHE_HIT_START } from "../../src/build/argSpec.js";
-import { libraryState, loadLibrary } from "../../src/cluster/loader.js";
+import { librariesOnNode, loadLibraries, pruneLibraries } from "../../src/cluster/loader.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 
 function script(name: string, source: string, numberOfKeys = 0): ScriptManifestEntry {
@@ -45,30 +45,38 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe("buildFunctionsLibrary", () => {
-  const library = buildFunctionsLibrary(SCRIPTS);
+describe("buildFunctionsLibraries", () => {
+  const libraries = buildFunctionsLibraries(SCRIPTS);
+  const functions = libraries.map((library) => library.fn);
 
-  it("registers every manifest script under its versioned name, no-writes scripts flagged", () => {
-    expect(library.code.startsWith("#!lua name=mathd\n")).toBe(true);
-    expect(library.functions.map((f) => f.script).sort()).toEqual(SCRIPTS.map((s) => s.name).sort());
+  it("makes every manifest script a library of its own, named after its version, no-writes scripts flagged", () => {
+    expect(functions.map((f) => f.script).sort()).toEqual(SCRIPTS.map((s) => s.name).sort());
     for (const s of SCRIPTS) {
-      const fn = library.functions.find((f) => f.script === s.name)!;
-      expect(fn.functionName).toBe(`${s.name}_v${s.version.replaceAll(".", "_")}`);
-      expect(fn.readOnly).toBe(s.source.startsWith("#!lua flags=no-writes\n"));
+      const library = libraries.find((l) => l.fn.script === s.name)!;
+      expect(library.fn.functionName).toBe(`${s.name}_v${s.version.replaceAll(".", "_")}`);
+      expect(library.name).toBe(`mathd_${library.fn.functionName}`);
+      expect(library.code.startsWith(`#!lua name=${library.name}\n`)).toBe(true);
+      expect(library.code.match(/redis\.register_function/g)).toHaveLength(1);
+      expect(library.fn.readOnly).toBe(s.source.startsWith("#!lua flags=no-writes\n"));
     }
-    expect(library.functions.filter((f) => f.readOnly).map((f) => f.script)).toContain("stream_snapshot");
+    expect(functions.filter((f) => f.readOnly).map((f) => f.script)).toContain("stream_snapshot");
   });
 
-  it("is deterministic, and its digest follows every script's text", () => {
-    expect(buildFunctionsLibrary([...SCRIPTS].reverse())).toEqual(library);
-    const changed = SCRIPTS.map((s, i) => (i === 0 ? { ...s, sha1: "0".repeat(40) } : s));
-    expect(buildFunctionsLibrary(changed).digest).not.toBe(library.digest);
+  it("is deterministic, and each library's digest follows its own script's text only", () => {
+    expect(buildFunctionsLibraries([...SCRIPTS].reverse())).toEqual(libraries);
+    const changed = buildFunctionsLibraries(SCRIPTS.map((s, i) => (i === 0 ? { ...s, sha1: "0".repeat(40) } : s)));
+    const digests = (list: typeof libraries) => new Map(list.map((l) => [l.name, l.digest]));
+    const [before, after] = [digests(libraries), digests(changed)];
+    const first = `mathd_${functionName(SCRIPTS[0]!.name, SCRIPTS[0]!.version)}`;
+    expect(after.get(first)).not.toBe(before.get(first));
+    for (const [name, digest] of before) if (name !== first) expect(after.get(name), name).toBe(digest);
   });
 
   it("defines each script's helpers once, at load: no callback defines a function; the hit check and the script's own lines run per call", () => {
     for (const s of SCRIPTS) {
       const name = functionName(s.name, s.version);
-      const block = new RegExp(`\\ndo -- ${name}\\n([^]*?)\\n {2}callback = function\\(keys, args\\)\\n([^]*?)\\n {2}end,\\n\\}\\nend\\n`).exec(library.code);
+      const library = libraries.find((l) => l.fn.functionName === name)!;
+      const block = /^#!lua name=\w+\n([^]*?)\n {2}callback = function\(keys, args\)\n([^]*?)\n {2}end,\n\}\n$/.exec(library.code);
       expect(block, name).not.toBeNull();
       const [, once, perCall] = block as unknown as [string, string, string];
       expect(perCall, name).not.toMatch(/\blocal function\b/);
@@ -112,15 +120,18 @@ describe("buildFunctionsLibrary", () => {
   });
 
   it("refuses shebang flags it does not carry over, flags the manifest does not match, two entries of one version", () => {
-    expect(() => buildFunctionsLibrary([script("a", "#!lua flags=allow-oom\nreturn 1\n")])).toThrow(/allow-oom/);
-    expect(() => buildFunctionsLibrary([script("a", "return 1\n"), script("a", "return 2\n")])).toThrow(/two entries/);
-    expect(() => buildFunctionsLibrary([{ ...script("a", "#!lua flags=no-writes\nreturn 1\n"), flags: [] }])).toThrow(/differ from the shebang/);
+    expect(() => buildFunctionsLibraries([script("a", "#!lua flags=allow-oom\nreturn 1\n")])).toThrow(/allow-oom/);
+    expect(() => buildFunctionsLibraries([script("a", "return 1\n"), script("a", "return 2\n")])).toThrow(/two entries/);
+    expect(() => buildFunctionsLibraries([{ ...script("a", "#!lua flags=no-writes\nreturn 1\n"), flags: [] }])).toThrow(/differ from the shebang/);
   });
 
-  it("loads on Redis; FCALL answers as EVALSHA does; errors keep the script's name", async () => {
-    expect(await loadLibrary(redis, library)).toBe(true);
-    expect(await libraryState(redis, library)).toBe("current");
-    expect(await loadLibrary(redis, library)).toBe(false);
+  it("loads on Redis, one library per command; FCALL answers as EVALSHA does; errors keep the script's name", async () => {
+    await redis.call("FUNCTION", "FLUSH");
+    await redis.config("RESETSTAT");
+    expect(await loadLibraries(redis, libraries)).toEqual(libraries.map((l) => l.name));
+    expect(await redis.info("commandstats")).toMatch(new RegExp(`^cmdstat_function\\|load:calls=${libraries.length},`, "m"));
+    expect((await librariesOnNode(redis, libraries)).state).toBe("current");
+    expect(await loadLibraries(redis, libraries)).toEqual([]);
 
     const confidence = SCRIPTS.find((s) => s.name === "confidence")!;
     const fn = functionName("confidence", confidence.version);
@@ -139,12 +150,48 @@ describe("buildFunctionsLibrary", () => {
     expect(splitErrorSuffix(functionError)).toEqual({ text: splitErrorSuffix(evalError).text, script: "confidence" });
   });
 
-  it("keeps each script's locals in its own function: three scripts of 150 locals load as one library", async () => {
+  it("tells what a node holds: none, some, another build's, all; loads exactly what is missing", async () => {
+    await redis.call("FUNCTION", "FLUSH");
+    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "absent", missing: libraries, others: [] });
+    await loadLibraries(redis, libraries.slice(0, 3));
+    // another build of a library this build has (its description names another digest)
+    const rebuilt = libraries[3]!;
+    await redis.call("FUNCTION", "LOAD", "REPLACE", rebuilt.code.replaceAll(rebuilt.digest, "0".repeat(40)));
+    const partial = await librariesOnNode(redis, libraries);
+    expect(partial.state).toBe("stale");
+    expect(partial.missing).toEqual(libraries.slice(3));
+    expect(await loadLibraries(redis, libraries)).toEqual(libraries.slice(3).map((l) => l.name));
+    expect((await librariesOnNode(redis, libraries)).state).toBe("current");
+  });
+
+  it("deletes the earlier layout's one library before loading (it registers the same function names)", async () => {
+    await redis.call("FUNCTION", "FLUSH");
+    const names = libraries.map((l) => l.fn.functionName);
+    const legacy = `#!lua name=mathd\n${names.map((n) => `redis.register_function('${n}', function() return 'legacy' end)`).join("\n")}\n`;
+    await redis.call("FUNCTION", "LOAD", legacy);
+    expect((await librariesOnNode(redis, libraries)).others).toEqual(["mathd"]);
+    await loadLibraries(redis, libraries);
+    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", missing: [], others: [] });
+  });
+
+  it("prunes the libraries of this SDK that the build does not use, and nothing else", async () => {
+    await redis.call("FUNCTION", "FLUSH");
+    await loadLibraries(redis, libraries);
+    // an earlier generation's version of a script, and a library of another application
+    await redis.call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 'older' end)\n");
+    await redis.call("FUNCTION", "LOAD", "#!lua name=someone_elses\nredis.register_function('theirs', function() return 1 end)\n");
+    expect((await librariesOnNode(redis, libraries)).others).toEqual(["mathd_atr_v0_9_0"]);
+    expect(await pruneLibraries(redis, libraries)).toEqual(["mathd_atr_v0_9_0"]);
+    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", missing: [], others: [] });
+    expect(await redis.fcall("theirs", 0)).toBe(1);
+  });
+
+  it("keeps each script's locals to its own library: three scripts of 150 locals each load", async () => {
     const scripts = ["a", "b", "c"].map((name) => manyLocals(name, 150));
-    const big = buildFunctionsLibrary(scripts);
-    await redis.call("FUNCTION", "LOAD", "REPLACE", big.code);
+    const own = buildFunctionsLibraries(scripts);
+    expect(await loadLibraries(redis, own)).toEqual(["mathd_a_v1_0_0", "mathd_b_v1_0_0", "mathd_c_v1_0_0"]);
     expect(await redis.fcall("b_v1_0_0", 0, "x", "y")).toBe(151);
-    // the same bodies at the library's top level exceed Lua's 200 locals per function
+    // the same bodies in one library exceed Lua's 200 locals per function
     const flat = `#!lua name=flat\n${scripts.map((s) => s.source.replace(/^#!lua\n/, "").replace(/return .*\n$/, "")).join("\n")}\nredis.register_function('f', function() return 1 end)\n`;
     await expect(redis.call("FUNCTION", "LOAD", "REPLACE", flat)).rejects.toThrow(/more than 200 local variables/);
   });

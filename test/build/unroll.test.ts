@@ -79,6 +79,23 @@ describe("@unroll", () => {
     expect(source("rsi")).toContain(`unpack('<${"d".repeat(8)}', data, pos)`);
     expect(source("dispatch")).toContain(`unpack('<${"ddd".repeat(8)}', data, pos)`);
   });
+
+  it("leaves the loops of a script marked @no-unroll as written: the streaming updates, which run them on one point", () => {
+    const files: Record<string, string[]> = {
+      "/lua/includes/loop.lua": LOOP,
+      "/lua/plain.lua": ["-- @name plain", "-- @version 1.0.0", "-- @no-unroll  one point at a time", '-- @include "loop"'],
+      "/lua/unrolled.lua": ["-- @name unrolled", "-- @version 1.0.0", '-- @include "loop"'],
+    };
+    const build = (name: string) => buildScript(`/lua/${name}.lua`, "/lua", (path) => files[path]).source;
+    expect(build("plain")).toContain(LOOP.join("\n"));
+    expect(build("unrolled")).not.toContain("for i = 1, count do\n  a, b, pos = unpack('<dd', data, pos)");
+    expect(build("unrolled")).toContain(`unpack('<${"dd".repeat(4)}', data, pos)`);
+    for (const name of ["stream_update", "stream_update_many"]) {
+      const source = SCRIPTS.find((s) => s.name === name)?.source ?? "";
+      expect(source, name).toMatch(/^-- @no-unroll /m);
+      expect(source, name).not.toMatch(/unpack\('<(ddd){2,}'/);
+    }
+  });
 });
 
 describe("@block and @paste", () => {

@@ -15,6 +15,8 @@ import packageJson from "../../package.json";
 import { runMathd } from "../../src/cli/main.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
+import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
+import { librariesOnNode, loadLibraries } from "../../src/cluster/loader.js";
 import { freePort, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { ownRedis } from "../support/redis.js";
 
@@ -79,7 +81,7 @@ describe("help, version and usage errors", () => {
 describe("errors in one line", () => {
   it("an unreachable server: exit 2, the address and ECONNREFUSED, no stack unless --verbose", async () => {
     const port = await freePort();
-    for (const command of [["scripts", "list"], ["scripts", "load"], ["chart", "--symbol", "NIFTY"]]) {
+    for (const command of [["scripts", "list"], ["scripts", "load"], ["scripts", "prune"], ["chart", "--symbol", "NIFTY"]]) {
       const run = await mathd(...command, "--url", `redis://127.0.0.1:${port}`);
       expect(run.code, command.join(" ")).toBe(2);
       expect(run.stderr).toBe(`mathd ${command[0]}: Redis at 127.0.0.1:${port}: refused: connect ECONNREFUSED 127.0.0.1:${port}\n`);
@@ -100,7 +102,7 @@ describe("errors in one line", () => {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as AddressInfo).port;
     try {
-      for (const command of [["scripts", "list"], ["scripts", "load"], ["chart", "--symbol", "NIFTY"]]) {
+      for (const command of [["scripts", "list"], ["scripts", "load"], ["scripts", "prune"], ["chart", "--symbol", "NIFTY"]]) {
         const run = await mathd(...command, "--url", `redis://127.0.0.1:${port}`);
         expect(run.code, command.join(" ")).toBe(2);
         expect(run.stderr).toMatch(new RegExp(`^mathd ${command[0]}: Redis at 127\\.0\\.0\\.1:${port}: timeout: `));
@@ -157,6 +159,23 @@ describe("mathd scripts", () => {
     expect(after.stdout.split("\n").filter((l) => l.endsWith("  loaded"))).toHaveLength(SCRIPTS.length);
     redis.disconnect();
   });
+
+  it("prune deletes the Functions libraries of versions this build does not use, and only those", async () => {
+    const redis = new Redis(server.url);
+    await redis.call("FUNCTION", "FLUSH");
+    const libraries = buildFunctionsLibraries(SCRIPTS);
+    await loadLibraries(redis, libraries);
+    await redis.call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 1 end)\n");
+    await redis.call("FUNCTION", "LOAD", "#!lua name=someone_elses\nredis.register_function('theirs', function() return 1 end)\n");
+    const pruned = await mathd("scripts", "prune", "--url", server.url, "--json");
+    expect(pruned.code).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toEqual({ target: server.url.replace("redis://", ""), deleted: ["mathd_atr_v0_9_0"] });
+    expect(await mathd("scripts", "prune", "--url", server.url)).toMatchObject({ code: 0, stdout: `${server.url.replace("redis://", "")}: no libraries to prune\n` });
+    expect((await librariesOnNode(redis, libraries)).state).toBe("current");
+    expect(await redis.fcall("theirs", 0)).toBe(1);
+    await redis.call("FUNCTION", "FLUSH");
+    redis.disconnect();
+  });
 });
 
 describe("mathd chart", () => {
@@ -207,7 +226,7 @@ describe("mathd chart", () => {
     const before = process.env.MATHD_CLUSTER_NODES;
     process.env.MATHD_CLUSTER_NODES = "127.0.0.1:1"; // nothing listens there: a command that used it would fail otherwise
     try {
-      for (const command of [["scripts", "list"], ["scripts", "load"], ["chart", "--symbol", "NIFTY"]]) {
+      for (const command of [["scripts", "list"], ["scripts", "load"], ["scripts", "prune"], ["chart", "--symbol", "NIFTY"]]) {
         const run = await mathd(...command);
         expect(run.code, command.join(" ")).toBe(78);
         expect(run.stderr).toMatch(/^mathd \w+: MATHD_CLUSTER_NODES: is set, but mathd .* works on one server: give --url of one node/);

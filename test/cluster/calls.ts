@@ -29,11 +29,13 @@ function inputsDigest(args: readonly string[]): string {
   return hash.digest("hex");
 }
 
-/** A confidence call whose inputs vary with `i` (so every call computes something different). */
-export function confidenceCall(symbol: string, i: number): ScriptCall {
+/**
+ * A confidence call whose inputs vary with `i` (so every call computes something different), of
+ * the manifest's version of the script or of `version` (a later generation's).
+ */
+export function confidenceCall(symbol: string, i: number, version = entry("confidence").version): ScriptCall {
   // base, volume_ratio, boost, max_boost, volume_weight, news_weight, min, max (lua/confidence.lua)
   const args = [`0.${50 + (i % 40)}`, `${1 + (i % 7) / 4}`, `0.0${i % 5}`, "0.1", "0.1", "0.1", "0.05", "0.95"];
-  const version = entry("confidence").version;
   return { script: "confidence", keys: [patternCacheKey("confidence", version, symbol, inputsDigest(args), hashTag)], args };
 }
 

@@ -6,7 +6,8 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../src/generated/scripts.js";
-import { functionName, LIBRARY_NAME } from "../../src/build/functionsLibrary.js";
+import { buildFunctionsLibraries, functionName } from "../../src/build/functionsLibrary.js";
+import { librariesOnNode } from "../../src/cluster/loader.js";
 import { slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
@@ -56,10 +57,11 @@ describe("failover", () => {
     const evalsha = new ClusterScriptTransport(cluster);
     await Promise.all([functions.prepare(), evalsha.prepare()]);
     const { replica } = await pairOf(0);
-    // the replica counts the FUNCTION LOAD it replays from its master: read its count only once
-    // that replay has arrived (it lists the library), or the replay lands after and looks like a load
-    const listed = async () => ((await harness.client(replica).call("FUNCTION", "LIST", "LIBRARYNAME", LIBRARY_NAME)) as unknown[]).length;
-    await expect.poll(listed, { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+    // the replica counts the FUNCTION LOADs it replays from its master: read its count only once
+    // those replays have arrived (it lists every library), or one lands after and looks like a load
+    const libraries = buildFunctionsLibraries(SCRIPTS);
+    const listed = async () => (await librariesOnNode(harness.client(replica), libraries)).state;
+    await expect.poll(listed, { timeout: 10_000, interval: 50 }).toBe("current");
     const loadsBefore = await commandCalls(harness.client(replica), "function\\|load");
     await failover(replica);
 

@@ -5,9 +5,9 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../src/generated/scripts.js";
-import { buildFunctionsLibrary } from "../../src/build/functionsLibrary.js";
+import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { clusterHealth } from "../../src/cluster/health.js";
-import { libraryState } from "../../src/cluster/loader.js";
+import { librariesOnNode } from "../../src/cluster/loader.js";
 import { runKeyed } from "../../src/cluster/pipeline.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { groupBySlotOwner, masters as masterNodes, nodeAddress } from "../../src/cluster/topology.js";
@@ -20,7 +20,8 @@ let harness: TestCluster;
 let cluster: Cluster;
 let single: LocalRedisServer;
 let singleClient: Redis;
-const library = buildFunctionsLibrary(SCRIPTS);
+const libraries = buildFunctionsLibraries(SCRIPTS);
+const libraryState = async (node: Redis) => (await librariesOnNode(node, libraries)).state;
 const symbols = symbolsOnEveryMaster(3, 8); // 24 symbols, 8 on each master
 
 beforeAll(async () => {
@@ -92,12 +93,12 @@ describe("ClusterScriptTransport", () => {
     for (const port of replicaPorts()) expect(await harness.client(port).script("EXISTS", ...shas)).toEqual(shas.map(() => 0));
   });
 
-  it("loads the library on every master once; replicas receive it by replication", async () => {
+  it("loads the libraries on every master once; replicas receive them by replication", async () => {
     const transport = onCluster({ mode: "functions" });
     await transport.prepare();
-    for (const port of masterPorts()) expect(await libraryState(harness.client(port), library)).toBe("current");
+    for (const port of masterPorts()) expect(await libraryState(harness.client(port))).toBe("current");
     for (const port of replicaPorts()) {
-      await expect.poll(() => libraryState(harness.client(port), library), { timeout: 5000 }).toBe("current");
+      await expect.poll(() => libraryState(harness.client(port)), { timeout: 5000 }).toBe("current");
     }
     const loads = await Promise.all(masterPorts().map((p) => commandCalls(harness.client(p), "function\\|load")));
     await onCluster({ mode: "functions" }).prepare(); // already current: no load
@@ -148,7 +149,7 @@ describe("ClusterScriptTransport", () => {
     const thirty = Array.from({ length: 30 }, (_, i) => confidenceCall(symbols[i % symbols.length] as string, i));
     const outcomes = await transport.runMany(thirty);
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
-    for (const port of masterPorts()) expect(await libraryState(harness.client(port), library)).toBe("current");
+    for (const port of masterPorts()) expect(await libraryState(harness.client(port))).toBe("current");
   });
 
   it.each(["evalsha", "functions"] as const)("with readFrom replica, read-only calls run on replicas (%s)", async (mode) => {
@@ -185,7 +186,7 @@ describe("ClusterScriptTransport", () => {
     expect(masterNodes(cluster).map(nodeAddress).sort()).toEqual(masterPorts().map((p) => `127.0.0.1:${p}`).sort());
   });
 
-  it("health: every node's state, scripts, library and replica link; a master without the library is a problem", async () => {
+  it("health: every node's state, scripts, libraries and replica link; a master without the libraries is a problem", async () => {
     await onCluster({ mode: "functions" }).prepare();
     await onCluster().prepare();
     const healthy = await clusterHealth(cluster, { mode: "functions" });
@@ -204,7 +205,7 @@ describe("ClusterScriptTransport", () => {
     await harness.client(first as number).script("FLUSH");
     const broken = await clusterHealth(cluster, { mode: "functions" });
     expect(broken.ok).toBe(false);
-    expect(broken.problems).toEqual([`127.0.0.1:${first}: mathd library absent`]);
+    expect(broken.problems).toEqual([`127.0.0.1:${first}: Functions libraries absent, missing: ${libraries.map((l) => l.name).join(", ")}`]);
     const evalsha = await clusterHealth(cluster);
     expect(evalsha.ok).toBe(true);
     expect(evalsha.warnings).toEqual([`127.0.0.1:${first}: scripts not loaded: ${SCRIPTS.map((s) => s.name).join(", ")} (loaded on first use)`]);
