@@ -20,6 +20,7 @@ import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINT
 import { buildFunctionsLibraries, functionName } from "../src/build/functionsLibrary.js";
 import { loadLibraries } from "../src/cluster/loader.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
+import { CLAIM_PAGE, PENDING_PAGE, SCAN_PAGE, STREAM_READ_PAGE } from "../src/redis/pageSizes.js";
 import { barsOf, liveUpdates, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
 /** A raw EVALSHA: script SHA1, KEYS, ARGV. */
@@ -85,16 +86,70 @@ async function getUs(redis: Redis, count: number): Promise<number> {
  * times wall clock, so on a loaded machine the maximum of a hundred equal calls measures the
  * scheduler, not the script. A single-call scenario runs its call ten times for the same reason.
  */
-async function longestCallUs(redis: Redis, run: () => Promise<unknown>): Promise<number> {
+async function longestCallUs(redis: Redis, run: () => Promise<unknown>, command = "evalsha"): Promise<number> {
   await redis.slowlog("RESET");
   await run();
   const entries = (await redis.slowlog("GET", 1000)) as [number, number, number, string[]][];
   const durations = entries
-    .filter((e) => String(e[3][0]).toLowerCase() === "evalsha")
+    .filter((e) => String(e[3][0]).toLowerCase() === command)
     .map((e) => e[2])
     .sort((a, b) => a - b);
-  if (durations.length === 0) throw new Error("SLOWLOG recorded no EVALSHA");
+  if (durations.length === 0) throw new Error(`SLOWLOG recorded no ${command}`);
   return durations[Math.ceil(0.9 * durations.length) - 1] as number;
+}
+
+/**
+ * The control plane's pages (src/redis/pageSizes.ts) over a day's worth of one symbol's ticks,
+ * all pending for a consumer that stopped: the chart's XRANGE, the tick consumer's XPENDING and
+ * XAUTOCLAIM (taking every entry over, as a new consumer does), and the health report's SCAN.
+ */
+async function controlPlanePages(redis: Redis, hooks: ServerTimeHooks): Promise<void> {
+  const stream = "ticks:{BENCHCONTROL}";
+  const entries = 20_000;
+  await redis.del(stream);
+  for (let i = 0; i < entries; i += 1000) {
+    const pipeline = redis.pipeline();
+    for (let j = i; j < i + 1000; j++) pipeline.xadd(stream, "*", "price", "24000.05", "volume", "75", "ts", String(NOW + j), "seq", String(j));
+    await pipeline.exec();
+  }
+  await redis.xgroup("CREATE", stream, "bench", "0");
+  await redis.xreadgroup("GROUP", "bench", "stopped", "COUNT", entries, "STREAMS", stream, ">");
+  const pages = async (read: (start: string) => Promise<string | undefined>) => {
+    for (let start: string | undefined = "-"; start !== undefined; ) start = await read(start);
+  };
+  const next = (page: unknown[], size: number) => (page.length < size ? undefined : `(${(page.at(-1) as [string])[0]}`);
+  const commands: [string, string, () => Promise<unknown>][] = [
+    [`XRANGE of ${STREAM_READ_PAGE} entries (mathd chart)`, "xrange", () => pages(async (start) => next(await redis.xrange(stream, start, "+", "COUNT", STREAM_READ_PAGE), STREAM_READ_PAGE))],
+    [`XPENDING of ${PENDING_PAGE} entries (tick consumer)`, "xpending", () => pages(async (start) => next((await redis.xpending(stream, "bench", start, "+", PENDING_PAGE)) as unknown[], PENDING_PAGE))],
+    [
+      `XAUTOCLAIM of ${CLAIM_PAGE} entries (tick consumer)`,
+      "xautoclaim",
+      async () => {
+        let cursor = "0-0";
+        do [cursor] = (await redis.xautoclaim(stream, "bench", `claimer${Math.random()}`, 0, cursor, "COUNT", CLAIM_PAGE, "JUSTID")) as [string, string[]];
+        while (cursor !== "0-0");
+      },
+    ],
+    [
+      `SCAN COUNT ${SCAN_PAGE} (mathd health)`,
+      "scan",
+      async () => {
+        let cursor = "0";
+        do [cursor] = await redis.scan(cursor, "COUNT", SCAN_PAGE);
+        while (cursor !== "0");
+      },
+    ],
+  ];
+  const longest: number[] = [];
+  for (const [label, command, run] of commands) {
+    hooks.progress(`control plane: ${label}`);
+    const values: number[] = [];
+    for (let i = 0; i < Math.min(hooks.reps, 3); i++) values.push(await longestCallUs(redis, run, command));
+    hooks.figure(`server longest control-plane page: ${label}`, "us", values);
+    values.forEach((v, i) => (longest[i] = Math.max(longest[i] ?? 0, v)));
+  }
+  hooks.ratio(`server: ${MAX_CALL_US} us/longest control-plane page`, longest.map((v) => MAX_CALL_US / v));
+  await redis.del(stream);
 }
 
 const pack = (rows: readonly (readonly number[])[]) => packDoubles(rows, rows[0]?.length ?? 0);
@@ -396,5 +451,6 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
   hooks.figure("server longest load: SCRIPT LOAD of a script", "us", loads.script);
   hooks.figure("server longest load: FUNCTION LOAD of a library", "us", loads.library);
   hooks.ratio(`server: ${MAX_CALL_US} us/longest script or library load`, loads.script.map((v, i) => MAX_CALL_US / Math.max(v, loads.library[i] as number)));
+  await controlPlanePages(redis, hooks);
   await redis.config("SET", "slowlog-log-slower-than", "10000");
 }

@@ -10,6 +10,7 @@ import { renderSessionChart, type SessionSeries, sessionSeries } from "../chart/
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import type { MarketUpdate } from "../indicators/streaming.js";
 import { tickStreamKey } from "../keys/marketData.js";
+import { STREAM_READ_PAGE } from "../redis/pageSizes.js";
 import { DataError } from "./cliErrors.js";
 import { connectOnce, oneServerConfig } from "./connect.js";
 
@@ -107,9 +108,9 @@ async function fromRedis(options: ChartOptions): Promise<Loaded> {
   const updates: MarketUpdate[] = [];
   let skipped = 0; // entries that are no tick or bar: the consumer dead-letters them, the chart leaves them out
   try {
-    // pages of 10,000 entries: a session of ticks can be long, and one reply should stay small
+    // in pages: a session of ticks can be long, and one page holds Redis for well under 2 ms
     for (let start = "-"; ; ) {
-      const page = await ticks.xrange(key, start, "+", "COUNT", 10_000);
+      const page = await ticks.xrange(key, start, "+", "COUNT", STREAM_READ_PAGE);
       for (const [id, fields] of page) {
         const record: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
@@ -120,7 +121,7 @@ async function fromRedis(options: ChartOptions): Promise<Loaded> {
           skipped++;
         }
       }
-      if (page.length < 10_000) break;
+      if (page.length < STREAM_READ_PAGE) break;
       start = `(${page.at(-1)![0]}`;
     }
   } finally {

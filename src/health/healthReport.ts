@@ -26,6 +26,7 @@ import {
   toConnectionError,
 } from "../redis/config.js";
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
+import { SCAN_PAGE } from "../redis/pageSizes.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
 
 /** Schema name and version of the JSON report (`HealthReport.schema`); docs/HEALTH.md documents it. */
@@ -171,7 +172,7 @@ async function sampleKeys(redis: Redis, limit: number, match = "*"): Promise<str
   const keys: string[] = [];
   let cursor = "0";
   do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", match, "COUNT", 200);
+    const [next, batch] = await redis.scan(cursor, "MATCH", match, "COUNT", SCAN_PAGE);
     keys.push(...batch);
     cursor = next;
   } while (cursor !== "0" && keys.length < limit);

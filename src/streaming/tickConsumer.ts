@@ -26,6 +26,7 @@ import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { connectionFailureOf, toConnectionError } from "../redis/config.js";
+import { CLAIM_PAGE, PENDING_PAGE } from "../redis/pageSizes.js";
 import type { BatchOutcome } from "../dispatcher/batch.js";
 import type { StreamingIndicators, StreamUpdateInput, StreamUpdateResult } from "../dispatcher/streaming.js";
 
@@ -273,9 +274,9 @@ export class TickConsumer extends EventEmitter {
     const idle: number[] = [];
     let start = "-";
     for (;;) {
-      const page = (await this.ticks.xpending(stream, this.group, start, last, 1000)) as [string, string, number, number][];
+      const page = (await this.ticks.xpending(stream, this.group, start, last, PENDING_PAGE)) as [string, string, number, number][];
       for (const [, owner, idleMs] of page) if (owner !== this.consumer) idle.push(Number(idleMs));
-      if (page.length < 1000) return idle;
+      if (page.length < PENDING_PAGE) return idle;
       start = `(${page[page.length - 1]![0]}`;
     }
   }
@@ -302,7 +303,7 @@ export class TickConsumer extends EventEmitter {
       while (!this.stopping) {
         let cursor = "0-0";
         do {
-          const [next, ids] = (await this.ticks.xautoclaim(stream, this.group, this.consumer, claimIdleMs, cursor, "COUNT", 1000, "JUSTID")) as [string, string[]];
+          const [next, ids] = (await this.ticks.xautoclaim(stream, this.group, this.consumer, claimIdleMs, cursor, "COUNT", CLAIM_PAGE, "JUSTID")) as [string, string[]];
           claimedHere += ids.length;
           cursor = next;
         } while (cursor !== "0-0");

@@ -18,6 +18,7 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { librariesOnNode, loadLibraries } from "../../src/cluster/loader.js";
 import { freePort, type LocalRedisServer } from "../../src/redis/localServer.js";
+import { STREAM_READ_PAGE } from "../../src/redis/pageSizes.js";
 import { ownRedis } from "../support/redis.js";
 
 async function mathd(...args: string[]) {
@@ -220,6 +221,19 @@ describe("mathd chart", () => {
     const withBad = JSON.parse((await mathd("chart", "--symbol", "BANKNIFTY", "--url", server.url, "--json")).stdout);
     expect(withBad.source).toBe("ticks:BANKNIFTY (DB 4, 75 entries, 1 left out: not a tick or bar)");
     expect(withBad.series).toEqual(fromFile.series);
+  });
+
+  it("from Redis: a stream longer than one page is read whole, in order", async () => {
+    const writer = new Redis(server.url, { db: 4 });
+    const entries = 2 * STREAM_READ_PAGE + 1;
+    const pipeline = writer.pipeline();
+    const open = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
+    for (let i = 0; i < entries; i++) pipeline.xadd("ticks:PAGED", "*", "price", (24000 + (i % 40) * 0.05).toFixed(2), "volume", "75", "ts", String(open + i), "seq", "0");
+    await pipeline.exec();
+    writer.disconnect();
+    const chart = JSON.parse((await mathd("chart", "--symbol", "PAGED", "--url", server.url, "--json")).stdout);
+    expect(chart.source).toBe(`ticks:PAGED (DB 4, ${entries} entries)`);
+    expect(chart.series.map((p: { ts: number }) => p.ts)).toEqual(Array.from({ length: entries }, (_, i) => open + i));
   });
 
   it("scripts and chart --symbol work on one server: with MATHD_CLUSTER_NODES set they need --url (exit 78 without)", async () => {
