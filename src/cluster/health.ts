@@ -60,7 +60,7 @@ async function nodeHealth(node: Redis, role: "master" | "replica", scripts: read
     clusterState: infoField(clusterInfo, "cluster_state") ?? "unknown",
     scriptsMissing: scripts.filter((_, i) => Number(exists[i]) !== 1).map((s) => s.name),
     library: onNode.state,
-    librariesMissing: onNode.missing.map((library) => library.name),
+    librariesMissing: [...onNode.absent, ...onNode.otherBuild].map((library) => library.name).sort(),
     librariesOther: onNode.others,
     ...(role === "replica" ? { masterLink: infoField(replication, "master_link_status") ?? "unknown" } : {}),
   };

@@ -63,8 +63,10 @@ const LEGACY_LIBRARY = "mathd";
 export interface LibrariesOnNode {
   /** `current`: every library, of this build; `absent`: none of them; `stale`: anything between. */
   readonly state: "current" | "stale" | "absent";
-  /** The libraries to load: absent, or of another build (another layout). */
-  readonly missing: readonly FunctionsLibrary[];
+  /** This build's libraries the node does not hold. */
+  readonly absent: readonly FunctionsLibrary[];
+  /** This build's libraries the node holds of another build (another layout): replaced on load. */
+  readonly otherBuild: readonly FunctionsLibrary[];
   /** Libraries of this SDK the build does not use (other versions, the earlier layout): `mathd scripts prune`. */
   readonly others: readonly string[];
 }
@@ -80,30 +82,46 @@ export async function librariesOnNode(node: Redis, libraries: readonly Functions
     const functions = (field(lib, "functions") as unknown[] | undefined) ?? [];
     onServer.set(name, functions.map((fn) => String(field(fn, "description") ?? "")));
   }
-  const missing = libraries.filter((library) => {
+  const absent = libraries.filter((library) => !onServer.has(library.name));
+  const otherBuild = libraries.filter((library) => {
     const descriptions = onServer.get(library.name);
-    return !(descriptions?.length === 1 && describesLibrary(descriptions[0] as string, library.digest));
+    return descriptions !== undefined && !(descriptions.length === 1 && describesLibrary(descriptions[0] as string, library.digest));
   });
   const ours = new Set(libraries.map((library) => library.name));
   const others = [...onServer.keys()].filter((name) => !ours.has(name)).sort();
-  const held = libraries.length - missing.filter((library) => !onServer.has(library.name)).length;
-  const state = missing.length === 0 ? "current" : held === 0 ? "absent" : "stale";
-  return { state, missing, others };
+  const state = absent.length === libraries.length ? "absent" : absent.length + otherBuild.length === 0 ? "current" : "stale";
+  return { state, absent, otherBuild, others };
 }
 
 /**
- * Loads each library a node lacks (or holds of another build), one FUNCTION LOAD REPLACE per
- * library; the legacy single library goes first, since it holds the same function names.
- * @returns the names of the libraries it loaded.
+ * Loads each library a node lacks (or holds of another build), one FUNCTION LOAD per library;
+ * the legacy single library goes first, since it holds the same function names. An absent
+ * library is loaded without REPLACE: when many processes heal at once (a restart of a Redis
+ * that keeps nothing on disk), the first load compiles it and the others' are refused before
+ * compiling ("already exists"), where REPLACE would compile it once per process. Only a library
+ * of another build is replaced.
+ * @returns the names of the libraries this call loaded.
  */
 export async function loadLibraries(node: Redis, libraries: readonly FunctionsLibrary[], roundTrip: RoundTrip = direct): Promise<string[]> {
-  const { missing, others } = await librariesOnNode(node, libraries, roundTrip);
-  if (missing.length > 0 && others.includes(LEGACY_LIBRARY)) await roundTrip(() => node.call("FUNCTION", "DELETE", LEGACY_LIBRARY));
-  for (const library of missing) {
-    const name = String(await roundTrip(() => node.call("FUNCTION", "LOAD", "REPLACE", library.code)));
-    if (name !== library.name) throw new ScriptIntegrityError(library.name, library.name, name);
+  const { absent, otherBuild, others } = await librariesOnNode(node, libraries, roundTrip);
+  if (absent.length > 0 && others.includes(LEGACY_LIBRARY)) {
+    await roundTrip(() => node.call("FUNCTION", "DELETE", LEGACY_LIBRARY)).catch((error: unknown) => {
+      if (!(error instanceof Error && error.message.includes("Library not found"))) throw error; // another process deleted it
+    });
   }
-  return missing.map((library) => library.name);
+  const loads = [...absent.map((library) => ({ library, replace: false })), ...otherBuild.map((library) => ({ library, replace: true }))];
+  const loaded: string[] = [];
+  for (const { library, replace } of loads) {
+    const args = replace ? ["LOAD", "REPLACE", library.code] : ["LOAD", library.code];
+    const name = await roundTrip(() => node.call("FUNCTION", ...args)).then(String, (error: unknown) => {
+      if (error instanceof Error && error.message.includes(`Library '${library.name}' already exists`)) return undefined; // another process loaded it
+      throw error;
+    });
+    if (name === undefined) continue;
+    if (name !== library.name) throw new ScriptIntegrityError(library.name, library.name, name);
+    loaded.push(name);
+  }
+  return loaded;
 }
 
 /**

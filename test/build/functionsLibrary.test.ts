@@ -152,15 +152,25 @@ describe("buildFunctionsLibraries", () => {
 
   it("tells what a node holds: none, some, another build's, all; loads exactly what is missing", async () => {
     await redis.call("FUNCTION", "FLUSH");
-    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "absent", missing: libraries, others: [] });
+    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "absent", absent: libraries, otherBuild: [], others: [] });
     await loadLibraries(redis, libraries.slice(0, 3));
     // another build of a library this build has (its description names another digest)
     const rebuilt = libraries[3]!;
     await redis.call("FUNCTION", "LOAD", "REPLACE", rebuilt.code.replaceAll(rebuilt.digest, "0".repeat(40)));
-    const partial = await librariesOnNode(redis, libraries);
-    expect(partial.state).toBe("stale");
-    expect(partial.missing).toEqual(libraries.slice(3));
-    expect(await loadLibraries(redis, libraries)).toEqual(libraries.slice(3).map((l) => l.name));
+    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "stale", absent: libraries.slice(4), otherBuild: [rebuilt], others: [] });
+    expect(await loadLibraries(redis, libraries)).toEqual([...libraries.slice(4), rebuilt].map((l) => l.name));
+    expect((await librariesOnNode(redis, libraries)).state).toBe("current");
+  });
+
+  it("compiles each library once when many processes heal at once: the later loads are refused before compiling", async () => {
+    await redis.call("FUNCTION", "FLUSH");
+    await redis.config("RESETSTAT");
+    const healers = Array.from({ length: 5 }, () => new Redis(server.port, "127.0.0.1"));
+    const loaded = await Promise.all(healers.map((node) => loadLibraries(node, libraries)));
+    for (const node of healers) node.disconnect();
+    expect(loaded.flat().sort()).toEqual(libraries.map((l) => l.name).sort()); // each loaded by exactly one of them
+    const stats = /^cmdstat_function\|load:calls=(\d+),.*failed_calls=(\d+)/m.exec(await redis.info("commandstats"));
+    expect(Number(stats?.[1]) - Number(stats?.[2])).toBe(libraries.length);
     expect((await librariesOnNode(redis, libraries)).state).toBe("current");
   });
 
@@ -171,7 +181,7 @@ describe("buildFunctionsLibraries", () => {
     await redis.call("FUNCTION", "LOAD", legacy);
     expect((await librariesOnNode(redis, libraries)).others).toEqual(["mathd"]);
     await loadLibraries(redis, libraries);
-    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", missing: [], others: [] });
+    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", absent: [], otherBuild: [], others: [] });
   });
 
   it("prunes the libraries of this SDK that the build does not use, and nothing else", async () => {
@@ -182,7 +192,7 @@ describe("buildFunctionsLibraries", () => {
     await redis.call("FUNCTION", "LOAD", "#!lua name=someone_elses\nredis.register_function('theirs', function() return 1 end)\n");
     expect((await librariesOnNode(redis, libraries)).others).toEqual(["mathd_atr_v0_9_0"]);
     expect(await pruneLibraries(redis, libraries)).toEqual(["mathd_atr_v0_9_0"]);
-    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", missing: [], others: [] });
+    expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", absent: [], otherBuild: [], others: [] });
     expect(await redis.fcall("theirs", 0)).toBe(1);
   });
 
