@@ -21,6 +21,9 @@ import { buildFunctionsLibraries, functionName } from "../src/build/functionsLib
 import { loadLibraries } from "../src/cluster/loader.js";
 import { SCRIPTS } from "../src/generated/scripts.js";
 import { CLAIM_PAGE, PENDING_PAGE, SCAN_PAGE, STREAM_READ_PAGE } from "../src/redis/pageSizes.js";
+import { DATABASES } from "../src/redis/databases.js";
+import { tickStreamKey } from "../src/keys/marketData.js";
+import { TickConsumer } from "../src/streaming/tickConsumer.js";
 import { barsOf, liveUpdates, NOW, newsItems, signal, ticksOf } from "./scenarios.js";
 
 /** A raw EVALSHA: script SHA1, KEYS, ARGV. */
@@ -98,12 +101,15 @@ async function longestCallUs(redis: Redis, run: () => Promise<unknown>, command 
   return durations[Math.ceil(0.9 * durations.length) - 1] as number;
 }
 
+/** Symbols of the bench's tick consumer: as many as one consumer of NSE F&O stocks reads. */
+const CONSUMER_SYMBOLS = 200;
+
 /**
  * The control plane's pages (src/redis/pageSizes.ts) over a day's worth of one symbol's ticks,
  * all pending for a consumer that stopped: the chart's XRANGE, the tick consumer's XPENDING and
  * XAUTOCLAIM (taking every entry over, as a new consumer does), and the health report's SCAN.
  */
-async function controlPlanePages(redis: Redis, hooks: ServerTimeHooks): Promise<void> {
+async function controlPlanePages(math: MathDispatcher, redis: Redis, hooks: ServerTimeHooks): Promise<void> {
   const stream = "ticks:{BENCHCONTROL}";
   const entries = 20_000;
   await redis.del(stream);
@@ -114,6 +120,14 @@ async function controlPlanePages(redis: Redis, hooks: ServerTimeHooks): Promise<
   }
   await redis.xgroup("CREATE", stream, "bench", "0");
   await redis.xreadgroup("GROUP", "bench", "stopped", "COUNT", entries, "STREAMS", stream, ">");
+  // a tick consumer of many symbols, each stream with more than one read's backlog (a restart at the open)
+  const consumerSymbols = Array.from({ length: CONSUMER_SYMBOLS }, (_, i) => `BENCHREAD${i}`);
+  const ticks = redis.duplicate({ db: DATABASES.continuous_market.db });
+  for (const symbol of consumerSymbols) {
+    const pipeline = ticks.pipeline();
+    for (let j = 0; j < 64; j++) pipeline.xadd(tickStreamKey(symbol), "*", "price", "24000.05", "volume", "75", "ts", String(NOW + j), "seq", String(j));
+    await pipeline.exec();
+  }
   const pages = async (read: (start: string) => Promise<string | undefined>) => {
     for (let start: string | undefined = "-"; start !== undefined; ) start = await read(start);
   };
@@ -128,6 +142,15 @@ async function controlPlanePages(redis: Redis, hooks: ServerTimeHooks): Promise<
         let cursor = "0-0";
         do [cursor] = (await redis.xautoclaim(stream, "bench", `claimer${Math.random()}`, 0, cursor, "COUNT", CLAIM_PAGE, "JUSTID")) as [string, string[]];
         while (cursor !== "0-0");
+      },
+    ],
+    [
+      `XREADGROUP of ${CONSUMER_SYMBOLS} streams' backlogs (tick consumer)`,
+      "xreadgroup",
+      async () => {
+        const consumer = new TickConsumer(ticks, math.streaming(), { symbols: consumerSymbols, consumer: `bench${Math.random()}`, group: `bench${Math.random()}`, blockMs: 1 });
+        await consumer.ensureGroups();
+        while ((await consumer.runOnce()) > 0);
       },
     ],
     [
@@ -150,6 +173,8 @@ async function controlPlanePages(redis: Redis, hooks: ServerTimeHooks): Promise<
   }
   hooks.ratio(`server: ${MAX_CALL_US} us/longest control-plane page`, longest.map((v) => MAX_CALL_US / v));
   await redis.del(stream);
+  await ticks.del(...consumerSymbols.map((symbol) => tickStreamKey(symbol)));
+  ticks.disconnect();
 }
 
 const pack = (rows: readonly (readonly number[])[]) => packDoubles(rows, rows[0]?.length ?? 0);
@@ -451,6 +476,6 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
   hooks.figure("server longest load: SCRIPT LOAD of a script", "us", loads.script);
   hooks.figure("server longest load: FUNCTION LOAD of a library", "us", loads.library);
   hooks.ratio(`server: ${MAX_CALL_US} us/longest script or library load`, loads.script.map((v, i) => MAX_CALL_US / Math.max(v, loads.library[i] as number)));
-  await controlPlanePages(redis, hooks);
+  await controlPlanePages(math, redis, hooks);
   await redis.config("SET", "slowlog-log-slower-than", "10000");
 }

@@ -7,6 +7,9 @@ import { MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
+import { READ_GROUP_PAGE } from "../../src/redis/pageSizes.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { ownRedis } from "../support/redis.js";
 import { entryToUpdate, TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { expectClose } from "../support/compare.js";
 import { sharedDispatcher } from "../support/dispatcher.js";
@@ -39,6 +42,45 @@ async function referenceOf(symbol: string) {
 }
 
 describe("tick consumer", () => {
+  it("reads many streams' backlogs in commands of at most READ_GROUP_PAGE entries, and applies every entry in order", async () => {
+    const server = await ownRedis();
+    onTestFinished(() => server.stop());
+    const admin = new Redis(server.url);
+    const math = MathDispatcher.connect(server.url);
+    onTestFinished(async () => {
+      admin.disconnect();
+      await math.close();
+    });
+    const symbols = Array.from({ length: 40 }, (_, i) => `MANY${i}`);
+    const perSymbol = 40;
+    const writer = admin.duplicate({ db: 4 });
+    const pipeline = writer.pipeline();
+    for (let n = 0; n < perSymbol; n++) {
+      for (const symbol of symbols) pipeline.xadd(tickStreamKey(symbol), "*", "price", (100 + n * 0.05).toFixed(2), "volume", "10", "ts", String(OPEN + 1000 * n));
+    }
+    await pipeline.exec();
+    writer.disconnect();
+    const consumer = new TickConsumer(new Redis(server.url, { db: 4 }), math.streaming(), { symbols, consumer: "many", blockMs: 50 });
+    await consumer.ensureGroups();
+    // every XREADGROUP as the server runs it (MONITOR): how many streams, how many entries each
+    const reads: { streams: number; count: number }[] = [];
+    const monitor = await admin.monitor();
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (String(args[0]).toLowerCase() !== "xreadgroup") return;
+      const at = args.findIndex((a) => a.toUpperCase() === "STREAMS");
+      reads.push({ streams: (args.length - at - 1) / 2, count: Number(args[args.findIndex((a) => a.toUpperCase() === "COUNT") + 1]) });
+    });
+    onTestFinished(() => void monitor.disconnect());
+    while (consumer.totals.applied < symbols.length * perSymbol) if ((await consumer.runOnce()) === 0) break;
+    expect(consumer.totals).toMatchObject({ applied: symbols.length * perSymbol, duplicates: 0, deadLetters: 0 });
+    expect(await consumer.runOnce()).toBe(0); // nothing left: it waits on every stream
+    const snapshots = await math.streaming().snapshots(symbols);
+    for (const s of snapshots) expect(s.ok && s.value.vwap?.points).toBe(perSymbol);
+    await waitUntil(() => reads.some((r) => r.streams === symbols.length), "MONITOR to show the reads");
+    for (const read of reads) expect(read.streams * read.count).toBeLessThanOrEqual(READ_GROUP_PAGE);
+    expect(Math.max(...reads.map((r) => r.streams))).toBe(symbols.length); // the blocking read waits on all of them
+  });
+
   it("applies valid entries, dead-letters bad ones with the reason, and acknowledges all", async () => {
     const symbol = "CONSUME1";
     const stream = tickStreamKey(symbol);
