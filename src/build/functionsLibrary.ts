@@ -7,7 +7,7 @@
  * for two reasons:
  * - FUNCTION LOAD compiles the whole library while every other client waits. All scripts in one
  *   library were 683 KB of Lua, which held Redis for about 20 ms per load; one script is at most
- *   a few tens of KB, about as long to load as its SCRIPT LOAD (bench/results, "loads").
+ *   a few tens of KB, about as long to load as its SCRIPT LOAD (bench/results, "longest load").
  * - Two generations of the SDK share a server during a rolling upgrade. A library of every
  *   script could hold one generation's versions only, so each generation replaced the other's
  *   library whenever one of its functions went missing: a load on nearly every call. A library

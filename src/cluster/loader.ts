@@ -1,7 +1,8 @@
 /**
  * Puts the scripts on one node: the EVALSHA scripts into its script cache (SCRIPT LOAD, each
  * returned SHA1 checked against the manifest) or the Functions libraries, one per script version
- * (FUNCTION LOAD REPLACE of each library FUNCTION LIST shows the node lacks in this build). Both
+ * (FUNCTION LOAD of each library FUNCTION LIST shows the node lacks, or holds of another build,
+ * {@link loadLibraries}). Both
  * first ask whether the node already holds what it needs (SCRIPT EXISTS, FUNCTION LIST without
  * code), so re-running them after every topology change costs one small round trip per node, and
  * both load one script per command, so that Redis serves its other clients between them.

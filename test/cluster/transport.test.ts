@@ -206,6 +206,13 @@ describe("ClusterScriptTransport", () => {
     const broken = await clusterHealth(cluster, { mode: "functions" });
     expect(broken.ok).toBe(false);
     expect(broken.problems).toEqual([`127.0.0.1:${first}: Functions libraries absent, missing: ${libraries.map((l) => l.name).join(", ")}`]);
+    // a version this build does not use, left by an earlier generation: a warning, not a problem
+    const second = masterPorts()[1] as number;
+    await harness.client(second).call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 1 end)\n");
+    const withOld = await clusterHealth(cluster, { mode: "functions" });
+    expect(withOld.problems).toEqual(broken.problems);
+    expect(withOld.warnings).toEqual([`127.0.0.1:${second}: libraries this build does not use: mathd_atr_v0_9_0 (mathd scripts prune)`]);
+    await harness.client(second).call("FUNCTION", "DELETE", "mathd_atr_v0_9_0");
     const evalsha = await clusterHealth(cluster);
     expect(evalsha.ok).toBe(true);
     expect(evalsha.warnings).toEqual([`127.0.0.1:${first}: scripts not loaded: ${SCRIPTS.map((s) => s.name).join(", ")} (loaded on first use)`]);
