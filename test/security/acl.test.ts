@@ -54,6 +54,7 @@ const FORBIDDEN: [string, (r: Redis) => Promise<unknown>][] = [
   ["SCRIPT FLUSH", (r) => r.script("FLUSH")],
   ["DEBUG", (r) => r.call("DEBUG", "SLEEP", "0")],
   ["FLUSHDB", (r) => r.flushdb()],
+  ["FUNCTION FLUSH", (r) => r.call("FUNCTION", "FLUSH")],
 ];
 
 async function expectRefused(what: string, attempt: Promise<unknown>) {
@@ -64,7 +65,7 @@ beforeAll(async () => {
   // DEBUG enabled for local clients: then only the ACL can be what refuses it
   server = await startRedisServer(["--enable-debug-command", "local"]);
   admin = new Redis(server.port, "127.0.0.1");
-  expect([...documented.keys()]).toEqual(["mathd-sdk", "mathd-consumer", "mathd-health"]);
+  expect([...documented.keys()]).toEqual(["mathd-sdk", "mathd-sdk-functions", "mathd-consumer", "mathd-health"]);
   for (const [name, rules] of documented) await createUser(name, rules);
 });
 afterAll(async () => {
@@ -101,6 +102,27 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
     } finally {
       await math.close();
     }
+  });
+
+  it("the SDK works as mathd-sdk-functions in Functions mode, and cannot delete a library", async () => {
+    const math = MathDispatcher.connect(urlOf("mathd-sdk-functions"), { scriptMode: "functions" });
+    try {
+      const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99 - (i % 2), close: 99.5 + (i % 4) * 0.5 }));
+      expect((await math.atr({ symbol: "ACLFN", period: 14, bars })).cache).toBe("miss");
+      expect((await math.atr({ symbol: "ACLFN", period: 14, bars })).cache).toBe("hit");
+      expect((await math.atr({ symbol: "ACLFN2", period: 14, bars }, { store: false })).cache).toBe("miss");
+      const decision = await math.dispatch({ symbol: "ACLFN", side: "long", entry: 24_350.05, time: TIME, baseConfidence: 0.6, atr: 45, account });
+      expect(decision.size.lots).toBeGreaterThan(0);
+      const live = math.streaming();
+      expect((await live.update({ symbol: "ACLFN", ts: TIME, seq: 1, price: 100.5, volume: 10 })).vwapStatus).toBe("applied");
+      expect((await live.snapshot("ACLFN")).vwap!.points).toBe(1);
+    } finally {
+      await math.close();
+    }
+    const user = as("mathd-sdk-functions", 10);
+    await expectRefused("FUNCTION DELETE", user.call("FUNCTION", "DELETE", "mathd_atr_v3_0_0"));
+    await expectRefused("EVALSHA", user.evalsha("0".repeat(40), 0));
+    for (const [what, attempt] of FORBIDDEN) await expectRefused(what, attempt(user));
   });
 
   it("no client prints a warning under its least-privilege user (ioredis's INFO ready check is refused)", async () => {
