@@ -443,7 +443,7 @@ export class ClusterScriptTransport implements ScriptTransport {
       calls,
       commands,
       async (scripts) => {
-        // the library arrives by replication only; a replica missing it goes to the master
+        // libraries arrive by replication only; a replica missing one goes to the master
         if (this.catalog.mode === "evalsha") await this.catalog.loadOn(replica, scripts, onReplicaNode);
       },
       onReplicaNode,
