@@ -94,7 +94,7 @@ const COMMANDS: Record<string, Command> = {
       json: JSON_OPTION,
       sample: { type: "string", value: "N", help: "keys sampled per database for the TTL audit (SCAN), default 1000" },
       "timeout-ms": { type: "string", value: "N", help: "how long reaching Redis, and then each command, may take; default 1000" },
-      "script-mode": { type: "string", value: "MODE", help: "what a cluster's masters must hold: evalsha (the scripts, loaded on first use: a warning) or functions (this build's mathd_* libraries: a problem), default evalsha" },
+      "script-mode": { type: "string", value: "MODE", help: "how the SDK runs the scripts: evalsha (default) or functions (also report this build's mathd_* libraries; on a cluster a master without them is a problem, where missing scripts are a warning)" },
     },
     exitHelp: [
       "exit codes:",

@@ -12,6 +12,8 @@
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import { clusterHealth, type ClusterHealth } from "../cluster/health.js";
+import { librariesOnNode } from "../cluster/loader.js";
+import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
 import type { ScriptMode } from "../cluster/transport.js";
 import type { ConnectionFailure } from "../core/errors.js";
 import { within } from "../core/within.js";
@@ -110,6 +112,12 @@ export interface HealthReport {
   violations: number;
   /** Whether each script of the manifest is loaded on the server (SCRIPT EXISTS). */
   scripts: { name: string; version: string; sha1: string; loaded: boolean }[];
+  /**
+   * Only with `scriptMode: "functions"` on one server: how many of this build's Functions
+   * libraries there are, those the server lacks or holds of another build (loaded on first use),
+   * and this SDK's libraries of versions the build does not use (`mathd scripts prune`).
+   */
+  libraries?: { total: number; missing: string[]; others: string[] };
   /** `alerts:pending:validation` in the alerts database; absent when unreachable or denied. */
   alertsQueue?: StreamHealth;
   /** Every `ticks:{SYMBOL}` stream in the continuous-market database. */
@@ -140,7 +148,11 @@ export interface HealthOptions {
    * `url` or `config`, `MATHD_CLUSTER_NODES` selects it too.
    */
   cluster?: readonly StartupNode[];
-  /** What the cluster's masters must hold: the scripts (`evalsha`, default) or this build's Functions libraries (`functions`). */
+  /**
+   * How the SDK runs the scripts: `evalsha` (default) or `functions`, when the report also reads
+   * this build's Functions libraries. On a cluster it says what the masters must hold: a master
+   * without the libraries is then a problem.
+   */
   scriptMode?: ScriptMode;
 }
 
@@ -306,6 +318,14 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
       const loaded = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
       base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded[i] === 1 }));
     });
+    if (options.scriptMode === "functions") {
+      await check("libraries", async () => {
+        const libraries = buildFunctionsLibraries(SCRIPTS);
+        const onServer = await librariesOnNode(redis, libraries);
+        const missing = [...onServer.absent, ...onServer.otherBuild].map((library) => library.name).sort();
+        base.libraries = { total: libraries.length, missing, others: [...onServer.others] };
+      });
+    }
     // one pass per database number: MATHD_DB_* may move several names onto one database
     const names = new Map<number, DatabaseName[]>();
     for (const name of Object.keys(DATABASES) as DatabaseName[]) names.set(config.databases[name], [...(names.get(config.databases[name]) ?? []), name]);

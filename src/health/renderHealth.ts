@@ -47,6 +47,12 @@ export function renderHealth(report: HealthReport): string {
   out.push("", "TTL audit (SCAN sample)", table(["db", "family", "sampled", "no ttl", "ttl > policy", "policy s", "examples"], audit));
   const missing = report.scripts.filter((s) => !s.loaded);
   out.push("", `scripts: ${report.scripts.length - missing.length}/${report.scripts.length} loaded` + (missing.length ? ` (not loaded: ${missing.map((s) => s.name).join(", ")}; the SDK loads them on first use)` : ""));
+  const l = report.libraries;
+  if (l) {
+    const absent = l.missing.length ? ` (not loaded: ${l.missing.join(", ")}; the SDK loads them on first use)` : "";
+    const others = l.others.length ? `; not used by this build: ${l.others.join(", ")} (mathd scripts prune)` : "";
+    out.push(`Functions libraries: ${l.total - l.missing.length}/${l.total} of this build loaded${absent}${others}`);
+  }
   const streams = [...(report.alertsQueue ? [report.alertsQueue] : []), ...report.tickStreams];
   out.push("", table(["stream", "length", "group", "pending", "lag"], streamRows(streams)));
   const c = report.cluster;

@@ -7,6 +7,9 @@ import { collectHealth, exitCodeOf, HEALTH_SCHEMA } from "../../src/health/healt
 import { renderHealth } from "../../src/health/renderHealth.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { ownRedis } from "../support/redis.js";
+import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
+import { loadLibraries } from "../../src/cluster/loader.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
 
 // Seeds keys of its own and stops the server: a server of its own.
 let server: LocalRedisServer;
@@ -54,6 +57,24 @@ describe("mathd health", () => {
     expect(report.alertsQueue).toMatchObject({ length: 1, groups: [{ name: "validator", pending: 0, lag: 1 }] });
     expect(report.scripts.every((s) => !s.loaded)).toBe(true);
     expect(renderHealth(report)).toMatch(/HEALTHY[\s\S]*ticks:NIFTY\s+2\s+mathd\s+1\s+1/);
+  });
+
+  it("in Functions mode, reports this build's libraries the server lacks and those of versions it does not use", async () => {
+    const admin = new Redis(server.url);
+    await admin.call("FUNCTION", "FLUSH");
+    const libraries = buildFunctionsLibraries(SCRIPTS);
+    expect((await collectHealth({ url: server.url })).libraries).toBeUndefined(); // EVALSHA mode reads none
+    expect((await collectHealth({ url: server.url, scriptMode: "functions" })).libraries).toEqual({ total: libraries.length, missing: libraries.map((l) => l.name), others: [] });
+    await loadLibraries(admin, libraries.slice(1));
+    await admin.call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 1 end)\n");
+    const report = await collectHealth({ url: server.url, scriptMode: "functions" });
+    expect(report.libraries).toEqual({ total: libraries.length, missing: [libraries[0]!.name], others: ["mathd_atr_v0_9_0"] });
+    expect(exitCodeOf(report)).toBe(exitCodeOf(await collectHealth({ url: server.url }))); // loaded on first use: no violation
+    expect(renderHealth(report)).toContain(
+      `Functions libraries: ${libraries.length - 1}/${libraries.length} of this build loaded (not loaded: ${libraries[0]!.name}; the SDK loads them on first use); not used by this build: mathd_atr_v0_9_0 (mathd scripts prune)`,
+    );
+    await admin.call("FUNCTION", "FLUSH");
+    admin.disconnect();
   });
 
   it("finds keys without a TTL or above the policy: exit 1, with examples", async () => {
