@@ -5,7 +5,7 @@
  * `lua/includes/name.lua`); each include is inlined once, in dependency order, where its first
  * directive stands. `-- @paste "include" block` puts a named block of an include there
  * (blocks.ts), and a loop marked `-- @unroll N` is written out to read N points per
- * `struct.unpack` call (unroll.ts), except in a script whose header says `-- @no-unroll` (one
+ * `struct.unpack` call (unroll.ts), except in a script whose own file says `-- @no-unroll` (one
  * that runs its loops on one point at a time, where the copies only lengthen the text Redis
  * compiles while every other client waits: SCRIPT LOAD and FUNCTION LOAD). A header of `-- @name`, `-- @version`, `-- @key` and `-- @arg`
  * lines declares what the script is and what it takes; the number of `@key` lines is the

@@ -167,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
     usage: [
       "scripts load [--url URL] [--json]      SCRIPT LOAD every script (SHA1s checked)",
       "scripts list [--url URL] [--json]      which of this build's scripts the server holds",
-      "scripts prune [--url URL] [--json]     delete the mathd_* Functions libraries this build does not use",
+      "scripts prune [--url URL] [--json]     delete the mathd_* (and old mathd) Functions libraries this build does not use",
       "scripts manifest [--out FILE]          the manifest JSON for clients in other languages",
     ],
     options: {

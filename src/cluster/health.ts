@@ -149,7 +149,7 @@ export async function clusterHealth(
       warnings.push(`${n.address}: scripts not loaded: ${n.scriptsMissing.join(", ")} (loaded on first use)`);
     }
     if (n.role === "master" && mode === "functions" && n.library !== "current") {
-      problems.push(`${n.address}: Functions libraries ${n.library}, missing: ${n.librariesMissing.join(", ")}`);
+      problems.push(`${n.address}: Functions libraries ${n.library}, missing or of another build: ${n.librariesMissing.join(", ")}`);
     }
     if (n.role === "master" && mode === "functions" && n.librariesOther.length > 0) {
       warnings.push(`${n.address}: libraries this build does not use: ${n.librariesOther.join(", ")} (mathd scripts prune)`);

@@ -8,7 +8,7 @@
  * both load one script per command, so that Redis serves its other clients between them.
  */
 import type { Redis } from "ioredis";
-import { ScriptIntegrityError } from "../core/errors.js";
+import { ScriptExecutionError, ScriptIntegrityError } from "../core/errors.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { describesLibrary, type FunctionsLibrary, LIBRARY_PREFIX } from "../build/functionsLibrary.js";
 
@@ -106,8 +106,13 @@ export async function librariesOnNode(node: Redis, libraries: readonly Functions
 export async function loadLibraries(node: Redis, libraries: readonly FunctionsLibrary[], roundTrip: RoundTrip = direct): Promise<string[]> {
   const { absent, otherBuild, others } = await librariesOnNode(node, libraries, roundTrip);
   if (absent.length > 0 && others.includes(LEGACY_LIBRARY)) {
-    await roundTrip(() => node.call("FUNCTION", "DELETE", LEGACY_LIBRARY)).catch((error: unknown) => {
-      if (!(error instanceof Error && error.message.includes("Library not found"))) throw error; // another process deleted it
+    await deleteLibrary(node, LEGACY_LIBRARY, roundTrip).catch((error: unknown) => {
+      if (!(error instanceof Error && /NOPERM/.test(error.message))) throw error;
+      throw new ScriptExecutionError(
+        LEGACY_LIBRARY,
+        "a library of the earlier layout registers this build's function names, and this user may not delete it: run `mathd scripts prune` as a user allowed FUNCTION DELETE",
+        { cause: error },
+      );
     });
   }
   const loads = [...absent.map((library) => ({ library, replace: false })), ...otherBuild.map((library) => ({ library, replace: true }))];
@@ -129,10 +134,22 @@ export async function loadLibraries(node: Redis, libraries: readonly FunctionsLi
  * Deletes the libraries of this SDK that a build does not use: other script versions, left by
  * earlier generations, and the earlier layout. Run after a rolling upgrade; a process still on
  * an earlier generation loads its library again on its next call.
- * @returns the names of the libraries it deleted.
+ * @returns the names of the libraries this call deleted.
  */
 export async function pruneLibraries(node: Redis, libraries: readonly FunctionsLibrary[], roundTrip: RoundTrip = direct): Promise<string[]> {
   const { others } = await librariesOnNode(node, libraries, roundTrip);
-  for (const name of others) await roundTrip(() => node.call("FUNCTION", "DELETE", name));
-  return [...others];
+  const deleted: string[] = [];
+  for (const name of others) if (await deleteLibrary(node, name, roundTrip)) deleted.push(name);
+  return deleted;
+}
+
+/** Deletes a library; false when it was gone already (another prune, or a loader, deleted it first). */
+async function deleteLibrary(node: Redis, name: string, roundTrip: RoundTrip): Promise<boolean> {
+  return roundTrip(() => node.call("FUNCTION", "DELETE", name)).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof Error && error.message.includes("Library not found")) return false;
+      throw error;
+    },
+  );
 }

@@ -342,7 +342,8 @@ export class TickConsumer extends EventEmitter {
     for (const streams of streamGroups(this.streams, count)) reply.push(...(await this.readGroup(streams, id, count)));
     if (!block || this.stopping || reply.some(([, entries]) => entries.length > 0)) return reply;
     // every stream was empty: wait on all of them at once for the next entry, with a count that
-    // keeps even a read that finds every stream filled within the page; the next pass reads the rest
+    // keeps even a read that finds every stream filled within the page (up to READ_GROUP_PAGE
+    // streams; beyond, one entry a stream); the next pass reads the rest
     return this.readGroup(this.streams, id, Math.min(count, Math.max(1, Math.floor(READ_GROUP_PAGE / this.streams.length))), blockMs);
   }
 

@@ -192,6 +192,13 @@ describe("buildFunctionsLibraries", () => {
     await redis.call("FUNCTION", "LOAD", "#!lua name=someone_elses\nredis.register_function('theirs', function() return 1 end)\n");
     expect((await librariesOnNode(redis, libraries)).others).toEqual(["mathd_atr_v0_9_0"]);
     expect(await pruneLibraries(redis, libraries)).toEqual(["mathd_atr_v0_9_0"]);
+    // two prunes at once: each deletes what it finds first, neither fails on what the other deleted
+    const old = Array.from({ length: 30 }, (_, i) => `mathd_old${i}_v0_1_0`);
+    for (const name of old) await redis.call("FUNCTION", "LOAD", `#!lua name=${name}\nredis.register_function('${name.slice(6)}', function() return 1 end)\n`);
+    const pruners = [new Redis(server.port, "127.0.0.1"), new Redis(server.port, "127.0.0.1")];
+    const pruned = await Promise.all(pruners.map((node) => pruneLibraries(node, libraries)));
+    for (const node of pruners) node.disconnect();
+    expect(pruned.flat().sort()).toEqual([...old].sort());
     expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", absent: [], otherBuild: [], others: [] });
     expect(await redis.fcall("theirs", 0)).toBe(1);
   });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { consume } from "../../src/cli/consume.js";
+import { ScriptExecutionError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
@@ -123,6 +124,21 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
     await expectRefused("FUNCTION DELETE", user.call("FUNCTION", "DELETE", "mathd_atr_v3_0_0"));
     await expectRefused("EVALSHA", user.evalsha("0".repeat(40), 0));
     for (const [what, attempt] of FORBIDDEN) await expectRefused(what, attempt(user));
+  });
+
+  it("mathd-sdk-functions, which may not delete a library, is told to prune a library of the earlier layout", async () => {
+    await admin.call("FUNCTION", "FLUSH");
+    await admin.call("FUNCTION", "LOAD", "#!lua name=mathd\nredis.register_function('atr_v3_0_0', function() return 'legacy' end)\n");
+    const math = MathDispatcher.connect(urlOf("mathd-sdk-functions"), { scriptMode: "functions" });
+    try {
+      const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99 - (i % 2), close: 99.5 + (i % 4) * 0.5 }));
+      const error = await math.atr({ symbol: "ACLLEGACY", period: 14, bars }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ScriptExecutionError);
+      expect((error as Error).message).toMatch(/^script mathd: a library of the earlier layout .*mathd scripts prune/);
+    } finally {
+      await math.close();
+      await admin.call("FUNCTION", "FLUSH");
+    }
   });
 
   it("no client prints a warning under its least-privilege user (ioredis's INFO ready check is refused)", async () => {
