@@ -7,9 +7,9 @@
  * (blocks.ts), and a loop marked `-- @unroll N` is written out to read N points per
  * `struct.unpack` call (unroll.ts), except in a script whose own file says `-- @no-unroll` (one
  * that runs its loops on one point at a time, where the copies only lengthen the text Redis
- * compiles while every other client waits: SCRIPT LOAD and FUNCTION LOAD). A header of `-- @name`, `-- @version`, `-- @key` and `-- @arg`
- * lines declares what the script is and what it takes; the number of `@key` lines is the
- * script's numkeys.
+ * compiles while every other client waits: SCRIPT LOAD and FUNCTION LOAD). A header of
+ * `-- @name`, `-- @version`, `-- @key` and `-- @arg` lines declares what the script is and what
+ * it takes; the number of `@key` lines is the script's numkeys.
  */
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
