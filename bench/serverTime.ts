@@ -107,7 +107,8 @@ const CONSUMER_SYMBOLS = 200;
 /**
  * The control plane's pages (src/redis/pageSizes.ts) over a day's worth of one symbol's ticks,
  * all pending for a consumer that stopped: the chart's XRANGE, the tick consumer's XPENDING and
- * XAUTOCLAIM (taking every entry over, as a new consumer does), and the health report's SCAN.
+ * XAUTOCLAIM (taking every entry over, as a new consumer does), the tick consumer's own reads of
+ * CONSUMER_SYMBOLS streams with a backlog, and the health report's SCAN.
  */
 async function controlPlanePages(math: MathDispatcher, redis: Redis, hooks: ServerTimeHooks): Promise<void> {
   const stream = "ticks:{BENCHCONTROL}";
