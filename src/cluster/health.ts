@@ -7,7 +7,7 @@ import type { Cluster, Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary } from "../build/functionsLibrary.js";
-import { librariesOnNode } from "./loader.js";
+import { librariesOnNode, libraryNamesToLoad } from "./loader.js";
 import { clusterReady, masters, nodeAddress, replicas } from "./topology.js";
 import type { ScriptMode } from "./transport.js";
 
@@ -60,7 +60,7 @@ async function nodeHealth(node: Redis, role: "master" | "replica", scripts: read
     clusterState: infoField(clusterInfo, "cluster_state") ?? "unknown",
     scriptsMissing: scripts.filter((_, i) => Number(exists[i]) !== 1).map((s) => s.name),
     library: onNode.state,
-    librariesMissing: [...onNode.absent, ...onNode.otherBuild].map((library) => library.name).sort(),
+    librariesMissing: libraryNamesToLoad(onNode),
     librariesOther: onNode.others,
     ...(role === "replica" ? { masterLink: infoField(replication, "master_link_status") ?? "unknown" } : {}),
   };

@@ -94,6 +94,11 @@ export async function librariesOnNode(node: Redis, libraries: readonly Functions
   return { state, absent, otherBuild, others };
 }
 
+/** The names of a build's libraries a node needs loaded (absent, or of another build), sorted. */
+export function libraryNamesToLoad(onNode: LibrariesOnNode): string[] {
+  return [...onNode.absent, ...onNode.otherBuild].map((library) => library.name).sort();
+}
+
 /**
  * Loads each library a node lacks (or holds of another build), one FUNCTION LOAD per library;
  * the legacy single library goes first, since it holds the same function names. An absent

@@ -12,7 +12,7 @@
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import { clusterHealth, type ClusterHealth } from "../cluster/health.js";
-import { librariesOnNode } from "../cluster/loader.js";
+import { librariesOnNode, libraryNamesToLoad } from "../cluster/loader.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
 import type { ScriptMode } from "../cluster/transport.js";
 import type { ConnectionFailure } from "../core/errors.js";
@@ -322,8 +322,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
       await check("libraries", async () => {
         const libraries = buildFunctionsLibraries(SCRIPTS);
         const onServer = await librariesOnNode(redis, libraries);
-        const missing = [...onServer.absent, ...onServer.otherBuild].map((library) => library.name).sort();
-        base.libraries = { total: libraries.length, missing, others: [...onServer.others] };
+        base.libraries = { total: libraries.length, missing: libraryNamesToLoad(onServer), others: [...onServer.others] };
       });
     }
     // one pass per database number: MATHD_DB_* may move several names onto one database

@@ -14,6 +14,7 @@ import {
 import { CACHE_HIT_START } from "../../src/build/argSpec.js";
 import { librariesOnNode, loadLibraries, pruneLibraries } from "../../src/cluster/loader.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
+import { OLDER_ATR_LIBRARY, OTHER_APPLICATION_LIBRARY, oneFunctionLibrary } from "../support/libraries.js";
 
 function script(name: string, source: string, numberOfKeys = 0): ScriptManifestEntry {
   return {
@@ -188,19 +189,19 @@ describe("buildFunctionsLibraries", () => {
     await redis.call("FUNCTION", "FLUSH");
     await loadLibraries(redis, libraries);
     // an earlier generation's version of a script, and a library of another application
-    await redis.call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 'older' end)\n");
-    await redis.call("FUNCTION", "LOAD", "#!lua name=someone_elses\nredis.register_function('theirs', function() return 1 end)\n");
-    expect((await librariesOnNode(redis, libraries)).others).toEqual(["mathd_atr_v0_9_0"]);
-    expect(await pruneLibraries(redis, libraries)).toEqual(["mathd_atr_v0_9_0"]);
+    await redis.call("FUNCTION", "LOAD", OLDER_ATR_LIBRARY.code);
+    await redis.call("FUNCTION", "LOAD", OTHER_APPLICATION_LIBRARY.code);
+    expect((await librariesOnNode(redis, libraries)).others).toEqual([OLDER_ATR_LIBRARY.name]);
+    expect(await pruneLibraries(redis, libraries)).toEqual([OLDER_ATR_LIBRARY.name]);
     // two prunes at once: each deletes what it finds first, neither fails on what the other deleted
     const old = Array.from({ length: 30 }, (_, i) => `mathd_old${i}_v0_1_0`);
-    for (const name of old) await redis.call("FUNCTION", "LOAD", `#!lua name=${name}\nredis.register_function('${name.slice(6)}', function() return 1 end)\n`);
+    for (const name of old) await redis.call("FUNCTION", "LOAD", oneFunctionLibrary(name, name.slice(6)));
     const pruners = [new Redis(server.port, "127.0.0.1"), new Redis(server.port, "127.0.0.1")];
     const pruned = await Promise.all(pruners.map((node) => pruneLibraries(node, libraries)));
     for (const node of pruners) node.disconnect();
     expect(pruned.flat().sort()).toEqual([...old].sort());
     expect(await librariesOnNode(redis, libraries)).toEqual({ state: "current", absent: [], otherBuild: [], others: [] });
-    expect(await redis.fcall("theirs", 0)).toBe(1);
+    expect(await redis.fcall(OTHER_APPLICATION_LIBRARY.fn, 0)).toBe(1);
   });
 
   it("keeps each script's locals to its own library: three scripts of 150 locals each load", async () => {

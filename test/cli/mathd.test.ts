@@ -20,6 +20,7 @@ import { librariesOnNode, loadLibraries } from "../../src/cluster/loader.js";
 import { freePort, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { STREAM_READ_PAGE } from "../../src/redis/pageSizes.js";
 import { ownRedis } from "../support/redis.js";
+import { OLDER_ATR_LIBRARY, OTHER_APPLICATION_LIBRARY } from "../support/libraries.js";
 
 async function mathd(...args: string[]) {
   let stdout = "";
@@ -166,14 +167,14 @@ describe("mathd scripts", () => {
     await redis.call("FUNCTION", "FLUSH");
     const libraries = buildFunctionsLibraries(SCRIPTS);
     await loadLibraries(redis, libraries);
-    await redis.call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 1 end)\n");
-    await redis.call("FUNCTION", "LOAD", "#!lua name=someone_elses\nredis.register_function('theirs', function() return 1 end)\n");
+    await redis.call("FUNCTION", "LOAD", OLDER_ATR_LIBRARY.code);
+    await redis.call("FUNCTION", "LOAD", OTHER_APPLICATION_LIBRARY.code);
     const pruned = await mathd("scripts", "prune", "--url", server.url, "--json");
     expect(pruned.code).toBe(0);
-    expect(JSON.parse(pruned.stdout)).toEqual({ target: server.url.replace("redis://", ""), deleted: ["mathd_atr_v0_9_0"] });
+    expect(JSON.parse(pruned.stdout)).toEqual({ target: server.url.replace("redis://", ""), deleted: [OLDER_ATR_LIBRARY.name] });
     expect(await mathd("scripts", "prune", "--url", server.url)).toMatchObject({ code: 0, stdout: `${server.url.replace("redis://", "")}: no libraries to prune\n` });
     expect((await librariesOnNode(redis, libraries)).state).toBe("current");
-    expect(await redis.fcall("theirs", 0)).toBe(1);
+    expect(await redis.fcall(OTHER_APPLICATION_LIBRARY.fn, 0)).toBe(1);
     await redis.call("FUNCTION", "FLUSH");
     redis.disconnect();
   });

@@ -15,6 +15,7 @@ import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type S
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { commandCalls, confidenceCall, snapshotCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
+import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
 
 let harness: TestCluster;
 let cluster: Cluster;
@@ -208,11 +209,11 @@ describe("ClusterScriptTransport", () => {
     expect(broken.problems).toEqual([`127.0.0.1:${first}: Functions libraries absent, missing or of another build: ${libraries.map((l) => l.name).join(", ")}`]);
     // a version this build does not use, left by an earlier generation: a warning, not a problem
     const second = masterPorts()[1] as number;
-    await harness.client(second).call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 1 end)\n");
+    await harness.client(second).call("FUNCTION", "LOAD", OLDER_ATR_LIBRARY.code);
     const withOld = await clusterHealth(cluster, { mode: "functions" });
     expect(withOld.problems).toEqual(broken.problems);
-    expect(withOld.warnings).toEqual([`127.0.0.1:${second}: libraries this build does not use: mathd_atr_v0_9_0 (mathd scripts prune)`]);
-    await harness.client(second).call("FUNCTION", "DELETE", "mathd_atr_v0_9_0");
+    expect(withOld.warnings).toEqual([`127.0.0.1:${second}: libraries this build does not use: ${OLDER_ATR_LIBRARY.name} (mathd scripts prune)`]);
+    await harness.client(second).call("FUNCTION", "DELETE", OLDER_ATR_LIBRARY.name);
     const evalsha = await clusterHealth(cluster);
     expect(evalsha.ok).toBe(true);
     expect(evalsha.warnings).toEqual([`127.0.0.1:${first}: scripts not loaded: ${SCRIPTS.map((s) => s.name).join(", ")} (loaded on first use)`]);

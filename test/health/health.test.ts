@@ -10,6 +10,7 @@ import { ownRedis } from "../support/redis.js";
 import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { loadLibraries } from "../../src/cluster/loader.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
+import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
 
 // Seeds keys of its own and stops the server: a server of its own.
 let server: LocalRedisServer;
@@ -66,12 +67,12 @@ describe("mathd health", () => {
     expect((await collectHealth({ url: server.url })).libraries).toBeUndefined(); // EVALSHA mode reads none
     expect((await collectHealth({ url: server.url, scriptMode: "functions" })).libraries).toEqual({ total: libraries.length, missing: libraries.map((l) => l.name), others: [] });
     await loadLibraries(admin, libraries.slice(1));
-    await admin.call("FUNCTION", "LOAD", "#!lua name=mathd_atr_v0_9_0\nredis.register_function('atr_v0_9_0', function() return 1 end)\n");
+    await admin.call("FUNCTION", "LOAD", OLDER_ATR_LIBRARY.code);
     const report = await collectHealth({ url: server.url, scriptMode: "functions" });
-    expect(report.libraries).toEqual({ total: libraries.length, missing: [libraries[0]!.name], others: ["mathd_atr_v0_9_0"] });
+    expect(report.libraries).toEqual({ total: libraries.length, missing: [libraries[0]!.name], others: [OLDER_ATR_LIBRARY.name] });
     expect(exitCodeOf(report)).toBe(exitCodeOf(await collectHealth({ url: server.url }))); // loaded on first use: no violation
     expect(renderHealth(report)).toContain(
-      `Functions libraries: ${libraries.length - 1}/${libraries.length} of this build loaded (not loaded: ${libraries[0]!.name}; the SDK loads them on first use); not used by this build: mathd_atr_v0_9_0 (mathd scripts prune)`,
+      `Functions libraries: ${libraries.length - 1}/${libraries.length} of this build loaded (not loaded: ${libraries[0]!.name}; the SDK loads them on first use); not used by this build: ${OLDER_ATR_LIBRARY.name} (mathd scripts prune)`,
     );
     await admin.call("FUNCTION", "FLUSH");
     admin.disconnect();
