@@ -86,11 +86,16 @@ export interface ScriptTransport {
 /** A call with its position in the caller's list. */
 type Indexed = ScriptCall & { readonly index: number };
 
+/** What a Functions-mode load loads: every library the node lacks. */
+const EVERY_LIBRARY = "*";
+
 /** The manifest with what each mode needs: entries by name, function names, read-only flags. */
 class Catalog {
   readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
   readonly libraries: readonly FunctionsLibrary[];
   private readonly functions: ReadonlyMap<string, LibraryFunction>;
+  /** Loads under way, by node and by what they load: a script's name, or {@link EVERY_LIBRARY}. */
+  private readonly loading = new WeakMap<Redis, Map<string, Promise<void>>>();
 
   constructor(
     scripts: readonly ScriptManifestEntry[],
@@ -135,14 +140,40 @@ class Catalog {
     return this.mode === "functions" ? error.message.startsWith("ERR Function not found") : error.message.startsWith("NOSCRIPT");
   }
 
-  /** Loads what a node needs: the named scripts, or every library it lacks. */
+  /**
+   * Loads what a node needs: the named scripts (all when none are named), or every library it
+   * lacks. A load already under way on that node for the same scripts is joined, not repeated:
+   * the calls of a burst that all met "scripts missing" together (a restart at the open) would
+   * otherwise each send their own SCRIPT LOAD or FUNCTION LOADs, a script's whole text each time.
+   * A call whose joined load failed (under another call's deadline, say) tries once more itself.
+   */
   async loadOn(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): Promise<void> {
-    if (this.mode === "functions") {
-      await loadLibraries(node, this.libraries, roundTrip);
-      return;
+    const first = this.sharedLoad(node, scripts, roundTrip);
+    if (first.led) return first.done;
+    await first.done.catch(() => this.sharedLoad(node, scripts, roundTrip).done);
+  }
+
+  /** Joins the loads under way on `node` for the wanted scripts and starts one for the rest. */
+  private sharedLoad(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): { done: Promise<void>; led: boolean } {
+    let underWay = this.loading.get(node);
+    if (!underWay) this.loading.set(node, (underWay = new Map()));
+    // a Functions load checks and loads every library at once, so it is one load per node
+    const wanted = this.mode === "functions" ? [EVERY_LIBRARY] : (scripts ?? [...this.byName.keys()]);
+    const joined = wanted.flatMap((name) => underWay.get(name) ?? []);
+    const toStart = wanted.filter((name) => !underWay.has(name));
+    if (toStart.length > 0) {
+      const started: Promise<void> = this.loadNow(node, toStart, roundTrip).finally(() => {
+        for (const name of toStart) if (underWay.get(name) === started) underWay.delete(name);
+      });
+      for (const name of toStart) underWay.set(name, started);
+      joined.push(started);
     }
-    const entries = scripts ? scripts.map((name) => this.byName.get(name)!).filter(Boolean) : this.entries;
-    await loadScripts(node, entries, roundTrip);
+    return { done: Promise.all(joined).then(() => undefined), led: toStart.length === wanted.length };
+  }
+
+  private async loadNow(node: Redis, scripts: readonly string[], roundTrip: RoundTrip): Promise<void> {
+    if (this.mode === "functions") await loadLibraries(node, this.libraries, roundTrip);
+    else await loadScripts(node, scripts.flatMap((name) => this.byName.get(name) ?? []), roundTrip);
   }
 }
 

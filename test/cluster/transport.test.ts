@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { clusterHealth } from "../../src/cluster/health.js";
-import { librariesOnNode } from "../../src/cluster/loader.js";
+import { librariesOnNode, type RoundTrip } from "../../src/cluster/loader.js";
 import { runKeyed } from "../../src/cluster/pipeline.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { groupBySlotOwner, masters as masterNodes, nodeAddress } from "../../src/cluster/topology.js";
@@ -74,6 +74,47 @@ async function session(run: (calls: ScriptCall[]) => Promise<Outcome[]>): Promis
   return out;
 }
 
+/** `calls` of SCRIPT LOAD or FUNCTION LOAD on a node since its last RESETSTAT, with the refused ones. */
+async function loads(node: Redis, mode: "evalsha" | "functions"): Promise<{ calls: number; failed: number }> {
+  const command = mode === "evalsha" ? "script\\|load" : "function\\|load";
+  const m = new RegExp(`^cmdstat_${command}:calls=(\\d+),.*failed_calls=(\\d+)`, "m").exec(await node.info("commandstats"));
+  return { calls: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? 0) };
+}
+
+describe("StandaloneScriptTransport: a burst after the scripts are gone", () => {
+  // The calls of a burst all meet "scripts missing" together; one load per script (or library)
+  // must heal them all, not one each: a script's whole text per call, on the core they share.
+  it.each(["evalsha", "functions"] as const)("200 calls at once after a flush load each script once (%s)", async (mode) => {
+    const transport = new StandaloneScriptTransport(singleClient, { mode });
+    await transport.prepare();
+    await singleClient.call(mode === "evalsha" ? "SCRIPT" : "FUNCTION", "FLUSH");
+    await singleClient.config("RESETSTAT");
+    const symbolsOfBurst = Array.from({ length: 200 }, (_, i) => `BURST${i}`);
+    const calls = symbolsOfBurst.map((symbol, i) => (i % 2 === 0 ? confidenceCall(symbol, i) : snapshotCall(symbol)));
+    const settled = await Promise.allSettled(calls.map((call) => transport.runOne(call)));
+    expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+    // EVALSHA: the two scripts of the burst; Functions: every library, each once, none refused
+    expect(await loads(singleClient, mode)).toEqual({ calls: mode === "evalsha" ? 2 : libraries.length, failed: 0 });
+  });
+
+  it("a call whose shared load failed under another call's round trip loads under its own", async () => {
+    const transport = new StandaloneScriptTransport(singleClient);
+    await transport.prepare();
+    await singleClient.script("FLUSH");
+    // the first call's round trips fail after its EVALSHA (say its deadline passed), a moment
+    // later, while the second call waits on the load the first one leads
+    let roundTrips = 0;
+    const expiring: RoundTrip = (command) =>
+      ++roundTrips === 1 ? command() : new Promise((_, reject) => setTimeout(() => reject(new Error("deadline passed")), 50));
+    const [first, second] = await Promise.allSettled([
+      transport.runOne(confidenceCall("SHARED1", 1), expiring),
+      transport.runOne(confidenceCall("SHARED2", 2)),
+    ]);
+    expect(first).toMatchObject({ status: "rejected", reason: { message: "deadline passed" } });
+    expect(second.status).toBe("fulfilled");
+  });
+});
+
 describe("ClusterScriptTransport", () => {
   it("groups calls by master and keeps each call's index; refuses a cross-slot call apart", async () => {
     const calls = [...symbols.map((s, i) => confidenceCall(s, i)), { script: "confidence", keys: ["{A}x", "{B}y"], args: [] }];
@@ -131,9 +172,12 @@ describe("ClusterScriptTransport", () => {
     const transport = onCluster();
     await transport.prepare();
     await Promise.all(harness.nodes.map((n) => harness.client(n.port).script("FLUSH")));
+    await Promise.all(masterPorts().map((port) => harness.client(port).config("RESETSTAT")));
     const thirty = Array.from({ length: 30 }, (_, i) => confidenceCall(symbols[i % symbols.length] as string, i));
     const settled = await Promise.allSettled(thirty.map((call) => transport.runOne(call)));
     expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+    // one load of the script per master heals the ten calls that met NOSCRIPT there
+    expect(await Promise.all(masterPorts().map((port) => loads(harness.client(port), "evalsha")))).toEqual(masterPorts().map(() => ({ calls: 1, failed: 0 })));
     const values = settled.map((s) => (s.status === "fulfilled" ? s.value : undefined));
     const reference = replies(await new StandaloneScriptTransport(singleClient).runMany(thirty));
     expect(values.map(withoutCacheStatus)).toEqual(reference.map(withoutCacheStatus));
