@@ -3,11 +3,11 @@
  * sends its EVALSHA/FCALL calls through these, and so can the dispatcher's news and volume
  * baseline reads (GET/HGET per symbol) and the tick consumer's per-stream XREADGROUP.
  */
-import { ReplyError, type Cluster, type Redis } from "ioredis";
+import { Cluster, ReplyError, type Redis } from "ioredis";
 import { NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
 import type { OrderKey } from "../core/manifest.js";
 import { direct, type RoundTrip } from "./loader.js";
-import { groupBySlotOwner } from "./topology.js";
+import { groupBySlotOwner, nodeByAddress } from "./topology.js";
 
 /** A command as ioredis's `call` takes it: name, then arguments. */
 export type Command = [name: string, ...args: (string | Buffer | number)[]];
@@ -60,7 +60,52 @@ export async function exec(target: Target, commands: readonly Command[], roundTr
     const failure = error instanceof Error ? error : new Error(String(error));
     for (const i of unanswered) outcomes[i] = { ok: false, error: failure };
   }
+  if (target instanceof Cluster) await followAsk(target, commands, outcomes as Outcome[], roundTrip);
   return outcomes as Outcome[];
+}
+
+/** The reply of a migrating slot's source for keys it no longer holds: ask that node instead. */
+const ASK_REPLY = /^ASK \d+ (\S+)$/;
+
+/**
+ * Sends each command that met an ASK to the node the ASK names, right after ASKING, as Redis
+ * Cluster asks a client to while a slot migrates. ioredis does that for a command on its own, and
+ * in a pipeline only when every reply of the pipeline was the same ASK; re-reading the slot map
+ * does not help (it names the source until the migration ends), so without this a batch over a
+ * master with two slots moving came back ASK pass after pass.
+ */
+async function followAsk(cluster: Cluster, commands: readonly Command[], outcomes: Outcome[], roundTrip: RoundTrip): Promise<void> {
+  const askedOf = new Map<string, number[]>();
+  outcomes.forEach((outcome, i) => {
+    const address = outcome.ok ? undefined : ASK_REPLY.exec(outcome.error.message)?.[1];
+    if (address !== undefined) askedOf.set(address, [...(askedOf.get(address) ?? []), i]);
+  });
+  const asks = [...askedOf].flatMap(([address, asked]) => {
+    const node = nodeByAddress(cluster, address);
+    // a node not in ioredis's map yet: the ASK stays the outcome, resent once the map is read again
+    return node ? [{ node, asked }] : [];
+  });
+  await Promise.all(
+    asks.map(async ({ node, asked }) => {
+      try {
+        const result = await roundTrip(async () => {
+          const pipeline = node.pipeline();
+          for (const i of asked) pipeline.call("ASKING").call(...(commands[i] as Command));
+          const replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+          const lost = replies.find(([error]) => error && !(error instanceof ReplyError));
+          if (lost) throw lost[0];
+          return replies;
+        });
+        asked.forEach((commandIndex, j) => {
+          const [error, reply] = result[2 * j + 1] ?? [new Error("no reply in the pipeline result"), undefined];
+          outcomes[commandIndex] = error ? { ok: false, error } : { ok: true, reply };
+        });
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const i of asked) outcomes[i] = { ok: false, error: failure };
+      }
+    }),
+  );
 }
 
 /**

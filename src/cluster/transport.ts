@@ -23,6 +23,7 @@ import {
   clusterReady,
   groupBySlotOwner,
   masters,
+  nodeAddress,
   nodeByAddress,
   replicas,
   slotNodes,
@@ -383,6 +384,10 @@ export class ClusterScriptTransport implements ScriptTransport {
     return this.preparing;
   }
 
+  private async loadOnMasters(scripts: readonly string[], roundTrip: RoundTrip): Promise<void> {
+    await Promise.all(masters(this.cluster).map((master) => this.catalog.loadOn(master, scripts, onNode(roundTrip, nodeAddress(master)))));
+  }
+
   prepare(): Promise<void> {
     this.ready ??= this.load().catch((error: unknown) => {
       this.ready = undefined;
@@ -436,7 +441,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     await Promise.all(jobs);
   }
 
-  /** A group's calls through the Cluster to the slot's master (MOVED/ASK followed by ioredis). */
+  /** A group's calls through the Cluster to the slot's master (a MOVED or an ASK followed: `exec`, `resendRedirected`). */
   private onMaster(group: CallGroup<unknown>, calls: readonly ScriptCall[], commands: readonly Command[], given: RoundTrip): Promise<Outcome[]> {
     const address = group.slot === undefined ? undefined : slotNodes(this.cluster, group.slot)[0];
     const roundTrip = onNode(given, address);
@@ -445,13 +450,10 @@ export class ClusterScriptTransport implements ScriptTransport {
       this.cluster,
       calls,
       commands,
-      async (scripts) => {
-        // the master that answered is the slot's master in ioredis's map, which a MOVED
-        // during this pipeline has already updated; a keyless group went to any master
-        const master = group.slot === undefined ? undefined : nodeByAddress(this.cluster, slotNodes(this.cluster, group.slot)[0] ?? "");
-        if (master) await this.catalog.loadOn(master, scripts, roundTrip);
-        else await this.load();
-      },
+      // the master that answered is the slot's master in ioredis's map (which a MOVED during this
+      // pipeline has already updated), or, while the slot migrates, the master an ASK named: the
+      // scripts are checked on every master, one SCRIPT EXISTS or FUNCTION LIST each
+      (scripts) => this.loadOnMasters(scripts, given),
       roundTrip,
     );
   }

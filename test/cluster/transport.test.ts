@@ -10,7 +10,7 @@ import { clusterHealth } from "../../src/cluster/health.js";
 import { librariesOnNode, type RoundTrip } from "../../src/cluster/loader.js";
 import { runKeyed } from "../../src/cluster/pipeline.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
-import { groupBySlotOwner, masters as masterNodes, nodeAddress } from "../../src/cluster/topology.js";
+import { groupBySlotOwner, masters as masterNodes, nodeAddress, slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
@@ -217,6 +217,44 @@ describe("ClusterScriptTransport", () => {
     // a writing script is never sent to a replica
     expect((await transport.runMany([streamUpdateCall(symbols[0] as string, 9)]))[0]?.ok).toBe(true);
     expect(await count()).toEqual(after);
+  });
+
+  it("while two slots migrate, a batch's calls on keys already moved follow the ASK to the importing master, and load the scripts there", async () => {
+    await flushData();
+    const transport = onCluster();
+    await transport.prepare();
+    // two symbols of one master (`symbols` takes the masters in turn), each slot moving to
+    // another master, which lacks the scripts
+    const slots = [symbols[0], symbols[3]].map((s) => slotOf(`{${s}}`));
+    const source = await harness.masterOf(slots[0] as number);
+    expect(await harness.masterOf(slots[1] as number)).toBe(source);
+    const destination = masterPorts().find((port) => port !== source) as number;
+    const idOf = async (port: number) => String(await harness.client(port).call("CLUSTER", "MYID"));
+    const [sourceId, destinationId] = await Promise.all([idOf(source), idOf(destination)]);
+    for (const slot of slots) {
+      await harness.client(destination).call("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
+      await harness.client(source).call("CLUSTER", "SETSLOT", slot, "MIGRATING", destinationId);
+    }
+    await harness.client(destination).script("FLUSH");
+    try {
+      // the source's symbols: the moving ones' calls are misses, their keys not on the source,
+      // which answers ASK; the others' are answered there (the destination gets no call of its
+      // own, so only the ASKed calls can load the scripts there)
+      const calls = symbols.filter((_, i) => i % 3 === 0).map((symbol, i) => confidenceCall(symbol, i + 700));
+      const outcomes = await transport.runMany(calls);
+      expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+      expect(replies(outcomes)).toEqual(replies(await new StandaloneScriptTransport(singleClient).runMany(calls)));
+      // each moving symbol's entry was written on the importing master (only ASKING reaches it there)
+      for (const call of calls.filter((c) => slots.includes(slotOf(c.keys[0] as string)))) {
+        const asked = await harness.client(destination).pipeline().call("ASKING").exists(call.keys[0] as string).exec();
+        expect(asked?.[1]).toEqual([null, 1]);
+      }
+    } finally {
+      for (const slot of slots) {
+        await Promise.all([source, destination].map((port) => harness.client(port).call("CLUSTER", "SETSLOT", slot, "STABLE")));
+      }
+      await flushData();
+    }
   });
 
   it("reports a wrong key count or an unknown script per call, without failing the batch", async () => {
