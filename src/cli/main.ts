@@ -15,6 +15,7 @@ import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { consume } from "./consume.js";
 import { listScripts, loadScripts, manifestDocument, pruneScriptLibraries, renderPruned, renderScripts } from "./scriptsCommand.js";
 import { CLUSTER_NODES_ENV, clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
+import type { ScriptMode } from "../cluster/transport.js";
 
 /** Where `mathd` writes: stdout for results and help, stderr for errors. */
 export interface CliOutput {
@@ -82,6 +83,13 @@ function clusterNodes(values: Values): StartupNode[] | undefined {
     throw new UsageError(`--cluster: ${(error as Error).message.replace(`${CLUSTER_NODES_ENV}: `, "")}`);
   }
 }
+
+/** --script-mode: how the SDK runs the scripts, evalsha (the default) or functions. */
+function scriptModeOf(values: Values): ScriptMode {
+  const mode = values["script-mode"] ?? "evalsha";
+  if (mode !== "evalsha" && mode !== "functions") throw new UsageError(`--script-mode must be evalsha or functions, got ${JSON.stringify(mode)}`);
+  return mode;
+}
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 const COMMANDS: Record<string, Command> = {
@@ -110,8 +118,7 @@ const COMMANDS: Record<string, Command> = {
       const sample = wholeNumber(values, "sample", 1000, 1, 10_000_000);
       const timeoutMs = wholeNumber(values, "timeout-ms", 1000, 1, 600_000);
       const cluster = clusterNodes(values);
-      const scriptMode = values["script-mode"] ?? "evalsha";
-      if (scriptMode !== "evalsha" && scriptMode !== "functions") throw new UsageError(`--script-mode must be evalsha or functions, got ${JSON.stringify(scriptMode)}`);
+      const scriptMode = scriptModeOf(values);
       const report = await collectHealth({ url: url(values), samplePerDb: sample, timeoutMs, scriptMode, ...(cluster ? { cluster } : {}) });
       out.stdout(values.json ? json(report) : `${renderHealth(report)}\n`);
       return exitCodeOf(report);
@@ -165,14 +172,15 @@ const COMMANDS: Record<string, Command> = {
   scripts: {
     summary: "the Lua scripts: load them on a server, list what it holds, prune old libraries, print the manifest",
     usage: [
-      "scripts load [--url URL] [--json]      SCRIPT LOAD every script (SHA1s checked)",
-      "scripts list [--url URL] [--json]      which of this build's scripts the server holds",
-      "scripts prune [--url URL] [--json]     delete the mathd_* (and old mathd) Functions libraries this build does not use",
-      "scripts manifest [--out FILE]          the manifest JSON for clients in other languages",
+      "scripts load [--url URL] [--json] [--script-mode MODE]  SCRIPT LOAD every script (SHA1s checked), or FUNCTION LOAD the libraries",
+      "scripts list [--url URL] [--json] [--script-mode MODE]  which of this build's scripts (or libraries) the server holds",
+      "scripts prune [--url URL] [--json]                      delete the mathd_* (and old mathd) Functions libraries this build does not use",
+      "scripts manifest [--out FILE]                           the manifest JSON for clients in other languages",
     ],
     options: {
       url: URL_OPTION,
       json: JSON_OPTION,
+      "script-mode": { type: "string", value: "MODE", help: "load, list: how the SDK runs the scripts, evalsha (default: the script cache) or functions (the mathd_* libraries)" },
       out: { type: "string", value: "FILE", help: "manifest: write to FILE instead of stdout" },
     },
     async run(values, positionals, out) {
@@ -187,8 +195,9 @@ const COMMANDS: Record<string, Command> = {
         return EXIT.ok;
       }
       if (action === "load" || action === "list") {
-        const result = action === "load" ? await loadScripts(url(values)) : await listScripts(url(values));
-        out.stdout(values.json ? json(result) : `${renderScripts(result.target, result.scripts)}\n`);
+        const mode = scriptModeOf(values);
+        const result = action === "load" ? await loadScripts(url(values), mode) : await listScripts(url(values), mode);
+        out.stdout(values.json ? json(result) : `${renderScripts(result)}\n`);
         return EXIT.ok;
       }
       if (action === "prune") {

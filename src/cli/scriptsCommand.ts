@@ -1,15 +1,17 @@
 /**
  * `mathd scripts load|list|prune|manifest`: preload the scripts on a server (before a deploy, or
- * on a new replica set), show which of this build's scripts a server holds, delete the Functions
- * libraries earlier generations left, and print the manifest that clients in other languages
- * call the same scripts from (examples/python, examples/redis-cli).
+ * on a new replica set), show which of this build's scripts a server holds (in its script cache,
+ * or as Functions libraries), delete the Functions libraries earlier generations left, and print
+ * the manifest that clients in other languages call the same scripts from (examples/python,
+ * examples/redis-cli).
  */
 import type { Redis } from "ioredis";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import { ScriptIntegrityError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
-import { pruneLibraries } from "../cluster/loader.js";
+import { librariesOnNode, libraryNamesToLoad, loadLibraries, pruneLibraries } from "../cluster/loader.js";
+import type { ScriptMode } from "../cluster/transport.js";
 import { addressOf } from "../redis/config.js";
 import { DATABASES } from "../redis/databases.js";
 import { connectOnce, oneServerConfig } from "./connect.js";
@@ -37,7 +39,19 @@ export interface ScriptStatus {
   name: string;
   version: string;
   sha1: string;
+  /** EVALSHA: in the script cache; Functions: its library is loaded, of this build. */
   loaded: boolean;
+  /** Functions mode: the script's library (`mathd_atr_v3_0_0`). */
+  library?: string;
+}
+
+/** What a server holds of this build's scripts, in the mode the SDK runs them. */
+export interface ScriptsOnServer {
+  target: string;
+  mode: ScriptMode;
+  scripts: ScriptStatus[];
+  /** Functions mode: this SDK's libraries that the build does not use (`mathd scripts prune`). */
+  others?: string[];
 }
 
 async function connect(url: string | undefined, action: string): Promise<{ redis: Redis; address: string }> {
@@ -45,12 +59,28 @@ async function connect(url: string | undefined, action: string): Promise<{ redis
   return { redis: await connectOnce(config, config.databases.patterns), address: addressOf(config) };
 }
 
-/** Which of the manifest's scripts the server holds (SCRIPT EXISTS, one round trip). */
-export async function listScripts(url: string | undefined): Promise<{ target: string; scripts: ScriptStatus[] }> {
+/** What `redis` holds: SCRIPT EXISTS of every script, or one FUNCTION LIST of this SDK's libraries. */
+async function scriptsOn(redis: Redis, target: string, mode: ScriptMode): Promise<ScriptsOnServer> {
+  if (mode === "evalsha") {
+    const exists = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
+    return { target, mode, scripts: SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: exists[i] === 1 })) };
+  }
+  const libraries = buildFunctionsLibraries(SCRIPTS);
+  const onServer = await librariesOnNode(redis, libraries);
+  const toLoad = new Set(libraryNamesToLoad(onServer));
+  const libraryOf = new Map(libraries.map((library) => [library.fn.script, library.name]));
+  const scripts = SCRIPTS.map((s) => {
+    const library = libraryOf.get(s.name) as string;
+    return { name: s.name, version: s.version, sha1: s.sha1, loaded: !toLoad.has(library), library };
+  });
+  return { target, mode, scripts, others: [...onServer.others] };
+}
+
+/** Which of the manifest's scripts the server holds, in the mode the SDK runs them (one round trip). */
+export async function listScripts(url: string | undefined, mode: ScriptMode = "evalsha"): Promise<ScriptsOnServer> {
   const { redis, address } = await connect(url, "list");
   try {
-    const exists = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
-    return { target: address, scripts: SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: exists[i] === 1 })) };
+    return await scriptsOn(redis, address, mode);
   } finally {
     redis.disconnect();
   }
@@ -58,19 +88,23 @@ export async function listScripts(url: string | undefined): Promise<{ target: st
 
 /**
  * Loads every script with SCRIPT LOAD and checks the SHA1 the server returns against the
- * manifest's: a mismatch means the server would run other text than this build's.
+ * manifest's (a mismatch means the server would run other text than this build's); in Functions
+ * mode, FUNCTION LOADs the libraries the server lacks or holds of another build. Then lists.
  */
-export async function loadScripts(url: string | undefined): Promise<{ target: string; scripts: ScriptStatus[] }> {
+export async function loadScripts(url: string | undefined, mode: ScriptMode = "evalsha"): Promise<ScriptsOnServer> {
   const { redis, address } = await connect(url, "load");
   try {
-    for (const script of SCRIPTS) {
-      const sha1 = (await redis.script("LOAD", script.source)) as string;
-      if (sha1 !== script.sha1) throw new ScriptIntegrityError(script.name, script.sha1, sha1);
+    if (mode === "functions") await loadLibraries(redis, buildFunctionsLibraries(SCRIPTS));
+    else {
+      for (const script of SCRIPTS) {
+        const sha1 = (await redis.script("LOAD", script.source)) as string;
+        if (sha1 !== script.sha1) throw new ScriptIntegrityError(script.name, script.sha1, sha1);
+      }
     }
+    return await scriptsOn(redis, address, mode);
   } finally {
     redis.disconnect();
   }
-  return { target: address, scripts: SCRIPTS.map((s) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: true })) };
 }
 
 /**
@@ -93,11 +127,14 @@ export function renderPruned(target: string, deleted: readonly string[]): string
 }
 
 /** The statuses as an aligned table. */
-export function renderScripts(target: string, scripts: readonly ScriptStatus[]): string {
+export function renderScripts({ target, mode, scripts, others = [] }: ScriptsOnServer): string {
   const width = Math.max(...scripts.map((s) => `${s.name}@${s.version}`.length));
+  const whereWidth = Math.max(...scripts.map((s) => (s.library ?? s.sha1).length));
   const loaded = scripts.filter((s) => s.loaded).length;
+  const what = mode === "functions" ? "Functions libraries" : "scripts";
   return [
-    `${target}: ${loaded}/${scripts.length} scripts of this build loaded`,
-    ...scripts.map((s) => `${`${s.name}@${s.version}`.padEnd(width)}  ${s.sha1}  ${s.loaded ? "loaded" : "not loaded"}`),
+    `${target}: ${loaded}/${scripts.length} ${what} of this build loaded`,
+    ...scripts.map((s) => `${`${s.name}@${s.version}`.padEnd(width)}  ${(s.library ?? s.sha1).padEnd(whereWidth)}  ${s.loaded ? "loaded" : "not loaded"}`),
+    ...(others.length > 0 ? [`not used by this build (mathd scripts prune): ${others.join(", ")}`] : []),
   ].join("\n");
 }

@@ -162,6 +162,30 @@ describe("mathd scripts", () => {
     redis.disconnect();
   });
 
+  it("with --script-mode functions, list shows this build's libraries and those it does not use; load loads the libraries", async () => {
+    const redis = new Redis(server.url);
+    await redis.call("FUNCTION", "FLUSH");
+    const libraries = buildFunctionsLibraries(SCRIPTS);
+    await redis.call("FUNCTION", "LOAD", OLDER_ATR_LIBRARY.code);
+    const before = JSON.parse((await mathd("scripts", "list", "--url", server.url, "--script-mode", "functions", "--json")).stdout);
+    expect(before).toMatchObject({ mode: "functions", others: [OLDER_ATR_LIBRARY.name] });
+    const listed: { name: string; library: string; loaded: boolean }[] = before.scripts;
+    expect(listed.map((s) => s.name)).toEqual(SCRIPTS.map((s) => s.name));
+    expect(listed.map((s) => s.library).sort()).toEqual(libraries.map((l) => l.name).sort());
+    expect(listed.filter((s) => s.loaded)).toEqual([]);
+    const load = await mathd("scripts", "load", "--url", server.url, "--script-mode", "functions");
+    expect(load.code).toBe(0);
+    expect(load.stdout).toContain(`${libraries.length}/${libraries.length} Functions libraries of this build loaded`);
+    expect(load.stdout).toContain(`not used by this build (mathd scripts prune): ${OLDER_ATR_LIBRARY.name}`);
+    expect((await librariesOnNode(redis, libraries)).state).toBe("current");
+    // the script cache is another thing: the EVALSHA listing still finds none there
+    expect(await redis.script("FLUSH")).toBe("OK");
+    expect((await mathd("scripts", "list", "--url", server.url)).stdout).toContain(`0/${SCRIPTS.length} scripts of this build loaded`);
+    expect(await mathd("scripts", "list", "--url", server.url, "--script-mode", "fcall")).toMatchObject({ code: 64 });
+    await redis.call("FUNCTION", "FLUSH");
+    redis.disconnect();
+  });
+
   it("prune deletes the Functions libraries of versions this build does not use, and only those", async () => {
     const redis = new Redis(server.url);
     await redis.call("FUNCTION", "FLUSH");
