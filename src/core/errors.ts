@@ -154,8 +154,20 @@ export class CircuitOpenError extends MathDispatcherError {}
 /** Too many calls already wait for a connection that is down. */
 export class OfflineQueueFullError extends MathDispatcherError {}
 
-/** A command did not answer within its timeout, or a call's deadline passed. */
-export class CommandTimeoutError extends MathDispatcherError {}
+/**
+ * A command did not answer within its timeout, or a call's deadline passed. `address` is where the
+ * command that timed out went (host:port; on a cluster, the node), when one did: a call whose
+ * deadline passed between its steps has none. A command that timed out may still have run (every
+ * script is safe to repeat).
+ */
+export class CommandTimeoutError extends MathDispatcherError {
+  readonly address: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; address?: string }) {
+    super(message, options);
+    this.address = options?.address;
+  }
+}
 
 /** Redis answered a command with an error (e.g. WRONGTYPE, NOPERM); the reply error is the cause. */
 export class RedisCommandError extends MathDispatcherError {}

@@ -497,10 +497,13 @@ export class ResilientRedis extends EventEmitter {
    * One attempt, failed with CommandTimeoutError after `ms`: one promise, settled by the reply
    * or the timer, whichever comes first (Promise.race would cost a promise and reactions more).
    */
-  private attempt<T>(command: () => Promise<T>, ms: number, budget: number): Promise<T> {
+  private attempt<T>(command: () => Promise<T>, ms: number, budget: number, node: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const reply = Promise.resolve(command()); // a synchronous throw rejects before any timer is set
-      const timer = setTimeout(() => reject(new CommandTimeoutError(this.timeoutMessage(ms, budget))), ms);
+      const timer = setTimeout(() => {
+        const address = node === "" ? this.address : node;
+        reject(new CommandTimeoutError(`Redis at ${address} did not answer within ${this.timeoutBound(ms, budget)}`, { address }));
+      }, ms);
       reply.then(
         (value) => {
           clearTimeout(timer);
@@ -514,10 +517,9 @@ export class ResilientRedis extends EventEmitter {
     });
   }
 
-  /** What a timed-out attempt says: an attempt cut short by the call's deadline says so. */
-  private timeoutMessage(ms: number, budget: number): string {
-    const bound = ms < this.config.commandTimeoutMs ? `${Math.round(ms)} ms, the rest of the call's ${budget} ms deadline` : `${ms} ms`;
-    return `Redis at ${this.address} did not answer within ${bound}`;
+  /** How long a timed-out attempt waited: an attempt cut short by the call's deadline says so. */
+  private timeoutBound(ms: number, budget: number): string {
+    return ms < this.config.commandTimeoutMs ? `${Math.round(ms)} ms, the rest of the call's ${budget} ms deadline` : `${ms} ms`;
   }
 
   /** An error as the caller gets it: always a MathDispatcherError, with the original as cause. */
@@ -559,7 +561,7 @@ export class ResilientRedis extends EventEmitter {
       if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
       const attemptMs = Math.min(this.config.commandTimeoutMs, remaining);
       try {
-        const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs, budget);
+        const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs, budget, node);
         this.breakerSuccess(breaker);
         return result;
       } catch (error) {

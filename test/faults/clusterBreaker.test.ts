@@ -6,7 +6,7 @@
  * cluster itself stays up and any failure of a healthy master's call is the client's doing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CircuitOpenError } from "../../src/core/errors.js";
+import { CircuitOpenError, CommandTimeoutError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { symbolsOnEveryMaster } from "../cluster/calls.js";
@@ -42,6 +42,11 @@ describe("a cluster with one master frozen", () => {
       expect(failures(healthy).map((e) => `${e.name}: ${e.message}`)).toEqual([]);
       expect(failures(stuck).length).toBe(stuck.length);
       expect(failures(stuck).some((e) => e instanceof CircuitOpenError)).toBe(true); // its own breaker still fails it fast
+      // a timeout names the frozen master, not the cluster
+      const timeouts = failures(stuck).filter((e) => e instanceof CommandTimeoutError);
+      expect(timeouts.length).toBeGreaterThan(0);
+      expect(new Set(timeouts.map((e) => (e as CommandTimeoutError).address))).toEqual(new Set([`${frozen.host}:${frozen.port}`]));
+      expect(timeouts[0]?.message).toContain(`Redis at ${frozen.host}:${frozen.port} did not answer`);
     } finally {
       process.kill(frozen.pid, "SIGCONT");
       await math.close();

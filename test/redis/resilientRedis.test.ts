@@ -86,7 +86,9 @@ describe("resilient client", () => {
     const blocking = blocker.eval(BUSY_LOOP, 0, "800000");
     await sleep(50);
     const started = Date.now();
-    await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CommandTimeoutError);
+    const error = await c.run("system", (r) => r.ping()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandTimeoutError);
+    expect((error as CommandTimeoutError).address).toBe(server.url.replace("redis://", "")); // where it went, for a log or a page
     expect(Date.now() - started).toBeLessThan(900);
     await blocking;
     blocker.disconnect();
