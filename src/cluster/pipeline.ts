@@ -83,10 +83,10 @@ async function followAsk(cluster: Cluster, commands: readonly Command[], outcome
   const asks = [...askedOf].flatMap(([address, asked]) => {
     const node = nodeByAddress(cluster, address);
     // a node not in ioredis's map yet: the ASK stays the outcome, resent once the map is read again
-    return node ? [{ node, asked }] : [];
+    return node ? [{ address, node, asked }] : [];
   });
   await Promise.all(
-    asks.map(async ({ node, asked }) => {
+    asks.map(async ({ address, node, asked }) => {
       try {
         const result = await roundTrip(async () => {
           const pipeline = node.pipeline();
@@ -95,7 +95,7 @@ async function followAsk(cluster: Cluster, commands: readonly Command[], outcome
           const lost = replies.find(([error]) => error && !(error instanceof ReplyError));
           if (lost) throw lost[0];
           return replies;
-        });
+        }, address); // that node's circuit breaker counts it
         asked.forEach((commandIndex, j) => {
           const [error, reply] = result[2 * j + 1] ?? [new Error("no reply in the pipeline result"), undefined];
           outcomes[commandIndex] = error ? { ok: false, error } : { ok: true, reply };

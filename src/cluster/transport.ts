@@ -187,7 +187,8 @@ const HEAL_ROUNDS = 10;
 
 /** `roundTrip` with its node named, so the node's own circuit breaker counts it. */
 function onNode(roundTrip: RoundTrip, address: string | undefined): RoundTrip {
-  return address === undefined ? roundTrip : (command) => roundTrip(command, address);
+  // a round trip that names its own node (an ASK followed to another master) keeps it
+  return address === undefined ? roundTrip : (command, node) => roundTrip(command, node ?? address);
 }
 
 /**
