@@ -12,8 +12,12 @@ import { groupBySlotOwner, nodeByAddress } from "./topology.js";
 /** A command as ioredis's `call` takes it: name, then arguments. */
 export type Command = [name: string, ...args: (string | Buffer | number)[]];
 
-/** The outcome of one command of a batch: the raw reply, or the raw error Redis (or the client) raised. */
-export type Outcome = { ok: true; reply: unknown } | { ok: false; error: Error };
+/**
+ * The outcome of one command of a batch: the raw reply, or the raw error Redis (or the client)
+ * raised. `node`: the address of the node that raised it, when that was not the node the command
+ * was sent to (an ASK followed to another master).
+ */
+export type Outcome = { ok: true; reply: unknown } | { ok: false; error: Error; node?: string };
 
 /** Anything with ioredis pipelines: one server's connection, or a Cluster (which routes by slot). */
 export type Target = Pick<Redis | Cluster, "pipeline" | "call">;
@@ -98,11 +102,11 @@ async function followAsk(cluster: Cluster, commands: readonly Command[], outcome
         }, address); // that node's circuit breaker counts it
         asked.forEach((commandIndex, j) => {
           const [error, reply] = result[2 * j + 1] ?? [new Error("no reply in the pipeline result"), undefined];
-          outcomes[commandIndex] = error ? { ok: false, error } : { ok: true, reply };
+          outcomes[commandIndex] = error ? { ok: false, error, node: address } : { ok: true, reply };
         });
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
-        for (const i of asked) outcomes[i] = { ok: false, error: failure };
+        for (const i of asked) outcomes[i] = { ok: false, error: failure, node: address };
       }
     }),
   );

@@ -23,7 +23,6 @@ import {
   clusterReady,
   groupBySlotOwner,
   masters,
-  nodeAddress,
   nodeByAddress,
   replicas,
   slotNodes,
@@ -192,6 +191,12 @@ function onNode(roundTrip: RoundTrip, address: string | undefined): RoundTrip {
 }
 
 /**
+ * Loads scripts where calls met "scripts missing": `nodes` holds the address of each node that
+ * answered so other than the target (an ASK followed), and `undefined` for the target itself.
+ */
+type Heal = (scripts: string[], nodes: ReadonlySet<string | undefined>) => Promise<void>;
+
+/**
  * Runs calls on one target; calls that met "scripts missing" are sent again, only those, after
  * `heal` loaded their scripts on the node that answered, until none is missing.
  */
@@ -200,7 +205,7 @@ async function execHealing(
   target: Target,
   calls: readonly ScriptCall[],
   commands: readonly Command[],
-  heal: (scripts: string[]) => Promise<void>,
+  heal: Heal,
   roundTrip: RoundTrip,
 ): Promise<Outcome[]> {
   const order = calls.map(orderKeyOf);
@@ -214,7 +219,8 @@ async function execHealing(
     );
     if (retry.length === 0) return outcomes;
     try {
-      await heal([...new Set(retry.map((i) => (calls[i] as ScriptCall).script))]);
+      const answeredBy = new Set(retry.map((i) => (outcomes[i] as Outcome & { ok: false }).node));
+      await heal([...new Set(retry.map((i) => (calls[i] as ScriptCall).script))], answeredBy);
     } catch (error) {
       // the load failed (e.g. a ScriptIntegrityError, the deadline): that is these calls' answer
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -385,10 +391,6 @@ export class ClusterScriptTransport implements ScriptTransport {
     return this.preparing;
   }
 
-  private async loadOnMasters(scripts: readonly string[], roundTrip: RoundTrip): Promise<void> {
-    await Promise.all(masters(this.cluster).map((master) => this.catalog.loadOn(master, scripts, onNode(roundTrip, nodeAddress(master)))));
-  }
-
   prepare(): Promise<void> {
     this.ready ??= this.load().catch((error: unknown) => {
       this.ready = undefined;
@@ -451,10 +453,17 @@ export class ClusterScriptTransport implements ScriptTransport {
       this.cluster,
       calls,
       commands,
-      // the master that answered is the slot's master in ioredis's map (which a MOVED during this
-      // pipeline has already updated), or, while the slot migrates, the master an ASK named: the
-      // scripts are checked on every master, one SCRIPT EXISTS or FUNCTION LIST each
-      (scripts) => this.loadOnMasters(scripts, given),
+      async (scripts, answeredBy) => {
+        const loads = [...answeredBy].map(async (asked) => {
+          // the master an ASK named, or the slot's master in ioredis's map, which a MOVED during
+          // this pipeline has already updated (a keyless group went to any master)
+          const where = asked ?? (group.slot === undefined ? undefined : slotNodes(this.cluster, group.slot)[0]);
+          const master = where === undefined ? undefined : nodeByAddress(this.cluster, where);
+          if (master) await this.catalog.loadOn(master, scripts, onNode(given, where));
+          else await this.load();
+        });
+        await Promise.all(loads);
+      },
       roundTrip,
     );
   }

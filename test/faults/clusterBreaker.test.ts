@@ -52,4 +52,23 @@ describe("a cluster with one master frozen", () => {
       await math.close();
     }
   }, 30_000);
+
+  it("heals a flushed master's scripts without waiting on the frozen one", async () => {
+    const math = MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
+    const frozen = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[0]!.port)!;
+    const flushed = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[1]!.port)!;
+    const call = (symbol: string, i: number) => math.confidence({ symbol, base: 0.5 + (i % 40) / 100, boost: 0 }, { store: false });
+    try {
+      await Promise.all(symbols.map((s, i) => call(s, i))); // loaded and connected everywhere
+      process.kill(frozen.pid, "SIGSTOP");
+      await harness.client(flushed.port).script("FLUSH");
+      // the flushed master's symbols (symbols[3k + 1]) meet NOSCRIPT there: loading on that
+      // master heals them, and nothing of it waits on the frozen master
+      const settled = await Promise.allSettled([1, 4].map((k, i) => call(symbols[k]!, 500 + i)));
+      expect(settled.flatMap((o) => (o.status === "rejected" ? [`${(o.reason as Error).name}: ${(o.reason as Error).message}`] : []))).toEqual([]);
+    } finally {
+      process.kill(frozen.pid, "SIGCONT");
+      await math.close();
+    }
+  }, 30_000);
 });
