@@ -15,9 +15,11 @@ import { describesLibrary, type FunctionsLibrary, LIBRARY_PREFIX } from "../buil
 /**
  * How each Redis round trip runs (a resilient client's timeout and retry policy, or directly).
  * `node`, where given, is the address of the cluster node the round trip goes to: the resilient
- * client keeps a circuit breaker per node.
+ * client keeps a circuit breaker per node. `deadline`, where given, is when the call the round
+ * trips belong to must be answered (epoch ms): a wait that is no round trip of its own (for a
+ * load another call leads) keeps to it too.
  */
-export type RoundTrip = <T>(command: () => Promise<T>, node?: string) => Promise<T>;
+export type RoundTrip = (<T>(command: () => Promise<T>, node?: string) => Promise<T>) & { readonly deadline?: number };
 
 export const direct: RoundTrip = (command) => command();
 

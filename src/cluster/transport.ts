@@ -14,6 +14,8 @@
  * also strip the Functions error suffix (`splitErrorSuffix` in src/build/functionsLibrary.ts).
  */
 import { ReplyError, type Cluster, type Redis } from "ioredis";
+import { CommandTimeoutError } from "../core/errors.js";
+import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
@@ -86,6 +88,12 @@ export interface ScriptTransport {
 /** A call with its position in the caller's list. */
 type Indexed = ScriptCall & { readonly index: number };
 
+/** `work`, waited for until `deadline` (epoch ms) at most, when there is one. */
+function untilDeadline<T>(work: Promise<T>, deadline: number | undefined): Promise<T> {
+  if (deadline === undefined) return work;
+  return within(work, deadline - Date.now(), () => new CommandTimeoutError("the call's deadline passed while another call loaded its scripts"));
+}
+
 /** What a Functions-mode load loads: every library the node lacks. */
 const EVERY_LIBRARY = "*";
 
@@ -145,30 +153,35 @@ class Catalog {
    * lacks. A load already under way on that node for the same scripts is joined, not repeated:
    * the calls of a burst that all met "scripts missing" together (a restart at the open) would
    * otherwise each send their own SCRIPT LOAD or FUNCTION LOADs, a script's whole text each time.
-   * A call whose joined load failed (under another call's deadline, say) tries once more itself.
+   * A call waits for a joined load no longer than its own deadline, and fails only with its own
+   * load's error: a joined load that failed (under its leader's deadline, say) is tried again.
    */
   async loadOn(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): Promise<void> {
-    const first = this.sharedLoad(node, scripts, roundTrip);
-    if (first.led) return first.done;
-    await first.done.catch(() => this.sharedLoad(node, scripts, roundTrip).done);
+    for (;;) {
+      const { started, joined } = this.sharedLoad(node, scripts, roundTrip);
+      if (started) await started; // this call's own load: its failure is this call's answer
+      if (joined.length === 0) return;
+      // loads other calls lead, under their round trips: waited for within this call's deadline;
+      // one that failed (its leader's deadline passed, say) is tried again, by this call if no other
+      const settled = await untilDeadline(Promise.allSettled(joined), roundTrip.deadline);
+      if (settled.every((s) => s.status === "fulfilled")) return;
+    }
   }
 
-  /** Joins the loads under way on `node` for the wanted scripts and starts one for the rest. */
-  private sharedLoad(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): { done: Promise<void>; led: boolean } {
+  /** Starts a load on `node` of the wanted scripts no load under way covers; the others' loads are joined. */
+  private sharedLoad(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): { started?: Promise<void>; joined: Promise<void>[] } {
     let underWay = this.loading.get(node);
     if (!underWay) this.loading.set(node, (underWay = new Map()));
     // a Functions load checks and loads every library at once, so it is one load per node
     const wanted = this.mode === "functions" ? [EVERY_LIBRARY] : (scripts ?? [...this.byName.keys()]);
-    const joined = wanted.flatMap((name) => underWay.get(name) ?? []);
+    const joined = [...new Set(wanted.flatMap((name) => underWay.get(name) ?? []))];
     const toStart = wanted.filter((name) => !underWay.has(name));
-    if (toStart.length > 0) {
-      const started: Promise<void> = this.loadNow(node, toStart, roundTrip).finally(() => {
-        for (const name of toStart) if (underWay.get(name) === started) underWay.delete(name);
-      });
-      for (const name of toStart) underWay.set(name, started);
-      joined.push(started);
-    }
-    return { done: Promise.all(joined).then(() => undefined), led: toStart.length === wanted.length };
+    if (toStart.length === 0) return { joined };
+    const started: Promise<void> = this.loadNow(node, toStart, roundTrip).finally(() => {
+      for (const name of toStart) if (underWay.get(name) === started) underWay.delete(name);
+    });
+    for (const name of toStart) underWay.set(name, started);
+    return { started, joined };
   }
 
   private async loadNow(node: Redis, scripts: readonly string[], roundTrip: RoundTrip): Promise<void> {
@@ -186,8 +199,10 @@ const HEAL_ROUNDS = 10;
 
 /** `roundTrip` with its node named, so the node's own circuit breaker counts it. */
 function onNode(roundTrip: RoundTrip, address: string | undefined): RoundTrip {
+  if (address === undefined) return roundTrip;
   // a round trip that names its own node (an ASK followed to another master) keeps it
-  return address === undefined ? roundTrip : (command, node) => roundTrip(command, node ?? address);
+  const bound: RoundTrip = (command, node) => roundTrip(command, node ?? address);
+  return roundTrip.deadline === undefined ? bound : Object.assign(bound, { deadline: roundTrip.deadline });
 }
 
 /**

@@ -52,15 +52,19 @@ export function checkCallOptions(options: ScriptCallOptions | undefined): void {
  * counted from when the budget is made, at the call's start (the call's own `deadlineMs`, else
  * `defaultMs`). A step asked for once it has run out throws a CommandTimeoutError.
  */
-export function callBudget(options: ScriptCallOptions | undefined, defaultMs: number): () => ScriptCallOptions {
+export function callBudget(options: ScriptCallOptions | undefined, defaultMs: number): CallBudget {
   const budget = options?.deadlineMs ?? defaultMs;
   const deadline = Date.now() + budget;
-  return () => {
+  const step = () => {
     const left = deadline - Date.now();
     if (left <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
     return Object.assign({}, options, { deadlineMs: left });
   };
+  return Object.assign(step, { deadline });
 }
+
+/** A call's budget ({@link callBudget}): each step's options, and when the budget runs out (epoch ms). */
+export type CallBudget = (() => ScriptCallOptions) & { readonly deadline: number };
 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
@@ -126,15 +130,16 @@ export class ScriptRunner {
   }
 
   /** Each round trip of a call under the client's policy, within what is left of the call's budget. */
-  private roundTrip(budget?: () => CallOptions): RoundTrip {
+  private roundTrip(budget?: CallBudget): RoundTrip {
     if (!budget) return (command, node) => this.client.run(this.database, () => command(), undefined, node);
-    return (command, node) => {
+    const withinBudget: RoundTrip = (command, node) => {
       try {
         return this.client.run(this.database, () => command(), budget(), node);
       } catch (error) {
         return Promise.reject(error); // the budget ran out
       }
     };
+    return Object.assign(withinBudget, { deadline: budget.deadline });
   }
 
   /** The client's deadline, which a call without its own `deadlineMs` gets. */

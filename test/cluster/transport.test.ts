@@ -8,6 +8,7 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { clusterHealth } from "../../src/cluster/health.js";
 import { librariesOnNode, type RoundTrip } from "../../src/cluster/loader.js";
+import { CommandTimeoutError } from "../../src/core/errors.js";
 import { runKeyed } from "../../src/cluster/pipeline.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { groupBySlotOwner, masters as masterNodes, nodeAddress, slotOf } from "../../src/cluster/topology.js";
@@ -97,21 +98,52 @@ describe("StandaloneScriptTransport: a burst after the scripts are gone", () => 
     expect(await loads(singleClient, mode)).toEqual({ calls: mode === "evalsha" ? 2 : libraries.length, failed: 0 });
   });
 
-  it("a call whose shared load failed under another call's round trip loads under its own", async () => {
+  /**
+   * A round trip that lets the call's first round trip (its EVALSHA) through and fails the later
+   * ones (its loads) with `reason` after `delayMs`; `deadline` as the call's.
+   */
+  function failingLoads(reason: string, delayMs: number, deadline?: number): RoundTrip {
+    let roundTrips = 0;
+    const roundTrip: RoundTrip = (command) =>
+      ++roundTrips === 1 ? command() : new Promise((_, reject) => setTimeout(() => reject(new Error(reason)), delayMs));
+    return deadline === undefined ? roundTrip : Object.assign(roundTrip, { deadline });
+  }
+
+  it("a call fails only with its own load's error: a joined load that failed is tried again, however many such calls come first", async () => {
     const transport = new StandaloneScriptTransport(singleClient);
     await transport.prepare();
     await singleClient.script("FLUSH");
-    // the first call's round trips fail after its EVALSHA (say its deadline passed), a moment
-    // later, while the second call waits on the load the first one leads
-    let roundTrips = 0;
-    const expiring: RoundTrip = (command) =>
-      ++roundTrips === 1 ? command() : new Promise((_, reject) => setTimeout(() => reject(new Error("deadline passed")), 50));
-    const [first, second] = await Promise.allSettled([
-      transport.runOne(confidenceCall("SHARED1", 1), expiring),
-      transport.runOne(confidenceCall("SHARED2", 2)),
+    // the first call leads the load and fails; the next two cannot load either (one's deadline has
+    // passed, the other's loads fail) and come before three calls that can, in joining and retrying
+    const rejectedWith = (reason: string) => ({ status: "rejected", reason: { message: reason } });
+    const settled = await Promise.allSettled([
+      transport.runOne(confidenceCall("LEADER", 1), failingLoads("the leader's deadline passed", 50)),
+      transport.runOne(confidenceCall("SPENT", 2), failingLoads("never sent", 0, Date.now() - 1)),
+      transport.runOne(confidenceCall("FAILING", 3), failingLoads("this call's own load failed", 20)),
+      ...[4, 5, 6].map((i) => transport.runOne(confidenceCall(`HEALTHY${i}`, i))),
     ]);
-    expect(first).toMatchObject({ status: "rejected", reason: { message: "deadline passed" } });
-    expect(second.status).toBe("fulfilled");
+    expect(settled.slice(3).map((s) => (s.status === "rejected" ? (s.reason as Error).message : "ok"))).toEqual(["ok", "ok", "ok"]);
+    expect(settled[0]).toMatchObject(rejectedWith("the leader's deadline passed"));
+    expect(settled[1]).toMatchObject({ status: "rejected", reason: { name: "CommandTimeoutError" } });
+    expect(settled[2]).toMatchObject(rejectedWith("this call's own load failed"));
+  });
+
+  it("a call waits for a load another call leads no longer than its own deadline", async () => {
+    const transport = new StandaloneScriptTransport(singleClient);
+    await transport.prepare();
+    await singleClient.script("FLUSH");
+    let leaderSettled = false;
+    const slowLeader: RoundTrip = (() => {
+      let roundTrips = 0;
+      // its first load command waits 1.5 s before it is sent
+      return (command) => (++roundTrips === 2 ? new Promise((resolve) => setTimeout(resolve, 1_500)).then(command) : command());
+    })();
+    const leader = transport.runOne(confidenceCall("SLOW", 1), slowLeader).finally(() => (leaderSettled = true));
+    const hurried: RoundTrip = Object.assign(<T,>(command: () => Promise<T>) => command(), { deadline: Date.now() + 100 });
+    const joiner = await transport.runOne(confidenceCall("HURRIED", 2), hurried).catch((e: unknown) => e);
+    expect(joiner).toBeInstanceOf(CommandTimeoutError);
+    expect(leaderSettled).toBe(false); // it gave up on its own deadline, not on the leader's
+    await leader;
   });
 });
 
