@@ -23,6 +23,14 @@ export type RoundTrip = (<T>(command: () => Promise<T>, node?: string) => Promis
 
 export const direct: RoundTrip = (command) => command();
 
+/** `roundTrip` with its node named, so the node's own circuit breaker counts it. */
+export function onNode(roundTrip: RoundTrip, address: string | undefined): RoundTrip {
+  if (address === undefined) return roundTrip;
+  // a round trip that names its own node (an ASK followed to another master) keeps it
+  const bound: RoundTrip = (command, node) => roundTrip(command, node ?? address);
+  return roundTrip.deadline === undefined ? bound : Object.assign(bound, { deadline: roundTrip.deadline });
+}
+
 /**
  * Loads the scripts a node lacks into its script cache. A replica accepts SCRIPT LOAD too (the
  * cache is not replicated, so a replica that serves EVALSHA_RO needs its own load).

@@ -6,7 +6,7 @@
 import { Cluster, ReplyError, type Redis } from "ioredis";
 import { NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
 import type { OrderKey } from "../core/manifest.js";
-import { direct, type RoundTrip } from "./loader.js";
+import { direct, onNode, type RoundTrip } from "./loader.js";
 import { groupBySlotOwner, nodeByAddress } from "./topology.js";
 
 /** A command as ioredis's `call` takes it: name, then arguments. */
@@ -84,22 +84,28 @@ async function followAsk(cluster: Cluster, commands: readonly Command[], outcome
     const address = outcome.ok ? undefined : ASK_REPLY.exec(outcome.error.message)?.[1];
     if (address !== undefined) askedOf.set(address, [...(askedOf.get(address) ?? []), i]);
   });
-  const asks = [...askedOf].flatMap(([address, asked]) => {
-    const node = nodeByAddress(cluster, address);
-    // a node not in ioredis's map yet: the ASK stays the outcome, resent once the map is read again
-    return node ? [{ address, node, asked }] : [];
-  });
   await Promise.all(
-    asks.map(async ({ address, node, asked }) => {
+    [...askedOf].map(async ([address, asked]) => {
+      const node = nodeByAddress(cluster, address);
+      const toAsked = onNode(roundTrip, address); // that node's circuit breaker counts these
+      if (!node) {
+        // a master not in ioredis's slot map (one that joined holding no slot, being filled now):
+        // each command on its own, which ioredis sends on to the node an ASK names, connecting first
+        for (const i of asked) {
+          const outcome = await execOne(cluster, commands[i] as Command, toAsked);
+          outcomes[i] = outcome.ok ? outcome : { ...outcome, node: address };
+        }
+        return;
+      }
       try {
-        const result = await roundTrip(async () => {
+        const result = await toAsked(async () => {
           const pipeline = node.pipeline();
           for (const i of asked) pipeline.call("ASKING").call(...(commands[i] as Command));
           const replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
           const lost = replies.find(([error]) => error && !(error instanceof ReplyError));
           if (lost) throw lost[0];
           return replies;
-        }, address); // that node's circuit breaker counts it
+        });
         asked.forEach((commandIndex, j) => {
           const [error, reply] = result[2 * j + 1] ?? [new Error("no reply in the pipeline result"), undefined];
           outcomes[commandIndex] = error ? { ok: false, error, node: address } : { ok: true, reply };

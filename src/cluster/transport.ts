@@ -19,7 +19,7 @@ import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
-import { direct, loadLibraries, loadScripts, type RoundTrip } from "./loader.js";
+import { direct, loadLibraries, loadScripts, onNode, type RoundTrip } from "./loader.js";
 import { crossSlotError, exec, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
@@ -197,14 +197,6 @@ class Catalog {
  */
 const HEAL_ROUNDS = 10;
 
-/** `roundTrip` with its node named, so the node's own circuit breaker counts it. */
-function onNode(roundTrip: RoundTrip, address: string | undefined): RoundTrip {
-  if (address === undefined) return roundTrip;
-  // a round trip that names its own node (an ASK followed to another master) keeps it
-  const bound: RoundTrip = (command, node) => roundTrip(command, node ?? address);
-  return roundTrip.deadline === undefined ? bound : Object.assign(bound, { deadline: roundTrip.deadline });
-}
-
 /**
  * Loads scripts where calls met "scripts missing": `nodes` holds the address of each node that
  * answered so other than the target (an ASK followed), and `undefined` for the target itself.
@@ -350,8 +342,9 @@ function replicaCannotServe(error: Error): boolean {
  *   replicas (a failover, a node added), so a node is ready before its first call.
  * - `runMany()` groups the calls by the node set of their slot (one group per master), runs one
  *   pipeline per group in parallel, and puts the outcomes back in the callers' order. A group's
- *   master pipeline goes through the Cluster, which follows MOVED/ASK; a NOSCRIPT or "Function
- *   not found" loads on the slot's current master and retries those calls once.
+ *   master pipeline goes through the Cluster; a MOVED is resent after the slot map is read again,
+ *   an ASK is followed to the node it names (`exec`); a NOSCRIPT or "Function not found" loads
+ *   on the node that answered (the slot's master, or the one an ASK named) and resends those calls.
  * - With `readFrom: "replica"`, read-only scripts' calls go as EVALSHA_RO / FCALL_RO to a
  *   replica of their slot (the connection ioredis opened with READONLY); a NOSCRIPT loads on that
  *   replica; a replica that cannot answer (gone, demoted, not in sync) hands the calls to the master.

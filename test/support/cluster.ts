@@ -30,6 +30,8 @@ export interface ClusterNode {
 
 export interface TestCluster {
   readonly nodes: readonly ClusterNode[];
+  /** Masters that joined holding no slot (`spareMasters`): not in CLUSTER SLOTS, so unknown to a client until they own one. */
+  readonly spares: readonly ClusterNode[];
   /** The masters as ioredis `Cluster` startup nodes. */
   readonly startupNodes: readonly { host: string; port: number }[];
   /** Each node's current role, read from CLUSTER NODES on `port` (changes after a failover). */
@@ -47,6 +49,8 @@ export interface TestCluster {
 export interface ClusterOptions {
   masters?: number;
   replicasPerMaster?: number;
+  /** Masters that join the cluster without a slot, to reshard to. */
+  spareMasters?: number;
   /** Bound on the whole start, ms. */
   timeoutMs?: number;
 }
@@ -168,7 +172,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   installExitHook();
 
-  const ports = await freeClusterPorts(masters * (1 + replicas));
+  const spareCount = options.spareMasters ?? 0;
+  const ports = await freeClusterPorts(masters * (1 + replicas) + spareCount);
   const dir = mkdtempSync(join(tmpdir(), "mathd-cluster-"));
   directories.add(dir);
   const children = new Map<number, ChildProcess>();
@@ -222,6 +227,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     });
 
     const nodes: ClusterNode[] = masterPorts.map((port) => ({ host: HOST, port, role: "master", pid: children.get(port)!.pid! }));
+    const spares: ClusterNode[] = ports.slice(ports.length - spareCount).map((port) => ({ host: HOST, port, role: "master", pid: children.get(port)!.pid! }));
     for (let m = 0; m < masters; m++) {
       for (let r = 0; r < replicas; r++) {
         const port = ports[masters + m * replicas + r] as number;
@@ -307,6 +313,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     await waitHealthy(Math.max(1000, deadline - Date.now()));
     return {
       nodes,
+      spares,
       startupNodes: masterPorts.map((port) => ({ host: HOST, port })),
       roles,
       masterOf,
