@@ -22,8 +22,12 @@ export type Outcome = { ok: true; reply: unknown } | { ok: false; error: Error; 
 /** Anything with ioredis pipelines: one server's connection, or a Cluster (which routes by slot). */
 export type Target = Pick<Redis | Cluster, "pipeline" | "call">;
 
-/** Replies after which a command is resent once the slot map is read again. */
-const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+/**
+ * Replies after which a command is resent once the slot map is read again; and ioredis's refusal
+ * of a pipeline, unsent, whose keys a read of the slot map (a reshard) put on two nodes since they
+ * were grouped.
+ */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|^All keys in the pipeline should belong to the same slots allocation group/;
 /** Passes over a batch before a redirected command's MOVED is its answer (a failover takes one or two). */
 const REDIRECT_ROUNDS = 5;
 const REDIRECT_BACKOFF_MS = 100;

@@ -333,6 +333,27 @@ describe("ClusterScriptTransport", () => {
     expect(evalsha.warnings).toEqual([`127.0.0.1:${first}: scripts not loaded: ${SCRIPTS.map((s) => s.name).join(", ")} (loaded on first use)`]);
   });
 
+  it("a group the slot map split between grouping and sending (a reshard) is grouped and sent again", async () => {
+    await flushData();
+    // two symbols of master 0, one pipeline; as it is sent, the map says the second moved to master 1
+    const [first, second] = [symbols[0], symbols[3]].map((s) => `news:latest:{${s}}`) as [string, string];
+    let roundTrips = 0;
+    const resharding: RoundTrip = (command) => {
+      if (++roundTrips === 1) {
+        // what a read of the slot map during a reshard leaves: ioredis's node list and node group of the slot
+        const moved = slotOf(second);
+        const onMaster1 = slotOf(`{${symbols[1]}}`);
+        const map = cluster as unknown as { slots: string[][]; _groupsBySlot: number[] };
+        map.slots[moved] = [...(map.slots[onMaster1] ?? [])];
+        map._groupsBySlot[moved] = map._groupsBySlot[onMaster1] as number;
+      }
+      return command();
+    };
+    const outcomes = await runKeyed(cluster, [first, second].map((key) => ({ keys: [key], command: ["SET", key, "1"] })), resharding);
+    expect(outcomes.map((o) => (o.ok ? o.reply : o.error.message))).toEqual(["OK", "OK"]);
+    expect(roundTrips).toBeGreaterThan(1); // the first pipeline was refused, unsent
+  });
+
   it("keyed reads go one pipeline per master: news and baselines of symbols on all masters, one XREADGROUP per tick stream", async () => {
     await flushData();
     const tag = { hashTag: true };
