@@ -45,7 +45,9 @@ const REDIRECT_BACKOFF_MS = 100;
  * that got through (a streaming update): such a command is not resent (see {@link resendable}).
  */
 export async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip, order?: readonly (OrderKey | undefined)[]): Promise<Outcome[]> {
-  if (commands.length === 1) return [await execOne(target, commands[0] as Command, roundTrip)];
+  // a command on its own, except on a Cluster: there ioredis would follow an ASK itself, leaving
+  // the promise of the ASKING it sends unhandled (a connection closed mid-ASK ends the process)
+  if (commands.length === 1 && !(target instanceof Cluster)) return [await execOne(target, commands[0] as Command, roundTrip)];
   const outcomes: (Outcome | undefined)[] = commands.map(() => undefined);
   let unanswered = commands.map((_, i) => i);
   try {
@@ -90,17 +92,10 @@ async function followAsk(cluster: Cluster, commands: readonly Command[], outcome
   });
   await Promise.all(
     [...askedOf].map(async ([address, asked]) => {
-      const node = nodeByAddress(cluster, address);
+      const node = nodeByAddress(cluster, address) ?? poolNode(cluster, address);
+      // no connection to be had: the ASK stays the outcome, resent once the map is read again
+      if (!node) return;
       const toAsked = onNode(roundTrip, address); // that node's circuit breaker counts these
-      if (!node) {
-        // a master not in ioredis's slot map (one that joined holding no slot, being filled now):
-        // each command on its own, which ioredis sends on to the node an ASK names, connecting first
-        for (const i of asked) {
-          const outcome = await execOne(cluster, commands[i] as Command, toAsked);
-          outcomes[i] = outcome.ok ? outcome : { ...outcome, node: address };
-        }
-        return;
-      }
       try {
         const result = await toAsked(async () => {
           const pipeline = node.pipeline();
@@ -120,6 +115,17 @@ async function followAsk(cluster: Cluster, commands: readonly Command[], outcome
       }
     }),
   );
+}
+
+/**
+ * A connection to a master the slot map does not list (one that joined holding no slot, being
+ * resharded to), made in the Cluster's own pool as ioredis makes one when it follows an ASK
+ * itself: the Cluster then owns it, heals its scripts by address and closes it.
+ */
+function poolNode(cluster: Cluster, address: string): Redis | undefined {
+  const pool = (cluster as unknown as { connectionPool?: { findOrCreate?: (node: { host: string; port: number }) => Redis } }).connectionPool;
+  const colon = address.lastIndexOf(":");
+  return pool?.findOrCreate?.({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) });
 }
 
 /**

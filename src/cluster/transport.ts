@@ -153,8 +153,9 @@ class Catalog {
    * lacks. A load already under way on that node for the same scripts is joined, not repeated:
    * the calls of a burst that all met "scripts missing" together (a restart at the open) would
    * otherwise each send their own SCRIPT LOAD or FUNCTION LOADs, a script's whole text each time.
-   * A call waits for a joined load no longer than its own deadline, and fails only with its own
-   * load's error: a joined load that failed (under its leader's deadline, say) is tried again.
+   * A call waits for a joined load no longer than its own deadline; a joined load that timed out
+   * (under its leader's deadline, say) is tried again, and one the server refused fails every
+   * call that joined it, with one load sent.
    */
   async loadOn(node: Redis, scripts: readonly string[] | undefined, roundTrip: RoundTrip): Promise<void> {
     for (;;) {
@@ -162,9 +163,13 @@ class Catalog {
       if (started) await started; // this call's own load: its failure is this call's answer
       if (joined.length === 0) return;
       // loads other calls lead, under their round trips: waited for within this call's deadline;
-      // one that failed (its leader's deadline passed, say) is tried again, by this call if no other
+      // one whose leader's time ran out is tried again, by this call if no other call does; any
+      // other failure (the server's refusal, the connection) is this call's answer too
       const settled = await untilDeadline(Promise.allSettled(joined), roundTrip.deadline);
-      if (settled.every((s) => s.status === "fulfilled")) return;
+      const failures = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
+      const shared = failures.find((reason) => !(reason instanceof CommandTimeoutError));
+      if (shared !== undefined) throw shared;
+      if (failures.length === 0) return;
     }
   }
 
@@ -468,7 +473,7 @@ export class ClusterScriptTransport implements ScriptTransport {
           const where = asked ?? (group.slot === undefined ? undefined : slotNodes(this.cluster, group.slot)[0]);
           const master = where === undefined ? undefined : nodeByAddress(this.cluster, where);
           if (master) await this.catalog.loadOn(master, scripts, onNode(given, where));
-          else await this.load();
+          else await untilDeadline(this.load(), given.deadline); // under the transport's round trip
         });
         await Promise.all(loads);
       },

@@ -99,22 +99,22 @@ describe("StandaloneScriptTransport: a burst after the scripts are gone", () => 
   });
 
   /**
-   * A round trip that lets the call's first round trip (its EVALSHA) through and fails the later
-   * ones (its loads) with `reason` after `delayMs`; `deadline` as the call's.
+   * A round trip that lets the call's first round trip (its EVALSHA) through and times the later
+   * ones (its loads) out with `reason` after `delayMs`; `deadline` as the call's.
    */
   function failingLoads(reason: string, delayMs: number, deadline?: number): RoundTrip {
     let roundTrips = 0;
     const roundTrip: RoundTrip = (command) =>
-      ++roundTrips === 1 ? command() : new Promise((_, reject) => setTimeout(() => reject(new Error(reason)), delayMs));
+      ++roundTrips === 1 ? command() : new Promise((_, reject) => setTimeout(() => reject(new CommandTimeoutError(reason)), delayMs));
     return deadline === undefined ? roundTrip : Object.assign(roundTrip, { deadline });
   }
 
-  it("a call fails only with its own load's error: a joined load that failed is tried again, however many such calls come first", async () => {
+  it("a call fails only with its own load's timeout: a joined load that timed out is tried again, however many such calls come first", async () => {
     const transport = new StandaloneScriptTransport(singleClient);
     await transport.prepare();
     await singleClient.script("FLUSH");
-    // the first call leads the load and fails; the next two cannot load either (one's deadline has
-    // passed, the other's loads fail) and come before three calls that can, in joining and retrying
+    // the first call leads the load and times out; the next two cannot load either (one's deadline
+    // has passed, the other's loads time out) and come before three calls that can, in joining and retrying
     const rejectedWith = (reason: string) => ({ status: "rejected", reason: { message: reason } });
     const settled = await Promise.allSettled([
       transport.runOne(confidenceCall("LEADER", 1), failingLoads("the leader's deadline passed", 50)),
@@ -126,6 +126,26 @@ describe("StandaloneScriptTransport: a burst after the scripts are gone", () => 
     expect(settled[0]).toMatchObject(rejectedWith("the leader's deadline passed"));
     expect(settled[1]).toMatchObject({ status: "rejected", reason: { name: "CommandTimeoutError" } });
     expect(settled[2]).toMatchObject(rejectedWith("this call's own load failed"));
+  });
+
+  it("a load the server refuses fails every call that joined it, with one load sent", async () => {
+    // a user that may run the scripts but not load them
+    await singleClient.call("ACL", "SETUSER", "mathd-noload", "on", ">noload", "~*", "+@all", "-script|load");
+    const noLoad = new Redis({ port: single.port, host: "127.0.0.1", username: "mathd-noload", password: "noload", db: 10 });
+    try {
+      await new StandaloneScriptTransport(singleClient).prepare(); // loaded by a user that may
+      const transport = new StandaloneScriptTransport(noLoad);
+      await transport.prepare(); // finds them loaded
+      await singleClient.script("FLUSH");
+      await singleClient.config("RESETSTAT");
+      const settled = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => transport.runOne(confidenceCall(`REFUSED${i}`, i))));
+      expect(new Set(settled.map((s) => (s.status === "rejected" ? (s.reason as Error).message.split(" ")[0] : "ok")))).toEqual(new Set(["NOPERM"]));
+      const refused = /^cmdstat_script\|load:calls=(\d+),.*rejected_calls=(\d+)/m.exec(await singleClient.info("commandstats"));
+      expect(Number(refused?.[1] ?? 0) + Number(refused?.[2] ?? 0)).toBeLessThanOrEqual(2); // not one per call, nor one after another
+    } finally {
+      noLoad.disconnect();
+      await singleClient.call("ACL", "DELUSER", "mathd-noload");
+    }
   });
 
   it("a call waits for a load another call leads no longer than its own deadline", async () => {
