@@ -51,9 +51,12 @@ describe("resharding to a master the client does not know yet", () => {
       const calls = symbols.map((symbol, i) => confidenceCall(symbol, i + (mode === "evalsha" ? 300 : 400)));
       const outcomes = await transport.runMany(calls);
       const singleClient = new Redis(single.port, "127.0.0.1", { db: 10 });
-      const reference = replies(await new StandaloneScriptTransport(singleClient).runMany(calls));
+      const standalone = new StandaloneScriptTransport(singleClient);
+      expect(replies(outcomes)).toEqual(replies(await standalone.runMany(calls)));
+      // and a call on its own
+      const alone = confidenceCall(symbols[1] as string, mode === "evalsha" ? 350 : 450);
+      expect(await transport.runOne(alone)).toEqual(await standalone.runOne(alone));
       singleClient.disconnect();
-      expect(replies(outcomes)).toEqual(reference);
       // the moved symbols' entries were written on the spare (only ASKING reaches them there)
       for (const call of calls.slice(0, 2)) {
         const asked = await harness.client(spare.port).pipeline().call("ASKING").exists(call.keys[0] as string).exec();
