@@ -7,7 +7,7 @@ import { Cluster, ReplyError, type Redis } from "ioredis";
 import { NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
 import type { OrderKey } from "../core/manifest.js";
 import { direct, onNode, type RoundTrip } from "./loader.js";
-import { groupBySlotOwner, nodeByAddress } from "./topology.js";
+import { groupBySlotOwner, nodeByAddress, slotNodes } from "./topology.js";
 
 /** A command as ioredis's `call` takes it: name, then arguments. */
 export type Command = [name: string, ...args: (string | Buffer | number)[]];
@@ -211,7 +211,9 @@ export async function runKeyed(cluster: Cluster, commands: readonly KeyedCommand
     for (const j of crossSlot) outcomes[(pending[j] as { index: number }).index] = { ok: false, error: crossSlotError() };
     await Promise.all(
       groups.map(async (group) => {
-        const results = await exec(cluster, group.calls.map((c) => c.command), roundTrip);
+        // under the round trip of the group's master, whose own circuit breaker counts it
+        const master = group.slot === undefined ? undefined : slotNodes(cluster, group.slot)[0];
+        const results = await exec(cluster, group.calls.map((c) => c.command), onNode(roundTrip, master));
         group.calls.forEach((c, k) => (outcomes[c.index] = results[k] as Outcome));
       }),
     );

@@ -313,7 +313,7 @@ export class MathDispatcher {
   private clusterReader(cluster: Cluster, budget: () => CallOptions): KeyReader {
     return async (commands) => {
       const keyed = commands.map((command) => ({ keys: [command[1] as string], command }));
-      const outcomes = await runKeyed(cluster, keyed, (command) => this.client.run("news", () => command(), budget()));
+      const outcomes = await runKeyed(cluster, keyed, (command, node) => this.client.run("news", () => command(), budget(), node));
       return outcomes.map((o) => {
         if (o.ok) return o.reply as string | null;
         if (o.error instanceof ReplyError) return o.error; // this key's answer (a WRONGTYPE, say)

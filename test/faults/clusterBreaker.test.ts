@@ -53,6 +53,32 @@ describe("a cluster with one master frozen", () => {
     }
   }, 30_000);
 
+  it("fails that master's dispatch calls, whose inputs are read from it, and none of the others'", async () => {
+    const math = MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
+    const frozen = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[0]!.port)!;
+    // news and the volume baseline are read from the symbol's master (none stored: neutral inputs)
+    const account = { capital: 2_000_000, risk: 0.01, lotSize: 35 };
+    const call = (symbol: string, i: number) =>
+      math.dispatch({ symbol, side: "long", entry: 100 + i, time: Date.UTC(2026, 10, 25, 4, 5), baseConfidence: 0.6, atr: 1.5, currentVolume: 1000, account }, { store: false });
+    try {
+      await Promise.all(symbols.map((s, i) => call(s, i))); // loaded and connected everywhere
+      process.kill(frozen.pid, "SIGSTOP");
+      const healthy: PromiseSettledResult<unknown>[] = [];
+      const stuck: PromiseSettledResult<unknown>[] = [];
+      const until = Date.now() + 1_800;
+      for (let round = 0; Date.now() < until && round < 100; round++) {
+        stuck.push(...(await Promise.allSettled(Array.from({ length: 6 }, (_, i) => call(symbols[i % 2 === 0 ? 0 : 3]!, round * 10 + i)))));
+        healthy.push(...(await Promise.allSettled(symbols.filter((_, i) => i % 3 !== 0).map((s, i) => call(s, round * 10 + i)))));
+      }
+      expect(healthy.length).toBeGreaterThan(0);
+      expect(healthy.flatMap((o) => (o.status === "rejected" ? [`${(o.reason as Error).name}: ${(o.reason as Error).message}`] : []))).toEqual([]);
+      expect(stuck.filter((o) => o.status === "fulfilled")).toEqual([]); // the frozen master's own calls did fail
+    } finally {
+      process.kill(frozen.pid, "SIGCONT");
+      await math.close();
+    }
+  }, 30_000);
+
   it("heals a flushed master's scripts without waiting on the frozen one", async () => {
     const math = MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
     const frozen = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[0]!.port)!;
