@@ -20,81 +20,77 @@ beforeAll(async () => {
 
 afterAll(() => harness?.stop());
 
+/** A dispatcher whose 200 ms attempts count toward a breaker (a shorter attempt, cut by the call's deadline, would not). */
+const connect = () => MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
+/** The k-th master the harness started: master 0 is the one frozen. */
+const master = (k: number) => harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[k]!.port)!;
+const failures = (list: PromiseSettledResult<unknown>[]) => list.flatMap((o) => (o.status === "rejected" ? [o.reason as Error] : []));
+const described = (list: PromiseSettledResult<unknown>[]) => failures(list).map((e) => `${e.name}: ${e.message}`);
+
+/** Every symbol called once (loaded and connected everywhere), then `body` with master 0 frozen; thawed and closed after. */
+async function whileFrozen(math: MathDispatcher, call: (symbol: string, i: number) => Promise<unknown>, body: () => Promise<void>): Promise<void> {
+  try {
+    await Promise.all(symbols.map((s, i) => call(s, i)));
+    process.kill(master(0).pid, "SIGSTOP");
+    await body();
+  } finally {
+    process.kill(master(0).pid, "SIGCONT");
+    await math.close();
+  }
+}
+
+/** For 1.8 s, rounds of the frozen master's calls, enough to open a breaker, then the healthy masters'. */
+async function frozenRounds(call: (symbol: string, i: number) => Promise<unknown>) {
+  const healthy: PromiseSettledResult<unknown>[] = [];
+  const stuck: PromiseSettledResult<unknown>[] = [];
+  const until = Date.now() + 1_800;
+  for (let round = 0; Date.now() < until && round < 100; round++) {
+    stuck.push(...(await Promise.allSettled(Array.from({ length: 6 }, (_, i) => call(symbols[i % 2 === 0 ? 0 : 3]!, round * 10 + i)))));
+    healthy.push(...(await Promise.allSettled(symbols.filter((_, i) => i % 3 !== 0).map((s, i) => call(s, round * 10 + i)))));
+  }
+  expect(healthy.length).toBeGreaterThan(0);
+  return { healthy, stuck };
+}
+
 describe("a cluster with one master frozen", () => {
   it("fails that master's calls (its breaker opens) and none of the others'", async () => {
-    // 200 ms attempts count toward a breaker (a shorter attempt, cut by the call's deadline, would not)
-    const math = MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
-    const frozen = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[0]!.port)!;
+    const math = connect();
     const call = (symbol: string, i: number) => math.confidence({ symbol, base: 0.5 + (i % 40) / 100, boost: 0 }, { store: false });
-    try {
-      await Promise.all(symbols.map((s, i) => call(s, i))); // loaded and connected everywhere
-      process.kill(frozen.pid, "SIGSTOP");
-      const healthy: PromiseSettledResult<unknown>[] = [];
-      const stuck: PromiseSettledResult<unknown>[] = [];
-      const until = Date.now() + 1_800;
-      for (let round = 0; Date.now() < until && round < 100; round++) {
-        // the frozen master's calls first, enough to open a breaker, then the healthy masters'
-        stuck.push(...(await Promise.allSettled(Array.from({ length: 6 }, (_, i) => call(symbols[i % 2 === 0 ? 0 : 3]!, round * 10 + i)))));
-        healthy.push(...(await Promise.allSettled(symbols.filter((_, i) => i % 3 !== 0).map((s, i) => call(s, round * 10 + i)))));
-      }
-      const failures = (list: PromiseSettledResult<unknown>[]) => list.flatMap((o) => (o.status === "rejected" ? [o.reason as Error] : []));
-      expect(healthy.length).toBeGreaterThan(0);
-      expect(failures(healthy).map((e) => `${e.name}: ${e.message}`)).toEqual([]);
+    await whileFrozen(math, call, async () => {
+      const { healthy, stuck } = await frozenRounds(call);
+      expect(described(healthy)).toEqual([]);
       expect(failures(stuck).length).toBe(stuck.length);
       expect(failures(stuck).some((e) => e instanceof CircuitOpenError)).toBe(true); // its own breaker still fails it fast
       // a timeout names the frozen master, not the cluster
+      const frozen = `${master(0).host}:${master(0).port}`;
       const timeouts = failures(stuck).filter((e) => e instanceof CommandTimeoutError);
       expect(timeouts.length).toBeGreaterThan(0);
-      expect(new Set(timeouts.map((e) => (e as CommandTimeoutError).address))).toEqual(new Set([`${frozen.host}:${frozen.port}`]));
-      expect(timeouts[0]?.message).toContain(`Redis at ${frozen.host}:${frozen.port} did not answer`);
-    } finally {
-      process.kill(frozen.pid, "SIGCONT");
-      await math.close();
-    }
+      expect(new Set(timeouts.map((e) => (e as CommandTimeoutError).address))).toEqual(new Set([frozen]));
+      expect(timeouts[0]?.message).toContain(`Redis at ${frozen} did not answer`);
+    });
   }, 30_000);
 
   it("fails that master's dispatch calls, whose inputs are read from it, and none of the others'", async () => {
-    const math = MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
-    const frozen = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[0]!.port)!;
+    const math = connect();
     // news and the volume baseline are read from the symbol's master (none stored: neutral inputs)
     const account = { capital: 2_000_000, risk: 0.01, lotSize: 35 };
     const call = (symbol: string, i: number) =>
       math.dispatch({ symbol, side: "long", entry: 100 + i, time: Date.UTC(2026, 10, 25, 4, 5), baseConfidence: 0.6, atr: 1.5, currentVolume: 1000, account }, { store: false });
-    try {
-      await Promise.all(symbols.map((s, i) => call(s, i))); // loaded and connected everywhere
-      process.kill(frozen.pid, "SIGSTOP");
-      const healthy: PromiseSettledResult<unknown>[] = [];
-      const stuck: PromiseSettledResult<unknown>[] = [];
-      const until = Date.now() + 1_800;
-      for (let round = 0; Date.now() < until && round < 100; round++) {
-        stuck.push(...(await Promise.allSettled(Array.from({ length: 6 }, (_, i) => call(symbols[i % 2 === 0 ? 0 : 3]!, round * 10 + i)))));
-        healthy.push(...(await Promise.allSettled(symbols.filter((_, i) => i % 3 !== 0).map((s, i) => call(s, round * 10 + i)))));
-      }
-      expect(healthy.length).toBeGreaterThan(0);
-      expect(healthy.flatMap((o) => (o.status === "rejected" ? [`${(o.reason as Error).name}: ${(o.reason as Error).message}`] : []))).toEqual([]);
-      expect(stuck.filter((o) => o.status === "fulfilled")).toEqual([]); // the frozen master's own calls did fail
-    } finally {
-      process.kill(frozen.pid, "SIGCONT");
-      await math.close();
-    }
+    await whileFrozen(math, call, async () => {
+      const { healthy, stuck } = await frozenRounds(call);
+      expect(described(healthy)).toEqual([]);
+      expect(failures(stuck).length).toBe(stuck.length); // the frozen master's own calls did fail
+    });
   }, 30_000);
 
   it("heals a flushed master's scripts without waiting on the frozen one", async () => {
-    const math = MathDispatcher.connect({ cluster: [...harness.startupNodes], commandTimeoutMs: 200 }, { deadlineMs: 600, maxRetries: 0 });
-    const frozen = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[0]!.port)!;
-    const flushed = harness.nodes.find((n) => n.role === "master" && n.port === harness.startupNodes[1]!.port)!;
+    const math = connect();
     const call = (symbol: string, i: number) => math.confidence({ symbol, base: 0.5 + (i % 40) / 100, boost: 0 }, { store: false });
-    try {
-      await Promise.all(symbols.map((s, i) => call(s, i))); // loaded and connected everywhere
-      process.kill(frozen.pid, "SIGSTOP");
-      await harness.client(flushed.port).script("FLUSH");
+    await whileFrozen(math, call, async () => {
+      await harness.client(master(1).port).script("FLUSH");
       // the flushed master's symbols (symbols[3k + 1]) meet NOSCRIPT there: loading on that
       // master heals them, and nothing of it waits on the frozen master
-      const settled = await Promise.allSettled([1, 4].map((k, i) => call(symbols[k]!, 500 + i)));
-      expect(settled.flatMap((o) => (o.status === "rejected" ? [`${(o.reason as Error).name}: ${(o.reason as Error).message}`] : []))).toEqual([]);
-    } finally {
-      process.kill(frozen.pid, "SIGCONT");
-      await math.close();
-    }
+      expect(described(await Promise.allSettled([1, 4].map((k, i) => call(symbols[k]!, 500 + i))))).toEqual([]);
+    });
   }, 30_000);
 });
