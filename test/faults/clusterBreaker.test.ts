@@ -73,9 +73,9 @@ describe("a cluster with one master frozen", () => {
   it("fails that master's dispatch calls, whose inputs are read from it, and none of the others'", async () => {
     const math = connect();
     // news and the volume baseline are read from the symbol's master (none stored: neutral inputs)
+    const signal = { side: "long", time: Date.UTC(2026, 10, 25, 4, 5), baseConfidence: 0.6, atr: 1.5, currentVolume: 1000 } as const;
     const account = { capital: 2_000_000, risk: 0.01, lotSize: 35 };
-    const call = (symbol: string, i: number) =>
-      math.dispatch({ symbol, side: "long", entry: 100 + i, time: Date.UTC(2026, 10, 25, 4, 5), baseConfidence: 0.6, atr: 1.5, currentVolume: 1000, account }, { store: false });
+    const call = (symbol: string, i: number) => math.dispatch({ ...signal, symbol, entry: 100 + i, account }, { store: false });
     await whileFrozen(math, call, async () => {
       const { healthy, stuck } = await frozenRounds(call);
       expect(described(healthy)).toEqual([]);
