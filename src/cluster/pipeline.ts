@@ -3,7 +3,7 @@
  * sends its EVALSHA/FCALL calls through these, and so can the dispatcher's news and volume
  * baseline reads (GET/HGET per symbol) and the tick consumer's per-stream XREADGROUP.
  */
-import { Cluster, ReplyError, type Redis } from "ioredis";
+import { Cluster, Redis, ReplyError } from "ioredis";
 import { NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
 import type { OrderKey } from "../core/manifest.js";
 import { direct, onNode, type RoundTrip } from "./loader.js";
@@ -19,8 +19,19 @@ export type Command = [name: string, ...args: (string | Buffer | number)[]];
  */
 export type Outcome = { ok: true; reply: unknown } | { ok: false; error: Error; node?: string };
 
-/** Anything with ioredis pipelines: one server's connection, or a Cluster (which routes by slot). */
-export type Target = Pick<Redis | Cluster, "pipeline" | "call">;
+/** A pipeline as {@link exec} uses it: queue commands, then send them all. */
+interface Batch {
+  call(...command: Command): unknown;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+/**
+ * Anything with pipelines: one server's connection, a Cluster (which routes by slot), or a node
+ * that takes each command after ASKING ({@link asking}).
+ */
+export interface Target {
+  pipeline(): Batch;
+}
 
 /**
  * Replies after which a command is resent once the slot map is read again; and ioredis's refusal
@@ -45,9 +56,9 @@ const REDIRECT_BACKOFF_MS = 100;
  * that got through (a streaming update): such a command is not resent (see {@link resendable}).
  */
 export async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip, order?: readonly (OrderKey | undefined)[]): Promise<Outcome[]> {
-  // a command on its own, except on a Cluster: there ioredis would follow an ASK itself, leaving
+  // a command on its own to one server; on a Cluster ioredis would follow an ASK itself, leaving
   // the promise of the ASKING it sends unhandled (a connection closed mid-ASK ends the process)
-  if (commands.length === 1 && !(target instanceof Cluster)) return [await execOne(target, commands[0] as Command, roundTrip)];
+  if (commands.length === 1 && target instanceof Redis) return [await execOne(target, commands[0] as Command, roundTrip)];
   const outcomes: (Outcome | undefined)[] = commands.map(() => undefined);
   let unanswered = commands.map((_, i) => i);
   try {
@@ -70,7 +81,7 @@ export async function exec(target: Target, commands: readonly Command[], roundTr
     const failure = error instanceof Error ? error : new Error(String(error));
     for (const i of unanswered) outcomes[i] = { ok: false, error: failure };
   }
-  if (target instanceof Cluster) await followAsk(target, commands, outcomes as Outcome[], roundTrip);
+  if (target instanceof Cluster) await followAsk(target, commands, outcomes as Outcome[], roundTrip, order);
   return outcomes as Outcome[];
 }
 
@@ -82,9 +93,10 @@ const ASK_REPLY = /^ASK \d+ (\S+)$/;
  * Cluster asks a client to while a slot migrates. ioredis does that for a command on its own, and
  * in a pipeline only when every reply of the pipeline was the same ASK; re-reading the slot map
  * does not help (it names the source until the migration ends), so without this a batch over a
- * master with two slots moving came back ASK pass after pass.
+ * master with two slots moving came back ASK pass after pass. They go through {@link exec}, so a
+ * "not now" from that node (BUSY, LOADING) is resent under the call's policy as anywhere else.
  */
-async function followAsk(cluster: Cluster, commands: readonly Command[], outcomes: Outcome[], roundTrip: RoundTrip): Promise<void> {
+async function followAsk(cluster: Cluster, commands: readonly Command[], outcomes: Outcome[], roundTrip: RoundTrip, order?: readonly (OrderKey | undefined)[]): Promise<void> {
   const askedOf = new Map<string, number[]>();
   outcomes.forEach((outcome, i) => {
     const address = outcome.ok ? undefined : ASK_REPLY.exec(outcome.error.message)?.[1];
@@ -95,26 +107,37 @@ async function followAsk(cluster: Cluster, commands: readonly Command[], outcome
       const node = nodeByAddress(cluster, address) ?? poolNode(cluster, address);
       // no connection to be had: the ASK stays the outcome, resent once the map is read again
       if (!node) return;
-      const toAsked = onNode(roundTrip, address); // that node's circuit breaker counts these
-      try {
-        const result = await toAsked(async () => {
-          const pipeline = node.pipeline();
-          for (const i of asked) pipeline.call("ASKING").call(...(commands[i] as Command));
-          const replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-          const lost = replies.find(([error]) => error && !(error instanceof ReplyError));
-          if (lost) throw lost[0];
-          return replies;
-        });
-        asked.forEach((commandIndex, j) => {
-          const [error, reply] = result[2 * j + 1] ?? [new Error("no reply in the pipeline result"), undefined];
-          outcomes[commandIndex] = error ? { ok: false, error, node: address } : { ok: true, reply };
-        });
-      } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        for (const i of asked) outcomes[i] = { ok: false, error: failure, node: address };
-      }
+      const askedCommands = asked.map((i) => commands[i] as Command);
+      // under that node's round trip, whose circuit breaker counts these
+      const results = await exec(asking(node), askedCommands, onNode(roundTrip, address), order && asked.map((i) => order[i]));
+      asked.forEach((commandIndex, j) => {
+        const result = results[j] as Outcome;
+        outcomes[commandIndex] = result.ok ? result : { ...result, node: address };
+      });
     }),
   );
+}
+
+/** A node that takes each command right after ASKING, as the importing master of a migrating slot needs. */
+function asking(node: Redis): Target {
+  return {
+    pipeline() {
+      const inner = node.pipeline();
+      return {
+        call: (...command) => inner.call("ASKING").call(...command),
+        async exec() {
+          const replies = (await inner.exec()) ?? [];
+          const commandReplies: [Error | null, unknown][] = [];
+          // ASKING turned away (BUSY) leaves its command a MOVED back to the source: ASKING's error is the answer
+          for (let k = 0; k + 1 < replies.length; k += 2) {
+            const askingError = (replies[k] as [Error | null, unknown])[0];
+            commandReplies.push(askingError ? [askingError, undefined] : (replies[k + 1] as [Error | null, unknown]));
+          }
+          return commandReplies;
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -148,7 +171,7 @@ export function resendable(again: readonly number[], outcomes: (Outcome | undefi
 }
 
 /** One command on its own: a pipeline of one costs the client about half as much again. */
-async function execOne(target: Target, [name, ...args]: Command, roundTrip: RoundTrip): Promise<Outcome> {
+async function execOne(target: Redis, [name, ...args]: Command, roundTrip: RoundTrip): Promise<Outcome> {
   try {
     return await roundTrip(async (): Promise<Outcome> => {
       try {

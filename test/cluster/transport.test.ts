@@ -8,13 +8,13 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { clusterHealth } from "../../src/cluster/health.js";
 import { librariesOnNode, type RoundTrip } from "../../src/cluster/loader.js";
-import { CommandTimeoutError } from "../../src/core/errors.js";
+import { CommandTimeoutError, NOT_NOW_REPLY } from "../../src/core/errors.js";
 import { runKeyed } from "../../src/cluster/pipeline.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { groupBySlotOwner, masters as masterNodes, nodeAddress, slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type SlotMigration, type TestCluster } from "../support/cluster.js";
 import { commandCalls, confidenceCall, snapshotCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
 import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
 
@@ -74,6 +74,61 @@ async function session(run: (calls: ScriptCall[]) => Promise<Outcome[]>): Promis
   out.push(...replies(await run(symbols.map((s, i) => confidenceCall(s, i)))));
   return out;
 }
+
+/**
+ * Runs `body` while `slots` (by default those of symbols[0] and symbols[3], both on one master)
+ * migrate from their master to another; after it, each slot is its master's again and the data
+ * is flushed.
+ */
+async function whileMigrating(body: (migrations: SlotMigration[]) => Promise<void>, slots = [symbols[0], symbols[3]].map((s) => slotOf(`{${s}}`))): Promise<void> {
+  const source = await harness.masterOf(slots[0] as number);
+  const destination = masterPorts().find((port) => port !== source) as number;
+  const migrations: SlotMigration[] = [];
+  try {
+    for (const slot of slots) migrations.push(await harness.startMigration(slot, destination));
+    await body(migrations);
+  } finally {
+    await flushData();
+    for (const migration of migrations) {
+      if ((await harness.masterOf(migration.slot)) === source) await migration.cancel();
+      else await (await harness.startMigration(migration.slot, source)).finish();
+    }
+    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+  }
+}
+
+/** A round trip that sends its command again, up to 80 times 25 ms apart, while the reply is "not now" (BUSY, LOADING...), noting each. */
+function retryingNotNow(turnedAway: string[]): RoundTrip {
+  return async (command) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await command();
+      } catch (error) {
+        if (attempt === 80 || !NOT_NOW_REPLY.test((error as Error).message)) throw error;
+        turnedAway.push((error as Error).message);
+        await sleep(25);
+      }
+    }
+  };
+}
+
+/** `run`'s result, run while a script keeps the node on `port` busy for a second (BUSY to every other client). */
+async function whileBusy<T>(port: number, run: () => Promise<T>): Promise<T> {
+  const node = new Redis(port, "127.0.0.1");
+  await node.config("SET", "busy-reply-threshold", "10");
+  try {
+    const busy = node.eval("local t0 = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - t0[1]) * 1e6 + (t[2] - t0[2]) > 1000000 return 1", 0);
+    await sleep(50);
+    const result = await run();
+    await busy;
+    return result;
+  } finally {
+    await node.config("SET", "busy-reply-threshold", "5000");
+    node.disconnect();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `calls` of SCRIPT LOAD or FUNCTION LOAD on a node since its last RESETSTAT, with the refused ones. */
 async function loads(node: Redis, mode: "evalsha" | "functions"): Promise<{ calls: number; failed: number }> {
@@ -275,20 +330,10 @@ describe("ClusterScriptTransport", () => {
     await flushData();
     const transport = onCluster();
     await transport.prepare();
-    // two symbols of one master (`symbols` takes the masters in turn), each slot moving to
-    // another master, which lacks the scripts
-    const slots = [symbols[0], symbols[3]].map((s) => slotOf(`{${s}}`));
-    const source = await harness.masterOf(slots[0] as number);
-    expect(await harness.masterOf(slots[1] as number)).toBe(source);
-    const destination = masterPorts().find((port) => port !== source) as number;
-    const idOf = async (port: number) => String(await harness.client(port).call("CLUSTER", "MYID"));
-    const [sourceId, destinationId] = await Promise.all([idOf(source), idOf(destination)]);
-    for (const slot of slots) {
-      await harness.client(destination).call("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
-      await harness.client(source).call("CLUSTER", "SETSLOT", slot, "MIGRATING", destinationId);
-    }
-    await harness.client(destination).script("FLUSH");
-    try {
+    await whileMigrating(async (migrations) => {
+      const { destination } = migrations[0] as SlotMigration;
+      const slots = migrations.map((m) => m.slot);
+      await harness.client(destination).script("FLUSH");
       // the source's symbols: the moving ones' calls are misses, their keys not on the source,
       // which answers ASK; the others' are answered there (the destination gets no call of its
       // own, so only the ASKed calls can load the scripts there)
@@ -301,12 +346,47 @@ describe("ClusterScriptTransport", () => {
         const asked = await harness.client(destination).pipeline().call("ASKING").exists(call.keys[0] as string).exec();
         expect(asked?.[1]).toEqual([null, 1]);
       }
-    } finally {
-      for (const slot of slots) {
-        await Promise.all([source, destination].map((port) => harness.client(port).call("CLUSTER", "SETSLOT", slot, "STABLE")));
-      }
-      await flushData();
-    }
+    });
+  });
+
+  it("calls ASKed to an importing master that answers BUSY are sent there again, under the call's policy, once it is free", async () => {
+    await flushData();
+    const transport = onCluster();
+    await transport.prepare();
+    await whileMigrating(async (migrations) => {
+      const calls = symbols.filter((_, i) => i % 3 === 0).map((symbol, i) => confidenceCall(symbol, i + 800));
+      const turnedAway: string[] = [];
+      const outcomes = await whileBusy((migrations[0] as SlotMigration).destination, () => transport.runMany(calls, retryingNotNow(turnedAway)));
+      expect(replies(outcomes)).toEqual(replies(await new StandaloneScriptTransport(singleClient).runMany(calls)));
+      // the policy saw the BUSY (not a MOVED back to the source, which ASKING turned away leaves)
+      expect(turnedAway.length).toBeGreaterThan(0);
+      expect(turnedAway.every((message) => message.startsWith("BUSY"))).toBe(true);
+    });
+  });
+
+  it("a multi-key call a migration splits (TRYAGAIN) is sent again, and answered once the slot has moved", async () => {
+    await flushData();
+    const transport = onCluster();
+    const symbol = symbols[0] as string;
+    expect(replies(await transport.runMany([streamUpdateCall(symbol, 0)]))).toHaveLength(1);
+    const standalone = new StandaloneScriptTransport(singleClient);
+    await whileMigrating(
+      async ([migration]) => {
+        // one of the symbol's three state keys moved, two not yet: the source answers TRYAGAIN
+        await migration!.moveKeys([streamUpdateCall(symbol, 1).keys[0] as string]);
+        const update = transport.runMany([streamUpdateCall(symbol, 1)]);
+        // past ioredis's own resending of a pipeline that met TRYAGAIN alone (16 times, 100 ms apart)
+        await sleep(2_500);
+        await migration!.finish();
+        const [outcome] = await update;
+        expect(outcome?.ok ? "ok" : (outcome as Outcome & { ok: false }).error.message).toBe("ok");
+        // both updates applied, in order, once each: the state equals a standalone server's
+        await standalone.runMany([streamUpdateCall(symbol, 0)]);
+        await standalone.runMany([streamUpdateCall(symbol, 1)]);
+        expect(replies(await transport.runMany([snapshotCall(symbol)]))).toEqual(replies(await standalone.runMany([snapshotCall(symbol)])));
+      },
+      [slotOf(`{${symbol}}`)],
+    );
   });
 
   it("reports a wrong key count or an unknown script per call, without failing the batch", async () => {

@@ -42,8 +42,26 @@ export interface TestCluster {
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** A plain client on one node (for INFO, SCRIPT FLUSH, CLUSTER FAILOVER). */
   client(port: number): Redis;
+  /**
+   * Starts moving a slot from its master to the master on `destination`, as a reshard does
+   * (IMPORTING there, then MIGRATING on the source); no key moves until the migration is told to.
+   */
+  startMigration(slot: number, destination: number): Promise<SlotMigration>;
   /** Stops every process (SIGTERM, then SIGKILL after 5 s) and removes the temporary dirs. */
   stop(): Promise<void>;
+}
+
+/** A slot on its way from one master to another (see {@link TestCluster.startMigration}). */
+export interface SlotMigration {
+  readonly slot: number;
+  readonly source: number;
+  readonly destination: number;
+  /** Moves these keys of the slot to the destination (MIGRATE). */
+  moveKeys(keys: readonly string[]): Promise<void>;
+  /** Moves the slot's remaining keys, then gives the slot to the destination on every master. */
+  finish(): Promise<void>;
+  /** Ends the migration with the slot still the source's (the keys already moved stay on the destination). */
+  cancel(): Promise<void>;
 }
 
 export interface ClusterOptions {
@@ -310,6 +328,38 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       });
     };
 
+    const allMasters = [...masterPorts, ...spares.map((spare) => spare.port)];
+    const startMigration = async (slot: number, destination: number): Promise<SlotMigration> => {
+      const source = await masterOf(slot);
+      const idOf = async (port: number) => String(await client(port).call("CLUSTER", "MYID"));
+      const [sourceId, destinationId] = await Promise.all([idOf(source), idOf(destination)]);
+      await client(destination).call("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
+      await client(source).call("CLUSTER", "SETSLOT", slot, "MIGRATING", destinationId);
+      const moveKeys = async (keys: readonly string[]) => {
+        if (keys.length > 0) await client(source).call("MIGRATE", HOST, destination, "", 0, 5000, "KEYS", ...keys);
+      };
+      return {
+        slot,
+        source,
+        destination,
+        moveKeys,
+        async finish() {
+          for (;;) {
+            const keys = (await client(source).call("CLUSTER", "GETKEYSINSLOT", slot, 100)) as string[];
+            if (keys.length === 0) break;
+            await moveKeys(keys);
+          }
+          // the destination first: it takes the slot with a new config epoch, which gossip carries
+          for (const port of [destination, source, ...allMasters.filter((p) => p !== source && p !== destination)]) {
+            await client(port).call("CLUSTER", "SETSLOT", slot, "NODE", destinationId);
+          }
+        },
+        async cancel() {
+          await Promise.all([source, destination].map((port) => client(port).call("CLUSTER", "SETSLOT", slot, "STABLE")));
+        },
+      };
+    };
+
     await waitHealthy(Math.max(1000, deadline - Date.now()));
     return {
       nodes,
@@ -319,6 +369,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       masterOf,
       waitHealthy,
       client,
+      startMigration,
       stop,
     };
   } catch (error) {
