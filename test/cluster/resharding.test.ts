@@ -11,7 +11,7 @@ import { librariesOnNode } from "../../src/cluster/loader.js";
 import { nodeByAddress, slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type SlotMigration, type TestCluster } from "../support/cluster.js";
 import { confidenceCall, symbolsOnEveryMaster } from "./calls.js";
 
 let harness: TestCluster;
@@ -39,15 +39,10 @@ describe("resharding to a master the client does not know yet", () => {
     const spareAddress = `${spare.host}:${spare.port}`;
     expect(nodeByAddress(cluster, spareAddress)).toBeUndefined(); // what this test is about
     const symbols = symbolsOnEveryMaster(2, 4).filter((_, i) => i % 2 === 0); // master 0's four
-    const source = await harness.masterOf(slotOf(`{${symbols[0]}}`));
     const slots = symbols.slice(0, 2).map((s) => slotOf(`{${s}}`));
-    const idOf = async (port: number) => String(await harness.client(port).call("CLUSTER", "MYID"));
-    const [sourceId, spareId] = await Promise.all([idOf(source), idOf(spare.port)]);
-    for (const slot of slots) {
-      await harness.client(spare.port).call("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
-      await harness.client(source).call("CLUSTER", "SETSLOT", slot, "MIGRATING", spareId);
-    }
+    const migrations: SlotMigration[] = [];
     try {
+      for (const slot of slots) migrations.push(await harness.startMigration(slot, spare.port));
       const calls = symbols.map((symbol, i) => confidenceCall(symbol, i + (mode === "evalsha" ? 300 : 400)));
       const outcomes = await transport.runMany(calls);
       const singleClient = new Redis(single.port, "127.0.0.1", { db: 10 });
@@ -67,9 +62,7 @@ describe("resharding to a master the client does not know yet", () => {
       if (mode === "evalsha") expect(await spareClient.script("EXISTS", SCRIPTS.find((s) => s.name === "confidence")!.sha1)).toEqual([1]);
       else expect((await librariesOnNode(spareClient, libraries)).state).toBe("current");
     } finally {
-      for (const slot of slots) {
-        await Promise.all([source, spare.port].map((port) => harness.client(port).call("CLUSTER", "SETSLOT", slot, "STABLE")));
-      }
+      for (const migration of migrations) await migration.cancel();
       await harness.client(spare.port).flushall(); // the moved keys, orphaned on the spare now
       await Promise.all([harness.client(spare.port).script("FLUSH"), harness.client(spare.port).call("FUNCTION", "FLUSH")]);
       transport.close();
