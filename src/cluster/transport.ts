@@ -20,7 +20,7 @@ import { SCRIPTS } from "../generated/scripts.js";
 import { orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibraries, loadScripts, onNode, type RoundTrip } from "./loader.js";
-import { crossSlotError, exec, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
+import { crossSlotError, execInWaves, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -221,7 +221,7 @@ async function execHealing(
   roundTrip: RoundTrip,
 ): Promise<Outcome[]> {
   const order = calls.map(orderKeyOf);
-  const outcomes = await exec(target, commands, roundTrip, order);
+  const outcomes = await execInWaves(target, commands, roundTrip, order);
   for (let round = 1; round <= HEAL_ROUNDS; round++) {
     // a streaming update overtaken by a later one of its symbol is not resent: its outcome says so
     const retry = resendable(
@@ -239,7 +239,7 @@ async function execHealing(
       for (const i of retry) outcomes[i] = { ok: false, error: failure };
       return outcomes;
     }
-    const retried = await exec(target, retry.map((i) => commands[i] as Command), roundTrip, retry.map((i) => order[i]));
+    const retried = await execInWaves(target, retry.map((i) => commands[i] as Command), roundTrip, retry.map((i) => order[i]));
     retry.forEach((callIndex, j) => (outcomes[callIndex] = retried[j] as Outcome));
   }
   return outcomes;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UpdateOvertakenError } from "../../src/core/errors.js";
 import { orderKeyOf } from "../../src/core/manifest.js";
-import { type Outcome, resendable } from "../../src/cluster/pipeline.js";
+import { type Command, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves } from "../../src/cluster/pipeline.js";
 
 // Which commands of a batch may be sent again after the server turned them away for a moment
 // (NOSCRIPT, BUSY, LOADING): all of a pure script's; of a streaming update's, only those no later
@@ -28,5 +28,22 @@ describe("resendable", () => {
     expect(first.ok).toBe(false);
     expect(!first.ok && first.error).toBeInstanceOf(UpdateOvertakenError);
     expect(!first.ok && (first.error as UpdateOvertakenError).script).toBe("stream_update");
+  });
+});
+
+// How a batch of script calls is cut into waves, each sent once the one before has its replies:
+// a unit is a small call, and each kilobyte of a call's arguments one more.
+describe("scriptWaves", () => {
+  const call = (argumentBytes: number): Command => ["EVALSHA", "f".repeat(40), 1, Buffer.alloc(argumentBytes)];
+
+  it("cuts small calls into waves of at most SCRIPT_WAVE_UNITS, in order", () => {
+    const waves = scriptWaves(Array.from({ length: 40 }, () => call(100)));
+    expect(waves.flat()).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(waves.map((wave) => wave.length)).toEqual([13, 13, 13, 1]); // 1.14 units each (148 bytes of arguments)
+  });
+
+  it("counts each kilobyte of arguments: 6 KB calls go two at a time; one heavier than a wave goes alone", () => {
+    expect(scriptWaves([call(6144), call(6144), call(6144)])).toEqual([[0, 1], [2]]);
+    expect(scriptWaves([call(100), call(SCRIPT_WAVE_UNITS * 1024), call(100)])).toEqual([[0], [1], [2]]);
   });
 });

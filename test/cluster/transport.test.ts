@@ -9,7 +9,7 @@ import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { clusterHealth } from "../../src/cluster/health.js";
 import { librariesOnNode, type RoundTrip } from "../../src/cluster/loader.js";
 import { CommandTimeoutError, NOT_NOW_REPLY } from "../../src/core/errors.js";
-import { runKeyed } from "../../src/cluster/pipeline.js";
+import { runKeyed, SCRIPT_WAVE_UNITS } from "../../src/cluster/pipeline.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { groupBySlotOwner, masters as masterNodes, nodeAddress, slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
@@ -135,6 +135,28 @@ async function loads(node: Redis, mode: "evalsha" | "functions"): Promise<{ call
   const command = mode === "evalsha" ? "script\\|load" : "function\\|load";
   const m = new RegExp(`^cmdstat_${command}:calls=(\\d+),.*failed_calls=(\\d+)`, "m").exec(await node.info("commandstats"));
   return { calls: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? 0) };
+}
+
+describe("a batch holds the shared Redis a wave at a time", () => {
+  // Redis runs a client's commands back to back for each read of its socket: a 400-call batch in
+  // one pipeline came in 5 to 15 reads of up to 20 KB, about 86 calls each
+  it.each(["evalsha", "functions"] as const)("400 small calls reach Redis in reads of at most one wave's calls (%s)", async (mode) => {
+    const transport = new StandaloneScriptTransport(singleClient, { mode });
+    await transport.prepare();
+    const calls = Array.from({ length: 400 }, (_, i) => confidenceCall(`WAVE${i % 7}`, i));
+    const readsBefore = await readsProcessed(singleClient);
+    const outcomes = await transport.runMany(calls);
+    // the batch's reads (its INFO's own read and reply are one more read)
+    const reads = (await readsProcessed(singleClient)) - readsBefore - 1;
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    // a wave is at most SCRIPT_WAVE_UNITS calls, and each wave is a read of its own at least
+    expect(reads).toBeGreaterThanOrEqual(Math.ceil(calls.length / SCRIPT_WAVE_UNITS));
+  });
+});
+
+/** Redis's count of reads from client sockets (INFO stats `total_reads_processed`). */
+async function readsProcessed(node: Redis): Promise<number> {
+  return Number(/^total_reads_processed:(\d+)/m.exec(await node.info("stats"))?.[1]);
 }
 
 describe("StandaloneScriptTransport: a burst after the scripts are gone", () => {
