@@ -103,7 +103,7 @@ async function fromFile(file: string, symbol: string | undefined): Promise<Loade
 async function fromRedis(options: ChartOptions): Promise<Loaded> {
   const symbol = options.symbol as string;
   const config = oneServerConfig(options.url, "chart --symbol");
-  const ticks = await connectOnce(config, config.databases.continuous_market);
+  const ticks = await connectOnce(config, "continuous_market");
   const key = tickStreamKey(symbol, { hashTag: options.hashTag });
   const updates: MarketUpdate[] = [];
   let skipped = 0; // entries that are no tick or bar: the consumer dead-letters them, the chart leaves them out

@@ -2,7 +2,8 @@
 import { Redis } from "ioredis";
 import { CLUSTER_NODES_ENV, clusterNodesFromEnv } from "../cluster/config.js";
 import { ConfigurationError } from "../core/errors.js";
-import { connectionOptions, type RedisConfig, resolveRedisConfig, toConnectionError } from "../redis/config.js";
+import { addressOf, connectionOptions, type RedisConfig, resolveRedisConfig, selectDatabase, toConnectionError } from "../redis/config.js";
+import type { DatabaseName } from "../redis/databases.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
 
 /**
@@ -24,11 +25,13 @@ export function oneServerConfig(url: string | undefined, command: string): Redis
  * A connection on `db` that does not retry: a command-line tool should say the server is
  * unreachable, not wait. ioredis rejects `connect()` with a bare "Connection is closed" and
  * reports the cause (ECONNREFUSED, ENOTFOUND, a TLS error) only as an 'error' event, so the last
- * such event becomes the ConnectionError's cause. Every command, the ready check's INFO and
+ * such event becomes the ConnectionError's cause. A server that refuses the database is a
+ * ConfigurationError (ioredis's own SELECT on connecting would leave the connection on DB 0). Every command, the ready check's INFO and
  * SELECT included, times out after `commandTimeoutMs`: a server that accepts the connection and
  * never answers (frozen, or not Redis) fails the command instead of hanging it.
  */
-export async function connectOnce(config: RedisConfig, db: number): Promise<Redis> {
+export async function connectOnce(config: RedisConfig, database: DatabaseName): Promise<Redis> {
+  const db = config.databases[database];
   const redis = new Redis({
     ...connectionOptions(config),
     db,
@@ -46,6 +49,12 @@ export async function connectOnce(config: RedisConfig, db: number): Promise<Redi
   } catch (error) {
     redis.disconnect();
     throw toConnectionError(config, cause ?? error);
+  }
+  try {
+    if (db !== 0) await selectDatabase(redis, database, db, addressOf(config));
+  } catch (error) {
+    redis.disconnect();
+    throw error instanceof ConfigurationError ? error : toConnectionError(config, error);
   }
   return redis;
 }

@@ -15,16 +15,18 @@ import { clusterHealth, type ClusterHealth } from "../cluster/health.js";
 import { librariesOnNode, libraryNamesToLoad } from "../cluster/loader.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
 import type { ScriptMode } from "../cluster/transport.js";
-import type { ConnectionFailure } from "../core/errors.js";
+import { ConfigurationError, type ConnectionFailure } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { familyOf } from "../keys/grammar.js";
 import {
+  addressOf,
   connectionFailureOf,
   connectionOptions,
   type RedisConfig,
   type RedisConfigInput,
   resolveRedisConfig,
+  selectDatabase,
   toConnectionError,
 } from "../redis/config.js";
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
@@ -330,7 +332,8 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
     for (const name of Object.keys(DATABASES) as DatabaseName[]) names.set(config.databases[name], [...(names.get(config.databases[name]) ?? []), name]);
     for (const [db, dbNames] of names) {
       let selected = false;
-      await check(`db ${db}: select`, async () => void (await redis.select(db), (selected = true)));
+      // a refused SELECT (no such database) is a wrong setting, not an unreachable server
+      await check(`db ${db}: select`, async () => void (await selectDatabase(redis, dbNames[0] as DatabaseName, db, addressOf(config)), (selected = true)));
       if (!selected) continue; // denied and recorded: nothing in this database can be looked at
       await check(`db ${db}: keys`, async () => void base.databases.push({ db, name: dbNames.join("+"), keys: await redis.dbsize() }));
       await check(`db ${db}: ttl audit`, async () => {
@@ -350,6 +353,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
     base.status = base.violations > 0 ? "violations" : base.denied.length > 0 ? "denied" : "healthy";
     return base;
   } catch (error) {
+    if (error instanceof ConfigurationError) throw error;
     const failure = toConnectionError(config, error);
     return { ...base, status: "unreachable", error: failure.message, failure: failure.failure };
   } finally {

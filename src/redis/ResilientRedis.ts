@@ -46,7 +46,7 @@ import {
   RedisCommandError,
   shownValue,
 } from "../core/errors.js";
-import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "./config.js";
+import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, refusedDatabase, resolveRedisConfig, toConnectionError } from "./config.js";
 import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
 import type { DatabaseName } from "./databases.js";
 
@@ -416,11 +416,7 @@ export class ResilientRedis extends EventEmitter {
         link.notify();
         return;
       }
-      link.misconfigured = new ConfigurationError(
-        `databases.${link.database}`,
-        `SELECT ${link.db} was refused at ${this.address} (${(error as Error).message}); the SDK never falls back to DB 0`,
-        { cause: error },
-      );
+      link.misconfigured = refusedDatabase(link.database, link.db, this.address, error);
     }
     link.notify();
   }

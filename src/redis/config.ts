@@ -17,7 +17,7 @@
  * file is a ConfigurationError naming the setting rather than a handshake failure later.
  */
 import { readFileSync } from "node:fs";
-import type { RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { ConfigurationError, ConnectionError, type ConnectionFailure } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
 
@@ -267,4 +267,24 @@ export function toConnectionError(config: Pick<RedisConfig, "host" | "port"> & {
   // a server without TLS never answers a TLS handshake: the client sees only a timeout
   const hint = kind === "timeout" && config.tls ? " (TLS is on: does the server speak TLS on this port?)" : "";
   return new ConnectionError(addressOf(config), kind, message + hint, { cause: error });
+}
+
+/** A server that refuses the SELECT of a database: a setting is wrong, and the SDK never falls back to DB 0. */
+export function refusedDatabase(database: DatabaseName, db: number, address: string, error: unknown): ConfigurationError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ConfigurationError(`databases.${database}`, `SELECT ${db} was refused at ${address} (${reason}); the SDK never falls back to DB 0`, { cause: error });
+}
+
+/**
+ * SELECTs a connection's database again, and checks the answer. ioredis selects the `db` option
+ * itself on connecting, but a refusal there only emits an 'error' and leaves the connection on
+ * DB 0, ready. A refusal is {@link refusedDatabase}; a connection failure (NOPERM included) is
+ * thrown as it came.
+ */
+export async function selectDatabase(redis: Redis, database: DatabaseName, db: number, address: string): Promise<void> {
+  try {
+    await redis.select(db);
+  } catch (error) {
+    throw connectionFailureOf(error) === undefined ? refusedDatabase(database, db, address, error) : error;
+  }
 }

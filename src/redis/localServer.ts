@@ -57,11 +57,11 @@ async function waitForPing(port: number, child: ChildProcess, timeoutMs: number)
   throw new LocalRedisError(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
 }
 
-function spawnServer(port: number): Promise<ChildProcess> {
+function spawnServer(port: number, settings: readonly string[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning", ...settings],
       { stdio: "ignore" },
     );
     child.once("error", (error: NodeJS.ErrnoException) =>
@@ -83,12 +83,15 @@ function spawnServer(port: number): Promise<ChildProcess> {
   });
 }
 
-/** Starts `redis-server` from PATH on a free loopback port (or `port`). */
-export async function startLocalRedis(port?: number): Promise<LocalRedisServer> {
+/**
+ * Starts `redis-server` from PATH on a free loopback port (or `port`), with `settings` as more
+ * of its command line (`["--databases", "4"]`).
+ */
+export async function startLocalRedis(port?: number, settings: readonly string[] = []): Promise<LocalRedisServer> {
   const chosen = port ?? (await freePort());
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = await spawnServer(chosen);
+    child = await spawnServer(chosen, settings);
     await waitForPing(chosen, child, 10_000);
   };
   const end = async (signal: NodeJS.Signals) => {

@@ -17,7 +17,7 @@ import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { librariesOnNode, loadLibraries } from "../../src/cluster/loader.js";
-import { freePort, type LocalRedisServer } from "../../src/redis/localServer.js";
+import { freePort, type LocalRedisServer, startLocalRedis } from "../../src/redis/localServer.js";
 import { STREAM_READ_PAGE } from "../../src/redis/pageSizes.js";
 import { ownRedis } from "../support/redis.js";
 import { OLDER_ATR_LIBRARY, OTHER_APPLICATION_LIBRARY } from "../support/libraries.js";
@@ -274,6 +274,31 @@ describe("mathd chart", () => {
     } finally {
       if (before === undefined) delete process.env.MATHD_CLUSTER_NODES;
       else process.env.MATHD_CLUSTER_NODES = before;
+    }
+  });
+});
+
+describe("a server without the configured databases", () => {
+  // ioredis's own SELECT, refused on connecting, leaves a connection ready on DB 0: each command
+  // must stop there (a wrong setting: 78), neither reporting an unreachable server nor using DB 0
+  it("health, scripts, chart --symbol and consume exit 78 naming the database setting, and write nothing to DB 0", async () => {
+    const fewer = await startLocalRedis(undefined, ["--databases", "4"]);
+    try {
+      const runs = {
+        health: await mathd("health", "--url", fewer.url),
+        scripts: await mathd("scripts", "load", "--url", fewer.url),
+        chart: await mathd("chart", "--symbol", "NIFTY", "--url", fewer.url),
+        consume: await mathd("consume", "--symbols", "NIFTY", "--url", fewer.url),
+      };
+      for (const [command, run] of Object.entries(runs)) {
+        expect(run.code, command).toBe(78);
+        expect(run.stderr, command).toMatch(new RegExp(`^mathd ${command}: databases\\.\\w+: SELECT \\d+ was refused at ${fewer.url.slice("redis://".length)} \\(ERR DB index is out of range\\)`, "m"));
+      }
+      const db0 = new Redis(fewer.url);
+      expect(await db0.dbsize()).toBe(0);
+      db0.disconnect();
+    } finally {
+      await fewer.stop();
     }
   });
 });
