@@ -39,9 +39,15 @@ export interface Target {
  * were grouped.
  */
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|^All keys in the pipeline should belong to the same slots allocation group/;
-/** Passes over a batch before a redirected command's MOVED is its answer (a failover takes one or two). */
+/** Whether an error is a redirection or a cluster's "not now" (MOVED, ASK, TRYAGAIN, CLUSTERDOWN), not a command's own answer. */
+export function isRedirection(error: Error): boolean {
+  return REDIRECTED.test(error.message);
+}
+
+/** Passes over a batch before a redirected command's MOVED is its answer, where the call has no deadline (a failover takes one or two). */
 const REDIRECT_ROUNDS = 5;
 const REDIRECT_BACKOFF_MS = 100;
+const REDIRECT_MAX_BACKOFF_MS = 500;
 
 /**
  * One pipeline on a target. A reply that is not a Redis error reply (the connection dropped,
@@ -59,11 +65,12 @@ export async function exec(target: Target, commands: readonly Command[], roundTr
   // a command on its own to one server; on a Cluster ioredis would follow an ASK itself, leaving
   // the promise of the ASKING it sends unhandled (a connection closed mid-ASK ends the process)
   if (commands.length === 1 && target instanceof Redis) return [await execOne(target, commands[0] as Command, roundTrip)];
+  const sent = target instanceof Cluster ? ownRedirections(target) : target;
   const outcomes: (Outcome | undefined)[] = commands.map(() => undefined);
   let unanswered = commands.map((_, i) => i);
   try {
     await roundTrip(async () => {
-      const pipeline = target.pipeline();
+      const pipeline = sent.pipeline();
       for (const i of unanswered) pipeline.call(...(commands[i] as Command));
       const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
       const lost = result.find(([error]) => error && !(error instanceof ReplyError));
@@ -137,6 +144,28 @@ export async function execInWaves(target: Target, commands: readonly Command[], 
     wave.forEach((i, k) => (outcomes[i] = results[k] as Outcome));
   }
   return outcomes;
+}
+
+/**
+ * A Cluster whose pipelines ioredis sends without following their redirections itself: each
+ * starts with a PING. ioredis resends a cluster pipeline after a MOVED, ASK, TRYAGAIN or
+ * CLUSTERDOWN only when every command met the same one and none that got through was a write
+ * (Pipeline.fillResult: a lone call, or a batch of one slot), and it follows an ASK out of sight:
+ * the importing master's NOSCRIPT was healed on the source, its BUSY to ASKING dropped (the
+ * command came back MOVED), its timeouts counted against the source's circuit breaker. A PING
+ * that got through stops that, so every redirection comes back here: an ASK to
+ * {@link followAsk}, the others to {@link resendRedirected}.
+ */
+function ownRedirections(cluster: Cluster): Target {
+  return {
+    pipeline() {
+      const inner = cluster.pipeline().call("PING");
+      return {
+        call: (...command) => inner.call(...command),
+        exec: async () => ((await inner.exec()) ?? []).slice(1) as [Error | null, unknown][],
+      };
+    },
+  };
 }
 
 /** The reply of a migrating slot's source for keys it no longer holds: ask that node instead. */
@@ -243,28 +272,33 @@ async function execOne(target: Redis, [name, ...args]: Command, roundTrip: Round
 
 /**
  * Runs `pass` over the pending items, then again over those whose outcome was a redirection,
- * after reading the slot map again, at most {@link REDIRECT_ROUNDS} passes in all.
+ * after reading the slot map again: at most {@link REDIRECT_ROUNDS} passes, or until `deadline`
+ * (the call's, epoch ms) where there is one, so a TRYAGAIN or CLUSTERDOWN that a migration's
+ * step or a failover causes for a second or two is waited out within it.
  *
  * ioredis follows a MOVED inside a pipeline only when every reply of the pipeline is the same
- * MOVED (one slot); otherwise it neither resends nor reads the slot map again, so after a
- * failover or a resharding a batch comes back MOVED for several slots, batch after batch.
+ * MOVED (one slot), and this transport's pipelines stop even that ({@link ownRedirections}); so
+ * after a failover or a resharding a batch comes back MOVED for several slots until resent here.
  */
 export async function resendRedirected<T extends { readonly index: number }>(
   cluster: Cluster,
   pending: readonly T[],
   outcomes: readonly Outcome[],
   pass: (pending: T[]) => Promise<void>,
+  deadline?: number,
 ): Promise<void> {
   let left = [...pending];
   for (let round = 1; ; round++) {
     await pass(left);
     left = left.filter((item) => {
       const o = outcomes[item.index] as Outcome;
-      return !o.ok && REDIRECTED.test(o.error.message);
+      return !o.ok && isRedirection(o.error);
     });
-    if (left.length === 0 || round === REDIRECT_ROUNDS) return;
+    const backoff = Math.min(REDIRECT_BACKOFF_MS * round, REDIRECT_MAX_BACKOFF_MS);
+    const timeLeft = deadline !== undefined && Date.now() + backoff < deadline;
+    if (left.length === 0 || (round >= REDIRECT_ROUNDS && !timeLeft)) return;
     await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
-    await new Promise((resolve) => setTimeout(resolve, REDIRECT_BACKOFF_MS * (round - 1)));
+    await new Promise((resolve) => setTimeout(resolve, backoff));
   }
 }
 
@@ -283,7 +317,7 @@ export interface KeyedCommand {
 export async function runKeyed(cluster: Cluster, commands: readonly KeyedCommand[], roundTrip: RoundTrip = direct): Promise<Outcome[]> {
   const outcomes: Outcome[] = commands.map(() => ({ ok: false, error: new Error("not sent") }));
   const indexed = commands.map((c, index) => ({ ...c, index }));
-  await resendRedirected(cluster, indexed, outcomes, async (pending) => {
+  const pass = async (pending: typeof indexed) => {
     const { groups, crossSlot } = groupBySlotOwner(cluster, pending);
     for (const j of crossSlot) outcomes[(pending[j] as { index: number }).index] = { ok: false, error: crossSlotError() };
     await Promise.all(
@@ -294,7 +328,8 @@ export async function runKeyed(cluster: Cluster, commands: readonly KeyedCommand
         group.calls.forEach((c, k) => (outcomes[c.index] = results[k] as Outcome));
       }),
     );
-  });
+  };
+  await resendRedirected(cluster, indexed, outcomes, pass, roundTrip.deadline);
   return outcomes;
 }
 

@@ -426,7 +426,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     const built = commandsOf(this.catalog, calls, toReplica);
     const outcomes: Outcome[] = built.map((c) => (c instanceof Error ? { ok: false, error: c } : { ok: true, reply: undefined }));
     const pending: Indexed[] = calls.flatMap((call, i) => (built[i] instanceof Error ? [] : [{ ...call, index: i }]));
-    await resendRedirected(this.cluster, pending, outcomes, (part) => this.send(part, built, outcomes, toReplica, roundTrip));
+    await resendRedirected(this.cluster, pending, outcomes, (part) => this.send(part, built, outcomes, toReplica, roundTrip), roundTrip.deadline);
     return outcomes;
   }
 

@@ -7,8 +7,8 @@
  */
 import { Cluster, ReplyError, type Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
-import { runKeyed } from "../cluster/pipeline.js";
-import { ConfigurationError, InvalidInputError, MathDispatcherError } from "../core/errors.js";
+import { isRedirection, runKeyed } from "../cluster/pipeline.js";
+import { ConfigurationError, InvalidInputError, MathDispatcherError, RedisCommandError } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
@@ -316,8 +316,9 @@ export class MathDispatcher {
       const outcomes = await runKeyed(cluster, keyed, (command, node) => this.client.run("news", () => command(), budget(), node));
       return outcomes.map((o) => {
         if (o.ok) return o.reply as string | null;
-        if (o.error instanceof ReplyError) return o.error; // this key's answer (a WRONGTYPE, say)
-        throw o.error; // the connection or the deadline: the whole read failed
+        // this key's answer (a WRONGTYPE, say), but a redirection that outlasted its passes is the cluster's
+        if (o.error instanceof ReplyError && !isRedirection(o.error)) return o.error;
+        throw o.error instanceof ReplyError ? new RedisCommandError(o.error.message, { cause: o.error }) : o.error; // the whole read failed
       });
     };
   }

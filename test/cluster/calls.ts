@@ -1,6 +1,6 @@
 /**
  * Raw script calls for the cluster tests, built from the manifest and the key builders only
- * (no dispatcher API): `confidence` (a caching script, 8 text ARGV), `stream_update` (writes the
+ * (no dispatcher API): `confidence` and `stop_loss` (caching scripts, 8 text ARGV), `stream_update` (writes the
  * ATR, RSI and VWAP states of a symbol) and `stream_snapshot` (read-only: `#!lua flags=no-writes`).
  */
 import { createHash } from "node:crypto";
@@ -37,6 +37,13 @@ export function confidenceCall(symbol: string, i: number, version = entry("confi
   // base, volume_ratio, boost, max_boost, volume_weight, news_weight, min, max (lua/confidence.lua)
   const args = [`0.${50 + (i % 40)}`, `${1 + (i % 7) / 4}`, `0.0${i % 5}`, "0.1", "0.1", "0.1", "0.05", "0.95"];
   return { script: "confidence", keys: [patternCacheKey("confidence", version, symbol, inputsDigest(args), hashTag)], args };
+}
+
+/** A stop_loss call (a caching script, 8 text ARGV) whose entry price varies with `i`. */
+export function stopLossCall(symbol: string, i: number): ScriptCall {
+  // side, entry, atr, multiplier, tick, min_fraction, max_fraction, reward_ratio (lua/stop_loss.lua)
+  const args = ["long", (24350 + 0.05 * (i % 1000)).toFixed(2), "45", "1.5", "0.05", "", "", "2"];
+  return { script: "stop_loss", keys: [patternCacheKey("stop_loss", entry("stop_loss").version, symbol, inputsDigest(args), hashTag)], args };
 }
 
 const SESSION_START = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST on a Wednesday

@@ -15,7 +15,7 @@ import { groupBySlotOwner, masters as masterNodes, nodeAddress, slotOf } from ".
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { startCluster, type SlotMigration, type TestCluster } from "../support/cluster.js";
-import { commandCalls, confidenceCall, snapshotCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
+import { commandCalls, confidenceCall, snapshotCall, stopLossCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
 import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
 
 let harness: TestCluster;
@@ -348,7 +348,7 @@ describe("ClusterScriptTransport", () => {
     expect(await count()).toEqual(after);
   });
 
-  it("while two slots migrate, a batch's calls on keys already moved follow the ASK to the importing master, and load the scripts there", async () => {
+  it("while two slots migrate, calls on keys already moved, alone or in a batch, follow the ASK to the importing master, and load the scripts there", async () => {
     await flushData();
     const transport = onCluster();
     await transport.prepare();
@@ -356,6 +356,10 @@ describe("ClusterScriptTransport", () => {
       const { destination } = migrations[0] as SlotMigration;
       const slots = migrations.map((m) => m.slot);
       await harness.client(destination).script("FLUSH");
+      // a call on its own first: ioredis followed its ASK out of sight, and the scripts were
+      // loaded again and again on the source, which has them, until the call failed NOSCRIPT
+      const alone = stopLossCall(symbols[0] as string, 1);
+      expect(await transport.runOne(alone)).toEqual(await new StandaloneScriptTransport(singleClient).runOne(alone));
       // the source's symbols: the moving ones' calls are misses, their keys not on the source,
       // which answers ASK; the others' are answered there (the destination gets no call of its
       // own, so only the ASKed calls can load the scripts there)
@@ -371,12 +375,14 @@ describe("ClusterScriptTransport", () => {
     });
   });
 
-  it("calls ASKed to an importing master that answers BUSY are sent there again, under the call's policy, once it is free", async () => {
+  it.each([
+    ["a batch's calls", symbols.filter((_, i) => i % 3 === 0).map((symbol, i) => confidenceCall(symbol, i + 800))],
+    ["a call on its own", [confidenceCall(symbols[0] as string, 900)]],
+  ])("%s ASKed to an importing master that answers BUSY: sent there again, under the call's policy, once it is free", async (_, calls) => {
     await flushData();
     const transport = onCluster();
     await transport.prepare();
     await whileMigrating(async (migrations) => {
-      const calls = symbols.filter((_, i) => i % 3 === 0).map((symbol, i) => confidenceCall(symbol, i + 800));
       const turnedAway: string[] = [];
       const outcomes = await whileBusy((migrations[0] as SlotMigration).destination, () => transport.runMany(calls, retryingNotNow(turnedAway)));
       expect(replies(outcomes)).toEqual(replies(await new StandaloneScriptTransport(singleClient).runMany(calls)));
@@ -386,7 +392,7 @@ describe("ClusterScriptTransport", () => {
     });
   });
 
-  it("a multi-key call a migration splits (TRYAGAIN) is sent again, and answered once the slot has moved", async () => {
+  it("a multi-key call a migration splits (TRYAGAIN) is sent again until its deadline, and answered once the slot has moved", async () => {
     await flushData();
     const transport = onCluster();
     const symbol = symbols[0] as string;
@@ -396,9 +402,10 @@ describe("ClusterScriptTransport", () => {
       async ([migration]) => {
         // one of the symbol's three state keys moved, two not yet: the source answers TRYAGAIN
         await migration!.moveKeys([streamUpdateCall(symbol, 1).keys[0] as string]);
-        const update = transport.runMany([streamUpdateCall(symbol, 1)]);
-        // past ioredis's own resending of a pipeline that met TRYAGAIN alone (16 times, 100 ms apart)
-        await sleep(2_500);
+        const withDeadline = Object.assign((command: () => Promise<unknown>) => command(), { deadline: Date.now() + 5_000 }) as RoundTrip;
+        const update = transport.runMany([streamUpdateCall(symbol, 1)], withDeadline);
+        await sleep(2_500); // past the 5 passes (about 1 s) a redirection gets where a call has no deadline
+
         await migration!.finish();
         const [outcome] = await update;
         expect(outcome?.ok ? "ok" : (outcome as Outcome & { ok: false }).error.message).toBe("ok");

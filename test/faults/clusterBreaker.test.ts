@@ -10,6 +10,7 @@ import { CircuitOpenError, CommandTimeoutError } from "../../src/core/errors.js"
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { symbolsOnEveryMaster } from "../cluster/calls.js";
+import { slotOf } from "../../src/cluster/topology.js";
 
 let harness: TestCluster;
 const symbols = symbolsOnEveryMaster(3, 2); // symbols[3k + m] is on master m
@@ -81,6 +82,32 @@ describe("a cluster with one master frozen", () => {
       expect(described(healthy)).toEqual([]);
       expect(failures(stuck).length).toBe(stuck.length); // the frozen master's own calls did fail
     });
+  }, 30_000);
+
+  it("a slot moving to the frozen master: the calls ASKed there fail on its breaker, not on the healthy source's", async () => {
+    const math = connect();
+    const call = (symbol: string, i: number) => math.confidence({ symbol, base: 0.5 + (i % 40) / 100, boost: 0 }, { store: false });
+    // symbols[1]'s slot moves from master 1 to master 0, which is then frozen; symbols[4] stays on master 1
+    const migration = await harness.startMigration(slotOf(`{${symbols[1]}}`), master(0).port);
+    try {
+      await whileFrozen(math, call, async () => {
+        const moving: PromiseSettledResult<unknown>[] = [];
+        const staying: PromiseSettledResult<unknown>[] = [];
+        const until = Date.now() + 1_800;
+        for (let round = 0; Date.now() < until && round < 100; round++) {
+          moving.push(...(await Promise.allSettled(Array.from({ length: 6 }, (_, i) => call(symbols[1]!, round * 10 + i)))));
+          staying.push(...(await Promise.allSettled([call(symbols[4]!, round)])));
+        }
+        expect(described(staying)).toEqual([]);
+        expect(failures(moving).length).toBe(moving.length);
+        // each failure names the frozen master: its timeouts, then its own open breaker
+        const frozen = `${master(0).host}:${master(0).port}`;
+        expect(failures(moving).filter((e) => !e.message.includes(frozen)).map((e) => `${e.name}: ${e.message}`)).toEqual([]);
+        expect(failures(moving).some((e) => e instanceof CircuitOpenError)).toBe(true);
+      });
+    } finally {
+      await migration.cancel();
+    }
   }, 30_000);
 
   it("heals a flushed master's scripts without waiting on the frozen one", async () => {
