@@ -207,6 +207,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     consumer: options.consumer,
     hashTag: nodes ? true : options.hashTag,
     claimIdleMs: options.claimIdleMs,
+    database: config.databases.continuous_market,
   });
   consumer.on("deadLetter", (d: { symbol: string; id: string; reason: string }) =>
     say("error", "deadLetter", `dead letter ${d.symbol} ${d.id}: ${d.reason}`, { symbol: d.symbol, id: d.id, reason: d.reason }),

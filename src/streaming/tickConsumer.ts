@@ -20,12 +20,13 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { Cluster, Redis } from "ioredis";
 import { runKeyed } from "../cluster/pipeline.js";
-import { InvalidInputError, MathDispatcherError, RedisCommandError, shownValue } from "../core/errors.js";
+import { ConfigurationError, InvalidInputError, MathDispatcherError, RedisCommandError, shownValue } from "../core/errors.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "../dispatcher/limits.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { connectionFailureOf, toConnectionError } from "../redis/config.js";
+import { DATABASES } from "../redis/databases.js";
 import { CLAIM_PAGE, PENDING_PAGE, READ_GROUP_PAGE } from "../redis/pageSizes.js";
 import type { BatchOutcome } from "../dispatcher/batch.js";
 import type { StreamingIndicators, StreamUpdateInput, StreamUpdateResult } from "../dispatcher/streaming.js";
@@ -66,6 +67,12 @@ export interface TickConsumerOptions extends KeyOptions {
   claimIdleMs?: number;
   /** Pause after a failed pass before the next, default 500 ms. */
   retryDelayMs?: number;
+  /**
+   * The database of the tick streams, default 4 (`continuous_market` of the DB map; set it when
+   * MATHD_DB_CONTINUOUS_MARKET moves them). The connection given must be on it: one on another
+   * database would read no tick and make its empty streams there.
+   */
+  database?: number;
 }
 
 /** Pause after an empty pass on a cluster, where reads do not block. */
@@ -214,6 +221,14 @@ export class TickConsumer extends EventEmitter {
     super();
     if (ticks.isCluster && !options.hashTag) {
       throw new InvalidInputError("hashTag", "a consumer on a Redis Cluster needs hashTag: true (ticks:{SYMBOL})");
+    }
+    const database = options.database ?? DATABASES.continuous_market.db;
+    const connectedTo = ticks.isCluster ? 0 : ((ticks as Redis).options.db ?? 0);
+    if (!ticks.isCluster && connectedTo !== database) {
+      throw new ConfigurationError(
+        "databases.continuous_market",
+        `the ticks connection is on DB ${connectedTo}, the tick streams are in DB ${database}: open it with { db: ${database} } (or give the consumer { database })`,
+      );
     }
     const { count } = options;
     if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= MAX_STREAM_UPDATES_PER_CALL)) {

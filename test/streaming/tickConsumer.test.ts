@@ -137,7 +137,7 @@ describe("tick consumer", () => {
 
   it("fails typed: a connection failure is a ConnectionError naming the server, a Redis error a RedisCommandError, each with its cause", async () => {
     const port = await freePort(); // nothing listens there
-    const down = new Redis({ port, host: "127.0.0.1", lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    const down = new Redis({ port, host: "127.0.0.1", db: 4, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     down.on("error", () => undefined);
     const offline = await new TickConsumer(down, dispatcher.streaming(), { symbols: ["TYPED"], consumer: "t" }).runOnce().catch((e: unknown) => e);
     expect(offline).toBeInstanceOf(ConnectionError);
@@ -147,6 +147,18 @@ describe("tick consumer", () => {
     expect(wrong).toBeInstanceOf(RedisCommandError);
     expect((wrong as RedisCommandError).message).toMatch(/WRONGTYPE|key holding the wrong kind/);
     expect((wrong as RedisCommandError).cause).toBeInstanceOf(Error);
+  });
+
+  it("refuses a connection on another database than the tick streams' (it would read nothing and make empty streams there)", async () => {
+    const onDb0 = new Redis(url, { lazyConnect: true });
+    onTestFinished(() => onDb0.disconnect());
+    expect(() => new TickConsumer(onDb0, dispatcher.streaming(), { symbols: ["DB"] })).toThrow(
+      expect.objectContaining({ name: "ConfigurationError", setting: "databases.continuous_market", message: expect.stringContaining("the ticks connection is on DB 0, the tick streams are in DB 4") }),
+    );
+    // the streams moved to DB 7 (MATHD_DB_CONTINUOUS_MARKET=7): the consumer is told so
+    const onDb7 = new Redis(url, { db: 7, lazyConnect: true });
+    onTestFinished(() => onDb7.disconnect());
+    expect(() => new TickConsumer(onDb7, dispatcher.streaming(), { symbols: ["DB"], database: 7 })).not.toThrow();
   });
 
   it.each([0, MAX_STREAM_UPDATES_PER_CALL + 1, 2.5])("refuses a count of %s per read: a read's entries of a stream must fit one script call", (count) => {
