@@ -13,7 +13,12 @@ export const NEWS_BOOST_DEFAULTS = { halfLifeMinutes: 60, windowMinutes: 1440, m
 /** Confidence: the boost cap, the log-odds weights of volume and news, and the clamp. */
 export const CONFIDENCE_DEFAULTS = { maxBoost: 0.15, volumeWeight: 0.5, newsWeight: 0.75, min: 0.05, max: 0.95 } as const;
 
-/** Position size: below this confidence no lots are taken. */
+/**
+ * Position size: the risk multiplier at confidence 0. The risk taken is scaled by
+ * `floor + (1 - floor) * confidence`, so confidence 0 still risks half (no confidence given: all
+ * of it). It is no gate: a signal below some confidence that should take no lots must be
+ * refused by the caller.
+ */
 export const DEFAULT_CONFIDENCE_FLOOR = 0.5;
 
 /** Which bound decided the lots. */
