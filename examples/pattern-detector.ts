@@ -1,7 +1,7 @@
 /**
  * A pattern detector on the streaming state. The streaming indicators (ATR and session VWAP with
- * sigma bands) live in Redis, so a detector keeps none: after each bar it reads the snapshot
- * and, when the close stretches beyond VWAP -/+ k sigma, records a `sigma_stretch` pattern
+ * sigma bands) live in Redis, so a detector keeps none: each bar's update answers with the
+ * values after it, and when the close stretches beyond VWAP -/+ k sigma, records a `sigma_stretch` pattern
  * toward VWAP in `patterns:sigma_stretch:{SYMBOL}` (DB 10, a sorted set by time, TTL 57,600 s
  * on every write: docs/REDIS_KEY_STANDARDS.md). The risk manager (risk-manager.ts) takes them.
  *
@@ -54,9 +54,12 @@ export function sigmaStretch(symbol: string, bar: SampleBar, snapshot: Indicator
 }
 
 /**
- * Feeds the bars to the streaming state one at a time (standing in for `mathd consume`), reads
- * the snapshot after each and stores the patterns found. Only a fresh stretch counts: a close
- * that stays beyond the band bar after bar is one pattern, not many.
+ * Feeds the bars to the streaming state one at a time (standing in for `mathd consume`) and
+ * stores the patterns each update's own values show (the state right after that bar: a snapshot
+ * read later could already hold later bars). A bar the state had already applied (`duplicate`:
+ * a run again over the same session) was judged when it was applied, and is skipped: its reply
+ * holds the latest state, not that bar's. Only a fresh stretch counts: a close that stays
+ * beyond the band bar after bar is one pattern, not many.
  */
 export async function runDetector(client: ResilientRedis, symbol: string, bars: readonly SampleBar[]): Promise<DetectedPattern[]> {
   const math = MathDispatcher.withClient(client);
@@ -64,10 +67,9 @@ export async function runDetector(client: ResilientRedis, symbol: string, bars: 
   const found: DetectedPattern[] = [];
   let stretched = false;
   for (const bar of bars) {
-    await live.update({ symbol, ts: bar.ts, seq: bar.seq, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume });
-    const [snapshot] = await live.snapshots([symbol]);
-    if (!snapshot?.ok) throw snapshot?.error;
-    const pattern = sigmaStretch(symbol, bar, snapshot.value);
+    const after = await live.update({ symbol, ts: bar.ts, seq: bar.seq, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume });
+    if (after.atrStatus === "duplicate") continue;
+    const pattern = sigmaStretch(symbol, bar, after);
     if (pattern && !stretched) {
       const key = buildKey("patterns", { pattern: pattern.pattern, symbol });
       await client.run("patterns", (redis) => redis.multi().zadd(key, pattern.time, JSON.stringify(pattern)).expire(key, DEFAULT_TTL_SECONDS).exec());

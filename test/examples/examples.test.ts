@@ -29,6 +29,18 @@ beforeEach(async () => {
 afterEach(() => server.stop());
 
 describe("pattern detector and risk manager", () => {
+  it("the detector run again over the same session finds nothing: each bar was judged when applied, never against a later bar's state", async () => {
+    const client = new ResilientRedis({ config: { url: server.url } });
+    const { symbol, updates } = sampleSession();
+    try {
+      const first = await runDetector(client, symbol, updates);
+      expect(first.length).toBeGreaterThan(0);
+      expect(await runDetector(client, symbol, updates)).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("patterns go to patterns:{pattern}:{SYMBOL}, alerts to alerts:pending:validation and alerts:meta:{id}, all within the key standards", async () => {
     const client = new ResilientRedis({ config: { url: server.url } });
     const { symbol, updates } = sampleSession();
