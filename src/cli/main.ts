@@ -35,6 +35,8 @@ interface Command {
   options: Record<string, OptionSpec>;
   /** The exit codes, when the command's differ from {@link EXIT_HELP}. */
   exitHelp?: string[];
+  /** With `--json` every line it prints is a JSON object (JSON Lines): so is the error it ends with. */
+  jsonLines?: boolean;
   run(values: Values, positionals: string[], out: CliOutput): Promise<number>;
 }
 
@@ -146,6 +148,7 @@ const COMMANDS: Record<string, Command> = {
       "stats-interval-ms": { type: "string", value: "N", help: "print a statistics line this often, default 5000" },
       json: { type: "boolean", help: "print every line (start, statistics, claims, dead letters, problems, summary) as one JSON object" },
     },
+    jsonLines: true,
     async run(values, _, out) {
       const symbols = String(values.symbols ?? "").split(",").filter(Boolean);
       if (symbols.length === 0) throw new UsageError("consume needs --symbols, e.g. --symbols NIFTY,BANKNIFTY");
@@ -278,7 +281,7 @@ function topHelp(): string {
 }
 
 function commandHelp(name: string, command: Command): string {
-  return [`mathd ${name}: ${command.summary}`, "", "usage:", ...command.usage.map((u) => `  mathd ${u}`), "", "options:", ...optionLines(command.options), "", ...(command.exitHelp ?? EXIT_HELP), ""].join("\n");
+  return [`mathd ${name}: ${command.summary}`, "", "usage:", ...command.usage.map((u) => (u.startsWith(" ") ? `        ${u}` : `  mathd ${u}`)), "", "options:", ...optionLines(command.options), "", ...(command.exitHelp ?? EXIT_HELP), ""].join("\n");
 }
 
 /** Runs `mathd` with `argv` (without node and the script); resolves to the exit code. */
@@ -314,10 +317,26 @@ export async function runMathd(argv: readonly string[], out: CliOutput): Promise
     const parseError = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (parseError || error instanceof UsageError) return usageError((error as Error).message, name, out);
     if (error instanceof ConfigurationError && error.setting === "url") return usageError(`--${error.message}`, name, out);
-    out.stderr(`mathd ${name}: ${describeError(error, url(values))}\n`);
+    const exitCode = exitCodeFor(error);
+    if (values.json && command.jsonLines) out.stderr(`${JSON.stringify(failedEvent(error, describeError(error, url(values)), exitCode))}\n`);
+    else out.stderr(`mathd ${name}: ${describeError(error, url(values))}\n`);
     if (values.verbose) out.stderr(`${stackOf(error)}\n`);
-    return exitCodeFor(error);
+    return exitCode;
   }
+}
+
+/** The last line of a JSON Lines command that failed: why, and the exit code it ends with. */
+function failedEvent(error: unknown, message: string, exitCode: number): Record<string, unknown> {
+  const typed = error as { address?: unknown; failure?: unknown; setting?: unknown };
+  return {
+    event: "failed",
+    at: new Date().toISOString(),
+    message,
+    exitCode,
+    ...(typeof typed.address === "string" ? { address: typed.address } : {}),
+    ...(typeof typed.failure === "string" ? { failure: typed.failure } : {}),
+    ...(typeof typed.setting === "string" ? { setting: typed.setting } : {}),
+  };
 }
 
 function usageError(message: string, name: string | undefined, out: CliOutput): number {

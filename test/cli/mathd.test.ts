@@ -294,6 +294,10 @@ describe("a server without the configured databases", () => {
         expect(run.code, command).toBe(78);
         expect(run.stderr, command).toMatch(new RegExp(`^mathd ${command}: databases\\.\\w+: SELECT \\d+ was refused at ${fewer.url.slice("redis://".length)} \\(ERR DB index is out of range\\)`, "m"));
       }
+      // with --json every line, the failure included, is a JSON object
+      const json = await mathd("consume", "--symbols", "NIFTY", "--url", fewer.url, "--json");
+      const lines = `${json.stdout}${json.stderr}`.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.at(-1)).toMatchObject({ event: "failed", exitCode: 78, setting: "databases.continuous_market", message: expect.stringContaining("SELECT 4 was refused") });
       const db0 = new Redis(fewer.url);
       expect(await db0.dbsize()).toBe(0);
       db0.disconnect();
