@@ -7,11 +7,15 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { renderSessionChart, type SessionSeries, sessionSeries } from "../chart/sessionChart.js";
+import { InvalidInputError } from "../core/errors.js";
+import { parseInput } from "../dispatcher/inputs.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
+import { streamUpdateSchema } from "../dispatcher/streaming.js";
 import type { MarketUpdate } from "../indicators/streaming.js";
 import { tickStreamKey } from "../keys/marketData.js";
 import { STREAM_READ_PAGE } from "../redis/pageSizes.js";
 import { DataError } from "./cliErrors.js";
+import { entryToUpdate } from "../streaming/tickConsumer.js";
 import { connectOnce, oneServerConfig } from "./connect.js";
 
 const FIELDS = ["ts", "seq", "price", "high", "low", "close", "volume"] as const;
@@ -106,18 +110,19 @@ async function fromRedis(options: ChartOptions): Promise<Loaded> {
   const ticks = await connectOnce(config, "continuous_market");
   const key = tickStreamKey(symbol, { hashTag: options.hashTag });
   const updates: MarketUpdate[] = [];
-  let skipped = 0; // entries that are no tick or bar: the consumer dead-letters them, the chart leaves them out
+  let skipped = 0; // entries the consumer dead-letters (no tick or bar, a fifth decimal, ...): the chart leaves them out
   try {
     // in pages: a session of ticks can be long, and one page holds Redis for well under 2 ms
     for (let start = "-"; ; ) {
       const page = await ticks.xrange(key, start, "+", "COUNT", STREAM_READ_PAGE);
       for (const [id, fields] of page) {
-        const record: Record<string, string> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
         try {
-          updates.push(toUpdate(record, updates.length, `${key} entry ${id}`));
+          // read and checked as the consumer reads and checks it
+          const update = entryToUpdate(symbol, id, fields);
+          parseInput(streamUpdateSchema, update);
+          updates.push(update);
         } catch (error) {
-          if (!(error instanceof DataError)) throw error;
+          if (!(error instanceof InvalidInputError)) throw error;
           skipped++;
         }
       }
@@ -130,7 +135,7 @@ async function fromRedis(options: ChartOptions): Promise<Loaded> {
   const math = MathDispatcher.connect(options.url ?? {}, { hashTag: options.hashTag });
   try {
     const live = await math.streaming({ atrPeriod: options.atrPeriod, bands: options.bands }).snapshot(symbol);
-    const source = `${key} (DB ${config.databases.continuous_market}, ${updates.length} entries${skipped ? `, ${skipped} left out: not a tick or bar` : ""})`;
+    const source = `${key} (DB ${config.databases.continuous_market}, ${updates.length} entries${skipped ? `, ${skipped} left out: the consumer dead-letters them` : ""})`;
     return {
       updates,
       symbol,

@@ -239,12 +239,13 @@ describe("mathd chart", () => {
     expect(chart.series).toEqual(fromFile.series);
     const svg = (await mathd("chart", "--symbol", "BANKNIFTY", "--url", server.url)).stdout;
     expect(svg).toContain("the live streaming state agrees");
-    // an entry that is no tick (the consumer dead-letters it) is left out, not fatal
+    // entries the consumer dead-letters (no number; a fifth decimal) are left out, not fatal
     const writer = new Redis(server.url, { db: 4 });
     await writer.xadd("ticks:BANKNIFTY", "*", "price", "abc", "volume", "75", "ts", String(updates.at(-1)!.ts! + 1));
+    await writer.xadd("ticks:BANKNIFTY", "*", "price", "812.123456", "volume", "75", "ts", String(updates.at(-1)!.ts! + 2));
     writer.disconnect();
     const withBad = JSON.parse((await mathd("chart", "--symbol", "BANKNIFTY", "--url", server.url, "--json")).stdout);
-    expect(withBad.source).toBe("ticks:BANKNIFTY (DB 4, 75 entries, 1 left out: not a tick or bar)");
+    expect(withBad.source).toBe("ticks:BANKNIFTY (DB 4, 75 entries, 2 left out: the consumer dead-letters them)");
     expect(withBad.series).toEqual(fromFile.series);
   });
 
