@@ -55,7 +55,8 @@ export function sideSign(side: Side): 1 | -1 {
 
 /**
  * Stop and target for an entry, exactly as `lua/stop_loss.lua` computes them (docs/FORMULAS.md).
- * @throws InvalidInputError when the entry is not on the tick grid.
+ * @throws InvalidInputError when the entry is not on the tick grid, or the stop, the target or a
+ * max fraction that leaves less than a tick is impossible.
  */
 export function stopLossReference(p: StopLossParams): StopLossReference {
   const tick = dec(p.tick ?? STOP_LOSS_DEFAULTS.tick);
@@ -72,7 +73,10 @@ export function stopLossReference(p: StopLossParams): StopLossReference {
     distance = entryTicks.times(p.maxFraction);
     clamped = "max";
   }
-  const distanceTicks = ceilOnGrid(distance);
+  // at least one tick: a distance within the grid's snap of zero rounds to none, and a stop at the entry is none
+  const rounded = ceilOnGrid(distance);
+  if (rounded < 1 && clamped === "max") throw new InvalidInputError("maxFraction", "leaves less than one tick between the stop and the entry");
+  const distanceTicks = Math.max(rounded, 1);
   const stopTicks = entryTicks.minus(sign * distanceTicks);
   if (stopTicks.lte(0)) throw new InvalidInputError("stop", "would be at or below zero");
   const result: StopLossReference = {

@@ -47,6 +47,19 @@ describe("stopLoss known answers", () => {
     expect(max).toMatchObject({ stop: 1020, clamped: "max" });
   });
 
+  it("keeps the stop at least a tick away: an ATR whose distance snaps to no tick; a max fraction that allows none is refused", async () => {
+    // 1.5 * 1e-12 / 0.05 = 3e-11 ticks, within the grid's snap of 0: the stop sat at the entry
+    for (const side of ["long", "short"] as const) {
+      const tiny = await dispatcher.stopLoss({ symbol: "SL", side, entry: 24350.05, atr: 1e-12, rewardRatio: 2 });
+      expect(tiny).toMatchObject({ stop: side === "long" ? 24350 : 24350.1, distanceTicks: 1, distance: 0.05, target: side === "long" ? 24350.15 : 24349.95 });
+      expect(stopLossReference({ side, entry: 24350.05, atr: 1e-12, rewardRatio: 2 }).distanceTicks).toBe(1);
+    }
+    const error = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 24350.05, atr: 45, maxFraction: 1e-300 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).message).toContain("leaves less than one tick between the stop and the entry");
+    expect(() => stopLossReference({ side: "long", entry: 24350.05, atr: 45, maxFraction: 1e-300 })).toThrow(/maxFraction.*less than one tick/);
+  });
+
   it("refuses a long stop at or below zero", async () => {
     const error = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 1, atr: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
