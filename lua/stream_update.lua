@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 2.0.0
+-- @version 2.0.1
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -135,20 +135,23 @@ check_arg_count(10)
 local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
 local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
 check_state_keys(period, rsi_period)
-local ts = arg_number(3, 'ts')
+-- + 0 stores '-0' as 0, the bytes stream_update_many stores
+local ts = arg_number(3, 'ts') + 0
 check_epoch_ms('ts', ts)
-local seq = arg_integer(4, 'seq', 0, 9e15)
-local is_bar = ARGV[7] ~= ''
+local seq = arg_integer(4, 'seq', 0, 9e15) + 0
+-- read in their order, so that of arguments left out the first is named
+local price_text = arg_string(5, 'price')
+local volume = arg_integer(6, 'volume', 0, MAX_VOLUME)
+local is_bar = arg_string(7, 'high') ~= ''
 local high, low, close, price
 if is_bar then
-  if ARGV[5] ~= '' then invalid('price', "send '' for a bar: its price is the typical price") end
+  if price_text ~= '' then invalid('price', "send '' for a bar: its price is the typical price") end
   high, low, close = arg_price(7, 'high'), arg_price(8, 'low'), arg_price(9, 'close')
   if high < low or close < low or close > high then check_bar('', high, low, close) end
 else
   price = arg_price(5, 'price')
-  if ARGV[8] ~= '' or ARGV[9] ~= '' then invalid('high', 'a bar needs high, low and close') end
+  if arg_string(8, 'low') ~= '' or arg_string(9, 'close') ~= '' then invalid('high', 'a bar needs high, low and close') end
 end
-local volume = arg_integer(6, 'volume', 0, MAX_VOLUME)
 local multipliers = arg_string(10, 'bands') ~= '' and arg_bands(10) or nil
 
 local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])

@@ -117,6 +117,10 @@ describe("raw EVALSHA with bad arguments", () => {
     ["stream_update", "nan volume", ["14", "14", "1764000000000", "1", "100", "nan", "", "", "", "1,2"], "volume"],
     ["stream_update", "half a bar", ["14", "14", "1764000000000", "1", "", "5", "101", "", "", "1,2"], "low"],
     ["stream_update", "missing bands", ["14", "14", "1764000000000", "1", "100", "5", "", "", ""], "bands"],
+    // arguments left out: the first of them is named
+    ["stream_update", "five arguments", ["14", "14", "1764000000000", "1", "100"], "volume"],
+    ["stream_update", "a tick's first seven arguments", ["14", "14", "1764000000000", "1", "100", "5", ""], "low"],
+    ["stream_update", "a tick's first eight arguments", ["14", "14", "1764000000000", "1", "100", "5", "", ""], "close"],
     ["stream_update", "missing rsi_period (the 1.2.0 ARGV)", ["14", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
     ["stream_update", "rsi_period 1", ["14", "1", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
     ["stream_update", "rsi_period 501", ["14", "501", "1764000000000", "1", "100", "5", "", "", "", ""], "rsi_period"],
@@ -177,6 +181,18 @@ describe("raw EVALSHA with bad arguments", () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(new RegExp(`^MATHD_INVALID ${field.replace(/[[\].]/g, "\\$&")}: `));
     expect(await keyCount()).toBe(0);
+  });
+
+  it("stream_update stores a ts or seq of '-0' as 0, the bytes stream_update_many stores", async () => {
+    const bar = (ts: string, seq: string) => [ts, seq, "", "5", "101", "99", "100", ""];
+    const stateOf = async (symbol: string, args: string[]) => {
+      const script = SCRIPTS.find((s) => s.name === "stream_update")!;
+      const keys = [indicatorKey("atr14", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi14", symbol)];
+      await redis.evalsha(script.sha1, 3, ...keys, "14", "14", ...args);
+      return redis.getBuffer(keys[0] as string);
+    };
+    expect(await stateOf("NEGZERO", bar("-0", "-0"))).toEqual(await stateOf("ZERO", bar("0", "0")));
+    await redis.flushall();
   });
 
   it("writes exactly the cache key for good arguments", async () => {
