@@ -109,7 +109,7 @@ function pointsOf(width: number, write: PointWriter) {
       if (!Array.isArray(value)) fail([], "must be an array");
       const items = value as unknown[];
       if (items.length === 0) fail([], "must not be empty");
-      if (items.length > MAX_POINTS) fail([], `at most ${MAX_POINTS} points per call`);
+      if (items.length > MAX_POINTS) fail([], `at most ${MAX_POINTS} points in all (longer than one call takes, they go in chunks)`);
       const data = new Float64Array(items.length * width);
       for (let i = 0; i < items.length; i++) {
         const item = items[i];

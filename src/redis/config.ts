@@ -76,6 +76,11 @@ export interface RedisConfig {
 
 type Source = { value: unknown; setting: string };
 
+/** A setting's value in a message: text quoted (the environment's "16"), a number as JS shows it (NaN, not JSON's null). */
+function shownSetting(value: unknown): string {
+  return typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
+}
+
 /**
  * A whole-number setting in `min..max` (digit text too, as the environment gives it), or
  * `fallback` when it is not given; a ConfigurationError names the setting otherwise.
@@ -84,7 +89,7 @@ export function integer(source: Source | undefined, min: number, max: number, fa
   if (!source) return fallback;
   const n = typeof source.value === "string" && /^\d+$/.test(source.value) ? Number(source.value) : source.value;
   if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigurationError(source.setting, `must be an integer in ${min}..${max}, got ${JSON.stringify(source.value)}`);
+    throw new ConfigurationError(source.setting, `must be an integer in ${min}..${max}, got ${shownSetting(source.value)}`);
   }
   return n;
 }
@@ -94,7 +99,7 @@ function boolean(source: Source | undefined, fallback: boolean): boolean {
   if (typeof source.value === "boolean") return source.value;
   if (source.value === "true" || source.value === "1") return true;
   if (source.value === "false" || source.value === "0") return false;
-  throw new ConfigurationError(source.setting, `must be true or false, got ${JSON.stringify(source.value)}`);
+  throw new ConfigurationError(source.setting, `must be true or false, got ${shownSetting(source.value)}`);
 }
 
 function text(source: Source | undefined): string | undefined {

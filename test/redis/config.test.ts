@@ -61,6 +61,11 @@ describe("redis configuration", () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).setting).toBe(setting);
   });
+
+  it("shows the value it refused as given: NaN as NaN (JSON would say null), text quoted", () => {
+    expect(thrown(() => resolveRedisConfig({ commandTimeoutMs: Number.NaN })).message).toBe("commandTimeoutMs: must be an integer in 1..600000, got NaN");
+    expect(thrown(() => resolveRedisConfig({}, { MATHD_DB_NEWS: "16" })).message).toBe('MATHD_DB_NEWS: must be an integer in 0..15, got "16"');
+  });
 });
 
 describe("TLS configuration", () => {
