@@ -63,8 +63,9 @@ describe("redis configuration", () => {
   });
 
   it("shows the value it refused as given: NaN as NaN (JSON would say null), text quoted", () => {
-    expect(thrown(() => resolveRedisConfig({ commandTimeoutMs: Number.NaN })).message).toBe("commandTimeoutMs: must be an integer in 1..600000, got NaN");
-    expect(thrown(() => resolveRedisConfig({}, { MATHD_DB_NEWS: "16" })).message).toBe('MATHD_DB_NEWS: must be an integer in 0..15, got "16"');
+    const messageOf = (run: () => unknown) => (thrown(run) as Error).message;
+    expect(messageOf(() => resolveRedisConfig({ commandTimeoutMs: Number.NaN }))).toBe("commandTimeoutMs: must be an integer in 1..600000, got NaN");
+    expect(messageOf(() => resolveRedisConfig({}, { MATHD_DB_NEWS: "16" }))).toBe('MATHD_DB_NEWS: must be an integer in 0..15, got "16"');
   });
 });
 
