@@ -74,7 +74,7 @@ class ProblemLog {
     this.since = Date.now();
     this.repeats = 0;
     if (key === "connection") {
-      this.say("error", "unreachable", `redis at ${this.address} unreachable (${failure}: ${message}); retrying until it answers, logged once`, {
+      this.say("error", "unreachable", `redis at ${this.address} unreachable (${failure}: ${message}); retrying until it answers (at the start, for ${START_TIMEOUT_MS / 1000} s), logged once`, {
         address: this.address,
         failure,
         message,
