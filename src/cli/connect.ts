@@ -26,9 +26,10 @@ export function oneServerConfig(url: string | undefined, command: string): Redis
  * unreachable, not wait. ioredis rejects `connect()` with a bare "Connection is closed" and
  * reports the cause (ECONNREFUSED, ENOTFOUND, a TLS error) only as an 'error' event, so the last
  * such event becomes the ConnectionError's cause. A server that refuses the database is a
- * ConfigurationError (ioredis's own SELECT on connecting would leave the connection on DB 0). Every command, the ready check's INFO and
- * SELECT included, times out after `commandTimeoutMs`: a server that accepts the connection and
- * never answers (frozen, or not Redis) fails the command instead of hanging it.
+ * ConfigurationError (ioredis's own SELECT on connecting would leave the connection on DB 0).
+ * Every command, the ready check's INFO and SELECT included, times out after `commandTimeoutMs`:
+ * a server that accepts the connection and never answers (frozen, or not Redis) fails the
+ * command instead of hanging it.
  */
 export async function connectOnce(config: RedisConfig, database: DatabaseName): Promise<Redis> {
   const db = config.databases[database];

@@ -223,7 +223,7 @@ export class TickConsumer extends EventEmitter {
       throw new InvalidInputError("hashTag", "a consumer on a Redis Cluster needs hashTag: true (ticks:{SYMBOL})");
     }
     const database = options.database ?? DATABASES.continuous_market.db;
-    const connectedTo = ticks.isCluster ? 0 : ((ticks as Redis).options.db ?? 0);
+    const connectedTo = (ticks as Redis).options.db ?? 0; // a Cluster has DB 0 only, and no such option
     if (!ticks.isCluster && connectedTo !== database) {
       throw new ConfigurationError(
         "databases.continuous_market",
