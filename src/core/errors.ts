@@ -62,6 +62,8 @@ export class ScriptExecutionError extends MathDispatcherError {
  * without a usable `toString` (`{ toString: null }`), which would turn a typed error into a TypeError.
  */
 export function shownValue(value: unknown): string {
+  // text quoted, so that "75" is not taken for the number 75
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (value === null || (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol")) return String(value);
   if (typeof value === "symbol") return value.toString();
   return Array.isArray(value) ? "a list" : typeof value === "function" ? "a function" : "an object";

@@ -116,7 +116,10 @@ function parseUrl(source: Source): { host: string; port?: number; username?: str
     throw new ConfigurationError(source.setting, `is not a URL: ${JSON.stringify(source.value)}`);
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new ConfigurationError(source.setting, `must start with redis:// or rediss://, got ${url.protocol}//`);
+    // a host and port alone ("localhost:6379") parse as a scheme "localhost:": say what was given
+    const text = String(source.value);
+    const given = text.includes("://") ? `${url.protocol}//` : `${JSON.stringify(text)} (write redis://${text})`;
+    throw new ConfigurationError(source.setting, `must start with redis:// or rediss://, got ${given}`);
   }
   // the scripts and the tick consumer use several databases, each from the DB map: a URL's one
   // database would be silently ignored, so it is refused

@@ -84,6 +84,9 @@ describe("option validation", () => {
     const bad = await mathd(["health", "--url", "http://127.0.0.1:6379"]);
     expect(bad).toMatchObject({ code: 64, stdout: "" });
     expect(bad.stderr).toBe("mathd health: --url: must start with redis:// or rediss://, got http://\nrun 'mathd health --help' for usage\n");
+    // a host and port alone parse as a scheme "localhost:": the message says what was given
+    const bare = await mathd(["health", "--url", "localhost:7651"]);
+    expect(bare.stderr).toBe(`mathd health: --url: must start with redis:// or rediss://, got "localhost:7651" (write redis://localhost:7651)\nrun 'mathd health --help' for usage\n`);
     const health = (await mathd(["health", "--help"])).stdout;
     for (const line of ["0 healthy", "1 TTL policy violations", "2 Redis unreachable", "3 some checks were denied", "64 wrong command line", "78 a bad setting in the environment"]) {
       expect(health).toContain(line);
