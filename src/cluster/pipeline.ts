@@ -304,7 +304,12 @@ export async function resendRedirected<T extends { readonly index: number }>(
   }
 }
 
-/** A command with the keys it touches (all in one slot), as the caller lays them out. */
+/**
+ * A command with the keys it touches (all in one slot), as the caller lays them out. ioredis
+ * routes the pipeline by the keys it finds in the commands itself, so `keys` must be keys ioredis
+ * finds: ioredis 5 finds none in a container command such as XGROUP CREATE and sends its
+ * pipeline to a random master, whose MOVED comes back pass after pass. Send those on their own.
+ */
 export interface KeyedCommand {
   readonly keys: readonly string[];
   readonly command: Command;

@@ -488,8 +488,9 @@ describe("ClusterScriptTransport", () => {
     const tag = { hashTag: true };
     const two = [symbols[0], symbols[1]] as string[]; // on two different masters
     const streams = two.map((s) => tickStreamKey(s, tag));
-    const created = await runKeyed(cluster, streams.map((k) => ({ keys: [k], command: ["XGROUP", "CREATE", k, "mathd", "0", "MKSTREAM"] })));
-    expect(created.map((o) => o.ok && o.reply)).toEqual(["OK", "OK"]);
+    // on their own, as the tick consumer creates them: ioredis 5 finds no key in XGROUP CREATE, so
+    // in a pipeline it would go to a random master (see KeyedCommand)
+    expect(await Promise.all(streams.map((k) => cluster.xgroup("CREATE", k, "mathd", "0", "MKSTREAM")))).toEqual(["OK", "OK"]);
     const added = await runKeyed(
       cluster,
       streams.flatMap((k, i) => [1, 2, 3].map((n) => ({ keys: [k], command: ["XADD", k, "*", "price", `${100 + i}.${n}`, "volume", "75", "ts", "1"] as [string, ...string[]] }))),
@@ -519,7 +520,7 @@ describe("ClusterScriptTransport", () => {
         { keys: [volumeBaselineKey(s, 10, 5, tag)], command: ["HGET", volumeBaselineKey(s, 10, 5, tag), "average"] as [string, ...string[]] },
       ]),
     );
-    expect(reads.map((o) => o.ok && o.reply)).toEqual(symbols.flatMap((_, i) => [`[${i}]`, String(i * 10)]));
+    expect(replies(reads)).toEqual(symbols.flatMap((_, i) => [`[${i}]`, String(i * 10)]));
   });
 
   it.each(["evalsha", "functions"] as const)("standalone (%s): the first calls after a flush of the scripts heal on the server", async (mode) => {
