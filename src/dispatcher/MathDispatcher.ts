@@ -23,7 +23,7 @@ import { parseInput } from "./inputs.js";
 import { MAX_DISPATCH_BARS } from "./limits.js";
 import { ResultTier, type ResultTierOptions } from "./resultTier.js";
 import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
-import { callBudget, checkCallOptions, type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
+import { type CallBudget, callBudget, checkCallOptions, roundTripWithin, type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
 import { type KeyReader, pipelineReader, readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
 
 export type { BatchOutcome } from "./batch.js";
@@ -310,10 +310,10 @@ export class MathDispatcher {
   }
 
   /** Reads keys on a cluster: one pipeline per master, each under the client's policy, within the call's budget. */
-  private clusterReader(cluster: Cluster, budget: () => CallOptions): KeyReader {
+  private clusterReader(cluster: Cluster, budget: CallBudget): KeyReader {
     return async (commands) => {
       const keyed = commands.map((command) => ({ keys: [command[1] as string], command }));
-      const outcomes = await runKeyed(cluster, keyed, (command, node) => this.client.run("news", () => command(), budget(), node));
+      const outcomes = await runKeyed(cluster, keyed, roundTripWithin(this.client, "news", budget));
       return outcomes.map((o) => {
         if (o.ok) return o.reply as string | null;
         // this key's answer (a WRONGTYPE, say), but a redirection that outlasted its passes is the cluster's

@@ -66,6 +66,23 @@ export function callBudget(options: ScriptCallOptions | undefined, defaultMs: nu
 /** A call's budget ({@link callBudget}): each step's options, and when the budget runs out (epoch ms). */
 export type CallBudget = (() => ScriptCallOptions) & { readonly deadline: number };
 
+/**
+ * Round trips on `database` under the client's policy, each within what is left of `budget`
+ * (none: the client's own deadline per round trip). The budget's deadline goes with it, so that
+ * a cluster redirection is sent again until the call's deadline, not just for a few passes.
+ */
+export function roundTripWithin(client: ResilientRedis, database: DatabaseName, budget?: CallBudget): RoundTrip {
+  if (!budget) return (command, node) => client.run(database, () => command(), undefined, node);
+  const withinBudget: RoundTrip = (command, node) => {
+    try {
+      return client.run(database, () => command(), budget(), node);
+    } catch (error) {
+      return Promise.reject(error); // the budget ran out
+    }
+  };
+  return Object.assign(withinBudget, { deadline: budget.deadline });
+}
+
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
 
@@ -131,15 +148,7 @@ export class ScriptRunner {
 
   /** Each round trip of a call under the client's policy, within what is left of the call's budget. */
   private roundTrip(budget?: CallBudget): RoundTrip {
-    if (!budget) return (command, node) => this.client.run(this.database, () => command(), undefined, node);
-    const withinBudget: RoundTrip = (command, node) => {
-      try {
-        return this.client.run(this.database, () => command(), budget(), node);
-      } catch (error) {
-        return Promise.reject(error); // the budget ran out
-      }
-    };
-    return Object.assign(withinBudget, { deadline: budget.deadline });
+    return roundTripWithin(this.client, this.database, budget);
   }
 
   /** The client's deadline, which a call without its own `deadlineMs` gets. */

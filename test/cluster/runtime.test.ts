@@ -150,6 +150,28 @@ describe("the public API on a cluster", () => {
     }
   });
 
+  it("dispatch's reads of news and baselines wait out a slot no master serves until the call's deadline, as its script call does", async () => {
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes });
+    const reference = MathDispatcher.connect(single.url, { hashTag: true });
+    const symbol = symbols[0] as string;
+    const slot = slotOf(`{${symbol}}`);
+    const owner = harness.client(await harness.masterOf(slot));
+    try {
+      await math.load();
+      // the owner stops serving the symbol's slot: its keys get CLUSTERDOWN, a redirection to wait out
+      await owner.call("CLUSTER", "DELSLOTS", slot);
+      const decision = math.dispatch(signal(symbol, 9), { deadlineMs: 8_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2_500)); // past the 5 passes (about 1 s) of a round trip without a deadline
+      await owner.call("CLUSTER", "ADDSLOTS", slot);
+      const got = await decision;
+      expect(got.sources).toMatchObject({ news: "redis", volumeRatio: "redis" });
+      expect(got).toStrictEqual(await reference.dispatch(signal(symbol, 9)));
+    } finally {
+      await owner.call("CLUSTER", "ADDSLOTS", slot).catch(() => undefined); // served again already
+      await Promise.all([math.close(), reference.close()]);
+    }
+  });
+
   it.each(["evalsha", "functions"] as const)("30 first calls after the scripts were flushed on every node: 0 failures (%s)", async (scriptMode) => {
     const given = new Cluster([...harness.startupNodes]);
     const math = new MathDispatcher(given, { scriptMode });
