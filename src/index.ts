@@ -49,6 +49,7 @@ export {
   CommandTimeoutError,
   OfflineQueueFullError,
   RedisCommandError,
+  ServerBusyError,
 } from "./core/errors.js";
 export { PRICE_UNITS, type PriceInput } from "./core/units.js";
 export { MAX_POINTS, MAX_PRICE, MAX_VOLUME, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_NEWS_ITEMS, MAX_DISPATCH_BARS, MAX_STREAM_UPDATES_PER_CALL } from "./dispatcher/limits.js";

@@ -173,3 +173,22 @@ export class CommandTimeoutError extends MathDispatcherError {
 
 /** Redis answered a command with an error (e.g. WRONGTYPE, NOPERM); the reply error is the cause. */
 export class RedisCommandError extends MathDispatcherError {}
+
+/**
+ * Redis kept answering "not now" (BUSY, LOADING, MASTERDOWN, READONLY, or a cluster's TRYAGAIN
+ * or CLUSTERDOWN) past the policy's retries or the call's deadline: busy with another client's
+ * long script, loading a dataset, a slot on the move. The server refused the command, so none of
+ * it ran; the same call may succeed a moment later, and `isTransient` says so. The reply is the
+ * message and the cause.
+ */
+export class ServerBusyError extends RedisCommandError {}
+
+/** A cluster that is moving a slot or has lost one: "not now" as {@link NOT_NOW_REPLY} is. */
+export const CLUSTER_NOT_NOW_REPLY = /^(TRYAGAIN|CLUSTERDOWN)\b/;
+
+/** An error Redis answered, as the SDK's class: a {@link ServerBusyError} for a "not now", else a {@link RedisCommandError}. */
+export function replyErrorOf(error: unknown): RedisCommandError {
+  const message = error instanceof Error ? error.message : String(error);
+  const notNow = NOT_NOW_REPLY.test(message) || CLUSTER_NOT_NOW_REPLY.test(message);
+  return notNow ? new ServerBusyError(message, { cause: error }) : new RedisCommandError(message, { cause: error });
+}

@@ -8,7 +8,7 @@
 import { Cluster, ReplyError, type Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { isRedirection, runKeyed } from "../cluster/pipeline.js";
-import { ConfigurationError, InvalidInputError, MathDispatcherError, RedisCommandError } from "../core/errors.js";
+import { ConfigurationError, InvalidInputError, MathDispatcherError, replyErrorOf } from "../core/errors.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
@@ -318,7 +318,7 @@ export class MathDispatcher {
         if (o.ok) return o.reply as string | null;
         // this key's answer (a WRONGTYPE, say), but a redirection that outlasted its passes is the cluster's
         if (o.error instanceof ReplyError && !isRedirection(o.error)) return o.error;
-        throw o.error instanceof ReplyError ? new RedisCommandError(o.error.message, { cause: o.error }) : o.error; // the whole read failed
+        throw o.error instanceof ReplyError ? replyErrorOf(o.error) : o.error; // the whole read failed
       });
     };
   }

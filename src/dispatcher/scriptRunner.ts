@@ -13,7 +13,7 @@
  * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
  * applied (ts, seq) is ignored).
  */
-import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, ScriptExecutionError, shownValue } from "../core/errors.js";
+import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
@@ -107,12 +107,15 @@ const INPUT_ERROR = /^MATHD_INVALID (\S+): (.*?)(?: script: (?:[0-9a-f]{40}|[A-Z
  * (connection, timeout, circuit) pass as they are.
  */
 export function scriptError(script: string, error: unknown): MathDispatcherError {
+  if (error instanceof ServerBusyError) return error;
   const raw = error instanceof RedisCommandError ? error.cause : error;
   if (raw instanceof MathDispatcherError) return raw;
   const message = raw instanceof Error ? raw.message : String(raw);
   const input = INPUT_ERROR.exec(message);
   if (input) return new InvalidInputError(input[1] as string, input[2] as string, { cause: raw });
-  return new ScriptExecutionError(script, message, { cause: raw });
+  // a "not now" left in a batch's outcomes (a slot still moving when its passes ran out)
+  const reply = replyErrorOf(raw);
+  return reply instanceof ServerBusyError ? reply : new ScriptExecutionError(script, message, { cause: raw });
 }
 
 /**

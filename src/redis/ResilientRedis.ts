@@ -42,8 +42,10 @@ import {
   InvalidInputError,
   MathDispatcherError,
   OfflineQueueFullError,
+  CLUSTER_NOT_NOW_REPLY,
   NOT_NOW_REPLY,
-  RedisCommandError,
+  replyErrorOf,
+  ServerBusyError,
   shownValue,
 } from "../core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, refusedDatabase, resolveRedisConfig, toConnectionError } from "./config.js";
@@ -120,15 +122,12 @@ export function checkCallDeadline(value: unknown): number {
   return value;
 }
 
-/** A cluster that is moving a slot or has lost one: retried after a backoff like the replies of {@link NOT_NOW_REPLY}. */
-const CLUSTER_NOT_NOW_REPLY = /^(TRYAGAIN|CLUSTERDOWN)\b/;
-
 /** How the policy treats an error: send again when connected, retry with backoff, or give up. */
 export type ErrorClass = "connection" | "busy" | "final";
 
 /** Classifies an error for the retry policy (exported for tests and custom commands). */
 export function classifyError(error: unknown): ErrorClass {
-  if (error instanceof CommandTimeoutError) return "busy";
+  if (error instanceof CommandTimeoutError || error instanceof ServerBusyError) return "busy";
   if (error instanceof MathDispatcherError) return "final";
   if (!(error instanceof Error)) return "final";
   if (NOT_NOW_REPLY.test(error.message) || CLUSTER_NOT_NOW_REPLY.test(error.message)) return "busy";
@@ -416,6 +415,16 @@ export class ResilientRedis extends EventEmitter {
         link.notify();
         return;
       }
+      if (classifyError(error) === "busy") {
+        // BUSY (another client's long script) or LOADING: no refusal, the SELECT is asked again;
+        // calls wait for it within their deadlines and then fail with this reply
+        link.lastError = error as Error;
+        link.notify();
+        setTimeout(() => {
+          if (!this.closed && link.redis.status === "ready" && !link.selected) void this.select(link);
+        }, this.initialDelayMs).unref();
+        return;
+      }
       link.misconfigured = refusedDatabase(link.database, link.db, this.address, error);
     }
     link.notify();
@@ -448,7 +457,8 @@ export class ResilientRedis extends EventEmitter {
     }
   }
 
-  private unavailable(link: Link, deadlinePassed: boolean): ConnectionError {
+  private unavailable(link: Link, deadlinePassed: boolean): MathDispatcherError {
+    if (link.lastError && classifyError(link.lastError) === "busy") return replyErrorOf(link.lastError); // the SELECT's BUSY, say
     if (link.lastError) return toConnectionError(this.config, link.lastError);
     return new ConnectionError(this.address, "timeout", deadlinePassed ? "not connected within the call's deadline" : "not connected");
   }
@@ -522,7 +532,7 @@ export class ResilientRedis extends EventEmitter {
   private typed(error: unknown): MathDispatcherError {
     if (error instanceof MathDispatcherError) return error;
     if (classifyError(error) === "connection" || connectionFailureOf(error)) return toConnectionError(this.config, error);
-    return new RedisCommandError(error instanceof Error ? error.message : String(error), { cause: error });
+    return replyErrorOf(error);
   }
 
   /**

@@ -18,7 +18,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis, RedisOptions } from "ioredis";
-import { ConfigurationError, ConnectionError, type ConnectionFailure } from "../core/errors.js";
+import { ConfigurationError, ConnectionError, type ConnectionFailure, NOT_NOW_REPLY } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
 
 /** PEM material for TLS: a file path, or the PEM bytes themselves. */
@@ -286,13 +286,14 @@ export function refusedDatabase(database: DatabaseName, db: number, address: str
 /**
  * SELECTs a connection's database again, and checks the answer. ioredis selects the `db` option
  * itself on connecting, but a refusal there only emits an 'error' and leaves the connection on
- * DB 0, ready. A refusal is {@link refusedDatabase}; a connection failure (NOPERM included) is
- * thrown as it came.
+ * DB 0, ready. A refusal is {@link refusedDatabase}; a connection failure (NOPERM included) or a
+ * "not now" (BUSY, LOADING) is thrown as it came.
  */
 export async function selectDatabase(redis: Redis, database: DatabaseName, db: number, address: string): Promise<void> {
   try {
     await redis.select(db);
   } catch (error) {
-    throw connectionFailureOf(error) === undefined ? refusedDatabase(database, db, address, error) : error;
+    const refused = connectionFailureOf(error) === undefined && !(error instanceof Error && NOT_NOW_REPLY.test(error.message));
+    throw refused ? refusedDatabase(database, db, address, error) : error;
   }
 }

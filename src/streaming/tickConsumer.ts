@@ -20,7 +20,7 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { Cluster, Redis } from "ioredis";
 import { runKeyed } from "../cluster/pipeline.js";
-import { ConfigurationError, InvalidInputError, MathDispatcherError, RedisCommandError, shownValue } from "../core/errors.js";
+import { ConfigurationError, InvalidInputError, MathDispatcherError, replyErrorOf, shownValue } from "../core/errors.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "../dispatcher/limits.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
@@ -242,13 +242,13 @@ export class TickConsumer extends EventEmitter {
 
   /**
    * Redis errors as the SDK's classes, with the original as the cause: a connection failure is a
-   * ConnectionError naming the server, anything else Redis answered a RedisCommandError.
+   * ConnectionError naming the server, anything else Redis answered a RedisCommandError (a ServerBusyError for a "not now").
    */
   private typed(error: unknown): MathDispatcherError {
     if (error instanceof MathDispatcherError) return error;
     const { host = "127.0.0.1", port = 6379 } = this.ticks.isCluster ? {} : (this.ticks as Redis).options;
     if (connectionFailureOf(error)) return toConnectionError({ host, port }, error);
-    return new RedisCommandError(error instanceof Error ? error.message : String(error), { cause: error });
+    return replyErrorOf(error);
   }
 
   private async guarded<T>(step: () => Promise<T>): Promise<T> {

@@ -2,8 +2,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { ConnectionError } from "../../src/core/errors.js";
-import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
+import { ConnectionError, RedisCommandError, ServerBusyError } from "../../src/core/errors.js";
+import { isTransient, ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
 
@@ -54,6 +54,37 @@ describe("the dispatcher on a resilient client", () => {
       expect(one.cache).toBe("miss");
       expect(many.map((o) => o.ok && o.value.vwapStatus)).toEqual(Array(5).fill("applied"));
       expect((await live.snapshot("BUSYLIVE")).vwap?.points).toBe(5);
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
+  it("a BUSY that outlasts the retries or the deadline is a ServerBusyError, transient, for a call, a batch entry and dispatch's reads; over, every call is served", async () => {
+    const math = MathDispatcher.connect(server.url, { deadlineMs: 5000, maxRetries: 1, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    try {
+      await math.load();
+      await blocker.config("SET", "busy-reply-threshold", "50");
+      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 1500000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const signal = { symbol: "BUSYDSP", side: "long", entry: 100, time: Date.UTC(2026, 10, 26, 4, 30), baseConfidence: 0.6, atr: 2, currentVolume: 5000, account: { capital: 1e6, risk: 0.01, lotSize: 25 } } as const;
+      const errors = [
+        await math.atr({ symbol: "BUSYATR2", period: 14, bars }).catch((e: unknown) => e),
+        ((await math.batch([{ fn: "confidence", input: { symbol: "BUSYB", base: 0.5, volumeRatio: 1, boost: 0 } }]))[0] as { error?: unknown }).error,
+        // its first step reads news and the volume baseline, on connections the BUSY met at their SELECT
+        await math.dispatch(signal, { deadlineMs: 600 }).catch((e: unknown) => e),
+      ];
+      await blocking;
+      // and the BUSY once over, those connections serve: it was no refusal of the database
+      expect((await math.dispatch(signal)).sources).toMatchObject({ news: "redis" });
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(ServerBusyError);
+        expect(error).toBeInstanceOf(RedisCommandError); // as a BUSY on a read was before it had a class of its own
+        expect((error as Error).message).toMatch(/^BUSY /);
+        expect(isTransient(error)).toBe(true);
+      }
     } finally {
       await blocker.config("SET", "busy-reply-threshold", "5000");
       blocker.disconnect();
