@@ -416,8 +416,8 @@ export class ResilientRedis extends EventEmitter {
         return;
       }
       if (classifyError(error) === "busy") {
-        // BUSY (another client's long script) or LOADING: no refusal, the SELECT is asked again;
-        // calls wait for it within their deadlines and then fail with this reply
+        // BUSY (another client's long script: Redis refuses SELECT then, though not while loading):
+        // no refusal, the SELECT is asked again; calls wait within their deadlines, then fail with it
         link.lastError = error as Error;
         link.notify();
         setTimeout(() => {

@@ -287,7 +287,7 @@ export function refusedDatabase(database: DatabaseName, db: number, address: str
  * SELECTs a connection's database again, and checks the answer. ioredis selects the `db` option
  * itself on connecting, but a refusal there only emits an 'error' and leaves the connection on
  * DB 0, ready. A refusal is {@link refusedDatabase}; a connection failure (NOPERM included) or a
- * "not now" (BUSY, LOADING) is thrown as it came.
+ * "not now" (BUSY: another client's long script) is thrown as it came.
  */
 export async function selectDatabase(redis: Redis, database: DatabaseName, db: number, address: string): Promise<void> {
   try {
