@@ -14,8 +14,20 @@ export class KeyGrammarError extends InvalidInputError {}
 /** The kinds of variable segment of a key family. */
 export type FieldKind = "symbol" | "name" | "id" | "version" | "digest" | "hour" | "minute" | "date";
 
+/** The text a kind of segment accepts, and how an error message describes it (a RegExp is one). */
+interface FieldText {
+  test(value: string): boolean;
+  readonly source: string;
+}
+
+/** YYYY-MM-DD of a day the calendar has: a metrics key of 2026-02-31 is a bug in its writer. */
+const CALENDAR_DATE: FieldText = {
+  source: "YYYY-MM-DD, a day the calendar has",
+  test: (value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString().startsWith(value),
+};
+
 /** The kinds of variable segment, each with the text it accepts. */
-const FIELD_KINDS: Readonly<Record<FieldKind, RegExp>> = {
+const FIELD_KINDS: Readonly<Record<FieldKind, FieldText>> = {
   symbol: SYMBOL_PATTERN,
   name: /^[a-z][a-z0-9_]{0,39}$/,
   id: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
@@ -23,7 +35,7 @@ const FIELD_KINDS: Readonly<Record<FieldKind, RegExp>> = {
   digest: /^[0-9a-f]{40}$/,
   hour: /^([01]\d|2[0-3])$/,
   minute: /^[0-5]\d$/,
-  date: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
+  date: CALENDAR_DATE,
 };
 
 /** One segment of a key family: literal text, or a named field of a kind. */

@@ -72,6 +72,16 @@ describe("key grammar", () => {
     expect(() => buildKey("no_such_family", {})).toThrow(/unknown key family/);
   });
 
+  it("takes a date only for a day that exists, built or parsed", () => {
+    for (const date of ["2026-02-29", "2026-02-31", "2026-04-31", "2100-02-29"]) {
+      expect(thrown(() => buildKey("metrics", { metric: "ticks_applied", date }))).toMatchObject({ field: "date" });
+      expect(() => parseKey(`metrics:ticks_applied:${date}`)).toThrow(KeyGrammarError);
+    }
+    for (const date of ["2024-02-29", "2000-02-29", "2026-12-31"]) {
+      expect(parseKey(buildKey("metrics", { metric: "ticks_applied", date })).fields.date).toBe(date);
+    }
+  });
+
   it("parses no key outside the grammar", () => {
     for (const key of ["", "ticks", "ticks:nifty", "indicator:atr14", "pattern_cache:atr:1.0.0:NIFTY:abc", "foo:bar:BAZ", "ticks:{NIFTY"]) {
       expect(() => parseKey(key)).toThrow(KeyGrammarError);
