@@ -6,9 +6,9 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
-import { ConfigurationError, ConnectionError } from "../core/errors.js";
+import { ConnectionError } from "../core/errors.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
-import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig, selectDatabase } from "../redis/config.js";
+import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
 import { type ConsumerCounters, type ConsumerStats, DEFAULT_BLOCK_MS, TickConsumer } from "../streaming/tickConsumer.js";
@@ -275,13 +275,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
         ticks.once("ready", resolve);
         consumer.once("stopping", resolve);
       });
-      // ioredis's own SELECT, refused, would leave the streams read from DB 0. A connection lost
-      // here is the consumer's loop's to wait out (ioredis 5 can report a dead socket ready)
-      if (ticks instanceof Redis && ticks.status === "ready") {
-        await selectDatabase(ticks, "continuous_market", config.databases.continuous_market, address).catch((error: unknown) => {
-          if (error instanceof ConfigurationError) throw error;
-        });
-      }
+      // the consumer SELECTs the streams' database itself, and ends on a refusal
       await consumer.run();
     })();
     const startFailure = await Promise.race([running.then(() => undefined), start.failed]).catch((error: unknown) => error);

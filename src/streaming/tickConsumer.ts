@@ -25,7 +25,7 @@ import { MAX_STREAM_UPDATES_PER_CALL } from "../dispatcher/limits.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
-import { connectionFailureOf, toConnectionError } from "../redis/config.js";
+import { connectionFailureOf, selectDatabase, toConnectionError } from "../redis/config.js";
 import { DATABASES } from "../redis/databases.js";
 import { CLAIM_PAGE, PENDING_PAGE, READ_GROUP_PAGE } from "../redis/pageSizes.js";
 import type { BatchOutcome } from "../dispatcher/batch.js";
@@ -207,6 +207,10 @@ export class TickConsumer extends EventEmitter {
   private readonly deadTtlSeconds = keyFamily("ticks_dead").ttlSeconds;
   private readonly streamTtlSeconds = keyFamily("ticks").ttlSeconds;
   private readonly counters: ConsumerCounters = { applied: 0, duplicates: 0, deadLetters: 0, claimed: 0, trimmed: 0 };
+  /** The tick streams' database on one server (a cluster has DB 0 only). */
+  private readonly database: number;
+  /** The connection's SELECT of {@link database} was answered since its last (re)connect. */
+  private selected = false;
 
   /**
    * @param ticks a connection on the continuous_market database (DB 4 by default), used only by
@@ -222,7 +226,7 @@ export class TickConsumer extends EventEmitter {
     if (ticks.isCluster && !options.hashTag) {
       throw new InvalidInputError("hashTag", "a consumer on a Redis Cluster needs hashTag: true (ticks:{SYMBOL})");
     }
-    const database = options.database ?? DATABASES.continuous_market.db;
+    const database = (this.database = options.database ?? DATABASES.continuous_market.db);
     const connectedTo = (ticks as Redis).options.db ?? 0; // a Cluster has DB 0 only, and no such option
     if (!ticks.isCluster && connectedTo !== database) {
       throw new ConfigurationError(
@@ -238,6 +242,7 @@ export class TickConsumer extends EventEmitter {
     this.consumer = options.consumer ?? defaultConsumerName();
     this.streams = options.symbols.map((s) => tickStreamKey(s, options));
     this.symbolByStream = new Map(options.symbols.map((s, i) => [this.streams[i] as string, s]));
+    ticks.on("ready", () => (this.selected = false));
   }
 
   /**
@@ -253,10 +258,24 @@ export class TickConsumer extends EventEmitter {
 
   private async guarded<T>(step: () => Promise<T>): Promise<T> {
     try {
+      await this.onStreamsDatabase();
       return await step();
     } catch (error) {
       throw this.typed(error);
     }
+  }
+
+  /**
+   * On one server, SELECTs the streams' database after every (re)connect, before any step sends
+   * a command: ioredis's own SELECT on connecting, turned away (BUSY: another client's long
+   * script), only emits an error and leaves the connection on DB 0, where the consumer would
+   * make empty streams and read nothing, for good. A refusal is a ConfigurationError.
+   */
+  private async onStreamsDatabase(): Promise<void> {
+    if (this.selected || this.ticks.isCluster) return;
+    const { host = "127.0.0.1", port = 6379 } = (this.ticks as Redis).options;
+    await selectDatabase(this.ticks as Redis, "continuous_market", this.database, `${host}:${port}`);
+    this.selected = true;
   }
 
   /** The stream keys this consumer reads. */
@@ -460,7 +479,8 @@ export class TickConsumer extends EventEmitter {
   /**
    * Runs until {@link TickConsumer.stop}: creates the groups, claims orphaned entries, then
    * applies entries pass after pass. A failed step is emitted as `error` and retried after
-   * `retryDelayMs`; nothing is read past an entry that was not applied.
+   * `retryDelayMs`; nothing is read past an entry that was not applied. A server that refuses
+   * the streams' database ends it with that ConfigurationError.
    */
   async run(): Promise<void> {
     let prepared = false;
@@ -480,6 +500,8 @@ export class TickConsumer extends EventEmitter {
         failing = false;
         if (applied > 0) this.emit("applied", applied);
       } catch (error) {
+        // a refused database is a setting to correct, not a moment to wait out
+        if (error instanceof ConfigurationError) throw error;
         // the stream expired (its TTL, after a quiet night) or the server came back empty:
         // no failure, the group is made again at once
         if (prepared && error instanceof Error && /^NOGROUP/.test(error.message)) {

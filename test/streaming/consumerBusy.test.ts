@@ -1,0 +1,53 @@
+/**
+ * `mathd consume` started while another client's long script holds Redis (BUSY). ioredis's own
+ * SELECT on connecting is turned away then, which only emits an error and leaves the connection
+ * on DB 0: the consumer made an empty stream and group there and applied nothing, for good, while
+ * its statistics said all was well. It must confirm the streams' database itself.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { consume } from "../../src/cli/consume.js";
+import { tickStreamKey } from "../../src/keys/marketData.js";
+import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { ownRedis } from "../support/redis.js";
+import { waitUntil } from "../support/waitUntil.js";
+
+// BUSY reaches every client of a server: a server of its own
+let server: LocalRedisServer;
+beforeAll(async () => {
+  server = await ownRedis();
+});
+afterAll(() => server.stop());
+
+const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
+
+describe("the consumer started during another client's long script", () => {
+  it("reads the streams' database once the script ends, and applies every entry; DB 0 is left alone", async () => {
+    const symbol = "BUSYSTART";
+    const stream = tickStreamKey(symbol);
+    const [ticks, db0, blocker] = [new Redis(server.url, { db: 4 }), new Redis(server.url, { db: 0 }), new Redis(server.url)];
+    const stop = new AbortController();
+    try {
+      for (let i = 0; i < 20; i++) await ticks.xadd(stream, "*", "price", String(100 + i), "volume", "5", "ts", String(OPEN + i * 1000));
+      await blocker.config("SET", "busy-reply-threshold", "50");
+      // 2 s of a script: every other command, ioredis's SELECT on connecting included, is turned away with BUSY
+      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 2000000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const done = consume({ url: server.url, symbols: [symbol], signal: stop.signal, log: () => undefined });
+      await blocking;
+      await waitUntil(async () => {
+        const groups = (await ticks.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
+        const g = groups[0] ?? [];
+        const field = (name: string) => g[g.indexOf(name) + 1];
+        return g.length > 0 && field("pending") === 0 && field("lag") === 0;
+      }, "the consumer read the stream in DB 4", 15_000);
+      stop.abort();
+      expect(await done).toMatchObject({ applied: 20, deadLetters: 0 });
+      expect(await db0.exists(stream)).toBe(0);
+    } finally {
+      stop.abort();
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      for (const connection of [ticks, db0, blocker]) connection.disconnect();
+    }
+  });
+});
