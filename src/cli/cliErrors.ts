@@ -3,7 +3,7 @@
  * and an exit code that says what kind of failure it was, distinct from health's 1 and 2
  * verdicts. The codes follow BSD sysexits where one fits.
  */
-import { ConfigurationError, ConnectionError, MathDispatcherError, InvalidInputError } from "../core/errors.js";
+import { ConfigurationError, ConnectionError, MathDispatcherError, InvalidInputError, isNotNowReply } from "../core/errors.js";
 import { connectionFailureOf, resolveRedisConfig, toConnectionError } from "../redis/config.js";
 
 /** Exit codes of `mathd` (docs/CLI.md). */
@@ -11,7 +11,7 @@ export const EXIT = {
   ok: 0,
   /** `health`: TTL policy violations. */
   violations: 1,
-  /** Redis could not be reached (health's own code, used by every command). */
+  /** Redis could not be reached, or only answered "not now" (health's own code, used by every command). */
   unreachable: 2,
   /** A wrong command line (sysexits EX_USAGE). */
   usage: 64,
@@ -52,10 +52,13 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.software;
 }
 
-/** The first error in the cause chain that is a connection failure. */
+/**
+ * The first error in the cause chain that is a connection failure, or a "not now" (BUSY,
+ * LOADING, MASTERDOWN, READONLY...): a server that could not be used now (failure `busy`).
+ */
 function connectionFailure(error: unknown): unknown {
   for (let e = error, depth = 0; e && depth < 10; e = (e as Error).cause, depth++) {
-    if (e instanceof ConnectionError || connectionFailureOf(e)) return e;
+    if (e instanceof ConnectionError || connectionFailureOf(e) || isNotNowReply(e)) return e;
   }
   return undefined;
 }

@@ -131,8 +131,12 @@ export class StoredDataError extends MathDispatcherError {
   }
 }
 
-/** Why a connection to Redis failed, as far as the client can tell. */
-export type ConnectionFailure = "refused" | "unreachable" | "timeout" | "auth" | "tls" | "closed" | "denied";
+/**
+ * Why a connection to Redis failed, as far as the client can tell. `busy`: the server answered,
+ * but only "not now" (another client's long script, loading, a replica), so it could not be used
+ * (the CLI and health report; an SDK call gets a {@link ServerBusyError}).
+ */
+export type ConnectionFailure = "refused" | "unreachable" | "timeout" | "auth" | "tls" | "closed" | "denied" | "busy";
 
 /**
  * Redis could not be reached or refused the connection: `address` says where (host:port) and
@@ -186,9 +190,14 @@ export class ServerBusyError extends RedisCommandError {}
 /** A cluster that is moving a slot or has lost one: "not now" as {@link NOT_NOW_REPLY} is. */
 export const CLUSTER_NOT_NOW_REPLY = /^(TRYAGAIN|CLUSTERDOWN)\b/;
 
+/** Whether Redis answered "not now": a {@link ServerBusyError}, or a reply of {@link NOT_NOW_REPLY} or {@link CLUSTER_NOT_NOW_REPLY}. */
+export function isNotNowReply(error: unknown): boolean {
+  if (error instanceof ServerBusyError) return true;
+  return error instanceof Error && !(error instanceof MathDispatcherError) && (NOT_NOW_REPLY.test(error.message) || CLUSTER_NOT_NOW_REPLY.test(error.message));
+}
+
 /** An error Redis answered, as the SDK's class: a {@link ServerBusyError} for a "not now", else a {@link RedisCommandError}. */
 export function replyErrorOf(error: unknown): RedisCommandError {
   const message = error instanceof Error ? error.message : String(error);
-  const notNow = NOT_NOW_REPLY.test(message) || CLUSTER_NOT_NOW_REPLY.test(message);
-  return notNow ? new ServerBusyError(message, { cause: error }) : new RedisCommandError(message, { cause: error });
+  return isNotNowReply(error) ? new ServerBusyError(message, { cause: error }) : new RedisCommandError(message, { cause: error });
 }

@@ -18,7 +18,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis, RedisOptions } from "ioredis";
-import { ConfigurationError, ConnectionError, type ConnectionFailure, NOT_NOW_REPLY } from "../core/errors.js";
+import { ConfigurationError, ConnectionError, type ConnectionFailure, isNotNowReply } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
 
 /** PEM material for TLS: a file path, or the PEM bytes themselves. */
@@ -270,7 +270,7 @@ export function connectionFailureOf(error: unknown): ConnectionFailure | undefin
 /** A connection failure as a {@link ConnectionError} naming the server, with the error as its cause. */
 export function toConnectionError(config: Pick<RedisConfig, "host" | "port"> & { tls?: RedisConfig["tls"] }, error: unknown, failure?: ConnectionFailure): ConnectionError {
   if (error instanceof ConnectionError) return error;
-  const kind = failure ?? connectionFailureOf(error) ?? "closed";
+  const kind = failure ?? connectionFailureOf(error) ?? (isNotNowReply(error) ? "busy" : "closed");
   const message = error instanceof Error ? error.message : String(error);
   // a server without TLS never answers a TLS handshake: the client sees only a timeout
   const hint = kind === "timeout" && config.tls ? " (TLS is on: does the server speak TLS on this port?)" : "";
@@ -293,7 +293,6 @@ export async function selectDatabase(redis: Redis, database: DatabaseName, db: n
   try {
     await redis.select(db);
   } catch (error) {
-    const refused = connectionFailureOf(error) === undefined && !(error instanceof Error && NOT_NOW_REPLY.test(error.message));
-    throw refused ? refusedDatabase(database, db, address, error) : error;
+    throw connectionFailureOf(error) === undefined && !isNotNowReply(error) ? refusedDatabase(database, db, address, error) : error;
   }
 }

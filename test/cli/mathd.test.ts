@@ -9,9 +9,10 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { Redis, ReplyError } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
+import { describeError, EXIT, exitCodeFor } from "../../src/cli/cliErrors.js";
 import { runMathd } from "../../src/cli/main.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
@@ -275,6 +276,35 @@ describe("mathd chart", () => {
     } finally {
       if (before === undefined) delete process.env.MATHD_CLUSTER_NODES;
       else process.env.MATHD_CLUSTER_NODES = before;
+    }
+  });
+});
+
+describe("a server busy with another client's long script", () => {
+  it("health and scripts exit 2, failure busy, naming the reply (not 'closed', not a refused database); 0 once it ends", async () => {
+    const busy = await startLocalRedis();
+    const blocker = new Redis(busy.url);
+    try {
+      await blocker.config("SET", "busy-reply-threshold", "50");
+      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 2500000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const [health, scripts] = [await mathd("health", "--json", "--url", busy.url), await mathd("scripts", "list", "--url", busy.url)];
+      await blocking;
+      expect(health.code).toBe(2);
+      expect(JSON.parse(health.stdout)).toMatchObject({ status: "unreachable", failure: "busy", error: expect.stringMatching(/: busy: BUSY /) });
+      expect({ code: scripts.code, stderr: scripts.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(new RegExp(`^mathd scripts: Redis at ${busy.url.slice("redis://".length)}: busy: BUSY `)) });
+      expect((await mathd("scripts", "list", "--url", busy.url)).code).toBe(0);
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+      await busy.stop();
+    }
+  });
+
+  it("a 'not now' a command meets after connecting is exit 2 too, not 70 (a bug)", () => {
+    for (const reply of ["BUSY Redis is busy running a script.", "MASTERDOWN Link with MASTER is down", "READONLY You can't write against a read only replica."]) {
+      expect(exitCodeFor(new ReplyError(reply)), reply).toBe(EXIT.unreachable);
+      expect(describeError(new ReplyError(reply), "redis://127.0.0.1:6390")).toBe(`Redis at 127.0.0.1:6390: busy: ${reply}`);
     }
   });
 });
