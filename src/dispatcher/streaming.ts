@@ -106,6 +106,18 @@ interface SymbolQueue {
   failed?: MathDispatcherError;
 }
 
+/** A symbol's calls in flight: the last one's settling (never rejected), how many, and the first failure among them. */
+interface SymbolInFlight {
+  last: Promise<void>;
+  calls: number;
+  failure?: MathDispatcherError;
+}
+
+/** What a failed call leaves the calls after it to name: a hold-back's cause, so that each names the first failure. */
+function firstFailure(reason: unknown): MathDispatcherError {
+  return (reason instanceof UpdateHeldBackError ? reason.cause : reason) as MathDispatcherError;
+}
+
 /** The valid updates of a batch grouped by symbol, in the order given, in calls of at most MAX_STREAM_UPDATES_PER_CALL. */
 function symbolQueues(parsed: readonly BatchOutcome<ParsedUpdate>[]): SymbolQueue[] {
   const bySymbol = new Map<string, Queued[]>();
@@ -209,8 +221,8 @@ export class StreamingIndicators {
   private readonly bands: string;
   private readonly multipliers: readonly number[];
   private readonly keyOptions: KeyOptions;
-  /** Per symbol, the last of its calls still in flight (settled, never rejected): see inSymbolOrder. */
-  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Per symbol, its calls still in flight: see inSymbolOrder. */
+  private readonly inFlight = new Map<string, SymbolInFlight>();
 
   /** @param runner a script runner on DB 10. */
   constructor(
@@ -267,24 +279,48 @@ export class StreamingIndicators {
    * Sends `send` once the calls of `symbols` made before it have settled, so that a symbol's
    * updates reach Redis in the order they were made, whatever the caller's concurrency: a call
    * resent after a NOSCRIPT or BUSY must not land behind a later one that got through, where the
-   * script would count it a duplicate. A caller who awaits each call never waits here. The wait
-   * ends with a CommandTimeoutError when `budget` runs out; a later call still waits for the
-   * earlier ones, not only for this one.
+   * script would count it a duplicate. For the same reason, while a symbol's calls are in flight
+   * the first failure among them is remembered: `failedBefore(symbol)` gives it to `send`, which
+   * holds that symbol's updates back (UpdateHeldBackError), and the caller resends them all, in
+   * order. `failedIn` says which failure, if any, a settled call left for a symbol. A caller who
+   * awaits each call never waits here. The wait ends with a CommandTimeoutError when `budget`
+   * runs out; a later call still waits for the earlier ones, not only for this one.
    */
-  private inSymbolOrder<T>(symbols: readonly string[], budget: () => CallOptions, send: () => Promise<T>): Promise<T> {
-    const earlier = this.inFlightOf(symbols);
-    const result = earlier.length === 0 ? send() : this.afterEarlier(symbols, earlier, budget).then(send);
-    const settled = Promise.allSettled([...earlier, result]).then(() => undefined);
-    for (const symbol of symbols) this.inFlight.set(symbol, settled);
-    void settled.then(() => {
-      for (const symbol of symbols) if (this.inFlight.get(symbol) === settled) this.inFlight.delete(symbol);
+  private inSymbolOrder<T>(
+    symbols: readonly string[],
+    budget: () => CallOptions,
+    send: (failedBefore: (symbol: string) => MathDispatcherError | undefined) => Promise<T>,
+    failedIn: (symbol: string, settled: PromiseSettledResult<T>) => MathDispatcherError | undefined,
+  ): Promise<T> {
+    const states = symbols.map((symbol) => {
+      let state = this.inFlight.get(symbol);
+      if (!state) this.inFlight.set(symbol, (state = { last: Promise.resolve(), calls: 0 }));
+      return state;
     });
+    const earlier = states.filter((state) => state.calls > 0).map((state) => state.last);
+    const failedBefore = (symbol: string) => this.inFlight.get(symbol)?.failure;
+    const result = earlier.length === 0 ? send(failedBefore) : this.afterEarlier(symbols, earlier, budget).then(() => send(failedBefore));
+    for (const state of states) state.calls++;
+    // before the caller hears of it (this reaction comes first): a resend made then is held back
+    // only by calls still in flight
+    const settle = (outcome: PromiseSettledResult<T>) =>
+      symbols.forEach((symbol, i) => {
+        const state = states[i] as SymbolInFlight;
+        state.failure ??= failedIn(symbol, outcome);
+        if (--state.calls === 0) this.inFlight.delete(symbol);
+      });
+    result.then(
+      (value) => settle({ status: "fulfilled", value }),
+      (reason: unknown) => settle({ status: "rejected", reason }),
+    );
+    const settled = Promise.allSettled([...earlier, result]).then(() => undefined);
+    for (const state of states) state.last = settled;
     return result;
   }
 
   /** The calls of `symbols` this object has in flight, each settled (never rejected). */
   private inFlightOf(symbols: readonly string[]): Promise<void>[] {
-    return symbols.flatMap((symbol) => this.inFlight.get(symbol) ?? []);
+    return symbols.flatMap((symbol) => this.inFlight.get(symbol)?.last ?? []);
   }
 
   /** Settles once `earlier` (calls of `symbols` in flight) have; rejects with a CommandTimeoutError when `budget` runs out first. */
@@ -302,7 +338,15 @@ export class StreamingIndicators {
     checkCallOptions(options);
     const u = parseInput(streamUpdateSchema, input);
     const budget = callBudget(options, this.runner.deadlineMs);
-    const reply = await this.inSymbolOrder([u.symbol], budget, () => this.runner.run(this.updateCall(u), budget()));
+    const reply = await this.inSymbolOrder(
+      [u.symbol],
+      budget,
+      (failedBefore) => {
+        const failed = failedBefore(u.symbol);
+        return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.updateCall(u), budget());
+      },
+      (_, settled) => (settled.status === "rejected" ? firstFailure(settled.reason) : undefined),
+    );
     return decodeUpdateReply(reply, this.multipliers);
   }
 
@@ -328,7 +372,11 @@ export class StreamingIndicators {
       return await this.inSymbolOrder(
         queues.map((q) => q.symbol),
         budget,
-        () => this.sendRounds(queues, outcomes, budget),
+        (failedBefore) => {
+          for (const queue of queues) queue.failed ??= failedBefore(queue.symbol);
+          return this.sendRounds(queues, outcomes, budget);
+        },
+        (symbol, settled) => (settled.status === "rejected" ? firstFailure(settled.reason) : queues.find((q) => q.symbol === symbol)?.failed),
       );
     } catch (error) {
       if (!(error instanceof CommandTimeoutError)) throw error;

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { ConnectionError, RedisCommandError, ServerBusyError } from "../../src/core/errors.js";
+import { ConnectionError, RedisCommandError, ServerBusyError, UpdateHeldBackError } from "../../src/core/errors.js";
 import { isTransient, ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
@@ -85,6 +85,39 @@ describe("the dispatcher on a resilient client", () => {
         expect((error as Error).message).toMatch(/^BUSY /);
         expect(isTransient(error)).toBe(true);
       }
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
+  it("an update that failed holds back the updates of its symbol waiting behind it: none gets ahead of it, resent in order all apply", async () => {
+    const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    const live = math.streaming();
+    const open = Date.UTC(2026, 10, 26, 4, 30);
+    const tick = (i: number) => ({ symbol: "HELDBACK", ts: open + i, seq: i, price: 100 + i, volume: 10 });
+    try {
+      await math.load();
+      await blocker.config("SET", "busy-reply-threshold", "50");
+      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 1200000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      // the first update's deadline passes during the BUSY; the later ones, made while it is in
+      // flight, have time to outlast it
+      const first = live.update(tick(0), { deadlineMs: 300 }).catch((e: unknown) => e);
+      const later = [1, 2, 3].map((i) => live.update(tick(i), { deadlineMs: 5000 }).catch((e: unknown) => e));
+      const firstError = await first;
+      expect(isTransient(firstError)).toBe(true);
+      for (const error of await Promise.all(later)) {
+        expect(error).toBeInstanceOf(UpdateHeldBackError);
+        expect((error as Error).cause).toBe(firstError);
+      }
+      await blocking;
+      // what the error invites: send them again, in order
+      const resent = [];
+      for (let i = 0; i < 4; i++) resent.push((await live.update(tick(i))).vwapStatus);
+      expect(resent).toEqual(["applied", "applied", "applied", "applied"]);
     } finally {
       await blocker.config("SET", "busy-reply-threshold", "5000");
       blocker.disconnect();
