@@ -166,7 +166,7 @@ export class ScriptRunner {
   private async loaded(budget: () => CallOptions): Promise<void> {
     const { deadlineMs = 0 } = budget();
     // a load this call stops waiting for may still fail: the next call loads again
-    await within(this.transport.prepare(), deadlineMs, () => new CommandTimeoutError(`the call's deadline passed while the scripts were loading (${Math.round(deadlineMs)} ms left)`));
+    await within(this.transport.prepare(), deadlineMs, () => new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`));
     this.scriptsLoaded = true;
   }
 

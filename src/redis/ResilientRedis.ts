@@ -42,8 +42,7 @@ import {
   InvalidInputError,
   MathDispatcherError,
   OfflineQueueFullError,
-  CLUSTER_NOT_NOW_REPLY,
-  NOT_NOW_REPLY,
+  isNotNowReply,
   replyErrorOf,
   ServerBusyError,
   shownValue,
@@ -130,15 +129,18 @@ export function classifyError(error: unknown): ErrorClass {
   if (error instanceof CommandTimeoutError || error instanceof ServerBusyError) return "busy";
   if (error instanceof MathDispatcherError) return "final";
   if (!(error instanceof Error)) return "final";
-  if (NOT_NOW_REPLY.test(error.message) || CLUSTER_NOT_NOW_REPLY.test(error.message)) return "busy";
+  if (isNotNowReply(error)) return "busy";
   if (error.name === "MaxRetriesPerRequestError") return "connection"; // in flight when the socket dropped
   const failure = connectionFailureOf(error);
   return failure === "refused" || failure === "closed" || failure === "unreachable" || failure === "timeout" ? "connection" : "final";
 }
 
-/** Whether an error is worth retrying: the same command may succeed a moment later. */
+/**
+ * Whether an error is worth retrying: the same command may succeed a moment later. An open
+ * circuit is: the breaker lets a call through again after `halfOpenAfterMs`.
+ */
 export function isTransient(error: unknown): boolean {
-  return classifyError(error) !== "final";
+  return error instanceof CircuitOpenError || classifyError(error) !== "final";
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -356,8 +358,9 @@ export class ResilientRedis extends EventEmitter {
     this.links.set(link.db, link);
     const onReady = () => void this.select(link);
     const onError = (error: Error) => {
-      // a refused command of the handshake (the SELECT) is no connection failure: select() reports it
-      if (/^NOPERM/.test(error.message)) return;
+      // a refused command of the handshake (the SELECT) is no connection failure: select() reports
+      // it; nor is a "not now" to it (BUSY): the server is up, and select() asks again
+      if (/^NOPERM/.test(error.message) || isNotNowReply(error)) return;
       // a TLS or auth failure says more than the reset that follows it (TLS 1.3 reports a
       // refused client certificate after the handshake): keep it for this outage
       const kept = link.lastError && connectionFailureOf(link.lastError);

@@ -64,6 +64,8 @@ describe("the dispatcher on a resilient client", () => {
   it("a BUSY that outlasts the retries or the deadline is a ServerBusyError, transient, for a call, a batch entry and dispatch's reads; over, every call is served", async () => {
     const math = MathDispatcher.connect(server.url, { deadlineMs: 5000, maxRetries: 1, breakerThreshold: 1000 });
     const blocker = new Redis(server.url);
+    const downs: unknown[] = [];
+    math.client.on("down", (event: unknown) => downs.push(event));
     try {
       await math.load();
       await blocker.config("SET", "busy-reply-threshold", "50");
@@ -85,6 +87,7 @@ describe("the dispatcher on a resilient client", () => {
         expect((error as Error).message).toMatch(/^BUSY /);
         expect(isTransient(error)).toBe(true);
       }
+      expect(downs).toEqual([]); // a busy server is no outage: no 'down' for the SELECTs it turned away
     } finally {
       await blocker.config("SET", "busy-reply-threshold", "5000");
       blocker.disconnect();
