@@ -20,7 +20,7 @@ import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
 import { librariesOnNode, loadLibraries } from "../../src/cluster/loader.js";
 import { freePort, type LocalRedisServer, startLocalRedis } from "../../src/redis/localServer.js";
 import { STREAM_READ_PAGE } from "../../src/redis/pageSizes.js";
-import { ownRedis } from "../support/redis.js";
+import { holdServer, ownRedis } from "../support/redis.js";
 import { OLDER_ATR_LIBRARY, OTHER_APPLICATION_LIBRARY } from "../support/libraries.js";
 
 async function mathd(...args: string[]) {
@@ -286,7 +286,7 @@ describe("a server busy with another client's long script", () => {
     const blocker = new Redis(busy.url);
     try {
       await blocker.config("SET", "busy-reply-threshold", "50");
-      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 2500000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      const blocking = holdServer(blocker, 2_500);
       await new Promise((resolve) => setTimeout(resolve, 150));
       const [health, scripts] = [await mathd("health", "--json", "--url", busy.url), await mathd("scripts", "list", "--url", busy.url)];
       await blocking;

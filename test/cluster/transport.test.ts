@@ -14,6 +14,7 @@ import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/
 import { groupBySlotOwner, masters as masterNodes, nodeAddress, slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
+import { holdServer } from "../support/redis.js";
 import { startCluster, type SlotMigration, type TestCluster } from "../support/cluster.js";
 import { commandCalls, confidenceCall, snapshotCall, stopLossCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
 import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
@@ -117,7 +118,7 @@ async function whileBusy<T>(port: number, run: () => Promise<T>): Promise<T> {
   const node = new Redis(port, "127.0.0.1");
   await node.config("SET", "busy-reply-threshold", "10");
   try {
-    const busy = node.eval("local t0 = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - t0[1]) * 1e6 + (t[2] - t0[2]) > 1000000 return 1", 0);
+    const busy = holdServer(node, 1_000);
     await sleep(50);
     const result = await run();
     await busy;

@@ -4,7 +4,7 @@ import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { ConnectionError, RedisCommandError, ServerBusyError, UpdateHeldBackError } from "../../src/core/errors.js";
 import { isTransient, ResilientRedis } from "../../src/redis/ResilientRedis.js";
-import { ownRedis } from "../support/redis.js";
+import { holdServer, ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
 
 // Stops and restarts the server: a server of its own.
@@ -42,7 +42,7 @@ describe("the dispatcher on a resilient client", () => {
     try {
       await math.load();
       await blocker.config("SET", "busy-reply-threshold", "50"); // BUSY replies from 50 ms into the script
-      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 400000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      const blocking = holdServer(blocker, 400);
       await new Promise((resolve) => setTimeout(resolve, 120));
       const open = Date.UTC(2026, 10, 26, 4, 30);
       const live = math.streaming();
@@ -69,7 +69,7 @@ describe("the dispatcher on a resilient client", () => {
     try {
       await math.load();
       await blocker.config("SET", "busy-reply-threshold", "50");
-      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 1500000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      const blocking = holdServer(blocker, 1_500);
       await new Promise((resolve) => setTimeout(resolve, 120));
       const signal = { symbol: "BUSYDSP", side: "long", entry: 100, time: Date.UTC(2026, 10, 26, 4, 30), baseConfidence: 0.6, atr: 2, currentVolume: 5000, account: { capital: 1e6, risk: 0.01, lotSize: 25 } } as const;
       const errors = [
@@ -104,7 +104,7 @@ describe("the dispatcher on a resilient client", () => {
     try {
       await math.load();
       await blocker.config("SET", "busy-reply-threshold", "50");
-      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 1200000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      const blocking = holdServer(blocker, 1_200);
       await new Promise((resolve) => setTimeout(resolve, 120));
       // the first update's deadline passes during the BUSY; the later ones, made while it is in
       // flight, have time to outlast it

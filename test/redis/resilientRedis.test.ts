@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { CircuitOpenError, CommandTimeoutError, ConfigurationError, ConnectionError, InvalidInputError, OfflineQueueFullError, RedisCommandError } from "../../src/core/errors.js";
 import { isTransient, ResilientRedis } from "../../src/redis/ResilientRedis.js";
-import { ownRedis } from "../support/redis.js";
+import { holdServer, ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
 
 // These tests stop, restart and block a server, so they start their own.
@@ -22,10 +22,6 @@ function client(options: ConstructorParameters<typeof ResilientRedis>[0] = {}) {
 afterAll(() => Promise.all(clients.map((c) => c.close())));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** A script that keeps the server busy for ARGV[1] microseconds. */
-const BUSY_LOOP =
-  "local t = redis.call('TIME') while true do local n = redis.call('TIME') " +
-  "if (n[1] - t[1]) * 1e6 + (n[2] - t[2]) > tonumber(ARGV[1]) then break end end return 1";
 
 describe("resilient client", () => {
   it("opens one connection per database, lazily, on the mapped DB", async () => {
@@ -58,7 +54,7 @@ describe("resilient client", () => {
     let retries = 0;
     c.on("retry", () => retries++);
     const busy = new Redis(server.url);
-    const script = busy.eval(BUSY_LOOP, 0, "600000");
+    const script = holdServer(busy, 600);
     await sleep(200);
     expect(await c.run("system", (r) => r.ping())).toBe("PONG");
     await script;
@@ -83,7 +79,7 @@ describe("resilient client", () => {
     await c.run("system", (r) => r.ping());
     const blocker = new Redis(server.url);
     await blocker.config("SET", "busy-reply-threshold", "5000"); // the server stays silent, not BUSY
-    const blocking = blocker.eval(BUSY_LOOP, 0, "800000");
+    const blocking = holdServer(blocker, 800);
     await sleep(50);
     const started = Date.now();
     const error = await c.run("system", (r) => r.ping()).catch((e: unknown) => e);
@@ -117,7 +113,7 @@ describe("resilient client", () => {
     await c.run("system", (r) => r.ping());
     const blocker = new Redis(server.url);
     await blocker.config("SET", "busy-reply-threshold", "5000"); // silent, not BUSY: every call times out
-    const blocking = blocker.eval(BUSY_LOOP, 0, "700000");
+    const blocking = holdServer(blocker, 700);
     await sleep(50);
     for (let i = 0; i < 3; i++) await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CommandTimeoutError);
     expect(c.circuit).toBe("open");
@@ -139,7 +135,7 @@ describe("resilient client", () => {
     await c.run("system", (r) => r.ping());
     const blocker = new Redis(server.url);
     await blocker.config("SET", "busy-reply-threshold", "5000"); // silent, not BUSY
-    const blocking = blocker.eval(BUSY_LOOP, 0, "300000");
+    const blocking = holdServer(blocker, 300);
     await sleep(50);
     for (let i = 0; i < 5; i++) await expect(c.run("system", (r) => r.ping(), { deadlineMs: 20 })).rejects.toBeInstanceOf(CommandTimeoutError);
     expect(c.circuit).toBe("closed"); // the callers' budgets ran out, not the server's time

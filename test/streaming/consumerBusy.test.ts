@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { ownRedis } from "../support/redis.js";
+import { holdServer, ownRedis } from "../support/redis.js";
+import { groupCaughtUp } from "../support/streams.js";
 import { waitUntil } from "../support/waitUntil.js";
 
 // BUSY reaches every client of a server: a server of its own
@@ -31,16 +32,11 @@ describe("the consumer started during another client's long script", () => {
       for (let i = 0; i < 20; i++) await ticks.xadd(stream, "*", "price", String(100 + i), "volume", "5", "ts", String(OPEN + i * 1000));
       await blocker.config("SET", "busy-reply-threshold", "50");
       // 2 s of a script: every other command, ioredis's SELECT on connecting included, is turned away with BUSY
-      const blocking = blocker.eval("local t = redis.call('TIME'); local e = t[1] * 1e6 + t[2] + 2000000; repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e; return 1", 0);
+      const blocking = holdServer(blocker, 2_000);
       await new Promise((resolve) => setTimeout(resolve, 150));
       const done = consume({ url: server.url, symbols: [symbol], signal: stop.signal, log: () => undefined });
       await blocking;
-      await waitUntil(async () => {
-        const groups = (await ticks.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
-        const g = groups[0] ?? [];
-        const field = (name: string) => g[g.indexOf(name) + 1];
-        return g.length > 0 && field("pending") === 0 && field("lag") === 0;
-      }, "the consumer read the stream in DB 4", 15_000);
+      await waitUntil(() => groupCaughtUp(ticks, stream), "the consumer read the stream in DB 4", 15_000);
       stop.abort();
       expect(await done).toMatchObject({ applied: 20, deadLetters: 0 });
       expect(await db0.exists(stream)).toBe(0);

@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
+import { groupCaughtUp } from "../support/streams.js";
 import { waitUntil } from "../support/waitUntil.js";
 
 const url = inject("redisUrl");
@@ -52,12 +53,7 @@ describe("the consumer's connection, reset during its handshake", () => {
     const lines: string[] = [];
     const done = consume({ url: `redis://127.0.0.1:${proxyPort}`, symbols: [symbol], signal: stop.signal, log: (line) => void lines.push(line) });
     try {
-      await waitUntil(async () => {
-        const groups = (await ticks.xinfo("GROUPS", stream).catch(() => [])) as unknown[][];
-        const g = groups[0] ?? [];
-        const field = (name: string) => g[g.indexOf(name) + 1];
-        return g.length > 0 && field("pending") === 0 && field("lag") === 0;
-      }, "the consumer read the stream through the proxy", 20_000);
+      await waitUntil(() => groupCaughtUp(ticks, stream), "the consumer read the stream through the proxy", 20_000);
     } finally {
       stop.abort();
     }

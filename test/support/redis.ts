@@ -52,3 +52,14 @@ export function ownRedis(): Promise<LocalRedisServer> {
 export function sharedClient(url: string, db: number): Redis {
   return new Redis(url, { db, maxRetriesPerRequest: 1 });
 }
+
+/**
+ * Runs a script on `redis` that holds its server for `ms`: the server answers no other client
+ * meanwhile, or BUSY once the script has run `busy-reply-threshold` ms. Resolves when it ends.
+ */
+export function holdServer(redis: Redis, ms: number): Promise<unknown> {
+  const script =
+    "local t = redis.call('TIME') while true do local n = redis.call('TIME') " +
+    "if (n[1] - t[1]) * 1e6 + (n[2] - t[2]) > tonumber(ARGV[1]) then break end end return 1";
+  return redis.eval(script, 0, String(ms * 1000));
+}
