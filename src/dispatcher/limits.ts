@@ -21,6 +21,8 @@ export const MAX_POINTS_PER_CALL = LIMITS.MAX_POINTS;
 export const MAX_SERIES_POINTS_PER_CALL = LIMITS.MAX_SERIES_POINTS;
 /** The longest ATR period. */
 export const MAX_ATR_PERIOD = LIMITS.MAX_ATR_PERIOD;
+/** The longest RSI period (the shortest is 2). */
+export const MAX_RSI_PERIOD = LIMITS.MAX_RSI_PERIOD;
 /** News items one call takes. */
 export const MAX_NEWS_ITEMS = LIMITS.MAX_NEWS_ITEMS;
 

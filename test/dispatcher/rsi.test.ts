@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_RSI_PERIOD } from "../../src/dispatcher/limits.js";
 import { runChunked } from "../../src/dispatcher/chunked.js";
 import { parseInput } from "../../src/dispatcher/inputs.js";
 import { rsiFunction } from "../../src/dispatcher/rsi.js";
@@ -84,7 +85,7 @@ describe("rsi", () => {
 
   it.each([
     ["period", { symbol: "X", period: 1, closes: [1, 2, 3] }],
-    ["period", { symbol: "X", period: 501, closes: [1, 2, 3] }],
+    ["period", { symbol: "X", period: MAX_RSI_PERIOD + 1, closes: [1, 2, 3] }],
     ["closes", { symbol: "X", period: 3, closes: [1, 2, 3] }],
     ["closes[1]", { symbol: "X", period: 2, closes: [1, 0.00001, 3] }],
   ])("rejects bad %s before Redis", async (field, input) => {
