@@ -81,9 +81,9 @@ export class UpdateOvertakenError extends ScriptExecutionError {}
 /**
  * A streaming update that was not sent, because an earlier call of updates of the same symbol
  * failed (its error is the `cause`): in the same `updateMany`, or a call of the same
- * `math.streaming()` object it waited behind. Sent anyway, it could land ahead of the failed one,
- * which a resend would then find a duplicate. Nothing of it was applied; send it again after the
- * earlier ones.
+ * `math.streaming()` object it was queued behind, made before that failure was known. Sent
+ * anyway, it could land ahead of the failed one, which a resend would then find a duplicate.
+ * Nothing of it was applied; send it again after the earlier ones.
  */
 export class UpdateHeldBackError extends MathDispatcherError {
   constructor(cause: MathDispatcherError) {

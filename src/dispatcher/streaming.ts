@@ -106,16 +106,21 @@ interface SymbolQueue {
   failed?: MathDispatcherError;
 }
 
-/** A symbol's calls in flight: the last one's settling (never rejected), how many, and the first failure among them. */
+/** A symbol's calls while any is in flight: see StreamingIndicators.inSymbolOrder. */
 interface SymbolInFlight {
+  /** Settles (never rejects) when the last call made so far has. */
   last: Promise<void>;
+  /** Calls in flight. */
   calls: number;
-  failure?: MathDispatcherError;
+  /** Calls made: the next call's place in the order made. */
+  made: number;
+  /** Each call that failed: its place, how many calls had been made when it failed, its error. */
+  failures: { place: number; failedWhenMade: number; error: MathDispatcherError }[];
 }
 
-/** What a failed call leaves the calls after it to name: a hold-back's cause, so that each names the first failure. */
-function firstFailure(reason: unknown): MathDispatcherError {
-  return (reason instanceof UpdateHeldBackError ? reason.cause : reason) as MathDispatcherError;
+/** The error a call that did not get through leaves for the calls made behind it: none for a hold-back, which only echoes an earlier failure. */
+function ownFailure(reason: unknown): MathDispatcherError | undefined {
+  return reason instanceof UpdateHeldBackError ? undefined : (reason as MathDispatcherError);
 }
 
 /** The valid updates of a batch grouped by symbol, in the order given, in calls of at most MAX_STREAM_UPDATES_PER_CALL. */
@@ -279,12 +284,14 @@ export class StreamingIndicators {
    * Sends `send` once the calls of `symbols` made before it have settled, so that a symbol's
    * updates reach Redis in the order they were made, whatever the caller's concurrency: a call
    * resent after a NOSCRIPT or BUSY must not land behind a later one that got through, where the
-   * script would count it a duplicate. For the same reason, while a symbol's calls are in flight
-   * the first failure among them is remembered: `failedBefore(symbol)` gives it to `send`, which
-   * holds that symbol's updates back (UpdateHeldBackError), and the caller resends them all, in
-   * order. `failedIn` says which failure, if any, a settled call left for a symbol. A caller who
-   * awaits each call never waits here. The wait ends with a CommandTimeoutError when `budget`
-   * runs out; a later call still waits for the earlier ones, not only for this one.
+   * script would count it a duplicate. For the same reason a call made before an earlier call of
+   * its symbol failed, and so queued behind it, is held back: `failedBefore(symbol)` gives `send`
+   * that failure, and the caller resends the failed update and the held-back ones, in order.
+   * Calls made once the failure was known go as usual, so a resend is never held back, and a
+   * failure holds back no call made before it. `failedIn` says which failure of its own, if any, a
+   * settled call leaves for a symbol. A caller who awaits each call never waits here. The wait
+   * ends with a CommandTimeoutError when `budget` runs out; a later call still waits for the
+   * earlier ones, not only for this one.
    */
   private inSymbolOrder<T>(
     symbols: readonly string[],
@@ -294,19 +301,25 @@ export class StreamingIndicators {
   ): Promise<T> {
     const states = symbols.map((symbol) => {
       let state = this.inFlight.get(symbol);
-      if (!state) this.inFlight.set(symbol, (state = { last: Promise.resolve(), calls: 0 }));
+      if (!state) this.inFlight.set(symbol, (state = { last: Promise.resolve(), calls: 0, made: 0, failures: [] }));
       return state;
     });
     const earlier = states.filter((state) => state.calls > 0).map((state) => state.last);
-    const failedBefore = (symbol: string) => this.inFlight.get(symbol)?.failure;
-    const result = earlier.length === 0 ? send(failedBefore) : this.afterEarlier(symbols, earlier, budget).then(() => send(failedBefore));
+    const places = states.map((state) => state.made++);
     for (const state of states) state.calls++;
-    // before the caller hears of it (this reaction comes first): a resend made then is held back
-    // only by calls still in flight
+    const failedBefore = (symbol: string) => {
+      const k = symbols.indexOf(symbol);
+      const place = places[k] as number;
+      return (states[k] as SymbolInFlight).failures.find((f) => f.place < place && place < f.failedWhenMade)?.error;
+    };
+    const result = earlier.length === 0 ? send(failedBefore) : this.afterEarlier(symbols, earlier, budget).then(() => send(failedBefore));
+    // before the caller hears of the call (this reaction comes first), so that a call it makes
+    // then counts as made once the failure was known
     const settle = (outcome: PromiseSettledResult<T>) =>
-      symbols.forEach((symbol, i) => {
-        const state = states[i] as SymbolInFlight;
-        state.failure ??= failedIn(symbol, outcome);
+      symbols.forEach((symbol, k) => {
+        const state = states[k] as SymbolInFlight;
+        const error = failedIn(symbol, outcome);
+        if (error) state.failures.push({ place: places[k] as number, failedWhenMade: state.made, error });
         if (--state.calls === 0) this.inFlight.delete(symbol);
       });
     result.then(
@@ -345,7 +358,7 @@ export class StreamingIndicators {
         const failed = failedBefore(u.symbol);
         return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.updateCall(u), budget());
       },
-      (_, settled) => (settled.status === "rejected" ? firstFailure(settled.reason) : undefined),
+      (_, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : undefined),
     );
     return decodeUpdateReply(reply, this.multipliers);
   }
@@ -368,15 +381,19 @@ export class StreamingIndicators {
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
     const queues = symbolQueues(parsed);
     const budget = callBudget(options, this.runner.deadlineMs); // one deadline for the wait and all the round trips
+    const heldBack = new Set<string>(); // symbols an earlier call's failure held back: not failures of this call
     try {
       return await this.inSymbolOrder(
         queues.map((q) => q.symbol),
         budget,
         (failedBefore) => {
-          for (const queue of queues) queue.failed ??= failedBefore(queue.symbol);
+          for (const queue of queues) {
+            queue.failed ??= failedBefore(queue.symbol);
+            if (queue.failed) heldBack.add(queue.symbol);
+          }
           return this.sendRounds(queues, outcomes, budget);
         },
-        (symbol, settled) => (settled.status === "rejected" ? firstFailure(settled.reason) : queues.find((q) => q.symbol === symbol)?.failed),
+        (symbol, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : heldBack.has(symbol) ? undefined : queues.find((q) => q.symbol === symbol)?.failed),
       );
     } catch (error) {
       if (!(error instanceof CommandTimeoutError)) throw error;

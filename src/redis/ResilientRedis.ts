@@ -186,6 +186,8 @@ class Link {
   lastError: Error | undefined;
   /** A refused SELECT: the connection is on the wrong database. */
   misconfigured: ConfigurationError | undefined;
+  /** SELECTs turned away with a "not now" in a row: the next is asked after a longer wait. */
+  selectsTurnedAway = 0;
   private changed: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(
@@ -407,6 +409,7 @@ export class ResilientRedis extends EventEmitter {
       link.selected = true;
       link.answered = true;
       link.misconfigured = undefined;
+      link.selectsTurnedAway = 0;
       if (link.downSince !== undefined) this.emit("up", { address: this.address, database: link.database });
       link.downSince = undefined;
       link.lastError = undefined;
@@ -423,9 +426,10 @@ export class ResilientRedis extends EventEmitter {
         // no refusal, the SELECT is asked again; calls wait within their deadlines, then fail with it
         link.lastError = error as Error;
         link.notify();
+        const backoff = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** link.selectsTurnedAway++);
         setTimeout(() => {
           if (!this.closed && link.redis.status === "ready" && !link.selected) void this.select(link);
-        }, this.initialDelayMs).unref();
+        }, backoff).unref();
         return;
       }
       link.misconfigured = refusedDatabase(link.database, link.db, this.address, error);

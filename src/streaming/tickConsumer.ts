@@ -191,7 +191,8 @@ export function entryToUpdate(symbol: string, id: string, fields: readonly strin
 /**
  * Events: `applied` (entries applied by one pass), `claimed` ({ stream, count }), `deadLetter`
  * ({ symbol, id, fields, reason }), `error` (a failed pass, as a ConnectionError or another
- * MathDispatcherError with the cause; it is retried), `ready` (its groups are made and orphans
+ * MathDispatcherError with the cause; it is retried, except a server that refuses the streams'
+ * database, which ends `run()` with that ConfigurationError), `ready` (its groups are made and orphans
  * claimed: it reads from here on), `recovered` (the first pass that succeeded after failed ones),
  * `stopping` ({@link TickConsumer.stop} was called).
  */
@@ -209,8 +210,8 @@ export class TickConsumer extends EventEmitter {
   private readonly counters: ConsumerCounters = { applied: 0, duplicates: 0, deadLetters: 0, claimed: 0, trimmed: 0 };
   /** The tick streams' database on one server (a cluster has DB 0 only). */
   private readonly database: number;
-  /** The connection's SELECT of {@link database} was answered since its last (re)connect. */
-  private selected = false;
+  /** The connection (ioredis's socket) whose SELECT of {@link database} was answered: a reconnect makes a new one. */
+  private selectedOn: unknown;
 
   /**
    * @param ticks a connection on the continuous_market database (DB 4 by default), used only by
@@ -242,7 +243,6 @@ export class TickConsumer extends EventEmitter {
     this.consumer = options.consumer ?? defaultConsumerName();
     this.streams = options.symbols.map((s) => tickStreamKey(s, options));
     this.symbolByStream = new Map(options.symbols.map((s, i) => [this.streams[i] as string, s]));
-    ticks.on("ready", () => (this.selected = false));
   }
 
   /**
@@ -272,10 +272,14 @@ export class TickConsumer extends EventEmitter {
    * make empty streams and read nothing, for good. A refusal is a ConfigurationError.
    */
   private async onStreamsDatabase(): Promise<void> {
-    if (this.selected || this.ticks.isCluster) return;
-    const { host = "127.0.0.1", port = 6379 } = (this.ticks as Redis).options;
-    await selectDatabase(this.ticks as Redis, "continuous_market", this.database, `${host}:${port}`);
-    this.selected = true;
+    // DB 0 is where every connection starts; a cluster has no other
+    if (this.database === 0 || this.ticks.isCluster) return;
+    const redis = this.ticks as Redis;
+    const connection = redis.stream;
+    if (connection !== undefined && connection === this.selectedOn) return;
+    const { host = "127.0.0.1", port = 6379 } = redis.options;
+    await selectDatabase(redis, "continuous_market", this.database, `${host}:${port}`);
+    this.selectedOn = connection;
   }
 
   /** The stream keys this consumer reads. */
@@ -500,8 +504,8 @@ export class TickConsumer extends EventEmitter {
         failing = false;
         if (applied > 0) this.emit("applied", applied);
       } catch (error) {
-        // a refused database is a setting to correct, not a moment to wait out
-        if (error instanceof ConfigurationError) throw error;
+        // the streams' database refused is a setting to correct, not a moment to wait out
+        if (error instanceof ConfigurationError && error.setting === "databases.continuous_market") throw error;
         // the stream expired (its TTL, after a quiet night) or the server came back empty:
         // no failure, the group is made again at once
         if (prepared && error instanceof Error && /^NOGROUP/.test(error.message)) {

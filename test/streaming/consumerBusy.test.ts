@@ -7,6 +7,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consume } from "../../src/cli/consume.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { holdServer, ownRedis } from "../support/redis.js";
@@ -21,6 +23,31 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
+
+describe("the consumer's own SELECT", () => {
+  it("is not sent for streams in DB 0, where every connection starts: a user without +select consumes as before", async () => {
+    const admin = new Redis(server.url);
+    const math = MathDispatcher.connect(server.url);
+    const symbol = "DBZERO";
+    try {
+      await admin.call("ACL", "SETUSER", "noselect", "on", ">pw", "~*", "+@all", "-select");
+      for (let i = 0; i < 5; i++) await admin.xadd(tickStreamKey(symbol), "*", "price", String(100 + i), "volume", "5", "ts", String(OPEN + i * 1000));
+      const ticks = new Redis(server.url, { username: "noselect", password: "pw", db: 0 });
+      const consumer = new TickConsumer(ticks, math.streaming(), { symbols: [symbol], database: 0, blockMs: 50 });
+      try {
+        await consumer.ensureGroups();
+        expect(await consumer.runOnce()).toBe(5);
+      } finally {
+        ticks.disconnect();
+      }
+    } finally {
+      await admin.call("ACL", "DELUSER", "noselect");
+      await admin.del(tickStreamKey(symbol));
+      admin.disconnect();
+      await math.close();
+    }
+  });
+});
 
 describe("the consumer started during another client's long script", () => {
   it("reads the streams' database once the script ends, and applies every entry; DB 0 is left alone", async () => {
