@@ -1,9 +1,11 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandTimeoutError } from "../../src/core/errors.js";
+import { CommandTimeoutError, ServerBusyError } from "../../src/core/errors.js";
+import { ScriptRunner } from "../../src/dispatcher/scriptRunner.js";
+import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { BatchOutcome } from "../../src/dispatcher/batch.js";
-import type { StreamingIndicators, StreamUpdateInput, StreamUpdateResult } from "../../src/dispatcher/streaming.js";
+import { StreamingIndicators, type StreamUpdateInput, type StreamUpdateResult } from "../../src/dispatcher/streaming.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { ownRedis } from "../support/redis.js";
@@ -120,6 +122,55 @@ describe("streaming updates while another client flushes and reloads the scripts
       return outcomes;
     });
   }, 120_000);
+});
+
+describe("updates fired in overlapping batches, one of them turned away", () => {
+  it("a caller that resends every update of the symbol from the failed one on loses none: each is applied, in order", async () => {
+    const client = new ResilientRedis({ config: { url: server.url } });
+    const real = new ScriptRunner(client);
+    // round trips slowed to 40 ms, a batch made every 15 ms: each batch waits behind the last;
+    // the first call of AAA is turned away as a busy server would
+    let turnAway = true;
+    const runner = Object.create(real) as ScriptRunner;
+    runner.runMany = async (calls, options) => {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      const away = turnAway ? calls.findIndex((call) => String(call.keys[0]).includes("AAA")) : -1;
+      if (away >= 0) turnAway = false;
+      const settled = await real.runMany(calls.filter((_, k) => k !== away), options);
+      if (away >= 0) settled.splice(away, 0, { ok: false, error: new ServerBusyError("BUSY turned away by the test") });
+      return settled;
+    };
+    const streaming = new StreamingIndicators(runner);
+    type Made = StreamUpdateInput & { applied?: boolean };
+    const made: Made[] = [];
+    let resend = false;
+    const batches: Promise<void>[] = [];
+    try {
+      for (let n = 1; n <= 60; n++) {
+        const tick: Made = { symbol: "AAA", ts: OPEN + n * 1000, seq: 0, price: 100 + (n % 7), volume: 1 };
+        made.push(tick);
+        // after a failure: every update from the failed one on not yet seen applied, in order
+        const sent = resend ? made.filter((u) => !u.applied) : [tick];
+        resend = false;
+        batches.push(
+          streaming.updateMany([...sent, { symbol: "BBB", ts: OPEN + n * 1000, seq: 0, price: 100, volume: 1 }]).then((outcomes) =>
+            sent.forEach((u, k) => {
+              const outcome = outcomes[k] as BatchOutcome<StreamUpdateResult>;
+              if (outcome.ok) u.applied = true;
+              else resend = true;
+            }),
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+      await Promise.all(batches);
+      for (const u of made.filter((m) => !m.applied)) await streaming.update(u);
+      expect(turnAway).toBe(false);
+      expect((await streaming.snapshot("AAA")).vwap).toMatchObject({ points: made.length, volume: made.length });
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
 });
 
 describe("a symbol's call waiting for an earlier one", () => {
