@@ -46,6 +46,7 @@ import {
   replyErrorOf,
   ServerBusyError,
   shownValue,
+  UpdateHeldBackError,
 } from "../core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, refusedDatabase, resolveRedisConfig, toConnectionError } from "./config.js";
 import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
@@ -137,10 +138,11 @@ export function classifyError(error: unknown): ErrorClass {
 
 /**
  * Whether an error is worth retrying: the same command may succeed a moment later. An open
- * circuit is: the breaker lets a call through again after `halfOpenAfterMs`.
+ * circuit is (the breaker lets a call through again after `halfOpenAfterMs`), and so is a
+ * streaming update held back behind a failed one (sent again in order, it applies).
  */
 export function isTransient(error: unknown): boolean {
-  return error instanceof CircuitOpenError || classifyError(error) !== "final";
+  return error instanceof CircuitOpenError || error instanceof UpdateHeldBackError || classifyError(error) !== "final";
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -115,6 +115,7 @@ describe("the dispatcher on a resilient client", () => {
       for (const error of await Promise.all(later)) {
         expect(error).toBeInstanceOf(UpdateHeldBackError);
         expect((error as Error).cause).toBe(firstError);
+        expect(isTransient(error)).toBe(true); // sent again in order, it applies
       }
       await blocking;
       // what the error invites: send them again, in order
