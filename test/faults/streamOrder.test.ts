@@ -173,13 +173,21 @@ describe("updates fired in overlapping batches, one of them turned away", () => 
   }, 30_000);
 });
 
+/** `body` with a streaming object on the test's server and a tick of `symbol` by its number; the server is thawed after. */
+async function withStreaming(symbol: string, body: (streaming: StreamingIndicators, tick: (i: number) => StreamUpdateInput) => Promise<void>): Promise<void> {
+  const math = MathDispatcher.connect(server.url, { deadlineMs: 10_000 });
+  try {
+    await math.load();
+    await body(math.streaming(), (i) => ({ symbol, ts: OPEN + i, seq: i, price: 100 + i, volume: 1 }));
+  } finally {
+    server.thaw();
+    await math.close();
+  }
+}
+
 describe("a symbol's call waiting for an earlier one", () => {
   it("gives up at its own deadline, while the earlier call and a later one still apply in order", async () => {
-    const math = MathDispatcher.connect(server.url, { deadlineMs: 10_000 });
-    try {
-      const streaming = math.streaming();
-      await math.load();
-      const tick = (i: number) => ({ symbol: "WAITER", ts: OPEN + i, seq: i, price: 100 + i, volume: 1 });
+    await withStreaming("WAITER", async (streaming, tick) => {
       server.freeze(); // the first call hangs until thawed
       const first = streaming.update(tick(0), { deadlineMs: 8_000 });
       const started = Date.now();
@@ -195,18 +203,11 @@ describe("a symbol's call waiting for an earlier one", () => {
       const [outcome] = await third;
       expect(outcome?.ok && outcome.value.vwapStatus).toBe("applied");
       expect((await streaming.snapshot("WAITER")).vwap?.points).toBe(2); // ticks 0 and 2, in that order
-    } finally {
-      server.thaw();
-      await math.close();
-    }
+    });
   }, 30_000);
 
   it("a call that gives up while waiting holds back none made before it: those apply, and so does its resend", async () => {
-    const math = MathDispatcher.connect(server.url, { deadlineMs: 10_000 });
-    try {
-      const streaming = math.streaming();
-      await math.load();
-      const tick = (i: number) => ({ symbol: "WAITED", ts: OPEN + i, seq: i, price: 100 + i, volume: 1 });
+    await withStreaming("WAITED", async (streaming, tick) => {
       server.freeze();
       const [first, second] = [0, 1].map((i) => streaming.update(tick(i), { deadlineMs: 8_000 })) as [Promise<StreamUpdateResult>, Promise<StreamUpdateResult>];
       const third = await streaming.update(tick(2), { deadlineMs: 300 }).catch((e: unknown) => e);
@@ -215,9 +216,6 @@ describe("a symbol's call waiting for an earlier one", () => {
       expect([(await first).vwapStatus, (await second).vwapStatus]).toEqual(["applied", "applied"]);
       expect((await streaming.update(tick(2))).vwapStatus).toBe("applied");
       expect((await streaming.snapshot("WAITED")).vwap?.points).toBe(3);
-    } finally {
-      server.thaw();
-      await math.close();
-    }
+    });
   }, 30_000);
 });
