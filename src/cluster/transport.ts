@@ -20,7 +20,7 @@ import { SCRIPTS } from "../generated/scripts.js";
 import { orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibraries, loadScripts, onNode, type RoundTrip } from "./loader.js";
-import { crossSlotError, execInWaves, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
+import { crossSlotError, execInWaves, isRedirection, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -335,7 +335,8 @@ export class StandaloneScriptTransport implements ScriptTransport {
 /** Errors after which a replica read is better served by the master than retried on the replica. */
 function replicaCannotServe(error: Error): boolean {
   if (!(error instanceof ReplyError)) return true; // connection lost, timeout: the replica may be gone
-  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY|NOSCRIPT|ERR Function not found)\b/.test(error.message);
+  // a redirection, or a replica loading, cut off from its master, or without the script
+  return isRedirection(error) || /^(LOADING|MASTERDOWN|READONLY|NOSCRIPT|ERR Function not found)\b/.test(error.message);
 }
 
 /**
