@@ -256,7 +256,7 @@ export function resendable(again: readonly number[], outcomes: (Outcome | undefi
 }
 
 /** One command on its own: a pipeline of one costs the client about half as much again. */
-async function execOne(target: Redis, [name, ...args]: Command, roundTrip: RoundTrip): Promise<Outcome> {
+export async function execOne(target: Redis, [name, ...args]: Command, roundTrip: RoundTrip): Promise<Outcome> {
   try {
     return await roundTrip(async (): Promise<Outcome> => {
       try {

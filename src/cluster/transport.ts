@@ -17,10 +17,10 @@ import { ReplyError, type Cluster, type Redis } from "ioredis";
 import { CommandTimeoutError } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
-import { orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
+import { type OrderKey, orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibraries, loadScripts, onNode, type RoundTrip } from "./loader.js";
-import { crossSlotError, execInWaves, isRedirection, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
+import { crossSlotError, execInWaves, execOne, isRedirection, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -222,6 +222,24 @@ async function execHealing(
 ): Promise<Outcome[]> {
   const order = calls.map(orderKeyOf);
   const outcomes = await execInWaves(target, commands, roundTrip, order);
+  return healMissing(catalog, target, calls, commands, heal, roundTrip, order, outcomes);
+}
+
+/**
+ * Of `outcomes` (of `calls` on `target`, in `order`), those that met "scripts missing" are sent
+ * again, only those, after `heal` loaded their scripts on the node that answered, until none is
+ * missing or {@link HEAL_ROUNDS} passed; `outcomes` is updated in place and returned.
+ */
+async function healMissing(
+  catalog: Catalog,
+  target: Target,
+  calls: readonly ScriptCall[],
+  commands: readonly Command[],
+  heal: Heal,
+  roundTrip: RoundTrip,
+  order: readonly (OrderKey | undefined)[],
+  outcomes: Outcome[],
+): Promise<Outcome[]> {
   for (let round = 1; round <= HEAL_ROUNDS; round++) {
     // a streaming update overtaken by a later one of its symbol is not resent: its outcome says so
     const retry = resendable(
@@ -269,6 +287,8 @@ export class StandaloneScriptTransport implements ScriptTransport {
   private readonly catalog: Catalog;
   private readonly roundTrip: RoundTrip;
   private ready: Promise<void> | undefined;
+  /** Set once the first load succeeded: from then on a call does not wait on it. */
+  private loaded = false;
 
   /** @param redis a connection on the database the scripts cache into (DB 10); not modified. */
   constructor(
@@ -285,26 +305,31 @@ export class StandaloneScriptTransport implements ScriptTransport {
   }
 
   prepare(): Promise<void> {
-    this.ready ??= this.catalog.loadOn(this.redis, undefined, this.roundTrip).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
+    this.ready ??= this.catalog.loadOn(this.redis, undefined, this.roundTrip).then(
+      () => {
+        this.loaded = true;
+      },
+      (error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      },
+    );
     return this.ready;
   }
 
-  /** One call as one command: none of runMany's bookkeeping of which calls could be built. */
+  /**
+   * One call as one command, with none of runMany's bookkeeping: no batch, no waves, and no wait
+   * on the load once it is done (each of those layers cost every call a promise and a turn of
+   * the microtask queue). A call that met "scripts missing" is healed as a batch's calls are.
+   */
   async runOne(call: ScriptCall, roundTrip: RoundTrip = this.roundTrip): Promise<unknown> {
-    await this.prepare();
+    if (!this.loaded) await this.prepare();
     const command = this.catalog.command(call, false);
-    const [outcome] = await execHealing(
-      this.catalog,
-      this.redis,
-      [call],
-      [command],
-      (scripts) => this.catalog.loadOn(this.redis, scripts, roundTrip),
-      roundTrip,
-    );
-    if (!outcome) throw new Error("no outcome for the call");
+    let outcome = await execOne(this.redis, command, roundTrip);
+    if (!outcome.ok && this.catalog.missing(outcome.error)) {
+      const heal = (scripts: string[]) => this.catalog.loadOn(this.redis, scripts, roundTrip);
+      [outcome] = (await healMissing(this.catalog, this.redis, [call], [command], heal, roundTrip, [orderKeyOf(call)], [outcome])) as [Outcome];
+    }
     if (!outcome.ok) throw outcome.error;
     return outcome.reply;
   }
