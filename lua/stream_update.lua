@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 2.0.1
+-- @version 3.0.0
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -66,7 +66,7 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
   local period, rsi_period = digits + 0, rsi_digits + 0
   ts, seq, volume = ts + 0, seq + 0, volume + 0
   if price and price >= 1 and price <= MAX_PRICE_UNITS and period <= MAX_ATR_PERIOD and rsi_period >= 2 and rsi_period <= MAX_RSI_PERIOD
-      and ts <= 9e15 and seq <= 9e15 and volume <= MAX_VOLUME then
+      and ts >= MIN_EPOCH_MS and ts <= 9e15 and seq <= 9e15 and volume <= MAX_VOLUME then
     local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
     local a, v, r = stored[1], stored[2], stored[3]
     local p, bars, atr = period, 0, ''

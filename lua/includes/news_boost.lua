@@ -3,6 +3,7 @@
 -- max_boost, clock_skew_ms, items (per item '<ddd': sentiment in [-1, 1], relevance in [0, 1],
 -- published_at epoch ms; each item is checked in the loop).
 -- @include "validate"
+-- @include "epoch"
 -- @include "format"
 -- @include "side"
 
@@ -36,7 +37,7 @@ local function news_boost_compute(p)
   for i = 1, p.count do
     sentiment, relevance, published, pos = unpack_item('<ddd', items, pos)
     if not (sentiment >= -1 and sentiment <= 1 and relevance >= 0 and relevance <= 1
-        and published >= 0 and published <= latest and published <= MAX_EPOCH_MS and published % 1 == 0) then
+        and published >= MIN_EPOCH_MS and published <= latest and published <= MAX_EPOCH_MS and published % 1 == 0) then
       news_item_error(i, p, sentiment, relevance, published)
     end
     local age_minutes = now - published

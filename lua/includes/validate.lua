@@ -87,9 +87,11 @@ local function check_packed(s, field, width, max_points)
   return count
 end
 
+-- MIN_EPOCH_MS is declared by epoch.lua, which the scripts that take times include.
 local function check_epoch_ms(field, t)
-  if not (t >= 0 and t <= MAX_EPOCH_MS and t == math.floor(t)) then
-    invalid(field, 'must be whole epoch milliseconds')
+  if not (t >= MIN_EPOCH_MS and t <= MAX_EPOCH_MS and t == math.floor(t)) then
+    local seconds = t >= 0 and t < MIN_EPOCH_MS and ' (a time in seconds?)' or ''
+    invalid(field, 'must be whole epoch milliseconds from ' .. MIN_EPOCH_MS .. ' (2000-01-01 UTC) on, got ' .. string.format('%.17g', t) .. seconds)
   end
 end
 

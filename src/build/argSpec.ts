@@ -138,7 +138,7 @@ function luaArgCheck(arg: ArgSpec): string[] {
     case "price":
       return [`${field} = parse_price(s, ${name})`];
     case "epoch_ms":
-      return [...plainDecimal(name), `if not (x >= 0 and x <= MAX_EPOCH_MS and x % 1 == 0) then check_epoch_ms(${name}, x) end`, `${field} = x`];
+      return [...plainDecimal(name), `if not (x >= MIN_EPOCH_MS and x <= MAX_EPOCH_MS and x % 1 == 0) then check_epoch_ms(${name}, x) end`, `${field} = x`];
     case "flag":
       return [`if s == '1' then ${field} = true elseif s == '0' then ${field} = false else invalid(${name}, "must be '0' or '1', got " .. shown(s)) end`];
     case "enum":

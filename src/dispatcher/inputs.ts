@@ -7,7 +7,7 @@ import { type ARG_NAMES, SCRIPTS, type ScriptName } from "../generated/scripts.j
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { InvalidInputError, shownValue } from "../core/errors.js";
 import { type PackedPoints, priceToUnits } from "../core/units.js";
-import { MAX_POINTS, MAX_PRICE, MAX_VOLUME } from "./limits.js";
+import { MAX_POINTS, MAX_PRICE, MAX_VOLUME, MIN_EPOCH_MS } from "./limits.js";
 
 /** Formats a zod path as the field name the Lua uses: `bars[3].high`. */
 export function fieldName(path: readonly PropertyKey[]): string {
@@ -168,8 +168,15 @@ export function rangeSchema(min: number, max: number, open: { min?: boolean; max
 
 export const sideSchema = z.enum(["long", "short"], { error: "must be 'long' or 'short'" });
 
-/** Whole epoch milliseconds (exact in a double). */
-export const epochMsSchema = integerSchema(0, 9e15);
+/** Whole epoch milliseconds (exact in a double), from {@link MIN_EPOCH_MS} (2000-01-01 UTC) on. */
+export const epochMsSchema = (() => {
+  const error = (issue: { input?: unknown }) => {
+    const { input } = issue;
+    const seconds = typeof input === "number" && input >= 0 && input < MIN_EPOCH_MS ? " (a time in seconds?)" : "";
+    return `must be whole epoch milliseconds from ${MIN_EPOCH_MS} (2000-01-01 UTC) on, got ${shownValue(input)}${seconds}`;
+  };
+  return z.number({ error }).int({ error }).gte(MIN_EPOCH_MS, { error }).lte(9e15, { error });
+})();
 
 /** ARGV text of an optional number: '' when absent. */
 export function optionalArg(value: number | undefined): string {

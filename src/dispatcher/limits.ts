@@ -23,6 +23,11 @@ export const MAX_SERIES_POINTS_PER_CALL = LIMITS.MAX_SERIES_POINTS;
 export const MAX_ATR_PERIOD = LIMITS.MAX_ATR_PERIOD;
 /** The longest RSI period (the shortest is 2). */
 export const MAX_RSI_PERIOD = LIMITS.MAX_RSI_PERIOD;
+/**
+ * The earliest time the scripts take, 2000-01-01 UTC in epoch milliseconds: a time sent in
+ * seconds lies far below it, and read as milliseconds would fall in January 1970.
+ */
+export const MIN_EPOCH_MS = LIMITS.MIN_EPOCH_MS;
 /** News items one call takes. */
 export const MAX_NEWS_ITEMS = LIMITS.MAX_NEWS_ITEMS;
 

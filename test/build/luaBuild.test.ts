@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildAll, buildScript, dropUnusedFunctions, LuaBuildError } from "../../src/build/luaBuild.js";
-import { SCRIPTS } from "../../src/generated/scripts.js";
+import { LIMITS, SCRIPTS } from "../../src/generated/scripts.js";
 import { thrown } from "../support/thrown.js";
 
 const LUA = "/lua";
@@ -96,6 +96,15 @@ describe("lua build", () => {
       const names = [...code.matchAll(/^local function ([A-Za-z_]\w*)\(/gm)].map((m) => m[1] as string);
       const unused = names.filter((name) => (code.match(new RegExp(`(?<!\\w)${name}(?!\\w)`, "g")) ?? []).length < 2);
       expect({ script: script.name, unused }).toEqual({ script: script.name, unused: [] });
+    }
+  });
+
+  it("declares every limit a built script names: a limit of an include it lacks (epoch.lua's MIN_EPOCH_MS) would be nil at run time", () => {
+    for (const script of SCRIPTS) {
+      const code = script.source.replace(/(^|\s)--.*$/gm, "$1");
+      const named = Object.keys(LIMITS).filter((name) => new RegExp(`(?<!\\w)${name}(?!\\w)`).test(code));
+      const undeclared = named.filter((name) => !code.includes(`local ${name} = `));
+      expect({ script: script.name, undeclared }).toEqual({ script: script.name, undeclared: [] });
     }
   });
 });

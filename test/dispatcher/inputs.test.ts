@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { InvalidInputError } from "../../src/core/errors.js";
-import { finiteSchema, integerSchema, parseInput, rangeSchema } from "../../src/dispatcher/inputs.js";
+import { epochMsSchema, finiteSchema, integerSchema, parseInput, rangeSchema } from "../../src/dispatcher/inputs.js";
+import { MIN_EPOCH_MS } from "../../src/dispatcher/limits.js";
+import { LIMITS } from "../../src/generated/scripts.js";
 
 /** The message parseInput gives `value` under `schema`, or undefined when it passes. */
 function refusal(schema: z.ZodType, value: unknown): string | undefined {
@@ -38,5 +40,18 @@ describe("number schemas", () => {
     expect(refusal(schema, Infinity)).toBe("x: must be a finite number, got Infinity");
     expect(refusal(schema, 1)).toBeUndefined();
     expect(refusal(rangeSchema(0, 1, { max: true }), 1)).toBe("x: must be in [0, 1)");
+  });
+
+  it("take times as epoch milliseconds from 2000 on, and say so of a time in seconds", () => {
+    expect(MIN_EPOCH_MS).toBe(LIMITS.MIN_EPOCH_MS); // the scripts' own floor (lua/includes/epoch.lua)
+    expect(MIN_EPOCH_MS).toBe(Date.UTC(2000, 0, 1));
+    const seconds = 1_764_215_100; // 2025-11-27 09:15 IST, in seconds
+    expect(refusal(epochMsSchema, seconds)).toBe(`x: must be whole epoch milliseconds from ${MIN_EPOCH_MS} (2000-01-01 UTC) on, got ${seconds} (a time in seconds?)`);
+    expect(refusal(epochMsSchema, MIN_EPOCH_MS - 1)).toMatch(/\(a time in seconds\?\)$/);
+    expect(refusal(epochMsSchema, -1)).toBe(`x: must be whole epoch milliseconds from ${MIN_EPOCH_MS} (2000-01-01 UTC) on, got -1`);
+    expect(refusal(epochMsSchema, seconds * 1000 + 0.5)).toMatch(/^x: must be whole epoch milliseconds/);
+    expect(refusal(epochMsSchema, 9e15 + 2)).toMatch(/^x: must be whole epoch milliseconds/);
+    expect(refusal(epochMsSchema, MIN_EPOCH_MS)).toBeUndefined();
+    expect(refusal(epochMsSchema, seconds * 1000)).toBeUndefined();
   });
 });

@@ -106,8 +106,14 @@ describe("raw EVALSHA with bad arguments", () => {
     ["position_size", "nan risk", ["100000", "nan", "100", "97", "1", "", "", "", "0.5"], "risk"],
     ["position_size", "entry equal to stop", ["100000", "0.01", "100", "100", "1", "", "", "", "0.5"], "stop"],
     ["position_size", "fractional lot size", ["100000", "0.01", "100", "97", "7.5", "", "", "", "0.5"], "lot_size"],
-    ["news_boost", "sentiment above 1", ["long", "1000", "60", "1440", "0.15", "5000", packDoubles([[2, 1, 0]], 3)], "items[0].sentiment"],
-    ["news_boost", "item from the future", ["long", "1000", "60", "1440", "0.15", "5000", packDoubles([[0.5, 1, 99_000]], 3)], "items[0].published_at"],
+    ["news_boost", "sentiment above 1", ["long", `${TS}`, "60", "1440", "0.15", "5000", packDoubles([[2, 1, TS]], 3)], "items[0].sentiment"],
+    ["news_boost", "item from the future", ["long", `${TS}`, "60", "1440", "0.15", "5000", packDoubles([[0.5, 1, TS + 99_000]], 3)], "items[0].published_at"],
+    // a time in seconds would read as January 1970 (every news item decades old, every session one day)
+    ["news_boost", "now in seconds", ["long", `${TS / 1000}`, "60", "1440", "0.15", "5000", ""], "now"],
+    ["news_boost", "an item published in seconds", ["long", `${TS}`, "60", "1440", "0.15", "5000", packDoubles([[0.5, 1, TS / 1000]], 3)], "items[0].published_at"],
+    ["stream_update", "a tick's ts in seconds (the fast path's form)", ["14", "14", `${TS / 1000}`, "1", "100", "5", "", "", "", ""], "ts"],
+    ["stream_update", "a bar's ts in seconds", ["14", "14", `${TS / 1000}`, "1", "", "5", "101", "99", "100", ""], "ts"],
+    ["stream_update_many", "a ts in seconds", ["14", "14", updates([goodTick, { ts: TS / 1000 }])], "updates[1].ts"],
     ["news_boost", "padded now", ["long", " 5 ", "60", "1440", "0.15", "5000", ""], "now"],
     ["confidence", "base 1", ["1", "", "0", "0.15", "0.5", "0.75", "0.05", "0.95"], "base_confidence"],
     ["confidence", "boost beyond max", ["0.5", "", "0.3", "0.15", "0.5", "0.75", "0.05", "0.95"], "boost"],
@@ -132,6 +138,7 @@ describe("raw EVALSHA with bad arguments", () => {
     ["dispatch", "neither an ATR nor bars", dispatchArgs({}), "atr"],
     ["dispatch", "an ATR period without bars", dispatchArgs({ atr_period: "14" }), "bars"],
     ["dispatch", "an ATR and bars", dispatchArgs({ atr: "2", bars: goodBars }), "bars"],
+    ["dispatch", "now in seconds", dispatchArgs({ atr: "2", now: `${TS / 1000}` }), "now"],
     ["dispatch", "an ATR and an ATR period", dispatchArgs({ atr: "2", atr_period: "2", bars: goodBars }), "atr_period"],
     // longer than MAX_ARG_TEXT: refused before any pattern reads it (a megabyte of zeros took 15-90 ms)
     ["stop_loss", "an ATR of 300 digits", ["long", "100", `2.${"0".repeat(300)}`, "1.5", "0.05", "", "", ""], "atr"],
@@ -183,7 +190,7 @@ describe("raw EVALSHA with bad arguments", () => {
     expect(await keyCount()).toBe(0);
   });
 
-  it("stream_update stores a ts or seq of '-0' as 0, the bytes stream_update_many stores", async () => {
+  it("stream_update stores a seq of '-0' as 0, the bytes stream_update_many stores", async () => {
     const bar = (ts: string, seq: string) => [ts, seq, "", "5", "101", "99", "100", ""];
     const stateOf = async (symbol: string, args: string[]) => {
       const script = SCRIPTS.find((s) => s.name === "stream_update")!;
@@ -191,7 +198,7 @@ describe("raw EVALSHA with bad arguments", () => {
       await redis.evalsha(script.sha1, 3, ...keys, "14", "14", ...args);
       return redis.getBuffer(keys[0] as string);
     };
-    expect(await stateOf("NEGZERO", bar("-0", "-0"))).toEqual(await stateOf("ZERO", bar("0", "0")));
+    expect(await stateOf("NEGZERO", bar(`${TS}`, "-0"))).toEqual(await stateOf("ZERO", bar(`${TS}`, "0")));
     await redis.flushall();
   });
 
@@ -229,7 +236,7 @@ function dispatchArgs(changed: Record<string, string | Buffer>): (string | Buffe
     side: "long", entry: "100", atr: "", multiplier: "1.5", tick: "0.05", min_fraction: "", max_fraction: "", reward_ratio: "",
     base_confidence: "0.6", volume_ratio: "", max_boost: "0.15", volume_weight: "0.5", news_weight: "0.75", min_confidence: "0.05", max_confidence: "0.95",
     capital: "100000", risk: "0.01", lot_size: "1", max_lots: "", max_exposure: "", confidence_floor: "0.5",
-    now: "1000", half_life_minutes: "60", window_minutes: "1440", clock_skew_ms: "5000", items: "", atr_period: "", bars: "",
+    now: `${TS}`, half_life_minutes: "60", window_minutes: "1440", clock_skew_ms: "5000", items: "", atr_period: "", bars: "",
   };
   return ARG_NAMES.dispatch.map((name) => changed[name] ?? (good[name] as string));
 }

@@ -364,6 +364,17 @@ describe("streaming ATR, RSI and VWAP", () => {
     await Promise.all(updates);
   });
 
+  it("refuses a ts in seconds before anything is sent, naming it: read as milliseconds it is January 1970", async () => {
+    const symbol = freshSymbol("SECONDS");
+    const error = await streaming.update({ symbol, ts: Math.floor(OPEN / 1000), seq: 0, price: 100, volume: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("ts");
+    expect((error as InvalidInputError).message).toMatch(/\(a time in seconds\?\)$/);
+    const [many] = await streaming.updateMany([{ symbol, ts: Math.floor(OPEN / 1000), seq: 0, price: 100, volume: 1 }]);
+    expect(!many!.ok && many!.error instanceof InvalidInputError && many!.error.field).toBe("ts");
+    expect(await redis.exists(indicatorKey("vwap", symbol))).toBe(0);
+  });
+
   it("reads a snapshot of one symbol and of many in one round trip", async () => {
     const a = freshSymbol("SNAPA");
     const b = freshSymbol("SNAPB");

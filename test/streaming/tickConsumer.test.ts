@@ -110,6 +110,19 @@ describe("tick consumer", () => {
     expectClose(snapshot.vwap!.vwap, (await referenceOf(symbol)).vwap!.vwap, "vwap");
   });
 
+  it("dead-letters an entry whose ts is in seconds, saying so, and applies the next one", async () => {
+    const symbol = "SECONDS";
+    const stream = tickStreamKey(symbol);
+    await ticks.xadd(stream, "*", "price", "100.05", "volume", "10", "ts", String(Math.floor(OPEN / 1000)));
+    await ticks.xadd(stream, "*", "price", "100.10", "volume", "10", "ts", String(OPEN + 1000));
+    const consumer = new TickConsumer(new Redis(url, { db: 4 }), dispatcher.streaming(), { symbols: [symbol], consumer: "t1", blockMs: 100 });
+    await consumer.ensureGroups();
+    expect(await consumer.runOnce()).toBe(1);
+    const dead = (await ticks.xrange(deadLetterKey(symbol), "-", "+")) as [string, string[]][];
+    expect(dead.map(([, f]) => f[3])).toEqual([expect.stringMatching(/^ts: must be whole epoch milliseconds from .*\(a time in seconds\?\)$/)]);
+    expect((await dispatcher.streaming().snapshot(symbol)).vwap!.points).toBe(1);
+  });
+
   it("claims what a vanished consumer left pending, after its idle time and before any newer entry", async () => {
     const symbol = "ORPHAN";
     const stream = tickStreamKey(symbol);

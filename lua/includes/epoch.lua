@@ -1,0 +1,2 @@
+-- Times are whole epoch milliseconds (validate.lua, check_epoch_ms), from MIN_EPOCH_MS on.
+-- @limit MIN_EPOCH_MS 946684800000 2000-01-01 UTC in ms: a time sent in seconds (about 1.8e9 in 2026) lies far below it; read as milliseconds it would fall in January 1970, every session of a year on one day and every news item decades old
