@@ -9,10 +9,11 @@ import { Cluster, ReplyError, type Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { isRedirection, runKeyed } from "../cluster/pipeline.js";
 import { ConfigurationError, InvalidInputError, MathDispatcherError, replyErrorOf } from "../core/errors.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
-import { type CallOptions, ResilientRedis, type ResilientRedisOptions } from "../redis/ResilientRedis.js";
+import { type CallOptions, RESILIENT_REDIS_OPTIONS, ResilientRedis, type ResilientRedisOptions } from "../redis/ResilientRedis.js";
 import { StreamingIndicators, type StreamingOptions } from "./streaming.js";
 import { attempt, type BatchOutcome, type Prepared, requireArray, runPrepared, unwrap } from "./batch.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
@@ -25,6 +26,10 @@ import { ResultTier, type ResultTierOptions } from "./resultTier.js";
 import { decodeResult, type ResultMeta, scriptCall } from "./scriptFunction.js";
 import { type CallBudget, callBudget, checkCallOptions, roundTripWithin, type ScriptCall, type ScriptCallOptions, ScriptRunner, type ScriptRunnerOptions } from "./scriptRunner.js";
 import { type KeyReader, pipelineReader, readSignalInputs, type StoredSignalInputs } from "./signalInputs.js";
+
+const MATH_DISPATCHER_OPTIONS = optionNames<MathDispatcherOptions>({ hashTag: true, resultCache: true, scriptMode: true, readFrom: true });
+/** What `connect` takes besides those: the resilient client's policy (its connection comes from the target). */
+const CONNECT_OPTIONS = [...MATH_DISPATCHER_OPTIONS, ...RESILIENT_REDIS_OPTIONS.filter((name) => !["config", "connection", "cluster"].includes(name))];
 
 export type { BatchOutcome } from "./batch.js";
 export { type BatchCall, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";
@@ -110,6 +115,7 @@ export class MathDispatcher {
    * @throws ConfigurationError in cluster mode for `MATHD_DB_*` or `hashTag: false`.
    */
   constructor(client: ResilientRedis | Redis | Cluster, options: MathDispatcherOptions = {}) {
+    refuseUnknownOptions(options, MATH_DISPATCHER_OPTIONS);
     this.tier = options.resultCache ? new ResultTier(options.resultCache) : undefined; // its bounds checked first
     if (client instanceof ResilientRedis) {
       this.client = client;
@@ -145,9 +151,13 @@ export class MathDispatcher {
    * to a Redis Cluster with `{ cluster: [{ host, port }, ...] }` or `MATHD_CLUSTER_NODES`.
    * The options set the dispatcher (hash tags, result tier, `scriptMode`, `readFrom`) and the
    * client's policy (deadline, outage grace, retries, breaker). Close it with {@link MathDispatcher.close}.
-   * @throws ConfigurationError for a malformed `MATHD_CLUSTER_NODES`, or `MATHD_DB_*` in cluster mode.
+   * @throws ConfigurationError for a malformed `MATHD_CLUSTER_NODES`, `MATHD_DB_*` in cluster mode,
+   *   or a connection setting it does not have (`{ hots }`: "did you mean host?").
+   * @throws InvalidInputError for an option it does not have (`{ deadlinMs: 200 }`, a typo plain
+   *   JavaScript would otherwise drop, leaving the 2 s default).
    */
   static connect(target: string | ConnectTarget = {}, options: ConnectOptions = {}): MathDispatcher {
+    refuseUnknownOptions(options, CONNECT_OPTIONS);
     const { hashTag, resultCache, scriptMode, readFrom, ...policy } = options;
     const { cluster: given, ...config } = typeof target === "string" ? { url: target } : target;
     const explicit = typeof target === "string" || config.url !== undefined || config.host !== undefined;

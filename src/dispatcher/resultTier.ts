@@ -6,6 +6,7 @@
  */
 import { integer } from "../redis/config.js";
 import { DEFAULT_TTL_SECONDS } from "../redis/databases.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** Bounds of the in-process tier: positive whole numbers (a ConfigurationError names one that is not). */
 export interface ResultTierOptions {
@@ -40,6 +41,8 @@ function frozenCopy<T>(value: T): T {
   return value;
 }
 
+const RESULT_TIER_OPTIONS = optionNames<ResultTierOptions>({ maxEntries: true, maxBytes: true });
+
 export class ResultTier {
   private readonly held = new Map<string, Held>();
   private readonly maxEntries: number;
@@ -48,6 +51,7 @@ export class ResultTier {
 
   /** @throws ConfigurationError naming `resultCache.maxEntries` or `resultCache.maxBytes` when it is not a positive whole number. */
   constructor(options: ResultTierOptions) {
+    if (typeof options === "object" && options !== null) refuseUnknownOptions(options, RESULT_TIER_OPTIONS, "resultCache.");
     const bound = (name: keyof ResultTierOptions) => integer({ value: options?.[name] ?? null, setting: `resultCache.${name}` }, 1, Number.MAX_SAFE_INTEGER, 0);
     this.maxEntries = bound("maxEntries");
     this.maxBytes = bound("maxBytes");

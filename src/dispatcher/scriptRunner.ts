@@ -15,6 +15,7 @@
  */
 import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
 import { within } from "../core/within.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
 import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
@@ -36,10 +37,13 @@ export interface ScriptCallOptions extends CallOptions {
   store?: boolean;
 }
 
-/** A call's options, checked before anything is sent: an InvalidInputError names a bad one. */
+const CALL_OPTIONS = optionNames<ScriptCallOptions>({ deadlineMs: true, store: true });
+
+/** A call's options, checked before anything is sent: an InvalidInputError names a bad one, or one it does not have. */
 export function checkCallOptions(options: ScriptCallOptions | undefined): void {
   if (options === undefined || options === null) return;
-  if (typeof options !== "object") throw new InvalidInputError("options", `must be an object, got ${typeof options}`);
+  if (typeof options !== "object" || Array.isArray(options)) throw new InvalidInputError("options", `must be an object, got ${Array.isArray(options) ? "an array" : typeof options}`);
+  refuseUnknownOptions(options, CALL_OPTIONS);
   if (options.deadlineMs !== undefined) checkCallDeadline(options.deadlineMs);
   if (options.store !== undefined && typeof options.store !== "boolean") {
     throw new InvalidInputError("store", `must be true or false, got ${shownValue(options.store)}`);

@@ -50,6 +50,7 @@ import {
 } from "../core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, refusedDatabase, resolveRedisConfig, toConnectionError } from "./config.js";
 import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 import type { DatabaseName } from "./databases.js";
 
 /** Settings of a {@link ResilientRedis}: the connection, and the timeout, retry and circuit-breaker policy. */
@@ -83,6 +84,21 @@ export interface ResilientRedisOptions {
   /** How long the circuit stays open. Default 500 ms. */
   halfOpenAfterMs?: number;
 }
+
+/** The names of {@link ResilientRedisOptions}, checked at run time (a typo in plain JavaScript is refused, not ignored). */
+export const RESILIENT_REDIS_OPTIONS = optionNames<ResilientRedisOptions>({
+  config: true,
+  connection: true,
+  cluster: true,
+  deadlineMs: true,
+  outageGraceMs: true,
+  maxRetries: true,
+  initialDelayMs: true,
+  maxDelayMs: true,
+  offlineQueueLimit: true,
+  breakerThreshold: true,
+  halfOpenAfterMs: true,
+});
 
 /** Options of one call. */
 export interface CallOptions {
@@ -253,6 +269,7 @@ export class ResilientRedis extends EventEmitter {
 
   constructor(private readonly options: ResilientRedisOptions = {}) {
     super();
+    refuseUnknownOptions(options, RESILIENT_REDIS_OPTIONS);
     if (options.cluster) {
       refuseDatabaseSettings(process.env, options.connection?.options.db);
       if (options.connection) throw new ConfigurationError("connection", "give a cluster or a connection, not both");

@@ -20,6 +20,7 @@ import { readFileSync } from "node:fs";
 import type { Redis, RedisOptions } from "ioredis";
 import { ConfigurationError, ConnectionError, type ConnectionFailure, isNotNowReply } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
+import { optionNames, unknownOption, unknownOptionReason } from "../core/options.js";
 
 /** PEM material for TLS: a file path, or the PEM bytes themselves. */
 export type TlsMaterial = string | Buffer;
@@ -60,6 +61,15 @@ export interface RedisConfigInput {
   databases?: Partial<Record<DatabaseName, number>>;
   /** Per-command timeout. */
   commandTimeoutMs?: number;
+}
+
+const REDIS_CONFIG_SETTINGS = optionNames<RedisConfigInput>({ url: true, host: true, port: true, username: true, password: true, tls: true, databases: true, commandTimeoutMs: true });
+const TLS_SETTINGS = optionNames<TlsInput>({ ca: true, cert: true, key: true, servername: true });
+
+/** A ConfigurationError naming the first setting of `given` that is not in `known` (a typo in plain JavaScript). */
+function refuseUnknownSettings(given: object, known: readonly string[], prefix: string): void {
+  const name = unknownOption(given, known);
+  if (name !== undefined) throw new ConfigurationError(`${prefix}${name}`, unknownOptionReason(name, known, "setting"));
 }
 
 /** Validated settings. */
@@ -201,6 +211,9 @@ function tlsWanted(input: RedisConfigInput, url: { tls: boolean } | undefined, e
 
 /** Resolves and validates the settings; throws ConfigurationError naming the bad setting. */
 export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env): RedisConfig {
+  refuseUnknownSettings(input, REDIS_CONFIG_SETTINGS, "");
+  if (typeof input.databases === "object" && input.databases !== null) refuseUnknownSettings(input.databases, Object.keys(DATABASES), "databases.");
+  if (typeof input.tls === "object" && input.tls !== null) refuseUnknownSettings(input.tls, TLS_SETTINGS, "tls.");
   // each setting: the option, the option URL, the environment variable, the environment URL, a default
   const optionUrl = input.url === undefined ? undefined : parseUrl({ value: input.url, setting: "url" });
   const envUrl = env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
