@@ -222,24 +222,26 @@ async function execHealing(
 ): Promise<Outcome[]> {
   const order = calls.map(orderKeyOf);
   const outcomes = await execInWaves(target, commands, roundTrip, order);
-  return healMissing(catalog, target, calls, commands, heal, roundTrip, order, outcomes);
+  return healMissing({ catalog, target, calls, commands, heal, roundTrip, order }, outcomes);
+}
+
+/** What {@link healMissing} sends again, where, and how it heals: a run's calls with their commands and order keys. */
+interface HealingRun {
+  catalog: Catalog;
+  target: Target;
+  calls: readonly ScriptCall[];
+  commands: readonly Command[];
+  heal: Heal;
+  roundTrip: RoundTrip;
+  order: readonly (OrderKey | undefined)[];
 }
 
 /**
- * Of `outcomes` (of `calls` on `target`, in `order`), those that met "scripts missing" are sent
- * again, only those, after `heal` loaded their scripts on the node that answered, until none is
- * missing or {@link HEAL_ROUNDS} passed; `outcomes` is updated in place and returned.
+ * Of `outcomes` (of the run's calls), those that met "scripts missing" are sent again, only
+ * those, after `heal` loaded their scripts on the node that answered, until none is missing or
+ * {@link HEAL_ROUNDS} passed; `outcomes` is updated in place and returned.
  */
-async function healMissing(
-  catalog: Catalog,
-  target: Target,
-  calls: readonly ScriptCall[],
-  commands: readonly Command[],
-  heal: Heal,
-  roundTrip: RoundTrip,
-  order: readonly (OrderKey | undefined)[],
-  outcomes: Outcome[],
-): Promise<Outcome[]> {
+async function healMissing({ catalog, target, calls, commands, heal, roundTrip, order }: HealingRun, outcomes: Outcome[]): Promise<Outcome[]> {
   for (let round = 1; round <= HEAL_ROUNDS; round++) {
     // a streaming update overtaken by a later one of its symbol is not resent: its outcome says so
     const retry = resendable(
@@ -328,7 +330,8 @@ export class StandaloneScriptTransport implements ScriptTransport {
     let outcome = await execOne(this.redis, command, roundTrip);
     if (!outcome.ok && this.catalog.missing(outcome.error)) {
       const heal = (scripts: string[]) => this.catalog.loadOn(this.redis, scripts, roundTrip);
-      [outcome] = (await healMissing(this.catalog, this.redis, [call], [command], heal, roundTrip, [orderKeyOf(call)], [outcome])) as [Outcome];
+      const run = { catalog: this.catalog, target: this.redis, calls: [call], commands: [command], heal, roundTrip, order: [orderKeyOf(call)] };
+      [outcome] = (await healMissing(run, [outcome])) as [Outcome];
     }
     if (!outcome.ok) throw outcome.error;
     return outcome.reply;
