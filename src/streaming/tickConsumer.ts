@@ -30,6 +30,7 @@ import { DATABASES } from "../redis/databases.js";
 import { CLAIM_PAGE, PENDING_PAGE, READ_GROUP_PAGE } from "../redis/pageSizes.js";
 import type { BatchOutcome } from "../dispatcher/batch.js";
 import type { StreamingIndicators, StreamUpdateInput, StreamUpdateResult } from "../dispatcher/streaming.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /**
  * The consumer name used when none is given: `mathd@<host name>`. It is stable across restarts
@@ -77,6 +78,18 @@ export interface TickConsumerOptions extends KeyOptions {
 
 /** Pause after an empty pass on a cluster, where reads do not block. */
 const CLUSTER_POLL_MS = 50;
+
+const TICK_CONSUMER_OPTIONS = optionNames<TickConsumerOptions>({
+  symbols: true,
+  hashTag: true,
+  group: true,
+  consumer: true,
+  count: true,
+  blockMs: true,
+  claimIdleMs: true,
+  retryDelayMs: true,
+  database: true,
+});
 
 /** What the consumer did since it was created. */
 export interface ConsumerCounters {
@@ -224,6 +237,7 @@ export class TickConsumer extends EventEmitter {
     private readonly options: TickConsumerOptions,
   ) {
     super();
+    refuseUnknownOptions(options, TICK_CONSUMER_OPTIONS);
     if (ticks.isCluster && !options.hashTag) {
       throw new InvalidInputError("hashTag", "a consumer on a Redis Cluster needs hashTag: true (ticks:{SYMBOL})");
     }

@@ -1,8 +1,10 @@
+import { Redis } from "ioredis";
 import { describe, expect, inject, it } from "vitest";
 import { ConfigurationError, InvalidInputError } from "../../src/core/errors.js";
 import { unknownOptionReason } from "../../src/core/options.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
+import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { thrown } from "../support/thrown.js";
 
 describe("option names", () => {
@@ -25,6 +27,9 @@ describe("option names", () => {
     expect(refused(() => MathDispatcher.connect(url, { hashtag: true } as never)).field).toBe("hashtag");
     expect(refused(() => MathDispatcher.connect(url, { resultCache: { maxEntry: 10, maxBytes: 1000 } } as never)).field).toBe("resultCache.maxEntry");
     expect(refused(() => new ResilientRedis({ breakerTreshold: 3 } as never)).message).toBe("breakerTreshold: unknown option; did you mean breakerThreshold?");
+    const ticks = new Redis(url, { db: 4, lazyConnect: true });
+    expect(refused(() => new TickConsumer(ticks, {} as never, { symbols: ["NIFTY"], blockMS: 100 } as never)).message).toBe("blockMS: unknown option; did you mean blockMs?");
+    ticks.disconnect();
 
     const math = MathDispatcher.connect(url);
     try {
