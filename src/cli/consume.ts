@@ -74,7 +74,9 @@ class ProblemLog {
     this.since = Date.now();
     this.repeats = 0;
     if (key === "connection") {
-      this.say("error", "unreachable", `redis at ${this.address} unreachable (${failure}: ${message}); retrying until it answers (at the start, for ${START_TIMEOUT_MS / 1000} s), logged once`, {
+      // a server that is up but answers late or BUSY (another client's long script) is not unreachable: the on-call reads this line first
+      const state = failure === "busy" ? "is busy" : failure === "timeout" ? "does not answer in time" : "unreachable";
+      this.say("error", "unreachable", `redis at ${this.address} ${state} (${failure}: ${message}); retrying until it answers (at the start, for ${START_TIMEOUT_MS / 1000} s), logged once`, {
         address: this.address,
         failure,
         message,

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { consume, START_TIMEOUT_MS } from "../../src/cli/consume.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
-import { ownRedis } from "../support/redis.js";
+import { holdServer, ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
 
 const url = inject("redisUrl");
@@ -20,7 +20,8 @@ const client = (target: string, db: number) => {
 afterAll(() => clients.forEach((c) => c.disconnect()));
 
 /** Runs `mathd consume` as a child until `until` holds, then SIGTERM; resolves to its output. */
-async function runCli(args: string[], env: NodeJS.ProcessEnv, until: () => Promise<boolean>) {
+/** Runs `mathd consume` until `until` (given the output so far) says so, then stops it with SIGTERM. */
+async function runCli(args: string[], env: NodeJS.ProcessEnv, until: (output: { stdout: string; stderr: string }) => Promise<boolean>) {
   const child = spawn(process.execPath, ["--import", "tsx", cli, "consume", ...args], { env: { ...process.env, ...env } });
   let stdout = "";
   let stderr = "";
@@ -28,7 +29,7 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv, until: () => Promi
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.once("exit", r));
   try {
-    await waitUntil(until, "the consumer got there", 30_000);
+    await waitUntil(() => until({ stdout, stderr }), "the consumer got there", 30_000);
   } finally {
     child.kill("SIGTERM");
     // a child that ignores SIGTERM (the bug this guards against) must not outlive the test
@@ -106,6 +107,31 @@ describe("mathd consume", () => {
     expect(run.stderr).toContain(`redis at 127.0.0.1:${port} unreachable (refused`);
     expect(run.stderr).toContain(`mathd consume: Redis at 127.0.0.1:${port}: refused: not connected within ${START_TIMEOUT_MS} ms of the start`);
     expect(run.code).toBe(2);
+  }, 30_000);
+
+  it("held by another client's long script, logs the server as busy or late, not unreachable, then recovered", async () => {
+    const server = await ownRedis();
+    const admin = new Redis(server.url);
+    try {
+      await admin.config("SET", "busy-reply-threshold", "50");
+      let held = false;
+      const blocker = new Redis(server.url);
+      const run = await runCli(["--url", server.url, "--symbols", "NIFTY"], {}, async ({ stdout, stderr }) => {
+        if (!held && /^consuming /m.test(stdout)) {
+          held = true;
+          await holdServer(blocker, 2500); // its reply comes once the script ends
+        }
+        return held && /answers again after/.test(stdout + stderr);
+      });
+      blocker.disconnect();
+      const problem = run.stderr.split("\n").find((line) => line.includes(`redis at ${server.url.replace("redis://", "")}`)) ?? "";
+      expect(problem).toMatch(/ (is busy \(busy|does not answer in time \(timeout): /);
+      expect(run.stderr).not.toMatch(/unreachable \((busy|timeout)/);
+      expect(run.stdout + run.stderr).toMatch(/answers again after/);
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
   }, 30_000);
 
   it("with a wrong password exits 2 at once: it would never heal by itself", async () => {
