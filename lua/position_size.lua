@@ -1,7 +1,7 @@
 #!lua
 -- @name position_size
--- @version 2.0.0
--- @key cache_key         pattern_cache:position_size:v2.0.0:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 2.0.1
+-- @key cache_key         pattern_cache:position_size:v2.0.1:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg capital           num(0,MAX_CAPITAL]  account capital in rupees
 -- @arg risk              num(0,1]  fraction of capital risked per trade
 -- @arg entry             price  entry price

@@ -66,7 +66,7 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
   local period, rsi_period = digits + 0, rsi_digits + 0
   ts, seq, volume = ts + 0, seq + 0, volume + 0
   if price and price >= 1 and price <= MAX_PRICE_UNITS and period <= MAX_ATR_PERIOD and rsi_period >= 2 and rsi_period <= MAX_RSI_PERIOD
-      and ts >= MIN_EPOCH_MS and ts <= 9e15 and seq <= 9e15 and volume <= MAX_VOLUME then
+      and ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and seq <= 9e15 and volume <= MAX_VOLUME then
     local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
     local a, v, r = stored[1], stored[2], stored[3]
     local p, bars, atr = period, 0, ''
@@ -135,10 +135,9 @@ check_arg_count(10)
 local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
 local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
 check_state_keys(period, rsi_period)
--- + 0 stores '-0' as 0, the bytes stream_update_many stores
-local ts = arg_number(3, 'ts') + 0
+local ts = arg_number(3, 'ts')
 check_epoch_ms('ts', ts)
-local seq = arg_integer(4, 'seq', 0, 9e15) + 0
+local seq = arg_integer(4, 'seq', 0, 9e15) + 0 -- + 0 stores '-0' as 0, the bytes stream_update_many stores
 -- read in their order, so that of arguments left out the first is named
 local price_text = arg_string(5, 'price')
 local volume = arg_integer(6, 'volume', 0, MAX_VOLUME)

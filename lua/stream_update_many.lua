@@ -39,7 +39,7 @@ local atr_text, rsi_value_text = atr.atr and fmt(atr.atr / PRICE_UNITS) or '', r
 for i = 1, a.updates_count do
   local ts, seq, volume, price, high, low, close
   ts, seq, volume, price, high, low, close, pos = struct.unpack('<ddddddd', data, pos)
-  ts, seq, volume = ts + 0, seq + 0, volume + 0 -- -0 becomes 0, as stream_update reads '0': the same stored bytes
+  seq, volume = seq + 0, volume + 0 -- -0 becomes 0, as stream_update reads '0': the same stored bytes
   if not (ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and ts % 1 == 0) then check_epoch_ms(update_name(i) .. '.ts', ts) end
   if not (seq >= 0 and seq <= 9e15 and seq % 1 == 0) then invalid(update_name(i) .. '.seq', 'must be a whole number in 0..9e15') end
   if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume(update_name(i) .. '.volume', volume) end

@@ -1,2 +1,7 @@
--- Times are whole epoch milliseconds (validate.lua, check_epoch_ms), from MIN_EPOCH_MS on.
--- @limit MIN_EPOCH_MS 946684800000 2000-01-01 UTC in ms: a time sent in seconds (about 1.8e9 in 2026) lies far below it; read as milliseconds it would fall in January 1970, every session of a year on one day and every news item decades old
+-- Times are whole epoch milliseconds in [MIN_EPOCH_MS, MAX_EPOCH_MS] (validate.lua, check_epoch_ms):
+-- 1970-04-26 to 2286-11-20. A time in seconds lies below that range until 2286, and one in
+-- microseconds above it from 1970-04-26 on; taken as milliseconds, seconds put a year of sessions
+-- on one day of 1970 and every news item decades back, and microseconds a tick in a far future
+-- after which every real one of its symbol is a duplicate until the state's TTL runs out.
+-- @limit MIN_EPOCH_MS 1e10 the earliest time taken, in epoch ms: any time in seconds before the year 2286 is below it
+-- @limit MAX_EPOCH_MS 1e13 the latest time taken, in epoch ms: any time in microseconds after 1970-04-26 is above it

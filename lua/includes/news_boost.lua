@@ -3,7 +3,6 @@
 -- max_boost, clock_skew_ms, items (per item '<ddd': sentiment in [-1, 1], relevance in [0, 1],
 -- published_at epoch ms; each item is checked in the loop).
 -- @include "validate"
--- @include "epoch"
 -- @include "format"
 -- @include "side"
 

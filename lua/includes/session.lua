@@ -1,6 +1,5 @@
 -- The trading-session rule, mirrored by src/market/session.ts: a tick belongs to the session of
 -- its IST date (IST is UTC+05:30 all year), and before 09:15 IST it is pre-open.
--- @include "epoch"
 local IST_OFFSET_MS = 19800000
 local DAY_MS = 86400000
 local SESSION_OPEN_MINUTE = 555 -- 09:15

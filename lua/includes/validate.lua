@@ -1,12 +1,11 @@
 -- Strict argument parsing. Redis's tonumber accepts 'inf', 'nan', '0x10' and ' 5 '; every number
 -- here must first match a plain decimal form, then be finite.
 -- @include "errors"
+-- @include "epoch"
 
 local function is_finite(x)
   return x == x and x ~= math.huge and x ~= -math.huge
 end
-
-local MAX_EPOCH_MS = 9e15 -- whole milliseconds stay exact in a double below 2^53
 
 -- @limit MAX_ARG_TEXT 256 bytes of any argument that is not binary: a number, bands, a chunk's state
 -- Every such argument is checked against it before any pattern reads it: a pattern costs Lua
@@ -87,11 +86,10 @@ local function check_packed(s, field, width, max_points)
   return count
 end
 
--- MIN_EPOCH_MS is declared by epoch.lua, which the scripts that take times include.
 local function check_epoch_ms(field, t)
   if not (t >= MIN_EPOCH_MS and t <= MAX_EPOCH_MS and t == math.floor(t)) then
-    local seconds = t >= 0 and t < MIN_EPOCH_MS and ' (a time in seconds?)' or ''
-    invalid(field, 'must be whole epoch milliseconds from ' .. MIN_EPOCH_MS .. ' (2000-01-01 UTC) on, got ' .. string.format('%.17g', t) .. seconds)
+    local unit = (t >= 0 and t < MIN_EPOCH_MS) and ' (a time in seconds?)' or (t > MAX_EPOCH_MS and t < math.huge) and ' (a time in microseconds?)' or ''
+    invalid(field, 'must be whole epoch milliseconds in ' .. MIN_EPOCH_MS .. '..' .. MAX_EPOCH_MS .. ', got ' .. string.format('%.17g', t) .. unit)
   end
 end
 

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { renderSessionChart, type SessionSeries, sessionSeries } from "../chart/sessionChart.js";
 import { InvalidInputError } from "../core/errors.js";
-import { parseInput } from "../dispatcher/inputs.js";
+import { epochMsSchema, parseInput } from "../dispatcher/inputs.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { streamUpdateSchema } from "../dispatcher/streaming.js";
 import type { MarketUpdate } from "../indicators/streaming.js";
@@ -30,6 +30,9 @@ function toUpdate(record: Record<string, unknown>, index: number, where: string)
   };
   const values = Object.fromEntries(FIELDS.map((f) => [f, number(f, record[f] ?? (f === "ts" ? record.time : undefined))]));
   if (values.ts === undefined) throw new DataError(`${where}: no ts (epoch ms or ISO time)`);
+  // the range the scripts take: a time in seconds would chart a session in 1970
+  const ts = epochMsSchema.safeParse(values.ts);
+  if (!ts.success) throw new DataError(`${where}: ts ${ts.error.issues[0]?.message ?? "is not epoch ms"}`);
   if (values.volume === undefined) throw new DataError(`${where}: no volume`);
   const isBar = values.high !== undefined || values.low !== undefined || values.close !== undefined;
   if (isBar && (values.high === undefined || values.low === undefined || values.close === undefined)) {

@@ -7,7 +7,7 @@ import { type ARG_NAMES, SCRIPTS, type ScriptName } from "../generated/scripts.j
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { InvalidInputError, shownValue } from "../core/errors.js";
 import { type PackedPoints, priceToUnits } from "../core/units.js";
-import { MAX_POINTS, MAX_PRICE, MAX_VOLUME, MIN_EPOCH_MS } from "./limits.js";
+import { MAX_EPOCH_MS, MAX_POINTS, MAX_PRICE, MAX_VOLUME, MIN_EPOCH_MS } from "./limits.js";
 
 /** Formats a zod path as the field name the Lua uses: `bars[3].high`. */
 export function fieldName(path: readonly PropertyKey[]): string {
@@ -168,14 +168,15 @@ export function rangeSchema(min: number, max: number, open: { min?: boolean; max
 
 export const sideSchema = z.enum(["long", "short"], { error: "must be 'long' or 'short'" });
 
-/** Whole epoch milliseconds (exact in a double), from {@link MIN_EPOCH_MS} (2000-01-01 UTC) on. */
+/** Whole epoch milliseconds in {@link MIN_EPOCH_MS}..{@link MAX_EPOCH_MS}, worded as the scripts word it (validate.lua, check_epoch_ms). */
 export const epochMsSchema = (() => {
   const error = (issue: { input?: unknown }) => {
     const { input } = issue;
-    const seconds = typeof input === "number" && input >= 0 && input < MIN_EPOCH_MS ? " (a time in seconds?)" : "";
-    return `must be whole epoch milliseconds from ${MIN_EPOCH_MS} (2000-01-01 UTC) on, got ${shownValue(input)}${seconds}`;
+    const unit =
+      typeof input !== "number" ? "" : input >= 0 && input < MIN_EPOCH_MS ? " (a time in seconds?)" : input > MAX_EPOCH_MS && input < Infinity ? " (a time in microseconds?)" : "";
+    return `must be whole epoch milliseconds in ${MIN_EPOCH_MS}..${MAX_EPOCH_MS}, got ${shownValue(input)}${unit}`;
   };
-  return z.number({ error }).int({ error }).gte(MIN_EPOCH_MS, { error }).lte(9e15, { error });
+  return z.number({ error }).int({ error }).gte(MIN_EPOCH_MS, { error }).lte(MAX_EPOCH_MS, { error });
 })();
 
 /** ARGV text of an optional number: '' when absent. */

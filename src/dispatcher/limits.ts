@@ -24,10 +24,13 @@ export const MAX_ATR_PERIOD = LIMITS.MAX_ATR_PERIOD;
 /** The longest RSI period (the shortest is 2). */
 export const MAX_RSI_PERIOD = LIMITS.MAX_RSI_PERIOD;
 /**
- * The earliest time the scripts take, 2000-01-01 UTC in epoch milliseconds: a time sent in
- * seconds lies far below it, and read as milliseconds would fall in January 1970.
+ * The earliest and the latest time the scripts take, in epoch milliseconds (1970-04-26 and
+ * 2286-11-20): a time in seconds lies below the range and one in microseconds above it
+ * (lua/includes/epoch.lua says why that matters).
  */
 export const MIN_EPOCH_MS = LIMITS.MIN_EPOCH_MS;
+/** See {@link MIN_EPOCH_MS}. */
+export const MAX_EPOCH_MS = LIMITS.MAX_EPOCH_MS;
 /** News items one call takes. */
 export const MAX_NEWS_ITEMS = LIMITS.MAX_NEWS_ITEMS;
 

@@ -48,9 +48,14 @@ function parseNews(key: string, text: string, request: SignalInputRequest): News
   }
   const parsed = storedNewsSchema.safeParse(json);
   const items = parsed.success ? parsed.data : undefined;
-  const bad = items ? items.findIndex((item) => !newsItemSchema.safeParse(item).success) : 0;
+  const checked = items?.map((item) => newsItemSchema.safeParse(item));
+  const bad = checked ? checked.findIndex((c) => !c.success) : 0;
   if (!items || bad >= 0) {
-    throw new StoredDataError(key, `item ${bad} is not { sentiment in [-1, 1], relevance in [0, 1], published_at epoch ms }`);
+    // what is wrong with it, where there is an item to say it of (a published_at in seconds, say)
+    const issue = checked?.[bad]?.error?.issues[0];
+    const field = issue?.path.map((name) => (name === "publishedAt" ? "published_at" : String(name))).join(".");
+    const why = issue ? `: ${field} ${issue.message}` : "";
+    throw new StoredDataError(key, `item ${bad} is not { sentiment in [-1, 1], relevance in [0, 1], published_at epoch ms }${why}`);
   }
   if (items.length > MAX_NEWS_ITEMS) throw new StoredDataError(key, `holds ${items.length} items, at most ${MAX_NEWS_ITEMS} are allowed`);
   const future = items.findIndex((item) => item.publishedAt > request.time + request.clockSkewMs);

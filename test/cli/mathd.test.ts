@@ -123,6 +123,12 @@ describe("errors in one line", () => {
     await writeFile(bad, "ts,price,volume\n1795578300000,100,5\n1795578301000,abc,5\n");
     const malformed = await mathd("chart", "--input", bad);
     expect(malformed).toMatchObject({ code: 65, stderr: `mathd chart: ${bad}: line 3: price is not a number: "abc"\n` });
+    // a time in seconds would chart a session in 1970: refused as the scripts refuse it
+    const seconds = join(dir, "seconds.csv");
+    await writeFile(seconds, "ts,price,volume\n1795578300,100,5\n1795578360,101,5\n");
+    const inSeconds = await mathd("chart", "--input", seconds);
+    expect(inSeconds.code).toBe(65);
+    expect(inSeconds.stderr).toMatch(/^mathd chart: .*seconds\.csv: line 2: ts must be whole epoch milliseconds in \d+\.\.\d+, got 1795578300 \(a time in seconds\?\)\n$/);
     // an output that cannot be written is not a missing input
     const unwritable = await mathd("chart", "--input", sample, "--out", join(dir, "no-such-dir", "x.svg"));
     expect(unwritable.code).toBe(73);

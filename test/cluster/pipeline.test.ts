@@ -8,7 +8,7 @@ import { type Command, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves 
 // update of the same symbol overtook, since a resent one would land behind it and be dropped.
 describe("resendable", () => {
   const update = (symbol: string) => orderKeyOf({ script: "stream_update", keys: [`indicator:atr14:${symbol}`, `indicator:vwap:${symbol}`, `indicator:rsi14:${symbol}`], args: [] });
-  const atr = orderKeyOf({ script: "atr", keys: ["pattern_cache:atr:v3.0.0:NIFTY:0"], args: [] });
+  const atr = orderKeyOf({ script: "atr", keys: ["pattern_cache:atr:v3.0.1:NIFTY:0"], args: [] });
   const turnedAway = (): Outcome => ({ ok: false, error: new Error("NOSCRIPT No matching script") });
   const answered = (): Outcome => ({ ok: true, reply: [] });
 

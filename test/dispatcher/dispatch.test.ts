@@ -124,6 +124,14 @@ describe("dispatch", () => {
     expect(outcomes[3]!.ok && outcomes[3]!.value.stop.stop).toBe(98);
   });
 
+  it("says why stored news is refused: a published_at in seconds is named, with the range", async () => {
+    await newsDb.set(newsLatestKey("SECNEWS"), JSON.stringify([{ sentiment: 0.5, relevance: 1, published_at: Math.floor(TIME / 1000) }]));
+    const signal: Signal = { symbol: "SECNEWS", side: "long", entry: 100, time: TIME, baseConfidence: 0.6, atr: 2, account: { ...account, lotSize: 1 } };
+    const error = await dispatcher.dispatch(signal).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoredDataError);
+    expect((error as Error).message).toMatch(/item 0 is not .*: published_at must be whole epoch milliseconds in 10000000000\.\.10000000000000, got \d+ \(a time in seconds\?\)$/);
+  });
+
   const validation: [string, object, string][] = [
     ["a side other than long or short", { side: "buy" }, "side"],
     ["both atr and atrBars", { atrBars: { period: 2, bars: [] } }, "atrBars.bars"],

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { epochMsSchema, finiteSchema, integerSchema, parseInput, rangeSchema } from "../../src/dispatcher/inputs.js";
-import { MIN_EPOCH_MS } from "../../src/dispatcher/limits.js";
+import { MAX_EPOCH_MS, MIN_EPOCH_MS } from "../../src/dispatcher/limits.js";
 import { LIMITS } from "../../src/generated/scripts.js";
 
 /** The message parseInput gives `value` under `schema`, or undefined when it passes. */
@@ -42,16 +42,20 @@ describe("number schemas", () => {
     expect(refusal(rangeSchema(0, 1, { max: true }), 1)).toBe("x: must be in [0, 1)");
   });
 
-  it("take times as epoch milliseconds from 2000 on, and say so of a time in seconds", () => {
-    expect(MIN_EPOCH_MS).toBe(LIMITS.MIN_EPOCH_MS); // the scripts' own floor (lua/includes/epoch.lua)
-    expect(MIN_EPOCH_MS).toBe(Date.UTC(2000, 0, 1));
-    const seconds = 1_764_215_100; // 2025-11-27 09:15 IST, in seconds
-    expect(refusal(epochMsSchema, seconds)).toBe(`x: must be whole epoch milliseconds from ${MIN_EPOCH_MS} (2000-01-01 UTC) on, got ${seconds} (a time in seconds?)`);
-    expect(refusal(epochMsSchema, MIN_EPOCH_MS - 1)).toMatch(/\(a time in seconds\?\)$/);
-    expect(refusal(epochMsSchema, -1)).toBe(`x: must be whole epoch milliseconds from ${MIN_EPOCH_MS} (2000-01-01 UTC) on, got -1`);
-    expect(refusal(epochMsSchema, seconds * 1000 + 0.5)).toMatch(/^x: must be whole epoch milliseconds/);
-    expect(refusal(epochMsSchema, 9e15 + 2)).toMatch(/^x: must be whole epoch milliseconds/);
+  it("take times as epoch milliseconds between a time in seconds and one in microseconds, and say which it looks like", () => {
+    expect([MIN_EPOCH_MS, MAX_EPOCH_MS]).toEqual([LIMITS.MIN_EPOCH_MS, LIMITS.MAX_EPOCH_MS]); // the scripts' own bounds (lua/includes/epoch.lua)
+    expect(new Date(MIN_EPOCH_MS).toISOString().slice(0, 10)).toBe("1970-04-26");
+    expect(new Date(MAX_EPOCH_MS).toISOString().slice(0, 10)).toBe("2286-11-20");
+    const ms = Date.UTC(2026, 10, 27, 3, 45); // 09:15 IST
+    const range = `must be whole epoch milliseconds in ${MIN_EPOCH_MS}..${MAX_EPOCH_MS}`;
+    expect(refusal(epochMsSchema, ms / 1000)).toBe(`x: ${range}, got ${ms / 1000} (a time in seconds?)`);
+    expect(refusal(epochMsSchema, ms * 1000)).toBe(`x: ${range}, got ${ms * 1000} (a time in microseconds?)`);
+    expect(refusal(epochMsSchema, -1)).toBe(`x: ${range}, got -1`);
+    expect(refusal(epochMsSchema, ms + 0.5)).toMatch(/^x: must be whole epoch milliseconds/);
+    expect(refusal(epochMsSchema, Infinity)).toBe(`x: ${range}, got Infinity`);
     expect(refusal(epochMsSchema, MIN_EPOCH_MS)).toBeUndefined();
-    expect(refusal(epochMsSchema, seconds * 1000)).toBeUndefined();
+    expect(refusal(epochMsSchema, MAX_EPOCH_MS)).toBeUndefined();
+    expect(refusal(epochMsSchema, Date.UTC(1996, 3, 22))).toBeUndefined(); // history in ms, from NIFTY's first day on
+    expect(refusal(epochMsSchema, ms)).toBeUndefined();
   });
 });

@@ -4,6 +4,9 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { InvalidInputError } from "../../src/core/errors.js";
+import { epochMsSchema, parseInput } from "../../src/dispatcher/inputs.js";
 import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
 import { packDoubles } from "../../src/core/units.js";
 import { MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
@@ -114,6 +117,10 @@ describe("raw EVALSHA with bad arguments", () => {
     ["stream_update", "a tick's ts in seconds (the fast path's form)", ["14", "14", `${TS / 1000}`, "1", "100", "5", "", "", "", ""], "ts"],
     ["stream_update", "a bar's ts in seconds", ["14", "14", `${TS / 1000}`, "1", "", "5", "101", "99", "100", ""], "ts"],
     ["stream_update_many", "a ts in seconds", ["14", "14", updates([goodTick, { ts: TS / 1000 }])], "updates[1].ts"],
+    // and one in microseconds would put the state in a far future: every real tick after it a duplicate
+    ["stream_update", "a tick's ts in microseconds (the fast path's form)", ["14", "14", `${TS * 1000}`, "1", "100", "5", "", "", "", ""], "ts"],
+    ["stream_update_many", "a ts in microseconds", ["14", "14", updates([{ ts: TS * 1000 }])], "updates[0].ts"],
+    ["news_boost", "now in microseconds", ["long", `${TS * 1000}`, "60", "1440", "0.15", "5000", ""], "now"],
     ["news_boost", "padded now", ["long", " 5 ", "60", "1440", "0.15", "5000", ""], "now"],
     ["confidence", "base 1", ["1", "", "0", "0.15", "0.5", "0.75", "0.05", "0.95"], "base_confidence"],
     ["confidence", "boost beyond max", ["0.5", "", "0.3", "0.15", "0.5", "0.75", "0.05", "0.95"], "boost"],
@@ -188,6 +195,21 @@ describe("raw EVALSHA with bad arguments", () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(new RegExp(`^MATHD_INVALID ${field.replace(/[[\].]/g, "\\$&")}: `));
     expect(await keyCount()).toBe(0);
+  });
+
+  it("words a time out of range as the SDK does, with the unit it looks like", async () => {
+    for (const ts of [TS / 1000, TS * 1000, 1.5e15 + 0.5]) {
+      const lua = (await rawCall("stream_update", ["14", "14", `${ts}`, "1", "100", "5", "", "", "", ""]).catch((e: unknown) => e)) as Error;
+      const sdk = (() => {
+        try {
+          parseInput(z.object({ ts: epochMsSchema }), { ts });
+        } catch (error) {
+          return error as InvalidInputError;
+        }
+      })();
+      expect(sdk).toBeInstanceOf(InvalidInputError);
+      expect(lua.message.replace(/ script: .*$/s, "")).toBe(`MATHD_INVALID ${sdk!.message}`);
+    }
   });
 
   it("stream_update stores a seq of '-0' as 0, the bytes stream_update_many stores", async () => {

@@ -119,7 +119,7 @@ describe("tick consumer", () => {
     await consumer.ensureGroups();
     expect(await consumer.runOnce()).toBe(1);
     const dead = (await ticks.xrange(deadLetterKey(symbol), "-", "+")) as [string, string[]][];
-    expect(dead.map(([, f]) => f[3])).toEqual([expect.stringMatching(/^ts: must be whole epoch milliseconds from .*\(a time in seconds\?\)$/)]);
+    expect(dead.map(([, f]) => f[3])).toEqual([expect.stringMatching(/^ts: must be whole epoch milliseconds in .*\(a time in seconds\?\)$/)]);
     expect((await dispatcher.streaming().snapshot(symbol)).vwap!.points).toBe(1);
   });
 
