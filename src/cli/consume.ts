@@ -6,7 +6,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
-import { ConnectionError } from "../core/errors.js";
+import { ConnectionError, type ConnectionFailure } from "../core/errors.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
@@ -48,9 +48,26 @@ type Level = "info" | "error";
 type Say = (level: Level, event: string, text: string, fields: Record<string, unknown>) => void;
 
 /**
+ * What the log says of the server, by the kind of connection failure: the on-call reads this line
+ * first, and a server that is up but busy or late is not unreachable. `busy` is every "not now"
+ * reply (BUSY: another client's long script; LOADING; READONLY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN:
+ * a failover); `timeout` a server that did not answer in time, or a connection not made in time.
+ */
+const SERVER_STATE: Record<Exclude<ConnectionFailure, "denied">, string> = {
+  refused: "unreachable",
+  unreachable: "unreachable",
+  closed: "unreachable",
+  timeout: "does not answer in time",
+  busy: "is busy, loading or failing over",
+  auth: "refuses the credentials",
+  tls: "fails the TLS handshake",
+};
+
+/**
  * Logs a problem once, not once per retry: connection failures from any of the consumer's
- * connections count as one problem (one outage) until a pass succeeds again; any other error is
- * logged again only when its message changes.
+ * connections count as one problem while the server's state stays the same (busy, then
+ * unreachable, is two lines); any other error is logged again only when its message changes.
+ * `recovered` counts from the first failure after the last good pass.
  */
 class ProblemLog {
   private current: string | undefined;
@@ -65,17 +82,18 @@ class ProblemLog {
   problem(error: unknown): void {
     const failure = connectionFailureOf(error);
     const message = error instanceof Error ? error.message : String(error);
-    const key = failure && failure !== "denied" ? "connection" : message;
+    const state = failure && failure !== "denied" ? SERVER_STATE[failure] : undefined;
+    const key = state === undefined ? message : `connection: ${state}`;
     if (key === this.current) {
       this.repeats++;
       return;
     }
+    if (this.current === undefined) {
+      this.since = Date.now();
+      this.repeats = 0;
+    } else this.repeats++;
     this.current = key;
-    this.since = Date.now();
-    this.repeats = 0;
-    if (key === "connection") {
-      // a server that is up but answers late or BUSY (another client's long script) is not unreachable: the on-call reads this line first
-      const state = failure === "busy" ? "is busy" : failure === "timeout" ? "does not answer in time" : "unreachable";
+    if (state !== undefined) {
       this.say("error", "unreachable", `redis at ${this.address} ${state} (${failure}: ${message}); retrying until it answers (at the start, for ${START_TIMEOUT_MS / 1000} s), logged once`, {
         address: this.address,
         failure,

@@ -3,7 +3,7 @@
  * plain JavaScript does not: `{ deadlinMs: 200 }` would be dropped without a word and the default
  * used, a 2 s deadline where 200 ms was meant.
  */
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError, type MathDispatcherError, shownValue } from "./errors.js";
 
 /**
  * The option names of `T`, listed at run time. Every name must be given (`Record<keyof T, true>`),
@@ -27,21 +27,45 @@ function distance(a: string, b: string): number {
 }
 
 /**
- * Why `name` is not one of `known` (`kind`: "option", "setting"): the known name it most likely
- * meant (the same but for case, or at most two edits away), or the list of them all.
+ * Why `name` is not one of `known` (`kind`: "option", "setting"): the nearest known name (the same
+ * but for case, else the fewest edits away: one for a name of up to three letters, two beyond),
+ * or the list of them all.
  */
 export function unknownOptionReason(name: string, known: readonly string[], kind = "option"): string {
-  const meant = known.find((k) => k.toLowerCase() === name.toLowerCase()) ?? known.find((k) => distance(k, name) <= 2);
+  let meant = known.find((k) => k.toLowerCase() === name.toLowerCase());
+  if (meant === undefined) {
+    let fewest = (name.length <= 3 ? 1 : 2) + 1;
+    for (const k of known) {
+      const edits = distance(k.toLowerCase(), name.toLowerCase());
+      if (edits < fewest) [fewest, meant] = [edits, k];
+    }
+  }
   return meant === undefined ? `unknown ${kind}; the ${kind}s are ${known.join(", ")}` : `unknown ${kind}; did you mean ${meant}?`;
 }
 
-/** The first own property of `given` that is not in `known`, or undefined. */
-export function unknownOption(given: object, known: readonly string[]): string | undefined {
-  return Object.keys(given).find((name) => !known.includes(name));
+/** How {@link refuseUnknownOptions} words and types a refusal. */
+export interface OptionsCheck {
+  /** The object's own name (`options`, `config`, `resultCache`): names a non-object, and prefixes each key (`resultCache.maxEntry`) unless `bare`. */
+  name: string;
+  /** Keys are named without the object's name (`deadlineMs`, not `options.deadlineMs`). */
+  bare?: boolean;
+  /** "option" (default) or "setting". */
+  kind?: string;
+  /** The error class: InvalidInputError (a call's input, the default) or ConfigurationError (what a client is built with). */
+  error?: new (field: string, reason: string) => MathDispatcherError;
 }
 
-/** Throws an InvalidInputError naming the first option of `given` that is not in `known` (`prefix` before its name). */
-export function refuseUnknownOptions(given: object, known: readonly string[], prefix = ""): void {
-  const name = unknownOption(given, known);
-  if (name !== undefined) throw new InvalidInputError(`${prefix}${name}`, unknownOptionReason(name, known));
+/**
+ * Throws, naming it, when `given` is not a plain object or has a key that `known` lacks; an
+ * absent object (undefined) passes. Checked before any value, so a typo is never mistaken for
+ * an absent option.
+ */
+export function refuseUnknownOptions(given: unknown, known: readonly string[], check: OptionsCheck): void {
+  if (given === undefined) return;
+  const { name, bare = false, kind = "option", error: Refusal = InvalidInputError } = check;
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    throw new Refusal(name, `must be an object of ${kind}s, got ${Array.isArray(given) ? "a list" : shownValue(given)}`);
+  }
+  const unknown = Object.keys(given).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw new Refusal(bare ? unknown : `${name}.${unknown}`, unknownOptionReason(unknown, known, kind));
 }

@@ -115,7 +115,7 @@ export class MathDispatcher {
    * @throws ConfigurationError in cluster mode for `MATHD_DB_*` or `hashTag: false`.
    */
   constructor(client: ResilientRedis | Redis | Cluster, options: MathDispatcherOptions = {}) {
-    refuseUnknownOptions(options, MATH_DISPATCHER_OPTIONS);
+    refuseUnknownOptions(options, MATH_DISPATCHER_OPTIONS, { name: "options", bare: true, error: ConfigurationError });
     this.tier = options.resultCache ? new ResultTier(options.resultCache) : undefined; // its bounds checked first
     if (client instanceof ResilientRedis) {
       this.client = client;
@@ -152,12 +152,11 @@ export class MathDispatcher {
    * The options set the dispatcher (hash tags, result tier, `scriptMode`, `readFrom`) and the
    * client's policy (deadline, outage grace, retries, breaker). Close it with {@link MathDispatcher.close}.
    * @throws ConfigurationError for a malformed `MATHD_CLUSTER_NODES`, `MATHD_DB_*` in cluster mode,
-   *   or a connection setting it does not have (`{ hots }`: "did you mean host?").
-   * @throws InvalidInputError for an option it does not have (`{ deadlinMs: 200 }`, a typo plain
-   *   JavaScript would otherwise drop, leaving the 2 s default).
+   *   or an option or connection setting it does not have (`{ deadlinMs: 200 }`: "did you mean
+   *   deadlineMs?", a typo plain JavaScript would otherwise drop, leaving the 2 s default).
    */
   static connect(target: string | ConnectTarget = {}, options: ConnectOptions = {}): MathDispatcher {
-    refuseUnknownOptions(options, CONNECT_OPTIONS);
+    refuseUnknownOptions(options, CONNECT_OPTIONS, { name: "options", bare: true, error: ConfigurationError });
     const { hashTag, resultCache, scriptMode, readFrom, ...policy } = options;
     const { cluster: given, ...config } = typeof target === "string" ? { url: target } : target;
     const explicit = typeof target === "string" || config.url !== undefined || config.host !== undefined;

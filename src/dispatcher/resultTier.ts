@@ -6,6 +6,7 @@
  */
 import { integer } from "../redis/config.js";
 import { DEFAULT_TTL_SECONDS } from "../redis/databases.js";
+import { ConfigurationError } from "../core/errors.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** Bounds of the in-process tier: positive whole numbers (a ConfigurationError names one that is not). */
@@ -51,7 +52,7 @@ export class ResultTier {
 
   /** @throws ConfigurationError naming `resultCache.maxEntries` or `resultCache.maxBytes` when it is not a positive whole number. */
   constructor(options: ResultTierOptions) {
-    if (typeof options === "object" && options !== null) refuseUnknownOptions(options, RESULT_TIER_OPTIONS, "resultCache.");
+    refuseUnknownOptions(options, RESULT_TIER_OPTIONS, { name: "resultCache", error: ConfigurationError });
     const bound = (name: keyof ResultTierOptions) => integer({ value: options?.[name] ?? null, setting: `resultCache.${name}` }, 1, Number.MAX_SAFE_INTEGER, 0);
     this.maxEntries = bound("maxEntries");
     this.maxBytes = bound("maxBytes");

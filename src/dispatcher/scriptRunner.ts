@@ -42,8 +42,7 @@ const CALL_OPTIONS = optionNames<ScriptCallOptions>({ deadlineMs: true, store: t
 /** A call's options, checked before anything is sent: an InvalidInputError names a bad one, or one it does not have. */
 export function checkCallOptions(options: ScriptCallOptions | undefined): void {
   if (options === undefined || options === null) return;
-  if (typeof options !== "object" || Array.isArray(options)) throw new InvalidInputError("options", `must be an object, got ${Array.isArray(options) ? "an array" : typeof options}`);
-  refuseUnknownOptions(options, CALL_OPTIONS);
+  refuseUnknownOptions(options, CALL_OPTIONS, { name: "options", bare: true });
   if (options.deadlineMs !== undefined) checkCallDeadline(options.deadlineMs);
   if (options.store !== undefined && typeof options.store !== "boolean") {
     throw new InvalidInputError("store", `must be true or false, got ${shownValue(options.store)}`);
@@ -188,6 +187,7 @@ export class ScriptRunner {
 
   /** Puts the scripts (or the libraries) on every node that runs them (once; later calls reuse it), within `options.deadlineMs`. */
   async load(options?: CallOptions): Promise<void> {
+    checkCallOptions(options);
     try {
       await this.loaded(callBudget(options, this.client.deadlineMs));
     } catch (error) {

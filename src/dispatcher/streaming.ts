@@ -18,6 +18,7 @@ import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { AtrStatus, VwapStatus } from "../core/defaults.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** A tick (`price`) or a bar (`high`, `low`, `close`) for one symbol. */
 export interface StreamUpdateInput {
@@ -135,6 +136,8 @@ function symbolQueues(parsed: readonly BatchOutcome<ParsedUpdate>[]): SymbolQueu
   return [...bySymbol].map(([symbol, queued]) => ({ symbol, calls: chunksOf(queued, MAX_STREAM_UPDATES_PER_CALL) }));
 }
 
+const STREAMING_OPTIONS = optionNames<StreamingOptions>({ atrPeriod: true, rsiPeriod: true, bands: true, hashTag: true });
+
 const optionsSchema = z.object({
   atrPeriod: headerBounds("stream_update", "atr_period").default(14),
   rsiPeriod: headerBounds("stream_update", "rsi_period").default(14),
@@ -234,6 +237,7 @@ export class StreamingIndicators {
     private readonly runner: ScriptRunner,
     options: StreamingOptions = {},
   ) {
+    refuseUnknownOptions(options, STREAMING_OPTIONS, { name: "options", bare: true }); // `atrPerod: 21` would otherwise keep ATR 14
     const parsed = parseInput(optionsSchema, options);
     this.atrPeriod = parsed.atrPeriod;
     this.rsiPeriod = parsed.rsiPeriod;

@@ -32,6 +32,7 @@ import {
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
 import { SCAN_PAGE } from "../redis/pageSizes.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** Schema name and version of the JSON report (`HealthReport.schema`); docs/HEALTH.md documents it. */
 export const HEALTH_SCHEMA = "mathd.health/2";
@@ -257,12 +258,15 @@ function checker(report: { denied: DeniedCheck[] }, budgetMs: number) {
   };
 }
 
+const HEALTH_OPTIONS = optionNames<HealthOptions>({ url: true, config: true, samplePerDb: true, timeoutMs: true, cluster: true, scriptMode: true });
+
 /**
  * Collects the report. It never throws for Redis trouble: an unreachable server gives status
  * `unreachable` with the failure's kind, a refused command status `denied` with the check.
  * @throws ConfigurationError when the settings themselves are invalid.
  */
 export async function collectHealth(options: HealthOptions = {}): Promise<HealthReport> {
+  refuseUnknownOptions(options, HEALTH_OPTIONS, { name: "options", bare: true, error: ConfigurationError }); // `{ timeout: 200 }` would keep 1000 ms
   const nodes = options.cluster ?? (options.url === undefined && options.config === undefined ? clusterNodesFromEnv() : undefined);
   if (nodes) return collectClusterHealth(nodes, options);
   const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));

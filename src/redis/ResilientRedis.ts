@@ -269,7 +269,7 @@ export class ResilientRedis extends EventEmitter {
 
   constructor(private readonly options: ResilientRedisOptions = {}) {
     super();
-    refuseUnknownOptions(options, RESILIENT_REDIS_OPTIONS);
+    refuseUnknownOptions(options, RESILIENT_REDIS_OPTIONS, { name: "options", bare: true, error: ConfigurationError }); // as a bad value of one is
     if (options.cluster) {
       refuseDatabaseSettings(process.env, options.connection?.options.db);
       if (options.connection) throw new ConfigurationError("connection", "give a cluster or a connection, not both");

@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import type { Redis, RedisOptions } from "ioredis";
 import { ConfigurationError, ConnectionError, type ConnectionFailure, isNotNowReply } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
-import { optionNames, unknownOption, unknownOptionReason } from "../core/options.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** PEM material for TLS: a file path, or the PEM bytes themselves. */
 export type TlsMaterial = string | Buffer;
@@ -65,12 +65,8 @@ export interface RedisConfigInput {
 
 const REDIS_CONFIG_SETTINGS = optionNames<RedisConfigInput>({ url: true, host: true, port: true, username: true, password: true, tls: true, databases: true, commandTimeoutMs: true });
 const TLS_SETTINGS = optionNames<TlsInput>({ ca: true, cert: true, key: true, servername: true });
-
-/** A ConfigurationError naming the first setting of `given` that is not in `known` (a typo in plain JavaScript). */
-function refuseUnknownSettings(given: object, known: readonly string[], prefix: string): void {
-  const name = unknownOption(given, known);
-  if (name !== undefined) throw new ConfigurationError(`${prefix}${name}`, unknownOptionReason(name, known, "setting"));
-}
+/** How the connection settings refuse a name they do not have (a typo in plain JavaScript). */
+const settingsCheck = (name: string, bare = false) => ({ name, bare, kind: "setting", error: ConfigurationError });
 
 /** Validated settings. */
 export interface RedisConfig {
@@ -211,9 +207,9 @@ function tlsWanted(input: RedisConfigInput, url: { tls: boolean } | undefined, e
 
 /** Resolves and validates the settings; throws ConfigurationError naming the bad setting. */
 export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env): RedisConfig {
-  refuseUnknownSettings(input, REDIS_CONFIG_SETTINGS, "");
-  if (typeof input.databases === "object" && input.databases !== null) refuseUnknownSettings(input.databases, Object.keys(DATABASES), "databases.");
-  if (typeof input.tls === "object" && input.tls !== null) refuseUnknownSettings(input.tls, TLS_SETTINGS, "tls.");
+  refuseUnknownOptions(input, REDIS_CONFIG_SETTINGS, settingsCheck("config", true));
+  refuseUnknownOptions(input.databases, Object.keys(DATABASES), settingsCheck("databases"));
+  if (typeof input.tls !== "boolean") refuseUnknownOptions(input.tls, TLS_SETTINGS, settingsCheck("tls"));
   // each setting: the option, the option URL, the environment variable, the environment URL, a default
   const optionUrl = input.url === undefined ? undefined : parseUrl({ value: input.url, setting: "url" });
   const envUrl = env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;

@@ -237,7 +237,7 @@ export class TickConsumer extends EventEmitter {
     private readonly options: TickConsumerOptions,
   ) {
     super();
-    refuseUnknownOptions(options, TICK_CONSUMER_OPTIONS);
+    refuseUnknownOptions(options, TICK_CONSUMER_OPTIONS, { name: "options", bare: true });
     if (ticks.isCluster && !options.hashTag) {
       throw new InvalidInputError("hashTag", "a consumer on a Redis Cluster needs hashTag: true (ticks:{SYMBOL})");
     }

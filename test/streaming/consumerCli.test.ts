@@ -125,7 +125,7 @@ describe("mathd consume", () => {
       });
       blocker.disconnect();
       const problem = run.stderr.split("\n").find((line) => line.includes(`redis at ${server.url.replace("redis://", "")}`)) ?? "";
-      expect(problem).toMatch(/ (is busy \(busy|does not answer in time \(timeout): /);
+      expect(problem).toMatch(/ (is busy, loading or failing over \(busy|does not answer in time \(timeout): /);
       expect(run.stderr).not.toMatch(/unreachable \((busy|timeout)/);
       expect(run.stdout + run.stderr).toMatch(/answers again after/);
     } finally {
