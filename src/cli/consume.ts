@@ -6,7 +6,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
-import { ConnectionError, type ConnectionFailure } from "../core/errors.js";
+import { ConnectionError, type ConnectionFailure, isNotNowReply } from "../core/errors.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
@@ -80,7 +80,8 @@ class ProblemLog {
   ) {}
 
   problem(error: unknown): void {
-    const failure = connectionFailureOf(error);
+    // a "not now" a script call met (another client's long script) is the server's state too
+    const failure = connectionFailureOf(error) ?? (isNotNowReply(error) ? "busy" : undefined);
     const message = error instanceof Error ? error.message : String(error);
     const state = failure && failure !== "denied" ? SERVER_STATE[failure] : undefined;
     const key = state === undefined ? message : `connection: ${state}`;
