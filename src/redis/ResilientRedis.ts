@@ -100,6 +100,25 @@ export const RESILIENT_REDIS_OPTIONS = optionNames<ResilientRedisOptions>({
   halfOpenAfterMs: true,
 });
 
+/**
+ * Startup nodes given as objects, checked as `MATHD_CLUSTER_NODES` is: at least one, each
+ * `{ host, port }` and nothing else (a `prot` would leave ioredis's default port, 6379: maybe
+ * another server).
+ */
+function checkedStartupNodes(nodes: unknown): readonly StartupNode[] {
+  if (!Array.isArray(nodes) || nodes.length === 0) throw new ConfigurationError("cluster", "must be an ioredis Cluster or a list of at least one { host, port }");
+  nodes.forEach((node: unknown, i) => {
+    const name = `cluster[${i}]`;
+    refuseUnknownOptions(node ?? null, STARTUP_NODE_SETTINGS, { name, kind: "setting", error: ConfigurationError });
+    const { host, port } = node as StartupNode;
+    if (typeof host !== "string" || host === "") throw new ConfigurationError(`${name}.host`, `must be a host name or address, got ${shownValue(host)}`);
+    integer({ value: port ?? null, setting: `${name}.port` }, 1, 65_535, 0);
+  });
+  return nodes as readonly StartupNode[];
+}
+
+const STARTUP_NODE_SETTINGS = optionNames<StartupNode>({ host: true, port: true });
+
 /** Options of one call. */
 export interface CallOptions {
   /** This call's whole budget, instead of the client's `deadlineMs`. */
@@ -294,7 +313,7 @@ export class ResilientRedis extends EventEmitter {
     this.cluster = undefined;
     if (options.cluster) {
       const given = options.cluster instanceof Cluster ? options.cluster : undefined;
-      const nodes = given ? [] : (options.cluster as readonly StartupNode[]);
+      const nodes = given ? [] : checkedStartupNodes(options.cluster);
       const cluster = given ?? this.openCluster(nodes);
       this.cluster = cluster;
       this.address = given ? "cluster" : nodes.map((n) => addressOf(n)).join(",");

@@ -43,6 +43,10 @@ describe("option names", () => {
       [() => MathDispatcher.connect({ databases: { patern: 12 } } as never), "databases.patern", "databases.patern: unknown setting; did you mean patterns?"],
       [() => MathDispatcher.connect({ tls: { servrname: "redis" } } as never), "tls.servrname", "tls.servrname: unknown setting; did you mean servername?"],
       [() => collectHealth({ url, timeout: 200 } as never), "timeout", "timeout: unknown option; did you mean timeoutMs?"],
+      // a cluster's startup nodes: a `prot` would leave ioredis's default port, 6379
+      [() => MathDispatcher.connect({ cluster: [{ host: "127.0.0.1", prot: 7000 }] } as never), "cluster[0].prot", "cluster[0].prot: unknown setting; did you mean port?"],
+      [() => new ResilientRedis({ cluster: [{ host: "127.0.0.1" }] } as never), "cluster[0].port", "cluster[0].port: must be an integer in 1..65535, got null"],
+      [() => new ResilientRedis({ cluster: [] }), "cluster", "cluster: must be an ioredis Cluster or a list of at least one { host, port }"],
     ];
     for (const [fn, field, message] of cases) {
       const error = await refusal(fn);
