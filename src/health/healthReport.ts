@@ -32,6 +32,7 @@ import {
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
 import { SCAN_PAGE } from "../redis/pageSizes.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
+import { checkedStartupNodes } from "../redis/ResilientRedis.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** Schema name and version of the JSON report (`HealthReport.schema`); docs/HEALTH.md documents it. */
@@ -267,7 +268,7 @@ const HEALTH_OPTIONS = optionNames<HealthOptions>({ url: true, config: true, sam
  */
 export async function collectHealth(options: HealthOptions = {}): Promise<HealthReport> {
   refuseUnknownOptions(options, HEALTH_OPTIONS, { name: "options", bare: true, error: ConfigurationError }); // `{ timeout: 200 }` would keep 1000 ms
-  const nodes = options.cluster ?? (options.url === undefined && options.config === undefined ? clusterNodesFromEnv() : undefined);
+  const nodes = options.cluster !== undefined ? checkedStartupNodes(options.cluster) : options.url === undefined && options.config === undefined ? clusterNodesFromEnv() : undefined;
   if (nodes) return collectClusterHealth(nodes, options);
   const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));
   const timeoutMs = options.timeoutMs ?? 1000;

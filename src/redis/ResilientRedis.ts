@@ -105,7 +105,7 @@ export const RESILIENT_REDIS_OPTIONS = optionNames<ResilientRedisOptions>({
  * `{ host, port }` and nothing else (a `prot` would leave ioredis's default port, 6379: maybe
  * another server).
  */
-function checkedStartupNodes(nodes: unknown): readonly StartupNode[] {
+export function checkedStartupNodes(nodes: unknown): readonly StartupNode[] {
   if (!Array.isArray(nodes) || nodes.length === 0) throw new ConfigurationError("cluster", "must be an ioredis Cluster or a list of at least one { host, port }");
   nodes.forEach((node: unknown, i) => {
     const name = `cluster[${i}]`;

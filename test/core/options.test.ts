@@ -47,6 +47,7 @@ describe("option names", () => {
       [() => MathDispatcher.connect({ cluster: [{ host: "127.0.0.1", prot: 7000 }] } as never), "cluster[0].prot", "cluster[0].prot: unknown setting; did you mean port?"],
       [() => new ResilientRedis({ cluster: [{ host: "127.0.0.1" }] } as never), "cluster[0].port", "cluster[0].port: must be an integer in 1..65535, got null"],
       [() => new ResilientRedis({ cluster: [] }), "cluster", "cluster: must be an ioredis Cluster or a list of at least one { host, port }"],
+      [() => collectHealth({ cluster: [{ hots: "127.0.0.1", port: 7000 }] } as never), "cluster[0].hots", "cluster[0].hots: unknown setting; did you mean host?"],
     ];
     for (const [fn, field, message] of cases) {
       const error = await refusal(fn);
