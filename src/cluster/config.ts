@@ -5,7 +5,8 @@
  * rest). A cluster has only DB 0: the database map's numbers cannot apply there, so settings
  * that move a database (`MATHD_DB_<NAME>`, a `db` option) are refused instead of ignored.
  */
-import { ConfigurationError } from "../core/errors.js";
+import { ConfigurationError, shownValue } from "../core/errors.js";
+import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** The environment variable that selects cluster mode. */
 export const CLUSTER_NODES_ENV = "MATHD_CLUSTER_NODES";
@@ -14,6 +15,28 @@ export const CLUSTER_NODES_ENV = "MATHD_CLUSTER_NODES";
 export interface StartupNode {
   readonly host: string;
   readonly port: number;
+}
+
+const STARTUP_NODE_SETTINGS = optionNames<StartupNode>({ host: true, port: true });
+
+/** Whether a port number is one a node can listen on. */
+const isPort = (port: unknown): port is number => Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65_535;
+
+/**
+ * Startup nodes given as objects, checked as `MATHD_CLUSTER_NODES` is ({@link clusterNodesFromEnv}):
+ * at least one, each `{ host, port }` and nothing else (a `prot` would leave ioredis's default
+ * port, 6379: maybe another server).
+ */
+export function checkedStartupNodes(nodes: unknown): readonly StartupNode[] {
+  if (!Array.isArray(nodes) || nodes.length === 0) throw new ConfigurationError("cluster", "must be an ioredis Cluster or a list of at least one { host, port }");
+  nodes.forEach((node: unknown, i) => {
+    const name = `cluster[${i}]`;
+    refuseUnknownOptions(node ?? null, STARTUP_NODE_SETTINGS, { name, kind: "setting", error: ConfigurationError });
+    const { host, port } = node as StartupNode;
+    if (typeof host !== "string" || host === "") throw new ConfigurationError(`${name}.host`, `must be a host name or address, got ${shownValue(host)}`);
+    if (!isPort(port)) throw new ConfigurationError(`${name}.port`, `must be an integer in 1..65535, got ${shownValue(port ?? null)}`);
+  });
+  return nodes as readonly StartupNode[];
 }
 
 const NODE = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -28,7 +51,7 @@ export function clusterNodesFromEnv(env: NodeJS.ProcessEnv = process.env): Start
   return text.split(",").map((part) => {
     const m = NODE.exec(part.trim());
     const port = m ? Number(m[2]) : NaN;
-    if (!m || port < 1 || port > 65535) {
+    if (!m || !isPort(port)) {
       throw new ConfigurationError(CLUSTER_NODES_ENV, `${JSON.stringify(part.trim())} is not host:port (e.g. 10.0.0.5:7000,10.0.0.6:7000)`);
     }
     const host = (m[1] as string).replace(/^\[(.*)\]$/, "$1");

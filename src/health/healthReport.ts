@@ -10,7 +10,7 @@
  * belongs to, and the other checks still run.
  */
 import { Cluster, Redis } from "ioredis";
-import { clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
+import { checkedStartupNodes, clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import { clusterHealth, type ClusterHealth } from "../cluster/health.js";
 import { librariesOnNode, libraryNamesToLoad } from "../cluster/loader.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
@@ -32,7 +32,6 @@ import {
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
 import { SCAN_PAGE } from "../redis/pageSizes.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
-import { checkedStartupNodes } from "../redis/ResilientRedis.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** Schema name and version of the JSON report (`HealthReport.schema`); docs/HEALTH.md documents it. */

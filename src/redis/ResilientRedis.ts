@@ -33,7 +33,7 @@
  */
 import { EventEmitter } from "node:events";
 import { Cluster, Redis } from "ioredis";
-import { refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
+import { checkedStartupNodes, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import {
   CircuitOpenError,
   CommandTimeoutError,
@@ -99,25 +99,6 @@ export const RESILIENT_REDIS_OPTIONS = optionNames<ResilientRedisOptions>({
   breakerThreshold: true,
   halfOpenAfterMs: true,
 });
-
-/**
- * Startup nodes given as objects, checked as `MATHD_CLUSTER_NODES` is: at least one, each
- * `{ host, port }` and nothing else (a `prot` would leave ioredis's default port, 6379: maybe
- * another server).
- */
-export function checkedStartupNodes(nodes: unknown): readonly StartupNode[] {
-  if (!Array.isArray(nodes) || nodes.length === 0) throw new ConfigurationError("cluster", "must be an ioredis Cluster or a list of at least one { host, port }");
-  nodes.forEach((node: unknown, i) => {
-    const name = `cluster[${i}]`;
-    refuseUnknownOptions(node ?? null, STARTUP_NODE_SETTINGS, { name, kind: "setting", error: ConfigurationError });
-    const { host, port } = node as StartupNode;
-    if (typeof host !== "string" || host === "") throw new ConfigurationError(`${name}.host`, `must be a host name or address, got ${shownValue(host)}`);
-    integer({ value: port ?? null, setting: `${name}.port` }, 1, 65_535, 0);
-  });
-  return nodes as readonly StartupNode[];
-}
-
-const STARTUP_NODE_SETTINGS = optionNames<StartupNode>({ host: true, port: true });
 
 /** Options of one call. */
 export interface CallOptions {
