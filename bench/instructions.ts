@@ -109,15 +109,15 @@ try {
   const getOnly = (call: { keys: readonly string[]; args: readonly (string | Buffer)[] }) => () =>
     s.plain("get_only", [...call.args], calls, [call.keys[0] as string]);
   /**
-   * Instructions per tick of `perSymbol` ticks of each of `symbols` symbols a batch, sent with
-   * updateMany (one stream_update call per symbol for one tick, else one stream_update_many), in
-   * steady state: one unmeasured batch first writes every symbol's state.
+   * Instructions per update of `perSymbol` ticks or bars of each of `symbols` symbols a batch, sent
+   * with updateMany (one stream_update call per symbol for one update, else one
+   * stream_update_many), in steady state: one unmeasured batch first writes every symbol's state.
    */
   const live = math.streaming({ atrPeriod: 14 });
   let seq = 0;
-  const ticksPerUpdate = async (symbols: number, perSymbol: number) => {
+  const perUpdate = async (kind: "tick" | "bar", symbols: number, perSymbol: number) => {
     const batch = (count: number) => {
-      const updates = liveUpdates("tick", symbols, count, seq);
+      const updates = liveUpdates(kind, symbols, count, seq);
       seq += updates.length;
       return updates;
     };
@@ -147,8 +147,9 @@ try {
     ["dispatch 30 bars, 5 news, miss", () => perCall(() => s.misses(s.dispatchCall, calls))],
     ["dispatch 30 bars, 5 news, miss, FCALL", () => perCall(() => s.misses(s.dispatchCall, calls), true)],
     ["plain dispatch chain", () => perCall(() => s.plain("dispatch_plain", s.dispatchPlain, calls))],
-    ["stream update (tick)", () => ticksPerUpdate(50, 1)],
-    [`stream update (tick), ${MAX_STREAM_UPDATES_PER_CALL} a call, per tick`, () => ticksPerUpdate(1, MAX_STREAM_UPDATES_PER_CALL)],
+    ["stream update (tick)", () => perUpdate("tick", 50, 1)],
+    ["stream update (bar)", () => perUpdate("bar", 50, 1)],
+    [`stream update (tick), ${MAX_STREAM_UPDATES_PER_CALL} a call, per tick`, () => perUpdate("tick", 1, MAX_STREAM_UPDATES_PER_CALL)],
     [
       "GET (a client's command)",
       async () => {
