@@ -1,9 +1,9 @@
 #!lua
 -- @name position_size
--- @version 2.0.1
+-- @version 3.0.0
 -- @key cache_key         pattern_cache:position_size:v2.0.1:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg capital           num(0,MAX_CAPITAL]  account capital in rupees
--- @arg risk              num(0,1]  fraction of capital risked per trade
+-- @arg risk              num(0,MAX_RISK]  fraction of capital risked per trade: 0.01 is 1 %
 -- @arg entry             price  entry price
 -- @arg stop              price  stop price, not equal to entry
 -- @arg lot_size          int[1..1000000]  units per lot, 1 for cash equities

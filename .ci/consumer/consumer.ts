@@ -33,7 +33,7 @@ import {
   type StreamUpdateInput, type StreamUpdateResult, type StreamingOptions, type Tick, type TickConsumerOptions,
   type VolumeBar, type VwapBand, type VwapBandResult, type VwapBar, type VwapInput, type VwapResult,
   type VwapStatus, type VwapTick,
-  RsiReference, rsiReference, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_RSI_PERIOD, MAX_NEWS_ITEMS, MAX_DISPATCH_BARS, MAX_STREAM_UPDATES_PER_CALL, MIN_EPOCH_MS, MAX_EPOCH_MS, LIMITS,
+  RsiReference, rsiReference, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_RSI_PERIOD, MAX_NEWS_ITEMS, MAX_DISPATCH_BARS, MAX_STREAM_UPDATES_PER_CALL, MIN_EPOCH_MS, MAX_EPOCH_MS, MAX_RISK, LIMITS,
   ARG_NAMES, renderSessionChart, sessionSeries, renderRatioChart, ClusterScriptTransport, StandaloneScriptTransport,
   runKeyed, librariesOnNode, loadLibraries, pruneLibraries, loadScripts, clusterReady, groupBySlotOwner, masters, nodeAddress, replicas,
   slotOf, CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, clusterHealth, READ_ONLY_SUFFIX,
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   check(liveRsi.value?.equals(rsiRef), "RsiReference matches rsiReference");
 
   // Limits and argument names from the script headers; charts; the cluster building blocks.
-  check(MAX_POINTS_PER_CALL > 0 && MAX_SERIES_POINTS_PER_CALL > 0 && MAX_NEWS_ITEMS > 0 && MAX_DISPATCH_BARS > 0 && MAX_ATR_PERIOD === LIMITS.MAX_ATR_PERIOD && MAX_RSI_PERIOD === LIMITS.MAX_RSI_PERIOD && MAX_STREAM_UPDATES_PER_CALL === LIMITS.MAX_STREAM_UPDATES && MIN_EPOCH_MS === LIMITS.MIN_EPOCH_MS && MAX_EPOCH_MS === LIMITS.MAX_EPOCH_MS, "limits");
+  check(MAX_POINTS_PER_CALL > 0 && MAX_SERIES_POINTS_PER_CALL > 0 && MAX_NEWS_ITEMS > 0 && MAX_DISPATCH_BARS > 0 && MAX_ATR_PERIOD === LIMITS.MAX_ATR_PERIOD && MAX_RSI_PERIOD === LIMITS.MAX_RSI_PERIOD && MAX_STREAM_UPDATES_PER_CALL === LIMITS.MAX_STREAM_UPDATES && MIN_EPOCH_MS === LIMITS.MIN_EPOCH_MS && MAX_EPOCH_MS === LIMITS.MAX_EPOCH_MS && MAX_RISK === LIMITS.MAX_RISK, "limits");
   check(ARG_NAMES.atr.includes("period"), "ARG_NAMES");
   check(SCRIPTS.some((s) => s.name === `atr${READ_ONLY_SUFFIX}` && s.flags.includes("no-writes")), "read-only variants");
   const svg = renderSessionChart(sessionSeries("NIFTY", bars.map((b, i) => ({ ts: Date.UTC(2026, 10, 25, 4, i), seq: i, ...b }))));

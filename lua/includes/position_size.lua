@@ -6,6 +6,7 @@
 -- @include "grid"
 
 -- @limit MAX_CAPITAL 1e11 rupees: keeps money at risk (at most capital) exact in price units
+-- @limit MAX_RISK 0.1 the largest fraction of capital one trade may risk (10 %): a risk of 1 meant as 1 % would stake all of it
 local MAX_EXACT = 2 ^ 53
 
 local function position_size_params(a, chained)

@@ -31,6 +31,11 @@ export const MAX_RSI_PERIOD = LIMITS.MAX_RSI_PERIOD;
 export const MIN_EPOCH_MS = LIMITS.MIN_EPOCH_MS;
 /** See {@link MIN_EPOCH_MS}. */
 export const MAX_EPOCH_MS = LIMITS.MAX_EPOCH_MS;
+/**
+ * The largest fraction of capital one trade may risk (0.1, 10 %): a risk of 1 meant as 1 % would
+ * stake the whole capital on one trade, and size the position a hundred times too large.
+ */
+export const MAX_RISK = LIMITS.MAX_RISK;
 /** News items one call takes. */
 export const MAX_NEWS_ITEMS = LIMITS.MAX_NEWS_ITEMS;
 

@@ -11,7 +11,7 @@ import type { ScriptArgs } from "../generated/scripts.js";
 export interface AccountSettings {
   /** Capital in rupees, (0, 1e11]. */
   capital: number;
-  /** Fraction of capital at risk per trade, (0, 1]; 0.01 is 1 %. */
+  /** Fraction of capital at risk per trade, (0, 0.1] (`MAX_RISK`, 10 %); 0.01 is 1 %. */
   risk: number;
   /** Units per lot: 1 for cash equities, the contract's lot size for F&O (an input: it changes). */
   lotSize: number;

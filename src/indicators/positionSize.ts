@@ -14,7 +14,7 @@ import { InvalidInputError } from "../core/errors.js";
 export interface PositionSizeParams {
   /** Account capital, rupees. */
   capital: Numeric;
-  /** Fraction of capital at risk per trade, (0, 1]. */
+  /** Fraction of capital at risk per trade (0.01 is 1 %); the scripts take (0, 0.1] (`MAX_RISK`), this reference any. */
   risk: Numeric;
   /** Entry price. */
   entry: Numeric;

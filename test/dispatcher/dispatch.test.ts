@@ -142,6 +142,7 @@ describe("dispatch", () => {
     ["a news item from the future", { news: [{ sentiment: 0, relevance: 1, publishedAt: TIME + 60_000 }] }, "news[0].publishedAt"],
     ["a lot size of 0", { account: { ...account, lotSize: 0 } }, "account.lotSize"],
     ["negative risk", { account: { ...account, risk: -0.01 } }, "account.risk"],
+    ["a risk of 1 (1 % is 0.01)", { account: { ...account, risk: 1 } }, "account.risk"],
   ];
   it.each(validation)("rejects %s naming %s before Redis", async (_, patch, field) => {
     const signal = { symbol: "NIFTY", side: "long", entry: 100, time: TIME, baseConfidence: 0.6, atr: 2, news: [], account, ...patch };

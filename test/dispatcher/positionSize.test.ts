@@ -5,6 +5,7 @@ import { positionSizeReference } from "../../src/indicators/positionSize.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 import { distanceToGrid } from "../../src/indicators/grid.js";
 import { expectGridEqual, TIE_BAND } from "../support/tieBand.js";
+import { MAX_RISK } from "../../src/dispatcher/limits.js";
 
 const dispatcher = sharedDispatcher();
 afterAll(() => dispatcher.close());
@@ -37,6 +38,12 @@ describe("positionSize known answers", () => {
     expect(half.riskMultiplier).toBeCloseTo(0.6, 15); // 0.2 + 0.8 * 0.5 in doubles
   });
 
+  it("takes a risk of MAX_RISK (10 %), the most one trade may stake", async () => {
+    // 100,000 at risk / Rs 3 = 33,333.3 -> 33,333 shares
+    const r = await dispatcher.positionSize({ symbol: "PS", capital: 1_000_000, risk: MAX_RISK, entry: 100, stop: 97, lotSize: 1 });
+    expect(r).toMatchObject({ lots: 33_333, moneyAtRisk: 99_999, boundBy: "risk" });
+  });
+
   it("lands exactly on a lot boundary: 9,000 at risk / Rs 3 / 1000 = 3 lots", async () => {
     const r = await dispatcher.positionSize({ symbol: "PS", capital: 900_000, risk: 0.01, entry: 100, stop: 97, lotSize: 1000 });
     expect(r.lots).toBe(3);
@@ -44,10 +51,11 @@ describe("positionSize known answers", () => {
 });
 
 describe("positionSize against the decimal.js reference", () => {
-  it("a count of 10^14 lots (the largest accepted inputs) may round apart only within the band's relative part", async () => {
-    // found by an audit: the exact count is ...459.93, 0.07 from a whole number, which the
-    // doubles' own error (about 1e-15 of 8.6e14) can cross; the fixed 2e-9 alone would not cover it
-    const input = { symbol: "HUGEPS", capital: 89091297149.6582, risk: 0.960816, entry: 0.0002, stop: 0.0001, lotSize: 1, confidenceFloor: 0.5 };
+  it("a count near 10^14 lots (the largest accepted inputs) may round apart only within the band's relative part", async () => {
+    // first found by an audit (at a risk of 0.96, before MAX_RISK); this one by a search at risks
+    // up to MAX_RISK: the exact count is ...414.9963, 0.0037 from a whole number, which the
+    // doubles' own error (about 1e-15 of 7.2e13) crosses (Lua says ...415); the fixed 2e-9 alone would not cover it
+    const input = { symbol: "HUGEPS", capital: 72410506025.5379, risk: 0.099832, entry: 0.0002, stop: 0.0001, lotSize: 1, confidenceFloor: 0.5 };
     const reference = positionSizeReference(input);
     const lua = await dispatcher.positionSize(input);
     expect(distanceToGrid(reference.exact.riskLots).gt(TIE_BAND)).toBe(true);
@@ -111,6 +119,9 @@ describe("positionSize input validation (before any Redis call)", () => {
     ["negative capital", { capital: -5 }, "capital"],
     ["risk 0", { risk: 0 }, "risk"],
     ["risk above 1", { risk: 1.5 }, "risk"],
+    // 1 meant as 1 % would stake the whole capital on one trade: a position 100 times too large
+    ["a risk of 1", { risk: 1 }, "risk"],
+    ["risk just above MAX_RISK", { risk: MAX_RISK * 1.000001 }, "risk"],
     ["NaN risk", { risk: Number.NaN }, "risk"],
     ["fractional lot size", { lotSize: 7.5 }, "lotSize"],
     ["zero lot size", { lotSize: 0 }, "lotSize"],

@@ -107,6 +107,7 @@ describe("raw EVALSHA with bad arguments", () => {
     ["stop_loss", "entry off the grid", ["long", "100.02", "2", "1.5", "0.05", "", "", ""], "entry"],
     ["stop_loss", "a stop below zero", ["long", "1", "2", "1.5", "0.05", "", "", ""], "stop"],
     ["position_size", "nan risk", ["100000", "nan", "100", "97", "1", "", "", "", "0.5"], "risk"],
+    ["position_size", "a risk of 1 (all the capital; 1 % is 0.01)", ["100000", "1", "100", "97", "1", "", "", "", "0.5"], "risk"],
     ["position_size", "entry equal to stop", ["100000", "0.01", "100", "100", "1", "", "", "", "0.5"], "stop"],
     ["position_size", "fractional lot size", ["100000", "0.01", "100", "97", "7.5", "", "", "", "0.5"], "lot_size"],
     ["news_boost", "sentiment above 1", ["long", `${TS}`, "60", "1440", "0.15", "5000", packDoubles([[2, 1, TS]], 3)], "items[0].sentiment"],
