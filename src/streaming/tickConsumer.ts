@@ -293,7 +293,25 @@ export class TickConsumer extends EventEmitter {
     if (connection !== undefined && connection === this.selectedOn) return;
     const { host = "127.0.0.1", port = 6379 } = redis.options;
     await selectDatabase(redis, "continuous_market", this.database, `${host}:${port}`);
-    this.selectedOn = connection;
+    // the connection the SELECT went out on: this one, or the first when none was open yet; after a
+    // reconnect in between, none is taken as selected and the next step selects again
+    if (connection === undefined || redis.stream === connection) this.selectedOn = redis.stream;
+  }
+
+  /**
+   * The ticks connection for a command that writes (a group, a stream, a dead letter, an ack, a
+   * claim). A reconnect in the middle of a step, whose own SELECT was turned away (BUSY), leaves
+   * the new connection on DB 0, where the write would land: so unless the connection is ready and
+   * is the one whose SELECT was answered, the step fails here as a lost connection and is retried
+   * (its entries stay pending), and the next step selects again. Nothing comes between this check
+   * and the write: ioredis sends a command given on a ready connection in the same tick.
+   */
+  private writer(): Redis | Cluster {
+    if (this.database === 0 || this.ticks.isCluster) return this.ticks;
+    const redis = this.ticks as Redis;
+    if (redis.status === "ready" && redis.stream === this.selectedOn) return redis;
+    const { host = "127.0.0.1", port = 6379 } = redis.options;
+    throw toConnectionError({ host, port }, new Error(`the connection was made again during this step: DB ${this.database} is selected again before a write`), "closed");
   }
 
   /** The stream keys this consumer reads. */
@@ -315,19 +333,19 @@ export class TickConsumer extends EventEmitter {
     for (const stream of this.streams) {
       try {
         // without MKSTREAM first: a missing stream is an error, so this consumer knows whether it made the stream
-        await this.ticks.xgroup("CREATE", stream, this.group, "0");
+        await this.writer().xgroup("CREATE", stream, this.group, "0");
       } catch (error) {
         if (error instanceof Error && error.message.startsWith("BUSYGROUP")) continue;
         if (!(error instanceof Error && /requires the key to exist/.test(error.message))) throw error;
         try {
-          await this.ticks.xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
+          await this.writer().xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
         } catch (again) {
           // another consumer of the group made it in between
           if (!(again instanceof Error && again.message.startsWith("BUSYGROUP"))) throw again;
         }
         // the stream may have been made by another consumer or the ingester in between: the
         // family's TTL is right for it either way
-        await this.ticks.expire(stream, this.streamTtlSeconds);
+        await this.writer().expire(stream, this.streamTtlSeconds);
       }
     }
   }
@@ -366,7 +384,7 @@ export class TickConsumer extends EventEmitter {
       while (!this.stopping) {
         let cursor = "0-0";
         do {
-          const [next, ids] = (await this.ticks.xautoclaim(stream, this.group, this.consumer, claimIdleMs, cursor, "COUNT", CLAIM_PAGE, "JUSTID")) as [string, string[]];
+          const [next, ids] = (await this.writer().xautoclaim(stream, this.group, this.consumer, claimIdleMs, cursor, "COUNT", CLAIM_PAGE, "JUSTID")) as [string, string[]];
           claimedHere += ids.length;
           cursor = next;
         } while (cursor !== "0-0");
@@ -466,13 +484,13 @@ export class TickConsumer extends EventEmitter {
       // the dead letters are written before their entries are acked, in a round trip of its own:
       // a write the server refuses (out of memory) then leaves them pending, not acked and lost
       const deadKey = deadLetterKey(symbol, this.options);
-      const letters = this.ticks.pipeline();
+      const letters = this.writer().pipeline();
       for (const d of dead) letters.xadd(deadKey, "*", "source_id", d.id, "reason", d.reason, ...d.fields);
       letters.expire(deadKey, this.deadTtlSeconds); // a key family like any other: they expire with its TTL
       await execAll(letters);
       ack.push(...dead.map((d) => d.id));
     }
-    if (ack.length > 0) await execAll(this.ticks.pipeline().xack(stream, this.group, ...ack));
+    if (ack.length > 0) await execAll(this.writer().pipeline().xack(stream, this.group, ...ack));
     const applied = ack.length - dead.length - duplicates - trimmed;
     this.counters.applied += applied;
     this.counters.duplicates += duplicates;

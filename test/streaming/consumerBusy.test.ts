@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
-import { tickStreamKey } from "../../src/keys/marketData.js";
+import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { holdServer, ownRedis } from "../support/redis.js";
 import { groupCaughtUp } from "../support/streams.js";
@@ -71,6 +71,49 @@ describe("the consumer started during another client's long script", () => {
       stop.abort();
       await blocker.config("SET", "busy-reply-threshold", "5000");
       for (const connection of [ticks, db0, blocker]) connection.disconnect();
+    }
+  });
+});
+
+describe("a reconnect in the middle of a step", () => {
+  // The connection is lost after a step's updates and made again before its dead letters and acks;
+  // the new connection's own SELECT is taken as turned away (BUSY, as above), so it is on DB 0. The
+  // ioredis race that makes that happen (a BUSY to the SELECT, the ready check's INFO answered) is
+  // a matter of microseconds; here the new connection is put on DB 0 by hand.
+  it("writes nothing to DB 0: the step fails as a lost connection, and the next applies its entries in DB 4", async () => {
+    const symbol = "MIDSTEP";
+    const stream = tickStreamKey(symbol);
+    const [ticks, db0] = [new Redis(server.url, { db: 4 }), new Redis(server.url, { db: 0 })];
+    const math = MathDispatcher.connect(server.url);
+    const live = math.streaming();
+    const updateMany = live.updateMany.bind(live);
+    let reconnected = false;
+    live.updateMany = async (updates) => {
+      const outcomes = await updateMany(updates);
+      if (!reconnected) {
+        reconnected = true;
+        ticks.stream.destroy(); // the server's side of it is gone; ioredis connects again
+        await waitUntil(() => ticks.status === "ready", "ioredis connected again", 5_000);
+        await ticks.select(0);
+      }
+      return outcomes;
+    };
+    try {
+      await ticks.xadd(stream, "*", "price", "100", "volume", "5", "ts", String(OPEN));
+      await ticks.xadd(stream, "*", "price", "not a price", "volume", "5", "ts", String(OPEN + 1000)); // a dead letter
+      const consumer = new TickConsumer(ticks, live, { symbols: [symbol], blockMs: 50 });
+      await consumer.ensureGroups();
+      await expect(consumer.runOnce()).rejects.toMatchObject({ name: "ConnectionError" });
+      expect(await db0.exists(deadLetterKey(symbol), stream)).toBe(0);
+      // the entries stayed pending: the next step selects DB 4 again and settles them there
+      expect(await consumer.runOnce()).toBe(0); // the tick was applied before: a duplicate now
+      expect(consumer.totals).toMatchObject({ deadLetters: 1, duplicates: 1 });
+      expect(await ticks.xlen(deadLetterKey(symbol))).toBe(1);
+      expect(await consumer.stats()).toMatchObject({ pending: 0 });
+      expect(await db0.exists(deadLetterKey(symbol), stream)).toBe(0);
+    } finally {
+      for (const connection of [ticks, db0]) connection.disconnect();
+      await math.close();
     }
   });
 });
