@@ -13,7 +13,7 @@
  * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
  * applied (ts, seq) is ignored).
  */
-import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
+import { CommandTimeoutError, InvalidInputError, isNotNowReply, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
@@ -129,6 +129,8 @@ export class ScriptRunner {
   private readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
   /** Set once the first load succeeded: from then on a call does not wait on the load. */
   private scriptsLoaded = false;
+  /** The last "not now" (BUSY, LOADING, ...) the client retried, and when: what holds a load up. */
+  private lastNotNow: { error: unknown; at: number } | undefined;
   /** Where the scripts live and how calls reach them. */
   readonly transport: ScriptTransport;
 
@@ -146,6 +148,9 @@ export class ScriptRunner {
     options: ScriptRunnerOptions = {},
   ) {
     this.byName = new Map(scripts.map((s) => [s.name, s]));
+    client.on("retry", (error: unknown) => {
+      if (isNotNowReply(error)) this.lastNotNow = { error, at: Date.now() };
+    });
     const settings = { scripts, mode: options.scriptMode ?? "evalsha", roundTrip: this.roundTrip() };
     this.transport = client.cluster
       ? new ClusterScriptTransport(client.cluster, { ...settings, readFrom: options.readFrom ?? "master" })
@@ -168,8 +173,17 @@ export class ScriptRunner {
    */
   private async loaded(budget: () => CallOptions): Promise<void> {
     const { deadlineMs = 0 } = budget();
-    // a load this call stops waiting for may still fail: the next call loads again
-    await within(this.transport.prepare(), deadlineMs, () => new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`));
+    const since = Date.now();
+    // a load this call stops waiting for may still fail: the next call loads again. A server that
+    // answered "not now" meanwhile (another client's long script) is why: a ServerBusyError, as a
+    // call after the load gets, not a timeout that hides it from the one paged
+    const late = () => {
+      const waited = `the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`;
+      const notNow = this.lastNotNow !== undefined && this.lastNotNow.at >= since ? this.lastNotNow.error : undefined;
+      if (notNow === undefined) return new CommandTimeoutError(waited);
+      return new ServerBusyError(`${waited}: Redis answered ${notNow instanceof Error ? notNow.message : String(notNow)}`, { cause: notNow });
+    };
+    await within(this.transport.prepare(), deadlineMs, late);
     this.scriptsLoaded = true;
   }
 

@@ -95,6 +95,28 @@ describe("the dispatcher on a resilient client", () => {
     }
   });
 
+  it("a load that a BUSY holds past the call's deadline is a ServerBusyError saying so, not a bare timeout", async () => {
+    // retries enough that the load itself outlasts the call's deadline, as with a long script
+    const math = MathDispatcher.connect(server.url, { deadlineMs: 5000, maxRetries: 100, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    try {
+      expect(await math.client.run("patterns", (r) => r.ping())).toBe("PONG"); // connected, database selected, nothing loaded
+      await blocker.config("SET", "busy-reply-threshold", "50");
+      const blocking = holdServer(blocker, 1_500);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const error = await math.load({ deadlineMs: 600 }).catch((e: unknown) => e);
+      await blocking;
+      expect(error).toBeInstanceOf(ServerBusyError);
+      expect((error as Error).message).toMatch(/while the scripts were loading .*: Redis answered BUSY /);
+      expect(isTransient(error)).toBe(true);
+      await math.load(); // over, the load goes through
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
   it("an update that failed holds back the updates of its symbol waiting behind it: none gets ahead of it, resent in order all apply", async () => {
     const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
     const blocker = new Redis(server.url);
