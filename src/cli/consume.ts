@@ -256,10 +256,11 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   const statsNow = (): Promise<ConsumerStats | undefined> =>
     ticks.status === "ready" ? consumer.stats().catch(() => undefined) : Promise.resolve(undefined);
   // one reading at a time: stats wait behind the consumer's blocking read (up to a second) on the
-  // same connection, and overlapping readings printed bursts of lines "in 0.0 s"
+  // same connection, and overlapping readings printed bursts of lines "in 0.0 s"; nor a reading
+  // right after one that waited that long (the timer's next tick can follow it at once)
   let reading = false;
   const timer = setInterval(async () => {
-    if (reading) return;
+    if (reading || Date.now() - last.at < statsIntervalMs / 2) return;
     reading = true;
     try {
       const stats = (await statsNow()) ?? consumer.totals;
