@@ -207,6 +207,13 @@ function parseHeader(file: string, lines: readonly string[], limits: readonly Li
   if (!header.version || !SEMVER.test(header.version)) {
     throw new LuaBuildError(file, 1, "header lacks a semantic @version (x.y.z)");
   }
+  // a cache key's description spells the version out (pattern_cache:atr:v3.0.1:...): the same one
+  for (const key of header.keys) {
+    const spelled = /:v(\d+\.\d+\.\d+):/.exec(key.description)?.[1];
+    if (spelled !== undefined && spelled !== header.version) {
+      throw new LuaBuildError(file, 1, `@key ${key.name} says v${spelled}, the @version is ${header.version}`);
+    }
+  }
   return header as Header;
 }
 

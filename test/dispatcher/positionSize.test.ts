@@ -59,6 +59,7 @@ describe("positionSize against the decimal.js reference", () => {
     const reference = positionSizeReference(input);
     const lua = await dispatcher.positionSize(input);
     expect(distanceToGrid(reference.exact.riskLots).gt(TIE_BAND)).toBe(true);
+    expect(lua.lots).toBe(reference.lots + 1); // they do round apart here: the band is what is tested
     expectGridEqual(lua.lots, reference.lots, reference.exact.riskLots, "lots"); // throws outside the band
   });
 

@@ -92,8 +92,9 @@ describe("a reconnect in the middle of a step", () => {
       const outcomes = await updateMany(updates);
       if (!reconnected) {
         reconnected = true;
-        ticks.stream.destroy(); // the server's side of it is gone; ioredis connects again
-        await waitUntil(() => ticks.status === "ready", "ioredis connected again", 5_000);
+        const lost = ticks.stream;
+        lost.destroy(); // the connection is gone; ioredis connects again
+        await waitUntil(() => ticks.status === "ready" && ticks.stream !== lost, "ioredis connected again", 5_000);
         await ticks.select(0);
       }
       return outcomes;
