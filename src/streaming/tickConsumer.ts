@@ -289,29 +289,31 @@ export class TickConsumer extends EventEmitter {
     // DB 0 is where every connection starts; a cluster has no other
     if (this.database === 0 || this.ticks.isCluster) return;
     const redis = this.ticks as Redis;
-    const connection = redis.stream;
-    if (connection !== undefined && connection === this.selectedOn) return;
+    if (redis.stream !== undefined && redis.stream === this.selectedOn) return;
     const { host = "127.0.0.1", port = 6379 } = redis.options;
     await selectDatabase(redis, "continuous_market", this.database, `${host}:${port}`);
-    // the connection the SELECT went out on: this one, or the first when none was open yet; after a
-    // reconnect in between, none is taken as selected and the next step selects again
-    if (connection === undefined || redis.stream === connection) this.selectedOn = redis.stream;
+    // the answer came on the connection that is current now: this continuation runs before a
+    // close or a reconnect of it can be handled
+    this.selectedOn = redis.stream;
   }
 
   /**
    * The ticks connection for a command that writes (a group, a stream, a dead letter, an ack, a
-   * claim). A reconnect in the middle of a step, whose own SELECT was turned away (BUSY), leaves
-   * the new connection on DB 0, where the write would land: so unless the connection is ready and
-   * is the one whose SELECT was answered, the step fails here as a lost connection and is retried
-   * (its entries stay pending), and the next step selects again. Nothing comes between this check
-   * and the write: ioredis sends a command given on a ready connection in the same tick.
+   * claim), its database selected again when it was made again since the last SELECT: a reconnect
+   * in the middle of a step, whose own SELECT a BUSY turned away, leaves the new connection on
+   * DB 0, where the write would land. A SELECT turned away again, or a connection that is not
+   * ready, fails the step; its entries stay pending for the next. Between this check and the write
+   * only promise continuations run, never a socket's close, and ioredis sends a command given on a
+   * ready connection at once. Not covered: a write already sent when the connection drops, which
+   * ioredis resends after it reconnects, on DB 0 if that handshake's SELECT was turned away.
    */
-  private writer(): Redis | Cluster {
+  private async writer(): Promise<Redis | Cluster> {
     if (this.database === 0 || this.ticks.isCluster) return this.ticks;
     const redis = this.ticks as Redis;
+    await this.onStreamsDatabase();
     if (redis.status === "ready" && redis.stream === this.selectedOn) return redis;
     const { host = "127.0.0.1", port = 6379 } = redis.options;
-    throw toConnectionError({ host, port }, new Error(`the connection was made again during this step: DB ${this.database} is selected again before a write`), "closed");
+    throw toConnectionError({ host, port }, new Error(`not ready to write on DB ${this.database}`), "closed");
   }
 
   /** The stream keys this consumer reads. */
@@ -333,19 +335,19 @@ export class TickConsumer extends EventEmitter {
     for (const stream of this.streams) {
       try {
         // without MKSTREAM first: a missing stream is an error, so this consumer knows whether it made the stream
-        await this.writer().xgroup("CREATE", stream, this.group, "0");
+        await (await this.writer()).xgroup("CREATE", stream, this.group, "0");
       } catch (error) {
         if (error instanceof Error && error.message.startsWith("BUSYGROUP")) continue;
         if (!(error instanceof Error && /requires the key to exist/.test(error.message))) throw error;
         try {
-          await this.writer().xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
+          await (await this.writer()).xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
         } catch (again) {
           // another consumer of the group made it in between
           if (!(again instanceof Error && again.message.startsWith("BUSYGROUP"))) throw again;
         }
         // the stream may have been made by another consumer or the ingester in between: the
         // family's TTL is right for it either way
-        await this.writer().expire(stream, this.streamTtlSeconds);
+        await (await this.writer()).expire(stream, this.streamTtlSeconds);
       }
     }
   }
@@ -384,7 +386,7 @@ export class TickConsumer extends EventEmitter {
       while (!this.stopping) {
         let cursor = "0-0";
         do {
-          const [next, ids] = (await this.writer().xautoclaim(stream, this.group, this.consumer, claimIdleMs, cursor, "COUNT", CLAIM_PAGE, "JUSTID")) as [string, string[]];
+          const [next, ids] = (await (await this.writer()).xautoclaim(stream, this.group, this.consumer, claimIdleMs, cursor, "COUNT", CLAIM_PAGE, "JUSTID")) as [string, string[]];
           claimedHere += ids.length;
           cursor = next;
         } while (cursor !== "0-0");
@@ -484,13 +486,13 @@ export class TickConsumer extends EventEmitter {
       // the dead letters are written before their entries are acked, in a round trip of its own:
       // a write the server refuses (out of memory) then leaves them pending, not acked and lost
       const deadKey = deadLetterKey(symbol, this.options);
-      const letters = this.writer().pipeline();
+      const letters = (await this.writer()).pipeline();
       for (const d of dead) letters.xadd(deadKey, "*", "source_id", d.id, "reason", d.reason, ...d.fields);
       letters.expire(deadKey, this.deadTtlSeconds); // a key family like any other: they expire with its TTL
       await execAll(letters);
       ack.push(...dead.map((d) => d.id));
     }
-    if (ack.length > 0) await execAll(this.writer().pipeline().xack(stream, this.group, ...ack));
+    if (ack.length > 0) await execAll((await this.writer()).pipeline().xack(stream, this.group, ...ack));
     const applied = ack.length - dead.length - duplicates - trimmed;
     this.counters.applied += applied;
     this.counters.duplicates += duplicates;

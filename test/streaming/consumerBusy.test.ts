@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
+import { ServerBusyError } from "../../src/core/errors.js";
 import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { holdServer, ownRedis } from "../support/redis.js";
@@ -76,14 +77,14 @@ describe("the consumer started during another client's long script", () => {
 });
 
 describe("a reconnect in the middle of a step", () => {
-  // The connection is lost after a step's updates and made again before its dead letters and acks;
-  // the new connection's own SELECT is taken as turned away (BUSY, as above), so it is on DB 0. The
-  // ioredis race that makes that happen (a BUSY to the SELECT, the ready check's INFO answered) is
-  // a matter of microseconds; here the new connection is put on DB 0 by hand.
-  it("writes nothing to DB 0: the step fails as a lost connection, and the next applies its entries in DB 4", async () => {
-    const symbol = "MIDSTEP";
+  // The connection is lost after a step's updates and made again before its dead letters and acks,
+  // and the new connection is on DB 0, as when its own SELECT was turned away (BUSY, as above: the
+  // ioredis race that does that is a matter of microseconds, so here it is put there by hand).
+  const OPENED = Date.UTC(2026, 10, 25, 3, 45);
+  async function interruptedStep(symbol: string, afterReconnect: () => Promise<unknown>) {
     const stream = tickStreamKey(symbol);
-    const [ticks, db0] = [new Redis(server.url, { db: 4 }), new Redis(server.url, { db: 0 })];
+    // the consumer's connection, and two of the test's own to look at DB 4 and DB 0
+    const [ticks, db4, db0] = [new Redis(server.url, { db: 4 }), new Redis(server.url, { db: 4 }), new Redis(server.url, { db: 0 })];
     const math = MathDispatcher.connect(server.url);
     const live = math.streaming();
     const updateMany = live.updateMany.bind(live);
@@ -93,28 +94,60 @@ describe("a reconnect in the middle of a step", () => {
       if (!reconnected) {
         reconnected = true;
         const lost = ticks.stream;
-        lost.destroy(); // the connection is gone; ioredis connects again
+        lost.destroy();
         await waitUntil(() => ticks.status === "ready" && ticks.stream !== lost, "ioredis connected again", 5_000);
         await ticks.select(0);
+        await afterReconnect();
       }
       return outcomes;
     };
-    try {
-      await ticks.xadd(stream, "*", "price", "100", "volume", "5", "ts", String(OPEN));
-      await ticks.xadd(stream, "*", "price", "not a price", "volume", "5", "ts", String(OPEN + 1000)); // a dead letter
-      const consumer = new TickConsumer(ticks, live, { symbols: [symbol], blockMs: 50 });
-      await consumer.ensureGroups();
-      await expect(consumer.runOnce()).rejects.toMatchObject({ name: "ConnectionError" });
-      expect(await db0.exists(deadLetterKey(symbol), stream)).toBe(0);
-      // the entries stayed pending: the next step selects DB 4 again and settles them there
-      expect(await consumer.runOnce()).toBe(0); // the tick was applied before: a duplicate now
-      expect(consumer.totals).toMatchObject({ deadLetters: 1, duplicates: 1 });
-      expect(await ticks.xlen(deadLetterKey(symbol))).toBe(1);
-      expect(await consumer.stats()).toMatchObject({ pending: 0 });
-      expect(await db0.exists(deadLetterKey(symbol), stream)).toBe(0);
-    } finally {
-      for (const connection of [ticks, db0]) connection.disconnect();
+    await db4.xadd(stream, "*", "price", "100", "volume", "5", "ts", String(OPENED));
+    await db4.xadd(stream, "*", "price", "not a price", "volume", "5", "ts", String(OPENED + 1000)); // a dead letter
+    const consumer = new TickConsumer(ticks, live, { symbols: [symbol], blockMs: 50 });
+    await consumer.ensureGroups();
+    const inDb0 = () => db0.exists(deadLetterKey(symbol), stream);
+    const close = async () => {
+      for (const connection of [ticks, db4, db0]) connection.disconnect();
       await math.close();
+    };
+    return { db4, consumer, inDb0, close };
+  }
+
+  it("selects DB 4 again before the step's writes: the dead letter and the acks land there, nothing in DB 0", async () => {
+    const { db4, consumer, inDb0, close } = await interruptedStep("MIDSTEP", async () => undefined);
+    try {
+      expect(await consumer.runOnce()).toBe(1);
+      expect(consumer.totals).toMatchObject({ applied: 1, deadLetters: 1, duplicates: 0 });
+      expect(await db4.xlen(deadLetterKey("MIDSTEP"))).toBe(1);
+      expect(await consumer.stats()).toMatchObject({ pending: 0 });
+      expect(await inDb0()).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a SELECT turned away again fails the step, typed; nothing lands in DB 0, and the next step settles the entries in DB 4", async () => {
+    const blocker = new Redis(server.url);
+    let blocking: Promise<unknown> = Promise.resolve();
+    const { db4, consumer, inDb0, close } = await interruptedStep("MIDSTEPBUSY", async () => {
+      await blocker.config("SET", "busy-reply-threshold", "50");
+      blocking = holdServer(blocker, 800);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+    });
+    try {
+      await expect(consumer.runOnce()).rejects.toBeInstanceOf(ServerBusyError);
+      await blocking;
+      expect(await inDb0()).toBe(0);
+      // the entries stayed pending: read again, the tick is a duplicate now, the bad one a dead letter
+      expect(await consumer.runOnce()).toBe(0);
+      expect(consumer.totals).toMatchObject({ applied: 0, deadLetters: 1, duplicates: 1 });
+      expect(await db4.xlen(deadLetterKey("MIDSTEPBUSY"))).toBe(1);
+      expect(await consumer.stats()).toMatchObject({ pending: 0 });
+      expect(await inDb0()).toBe(0);
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+      await close();
     }
   });
 });
