@@ -13,7 +13,7 @@
  * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
  * applied (ts, seq) is ignored).
  */
-import { CommandTimeoutError, InvalidInputError, isNotNowReply, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
+import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
@@ -129,8 +129,6 @@ export class ScriptRunner {
   private readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
   /** Set once the first load succeeded: from then on a call does not wait on the load. */
   private scriptsLoaded = false;
-  /** The last "not now" (BUSY, LOADING, ...) the client retried, and when: what holds a load up. */
-  private lastNotNow: { error: unknown; at: number } | undefined;
   /** Where the scripts live and how calls reach them. */
   readonly transport: ScriptTransport;
 
@@ -148,9 +146,6 @@ export class ScriptRunner {
     options: ScriptRunnerOptions = {},
   ) {
     this.byName = new Map(scripts.map((s) => [s.name, s]));
-    client.on("retry", (error: unknown) => {
-      if (isNotNowReply(error)) this.lastNotNow = { error, at: Date.now() };
-    });
     const settings = { scripts, mode: options.scriptMode ?? "evalsha", roundTrip: this.roundTrip() };
     this.transport = client.cluster
       ? new ClusterScriptTransport(client.cluster, { ...settings, readFrom: options.readFrom ?? "master" })
@@ -179,9 +174,10 @@ export class ScriptRunner {
     // call after the load gets, not a timeout that hides it from the one paged
     const late = () => {
       const waited = `the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`;
-      const notNow = this.lastNotNow !== undefined && this.lastNotNow.at >= since ? this.lastNotNow.error : undefined;
-      if (notNow === undefined) return new CommandTimeoutError(waited);
-      return new ServerBusyError(`${waited}: Redis answered ${notNow instanceof Error ? notNow.message : String(notNow)}`, { cause: notNow });
+      const notNow = this.client.lastNotNow;
+      // from a second before the wait: a call that joined a load waiting out a backoff saw no reply of its own
+      if (notNow === undefined || notNow.at < since - 1000) return new CommandTimeoutError(waited);
+      return new ServerBusyError(`${waited}: Redis answered ${notNow.error.message}`, { cause: notNow.error });
     };
     await within(this.transport.prepare(), deadlineMs, late);
     this.scriptsLoaded = true;

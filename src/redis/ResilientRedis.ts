@@ -253,6 +253,7 @@ export class ResilientRedis extends EventEmitter {
   private readonly links = new Map<number, Link>();
   private readonly owned = new Set<Redis>();
   private readonly detach: (() => void)[] = [];
+  private notNow: { readonly error: Error; readonly at: number } | undefined;
   /** The whole budget of one call, unless the call gives its own. */
   readonly deadlineMs: number;
   private readonly outageGraceMs: number;
@@ -323,6 +324,14 @@ export class ResilientRedis extends EventEmitter {
         disableClientInfo: true,
       },
     });
+  }
+
+  /**
+   * The last "not now" reply (BUSY, LOADING, MASTERDOWN, ...) a call of this client met and retried,
+   * and when (epoch ms): what held calls up, for a caller that only saw its deadline pass.
+   */
+  get lastNotNow(): { readonly error: Error; readonly at: number } | undefined {
+    return this.notNow;
   }
 
   /** The state of the circuit breaker; on a cluster, of the node whose breaker is furthest from closed. */
@@ -600,6 +609,7 @@ export class ResilientRedis extends EventEmitter {
         const kind = classifyError(error);
         if (kind === "final") throw this.typed(error);
         this.emit("retry", error);
+        if (isNotNowReply(error)) this.notNow = { error: error as Error, at: Date.now() };
         if (kind === "busy") {
           // a timeout the caller's own deadline cut short says nothing of the server: it does not
           // count toward opening the circuit, which every caller of this client (or node) shares
