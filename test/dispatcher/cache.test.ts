@@ -28,7 +28,9 @@ afterAll(() => dispatcher.close());
 function atrWithVersion(version: string) {
   const luaDir = join(import.meta.dirname, "../../lua");
   return buildScript(join(luaDir, "atr.lua"), luaDir, (path) => {
-    const text = readFileSync(path, "utf8").replace(/^-- @version .*$/m, `-- @version ${version}`);
+    const text = readFileSync(path, "utf8")
+      .replace(/^-- @version .*$/m, `-- @version ${version}`)
+      .replace(/^(-- @key cache_key .*:v)\d+\.\d+\.\d+:/m, `$1${version}:`); // the key spells it too
     return text.split("\n");
   });
 }
