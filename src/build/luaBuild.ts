@@ -180,6 +180,7 @@ interface Header {
 function parseHeader(file: string, lines: readonly string[], limits: readonly Limit[]): Header {
   const byName = new Map(limits.map((l) => [l.name, l]));
   const header: Partial<Header> & Pick<Header, "keys" | "args" | "uses" | "chained"> = { keys: [], args: [], uses: [], chained: [] };
+  const keyLines = new Map<string, number>();
   for (const { tag, text, line } of tagsOf(lines)) {
     if (tag === "name") header.name = text;
     else if (tag === "version") header.version = text;
@@ -190,6 +191,7 @@ function parseHeader(file: string, lines: readonly string[], limits: readonly Li
       if (!slot) throw new LuaBuildError(file, line, `@${tag} needs a name`);
       if (tag === "key") {
         header.keys.push({ name: slot, description: [word, ...rest].join(" ").trim() });
+        keyLines.set(slot, line);
         continue;
       }
       let typed: ReturnType<typeof parseArgType>;
@@ -211,7 +213,7 @@ function parseHeader(file: string, lines: readonly string[], limits: readonly Li
   for (const key of header.keys) {
     const spelled = /:v(\d+\.\d+\.\d+):/.exec(key.description)?.[1];
     if (spelled !== undefined && spelled !== header.version) {
-      throw new LuaBuildError(file, 1, `@key ${key.name} says v${spelled}, the @version is ${header.version}`);
+      throw new LuaBuildError(file, keyLines.get(key.name) ?? 1, `@key ${key.name} says v${spelled}, the @version is ${header.version}`);
     }
   }
   return header as Header;

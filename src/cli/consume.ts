@@ -256,11 +256,15 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   const statsNow = (): Promise<ConsumerStats | undefined> =>
     ticks.status === "ready" ? consumer.stats().catch(() => undefined) : Promise.resolve(undefined);
   // one reading at a time: stats wait behind the consumer's blocking read (up to a second) on the
-  // same connection, and overlapping readings printed bursts of lines "in 0.0 s"; nor a reading
-  // right after one that waited that long (the timer's next tick can follow it at once)
+  // same connection, and overlapping readings printed bursts of lines "in 0.0 s"; nor, after a
+  // reading that outlasted a tick, a reading at the very next tick, which can follow it at once
   let reading = false;
+  let outlasted = false;
   const timer = setInterval(async () => {
-    if (reading || Date.now() - last.at < statsIntervalMs / 2) return;
+    if (reading) return void (outlasted = true);
+    const soon = outlasted && Date.now() - last.at < statsIntervalMs / 2;
+    outlasted = false;
+    if (soon) return;
     reading = true;
     try {
       const stats = (await statsNow()) ?? consumer.totals;

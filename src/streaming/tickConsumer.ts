@@ -225,6 +225,8 @@ export class TickConsumer extends EventEmitter {
   private readonly database: number;
   /** The connection (ioredis's socket) whose SELECT of {@link database} was answered: a reconnect makes a new one. */
   private selectedOn: unknown;
+  /** The SELECT of {@link database} on its way, if one is. */
+  private selecting: Promise<void> | undefined;
 
   /**
    * @param ticks a connection on the continuous_market database (DB 4 by default), used only by
@@ -290,11 +292,15 @@ export class TickConsumer extends EventEmitter {
     if (this.database === 0 || this.ticks.isCluster) return;
     const redis = this.ticks as Redis;
     if (redis.stream !== undefined && redis.stream === this.selectedOn) return;
-    const { host = "127.0.0.1", port = 6379 } = redis.options;
-    await selectDatabase(redis, "continuous_market", this.database, `${host}:${port}`);
-    // the answer came on the connection that is current now: this continuation runs before a
-    // close or a reconnect of it can be handled
-    this.selectedOn = redis.stream;
+    // one SELECT for all who ask at once (after a reconnect, each stream's settling asks)
+    this.selecting ??= (async () => {
+      const { host = "127.0.0.1", port = 6379 } = redis.options;
+      await selectDatabase(redis, "continuous_market", this.database, `${host}:${port}`);
+      // the answer came on the connection that is current now: this continuation runs before a
+      // close or a reconnect of it can be handled
+      this.selectedOn = redis.stream;
+    })().finally(() => (this.selecting = undefined));
+    return this.selecting;
   }
 
   /**
