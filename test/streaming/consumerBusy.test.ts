@@ -8,7 +8,7 @@ import { Redis, ReplyError } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
-import { TickConsumer } from "../../src/streaming/tickConsumer.js";
+import { type ConsumerCounters, TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { ServerBusyError } from "../../src/core/errors.js";
 import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
@@ -110,17 +110,21 @@ describe("a reconnect in the middle of a step", () => {
       for (const connection of [ticks, db4, db0]) connection.disconnect();
       await math.close();
     };
-    return { db4, consumer, inDb0, close };
+    /** Both entries settled in DB 4, none left pending, nothing in DB 0; the counters as given. */
+    const expectSettledInDb4 = async (totals: Partial<ConsumerCounters>) => {
+      expect(consumer.totals).toMatchObject(totals);
+      expect(await db4.xlen(deadLetterKey(symbol))).toBe(1);
+      expect(await consumer.stats()).toMatchObject({ pending: 0 });
+      expect(await inDb0()).toBe(0);
+    };
+    return { consumer, inDb0, expectSettledInDb4, close };
   }
 
   it("selects DB 4 again before the step's writes: the dead letter and the acks land there, nothing in DB 0", async () => {
-    const { db4, consumer, inDb0, close } = await interruptedStep("MIDSTEP", async () => undefined);
+    const { consumer, expectSettledInDb4, close } = await interruptedStep("MIDSTEP", async () => undefined);
     try {
       expect(await consumer.runOnce()).toBe(1);
-      expect(consumer.totals).toMatchObject({ applied: 1, deadLetters: 1, duplicates: 0 });
-      expect(await db4.xlen(deadLetterKey("MIDSTEP"))).toBe(1);
-      expect(await consumer.stats()).toMatchObject({ pending: 0 });
-      expect(await inDb0()).toBe(0);
+      await expectSettledInDb4({ applied: 1, deadLetters: 1, duplicates: 0 });
     } finally {
       await close();
     }
@@ -130,7 +134,7 @@ describe("a reconnect in the middle of a step", () => {
     // The server is free here, so a write sent without the SELECT's answer would land in DB 0; the
     // BUSY is that one SELECT's reply, given in place of the server's (a long script holding the
     // server would turn the writes away too, and the test could not tell).
-    const { db4, consumer, inDb0, close } = await interruptedStep("MIDSTEPBUSY", async (ticks) => {
+    const { consumer, inDb0, expectSettledInDb4, close } = await interruptedStep("MIDSTEPBUSY", async (ticks) => {
       const select = ticks.select.bind(ticks);
       ticks.select = (async () => {
         ticks.select = select;
@@ -142,10 +146,7 @@ describe("a reconnect in the middle of a step", () => {
       expect(await inDb0()).toBe(0);
       // the entries stayed pending: read again, the tick is a duplicate now, the bad one a dead letter
       expect(await consumer.runOnce()).toBe(0);
-      expect(consumer.totals).toMatchObject({ applied: 0, deadLetters: 1, duplicates: 1 });
-      expect(await db4.xlen(deadLetterKey("MIDSTEPBUSY"))).toBe(1);
-      expect(await consumer.stats()).toMatchObject({ pending: 0 });
-      expect(await inDb0()).toBe(0);
+      await expectSettledInDb4({ applied: 0, deadLetters: 1, duplicates: 1 });
     } finally {
       await close();
     }
