@@ -80,7 +80,6 @@ describe("a reconnect in the middle of a step", () => {
   // The connection is lost after a step's updates and made again before its dead letters and acks,
   // and the new connection is on DB 0, as when its own SELECT was turned away (BUSY, as above: the
   // ioredis race that does that is a matter of microseconds, so here it is put there by hand).
-  const OPENED = Date.UTC(2026, 10, 25, 3, 45);
   async function interruptedStep(symbol: string, afterReconnect: (ticks: Redis) => Promise<unknown>) {
     const stream = tickStreamKey(symbol);
     // the consumer's connection, and two of the test's own to look at DB 4 and DB 0
@@ -101,8 +100,8 @@ describe("a reconnect in the middle of a step", () => {
       }
       return outcomes;
     };
-    await db4.xadd(stream, "*", "price", "100", "volume", "5", "ts", String(OPENED));
-    await db4.xadd(stream, "*", "price", "not a price", "volume", "5", "ts", String(OPENED + 1000)); // a dead letter
+    await db4.xadd(stream, "*", "price", "100", "volume", "5", "ts", String(OPEN));
+    await db4.xadd(stream, "*", "price", "not a price", "volume", "5", "ts", String(OPEN + 1000)); // a dead letter
     const consumer = new TickConsumer(ticks, live, { symbols: [symbol], blockMs: 50 });
     await consumer.ensureGroups();
     const inDb0 = () => db0.exists(deadLetterKey(symbol), stream);
