@@ -261,14 +261,19 @@ export class TickConsumer extends EventEmitter {
     this.symbolByStream = new Map(options.symbols.map((s, i) => [this.streams[i] as string, s]));
   }
 
+  /** The server the ticks connection goes to, for messages: ioredis's defaults where its options (or a cluster's) say none. */
+  private get server(): { host: string; port: number } {
+    const { host = "127.0.0.1", port = 6379 } = this.ticks.isCluster ? {} : (this.ticks as Redis).options;
+    return { host, port };
+  }
+
   /**
    * Redis errors as the SDK's classes, with the original as the cause: a connection failure is a
    * ConnectionError naming the server, anything else Redis answered a RedisCommandError (a ServerBusyError for a "not now").
    */
   private typed(error: unknown): MathDispatcherError {
     if (error instanceof MathDispatcherError) return error;
-    const { host = "127.0.0.1", port = 6379 } = this.ticks.isCluster ? {} : (this.ticks as Redis).options;
-    if (connectionFailureOf(error)) return toConnectionError({ host, port }, error);
+    if (connectionFailureOf(error)) return toConnectionError(this.server, error);
     return replyErrorOf(error);
   }
 
@@ -294,7 +299,7 @@ export class TickConsumer extends EventEmitter {
     if (redis.stream !== undefined && redis.stream === this.selectedOn) return;
     // one SELECT for all who ask at once (after a reconnect, each stream's settling asks)
     this.selecting ??= (async () => {
-      const { host = "127.0.0.1", port = 6379 } = redis.options;
+      const { host, port } = this.server;
       await selectDatabase(redis, "continuous_market", this.database, `${host}:${port}`);
       // the answer came on the connection that is current now: this continuation runs before a
       // close or a reconnect of it can be handled
@@ -318,8 +323,7 @@ export class TickConsumer extends EventEmitter {
     const redis = this.ticks as Redis;
     await this.onStreamsDatabase();
     if (redis.status === "ready" && redis.stream === this.selectedOn) return redis;
-    const { host = "127.0.0.1", port = 6379 } = redis.options;
-    throw toConnectionError({ host, port }, new Error(`not ready to write on DB ${this.database}`), "closed");
+    throw toConnectionError(this.server, new Error(`not ready to write on DB ${this.database}`), "closed");
   }
 
   /** The stream keys this consumer reads. */
