@@ -14,7 +14,8 @@ import { dispatchFunction, signalSchema } from "../src/dispatcher/dispatch.js";
 import { parseInput } from "../src/dispatcher/inputs.js";
 import { prepareCall, scriptCall } from "../src/dispatcher/scriptFunction.js";
 import type { ScriptCall } from "../src/dispatcher/scriptRunner.js";
-import { packDoubles } from "../src/core/units.js";
+import { packDoubles, unitsToText } from "../src/core/units.js";
+import { indicatorKey } from "../src/keys/indicator.js";
 import { readOnlyCall } from "../src/core/manifest.js";
 import { MAX_DISPATCH_BARS, MAX_POINTS as MAX_HISTORY, MAX_NEWS_ITEMS, MAX_POINTS_PER_CALL as MAX_POINTS, MAX_SERIES_POINTS_PER_CALL as MAX_SERIES, MAX_STREAM_UPDATES_PER_CALL } from "../src/dispatcher/limits.js";
 import { buildFunctionsLibraries, functionName } from "../src/build/functionsLibrary.js";
@@ -44,8 +45,10 @@ export interface ServerTimeHooks {
 /** The longest a call may hold the server (issue 10): a floor of 1 for `2 ms / longest call`. */
 export const MAX_CALL_US = 2000;
 
-const BASELINES = ["atr_strings", "atr_packed", "vwap_strings", "vwap_packed", "dispatch_plain", "get_only"] as const;
+const BASELINES = ["atr_strings", "atr_packed", "vwap_strings", "vwap_packed", "dispatch_plain", "get_only", "stream_tick", "stream_bar"] as const;
 type Baseline = (typeof BASELINES)[number];
+/** `stream_update` and its plain twins, for a tick and for a bar. */
+type StreamScript = "stream_update" | "stream_tick" | "stream_bar";
 
 /** Microseconds of server time per EVALSHA over `calls`, sent in pipelines of 100. */
 async function serverUs(redis: Redis, calls: readonly RawCall[]): Promise<number> {
@@ -72,6 +75,19 @@ async function fcallUs(redis: Redis, calls: readonly RawCall[], names: ReadonlyM
   const match = /^cmdstat_fcall:calls=(\d+),usec=(\d+)/m.exec((await redis.info("commandstats")) as string);
   if (!match || Number(match[1]) !== calls.length) throw new Error(`commandstats counted ${match?.[1]} of ${calls.length} FCALLs`);
   return Number(match[2]) / calls.length;
+}
+
+/**
+ * Refuses a plain script that answers otherwise than the project's: each pair of calls (the
+ * same input, on keys of their own) sent in turn, every reply value equal (numbers to 1e-9
+ * relative: the plain scripts do not compensate their sums), so that a ratio compares the same work.
+ */
+async function sameAnswers(redis: Redis, pairs: readonly [project: RawCall, plain: RawCall][]): Promise<void> {
+  for (const calls of pairs) {
+    const [a, b] = (await Promise.all(calls.map((c) => redis.evalsha(c.sha1, c.keys.length, ...c.keys, ...c.args)))) as [unknown[], unknown[]];
+    const same = a.length === b.length && a.every((x, i) => x === b[i] || Math.abs(Number(x) - Number(b[i])) <= 1e-9 * Math.abs(Number(x)));
+    if (!same) throw new Error(`a plain script answers ${JSON.stringify(b)} where the project answers ${JSON.stringify(a)}`);
+  }
 }
 
 /** Microseconds per GET, measured the same way. */
@@ -282,12 +298,28 @@ export async function serverScenarios(math: MathDispatcher, redis: Redis) {
     pack(bars30.map((b) => [units(b.high), units(b.low), units(b.close)])),
     pack(news5.map((n) => [n.sentiment, n.relevance, n.publishedAt])),
   ];
+  let streamSeq = 0;
+  /**
+   * `count` lone updates as raw `stream_update` calls (laid out as the SDK's Streaming lays one
+   * out), or as calls of their plain twins, bench/baselines/stream_tick.lua and stream_bar.lua (the
+   * same KEYS and ARGV): round-robin over `symbols` symbols named after `prefix`, each later than the last.
+   */
+  const lone = (script: StreamScript, prefix: string, symbols: number, count: number, kind: "tick" | "bar" = "tick"): RawCall[] => {
+    const text = (price: number | string | undefined) => (price === undefined ? "" : unitsToText(Math.round(Number(price) * 10_000)));
+    return liveUpdates(kind, symbols, Math.ceil(count / symbols), streamSeq).slice(0, count).map((u, i) => {
+      streamSeq++;
+      const symbol = `${prefix}X${i % symbols}`; // ticks and bars alike
+      const keys = [indicatorKey("atr14", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi14", symbol)];
+      const args = ["14", "14", String(u.ts), String(u.seq), text(u.price), String(u.volume), text(u.high), text(u.low), text(u.close), ""];
+      return script === "stream_update" ? { sha1: math.runner.entry(script).sha1, keys, args } : (plain(script, args, 1, keys)[0] as RawCall);
+    });
+  };
   /** The call as `store: false` sends it: its script's read-only variant, which stores no miss. */
   const unstored = (call: ScriptCall): ScriptCall => readOnlyCall(call, new Set(SCRIPTS.map((s) => s.name)));
   /** A fresh symbol for a call that must not hit the cache. */
   const fresh = (prefix: string) => `${prefix}${counter++}`;
   return {
-    misses, hits, plain, fn, fresh, unstored,
+    misses, hits, plain, fn, fresh, unstored, lone,
     bars30, barsLong, ticks375, ticks100, ticksLong,
     atrCall, vwapTicks, vwapBars, dispatchCall, dispatchSignal,
     atrStrings, atrPacked, vwapPacked, dispatchPlain,
@@ -411,6 +443,26 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
   const updates = (kind: "tick" | "bar") => () => streamUs(kind, 50, 1);
   for (const kind of ["tick", "bar"] as const) {
     await paired(`server: GET/stream update (${kind})`, ["GET", () => getUs(redis, calls * 4)], [`stream update (${kind})`, updates(kind)]);
+  }
+  // a lone tick and a lone bar against plain scripts of the same KEYS, ARGV and reply, on symbols of
+  // their own: what any script of this interface costs (Redis's call, MGET, SETs, reply) beside the
+  // project's. First each answers as the project does: 40 bars (ATR and RSI seeded and smoothed), then ticks.
+  const { lone } = scenarios;
+  const twin = (c: RawCall, script: StreamScript): RawCall => {
+    const keys = c.keys.map((k) => k.replace(":CHECK", ":CHECKPLAIN"));
+    return script === "stream_update" ? { ...c, keys } : (plain(script, c.args, 1, keys)[0] as RawCall);
+  };
+  await sameAnswers(redis, lone("stream_update", "CHECK", 1, 40, "bar").map((c) => [c, twin(c, "stream_bar")]));
+  await sameAnswers(redis, lone("stream_update", "CHECK", 1, 3).map((c) => [c, twin(c, "stream_tick")]));
+  for (const kind of ["tick", "bar"] as const) {
+    const baseline = kind === "tick" ? "stream_tick" : "stream_bar";
+    const [own, theirs] = [`RAW${kind.toUpperCase()}`, `PLAIN${kind.toUpperCase()}`];
+    for (const [script, prefix] of [["stream_update", own], [baseline, theirs]] as const) await serverUs(redis, lone(script, prefix, 50, 50, kind)); // the states exist
+    await paired(
+      `server: stream update (${kind}), plain script/project`,
+      [`plain stream ${kind}`, () => serverUs(redis, lone(baseline, theirs, 50, calls, kind))],
+      [`stream update (${kind}), raw calls`, () => serverUs(redis, lone("stream_update", own, 50, calls, kind))],
+    );
   }
   // the tick consumer's way: a read's ticks of a symbol in one stream_update_many call each
   await paired(
