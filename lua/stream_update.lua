@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.1
+-- @version 3.0.2
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -33,96 +33,132 @@
 -- VWAP write of a session; later VWAP writes keep it (SET KEEPTTL), so a session's state lives
 -- 16 hours from its first tick.
 -- @include "session"
+-- @include "stream_layout"
+-- @include "price_digits"
 
--- The fast path: a tick without bands, every argument and key in its usual form, state absent or
--- well formed. It runs before the includes below define their functions (defining them costs
--- more than the tick itself) and applies vwap_run's step to its one point inline (the build
--- pastes the very block vwap_run runs); the streaming tests hold it to the batch script bit for
--- bit over random tick series. Anything else (a bar,
--- bands, an unusual or bad argument, a malformed state) falls through to the general path, which
--- checks everything again and names what is wrong. Whatever the fast path accepts, the general
--- path accepts too, with the same values: canonical whole numbers within their bounds, a price
--- of digits with at most four decimals, keys of one symbol in the allowed characters.
+-- The fast path: a tick or a bar without bands, every argument and key in its usual form, states
+-- absent or well formed. It runs before the includes below define their functions (defining them
+-- costs more than the update itself) and applies the steps of atr_run, rsi_run and vwap_run to its
+-- one point inline (the build pastes the very blocks they run); the streaming tests hold it to the
+-- batch scripts and to the general path bit for bit. Anything else (bands, an unusual or bad
+-- argument, a malformed state) falls through to the general path, which checks everything again
+-- and names what is wrong. Whatever the fast path accepts, the general path accepts too, with the
+-- same values: canonical whole numbers within their bounds, prices of digits with at most four
+-- decimals, a bar's low <= close <= high, keys of one symbol in the allowed characters.
+
 -- One match checks the whole call: the three keys name one symbol, bare or as a whole hash tag,
 -- the ATR key names the ATR period (%1) and the RSI key the RSI period (%3), and the arguments are
--- atr_period:rsi_period:ts:seq:price:volume with '' for high, low, close and bands. A tick leaves
--- the RSI state as it is; the fast path only reads it for the reply.
+-- atr_period:rsi_period:ts:seq, then price:volume with '' for high, low, close and bands (a tick)
+-- or '':volume:high:low:close with '' for bands (a bar). The two patterns differ only after seq.
 local A = ARGV
-local digits, symbol, rsi_digits, ts, seq, whole, fraction, volume
+local is_bar = A[5] == ''
+local digits, symbol, rsi_digits, ts, seq, volume, price, high, low, close
 if #A == 10 and KEYS[3] and not KEYS[4] then
-  local whole_call = KEYS[1] .. ' ' .. KEYS[2] .. ' ' .. KEYS[3] .. ' ' .. A[1] .. ':' .. A[2] .. ':' .. A[3] .. ':' .. A[4] .. ':' .. A[5] .. ':' .. A[6] .. ':' .. A[7] .. A[8] .. A[9] .. A[10]
-  -- a usual tick is at most about 250 bytes in all; a longer call goes to the general path, which names what is too long
-  if #whole_call <= MAX_ARG_TEXT then digits, symbol, rsi_digits, ts, seq, whole, fraction, volume = string.match(whole_call,
-    '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 indicator:rsi([1-9]%d?%d?):%2 %1:%3:(%d+):(%d+):(%d+)%.?(%d*):(%d+):$') end
+  local whole_call = KEYS[1] .. ' ' .. KEYS[2] .. ' ' .. KEYS[3] .. ' ' .. A[1] .. ':' .. A[2] .. ':' .. A[3] .. ':' .. A[4] .. ':' .. A[5] .. ':' .. A[6] .. ':' .. A[7] .. ':' .. A[8] .. ':' .. A[9] .. ':' .. A[10]
+  -- a usual update is at most about 270 bytes in all; a longer call goes to the general path, which names what is too long
+  if #whole_call > MAX_ARG_TEXT then
+    -- the general path
+  elseif is_bar then
+    local hw, hf, lw, lf, cw, cf
+    digits, symbol, rsi_digits, ts, seq, volume, hw, hf, lw, lf, cw, cf = string.match(whole_call,
+      '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 indicator:rsi([1-9]%d?%d?):%2 %1:%3:(%d+):(%d+)::(%d+):(%d+)%.?(%d*):(%d+)%.?(%d*):(%d+)%.?(%d*):$')
+    if digits then
+      high, low, close = price_digits_units(A[7], hw, hf), price_digits_units(A[8], lw, lf), price_digits_units(A[9], cw, cf)
+      if not (high and low and close and low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high) then digits = nil end
+    end
+  else
+    local whole, fraction
+    digits, symbol, rsi_digits, ts, seq, whole, fraction, volume = string.match(whole_call,
+      '^indicator:atr([1-9]%d?%d?):({?[A-Z0-9][A-Z0-9&_.%-]*}?) indicator:vwap:%2 indicator:rsi([1-9]%d?%d?):%2 %1:%3:(%d+):(%d+):(%d+)%.?(%d*):(%d+)::::$')
+    if digits then
+      price = price_digits_units(A[5], whole, fraction)
+      if not (price and price >= 1 and price <= MAX_PRICE_UNITS) then digits = nil end
+    end
+  end
 end
 if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125) then
-  -- the price in units, exactly: whole rupees times 10000 plus the decimals scaled to four places
-  local n, price = #fraction, nil
-  if n == 0 and #whole == #A[5] then price = whole * 10000
-  elseif n == 1 then price = whole * 10000 + fraction * 1000
-  elseif n == 2 then price = whole * 10000 + fraction * 100
-  elseif n == 3 then price = whole * 10000 + fraction * 10
-  elseif n == 4 then price = whole * 10000 + fraction end
   local period, rsi_period = digits + 0, rsi_digits + 0
   ts, seq, volume = ts + 0, seq + 0, volume + 0
-  if price and price >= 1 and price <= MAX_PRICE_UNITS and period <= MAX_ATR_PERIOD and rsi_period >= 2 and rsi_period <= MAX_RSI_PERIOD
+  if period <= MAX_ATR_PERIOD and rsi_period >= 2 and rsi_period <= MAX_RSI_PERIOD
       and ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and seq <= 9e15 and volume <= MAX_VOLUME then
     local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
     local a, v, r = stored[1], stored[2], stored[3]
-    local p, bars, atr = period, 0, ''
-    if a and #a == 56 then
-      p, bars = struct.unpack('<dd', a)
-      if bars > p then atr = struct.unpack('<d', a, 33) / 10000 end
+    -- the states as atr_state_of, rsi_state_of and vwap_state_of read them: ATR and RSI unseeded
+    -- while bars (closes) <= their period
+    local p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = period, 0, nil, 0, nil, nil, nil
+    if a and #a == ATR_BYTES then
+      p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = struct.unpack(ATR_LAYOUT, a)
+      if bars <= p then atr = nil end
     end
-    local q, rsi = rsi_period, ''
-    if r and #r == 72 then
-      local closes
-      q, closes = struct.unpack('<dd', r)
-      if closes > q then -- rsi_of(avg_gain, avg_loss)
-        local gain, loss = struct.unpack('<dd', r, 41)
-        local total = gain + loss
-        rsi = total == 0 and 0 or 100 * (gain / total)
+    local q, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, rsi_ts, rsi_seq = rsi_period, 0, nil, 0, 0, nil, nil, nil, nil
+    if r and #r == RSI_BYTES then
+      q, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, rsi_ts, rsi_seq = struct.unpack(RSI_LAYOUT, r)
+      if closes <= q then avg_gain, avg_loss = nil, nil end
+    end
+    if (not a or #a == ATR_BYTES) and p == period and (not r or #r == RSI_BYTES) and q == rsi_period and (not v or #v == VWAP_BYTES) then
+      -- stream_apply's order: ATR and RSI (a bar's close), each after its own last (ts, seq), then VWAP
+      local atr_status, rsi_status = 'skipped', 'skipped'
+      if is_bar then
+        atr_status, rsi_status = 'duplicate', 'duplicate'
+        if not atr_ts or ts > atr_ts or (ts == atr_ts and seq > atr_seq) then
+          local n, keep = bars, period - 1
+          -- @paste "atr_state" atr_step
+          bars, atr_ts, atr_seq, atr_status = n, ts, seq, 'applied'
+        end
+        if not rsi_ts or ts > rsi_ts or (ts == rsi_ts and seq > rsi_seq) then
+          local n, period, keep = closes, rsi_period, rsi_period - 1
+          -- @paste "rsi_state" rsi_step
+          closes, rsi_ts, rsi_seq, rsi_status = n, ts, seq, 'applied'
+        end
       end
-    end
-    -- fmt, inline: what an update writes is finite and never -0, but a state written by hand is
-    -- answered as the general path answers it (refused when not finite, 0 for -0)
-    if atr ~= '' then
-      if atr - atr ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
-      atr = atr == 0 and '0' or string.format('%.17g', atr)
-    end
-    if rsi ~= '' then
-      if rsi - rsi ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
-      rsi = rsi == 0 and '0' or string.format('%.17g', rsi)
-    end
-    if (not a or #a == 56) and p == period and (not r or #r == 72) and q == rsi_period and (not v or #v == 80) then
       local session, open = session_of(ts)
       local stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq
-      if v then stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq = struct.unpack('<dddddddddd', v) end
-      local status, ttl = 'applied', 'KEEPTTL'
+      if v then stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq = struct.unpack(VWAP_LAYOUT, v) end
+      local vwap_status, ttl = 'applied', 'KEEPTTL'
       if last_ts and (ts < last_ts or (ts == last_ts and seq <= last_seq)) then
-        status = 'duplicate'
+        vwap_status = 'duplicate'
       elseif not open then
-        status = 'preopen'
+        vwap_status = 'preopen'
       else
         if stored_session ~= session then -- vwap_new(), and the TTL starts
           points, origin, weight, sum, comp, mean, m2, ttl = 0, nil, 0, 0, 0, 0, 0, 'EX'
         end
-        -- vwap_run's step for one tick: x = 3 * price, shifted by the session's first x
-        local x = 3 * price
+        -- vwap_run's step for one point: x = 3 * price for a tick, H + L + C for a bar, shifted by the session's first x
+        local x = is_bar and high + low + close or 3 * price
         if origin == nil then origin = x end
         -- @paste "vwap_state" vwap_step
         points, stored_session, last_ts, last_seq = points + 1, session, ts, seq
       end
-      local reply = { 'skipped', status, 'skipped', atr, bars, rsi, stored_session or '', '' }
+      -- fmt and rsi_of, inline: what an update writes is finite and never -0, but a state written
+      -- by hand is answered as the general path answers it (refused when not finite, 0 for -0)
+      local atr_text, rsi_text = '', ''
+      if atr then
+        local value = atr / 10000
+        if value - value ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+        atr_text = value == 0 and '0' or string.format('%.17g', value)
+      end
+      if avg_gain then
+        local total = avg_gain + avg_loss
+        local value = total == 0 and 0 or 100 * (avg_gain / total)
+        if value - value ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
+        rsi_text = value == 0 and '0' or string.format('%.17g', value)
+      end
+      local reply = { atr_status, vwap_status, rsi_status, atr_text, bars, rsi_text, stored_session or '', '' }
       if stored_session and weight > 0 then
         -- as vwap_fields: (origin + (sum + sum_comp) / weight) / VWAP_X_SCALE, sqrt(m2 / weight) / VWAP_X_SCALE
         local value, sigma = (origin + (sum + comp) / weight) / 30000, math.sqrt(m2 / weight) / 30000
         if value - value ~= 0 or sigma - sigma ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
         reply[8], reply[9], reply[10], reply[11] = string.format('%.17g', value), sigma == 0 and '0' or string.format('%.17g', sigma), weight, points
       end
-      if status ~= 'applied' then return reply end
-      v = struct.pack('<dddddddddd', stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq)
-      if ttl == 'EX' then redis.call('SET', KEYS[2], v, 'EX', TTL_SECONDS_TEXT) else redis.call('SET', KEYS[2], v, 'KEEPTTL') end
+      -- stream_write's writes, the reply built (every value checked) first
+      if atr_status == 'applied' then redis.call('SET', KEYS[1], struct.pack(ATR_LAYOUT, period, bars, prev_close, tr_sum, atr or 0, atr_ts, atr_seq), 'EX', TTL_SECONDS_TEXT) end
+      if rsi_status == 'applied' then
+        redis.call('SET', KEYS[3], struct.pack(RSI_LAYOUT, rsi_period, closes, prev, gain_sum, loss_sum, avg_gain or 0, avg_loss or 0, rsi_ts, rsi_seq), 'EX', TTL_SECONDS_TEXT)
+      end
+      if vwap_status == 'applied' then
+        v = struct.pack(VWAP_LAYOUT, stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq)
+        if ttl == 'EX' then redis.call('SET', KEYS[2], v, 'EX', TTL_SECONDS_TEXT) else redis.call('SET', KEYS[2], v, 'KEEPTTL') end
+      end
       return reply
     end
   end

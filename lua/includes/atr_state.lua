@@ -28,6 +28,9 @@ local function atr_run(state, data, count, series)
         and high % 1 == 0 and low % 1 == 0 and close % 1 == 0) then
       check_bar('bars[' .. (i - 1) .. ']', high, low, close)
     end
+    -- The step: a checked bar into n, prev_close, tr_sum and atr, all locals wherever the build
+    -- pastes it (stream_update's fast path too)
+    -- @block atr_step
     n = n + 1
     if n > 1 then
       -- max(H - L, |H - C_prev|, |L - C_prev|) without function calls; exact either way
@@ -42,9 +45,10 @@ local function atr_run(state, data, count, series)
       else
         atr = (atr * keep + true_range) / period
       end
-      if series and atr then series[#series + 1] = atr / PRICE_UNITS end
     end
     prev_close = close
+    -- @end atr_step
+    if series and n > 1 and atr then series[#series + 1] = atr / PRICE_UNITS end
   end
   state.bars, state.prev_close, state.tr_sum, state.atr = n, prev_close, tr_sum, atr
 end

@@ -31,6 +31,9 @@ local function rsi_run(state, data, count, series)
   for i = 1, count do
     close, pos = unpack('<d', data, pos)
     if not (close >= 1 and close <= max_units and close % 1 == 0) then check_price_units('closes[' .. (i - 1) .. ']', close) end
+    -- The step: a checked close into n, prev, the sums and the averages, all locals wherever the
+    -- build pastes it (stream_update's fast path too)
+    -- @block rsi_step
     n = n + 1
     if n > 1 then
       local change, gain, loss = close - prev, 0, 0
@@ -42,9 +45,10 @@ local function rsi_run(state, data, count, series)
         avg_gain = (avg_gain * keep + gain) / period
         avg_loss = (avg_loss * keep + loss) / period
       end
-      if series and avg_gain then series[#series + 1] = rsi_of(avg_gain, avg_loss) end
     end
     prev = close
+    -- @end rsi_step
+    if series and n > 1 and avg_gain then series[#series + 1] = rsi_of(avg_gain, avg_loss) end
   end
   state.closes, state.prev, state.gain_sum, state.loss_sum, state.avg_gain, state.avg_loss = n, prev, gain_sum, loss_sum, avg_gain, avg_loss
 end

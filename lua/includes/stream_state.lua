@@ -8,15 +8,9 @@
 -- @include "atr_state"
 -- @include "vwap_state"
 -- @include "rsi_state"
+-- @include "stream_layout"
 
 local STATE_TTL_SECONDS = TTL_SECONDS_TEXT -- the build writes a limit's value as text: Redis takes it as it is
--- atr: period, bars, prev_close, tr_sum, atr (0 while unseeded: bars <= period), last_ts, last_seq
-local ATR_LAYOUT, ATR_BYTES = '<ddddddd', 56
--- vwap: session, points, origin, weight, sum, sum_comp, mean, m2, last_ts, last_seq
-local VWAP_LAYOUT, VWAP_BYTES = '<dddddddddd', 80
--- rsi: period, closes, prev_close, gain_sum, loss_sum, avg_gain, avg_loss (both 0 while unseeded:
--- closes <= period), last_ts, last_seq
-local RSI_LAYOUT, RSI_BYTES = '<ddddddddd', 72
 
 -- KEYS: indicator:atr<period>:<symbol>, indicator:vwap:<symbol> and indicator:rsi<rsi_period>:<symbol>,
 -- one symbol, so that a raw caller cannot make an update write anywhere else. The common case

@@ -188,6 +188,48 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(await redis.getBuffer(indicatorKey("rsi4", fast))).toEqual(rsiBefore); // ticks leave RSI as it is
   });
 
+  it("answers a bar the same on its fast path and on the general path, and stores the same states", async () => {
+    await dispatcher.load(); // raw calls below
+    const update = SCRIPTS.find((s) => s.name === "stream_update")!;
+    const fast = freshSymbol("FASTBAR");
+    const general = freshSymbol("GENERALBAR");
+    const keys = (symbol: string) => [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+    const day = 86_400_000;
+    // prices with 0 to 4 decimals; ATR and RSI seed (bar 6, close 5) and smooth; a repeat, an older
+    // bar, a pre-open bar of the next day (ATR and RSI take it, VWAP does not) and the next session
+    const bars: [ts: number, seq: number, high: string, low: string, close: string, volume: string][] = [
+      [OPEN, 0, "101", "99", "100", "10"],
+      [OPEN + MINUTE, 1, "103.5", "100.25", "102", "0"],
+      [OPEN + 2 * MINUTE, 2, "104.125", "98", "99.0001", "7"],
+      [OPEN + 3 * MINUTE, 3, "102", "99", "101.5", "3"],
+      [OPEN + 4 * MINUTE, 4, "103", "100", "100.25", "5"],
+      [OPEN + 5 * MINUTE, 5, "104", "101", "103", "9"],
+      [OPEN + 5 * MINUTE, 5, "110", "90", "100", "9"], // the same (ts, seq): a duplicate everywhere
+      [OPEN + 6 * MINUTE, 6, "105.05", "102.1", "104.95", "12"],
+      [OPEN + 3 * MINUTE, 9, "200", "100", "150", "1"], // older: a duplicate everywhere
+      [OPEN + 7 * MINUTE, 7, "104", "103", "103", "4"],
+      [OPEN + day - 10 * MINUTE, 8, "106", "104", "105", "2"], // 09:05 the next day: pre-open for VWAP
+      [OPEN + day, 9, "107", "105", "106.5", "6"], // 09:15 the next day: a new session
+      [OPEN + day + MINUTE, 10, "108", "106", "107", "6"],
+    ];
+    for (const [ts, seq, high, low, close, volume] of bars) {
+      const args = (bands: string) => ["5", "4", String(ts), String(seq), "", volume, high, low, close, bands];
+      const a = (await redis.evalsha(update.sha1, 3, ...keys(fast), ...args(""))) as unknown[];
+      const b = (await redis.evalsha(update.sha1, 3, ...keys(general), ...args("1,2"))) as unknown[];
+      expect(b.slice(0, 11), `bar ${seq} at ${ts}`).toEqual(a);
+      expect(b.slice(11)).toHaveLength(a.length === 11 ? 3 : 0); // the bands, once the session has volume
+    }
+    const last = (await redis.evalsha(update.sha1, 3, ...keys(fast), "5", "4", String(OPEN + day + 2 * MINUTE), "11", "", "1", "109", "107", "108", "")) as unknown[];
+    expect(last.slice(0, 3)).toEqual(["applied", "applied", "applied"]);
+    expect(last[3]).not.toBe(""); // atr, seeded
+    expect(last[5]).not.toBe(""); // rsi, seeded
+    await redis.evalsha(update.sha1, 3, ...keys(general), "5", "4", String(OPEN + day + 2 * MINUTE), "11", "", "1", "109", "107", "108", "1,2");
+    for (const [k, key] of keys(fast).entries()) {
+      expect(await redis.getBuffer(key), key).toEqual(await redis.getBuffer(keys(general)[k] as string));
+      expect(await redis.ttl(key)).toBeGreaterThan(57_000);
+    }
+  });
+
   it("answers a tick over a state written by hand the same on every path: not finite is refused, -0 reads 0", async () => {
     // ATR and RSI states of the right length holding values no update writes, as a raw writer could leave them
     const atrState = (atr: number) => [5, 6, 1_000_000, 0, atr, OPEN - 100, 1];
