@@ -148,10 +148,10 @@ try {
     ["dispatch 30 bars, 5 news, miss, FCALL", () => perCall(() => s.misses(s.dispatchCall, calls), true)],
     ["plain dispatch chain", () => perCall(() => s.plain("dispatch_plain", s.dispatchPlain, calls))],
     ["stream update (tick)", () => perUpdate("tick", 50, 1)],
-    ["plain stream tick (the same KEYS, ARGV and reply)", () => perCall(() => s.lone("stream_tick", "PLAIN", 50, calls))],
-    ["GET-only script, a tick's KEYS and ARGV", () => perCall(() => s.lone("stream_tick", "GETONLY", 50, calls).map((c) => s.plain("get_only", c.args, 1, c.keys)[0] as RawCall))],
+    ["plain stream tick (the same KEYS, ARGV and reply)", () => perCall(() => s.lone("stream_update_plain", "PLAIN", 50, calls))],
+    ["GET-only script, a tick's KEYS and ARGV", () => perCall(() => s.lone("stream_update_plain", "GETONLY", 50, calls).map((c) => s.plain("get_only", c.args, 1, c.keys)[0] as RawCall))],
     ["stream update (bar)", () => perUpdate("bar", 50, 1)],
-    ["plain stream bar (the same KEYS, ARGV and reply)", () => perCall(() => s.lone("stream_bar", "PLAIN", 50, calls, "bar"))],
+    ["plain stream bar (the same KEYS, ARGV and reply)", () => perCall(() => s.lone("stream_update_plain", "PLAINBAR", 50, calls, "bar"))],
     [`stream update (tick), ${MAX_STREAM_UPDATES_PER_CALL} a call, per tick`, () => perUpdate("tick", 1, MAX_STREAM_UPDATES_PER_CALL)],
     [
       "GET (a client's command)",

@@ -45,10 +45,10 @@ export interface ServerTimeHooks {
 /** The longest a call may hold the server (issue 10): a floor of 1 for `2 ms / longest call`. */
 export const MAX_CALL_US = 2000;
 
-const BASELINES = ["atr_strings", "atr_packed", "vwap_strings", "vwap_packed", "dispatch_plain", "get_only", "stream_tick", "stream_bar"] as const;
+const BASELINES = ["atr_strings", "atr_packed", "vwap_strings", "vwap_packed", "dispatch_plain", "get_only", "stream_update_plain"] as const;
 type Baseline = (typeof BASELINES)[number];
-/** `stream_update` and its plain twins, for a tick and for a bar. */
-type StreamScript = "stream_update" | "stream_tick" | "stream_bar";
+/** `stream_update` and its plain twin. */
+type StreamScript = "stream_update" | "stream_update_plain";
 
 /** Microseconds of server time per EVALSHA over `calls`, sent in pipelines of 100. */
 async function serverUs(redis: Redis, calls: readonly RawCall[]): Promise<number> {
@@ -301,8 +301,8 @@ export async function serverScenarios(math: MathDispatcher, redis: Redis) {
   let streamSeq = 0;
   /**
    * `count` lone updates as raw `stream_update` calls (laid out as the SDK's Streaming lays one
-   * out), or as calls of their plain twins, bench/baselines/stream_tick.lua and stream_bar.lua (the
-   * same KEYS and ARGV): round-robin over `symbols` symbols named after `prefix`, each later than the last.
+   * out), or as calls of its plain twin, bench/baselines/stream_update_plain.lua (the same KEYS
+   * and ARGV): round-robin over `symbols` symbols named after `prefix`, each later than the last.
    */
   const lone = (script: StreamScript, prefix: string, symbols: number, count: number, kind: "tick" | "bar" = "tick"): RawCall[] => {
     const text = (price: number | string | undefined) => (price === undefined ? "" : unitsToText(Math.round(Number(price) * 10_000)));
@@ -452,15 +452,15 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     const keys = c.keys.map((k) => k.replace(":CHECK", ":CHECKPLAIN"));
     return script === "stream_update" ? { ...c, keys } : (plain(script, c.args, 1, keys)[0] as RawCall);
   };
-  await sameAnswers(redis, lone("stream_update", "CHECK", 1, 40, "bar").map((c) => [c, twin(c, "stream_bar")]));
-  await sameAnswers(redis, lone("stream_update", "CHECK", 1, 3).map((c) => [c, twin(c, "stream_tick")]));
+  for (const [count, kind] of [[40, "bar"], [3, "tick"]] as const) {
+    await sameAnswers(redis, lone("stream_update", "CHECK", 1, count, kind).map((c) => [c, twin(c, "stream_update_plain")]));
+  }
   for (const kind of ["tick", "bar"] as const) {
-    const baseline = kind === "tick" ? "stream_tick" : "stream_bar";
     const [own, theirs] = [`RAW${kind.toUpperCase()}`, `PLAIN${kind.toUpperCase()}`];
-    for (const [script, prefix] of [["stream_update", own], [baseline, theirs]] as const) await serverUs(redis, lone(script, prefix, 50, 50, kind)); // the states exist
+    for (const [script, prefix] of [["stream_update", own], ["stream_update_plain", theirs]] as const) await serverUs(redis, lone(script, prefix, 50, 50, kind)); // the states exist
     await paired(
       `server: stream update (${kind}), plain script/project`,
-      [`plain stream ${kind}`, () => serverUs(redis, lone(baseline, theirs, 50, calls, kind))],
+      [`plain stream ${kind}`, () => serverUs(redis, lone("stream_update_plain", theirs, 50, calls, kind))],
       [`stream update (${kind}), raw calls`, () => serverUs(redis, lone("stream_update", own, 50, calls, kind))],
     );
   }
