@@ -85,7 +85,8 @@ async function fcallUs(redis: Redis, calls: readonly RawCall[], names: ReadonlyM
 async function sameAnswers(redis: Redis, pairs: readonly [project: RawCall, plain: RawCall][]): Promise<void> {
   for (const calls of pairs) {
     const [a, b] = (await Promise.all(calls.map((c) => redis.evalsha(c.sha1, c.keys.length, ...c.keys, ...c.args)))) as [unknown[], unknown[]];
-    const same = a.length === b.length && a.every((x, i) => x === b[i] || Math.abs(Number(x) - Number(b[i])) <= 1e-9 * Math.abs(Number(x)));
+    const close = (x: unknown, y: unknown) => x !== "" && y !== "" && Math.abs(Number(x) - Number(y)) <= 1e-9 * Math.abs(Number(x)); // '' is no 0
+    const same = a.length === b.length && a.every((x, i) => x === b[i] || close(x, b[i]));
     if (!same) throw new Error(`a plain script answers ${JSON.stringify(b)} where the project answers ${JSON.stringify(a)}`);
   }
 }

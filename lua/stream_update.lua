@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.2
+-- @version 3.0.3
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -88,12 +88,12 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
     local p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = period, 0, nil, 0, nil, nil, nil
     if a and #a == ATR_BYTES then
       p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = struct.unpack(ATR_LAYOUT, a)
-      if bars <= p then atr = nil end
+      if not (bars > p) then atr = nil end -- atr_state_of's test, a count that is NaN included
     end
     local q, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, rsi_ts, rsi_seq = rsi_period, 0, nil, 0, 0, nil, nil, nil, nil
     if r and #r == RSI_BYTES then
       q, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, rsi_ts, rsi_seq = struct.unpack(RSI_LAYOUT, r)
-      if closes <= q then avg_gain, avg_loss = nil, nil end
+      if not (closes > q) then avg_gain, avg_loss = nil, nil end
     end
     if (not a or #a == ATR_BYTES) and p == period and (not r or #r == RSI_BYTES) and q == rsi_period and (not v or #v == VWAP_BYTES) then
       -- stream_apply's order: ATR and RSI (a bar's close), each after its own last (ts, seq), then VWAP
@@ -144,11 +144,12 @@ if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(sym
         rsi_text = value == 0 and '0' or string.format('%.17g', value)
       end
       local reply = { atr_status, vwap_status, rsi_status, atr_text, bars, rsi_text, stored_session or '', '' }
-      if stored_session and weight > 0 then
+      if stored_session and weight ~= 0 then -- stream_reply's test, a weight written by hand included
         -- as vwap_fields: (origin + (sum + sum_comp) / weight) / VWAP_X_SCALE, sqrt(m2 / weight) / VWAP_X_SCALE
         local value, sigma = (origin + (sum + comp) / weight) / 30000, math.sqrt(m2 / weight) / 30000
         if value - value ~= 0 or sigma - sigma ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
-        reply[8], reply[9], reply[10], reply[11] = string.format('%.17g', value), sigma == 0 and '0' or string.format('%.17g', sigma), weight, points
+        reply[8], reply[9] = value == 0 and '0' or string.format('%.17g', value), sigma == 0 and '0' or string.format('%.17g', sigma)
+        reply[10], reply[11] = weight, points
       end
       -- stream_write's writes, the reply built (every value checked) first
       if atr_status == 'applied' then redis.call('SET', KEYS[1], struct.pack(ATR_LAYOUT, period, bars, prev_close, tr_sum, atr or 0, atr_ts, atr_seq), 'EX', TTL_SECONDS_TEXT) end

@@ -71,13 +71,16 @@ else
   if session ~= day then
     session, points, origin, weight, sum, unused, mean, m2, ttl = day, 0, x, 0, 0, 0, 0, 0, 'EX'
   end
-  local d = x - origin
-  local new_weight = weight + volume
-  local r = (d - mean) * volume / new_weight
-  m2 = m2 + weight * (d - mean) * r
-  mean = mean + r
-  sum = sum + d * volume
-  weight, points, last_ts, last_seq = new_weight, points + 1, ts, seq
+  if volume > 0 then
+    local d = x - origin
+    local new_weight = weight + volume
+    local r = (d - mean) * volume / new_weight
+    m2 = m2 + weight * (d - mean) * r
+    mean = mean + r
+    sum = sum + d * volume
+    weight = new_weight
+  end
+  points, last_ts, last_seq = points + 1, ts, seq
   local state = struct.pack('<dddddddddd', session, points, origin, weight, sum, unused, mean, m2, last_ts, last_seq)
   if ttl == 'EX' then redis.call('SET', KEYS[2], state, 'EX', 57600) else redis.call('SET', KEYS[2], state, 'KEEPTTL') end
 end

@@ -193,7 +193,9 @@ describe("streaming ATR, RSI and VWAP", () => {
     const update = SCRIPTS.find((s) => s.name === "stream_update")!;
     const fast = freshSymbol("FASTBAR");
     const general = freshSymbol("GENERALBAR");
-    const keys = (symbol: string) => [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+    const keys = (symbol: string) => [indicatorKey("atr5", symbol, { hashTag: true }), indicatorKey("vwap", symbol, { hashTag: true }), indicatorKey("rsi4", symbol, { hashTag: true })];
+    // which keys a step gave a fresh TTL (each key's TTL is cut to 100 s after every step)
+    const fresh = (symbol: string) => Promise.all(keys(symbol).map(async (key) => (await redis.pttl(key)) > 57_000_000));
     const day = 86_400_000;
     // prices with 0 to 4 decimals; ATR and RSI seed (bar 6, close 5) and smooth; a repeat, an older
     // bar, a pre-open bar of the next day (ATR and RSI take it, VWAP does not) and the next session
@@ -218,52 +220,70 @@ describe("streaming ATR, RSI and VWAP", () => {
       const b = (await redis.evalsha(update.sha1, 3, ...keys(general), ...args("1,2"))) as unknown[];
       expect(b.slice(0, 11), `bar ${seq} at ${ts}`).toEqual(a);
       expect(b.slice(11)).toHaveLength(a.length === 11 ? 3 : 0); // the bands, once the session has volume
+      for (const [k, key] of keys(fast).entries()) expect(await redis.getBuffer(key), `${key} after bar ${seq}`).toEqual(await redis.getBuffer(keys(general)[k]!));
+      expect(await fresh(fast), `TTLs after bar ${seq}`).toEqual(await fresh(general));
+      for (const key of [...keys(fast), ...keys(general)]) await redis.pexpire(key, 100_000);
     }
     const last = (await redis.evalsha(update.sha1, 3, ...keys(fast), "5", "4", String(OPEN + day + 2 * MINUTE), "11", "", "1", "109", "107", "108", "")) as unknown[];
     expect(last.slice(0, 3)).toEqual(["applied", "applied", "applied"]);
     expect(last[3]).not.toBe(""); // atr, seeded
     expect(last[5]).not.toBe(""); // rsi, seeded
-    await redis.evalsha(update.sha1, 3, ...keys(general), "5", "4", String(OPEN + day + 2 * MINUTE), "11", "", "1", "109", "107", "108", "1,2");
-    for (const [k, key] of keys(fast).entries()) {
-      expect(await redis.getBuffer(key), key).toEqual(await redis.getBuffer(keys(general)[k] as string));
-      expect(await redis.ttl(key)).toBeGreaterThan(57_000);
-    }
+    expect(await fresh(fast)).toEqual([true, false, true]); // ATR and RSI refreshed, VWAP's kept within its session
   });
 
-  it("answers a tick over a state written by hand the same on every path: not finite is refused, -0 reads 0", async () => {
-    // ATR and RSI states of the right length holding values no update writes, as a raw writer could leave them
-    const atrState = (atr: number) => [5, 6, 1_000_000, 0, atr, OPEN - 100, 1];
-    const rsiState = (gain: number, loss: number) => [4, 5, 1_000_000, 0, 0, gain, loss, OPEN - 100, 1];
-    const cases: [string, number[], number[]][] = [
-      ["atr NaN", atrState(NaN), rsiState(1, 1)],
-      ["atr inf", atrState(Infinity), rsiState(1, 1)],
-      ["atr -0", atrState(-0), rsiState(1, 1)],
-      ["rsi NaN", atrState(10_000), rsiState(NaN, 1)],
-      ["rsi inf", atrState(10_000), rsiState(Infinity, 1)],
-      ["rsi -0", atrState(10_000), rsiState(-0, 5)],
+  it("answers a tick and a bar over a state written by hand the same on every path, writing nothing when it refuses", async () => {
+    // states of the right length holding values no update writes, as a raw writer could leave them
+    const atrState = (atr: number, bars = 6) => [5, bars, 1_000_000, 0, atr, OPEN - 100, 1];
+    const rsiState = (gain: number, loss: number, closes = 5) => [4, closes, 1_000_000, 0, 0, gain, loss, OPEN - 100, 1];
+    const session = Math.floor((OPEN + 19_800_000) / 86_400_000);
+    const vwapState = (origin: number, weight: number, sum: number) => [session, 3, origin, weight, sum, sum, 0, 0, OPEN - 100, 0];
+    // [label, ATR, RSI, VWAP or none, refused: whether every path answers MATHD_INTERNAL]
+    const cases: [string, number[], number[], number[] | undefined, boolean][] = [
+      ["atr NaN", atrState(NaN), rsiState(1, 1), undefined, true],
+      ["atr inf", atrState(Infinity), rsiState(1, 1), undefined, true],
+      ["atr -0", atrState(-0), rsiState(1, 1), undefined, false],
+      ["atr bars NaN", atrState(12_345, NaN), rsiState(1, 1), undefined, false],
+      ["rsi NaN", atrState(10_000), rsiState(NaN, 1), undefined, true],
+      ["rsi inf", atrState(10_000), rsiState(Infinity, 1), undefined, true],
+      ["rsi -0", atrState(10_000), rsiState(-0, 5), undefined, false],
+      ["rsi closes NaN", atrState(10_000), rsiState(1, 2, NaN), undefined, false],
+      ["vwap weight NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, NaN, 0), true],
+      ["vwap weight -5", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, -5, 0), false],
+      ["vwap -0", atrState(10_000), rsiState(1, 1), vwapState(-0, 10, -0), false],
     ];
     const pack = (values: number[]) => Buffer.concat(values.map((x) => Buffer.from(new Float64Array([x]).buffer)));
     const update = SCRIPTS.find((s) => s.name === "stream_update")!;
     const many = SCRIPTS.find((s) => s.name === "stream_update_many")!;
     for (const script of [update, many]) await redis.script("LOAD", script.source);
-    for (const [label, atr, rsi] of cases) {
-      const answers = [];
-      for (const path of ["fast", "general", "many"]) {
-        const symbol = freshSymbol("HAND");
-        const keys = [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
-        await redis.set(keys[0]!, pack(atr));
-        await redis.set(keys[2]!, pack(rsi));
-        const call =
-          path === "many"
-            ? redis.evalsha(many.sha1, 3, ...keys, "5", "4", pack([OPEN, 1, 10, 1_000_000, 0, 0, 0]))
-            : redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", "100", "10", "", "", "", path === "fast" ? "" : "1");
-        // Redis appends where the script raised the error: each path raises it in another place
-        answers.push(await call.then((reply) => (reply as unknown[]).slice(0, 11), (error: Error) => error.message.replace(/ script: .*$/, "")));
+    // a tick, and a bar; volume 0 so that a stored VWAP of -0 stays -0
+    const points = [
+      { kind: "tick", args: ["100", "0", "", "", ""], row: [OPEN, 1, 0, 1_000_000, 0, 0, 0] },
+      { kind: "bar", args: ["", "0", "101", "99", "100"], row: [OPEN, 1, 0, 0, 1_010_000, 990_000, 1_000_000] },
+    ];
+    for (const [label, atr, rsi, vwap, refused] of cases) {
+      for (const point of points) {
+        const what = `${label}, a ${point.kind}`;
+        const answers = [];
+        for (const path of ["fast", "general", "many"]) {
+          const symbol = freshSymbol("HAND");
+          const keys = [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+          const states = [pack(atr), vwap ? pack(vwap) : undefined, pack(rsi)];
+          for (const [i, state] of states.entries()) if (state) await redis.set(keys[i]!, state);
+          const call =
+            path === "many"
+              ? redis.evalsha(many.sha1, 3, ...keys, "5", "4", pack(point.row))
+              : redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", ...point.args, path === "fast" ? "" : "1");
+          // Redis appends where the script raised the error: each path raises it in another place;
+          // stream_update_many gives every update 11 places, '' after a session without volume
+          const answer = (reply: unknown) => (reply as unknown[]).slice(0, (reply as unknown[])[7] === "" ? 8 : 11);
+          answers.push(await call.then(answer, (error: Error) => error.message.replace(/ script: .*$/, "")));
+          if (refused) for (const [i, key] of keys.entries()) expect(await redis.getBuffer(key), `${what}, ${path}: ${key}`).toEqual(states[i] ?? null);
+        }
+        expect(answers[0], what).toEqual(answers[1]);
+        expect(answers[2], what).toEqual(answers[1]);
+        if (refused) expect(answers[0], what).toMatch(/^MATHD_INTERNAL/);
+        else expect(answers[0], what).not.toContain("-0");
       }
-      expect(answers[0], label).toEqual(answers[1]);
-      expect(answers[2], label).toEqual(answers[1]);
-      if (label.endsWith("-0")) expect(answers[0], label).not.toContain("-0");
-      else expect(answers[0], label).toMatch(/^MATHD_INTERNAL/);
     }
   });
 
