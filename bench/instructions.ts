@@ -1,14 +1,16 @@
 /**
  * Redis's instructions per call, counted by valgrind's callgrind on a throwaway redis-server: the
  * same calls as bench/serverTime.ts (serverScenarios), the project's scripts next to the plain
- * ones. Unlike microseconds, a count does not move with the machine's load, so a change to a
- * script can be judged in one run; the README quotes these figures. Slow (valgrind runs Redis
- * about 50 times slower) and not part of CI.
+ * ones. Unlike microseconds, a count does not move with the machine's load (two runs agree within
+ * a few percent), so a change to a script can be judged in one run; the README quotes these
+ * figures. Slow (valgrind runs Redis about 50 times slower).
  *
- *   npx tsx bench/instructions.ts [--calls N]     # needs valgrind (apt install valgrind)
+ *   npx tsx bench/instructions.ts [--calls N]   # every row: writes bench/results/instructions.md
+ *   npx tsx bench/instructions.ts --check       # CI: the ratios of INSTRUCTION_RATIOS against
+ *                                               # floors.json "instructions"; exit 1 below a floor
  *
- * A figure covers everything Redis does for the calls between two dumps: reading each command,
- * running it, writing its reply. Writes bench/results/instructions.md.
+ * Needs valgrind (apt install valgrind). A figure covers everything Redis does for the calls
+ * between two dumps: reading each command, running it, writing its reply.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -75,9 +77,34 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
+/**
+ * The ratios `--check` holds to floors.json's "instructions" floors: a baseline row's count over
+ * the project's row's (higher is better, like the time ratios of bench/run.ts). Instructions do
+ * not move with the machine's load, so these floors sit about a tenth under the measured ratios
+ * and catch a regression of that size, where the time ratios' floors must allow for a noisy
+ * machine and catch only a doubled cost.
+ */
+const INSTRUCTION_RATIOS = [
+  { name: "atr 30 bars miss, plain string-ARGV script/project", baseline: "plain atr, 91 string ARGV", project: "atr 30 bars, miss" },
+  { name: "atr 30 bars miss, plain packed script/project", baseline: "plain atr, packed", project: "atr 30 bars, miss" },
+  { name: "atr hit, GET-only script with the same ARGV/project", baseline: "GET-only script, atr ARGV", project: "atr 30 bars, hit" },
+  { name: "vwap 375 ticks miss, plain packed script/project", baseline: "plain vwap with sigma, packed", project: "vwap 375 ticks, miss" },
+  { name: "vwap ticks hit, GET-only script with the same ARGV/project", baseline: "GET-only script, vwap ticks ARGV", project: "vwap 375 ticks, hit" },
+  { name: "dispatch miss, plain one-script chain/project", baseline: "plain dispatch chain", project: "dispatch 30 bars, 5 news, miss" },
+  { name: "stream update (tick), plain script/project", baseline: "plain stream tick (the same KEYS, ARGV and reply)", project: "stream update (tick)" },
+  { name: "stream update (bar), plain script/project", baseline: "plain stream bar (the same KEYS, ARGV and reply)", project: "stream update (bar)" },
+  {
+    name: "stream update (tick, 32 a call), plain lone tick/project per tick",
+    baseline: "plain stream tick (the same KEYS, ARGV and reply)",
+    project: `stream update (tick), ${MAX_STREAM_UPDATES_PER_CALL} a call, per tick`,
+  },
+] as const;
+
+const check = process.argv.includes("--check");
+const floors = check ? instructionFloors() : {};
 const counted = await startCountedRedis();
 try {
-  const calls = arg("--calls", 20);
+  const calls = arg("--calls", 50);
   const { redis, dump } = counted;
   const math = MathDispatcher.connect({ url: counted.url });
   await redis.select(10); // the cache database, where the SDK's calls run too
@@ -164,16 +191,62 @@ try {
       },
     ],
   ];
-  const lines = ["| calls of | instructions per call |", "| --- | --- |"];
+  const known = new Set(rows.map(([name]) => name));
+  const wanted = check ? new Set(INSTRUCTION_RATIOS.flatMap((r) => [r.baseline, r.project])) : known;
+  for (const name of wanted) if (!known.has(name)) throw new Error(`INSTRUCTION_RATIOS names a row this file does not measure: ${name}`);
+  const counts = new Map<string, number>();
   for (const [name, measure] of rows) {
+    if (!wanted.has(name)) continue;
     const count = await measure();
+    counts.set(name, count);
     process.stderr.write(`${name}: ${(count / 1000).toFixed(1)}k\n`);
-    lines.push(`| ${name} | ${(count / 1000).toFixed(1)}k |`);
   }
-  const report = [`# Redis instructions per call (callgrind, ${calls} calls each, ${new Date().toISOString()})`, "", ...lines, ""].join("\n");
-  writeFileSync(join(import.meta.dirname, "results", "instructions.md"), report);
-  console.log(report);
+  if (check) process.exitCode = checkFloors(counts, floors);
+  else {
+    const lines = ["| calls of | instructions per call |", "| --- | --- |", ...[...counts].map(([name, count]) => `| ${name} | ${(count / 1000).toFixed(1)}k |`)];
+    const report = [`# Redis instructions per call (callgrind, ${calls} calls each, ${new Date().toISOString()})`, "", ...lines, ""].join("\n");
+    writeFileSync(join(import.meta.dirname, "results", "instructions.md"), report);
+    console.log(report);
+  }
   await math.close();
 } finally {
   counted.stop();
+}
+
+type Floors = Record<string, { floor: number; why: string }>;
+
+/**
+ * floors.json's "instructions" floors, one for each ratio of {@link INSTRUCTION_RATIOS} and none
+ * for another: exits at once when the two lists have drifted apart.
+ */
+function instructionFloors(): Floors {
+  const floors = (JSON.parse(readFileSync(join(import.meta.dirname, "floors.json"), "utf8")) as { instructions: Floors }).instructions;
+  const named = new Set<string>(INSTRUCTION_RATIOS.map((r) => r.name));
+  const drift = [...Object.keys(floors).filter((name) => !named.has(name)), ...[...named].filter((name) => !floors[name])];
+  if (drift.length > 0) {
+    console.error(`floors.json "instructions" and INSTRUCTION_RATIOS disagree on: ${drift.join("; ")}`);
+    process.exit(2);
+  }
+  return floors;
+}
+
+/**
+ * Prints each ratio of {@link INSTRUCTION_RATIOS} with its floor, and a `BELOW FLOOR:` line (the
+ * form bench/run.ts prints and .ci/run repeats) for each one under it; returns the exit status.
+ */
+function checkFloors(counts: ReadonlyMap<string, number>, floors: Floors): number {
+  let below = 0;
+  console.log("| instructions, baseline/project (higher is better) | ratio | floor |\n| --- | --- | --- |");
+  for (const r of INSTRUCTION_RATIOS) {
+    const ratio = (counts.get(r.baseline) as number) / (counts.get(r.project) as number);
+    const { floor, why } = floors[r.name] as { floor: number; why: string };
+    console.log(`| ${r.name} | ${ratio.toFixed(3)} | ${floor} |`);
+    if (ratio < floor) {
+      below++;
+      console.log(`BELOW FLOOR: instructions: ${r.name}: ${ratio.toFixed(3)} < floor ${floor}`);
+      console.log(`  why this floor: ${why}`);
+    }
+  }
+  console.log(below === 0 ? "all instruction ratios at or above their floors" : "");
+  return below === 0 ? 0 : 1;
 }
