@@ -1,7 +1,7 @@
 #!lua
 -- @name confidence
--- @version 2.0.1
--- @key cache_key       pattern_cache:confidence:v2.0.1:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 2.0.2
+-- @key cache_key       pattern_cache:confidence:v2.0.2:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg base_confidence  num(0,1)  the detector's confidence
 -- @arg volume_ratio     num(0,1000000]?  current volume / baseline; '' when unknown (no volume term)
 -- @arg boost            num[-1,1]  the news boost, within [-max_boost, max_boost]

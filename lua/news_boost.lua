@@ -1,7 +1,7 @@
 #!lua
 -- @name news_boost
--- @version 4.0.1
--- @key cache_key          pattern_cache:news_boost:v4.0.1:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 4.0.2
+-- @key cache_key          pattern_cache:news_boost:v4.0.2:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side               enum(long|short)  a short flips the sign of the boost
 -- @arg now                epoch_ms  the signal's time
 -- @arg half_life_minutes  num(0,100000]  an item's weight halves every half life

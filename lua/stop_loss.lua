@@ -1,7 +1,7 @@
 #!lua
 -- @name stop_loss
--- @version 2.0.2
--- @key cache_key      pattern_cache:stop_loss:v2.0.2:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 2.0.3
+-- @key cache_key      pattern_cache:stop_loss:v2.0.3:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side           enum(long|short)  the trade's side
 -- @arg entry          price  on the tick grid
 -- @arg atr            num(0,inf)  ATR in price

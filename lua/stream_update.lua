@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.3
+-- @version 3.0.4
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -76,7 +76,7 @@ if #A == 10 and KEYS[3] and not KEYS[4] then
     end
   end
 end
-if digits and #symbol <= 40 and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125) then
+if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (string.byte(symbol, -1) == 125) then
   local period, rsi_period = digits + 0, rsi_digits + 0
   ts, seq, volume = ts + 0, seq + 0, volume + 0
   if period <= MAX_ATR_PERIOD and rsi_period >= 2 and rsi_period <= MAX_RSI_PERIOD

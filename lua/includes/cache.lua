@@ -1,44 +1,22 @@
--- Result cache in the script's own database (DB 10), inside the same call that computes.
--- The caller names the entry, pattern_cache:<name>:v<version>:<symbol>:<sha1 of the arguments>.
---
--- An entry is one string: the tag '<name> <version>;', the argument count, the byte length of
--- each argument and of the reply text (struct '<I4' each), the reply text as a hit returns it
--- (cache status 'hit'), then the arguments back to back. A hit is an entry that starts with this
--- script's tag, has this call's count and lengths, and holds each of this call's arguments at its
--- place: one plain string.find per argument, comparing bytes in C without building a string.
--- That proves the entry answers exactly this call (the same script, version and arguments), so a
--- hit checks nothing else and returns the reply text as it is: one string, never decoded or
--- rebuilt, where unpacking a stored reply into a table for Redis to convert cost a third of a
--- hit. Hashing the arguments cost a SHA1 pass per call. The key's form is checked on a miss,
--- before anything is computed or written; a key paired with other arguments (a raw caller's
--- mistake, or a digest collision) is a miss: the script computes, and overwrites the entry with
--- the result of the arguments it was given.
---
--- cache_store, which the build writes from the header at the end of this file (src/build/argSpec.ts,
--- luaCacheStore), builds the entry in one concatenation and writes it with one SET, which Redis
--- keeps at its length. Building it costs: Redis's Lua hashes every byte of a string it interns
--- (stock Lua samples 32), about 11 instructions a byte, 65k for a 375-tick vwap entry of 6 KB.
--- Leaving the packed points to an APPEND would save that but double the entry's memory (Redis
--- grows an appended string greedily and never trims it: 14.5 KB of DB 10 for that entry). Memory
--- is what a shared Redis runs out of, and where a fresh page is dear to touch (15-24 us on the VM
--- of docs/SCALING.md, "Memory") the pages a miss saves outweigh the hashing.
---
--- This file goes first in a script, and its hit check runs as soon as it is included: a hit
--- returns before anything else (these includes too) defines a function. The argument count is
--- the header's, so the check reads the count and every length with one struct.unpack.
-
-local CACHE_TAG = SCRIPT_TAG -- '<name> <version>;', written by the build
--- the hit check, which the build writes here from the header (src/build/argSpec.ts, luaCacheHit):
--- @cache_hit
-local CACHE_TTL_SECONDS = TTL_SECONDS_TEXT -- the build writes a limit's value as text: Redis takes it as it is
+-- The result cache (cache_entry.lua has its entries): the hit check first, and on a miss the
+-- key's form, checked before anything is computed or written.
+-- @include "cache_entry"
 -- @include "keys"
 
--- The start of every cache key of this script version (a miss builds it once, FCALL at load).
-local CACHE_KEY_PREFIX = 'pattern_cache:' .. SCRIPT_NAME .. ':v' .. SCRIPT_VERSION .. ':'
-
 -- KEYS[1] must be pattern_cache:<this name>:v<this version>:<symbol>:<40 hex digits>. The prefix
--- is compared in place (a plain find at 1), not through a copy of the key's start.
+-- is compared in place (a plain find at 1), not through a copy of the key's start. A key in that
+-- form passes one match; any other is taken apart by the checks that name what is wrong.
 local function cache_check_key()
+  -- the key's usual form in one match, which a fast path (atr.lua) pastes: whatever it accepts,
+  -- the checks below accept too
+  -- @block usual_cache_key
+  local key_is_usual = false
+  if #KEYS == 1 and string.find(KEYS[1], CACHE_KEY_PREFIX, 1, true) == 1 then
+    local tag_open, symbol, tag_close, digest = string.match(KEYS[1], '^(%{?)([A-Z0-9][A-Z0-9&_.%-]*)(%}?):([0-9a-f]+)$', #CACHE_KEY_PREFIX + 1)
+    key_is_usual = symbol ~= nil and #symbol <= MAX_SYMBOL_LENGTH and #tag_open == #tag_close and #digest == 40
+  end
+  -- @end usual_cache_key
+  if key_is_usual then return end
   if #KEYS ~= 1 then check_key_count({ 'cache_key' }) end
   local key, prefix = KEYS[1], CACHE_KEY_PREFIX
   check_key_length('cache_key', key)
@@ -53,7 +31,3 @@ local function cache_lookup()
   cache_check_key()
   return nil
 end
-
--- Whether a miss stores its reply. The read-only variant of a script (for replicas:
--- src/build/luaBuild.ts, readOnlyVariant) sets it to false: a miss computes and is not stored.
-local CACHE_WRITES = true

@@ -4,7 +4,7 @@
 -- @include "errors"
 -- @limit TTL_SECONDS 57600 how long every key the scripts write lives: one trading day and its evening
 
-local MAX_SYMBOL_LENGTH = 40
+-- @limit MAX_SYMBOL_LENGTH 40 characters of a symbol in a key, as src/keys/symbol.ts SYMBOL_PATTERN takes them
 -- Every key of these scripts is far shorter (a cache key, the longest, is under 140 bytes); a
 -- longer one is refused before a pattern or a copy reads it, as MAX_ARG_TEXT bounds arguments.
 local MAX_KEY_LENGTH = 256

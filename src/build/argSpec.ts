@@ -204,11 +204,11 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
 /**
  * The struct format of a cache entry's lengths, which {@link luaCacheStore} writes and
  * {@link luaCacheHit} reads right after the tag: the argument count, each argument's byte length,
- * the reply's (lua/includes/cache.lua has the whole layout).
+ * the reply's (lua/includes/cache_entry.lua has the whole layout).
  */
 const entryLengths = (args: number) => `<${"I4".repeat(args + 2)}`;
 
-/** The line of lua/includes/cache.lua the build replaces with {@link luaCacheHit}. */
+/** The line of lua/includes/cache_entry.lua the build replaces with {@link luaCacheHit}. */
 export const CACHE_HIT_MARK = "-- @cache_hit";
 
 /** The first line of the hit check {@link luaCacheHit} writes; the block ends at the next `end` at column 0. */
@@ -216,7 +216,7 @@ export const CACHE_HIT_START = "do -- the hit check, written by the build from t
 
 /**
  * The cache hit check, written from the header for a caching script in place of
- * {@link CACHE_HIT_MARK} (lua/includes/cache.lua has the entry's layout and why): one GET, then,
+ * {@link CACHE_HIT_MARK} (lua/includes/cache_entry.lua has the entry's layout and why): one GET, then,
  * for an entry of this script's tag, one `struct.unpack` for the count and every length, the
  * lengths compared with this call's arguments, and one plain `string.find` per non-empty argument
  * at its place. Only then does it return the stored reply text. `tag` is the script's
@@ -249,10 +249,10 @@ export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
 }
 
 /**
- * `cache_store(reply)`, written from the header for a caching script (lua/includes/cache.lua has
+ * `cache_store(reply)`, written from the header for a caching script (lua/includes/cache_entry.lua has
  * the entry's layout): the argument count is the header's, so the lengths are one `struct.pack`
  * and the entry one concatenation written by one SET, with no table, loop or `unpack` at run
- * time (cache.lua says why not an APPEND of the longest argument). The reply leaves as one text
+ * time (cache_entry.lua says why not an APPEND of the longest argument). The reply leaves as one text
  * with 'miss', the entry holds it with 'hit'. Reached only after `read_args()` accepted exactly
  * these arguments.
  */

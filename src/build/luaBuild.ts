@@ -278,12 +278,12 @@ export function buildScript(
     if (!args.every((a) => a.type)) throw new LuaBuildError(file, 1, "read_args needs a type on every @arg");
     body.splice(argsEnd, 0, luaArgReader(args));
   }
-  // cache_store() goes at the end of cache.lua, after the locals it uses; the hit check where
-  // cache.lua marks it, right after CACHE_TAG
-  const cacheEnd = body.indexOf("-- end include cache");
+  // cache_store() goes at the end of cache_entry.lua, after the locals it uses; the hit check
+  // where cache_entry.lua marks it, right after CACHE_TAG
+  const cacheEnd = body.indexOf("-- end include cache_entry");
   if (cacheEnd >= 0) body.splice(cacheEnd, 0, luaCacheStore(args));
   const hitMark = body.indexOf(CACHE_HIT_MARK);
-  if (cacheEnd >= 0 && hitMark < 0) throw new LuaBuildError(file, 1, `the cache include has no ${CACHE_HIT_MARK} line for the hit check`);
+  if (cacheEnd >= 0 && hitMark < 0) throw new LuaBuildError(file, 1, `the cache_entry include has no ${CACHE_HIT_MARK} line for the hit check`);
   if (hitMark >= 0) body.splice(hitMark, 1, luaCacheHit(args, scriptTag(header.name, header.version)));
   const source = [
     ...shebang,
@@ -317,7 +317,7 @@ const mentions = (body: readonly string[], name: string) => {
   return body.some((line) => word.test(line));
 };
 
-/** The tag that starts every cache entry of a script version (lua/includes/cache.lua). */
+/** The tag that starts every cache entry of a script version (lua/includes/cache_entry.lua). */
 const scriptTag = (name: string, version: string) => `${name} ${version};`;
 
 const FUNCTION_START = /^local function ([A-Za-z_][A-Za-z0-9_]*)\(/;
@@ -388,7 +388,7 @@ export function buildAll(luaDir: string, readLines: ReadLines = readFromDisk): B
 /**
  * The read-only variant of a caching script, for replicas (EVALSHA_RO / FCALL_RO): the same
  * math and the same cache entries (its SCRIPT_NAME is the script's, so it reads the very keys
- * the script writes), `#!lua flags=no-writes`, and CACHE_WRITES false (lua/includes/cache.lua):
+ * the script writes), `#!lua flags=no-writes`, and CACHE_WRITES false (lua/includes/cache_entry.lua):
  * a miss computes without storing. Undefined for a script without the cache or one that is
  * read-only already.
  */

@@ -19,7 +19,7 @@ let scratch = Buffer.allocUnsafeSlow(4096);
  * the same digest to share the cache (examples/python/mathd_client.py), so this layout is a
  * contract. The script does not recompute it (that cost a SHA1 pass per call); it keeps the
  * arguments in the entry and answers from the cache only when they equal the call's
- * (`lua/includes/cache.lua`). The in-process result tier trusts the key alone, which is why this
+ * (`lua/includes/cache_entry.lua`). The in-process result tier trusts the key alone, which is why this
  * stays a cryptographic digest rather than a cheaper hash.
  *
  * The bytes are laid out in one scratch Buffer that every call reuses (the hash is taken before

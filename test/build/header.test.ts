@@ -55,13 +55,13 @@ describe("script headers as the contract", () => {
     expect(thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree({ "/lua/demo.lua": ["#!lua flags=sometimes", "-- @name demo", "-- @version 1.0.0"] })))).toBeInstanceOf(LuaBuildError);
   });
 
-  it("writes the hit check where cache.lua marks it and cache_store() at its end, for the header's argument count: one unpack of the lengths; one pack, one concatenation, the last argument appended when long", () => {
+  it("writes the hit check where cache_entry.lua marks it and cache_store() at its end, for the header's argument count: one unpack of the lengths; one pack, one concatenation, the last argument appended when long", () => {
     const script = buildScript(
       join(LUA, "cached.lua"),
       LUA,
       tree({
-        "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg period int[1..9]", "-- @arg bars text", '-- @include "cache"', "return cache_store({ 'cache', 'miss' })"],
-        "/lua/includes/cache.lua": ["-- the cache", "-- @cache_hit"],
+        "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg period int[1..9]", "-- @arg bars text", '-- @include "cache_entry"', "return cache_store({ 'cache', 'miss' })"],
+        "/lua/includes/cache_entry.lua": ["-- the cache", "-- @cache_hit"],
       }),
     );
     const hit = /-- the cache\n(do -- the hit check[^]*?\nend)\n/.exec(script.source)?.[1];
@@ -71,9 +71,9 @@ describe("script headers as the contract", () => {
     expect(hit).toContain("local at1 = 30 + reply_length\n    local at2 = at1 + l1\n");
     expect(hit).toContain("if count == 2 and l1 == #argv[1] and l2 == #argv[2] and at2 + l2 == #stored + 1\n");
     expect(hit).toContain("and (l2 == 0 or find(stored, argv[2], at2, true) == at2) then\n      return string.sub(stored, 30, at1 - 1)");
-    const unmarked = { "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg bars text", '-- @include "cache"'], "/lua/includes/cache.lua": ["-- the cache"] };
+    const unmarked = { "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg bars text", '-- @include "cache_entry"'], "/lua/includes/cache_entry.lua": ["-- the cache"] };
     expect(thrown(() => buildScript(join(LUA, "cached.lua"), LUA, tree(unmarked)))).toBeInstanceOf(LuaBuildError);
-    const store = /\n(local function cache_store\(reply\)[^]*?\nend)\n-- end include cache/.exec(script.source)?.[1];
+    const store = /\n(local function cache_store\(reply\)[^]*?\nend)\n-- end include cache_entry/.exec(script.source)?.[1];
     expect(store).toContain("struct.pack('<I4I4I4I4', 2, #argv[1], #argv[2], 10 + #fields) .. 'cache\\nhit\\n'");
     expect(store).toContain("redis.call('SET', KEYS[1], head .. fields .. argv[1] .. argv[2], 'EX', CACHE_TTL_SECONDS)");
     expect(store).not.toContain("APPEND");

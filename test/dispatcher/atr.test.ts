@@ -1,19 +1,27 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { atrReference } from "../../src/indicators/atr.js";
 import { atrFunction } from "../../src/dispatcher/atr.js";
 import { runChunked } from "../../src/dispatcher/chunked.js";
 import { parseInput } from "../../src/dispatcher/inputs.js";
+import { inputsDigest } from "../../src/dispatcher/inputsDigest.js";
+import { MAX_POINTS_PER_CALL } from "../../src/dispatcher/limits.js";
+import { packDoubles } from "../../src/core/units.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
+const redis = new Redis(inject("redisUrl"), { db: 10 });
 beforeAll(() => dispatcher.load());
-afterAll(() => dispatcher.close());
+afterAll(async () => {
+  redis.disconnect();
+  await dispatcher.close();
+});
 
 // Hand-derived, period 3:
 //  bar1 TR = max(10.5 - 9.6, |10.5 - 9.5|, |9.6 - 9.5|) = 1.0 (a gap up: the close-to-high term wins)
@@ -94,6 +102,65 @@ describe("atr", () => {
     const bars = Array.from({ length: 501 }, (_, i) => ({ high: 100 + (i % 7), low: 99, close: 99.5 }));
     const result = await dispatcher.atr({ symbol: "P500", period: 500, bars });
     expectClose(result.atr, atrReference(bars, 500).atr, "atr");
+  });
+});
+
+describe("atr's fast path (a whole series without the series list)", () => {
+  const script = SCRIPTS.find((s) => s.name === "atr")!;
+  /** A raw call, its key written out for its arguments (`symbol` as the key spells it: bare, a {hash tag}, or malformed). */
+  const call = async (symbol: string, args: (string | Buffer)[]) => {
+    const key = `pattern_cache:atr:v${script.version}:${symbol}:${inputsDigest(args)}`;
+    const reply = await redis.evalsha(script.sha1, 1, key, ...args).catch((error: unknown) => error);
+    return { key, reply };
+  };
+  /** An entry's parts (lua/includes/cache_entry.lua): the tag, the lengths, the reply text, each argument. */
+  const entryParts = (entry: Buffer) => {
+    const tag = entry.subarray(0, entry.indexOf(";") + 1).toString();
+    const [count, ...lengths] = Array.from({ length: 6 }, (_, i) => entry.readUInt32LE(tag.length + 4 * i));
+    let at = tag.length + 24 + (lengths[4] as number);
+    const args = lengths.slice(0, 4).map((length) => entry.subarray(at, (at += length)).toString("hex"));
+    return { tag, count, reply: entry.subarray(tag.length + 24, tag.length + 24 + (lengths[4] as number)).toString(), args };
+  };
+
+  // The general path takes a period written with a leading zero, the same number; the fast path
+  // takes canonical digits only. Everything else about the two calls is the same.
+  it("answers as the general path does, bit for bit, and writes the same entry, hit included", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }).chain((period) => barSeries(period + 1, MAX_POINTS_PER_CALL).map((bars) => [period, bars] as const)),
+        fc.constantFrom("FASTATR", "{FASTATR}"),
+        async ([period, bars], symbol) => {
+          const packed = packDoubles(bars.map((b) => [b.high, b.low, b.close].map((p) => Math.round(p * 10_000))), 3);
+          const fast = await call(symbol, [String(period), "0", "", packed]);
+          const general = await call(symbol, [`0${period}`, "0", "", packed]);
+          expect(typeof fast.reply).toBe("string");
+          expect(fast.reply).toBe(general.reply);
+          const [fastEntry, generalEntry] = [entryParts((await redis.getBuffer(fast.key))!), entryParts((await redis.getBuffer(general.key))!)];
+          expect(fastEntry.args[0]).toBe(Buffer.from(String(period)).toString("hex"));
+          expect({ ...fastEntry, args: fastEntry.args.slice(1) }).toEqual({ ...generalEntry, args: generalEntry.args.slice(1) });
+          expect(await redis.ttl(fast.key)).toBeGreaterThan(57_000);
+          const hit = await call(symbol, [String(period), "0", "", packed]);
+          expect(hit.reply).toBe((general.reply as string).replace(/^cache\nmiss\n/, "cache\nhit\n"));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("leaves to the general path what it cannot take, which names the fault and writes nothing", async () => {
+    const bars = (n: number, bad?: number) => packDoubles(Array.from({ length: n }, (_, i) => (i === bad ? [99, 100, 99] : [101, 99, 100]).map((p) => p * 10_000)), 3);
+    const refusals: [string, string[], (string | Buffer)[], RegExp][] = [
+      ["a bar with high below low", ["FASTBAD"], ["3", "0", "", bars(20, 9)], /^MATHD_INVALID bars\[9\]\.high: is below low/],
+      ["too few bars for the period", ["FASTBAD"], ["20", "0", "", bars(20)], /^MATHD_INVALID bars: needs at least period \+ 1 = 21 bars, got 20/],
+      ["a period past its bound", ["FASTBAD"], ["501", "0", "", bars(600)], /^MATHD_INVALID (period|bars): /],
+      ["a 41-character symbol", ["A".repeat(41)], ["3", "0", "", bars(20)], /^MATHD_INVALID cache_key: the symbol/],
+      ["an unbalanced hash tag", ["{FASTBAD"], ["3", "0", "", bars(20)], /^MATHD_INVALID cache_key: the symbol/],
+    ];
+    for (const [what, [symbol], args, message] of refusals) {
+      const { key, reply } = await call(symbol as string, args);
+      expect((reply as Error).message, what).toMatch(message);
+      expect(await redis.exists(key), what).toBe(0);
+    }
   });
 });
 

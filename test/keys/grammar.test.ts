@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { buildKey, KEY_FAMILIES, KeyGrammarError, parseKey } from "../../src/keys/grammar.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
+import { SYMBOL_PATTERN } from "../../src/keys/symbol.js";
+import { LIMITS } from "../../src/generated/scripts.js";
 import { thrown } from "../support/thrown.js";
 
 const symbol = fc.stringMatching(/^[A-Z0-9][A-Z0-9&_.-]{0,39}$/);
@@ -64,6 +66,11 @@ describe("key grammar", () => {
     const error = thrown(() => indicatorKey("atr14", bad));
     expect(error).toBeInstanceOf(KeyGrammarError);
     expect((error as KeyGrammarError).field).toBe("symbol");
+  });
+
+  it("takes symbols as long as the scripts do (MAX_SYMBOL_LENGTH of lua/includes/keys.lua), and no longer", () => {
+    expect(SYMBOL_PATTERN.test("A".repeat(LIMITS.MAX_SYMBOL_LENGTH))).toBe(true);
+    expect(SYMBOL_PATTERN.test("A".repeat(LIMITS.MAX_SYMBOL_LENGTH + 1))).toBe(false);
   });
 
   it("refuses other fields that would break the grammar", () => {
