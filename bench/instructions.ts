@@ -1,9 +1,9 @@
 /**
  * Redis's instructions per call, counted by valgrind's callgrind on a throwaway redis-server: the
  * same calls as bench/serverTime.ts (serverScenarios), the project's scripts next to the plain
- * ones. Unlike microseconds, a count does not move with the machine's load (two runs agree within
- * a few percent), so a change to a script can be judged in one run; the README quotes these
- * figures. Slow (valgrind runs Redis about 50 times slower).
+ * ones. Unlike microseconds, a count does not move with the machine's load (runs agree within
+ * 1 %: bench/README.md), so a change to a script can be judged in one run; the README quotes
+ * these figures. Slow (valgrind runs Redis about 50 times slower).
  *
  *   npx tsx bench/instructions.ts [--calls N]   # every row: writes bench/results/instructions.md
  *   npx tsx bench/instructions.ts --check       # CI: the ratios of INSTRUCTION_RATIOS against
@@ -80,9 +80,9 @@ const arg = (name: string, fallback: number) => {
 /**
  * The ratios `--check` holds to floors.json's "instructions" floors: a baseline row's count over
  * the project's row's (higher is better, like the time ratios of bench/run.ts). Instructions do
- * not move with the machine's load, so these floors sit about a tenth under the measured ratios
- * and catch a regression of that size, where the time ratios' floors must allow for a noisy
- * machine and catch only a doubled cost.
+ * not move with the machine's load, so these floors sit about 7 % under the measured ratios and
+ * catch a script a tenth dearer, where the time ratios' floors must allow for a noisy machine
+ * and catch only a doubled cost.
  */
 const INSTRUCTION_RATIOS = [
   { name: "atr 30 bars miss, plain string-ARGV script/project", baseline: "plain atr, 91 string ARGV", project: "atr 30 bars, miss" },
