@@ -8,6 +8,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { ownRedis } from "../support/redis.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
 
 const root = join(import.meta.dirname, "../..");
 const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -46,7 +47,7 @@ describe("README.md, the API sample", () => {
     // what the sample computed, for the checks below
     writeFileSync(file, `${runnable}\nexport { atr, rsi, vwap, many, decision, decisions };\n`);
     const ran = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    const atr = ran.atr as { atr: number; natr: number; bars: number };
+    const atr = ran.atr as { atr: number; natr: number; bars: number; scriptVersion: string };
     const rsi = ran.rsi as { rsi: number };
     expect(String(atr.atr)).toMatch(shown(sample, "atr"));
     expect(String(atr.natr)).toMatch(shown(sample, "natr"));
@@ -54,5 +55,14 @@ describe("README.md, the API sample", () => {
     expect((ran.many as { ok: boolean }[]).map((o) => o.ok)).toEqual([true, true]);
     expect(ran.decision).toHaveProperty("size.lots");
     expect(ran.decisions).toEqual([]);
+    expect(sample).toContain(`scriptVersion: "${atr.scriptVersion}"`);
+  });
+});
+
+describe("README.md, the script versions it spells", () => {
+  it("spells each cache key with the version its script's header declares", () => {
+    const spelled = [...readme.matchAll(/pattern_cache:([a-z_]+):v(\d+\.\d+\.\d+):/g)].map((m) => [m[1], m[2]]);
+    expect(spelled.length).toBeGreaterThan(0);
+    for (const [name, version] of spelled) expect({ name, version }).toEqual({ name, version: SCRIPTS.find((s) => s.name === name)?.version });
   });
 });
