@@ -1,7 +1,7 @@
 #!lua
 -- @name atr
--- @version 3.0.3
--- @key cache_key  pattern_cache:atr:v3.0.3:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 3.0.4
+-- @key cache_key  pattern_cache:atr:v3.0.4:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg period     int[1..MAX_ATR_PERIOD]  the smoothing period n
 -- @arg series     flag  '1' to return the ATR of every bar from bar period + 1 on, '0' for the last only
 -- @arg state      text  '' for a whole series in one call; for a series longer than one call takes,
@@ -10,7 +10,7 @@
 -- @arg bars       packed(<ddd,[1..MAX_POINTS])  per bar high, low, close, each a whole number of
 --                 price units (0.0001); MAX_SERIES_POINTS with the series, and with state '' at
 --                 least period + 1. Binary arguments go last, so `redis-cli -x` can send them.
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, atr,
+-- Reply: one text, a line per field and per value (format.lua): cache, hit|miss, atr,
 --        <%.17g>, natr, <%.17g>, bars, <count so far>[, state, <text>] [, series,
 --        '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', atr and natr are '' until
 --        period + 1 bars were seen, and series holds this call's bars only.
@@ -51,12 +51,9 @@ if key_is_usual and #ARGV == 4 and series_text == '0' and state_text == '' and c
     -- as fmt formats them: atr in price (10000 units, PRICE_UNITS), natr in percent, both finite
     local value, natr = atr / 10000, atr / prev_close * 100
     if usual and value - value == 0 and natr - natr == 0 then
-      return cache_store({
-        'cache', 'miss',
-        'atr', value == 0 and '0' or string.format('%.17g', value),
-        'natr', natr == 0 and '0' or string.format('%.17g', natr),
-        'bars', string.format('%d', n),
-      })
+      return cache_store('atr\n' .. (value == 0 and '0' or string.format('%.17g', value))
+        .. '\nnatr\n' .. (natr == 0 and '0' or string.format('%.17g', natr))
+        .. '\nbars\n' .. string.format('%d', n))
     end
   end
 end
@@ -82,12 +79,9 @@ if not chunked and state.bars < a.period + 1 then
 end
 
 local atr = state.atr
-local reply = {
-  'cache', 'miss',
-  'atr', atr and fmt(atr / PRICE_UNITS) or '',
-  'natr', atr and fmt(atr / state.prev_close * 100) or '',
-  'bars', fmt_integer(state.bars),
-}
-if chunked then append_fields(reply, { 'state', atr_state_text(state) }) end
-if series then append_fields(reply, { 'series', fmt_list(series) }) end
-return cache_store(reply)
+local fields = 'atr\n' .. (atr and fmt(atr / PRICE_UNITS) or '')
+  .. '\nnatr\n' .. (atr and fmt(atr / state.prev_close * 100) or '')
+  .. '\nbars\n' .. fmt_integer(state.bars)
+if chunked then fields = fields .. '\nstate\n' .. atr_state_text(state) end
+if series then fields = fields .. '\nseries\n' .. fmt_list(series) end
+return cache_store(fields)

@@ -1,7 +1,7 @@
 #!lua
 -- @name dispatch
--- @version 5.0.3
--- @key cache_key          pattern_cache:dispatch:v5.0.3:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 5.0.4
+-- @key cache_key          pattern_cache:dispatch:v5.0.4:<symbol>:<sha1 of ARGV> in DB 10
 -- ARGV: the arguments of the scripts it chains, by name, each once (the build composes the order
 -- from their headers: src/build/luaBuild.ts), less what the chain computes, then its own.
 -- @uses stop_loss confidence position_size news_boost
@@ -11,7 +11,7 @@
 -- @arg bars               packed(<ddd,[0..MAX_DISPATCH_BARS])  the ATR bars as in atr; '' when atr is given
 -- @limit MAX_DISPATCH_BARS 250 ATR bars one dispatch takes along with up to MAX_NEWS_ITEMS news, so the
 --        two stay under 2 ms together; the SDK computes the ATR of more bars with atr first
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, atr,
+-- Reply: one text, a line per field and per value (format.lua): cache, hit|miss, atr,
 --        then the fields of stop_loss, news_boost, confidence and position_size, as those scripts
 --        name them.
 -- One signal, one call: ATR (given or from bars) -> stop-loss -> news boost -> confidence ->
@@ -46,9 +46,5 @@ local news = news_boost_compute(news_boost_params(a))
 local confidence = confidence_compute(confidence_params(a, news))
 local size = position_size_compute(position_size_params(a, { stop = stop.stop, confidence = confidence.confidence }))
 
-local reply = { 'cache', 'miss', 'atr', fmt(stop_params.atr) }
-stop_loss_fields(stop, reply)
-news_boost_fields(news, reply)
-confidence_fields(confidence, reply)
-position_size_fields(size, reply)
-return cache_store(reply)
+return cache_store('atr\n' .. fmt(stop_params.atr) .. '\n' .. stop_loss_text(stop) .. '\n' .. news_boost_text(news)
+  .. '\n' .. confidence_text(confidence) .. '\n' .. position_size_text(size))

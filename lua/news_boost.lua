@@ -1,7 +1,7 @@
 #!lua
 -- @name news_boost
--- @version 4.0.2
--- @key cache_key          pattern_cache:news_boost:v4.0.2:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 4.0.3
+-- @key cache_key          pattern_cache:news_boost:v4.0.3:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side               enum(long|short)  a short flips the sign of the boost
 -- @arg now                epoch_ms  the signal's time
 -- @arg half_life_minutes  num(0,100000]  an item's weight halves every half life
@@ -11,7 +11,7 @@
 -- @arg items              packed(<ddd,[0..MAX_NEWS_ITEMS])  per item sentiment [-1, 1], relevance
 --                         [0, 1], published_at epoch ms; '' for none
 --                         published_at epoch ms; at most 1000 items; '' for none
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, boost,
+-- Reply: one text, a line per field and per value (format.lua): cache, hit|miss, boost,
 --        sentiment, weight, count
 -- @include "cache"
 local cached = cache_lookup()
@@ -20,4 +20,4 @@ if cached then return cached end
 -- @include "news_boost"
 
 local result = news_boost_compute(news_boost_params(read_args()))
-return cache_store(news_boost_fields(result, { 'cache', 'miss' }))
+return cache_store(news_boost_text(result))

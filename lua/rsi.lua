@@ -1,14 +1,14 @@
 #!lua
 -- @name rsi
--- @version 3.0.3
--- @key cache_key  pattern_cache:rsi:v3.0.3:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 3.0.4
+-- @key cache_key  pattern_cache:rsi:v3.0.4:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg period     int[2..MAX_RSI_PERIOD]  the smoothing period n
 -- @arg series     flag  '1' to return the RSI of every close from close n + 1 on, '0' for the last only
 -- @arg state      text  '' for a whole series in one call; for a longer series 'start' in the first
 --                 call, then the `state` the previous call replied (docs/FORMULAS.md, "Long inputs")
 -- @arg closes     packed(<d,[1..MAX_POINTS])  closes in whole price units (0.0001), oldest first;
 --                 MAX_SERIES_POINTS with the series, and with state '' at least period + 1
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, rsi,
+-- Reply: one text, a line per field and per value (format.lua): cache, hit|miss, rsi,
 --        avg_gain, avg_loss (price), closes (count so far)[, state, <text>] [, series,
 --        '<%.17g>,<%.17g>,...' (one text)]; with a state other than '', the values are '' until
 --        seeded.
@@ -37,13 +37,10 @@ if not chunked and state.closes < period + 1 then
 end
 
 local avg_gain, avg_loss = state.avg_gain, state.avg_loss
-local reply = {
-  'cache', 'miss',
-  'rsi', avg_gain and fmt(rsi_of(avg_gain, avg_loss)) or '',
-  'avg_gain', avg_gain and fmt(avg_gain / PRICE_UNITS) or '',
-  'avg_loss', avg_loss and fmt(avg_loss / PRICE_UNITS) or '',
-  'closes', fmt_integer(state.closes),
-}
-if chunked then append_fields(reply, { 'state', rsi_state_text(state) }) end
-if series then append_fields(reply, { 'series', fmt_list(series) }) end
-return cache_store(reply)
+local fields = 'rsi\n' .. (avg_gain and fmt(rsi_of(avg_gain, avg_loss)) or '')
+  .. '\navg_gain\n' .. (avg_gain and fmt(avg_gain / PRICE_UNITS) or '')
+  .. '\navg_loss\n' .. (avg_loss and fmt(avg_loss / PRICE_UNITS) or '')
+  .. '\ncloses\n' .. fmt_integer(state.closes)
+if chunked then fields = fields .. '\nstate\n' .. rsi_state_text(state) end
+if series then fields = fields .. '\nseries\n' .. fmt_list(series) end
+return cache_store(fields)

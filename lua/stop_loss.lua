@@ -1,7 +1,7 @@
 #!lua
 -- @name stop_loss
--- @version 2.0.3
--- @key cache_key      pattern_cache:stop_loss:v2.0.3:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 2.0.4
+-- @key cache_key      pattern_cache:stop_loss:v2.0.4:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side           enum(long|short)  the trade's side
 -- @arg entry          price  on the tick grid
 -- @arg atr            num(0,inf)  ATR in price
@@ -10,7 +10,7 @@
 -- @arg min_fraction   num(0,1)?  minimum distance as a fraction of entry
 -- @arg max_fraction   num(0,1)?  maximum distance as a fraction of entry
 -- @arg reward_ratio   num(0,100]?  target at this multiple of the risk; '' for no target
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, stop,
+-- Reply: one text, a line per field and per value (format.lua): cache, hit|miss, stop,
 --        target ('' if none), distance (exact price text), distance_ticks, clamped ('none', 'min'
 --        or 'max')
 -- @include "cache"
@@ -20,4 +20,4 @@ if cached then return cached end
 -- @include "stop_loss"
 
 local result = stop_loss_compute(stop_loss_params(read_args()))
-return cache_store(stop_loss_fields(result, { 'cache', 'miss' }))
+return cache_store(stop_loss_text(result))

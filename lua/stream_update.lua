@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.4
+-- @version 3.0.5
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -145,7 +145,7 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
       end
       local reply = { atr_status, vwap_status, rsi_status, atr_text, bars, rsi_text, stored_session or '', '' }
       if stored_session and weight ~= 0 then -- stream_reply's test, a weight written by hand included
-        -- as vwap_fields: (origin + (sum + sum_comp) / weight) / VWAP_X_SCALE, sqrt(m2 / weight) / VWAP_X_SCALE
+        -- as vwap_values: (origin + (sum + sum_comp) / weight) / VWAP_X_SCALE, sqrt(m2 / weight) / VWAP_X_SCALE
         local value, sigma = (origin + (sum + comp) / weight) / 30000, math.sqrt(m2 / weight) / 30000
         if value - value ~= 0 or sigma - sigma ~= 0 then error({ err = 'MATHD_INTERNAL a result is not finite' }) end
         reply[8], reply[9] = value == 0 and '0' or string.format('%.17g', value), sigma == 0 and '0' or string.format('%.17g', sigma)

@@ -1,7 +1,7 @@
 #!lua
 -- @name vwap
--- @version 3.0.2
--- @key cache_key  pattern_cache:vwap:v3.0.2:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 3.0.3
+-- @key cache_key  pattern_cache:vwap:v3.0.3:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg mode       enum(ticks|bars)  what the points are
 -- @arg bands      bands  band multipliers k as comma-separated decimals in (0, 10], 1 to 5 of them: '1,2'
 -- @arg state      text  '' for a whole series in one call; for a series longer than one call takes,
@@ -10,7 +10,7 @@
 -- @arg points     bytes  binary little-endian doubles (their width depends on the mode); ticks: '<dd' price, volume; bars: '<dddd' high,
 --                 low, close, volume. Prices in whole price units (0.0001), volumes whole numbers;
 --                 1..MAX_POINTS points per call
--- Reply: one text, a line per field and per value (format.lua, reply_text): cache, hit|miss, vwap,
+-- Reply: one text, a line per field and per value (format.lua): cache, hit|miss, vwap,
 --        sigma, volume, points (each <%.17g>), band_k, band_lower, band_upper (comma-separated
 --        lists, in the order of the multipliers)[, state, <text>]; with a state other than '',
 --        'vwap', '' stands for all the value fields while the volume so far is zero.
@@ -30,13 +30,13 @@ local count = check_packed(a.points, 'points', ticks and 2 or 4, MAX_POINTS)
 check_history('points', state.points, count)
 vwap_run(state, a.points, count, ticks)
 
-local reply = { 'cache', 'miss' }
+local fields
 if state.weight > 0 then
-  vwap_fields(state, multipliers, reply)
+  fields = vwap_text(state, multipliers)
 elseif chunked then
-  append_fields(reply, { 'vwap', '' })
+  fields = 'vwap\n'
 else
   invalid('points', 'total volume is zero, VWAP is undefined')
 end
-if chunked then append_fields(reply, { 'state', vwap_state_text(state) }) end
-return cache_store(reply)
+if chunked then fields = fields .. '\nstate\n' .. vwap_state_text(state) end
+return cache_store(fields)

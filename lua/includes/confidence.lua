@@ -34,12 +34,10 @@ local function confidence_compute(p)
   }
 end
 
-local function confidence_fields(r, fields)
-  return append_fields(fields, {
-    'confidence', fmt(r.confidence),
-    'unclamped', fmt(r.unclamped),
-    'base_term', fmt(r.base_term),
-    'volume_term', fmt(r.volume_term),
-    'news_term', fmt(r.news_term),
-  })
+local function confidence_text(r)
+  return 'confidence\n' .. fmt(r.confidence)
+    .. '\nunclamped\n' .. fmt(r.unclamped)
+    .. '\nbase_term\n' .. fmt(r.base_term)
+    .. '\nvolume_term\n' .. fmt(r.volume_term)
+    .. '\nnews_term\n' .. fmt(r.news_term)
 end

@@ -30,15 +30,6 @@ end
 
 -- A reply is one text: its fields and values (field, value, field, value, ...) on lines of their
 -- own, lists as fmt_list text. Redis sends one string as it is, where a table costs a conversion
--- per value, and the cache stores and returns that string unchanged (cache.lua).
-local function reply_text(fields)
-  return table.concat(fields, '\n')
-end
-
--- Appends reply values (field, value, field, value, ...) to `out` (a new list if nil).
-local function append_fields(out, values)
-  out = out or {}
-  local n = #out
-  for i = 1, #values do out[n + i] = values[i] end -- no ipairs: an iterator call per value
-  return out
-end
+-- per value, and the cache stores and returns that string unchanged (cache_entry.lua). Each step
+-- writes its fields with one concatenation (stop_loss_text, vwap_text, ...): one string, where a
+-- table of values joined later cost a table, its growth and a second string.

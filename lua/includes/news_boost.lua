@@ -67,11 +67,9 @@ local function news_boost_compute(p)
   return { boost = p.side * p.max_boost * sentiment * strength, sentiment = sentiment, weight = weight, used = used, max_boost = p.max_boost }
 end
 
-local function news_boost_fields(r, fields)
-  return append_fields(fields, {
-    'boost', fmt(r.boost),
-    'sentiment', fmt(r.sentiment),
-    'weight', fmt(r.weight),
-    'count', fmt_integer(r.used),
-  })
+local function news_boost_text(r)
+  return 'boost\n' .. fmt(r.boost)
+    .. '\nsentiment\n' .. fmt(r.sentiment)
+    .. '\nweight\n' .. fmt(r.weight)
+    .. '\ncount\n' .. fmt_integer(r.used)
 end

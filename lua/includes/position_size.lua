@@ -44,13 +44,11 @@ local function position_size_compute(p)
   }
 end
 
-local function position_size_fields(r, fields)
-  return append_fields(fields, {
-    'lots', fmt_integer(r.lots),
-    'quantity', fmt_integer(r.quantity),
-    'money_at_risk', fmt_units(r.money_at_risk),
-    'notional', fmt_units(r.notional),
-    'bound_by', r.bound_by,
-    'risk_multiplier', fmt(r.risk_multiplier),
-  })
+local function position_size_text(r)
+  return 'lots\n' .. fmt_integer(r.lots)
+    .. '\nquantity\n' .. fmt_integer(r.quantity)
+    .. '\nmoney_at_risk\n' .. fmt_units(r.money_at_risk)
+    .. '\nnotional\n' .. fmt_units(r.notional)
+    .. '\nbound_by\n' .. r.bound_by
+    .. '\nrisk_multiplier\n' .. fmt(r.risk_multiplier)
 end

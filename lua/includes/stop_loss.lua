@@ -54,12 +54,10 @@ local function stop_loss_compute(p)
   return r
 end
 
-local function stop_loss_fields(r, fields)
-  return append_fields(fields, {
-    'stop', fmt_units(r.stop),
-    'target', r.target and fmt_units(r.target) or '',
-    'distance', fmt_units(r.distance),
-    'distance_ticks', fmt_integer(r.distance_ticks),
-    'clamped', r.clamped,
-  })
+local function stop_loss_text(r)
+  return 'stop\n' .. fmt_units(r.stop)
+    .. '\ntarget\n' .. (r.target and fmt_units(r.target) or '')
+    .. '\ndistance\n' .. fmt_units(r.distance)
+    .. '\ndistance_ticks\n' .. fmt_integer(r.distance_ticks)
+    .. '\nclamped\n' .. r.clamped
 end

@@ -55,10 +55,7 @@ local function stream_reply(out, at, atr_status, vwap_status, rsi_status, atr_te
   if vwap.weight == 0 then return false end
   local value, sigma = vwap_values(vwap)
   out[at + 8], out[at + 9], out[at + 10], out[at + 11] = fmt(value), fmt(sigma), vwap.weight, vwap.points
-  if multipliers then
-    local fields = vwap_fields(vwap, multipliers, {}) -- vwap, sigma, volume, points, then the bands
-    out[at + 12], out[at + 13], out[at + 14] = fields[10], fields[12], fields[14]
-  end
+  if multipliers then out[at + 12], out[at + 13], out[at + 14] = vwap_band_lists(value, sigma, multipliers) end
   return true
 end
 

@@ -95,20 +95,11 @@ local function vwap_state_pack(state)
     state.mean, state.m2, state.last_ts, state.last_seq)
 end
 
--- The VWAP and sigma of a state with positive weight, as vwap_fields computes them (the
--- streaming tests hold the two to the same bits).
-local function vwap_values(state)
-  return (state.origin + (state.sum + state.sum_comp) / state.weight) / VWAP_X_SCALE, math.sqrt(state.m2 / state.weight) / VWAP_X_SCALE
-end
-
 -- The reply fields for the current values of the indicators (stream_snapshot's reply).
-local function stream_fields(atr, vwap, rsi, multipliers, out)
-  append_fields(out, {
-    'atr', atr.atr and fmt(atr.atr / PRICE_UNITS) or '',
-    'atr_bars', fmt_integer(atr.bars),
-    'rsi', rsi_text(rsi),
-    'session', vwap.session and fmt_integer(vwap.session) or '',
-  })
-  if vwap.weight > 0 then return vwap_fields(vwap, multipliers, out) end
-  return append_fields(out, { 'vwap', '' })
+local function stream_text(atr, vwap, rsi, multipliers)
+  return 'atr\n' .. (atr.atr and fmt(atr.atr / PRICE_UNITS) or '')
+    .. '\natr_bars\n' .. fmt_integer(atr.bars)
+    .. '\nrsi\n' .. rsi_text(rsi)
+    .. '\nsession\n' .. (vwap.session and fmt_integer(vwap.session) or '')
+    .. '\n' .. (vwap.weight > 0 and vwap_text(vwap, multipliers) or 'vwap\n')
 end

@@ -76,20 +76,28 @@ local function arg_bands(index)
   return parse_bands(arg_string(index, 'bands'), 'bands')
 end
 
--- The reply fields of a state with positive weight: vwap, sigma, volume, points, and the bands
--- as lists in the order of the multipliers.
-local function vwap_fields(state, multipliers, fields)
-  local vwap = (state.origin + (state.sum + state.sum_comp) / state.weight) / VWAP_X_SCALE
-  local sigma = math.sqrt(state.m2 / state.weight) / VWAP_X_SCALE
+-- The VWAP and sigma of a state with positive weight, in price.
+local function vwap_values(state)
+  return (state.origin + (state.sum + state.sum_comp) / state.weight) / VWAP_X_SCALE, math.sqrt(state.m2 / state.weight) / VWAP_X_SCALE
+end
+
+-- The bands' lists (fmt_list texts) in the order of the multipliers: band_k, band_lower, band_upper.
+local function vwap_band_lists(vwap, sigma, multipliers)
   local band_lower, band_upper = {}, {}
   for i, k in ipairs(multipliers) do
     band_lower[i] = vwap - k * sigma
     band_upper[i] = vwap + k * sigma
   end
-  return append_fields(fields, {
-    'vwap', fmt(vwap), 'sigma', fmt(sigma), 'volume', fmt_integer(state.weight), 'points', fmt_integer(state.points),
-    'band_k', fmt_list(multipliers), 'band_lower', fmt_list(band_lower), 'band_upper', fmt_list(band_upper),
-  })
+  return fmt_list(multipliers), fmt_list(band_lower), fmt_list(band_upper)
+end
+
+-- The reply fields of a state with positive weight: vwap, sigma, volume, points, and the bands.
+local function vwap_text(state, multipliers)
+  local vwap, sigma = vwap_values(state)
+  local band_k, band_lower, band_upper = vwap_band_lists(vwap, sigma, multipliers)
+  return 'vwap\n' .. fmt(vwap) .. '\nsigma\n' .. fmt(sigma)
+    .. '\nvolume\n' .. fmt_integer(state.weight) .. '\npoints\n' .. fmt_integer(state.points)
+    .. '\nband_k\n' .. band_k .. '\nband_lower\n' .. band_lower .. '\nband_upper\n' .. band_upper
 end
 
 -- Chunked runs (docs/FORMULAS.md, "Long inputs"): the state after a call as text the next call

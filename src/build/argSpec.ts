@@ -103,9 +103,11 @@ const luaText = (text: string) => `'${text}'`;
 /**
  * `x` from the decimal text in `s`: the common form ('12', '-12.5') inline, anything else (an
  * exponent, a bad or non-finite number) through parse_decimal, which reads it or names the fault.
+ * `s * 1` reads a text the pattern has passed with one conversion, the same value bit for bit
+ * (-0 included); tonumber converts twice (lua_isnumber, then lua_tonumber).
  */
 const plainDecimal = (name: string) => [
-  `x = find(s, '^-?%d+%.?%d*$') and byte(s, -1) ~= 46 and tonumber(s)`,
+  `x = find(s, '^-?%d+%.?%d*$') and byte(s, -1) ~= 46 and s * 1`,
   `if not x or x - x ~= 0 then x = parse_decimal(s, ${name}) end`,
 ];
 
@@ -122,7 +124,7 @@ function luaArgCheck(arg: ArgSpec): string[] {
     case "int":
       return [
         `if not find(s, '^-?%d+$') then invalid(${name}, 'not an integer: ' .. shown(s)) end`,
-        `x = tonumber(s)`,
+        `x = s * 1`,
         `if x < ${luaNumber(t.min)} or x > ${luaNumber(t.max)} then int_out_of_range(${name}, s, ${luaNumber(t.min)}, ${luaNumber(t.max)}) end`,
         `${field} = x`,
       ];
@@ -183,7 +185,7 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
   const body = args.flatMap((arg, i) => {
     const check = luaArgCheck(arg);
     return [
-      `  s = ARGV[${i + 1}]`,
+      `  s = argv[${i + 1}]`,
       `  if s == nil then invalid('${arg.name}', 'missing (ARGV[${i + 1}])') end`,
       ...(boundedText(arg.type as ArgType) ? [`  if #s > MAX_ARG_TEXT then text_too_long('${arg.name}', s) end`] : []),
       ...(arg.optional ? ["  if s ~= '' then", ...check.map((line) => `    ${line}`), "  end"] : check.map((line) => `  ${line}`)),
@@ -192,8 +194,9 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
   const names = resultNames(args);
   return [
     "local function read_args() -- written by the build from the header (src/build/argSpec.ts)",
-    `  if #ARGV > ${args.length} then invalid('ARGV[${args.length + 1}]', 'this script takes ${args.length} arguments') end`,
-    "  local find, byte, s, x = string.find, string.byte",
+    // argv: ARGV is a global, a table lookup each time it is named
+    "  local argv, find, byte, s, x = ARGV, string.find, string.byte",
+    `  if #argv > ${args.length} then invalid('ARGV[${args.length + 1}]', 'this script takes ${args.length} arguments') end`,
     ...(names.length > 0 ? [`  local ${names.map(argLocal).join(", ")}`] : []),
     ...body,
     `  return { ${names.map((name) => `${name} = ${argLocal(name)}`).join(", ")} }`,
@@ -249,12 +252,12 @@ export function luaCacheHit(args: readonly ArgSpec[], tag: string): string {
 }
 
 /**
- * `cache_store(reply)`, written from the header for a caching script (lua/includes/cache_entry.lua has
- * the entry's layout): the argument count is the header's, so the lengths are one `struct.pack`
- * and the entry one concatenation written by one SET, with no table, loop or `unpack` at run
- * time (cache_entry.lua says why not an APPEND of the longest argument). The reply leaves as one text
- * with 'miss', the entry holds it with 'hit'. Reached only after `read_args()` accepted exactly
- * these arguments.
+ * `cache_store(fields)`, written from the header for a caching script (lua/includes/cache_entry.lua has
+ * the entry's layout): `fields` is the reply's text after its cache status. The argument count is
+ * the header's, so the lengths are one `struct.pack` and the entry one concatenation written by
+ * one SET, with no table, loop or `unpack` at run time (cache_entry.lua says why not an APPEND of
+ * the longest argument). The reply leaves as one text with 'miss', the entry holds it with 'hit'.
+ * Reached only after `read_args()` accepted exactly these arguments.
  */
 export function luaCacheStore(args: readonly ArgSpec[]): string {
   const n = args.length;
@@ -264,12 +267,11 @@ export function luaCacheStore(args: readonly ArgSpec[]): string {
   const stored = all.map((i) => ` .. ${argv(i)}`).join("");
   const hitLines = "cache\nhit\n"; // the stored reply's first two lines
   return [
-    "local function cache_store(reply) -- written by the build from the header (src/build/argSpec.ts)",
-    "  local fields = table.concat(reply, '\\n', 3)",
+    "local function cache_store(fields) -- written by the build from the header (src/build/argSpec.ts)",
     "  if CACHE_WRITES then",
     "    local argv = ARGV",
-    `    local head = CACHE_TAG .. struct.pack('${entryLengths(n)}', ${n}, ${all.map((i) => `#${argv(i)}`).join(", ")}, ${hitLines.length} + #fields) .. '${hitLines.replaceAll("\n", "\\n")}'`,
-    `    redis.call('SET', KEYS[1], head .. fields${stored}, 'EX', CACHE_TTL_SECONDS)`,
+    `    local lengths = struct.pack('${entryLengths(n)}', ${n}, ${all.map((i) => `#${argv(i)}`).join(", ")}, ${hitLines.length} + #fields)`,
+    `    redis.call('SET', KEYS[1], CACHE_TAG .. lengths .. '${hitLines.replaceAll("\n", "\\n")}' .. fields${stored}, 'EX', CACHE_TTL_SECONDS)`,
     "  end",
     "  return 'cache\\nmiss\\n' .. fields",
     "end",

@@ -1,7 +1,7 @@
 /**
  * Decodes script replies. A script answers one text: its fields and values on lines of their
  * own (`field\nvalue\nfield\nvalue...`), every number `%.17g` text and every list one text of
- * comma-separated values (lua/includes/format.lua, reply_text). Redis sends one string as it
+ * comma-separated values (lua/includes/format.lua). Redis sends one string as it
  * is, and a cache hit returns the stored text unchanged.
  */
 import { Buffer } from "node:buffer"; // the global Buffer is a getter, called on every use

@@ -47,7 +47,7 @@ describe("script headers as the contract", () => {
     expect(script.limits).toEqual([{ name: "MAX_N", value: 500, description: "the most", file: "demo.lua" }]);
     expect(script.source).toContain("local MAX_N = 500");
     const reader = /-- the messages\n(local function read_args\(\)[^]*?\nend)\n-- end include args/.exec(script.source)?.[1];
-    expect(reader).toContain("if #ARGV > 2 then invalid('ARGV[3]', 'this script takes 2 arguments') end");
+    expect(reader).toContain("if #argv > 2 then invalid('ARGV[3]', 'this script takes 2 arguments') end");
     expect(reader).toContain("local a_period, a_ratio\n");
     expect(reader).toContain("if x < 1 or x > 500 then int_out_of_range('period', s, 1, 500) end\n  a_period = x");
     expect(reader).toMatch(/ {2}if s ~= '' then\n {4}x = .*\n {4}if not x or x - x ~= 0 then x = parse_decimal\(s, 'ratio'\) end\n {4}if x < 0 or x >= 500 then num_out_of_range\('ratio', 0, 500, false, true\) end\n {4}a_ratio = x\n {2}end/);
@@ -60,7 +60,7 @@ describe("script headers as the contract", () => {
       join(LUA, "cached.lua"),
       LUA,
       tree({
-        "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg period int[1..9]", "-- @arg bars text", '-- @include "cache_entry"', "return cache_store({ 'cache', 'miss' })"],
+        "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg period int[1..9]", "-- @arg bars text", '-- @include "cache_entry"', "return cache_store('x\\n1')"],
         "/lua/includes/cache_entry.lua": ["-- the cache", "-- @cache_hit"],
       }),
     );
@@ -73,9 +73,9 @@ describe("script headers as the contract", () => {
     expect(hit).toContain("and (l2 == 0 or find(stored, argv[2], at2, true) == at2) then\n      return string.sub(stored, 30, at1 - 1)");
     const unmarked = { "/lua/cached.lua": ["-- @name cached", "-- @version 1.0.0", "-- @arg bars text", '-- @include "cache_entry"'], "/lua/includes/cache_entry.lua": ["-- the cache"] };
     expect(thrown(() => buildScript(join(LUA, "cached.lua"), LUA, tree(unmarked)))).toBeInstanceOf(LuaBuildError);
-    const store = /\n(local function cache_store\(reply\)[^]*?\nend)\n-- end include cache_entry/.exec(script.source)?.[1];
-    expect(store).toContain("struct.pack('<I4I4I4I4', 2, #argv[1], #argv[2], 10 + #fields) .. 'cache\\nhit\\n'");
-    expect(store).toContain("redis.call('SET', KEYS[1], head .. fields .. argv[1] .. argv[2], 'EX', CACHE_TTL_SECONDS)");
+    const store = /\n(local function cache_store\(fields\)[^]*?\nend)\n-- end include cache_entry/.exec(script.source)?.[1];
+    expect(store).toContain("local lengths = struct.pack('<I4I4I4I4', 2, #argv[1], #argv[2], 10 + #fields)");
+    expect(store).toContain("redis.call('SET', KEYS[1], CACHE_TAG .. lengths .. 'cache\\nhit\\n' .. fields .. argv[1] .. argv[2], 'EX', CACHE_TTL_SECONDS)");
     expect(store).not.toContain("APPEND");
     expect(store).toContain("return 'cache\\nmiss\\n' .. fields");
   });

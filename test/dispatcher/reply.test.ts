@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ReplyFormatError } from "../../src/core/errors.js";
 import { cacheStatus, decodeReply, numberField, numberListField, seriesOf, textField } from "../../src/dispatcher/reply.js";
 
-// The reply shape of lua/includes/format.lua (reply_text): one text, a line per field and per value.
+// The reply shape of lua/includes/format.lua: one text, a line per field and per value.
 describe("decodeReply", () => {
   const text = "cache\nhit\natr\n45.002017961606839\nstate\n\nband_k\n1,2.5\nseries\n";
 
