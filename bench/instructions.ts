@@ -184,6 +184,7 @@ try {
     ["plain vwap with sigma, packed", () => perCall(() => s.plain("vwap_packed", s.vwapPacked(s.ticks375), calls))],
     ["dispatch 30 bars, 5 news, miss", () => perCall(() => s.misses(s.dispatchCall, calls))],
     ["dispatch 30 bars, 5 news, miss, FCALL", () => perCall(() => s.misses(s.dispatchCall, calls), true)],
+    ["dispatch 30 bars, 5 news, miss, store: false", () => perCall(() => s.misses(s.unstored(s.dispatchCall), calls))],
     ["plain dispatch chain", () => perCall(() => s.plain("dispatch_plain", s.dispatchPlain, calls))],
     ["stream update (tick)", () => perUpdate("tick", 50, 1)],
     ["plain stream tick (the same KEYS, ARGV and reply)", () => perCall(() => s.lone("stream_update_plain", "PLAIN", 50, calls))],
