@@ -194,7 +194,7 @@ export function luaArgReader(args: readonly ArgSpec[]): string {
   const names = resultNames(args);
   return [
     "local function read_args() -- written by the build from the header (src/build/argSpec.ts)",
-    // argv: ARGV is a global, a table lookup each time it is named
+    // argv: under EVAL, ARGV is a global, a table lookup each time it is named
     "  local argv, find, byte, s, x = ARGV, string.find, string.byte",
     `  if #argv > ${args.length} then invalid('ARGV[${args.length + 1}]', 'this script takes ${args.length} arguments') end`,
     ...(names.length > 0 ? [`  local ${names.map(argLocal).join(", ")}`] : []),
