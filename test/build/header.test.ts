@@ -55,7 +55,7 @@ describe("script headers as the contract", () => {
     expect(thrown(() => buildScript(join(LUA, "demo.lua"), LUA, tree({ "/lua/demo.lua": ["#!lua flags=sometimes", "-- @name demo", "-- @version 1.0.0"] })))).toBeInstanceOf(LuaBuildError);
   });
 
-  it("writes the hit check where cache_entry.lua marks it and cache_store() at its end, for the header's argument count: one unpack of the lengths; one pack, one concatenation, the last argument appended when long", () => {
+  it("writes the hit check where cache_entry.lua marks it and cache_store() at its end, for the header's argument count: one unpack of the lengths; one pack, one concatenation, no APPEND", () => {
     const script = buildScript(
       join(LUA, "cached.lua"),
       LUA,

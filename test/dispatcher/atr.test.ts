@@ -125,7 +125,7 @@ describe("atr's fast path (a whole series without the series list)", () => {
   // The general path takes a period written with a leading zero, the same number; the fast path
   // takes canonical digits only. Everything else about the two calls is the same. That the fast
   // path runs at all is the instruction gate's to show (npm run bench:instructions: with the fast
-  // path compiled out, the ATR miss's ratios fall to 1.68 and 0.65, under floors of 2.05 and 0.79).
+  // path compiled out, the ATR miss's ratios fell to 1.68 and 0.65, under today's floors of 2.09 and 0.81).
   it("answers as the general path does, bit for bit, and writes the same entry, hit included", async () => {
     await fc.assert(
       fc.asyncProperty(
