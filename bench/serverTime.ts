@@ -376,12 +376,15 @@ export async function measureServerTime(math: MathDispatcher, redis: Redis, hook
     ["plain dispatch chain, 30 bars, 5 news", () => serverUs(redis, plain("dispatch_plain", dispatchPlain, calls))],
     project("dispatch 30 bars, 5 news, miss", () => misses(dispatchCall, calls)),
   );
-  // a miss of a call that asks not to be stored (store: false): its script's read-only variant
-  await paired(
-    "server: vwap 375 ticks miss, stored/store: false",
-    ["vwap 375 ticks, miss, stored", () => serverUs(redis, misses(vwapTicks, calls))],
-    ["vwap 375 ticks, miss, store: false", () => serverUs(redis, misses(unstored(vwapTicks), calls))],
-  );
+  // a miss of a call that asks not to be stored (store: false): its script's read-only variant.
+  // What the entry's write costs each miss above (a new key, its expiry, fresh pages).
+  for (const [label, call] of [["atr 30 bars", atrCall(bars30)], ["vwap 375 ticks", vwapTicks], ["dispatch", dispatchCall]] as const) {
+    await paired(
+      `server: ${label} miss, stored/store: false`,
+      [`${label}, miss, stored`, () => serverUs(redis, misses(call, calls))],
+      [`${label}, miss, store: false`, () => serverUs(redis, misses(unstored(call), calls))],
+    );
+  }
   await missMemory(redis, [["atr 30 bars", atrCall(bars30)], ["vwap 375 ticks", vwapTicks], ["dispatch 30 bars, 5 news", dispatchCall]], misses, calls, hooks);
   for (const [label, call] of [["atr", atrCall(bars30)], ["vwap ticks", vwapTicks], ["vwap bars", vwapBars]] as const) {
     await paired(
