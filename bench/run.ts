@@ -359,8 +359,17 @@ async function consumerRate(url: string, math: MathDispatcher, prefix: string, s
 
 function report(redisVersion: string) {
   const floors = JSON.parse(readFileSync(join(import.meta.dirname, "floors.json"), "utf8")) as {
-    /** `suite`: the one suite (short or full) that produces the ratio, where they name it differently. */
-    ratios: Record<string, { floor: number; target?: number; why: string; suite?: "short" | "full" }>;
+    /** Reasoning several floors share, by name. */
+    reasons: Record<string, string>;
+    /**
+     * Each floor's reasoning is its `why`, or the shared one its `reason` names. `suite`: the one
+     * suite (short or full) that produces the ratio, where they name it differently.
+     */
+    ratios: Record<string, { floor: number; target?: number; why?: string; reason?: string; suite?: "short" | "full" }>;
+  };
+  const whyOf = (name: string) => {
+    const f = floors.ratios[name];
+    return f?.why ?? (f?.reason === undefined ? undefined : floors.reasons[f.reason]);
   };
   for (const r of ratios) {
     r.floor = floors.ratios[r.name]?.floor;
@@ -392,14 +401,17 @@ function report(redisVersion: string) {
   // one line a ratio, which .ci/run repeats in its closing lines; the floor's reasoning below it
   for (const r of failed) {
     log(`BELOW FLOOR: ${r.name}: median ${num(r.value.median)} (${num(r.value.min)}-${num(r.value.max)}) < floor ${r.floor}`);
-    log(`  why this floor: ${floors.ratios[r.name]?.why}`);
+    log(`  why this floor: ${whyOf(r.name)}`);
   }
   // a floor is found by its ratio's name: one whose ratio was renamed would check nothing
   const suite = short ? "short" : "full";
   const expected = Object.entries(floors.ratios).filter(([, f]) => !serverOnly && (f.suite ?? suite) === suite);
   const unmatched = expected.map(([name]) => name).filter((name) => !ratios.some((r) => r.name === name));
   for (const name of unmatched) log(`FLOOR FOR NO RATIO: ${name} (bench/floors.json names a ratio this run did not produce)`);
-  return failed.length + unmatched.length;
+  // a floor is revisited only with its reasoning at hand: a missing one, or a `reason` that names none, fails too
+  const unexplained = Object.keys(floors.ratios).filter((name) => !whyOf(name));
+  for (const name of unexplained) log(`FLOOR WITHOUT REASON: ${name} (give it a "why", or a "reason" that bench/floors.json's "reasons" has)`);
+  return failed.length + unmatched.length + unexplained.length;
 }
 
 main()
