@@ -20,9 +20,10 @@ export interface ClientFigures {
   /** SDK client CPU per call / bare client CPU per call, one at a time (lower is better). */
   cpuRatio: Spread;
   /**
-   * Pipelined by 50: the bare pipeline's wall time per call / the SDK's client CPU per call. The
-   * SDK's process runs its calls on one thread, so a call takes at least its CPU: the pipelined
-   * calls/s ratio cannot exceed this, however the calls were sent.
+   * Pipelined by 50: the bare pipeline's wall time per call / the SDK's client CPU per call, about
+   * the most the pipelined calls/s ratio can reach as batches are sent today: the SDK runs its
+   * calls on one thread, so a call takes about its CPU at least (about: `process.cpuUsage` also
+   * counts V8's helper threads).
    */
   pipelinedCeiling: Spread;
   sdkCpuUsPerCall: Spread;

@@ -2,8 +2,8 @@
  * Redis's instructions per call, counted by valgrind's callgrind on a throwaway redis-server: the
  * same calls as bench/serverTime.ts (serverScenarios), the project's scripts next to the plain
  * ones. Unlike microseconds, a count does not move with the machine's load (runs agree within
- * 1 %: bench/README.md), so a change to a script can be judged in one run; the README quotes
- * these figures. Slow (valgrind runs Redis about 50 times slower).
+ * 1 %: bench/README.md), so a change to a script can be judged in one run; docs/PERFORMANCE.md
+ * quotes these figures. Slow (valgrind runs Redis about 50 times slower).
  *
  *   npx tsx bench/instructions.ts [--calls N]   # every row: writes bench/results/instructions.md
  *   npx tsx bench/instructions.ts --check       # CI: the ratios of INSTRUCTION_RATIOS against

@@ -187,7 +187,7 @@ async function measure(server: LocalRedisServer) {
     ratio("client calls/s, SDK/bare ioredis, one at a time", client.sequentialRatio);
     ratio("client calls/s, SDK/bare ioredis, pipelined by 50", client.pipelinedRatio);
     ratio("client CPU per call, bare ioredis/SDK", { min: 1 / client.cpuRatio.max, median: 1 / client.cpuRatio.median, max: 1 / client.cpuRatio.min });
-    ratio("client pipelined by 50, bare wall time/SDK CPU per call (the most SDK/bare calls/s can reach)", client.pipelinedCeiling);
+    ratio("client pipelined by 50, bare wall time/SDK CPU per call (about the most SDK/bare calls/s can reach)", client.pipelinedCeiling);
     figure("client CPU per call, SDK", "us/call", client.sdkCpuUsPerCall);
     figure("client CPU per call, bare ioredis", "us/call", client.bareCpuUsPerCall);
     ratio("in-process tier/DB 10 hit, calls/s", client.tierRatio);
@@ -360,7 +360,7 @@ async function consumerRate(url: string, math: MathDispatcher, prefix: string, s
 function report(redisVersion: string) {
   const floors = JSON.parse(readFileSync(join(import.meta.dirname, "floors.json"), "utf8")) as {
     /** Reasoning several floors share, by name. */
-    reasons: Record<string, string>;
+    reasons?: Record<string, string>;
     /**
      * Each floor's reasoning is its `why`, or the shared one its `reason` names. `suite`: the one
      * suite (short or full) that produces the ratio, where they name it differently.
@@ -369,7 +369,7 @@ function report(redisVersion: string) {
   };
   const whyOf = (name: string) => {
     const f = floors.ratios[name];
-    return f?.why ?? (f?.reason === undefined ? undefined : floors.reasons[f.reason]);
+    return f?.why ?? (f?.reason === undefined ? undefined : floors.reasons?.[f.reason]);
   };
   for (const r of ratios) {
     r.floor = floors.ratios[r.name]?.floor;

@@ -6,8 +6,8 @@
  * The bench owns both files and their format grows: the reader takes what it knows and ignores
  * the rest. A ratio is `{ name, value: { median, min?, max? } | number, floor? }` in `ratios`;
  * its floor comes from the result, else from floors.json (`ratios[name].floor`). Floors
- * without a measured ratio in this run (a full-suite-only ratio after a short run) are listed
- * under the chart, not drawn.
+ * without a measured ratio in this run are listed under the chart, not drawn; those of the other
+ * suite only (`"suite"`, against the result's `mode`) are left out of that list.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -37,7 +37,10 @@ export function ratioRows(results: unknown, floors: unknown): { rows: RatioRow[]
     return [{ name: r.name, median, ...(min !== undefined && max !== undefined ? { min, max } : {}), ...(floor !== undefined ? { floor } : {}) }];
   });
   const measured = new Set(rows.map((r) => r.name));
-  const unmeasured = isObject(floors) && isObject(floors.ratios) ? Object.keys(floors.ratios).filter((n) => !measured.has(n)) : [];
+  // a floor of the other suite only ("suite": "short" | "full") is not missing from this run
+  const mode = isObject(results) && typeof results.mode === "string" ? results.mode : "";
+  const ownSuite = (entry: unknown) => !isObject(entry) || typeof entry.suite !== "string" || mode.startsWith(entry.suite);
+  const unmeasured = isObject(floors) && isObject(floors.ratios) ? Object.entries(floors.ratios).filter(([n, f]) => !measured.has(n) && ownSuite(f)).map(([n]) => n) : [];
   return { rows, unmeasured };
 }
 

@@ -25,4 +25,10 @@ describe("bench-chart's reader", () => {
     });
     expect(ratioRows({}, undefined)).toEqual({ rows: [], unmeasured: [] });
   });
+
+  it("lists a floor of one suite only as unmeasured after a run of that suite", () => {
+    const floors = { ratios: { s: { floor: 0.7, suite: "short" }, f: { floor: 0.7, suite: "full" }, any: { floor: 0.5 } } };
+    expect(ratioRows({ mode: "short", ratios: [] }, floors).unmeasured).toEqual(["s", "any"]);
+    expect(ratioRows({ mode: "full, server time only", ratios: [] }, floors).unmeasured).toEqual(["f", "any"]);
+  });
 });
