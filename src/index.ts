@@ -112,6 +112,7 @@ export {
   type TtlAuditRow,
   type StreamHealth,
   type GroupHealth,
+  type ScriptTime,
 } from "./health/healthReport.js";
 export { renderHealth } from "./health/renderHealth.js";
 export {

@@ -81,6 +81,47 @@ export interface TtlAuditRow {
   examples: string[];
 }
 
+/**
+ * What the server's scripts have cost it since its statistics were last reset (INFO
+ * commandstats, so every client's scripts, not only this SDK's): the time they held the one core
+ * every other client waits on.
+ */
+export interface ScriptTime {
+  /** Script calls the server ran: EVAL, EVALSHA, FCALL and their read-only forms. */
+  calls: number;
+  /** Their average server time, microseconds a call. */
+  usecPerCall: number;
+  /** Their share of the server time of every command, 0 to 1. */
+  shareOfCommandTime: number;
+  /** Of those calls, the ones that answered an error (a refused input's MATHD_INVALID among them); 0 before Redis 6.2. */
+  failedCalls: number;
+}
+
+/** The commands that run a script, as INFO commandstats names them (`cmdstat_<name>`). */
+const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
+
+/**
+ * {@link ScriptTime} from the INFO commandstats text of each server (one, or every master of a
+ * cluster), summed: `cmdstat_evalsha:calls=3,usec=45,usec_per_call=15.00,rejected_calls=0,failed_calls=1`.
+ */
+export function scriptTimeOf(commandstats: readonly string[]): ScriptTime {
+  let calls = 0;
+  let usec = 0;
+  let failedCalls = 0;
+  let allUsec = 0;
+  for (const text of commandstats) {
+    for (const [, name, fields] of text.matchAll(/^cmdstat_(\S+?):(\S+)\s*$/gm)) {
+      const field = (key: string) => Number(new RegExp(`(?:^|,)${key}=(\\d+)`).exec(fields as string)?.[1] ?? 0);
+      allUsec += field("usec");
+      if (!SCRIPT_COMMANDS.has(name as string)) continue;
+      calls += field("calls");
+      usec += field("usec");
+      failedCalls += field("failed_calls");
+    }
+  }
+  return { calls, usecPerCall: calls > 0 ? usec / calls : 0, shareOfCommandTime: allUsec > 0 ? usec / allUsec : 0, failedCalls };
+}
+
 /** A check that could not run because the ACL user may not run one of its commands (NOPERM). */
 export interface DeniedCheck {
   /** `ping`, `info`, `scripts`, `db 4: keys`, `db 4: ttl audit`, `db 6: alerts queue`, `db 4: tick streams`, ... */
@@ -115,6 +156,8 @@ export interface HealthReport {
   violations: number;
   /** Whether each script of the manifest is loaded on the server (SCRIPT EXISTS). */
   scripts: { name: string; version: string; sha1: string; loaded: boolean }[];
+  /** The server time of every script call since the last stats reset (on a cluster, of every master); absent when INFO was denied. */
+  scriptTime?: ScriptTime;
   /**
    * Only with `scriptMode: "functions"` on one server: how many of this build's Functions
    * libraries there are, those the server lacks or holds of another build (loaded on first use),
@@ -320,6 +363,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
         ...(pingMs ? { pingMs } : {}),
       };
     }
+    await check("script time", async () => void (base.scriptTime = scriptTimeOf([(await redis.info("commandstats")) as string])));
     await check("scripts", async () => {
       const loaded = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
       base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded[i] === 1 }));
@@ -411,6 +455,9 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
         usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
         maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
       };
+    });
+    await check("script time", async () => {
+      base.scriptTime = scriptTimeOf(await Promise.all(masters.map(async (m) => (await m.info("commandstats")) as string)));
     });
     await check("scripts", async () => {
       const loaded = await Promise.all(masters.map(async (m) => (await m.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[]));

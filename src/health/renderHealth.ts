@@ -21,7 +21,8 @@ function streamRows(streams: StreamHealth[]): (string | number)[][] {
 
 /**
  * The report as text for a terminal (what `mathd health` prints without `--json`): the verdict
- * line, then the server, databases, TTL audit, scripts and streams as short tables.
+ * line, then the server, databases, TTL audit, scripts (and their server time) and streams as
+ * short tables.
  */
 export function renderHealth(report: HealthReport): string {
   const out: string[] = [];
@@ -47,6 +48,11 @@ export function renderHealth(report: HealthReport): string {
   out.push("", "TTL audit (SCAN sample)", table(["db", "family", "sampled", "no ttl", "ttl > policy", "policy s", "examples"], audit));
   const missing = report.scripts.filter((s) => !s.loaded);
   out.push("", `scripts: ${report.scripts.length - missing.length}/${report.scripts.length} loaded` + (missing.length ? ` (not loaded: ${missing.map((s) => s.name).join(", ")}; the SDK loads them on first use)` : ""));
+  const t = report.scriptTime;
+  if (t) {
+    const failed = t.failedCalls ? `, ${t.failedCalls} answered an error` : "";
+    out.push(`script time: ${t.calls} calls since the stats reset (every client's), ${t.usecPerCall.toFixed(1)} us a call, ${(100 * t.shareOfCommandTime).toFixed(1)} % of the server's command time${failed}`);
+  }
   const l = report.libraries;
   if (l) {
     const absent = l.missing.length ? ` (not loaded: ${l.missing.join(", ")}; the SDK loads them on first use)` : "";

@@ -8,7 +8,7 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/core/errors.js";
-import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
+import { collectHealth, exitCodeOf, scriptTimeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
 import { freePort } from "../../src/redis/localServer.js";
 import type { Signal } from "../../src/dispatcher/dispatch.js";
@@ -124,6 +124,16 @@ describe("the public API on a cluster", () => {
     expect(noLibrary.cluster?.problems).toHaveLength(3);
     const down = await collectHealth({ cluster: [{ host: "127.0.0.1", port: await freePort() }], timeoutMs: 500 });
     expect({ code: exitCodeOf(down), status: down.status }).toEqual({ code: 2, status: "unreachable" });
+  });
+
+  it("health sums the scripts' server time over every master", async () => {
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes });
+    for (const [k, symbol] of symbols.entries()) await math.atr({ symbol, period: 14, bars: bars(k) }); // symbols on all three masters
+    await math.close();
+    const perMaster = await Promise.all(harness.startupNodes.map(async (n) => scriptTimeOf([(await harness.client(n.port).info("commandstats")) as string]).calls));
+    expect(perMaster.every((calls) => calls > 0)).toBe(true);
+    const report = await collectHealth({ cluster: harness.startupNodes });
+    expect(report.scriptTime!.calls).toBe(perMaster.reduce((a, b) => a + b, 0));
   });
 
   it.each(["evalsha", "functions"] as const)("every public call equals the standalone result bit for bit (%s)", async (scriptMode) => {
