@@ -84,16 +84,23 @@ export interface TtlAuditRow {
 /**
  * What the server's scripts have cost it since its statistics were last reset (INFO
  * commandstats, so every client's scripts, not only this SDK's): the time they held the one core
- * every other client waits on.
+ * every other client waits on. On a cluster, the sum over the masters.
  */
 export interface ScriptTime {
-  /** Script calls the server ran: EVAL, EVALSHA, FCALL and their read-only forms. */
+  /** Script calls the server ran (EVAL, EVALSHA, FCALL and their read-only forms), failed ones included, refused ones (rejected_calls) not. */
   calls: number;
   /** Their average server time, microseconds a call. */
   usecPerCall: number;
-  /** Their share of the server time of every command, 0 to 1. */
+  /**
+   * Their share of the summed server time of all commands, 0 to 1. Redis also counts each command
+   * a script runs under its own name, so that sum holds those twice and the share reads low: a
+   * lower bound of the scripts' share of the core.
+   */
   shareOfCommandTime: number;
-  /** Of those calls, the ones that answered an error (a refused input's MATHD_INVALID among them); 0 before Redis 6.2. */
+  /**
+   * Of those calls, the ones that answered an error: a refused input's MATHD_INVALID, and the
+   * NOSCRIPT a call meets after a restart or a flush (the SDK then loads the scripts and sends it again).
+   */
   failedCalls: number;
 }
 
@@ -101,17 +108,20 @@ export interface ScriptTime {
 const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
 
 /**
- * {@link ScriptTime} from the INFO commandstats text of each server (one, or every master of a
- * cluster), summed: `cmdstat_evalsha:calls=3,usec=45,usec_per_call=15.00,rejected_calls=0,failed_calls=1`.
+ * {@link ScriptTime} from the INFO text of each server (one, or every master of a cluster),
+ * summed; it reads the commandstats lines (`INFO commandstats`, or `INFO all`):
+ * `cmdstat_evalsha:calls=3,usec=45,usec_per_call=15.00,rejected_calls=0,failed_calls=1`.
+ * @internal
  */
-export function scriptTimeOf(commandstats: readonly string[]): ScriptTime {
+export function scriptTimeOf(infos: readonly string[]): ScriptTime {
   let calls = 0;
   let usec = 0;
   let failedCalls = 0;
   let allUsec = 0;
-  for (const text of commandstats) {
-    for (const [, name, fields] of text.matchAll(/^cmdstat_(\S+?):(\S+)\s*$/gm)) {
-      const field = (key: string) => Number(new RegExp(`(?:^|,)${key}=(\\d+)`).exec(fields as string)?.[1] ?? 0);
+  for (const text of infos) {
+    for (const [, name, list] of text.matchAll(/^cmdstat_(\S+?):(\S+)\s*$/gm)) {
+      const fields = new Map((list as string).split(",").map((pair) => pair.split("=") as [string, string]));
+      const field = (key: string) => Number(fields.get(key) ?? 0);
       allUsec += field("usec");
       if (!SCRIPT_COMMANDS.has(name as string)) continue;
       calls += field("calls");
@@ -124,7 +134,7 @@ export function scriptTimeOf(commandstats: readonly string[]): ScriptTime {
 
 /** A check that could not run because the ACL user may not run one of its commands (NOPERM). */
 export interface DeniedCheck {
-  /** `ping`, `info`, `scripts`, `db 4: keys`, `db 4: ttl audit`, `db 6: alerts queue`, `db 4: tick streams`, ... */
+  /** `ping`, `info`, `scripts`, `script time` (a cluster's), `db 4: keys`, `db 4: ttl audit`, `db 6: alerts queue`, `db 4: tick streams`, ... */
   check: string;
   /** Redis's reply, e.g. `NOPERM this user has no permissions to run the 'scan' command`. */
   error: string;
@@ -354,7 +364,9 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
       pingMs = { min: Math.min(...pings), median: median(pings), max: Math.max(...pings) };
     });
     let info = "";
-    await check("info", async () => void (info = (await redis.info()) as string));
+    // all sections in one round trip: the server's, and commandstats for the scripts' time
+    await check("info", async () => void (info = (await redis.info("all")) as string));
+    if (info) base.scriptTime = scriptTimeOf([info]);
     if (info || pingMs) {
       base.redis = {
         version: infoField(info, "redis_version") ?? "unknown",
@@ -363,7 +375,6 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
         ...(pingMs ? { pingMs } : {}),
       };
     }
-    await check("script time", async () => void (base.scriptTime = scriptTimeOf([(await redis.info("commandstats")) as string])));
     await check("scripts", async () => {
       const loaded = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
       base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded[i] === 1 }));

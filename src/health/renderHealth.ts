@@ -51,7 +51,7 @@ export function renderHealth(report: HealthReport): string {
   const t = report.scriptTime;
   if (t) {
     const failed = t.failedCalls ? `, ${t.failedCalls} answered an error` : "";
-    out.push(`script time: ${t.calls} calls since the stats reset (every client's), ${t.usecPerCall.toFixed(1)} us a call, ${(100 * t.shareOfCommandTime).toFixed(1)} % of the server's command time${failed}`);
+    out.push(`script time: ${t.calls} calls since the stats reset (every client's), ${t.usecPerCall.toFixed(1)} us a call, ${(100 * t.shareOfCommandTime).toFixed(1)} % of the server's command time (at least)${failed}`);
   }
   const l = report.libraries;
   if (l) {

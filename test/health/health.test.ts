@@ -63,20 +63,23 @@ describe("mathd health", () => {
 
   it("reports what scripts cost the server since the stats reset: calls, time a call, share, errors", async () => {
     const admin = new Redis(server.url);
-    await admin.config("RESETSTAT");
     const math = MathDispatcher.connect(server.url);
-    const bars = Array.from({ length: 15 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
-    for (let i = 0; i < 5; i++) await math.atr({ symbol: `TIME${i}`, period: 14, bars });
-    const atr = SCRIPTS.find((s) => s.name === "atr")!;
-    await expect(admin.evalsha(atr.sha1, 1, "pattern_cache:atr:x", "14", "0", "", "")).rejects.toThrow(/MATHD_INVALID/);
-    await math.close();
+    try {
+      await admin.config("RESETSTAT");
+      const bars = Array.from({ length: 15 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
+      for (let i = 0; i < 5; i++) await math.atr({ symbol: `TIME${i}`, period: 14, bars });
+      const atr = SCRIPTS.find((s) => s.name === "atr")!;
+      await expect(admin.evalsha(atr.sha1, 1, "pattern_cache:atr:x", "14", "0", "", "")).rejects.toThrow(/MATHD_INVALID/);
+    } finally {
+      admin.disconnect();
+      await math.close();
+    }
     const report = await collectHealth({ url: server.url });
     expect(report.scriptTime).toMatchObject({ calls: 6, failedCalls: 1 });
     expect(report.scriptTime!.usecPerCall).toBeGreaterThan(0);
     expect(report.scriptTime!.shareOfCommandTime).toBeGreaterThan(0);
     expect(report.scriptTime!.shareOfCommandTime).toBeLessThan(1); // SCRIPT LOAD, PING and INFO took time too
-    expect(renderHealth(report)).toMatch(/script time: 6 calls since the stats reset \(every client's\), [\d.]+ us a call, [\d.]+ % of the server's command time, 1 answered an error/);
-    admin.disconnect();
+    expect(renderHealth(report)).toMatch(/script time: 6 calls since the stats reset \(every client's\), [\d.]+ us a call, [\d.]+ % of the server's command time \(at least\), 1 answered an error/);
   });
 
   it("sums script time over servers from INFO commandstats, with or without Redis 6.2's error counts", () => {
@@ -84,11 +87,14 @@ describe("mathd health", () => {
       "# Commandstats",
       "cmdstat_evalsha:calls=3,usec=45,usec_per_call=15.00,rejected_calls=0,failed_calls=1",
       "cmdstat_fcall_ro:calls=1,usec=5,usec_per_call=5.00,rejected_calls=2,failed_calls=0",
+      "cmdstat_fcall:calls=1,usec=10,usec_per_call=10.00,rejected_calls=0,failed_calls=0",
+      "cmdstat_eval_ro:calls=1,usec=10,usec_per_call=10.00,rejected_calls=0,failed_calls=0",
+      "cmdstat_evalsha_ro:calls=1,usec=10,usec_per_call=10.00,rejected_calls=0,failed_calls=1",
       "cmdstat_get:calls=10,usec=50,usec_per_call=5.00,rejected_calls=0,failed_calls=0",
       "cmdstat_client|list:calls=1,usec=100,usec_per_call=100.00,rejected_calls=0,failed_calls=0",
     ].join("\r\n");
     const redis60 = "# Commandstats\r\ncmdstat_eval:calls=2,usec=50,usec_per_call=25.00\r\ncmdstat_set:calls=5,usec=50,usec_per_call=10.00\r\n";
-    expect(scriptTimeOf([redis7, redis60])).toEqual({ calls: 6, usecPerCall: 100 / 6, shareOfCommandTime: 100 / 300, failedCalls: 1 });
+    expect(scriptTimeOf([redis7, redis60])).toEqual({ calls: 9, usecPerCall: 130 / 9, shareOfCommandTime: 130 / 330, failedCalls: 2 });
     expect(scriptTimeOf(["# Commandstats\r\n"])).toEqual({ calls: 0, usecPerCall: 0, shareOfCommandTime: 0, failedCalls: 0 });
   });
 

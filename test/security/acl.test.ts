@@ -206,6 +206,7 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
     expect(report.redis!.version).toMatch(/^7\./);
     expect(report.tickStreams.map((s) => s.key)).toContain("ticks:ACLCON");
     expect(report.databases.find((d) => d.db === 10)!.keys).toBeGreaterThan(0);
+    expect(report.scriptTime?.calls).toBeGreaterThan(0); // INFO all, commandstats included, under +info
     const health = as("mathd-health", 10);
     await expectRefused("GET", health.get("indicator:vwap:ACLSDK"));
     await expectRefused("SET", health.set("pattern_cache:x", "1"));
@@ -222,6 +223,7 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
     expect(report.denied.map((d) => d.check)).toEqual(expect.arrayContaining(["info", "db 10: ttl audit", "db 4: tick streams"]));
     expect(report.denied.every((d) => d.error.startsWith("NOPERM"))).toBe(true);
     expect(report.databases.length).toBeGreaterThan(0); // what it may do, it still reports
+    expect(report.scriptTime).toBeUndefined(); // read with INFO, which was refused
     const cli = spawnSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../src/cli/mathd.ts"), "health", "--url", urlOf("mathd-health-less")], {
       encoding: "utf8",
     });
