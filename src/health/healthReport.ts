@@ -134,7 +134,7 @@ export function scriptTimeOf(infos: readonly string[]): ScriptTime {
 
 /** A check that could not run because the ACL user may not run one of its commands (NOPERM). */
 export interface DeniedCheck {
-  /** `ping`, `info`, `scripts`, `script time` (a cluster's), `db 4: keys`, `db 4: ttl audit`, `db 6: alerts queue`, `db 4: tick streams`, ... */
+  /** `ping`, `info`, `scripts`, `db 4: keys`, `db 4: ttl audit`, `db 6: alerts queue`, `db 4: tick streams`, ... */
   check: string;
   /** Redis's reply, e.g. `NOPERM this user has no permissions to run the 'scan' command`. */
   error: string;
@@ -459,16 +459,16 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     const health = await clusterHealth(cluster, { mode: options.scriptMode ?? "evalsha" });
     base.cluster = health;
     const masters = cluster.nodes("master");
+    // every master's INFO all in one round trip each: the first one's server fields, and every one's commandstats for the scripts' time
     await check("info", async () => {
-      const info = (await (masters[0] as Redis).info()) as string;
+      const infos = await Promise.all(masters.map(async (m) => (await m.info("all")) as string));
+      const info = infos[0] as string;
       base.redis = {
         version: infoField(info, "redis_version") ?? "unknown",
         usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
         maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
       };
-    });
-    await check("script time", async () => {
-      base.scriptTime = scriptTimeOf(await Promise.all(masters.map(async (m) => (await m.info("commandstats")) as string)));
+      base.scriptTime = scriptTimeOf(infos);
     });
     await check("scripts", async () => {
       const loaded = await Promise.all(masters.map(async (m) => (await m.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[]));
