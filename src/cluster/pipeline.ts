@@ -64,7 +64,7 @@ const REDIRECT_MAX_BACKOFF_MS = 500;
 export async function exec(target: Target, commands: readonly Command[], roundTrip: RoundTrip, order?: readonly (OrderKey | undefined)[]): Promise<Outcome[]> {
   // a command on its own to one server; on a Cluster ioredis would follow an ASK itself, leaving
   // the promise of the ASKING it sends unhandled (a connection closed mid-ASK ends the process)
-  if (commands.length === 1 && target instanceof Redis) return [await execOne(target, commands[0] as Command, roundTrip)];
+  if (commands.length === 1 && target instanceof Redis) return [await execOne(target, commands[0] as Command, roundTrip)]; // no gate: the caller's
   const sent = target instanceof Cluster ? ownRedirections(target) : target;
   const outcomes: (Outcome | undefined)[] = commands.map(() => undefined);
   let unanswered = commands.map((_, i) => i);
@@ -99,7 +99,7 @@ export async function exec(target: Target, commands: readonly Command[], roundTr
  * back for each read of its socket, while every other client of the shared core waits: a batch
  * of 400 confidence calls in one pipeline came in 2 to 6 reads of 67 to 200 calls, about 1.1-1.6
  * ms of script time each. In waves of at most this much, each sent once the one before has its
- * replies, Redis serves others in between.
+ * replies, Redis serves others in between; single calls share the same budget ({@link WaveGate}).
  */
 export const SCRIPT_WAVE_UNITS = 16;
 
@@ -113,36 +113,88 @@ function scriptUnits(command: Command): number {
   return 1 + bytes / 1024;
 }
 
-/** The indices of `commands` cut into consecutive waves of at most {@link SCRIPT_WAVE_UNITS} (a call heavier than that goes alone). */
-export function scriptWaves(commands: readonly Command[]): number[][] {
-  const waves: number[][] = [];
-  let wave: number[] = [];
-  let units = 0;
-  commands.forEach((command, i) => {
+/** A wave of a batch: the indices of its commands, and their {@link SCRIPT_WAVE_UNITS}. */
+export interface Wave {
+  calls: number[];
+  units: number;
+}
+
+/** `commands` cut into consecutive waves of at most {@link SCRIPT_WAVE_UNITS} (a call heavier than that goes alone). */
+export function scriptWaves(commands: readonly Command[]): Wave[] {
+  const waves: Wave[] = [];
+  let wave: Wave = { calls: [], units: 0 };
+  for (const [i, command] of commands.entries()) {
     const own = scriptUnits(command);
-    if (wave.length > 0 && units + own > SCRIPT_WAVE_UNITS) {
+    if (wave.calls.length > 0 && wave.units + own > SCRIPT_WAVE_UNITS) {
       waves.push(wave);
-      wave = [];
-      units = 0;
+      wave = { calls: [], units: 0 };
     }
-    wave.push(i);
-    units += own;
-  });
-  if (wave.length > 0) waves.push(wave);
+    wave.calls.push(i);
+    wave.units += own;
+  }
+  if (wave.calls.length > 0) waves.push(wave);
   return waves;
 }
 
 /**
- * Script calls through {@link exec} in {@link scriptWaves}, one wave after another; outcomes in
- * the order of `commands`. A wave's streaming updates are settled (resent or failed) before the
- * next wave is sent, so a later update never overtakes an earlier one across waves.
+ * The script work a client has sent one Redis and not yet had answered: at most
+ * {@link SCRIPT_WAVE_UNITS} (a call heavier than that goes alone). Single calls and batches'
+ * waves all take their turn here, in the order they came, so a `Promise.all` of single calls
+ * (every symbol at the open) holds Redis no longer a read than a batch does: ioredis writes each
+ * call as it comes, and a Redis busy for a moment met them all in its socket at once. A call
+ * alone never waits, and takes no promise to pass.
  */
-export async function execInWaves(target: Target, commands: readonly Command[], roundTrip: RoundTrip, order?: readonly (OrderKey | undefined)[]): Promise<Outcome[]> {
-  if (commands.length <= 1) return exec(target, commands, roundTrip, order);
+export class WaveGate {
+  private unanswered = 0;
+  private readonly waiting: { units: number; go: () => void }[] = [];
+
+  /** Takes `units`: at once (undefined) when they fit and no one waits, else a promise of the turn. */
+  enter(units: number): Promise<void> | undefined {
+    if (this.waiting.length === 0 && this.fits(units)) {
+      this.unanswered += units;
+      return undefined;
+    }
+    return new Promise((go) => this.waiting.push({ units, go }));
+  }
+
+  /** Gives back what {@link enter} took, and lets in whoever waits and now fits, in order. */
+  leave(units: number): void {
+    this.unanswered -= units;
+    for (let next = this.waiting[0]; next && this.fits(next.units); next = this.waiting[0]) {
+      this.waiting.shift();
+      this.unanswered += next.units;
+      next.go();
+    }
+  }
+
+  private fits(units: number): boolean {
+    return this.unanswered === 0 || this.unanswered + units <= SCRIPT_WAVE_UNITS;
+  }
+}
+
+/**
+ * Script calls through {@link exec} in {@link scriptWaves}, one wave after another, each through
+ * the target's `gate` where there is one; outcomes in the order of `commands`. A wave's streaming
+ * updates are settled (resent or failed) before the next wave is sent, so a later update never
+ * overtakes an earlier one across waves.
+ */
+export async function execInWaves(
+  target: Target,
+  commands: readonly Command[],
+  roundTrip: RoundTrip,
+  order?: readonly (OrderKey | undefined)[],
+  gate?: WaveGate,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  for (const wave of scriptWaves(commands)) {
-    const results = await exec(target, wave.map((i) => commands[i] as Command), roundTrip, order && wave.map((i) => order[i]));
-    wave.forEach((i, k) => (outcomes[i] = results[k] as Outcome));
+  for (const { calls, units } of scriptWaves(commands)) {
+    const turn = gate?.enter(units);
+    if (turn) await turn;
+    try {
+      const results = await exec(target, calls.map((i) => commands[i] as Command), roundTrip, order && calls.map((i) => order[i]));
+      calls.forEach((i, k) => (outcomes[i] = results[k] as Outcome));
+    } finally {
+      gate?.leave(units);
+    }
   }
   return outcomes;
 }
@@ -255,8 +307,15 @@ export function resendable(again: readonly number[], outcomes: (Outcome | undefi
   });
 }
 
-/** One command on its own: a pipeline of one costs the client about half as much again. */
-export async function execOne(target: Redis, [name, ...args]: Command, roundTrip: RoundTrip): Promise<Outcome> {
+/**
+ * One command on its own: a pipeline of one costs the client about half as much again. A script
+ * call passes its target's `gate` ({@link WaveGate}) first.
+ */
+export async function execOne(target: Redis, command: Command, roundTrip: RoundTrip, gate?: WaveGate): Promise<Outcome> {
+  const units = gate ? scriptUnits(command) : 0;
+  const turn = gate?.enter(units);
+  if (turn) await turn;
+  const [name, ...args] = command;
   try {
     return await roundTrip(async (): Promise<Outcome> => {
       try {
@@ -269,6 +328,8 @@ export async function execOne(target: Redis, [name, ...args]: Command, roundTrip
     });
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+  } finally {
+    gate?.leave(units);
   }
 }
 

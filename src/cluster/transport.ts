@@ -20,7 +20,7 @@ import { SCRIPTS } from "../generated/scripts.js";
 import { type OrderKey, orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibraries, loadScripts, onNode, type RoundTrip } from "./loader.js";
-import { crossSlotError, execInWaves, execOne, isRedirection, resendable, resendRedirected, type Command, type Outcome, type Target } from "./pipeline.js";
+import { crossSlotError, execInWaves, execOne, isRedirection, resendable, resendRedirected, WaveGate, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -209,26 +209,28 @@ const HEAL_ROUNDS = 10;
 type Heal = (scripts: string[], nodes: ReadonlySet<string | undefined>) => Promise<void>;
 
 /**
- * Runs calls on one target; calls that met "scripts missing" are sent again, only those, after
- * `heal` loaded their scripts on the node that answered, until none is missing.
+ * Runs calls on one target, through its `gate`; calls that met "scripts missing" are sent again,
+ * only those, after `heal` loaded their scripts on the node that answered, until none is missing.
  */
 async function execHealing(
   catalog: Catalog,
   target: Target,
+  gate: WaveGate,
   calls: readonly ScriptCall[],
   commands: readonly Command[],
   heal: Heal,
   roundTrip: RoundTrip,
 ): Promise<Outcome[]> {
   const order = calls.map(orderKeyOf);
-  const outcomes = await execInWaves(target, commands, roundTrip, order);
-  return healMissing({ catalog, target, calls, commands, heal, roundTrip, order }, outcomes);
+  const outcomes = await execInWaves(target, commands, roundTrip, order, gate);
+  return healMissing({ catalog, target, gate, calls, commands, heal, roundTrip, order }, outcomes);
 }
 
 /** What {@link healMissing} sends again, where, and how it heals: a run's calls with their commands and order keys. */
 interface HealingRun {
   catalog: Catalog;
   target: Target;
+  gate: WaveGate;
   calls: readonly ScriptCall[];
   commands: readonly Command[];
   heal: Heal;
@@ -241,7 +243,7 @@ interface HealingRun {
  * those, after `heal` loaded their scripts on the node that answered, until none is missing or
  * {@link HEAL_ROUNDS} passed; `outcomes` is updated in place and returned.
  */
-async function healMissing({ catalog, target, calls, commands, heal, roundTrip, order }: HealingRun, outcomes: Outcome[]): Promise<Outcome[]> {
+async function healMissing({ catalog, target, gate, calls, commands, heal, roundTrip, order }: HealingRun, outcomes: Outcome[]): Promise<Outcome[]> {
   for (let round = 1; round <= HEAL_ROUNDS; round++) {
     // a streaming update overtaken by a later one of its symbol is not resent: its outcome says so
     const retry = resendable(
@@ -259,7 +261,7 @@ async function healMissing({ catalog, target, calls, commands, heal, roundTrip, 
       for (const i of retry) outcomes[i] = { ok: false, error: failure };
       return outcomes;
     }
-    const retried = await execInWaves(target, retry.map((i) => commands[i] as Command), roundTrip, retry.map((i) => order[i]));
+    const retried = await execInWaves(target, retry.map((i) => commands[i] as Command), roundTrip, retry.map((i) => order[i]), gate);
     retry.forEach((callIndex, j) => (outcomes[callIndex] = retried[j] as Outcome));
   }
   return outcomes;
@@ -291,6 +293,8 @@ export class StandaloneScriptTransport implements ScriptTransport {
   private ready: Promise<void> | undefined;
   /** Set once the first load succeeded: from then on a call does not wait on it. */
   private loaded = false;
+  /** The server's share of script work in flight, for single calls and batches alike. */
+  private readonly gate = new WaveGate();
 
   /** @param redis a connection on the database the scripts cache into (DB 10); not modified. */
   constructor(
@@ -327,10 +331,10 @@ export class StandaloneScriptTransport implements ScriptTransport {
   async runOne(call: ScriptCall, roundTrip: RoundTrip = this.roundTrip): Promise<unknown> {
     if (!this.loaded) await this.prepare();
     const command = this.catalog.command(call, false);
-    let outcome = await execOne(this.redis, command, roundTrip);
+    let outcome = await execOne(this.redis, command, roundTrip, this.gate);
     if (!outcome.ok && this.catalog.missing(outcome.error)) {
       const heal = (scripts: string[]) => this.catalog.loadOn(this.redis, scripts, roundTrip);
-      const run = { catalog: this.catalog, target: this.redis, calls: [call], commands: [command], heal, roundTrip, order: [orderKeyOf(call)] };
+      const run = { catalog: this.catalog, target: this.redis, gate: this.gate, calls: [call], commands: [command], heal, roundTrip, order: [orderKeyOf(call)] };
       [outcome] = (await healMissing(run, [outcome])) as [Outcome];
     }
     if (!outcome.ok) throw outcome.error;
@@ -346,6 +350,7 @@ export class StandaloneScriptTransport implements ScriptTransport {
     const results = await execHealing(
       this.catalog,
       this.redis,
+      this.gate,
       sendable.map((i) => calls[i] as ScriptCall),
       sendable.map((i) => built[i] as Command),
       (scripts) => this.catalog.loadOn(this.redis, scripts, roundTrip),
@@ -392,6 +397,8 @@ export class ClusterScriptTransport implements ScriptTransport {
   private preparedSignature: string | undefined;
   private preparing: Promise<void> = Promise.resolve();
   private replicaTurn = 0;
+  /** Each node's share of script work in flight ({@link WaveGate}), by address. */
+  private readonly gates = new Map<string | undefined, WaveGate>();
   private readonly onRefresh = () => {
     if (this.ready === undefined || topologySignature(this.cluster) === this.preparedSignature) return;
     this.load().catch(this.onBackgroundError);
@@ -493,6 +500,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     return execHealing(
       this.catalog,
       this.cluster,
+      this.gateOf(address),
       calls,
       commands,
       async (scripts, answeredBy) => {
@@ -525,6 +533,7 @@ export class ClusterScriptTransport implements ScriptTransport {
     const outcomes = await execHealing(
       this.catalog,
       replica,
+      this.gateOf(address),
       calls,
       commands,
       async (scripts) => {
@@ -543,6 +552,13 @@ export class ClusterScriptTransport implements ScriptTransport {
     );
     fallback.forEach((i, j) => (outcomes[i] = retried[j] as Outcome));
     return outcomes;
+  }
+
+  /** The gate of the node at `address` (undefined: a keyless group's, which goes to any master). */
+  private gateOf(address: string | undefined): WaveGate {
+    let gate = this.gates.get(address);
+    if (!gate) this.gates.set(address, (gate = new WaveGate()));
+    return gate;
   }
 
   close(): void {

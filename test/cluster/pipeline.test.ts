@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UpdateOvertakenError } from "../../src/core/errors.js";
 import { orderKeyOf } from "../../src/core/manifest.js";
-import { type Command, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves } from "../../src/cluster/pipeline.js";
+import { type Command, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves, WaveGate } from "../../src/cluster/pipeline.js";
 
 // Which commands of a batch may be sent again after the server turned them away for a moment
 // (NOSCRIPT, BUSY, LOADING): all of a pure script's; of a streaming update's, only those no later
@@ -37,13 +37,65 @@ describe("scriptWaves", () => {
   const call = (argumentBytes: number): Command => ["EVALSHA", "f".repeat(40), 1, Buffer.alloc(argumentBytes)];
 
   it("cuts small calls into waves of at most SCRIPT_WAVE_UNITS, in order", () => {
-    const waves = scriptWaves(Array.from({ length: 40 }, () => call(100)));
+    const waves = scriptWaves(Array.from({ length: 40 }, () => call(100))).map((wave) => wave.calls);
     expect(waves.flat()).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(waves.map((wave) => wave.length)).toEqual([13, 13, 13, 1]); // 1.14 units each (148 bytes of arguments)
   });
 
   it("counts each kilobyte of arguments: 6 KB calls go two at a time; one heavier than a wave goes alone", () => {
-    expect(scriptWaves([call(6144), call(6144), call(6144)])).toEqual([[0, 1], [2]]);
-    expect(scriptWaves([call(100), call(SCRIPT_WAVE_UNITS * 1024), call(100)])).toEqual([[0], [1], [2]]);
+    const calls = (commands: Command[]) => scriptWaves(commands).map((wave) => wave.calls);
+    expect(calls([call(6144), call(6144), call(6144)])).toEqual([[0, 1], [2]]);
+    expect(calls([call(100), call(SCRIPT_WAVE_UNITS * 1024), call(100)])).toEqual([[0], [1], [2]]);
+  });
+});
+
+// The script work in flight to one Redis, shared by single calls and batches' waves: what does not
+// fit waits, in the order it came; one call never waits on nothing.
+describe("WaveGate", () => {
+  /** Enters each of `units` in turn; `order` records each as it is let in. */
+  function enterAll(gate: WaveGate, units: number[], order: number[]): void {
+    units.forEach((u, i) => {
+      const turn = gate.enter(u);
+      if (turn) void turn.then(() => order.push(i));
+      else order.push(i);
+    });
+  }
+  const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it("lets in at once what fits, holds the rest in order until units come back", async () => {
+    const gate = new WaveGate();
+    const order: number[] = [];
+    enterAll(gate, [10, 6, 1, 1], order);
+    await settled();
+    expect(order).toEqual([0, 1]); // 16 in flight; the two of 1 wait
+    gate.leave(6);
+    await settled();
+    expect(order).toEqual([0, 1, 2, 3]);
+  });
+
+  it("keeps order: a small call that would fit waits behind a large one that does not", async () => {
+    const gate = new WaveGate();
+    const order: number[] = [];
+    enterAll(gate, [12, 8, 2], order);
+    await settled();
+    expect(order).toEqual([0]);
+    gate.leave(12);
+    await settled();
+    expect(order).toEqual([0, 1, 2]);
+  });
+
+  it("lets a call heavier than a wave in alone, once nothing is in flight", async () => {
+    const gate = new WaveGate();
+    const order: number[] = [];
+    enterAll(gate, [1, SCRIPT_WAVE_UNITS * 2, 1], order);
+    await settled();
+    expect(order).toEqual([0]);
+    gate.leave(1);
+    await settled();
+    expect(order).toEqual([0, 1]);
+    gate.leave(SCRIPT_WAVE_UNITS * 2);
+    await settled();
+    expect(order).toEqual([0, 1, 2]);
+    expect(gate.enter(1)).toBeUndefined(); // it fits and no one waits: no promise to pass
   });
 });

@@ -153,7 +153,51 @@ describe("a batch holds the shared Redis a wave at a time", () => {
     // a wave is at most SCRIPT_WAVE_UNITS calls, and each wave is a read of its own at least
     expect(reads).toBeGreaterThanOrEqual(Math.ceil(calls.length / SCRIPT_WAVE_UNITS));
   });
+
+  // `Promise.all` over every symbol at the open, while Redis is busy for a moment (a long call, a
+  // fork): ioredis writes each call as it comes, and without the gate Redis met them all in its
+  // socket at once, a few reads of 16 KB, as one unbounded pipeline
+  it.each(["evalsha", "functions"] as const)("400 concurrent single calls, and a batch among them, share the wave budget (%s)", async (mode) => {
+    const transport = new StandaloneScriptTransport(singleClient, { mode });
+    await transport.prepare();
+    const singles = Array.from({ length: 400 }, (_, i) => confidenceCall(`GATE${i % 7}`, i));
+    const batch = Array.from({ length: 100 }, (_, i) => confidenceCall(`GATE${i % 5}`, 1000 + i));
+    const readsBefore = await readsProcessed(singleClient);
+    const [[settled, outcomes]] = await sentWhileHeld([single.port], () =>
+      Promise.all([Promise.allSettled(singles.map((call) => transport.runOne(call))), transport.runMany(batch)]),
+    );
+    // the batch's and the singles' reads (the hold and its INFO's own read are two more)
+    const reads = (await readsProcessed(singleClient)) - readsBefore - 2;
+    expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    // never more than a wave's calls unanswered, so never more than that in one read
+    expect(reads).toBeGreaterThanOrEqual(Math.ceil((singles.length + batch.length) / SCRIPT_WAVE_UNITS));
+  });
+
+  it("on a cluster, concurrent single calls reach each master in reads of at most a wave", async () => {
+    const transport = onCluster();
+    await transport.prepare();
+    const calls = Array.from({ length: 16 * symbols.length }, (_, i) => confidenceCall(symbols[i % symbols.length] as string, i));
+    const before = await Promise.all(masterPorts().map((port) => readsProcessed(harness.client(port))));
+    const [settled] = await sentWhileHeld(masterPorts(), () => Promise.allSettled(calls.map((call) => transport.runOne(call))));
+    const reads = await Promise.all(masterPorts().map(async (port, m) => (await readsProcessed(harness.client(port))) - (before[m] as number) - 2));
+    expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+    // each master has 8 of the symbols: 128 calls, so 8 waves at least
+    for (const perMaster of reads) expect(perMaster).toBeGreaterThanOrEqual(Math.ceil(calls.length / 3 / SCRIPT_WAVE_UNITS));
+  });
 });
+
+/** Runs `send` while each server of `ports` is held by a script of another client, and waits for both. */
+async function sentWhileHeld<T>(ports: readonly number[], send: () => Promise<T>): Promise<[T, ...unknown[]]> {
+  const holders = ports.map((port) => new Redis(port, "127.0.0.1"));
+  try {
+    const held = holders.map((holder) => holdServer(holder, 300));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the holds have begun
+    return await Promise.all([send(), ...held]);
+  } finally {
+    for (const holder of holders) holder.disconnect();
+  }
+}
 
 /** Redis's count of reads from client sockets (INFO stats `total_reads_processed`). */
 async function readsProcessed(node: Redis): Promise<number> {
