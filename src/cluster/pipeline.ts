@@ -312,10 +312,10 @@ export function resendable(again: readonly number[], outcomes: (Outcome | undefi
  * call passes its target's `gate` ({@link WaveGate}) first.
  */
 export async function execOne(target: Redis, command: Command, roundTrip: RoundTrip, gate?: WaveGate): Promise<Outcome> {
+  const [name, ...args] = command;
   const units = gate ? scriptUnits(command) : 0;
   const turn = gate?.enter(units);
   if (turn) await turn;
-  const [name, ...args] = command;
   try {
     return await roundTrip(async (): Promise<Outcome> => {
       try {
