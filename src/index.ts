@@ -112,8 +112,8 @@ export {
   type TtlAuditRow,
   type StreamHealth,
   type GroupHealth,
-  type ScriptTime,
 } from "./health/healthReport.js";
+export type { ScriptTime } from "./core/scriptTime.js";
 export { renderHealth } from "./health/renderHealth.js";
 export {
   renderSessionChart,

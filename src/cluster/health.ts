@@ -6,6 +6,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
+import { scriptTimeOf, type ScriptTime } from "../core/scriptTime.js";
 import { buildFunctionsLibraries, type FunctionsLibrary } from "../build/functionsLibrary.js";
 import { librariesOnNode, libraryNamesToLoad } from "./loader.js";
 import { clusterReady, masters, nodeAddress, replicas } from "./topology.js";
@@ -29,6 +30,11 @@ export interface ClusterNodeHealth {
   readonly masterLink?: string;
   /** Replicas: bytes behind the master, from the master's INFO replication. */
   readonly lagBytes?: number;
+  /**
+   * What scripts have cost this node since its stats reset: a master's calls, or a replica's
+   * read-only ones (`readFrom: "replica"`); one hot master stands out here, not in the sum.
+   */
+  readonly scriptTime: ScriptTime;
 }
 
 /** A cluster's health: every node, with the problems (exit 1) and warnings found. */
@@ -48,11 +54,12 @@ function infoField(info: string, name: string): string | undefined {
 }
 
 async function nodeHealth(node: Redis, role: "master" | "replica", scripts: readonly ScriptManifestEntry[], libraries: readonly FunctionsLibrary[]) {
-  const [clusterInfo, exists, onNode, replication] = await Promise.all([
+  // INFO all: the replication section and the commandstats in one round trip
+  const [clusterInfo, exists, onNode, info] = await Promise.all([
     node.call("CLUSTER", "INFO") as Promise<string>,
     node.script("EXISTS", ...scripts.map((s) => s.sha1)) as Promise<number[]>,
     librariesOnNode(node, libraries),
-    node.info("replication"),
+    node.info("all"),
   ]);
   const health: ClusterNodeHealth = {
     address: nodeAddress(node),
@@ -62,16 +69,17 @@ async function nodeHealth(node: Redis, role: "master" | "replica", scripts: read
     library: onNode.state,
     librariesMissing: libraryNamesToLoad(onNode),
     librariesOther: onNode.others,
-    ...(role === "replica" ? { masterLink: infoField(replication, "master_link_status") ?? "unknown" } : {}),
+    ...(role === "replica" ? { masterLink: infoField(info, "master_link_status") ?? "unknown" } : {}),
+    scriptTime: scriptTimeOf([info]),
   };
-  return { health, slotsOk: Number(infoField(clusterInfo, "cluster_slots_ok") ?? 0), lags: replicaLags(replication) };
+  return { health, slotsOk: Number(infoField(clusterInfo, "cluster_slots_ok") ?? 0), lags: replicaLags(info) };
 }
 
-/** From a master's INFO replication: each replica's `ip:port` and how many bytes it is behind. */
-function replicaLags(replication: string): Map<string, number> {
-  const own = Number(infoField(replication, "master_repl_offset"));
+/** From a master's INFO (its replication section): each replica's `ip:port` and how many bytes it is behind. */
+function replicaLags(info: string): Map<string, number> {
+  const own = Number(infoField(info, "master_repl_offset"));
   const lags = new Map<string, number>();
-  for (const m of replication.matchAll(/^slave\d+:ip=([^,]+),port=(\d+),state=[^,]+,offset=(\d+)/gm)) {
+  for (const m of info.matchAll(/^slave\d+:ip=([^,]+),port=(\d+),state=[^,]+,offset=(\d+)/gm)) {
     if (Number.isFinite(own)) lags.set(`${m[1]}:${m[2]}`, Math.max(0, own - Number(m[3])));
   }
   return lags;

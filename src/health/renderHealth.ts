@@ -63,8 +63,19 @@ export function renderHealth(report: HealthReport): string {
   out.push("", table(["stream", "length", "group", "pending", "lag"], streamRows(streams)));
   const c = report.cluster;
   if (c) {
-    const nodes = c.nodes.map((n) => [n.address, n.role, n.clusterState, n.scriptsMissing.length === 0 ? "all" : `${n.scriptsMissing.length} missing`, n.library, n.masterLink ?? "-", n.lagBytes ?? "-"]);
-    out.push("", `cluster: ${c.slotsOk}/16384 slots served`, table(["node", "role", "state", "scripts", "library", "link", "lag bytes"], nodes));
+    const nodes = c.nodes.map((n) => [
+      n.address,
+      n.role,
+      n.clusterState,
+      n.scriptsMissing.length === 0 ? "all" : `${n.scriptsMissing.length} missing`,
+      n.library,
+      n.masterLink ?? "-",
+      n.lagBytes ?? "-",
+      n.scriptTime.calls,
+      n.scriptTime.calls > 0 ? n.scriptTime.usecPerCall.toFixed(1) : "-",
+    ]);
+    const columns = ["node", "role", "state", "scripts", "library", "link", "lag bytes", "script calls", "us a call"];
+    out.push("", `cluster: ${c.slotsOk}/16384 slots served`, table(columns, nodes));
     for (const p of c.problems) out.push(`problem: ${p}`);
     for (const w of c.warnings) out.push(`warning: ${w}`);
   }

@@ -8,7 +8,8 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/core/errors.js";
-import { collectHealth, exitCodeOf, scriptTimeOf } from "../../src/health/healthReport.js";
+import { scriptTimeOf } from "../../src/core/scriptTime.js";
+import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
 import { freePort } from "../../src/redis/localServer.js";
 import type { Signal } from "../../src/dispatcher/dispatch.js";
@@ -126,19 +127,29 @@ describe("the public API on a cluster", () => {
     expect({ code: exitCodeOf(down), status: down.status }).toEqual({ code: 2, status: "unreachable" });
   });
 
-  it("health sums the scripts' server time over every master", async () => {
+  it("health sums the scripts' server time over every master, and gives each node's own, replicas' reads included", async () => {
     const math = MathDispatcher.connect({ cluster: harness.startupNodes });
+    const onReplica = MathDispatcher.connect({ cluster: harness.startupNodes }, { readFrom: "replica" });
     try {
       // symbols on all three masters; period 10, so that no later test meets these results in the cache
       for (const [k, symbol] of symbols.entries()) await math.atr({ symbol, period: 10, bars: bars(k) });
+      // and reads on every replica (read-only variants: nothing stored)
+      for (const symbol of symbols) await onReplica.stopLoss({ symbol: `${symbol}HST`, side: "long", entry: 100, atr: 2, rewardRatio: 2 });
     } finally {
-      await math.close();
+      await Promise.all([math.close(), onReplica.close()]);
     }
-    const perMaster = await Promise.all(harness.startupNodes.map(async (n) => scriptTimeOf([(await harness.client(n.port).info("commandstats")) as string])));
-    expect(perMaster.every((t) => t.calls > 0)).toBe(true);
     const report = await collectHealth({ cluster: harness.startupNodes });
-    expect(report.scriptTime!.calls).toBe(perMaster.reduce((sum, t) => sum + t.calls, 0));
-    expect(report.scriptTime!.failedCalls).toBe(perMaster.reduce((sum, t) => sum + t.failedCalls, 0));
+    const nodes = report.cluster!.nodes;
+    // each node's own commandstats, read after the report (which runs no script)
+    const own = await Promise.all(nodes.map(async (n) => scriptTimeOf([(await harness.client(Number(n.address.split(":")[1])).info("commandstats")) as string])));
+    expect(nodes.map((n) => n.scriptTime.calls)).toEqual(own.map((t) => t.calls));
+    expect(nodes.map((n) => n.scriptTime.failedCalls)).toEqual(own.map((t) => t.failedCalls));
+    expect(nodes.every((n) => n.scriptTime.calls > 0)).toBe(true);
+    const masters = nodes.filter((n) => n.role === "master");
+    expect(masters).toHaveLength(3);
+    expect(report.scriptTime!.calls).toBe(masters.reduce((sum, n) => sum + n.scriptTime.calls, 0));
+    expect(report.scriptTime!.failedCalls).toBe(masters.reduce((sum, n) => sum + n.scriptTime.failedCalls, 0));
+    expect(renderHealth(report)).toMatch(/node +role +state +scripts +library +link +lag bytes +script calls +us a call/);
   });
 
   it.each(["evalsha", "functions"] as const)("every public call equals the standalone result bit for bit (%s)", async (scriptMode) => {
