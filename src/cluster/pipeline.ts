@@ -4,7 +4,7 @@
  * baseline reads (GET/HGET per symbol) and the tick consumer's per-stream XREADGROUP.
  */
 import { Cluster, Redis, ReplyError } from "ioredis";
-import { NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
+import { CommandTimeoutError, NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
 import type { OrderKey } from "../core/manifest.js";
 import { direct, onNode, type RoundTrip } from "./loader.js";
 import { groupBySlotOwner, nodeByAddress, slotNodes } from "./topology.js";
@@ -137,31 +137,67 @@ export function scriptWaves(commands: readonly Command[]): Wave[] {
 }
 
 /**
- * The script work a client has sent one Redis and not yet had answered: at most
- * {@link SCRIPT_WAVE_UNITS} (a call heavier than that goes alone). Single calls and batches'
- * waves all take their turn here, in the order they came, so a `Promise.all` of single calls
- * (every symbol at the open) holds Redis no longer a read than a batch does: ioredis writes each
- * call as it comes, and a Redis busy for a moment met them all in its socket at once. A call
- * alone never waits, and takes no promise to pass.
+ * A call's deadline passed while it waited for its turn at a {@link WaveGate}: it was not sent.
+ * A CommandTimeoutError without an address, as for a deadline that passes between a call's steps;
+ * the script runner tells it apart to report a busy server as such.
+ */
+export class TurnTimeoutError extends CommandTimeoutError {}
+
+/** A call waiting for its turn at a {@link WaveGate}. */
+interface Waiter {
+  readonly units: number;
+  readonly go: () => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The script work one transport (one MathDispatcher, say) has sent a Redis server and not yet had
+ * answered: at most {@link SCRIPT_WAVE_UNITS} (a call heavier than that goes alone). Single calls
+ * and batches' waves all take their turn here, in the order they came, so a `Promise.all` of
+ * single calls (every symbol at the open) holds Redis no longer a read than a batch does: ioredis
+ * writes each call as it comes, and a Redis busy for a moment met them all in its socket at once.
+ * A call alone never waits, and takes no promise to pass. An attempt that timed out gives its
+ * units back though Redis may still run it: the bound is on what the client sends, not a promise
+ * about the server. Script calls beyond the budget wait here, within their deadlines, and not in
+ * the resilient client's offline queue.
  */
 export class WaveGate {
   private unanswered = 0;
-  private readonly waiting: { units: number; go: () => void }[] = [];
+  private readonly waiting: Waiter[] = [];
 
-  /** Takes `units`: at once (undefined) when they fit and no one waits, else a promise of the turn. */
-  enter(units: number): Promise<void> | undefined {
+  /**
+   * Takes `units`: at once (undefined) when they fit and no one waits, else a promise of the
+   * turn, which rejects with a {@link TurnTimeoutError} if `deadline` (epoch ms) passes first.
+   */
+  enter(units: number, deadline?: number): Promise<void> | undefined {
     if (this.waiting.length === 0 && this.fits(units)) {
       this.unanswered += units;
       return undefined;
     }
-    return new Promise((go) => this.waiting.push({ units, go }));
+    return new Promise((go, fail) => {
+      const waiter: Waiter = { units, go };
+      if (deadline !== undefined) {
+        waiter.timer = setTimeout(() => {
+          const held = `${this.unanswered} units of script work were unanswered on the server, the most one client sends`;
+          this.waiting.splice(this.waiting.indexOf(waiter), 1);
+          this.admit(); // the calls behind it may fit now
+          fail(new TurnTimeoutError(`the call's deadline passed before its turn: ${held} (not sent)`));
+        }, deadline - Date.now());
+      }
+      this.waiting.push(waiter);
+    });
   }
 
   /** Gives back what {@link enter} took, and lets in whoever waits and now fits, in order. */
   leave(units: number): void {
     this.unanswered -= units;
+    this.admit();
+  }
+
+  private admit(): void {
     for (let next = this.waiting[0]; next && this.fits(next.units); next = this.waiting[0]) {
       this.waiting.shift();
+      clearTimeout(next.timer);
       this.unanswered += next.units;
       next.go();
     }
@@ -186,9 +222,16 @@ export async function execInWaves(
   gate?: WaveGate,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  for (const { calls, units } of scriptWaves(commands)) {
-    const turn = gate?.enter(units);
-    if (turn) await turn;
+  const waves = scriptWaves(commands);
+  for (const [w, { calls, units }] of waves.entries()) {
+    try {
+      const turn = gate?.enter(units, roundTrip.deadline);
+      if (turn) await turn;
+    } catch (error) {
+      // the call's deadline passed before this wave's turn: neither it nor any after it is sent
+      for (const unsent of waves.slice(w)) for (const i of unsent.calls) outcomes[i] = { ok: false, error: error as Error };
+      break;
+    }
     try {
       const results = await exec(target, calls.map((i) => commands[i] as Command), roundTrip, order && calls.map((i) => order[i]));
       calls.forEach((i, k) => (outcomes[i] = results[k] as Outcome));
@@ -314,8 +357,12 @@ export function resendable(again: readonly number[], outcomes: (Outcome | undefi
 export async function execOne(target: Redis, command: Command, roundTrip: RoundTrip, gate?: WaveGate): Promise<Outcome> {
   const [name, ...args] = command;
   const units = gate ? scriptUnits(command) : 0;
-  const turn = gate?.enter(units);
-  if (turn) await turn;
+  try {
+    const turn = gate?.enter(units, roundTrip.deadline);
+    if (turn) await turn;
+  } catch (error) {
+    return { ok: false, error: error as Error }; // the call's deadline passed before its turn: not sent
+  }
   try {
     return await roundTrip(async (): Promise<Outcome> => {
       try {

@@ -397,7 +397,7 @@ export class ClusterScriptTransport implements ScriptTransport {
   private preparedSignature: string | undefined;
   private preparing: Promise<void> = Promise.resolve();
   private replicaTurn = 0;
-  /** Each node's share of script work in flight ({@link WaveGate}), by address. */
+  /** Each node's share of script work in flight ({@link WaveGate}), by address: one per node ever sent to, a handful. */
   private readonly gates = new Map<string | undefined, WaveGate>();
   private readonly onRefresh = () => {
     if (this.ready === undefined || topologySignature(this.cluster) === this.preparedSignature) return;

@@ -21,6 +21,7 @@ import type { DatabaseName } from "../redis/databases.js";
 import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
+import { TurnTimeoutError } from "../cluster/pipeline.js";
 import { ClusterScriptTransport, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
 import { readOnlyCall, type ScriptCall } from "../core/manifest.js";
 export type { ScriptCall } from "../core/manifest.js";
@@ -169,18 +170,27 @@ export class ScriptRunner {
   private async loaded(budget: () => CallOptions): Promise<void> {
     const { deadlineMs = 0 } = budget();
     const since = Date.now();
-    // a load this call stops waiting for may still fail: the next call loads again. A server that
-    // answered "not now" meanwhile (another client's long script) is why: a ServerBusyError, as a
-    // call after the load gets, not a timeout that hides it from the one paged
-    const late = () => {
-      const waited = `the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`;
-      const notNow = this.client.lastNotNow;
-      // from a second before the wait: a call that joined a load waiting out a backoff saw no reply of its own
-      if (notNow === undefined || notNow.at < since - 1000) return new CommandTimeoutError(waited);
-      return new ServerBusyError(`${waited}: Redis answered ${notNow.error.message}`, { cause: notNow.error });
-    };
+    // a load this call stops waiting for may still fail: the next call loads again
+    const late = () => this.waitedOut(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`), since);
     await within(this.transport.prepare(), deadlineMs, late);
     this.scriptsLoaded = true;
+  }
+
+  /**
+   * A deadline that passed while a call waited (for the scripts' load, or for its turn to be
+   * sent) from `since`: a ServerBusyError when Redis answered "not now" meanwhile (another
+   * client's long script is why, and a timeout would hide it from the one paged), else `timeout`.
+   * From a second before the wait: a call that waited behind others' backoff saw no reply of its own.
+   */
+  private waitedOut(timeout: CommandTimeoutError, since: number): MathDispatcherError {
+    const notNow = this.client.lastNotNow;
+    if (notNow === undefined || notNow.at < since - 1000) return timeout;
+    return new ServerBusyError(`${timeout.message}: Redis answered ${notNow.error.message}`, { cause: notNow.error });
+  }
+
+  /** A call's error as the SDK's classes ({@link scriptError}); a turn that never came as {@link waitedOut} says. */
+  private failure(script: string, error: unknown, since: number): MathDispatcherError {
+    return error instanceof TurnTimeoutError ? this.waitedOut(error, since) : scriptError(script, error);
   }
 
   /** The manifest entry of a script, or a ScriptExecutionError if there is none. */
@@ -225,12 +235,13 @@ export class ScriptRunner {
     checkCallOptions(options);
     const call = this.sent(given, options);
     this.check(call);
+    const since = Date.now();
     const budget = callBudget(options, this.client.deadlineMs);
     try {
       if (!this.scriptsLoaded) await this.loaded(budget); // checked here: an await per call costs the hot path
       return await this.transport.runOne(call, this.roundTrip(budget));
     } catch (error) {
-      throw scriptError(call.script, error);
+      throw this.failure(call.script, error, since);
     }
   }
 
@@ -246,6 +257,7 @@ export class ScriptRunner {
     if (given.length === 0) return [];
     const calls = given.map((call) => this.sent(call, options));
     for (const call of calls) this.check(call);
+    const since = Date.now();
     const budget = callBudget(options, this.client.deadlineMs);
     try {
       if (!this.scriptsLoaded) await this.loaded(budget);
@@ -253,7 +265,7 @@ export class ScriptRunner {
       return calls.map((call) => ({ ok: false, error: scriptError(call.script, error) }));
     }
     const outcomes = await this.transport.runMany(calls, this.roundTrip(budget));
-    return outcomes.map((o, i) => (o.ok ? o : { ok: false, error: scriptError((calls[i] as ScriptCall).script, o.error) }));
+    return outcomes.map((o, i) => (o.ok ? o : { ok: false, error: this.failure((calls[i] as ScriptCall).script, o.error, since) }));
   }
 
   /** Stops the transport's watch of the cluster topology (the client stays open). */

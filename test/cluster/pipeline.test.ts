@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UpdateOvertakenError } from "../../src/core/errors.js";
 import { orderKeyOf } from "../../src/core/manifest.js";
-import { type Command, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves, WaveGate } from "../../src/cluster/pipeline.js";
+import { type Command, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves, TurnTimeoutError, WaveGate } from "../../src/cluster/pipeline.js";
 
 // Which commands of a batch may be sent again after the server turned them away for a moment
 // (NOSCRIPT, BUSY, LOADING): all of a pure script's; of a streaming update's, only those no later
@@ -97,5 +97,24 @@ describe("WaveGate", () => {
     await settled();
     expect(order).toEqual([0, 1, 2]);
     expect(gate.enter(1)).toBeUndefined(); // it fits and no one waits: no promise to pass
+  });
+
+  it("fails a waiter whose deadline passes, not sent, and lets in those behind it that now fit", async () => {
+    const gate = new WaveGate();
+    expect(gate.enter(10)).toBeUndefined();
+    const late = gate.enter(10, Date.now() + 20); // 20 > 16: waits
+    const behind = gate.enter(4); // would fit, but comes after it
+    let letIn = false;
+    void behind?.then(() => (letIn = true));
+    await settled();
+    expect(letIn).toBe(false);
+    const error = await late?.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TurnTimeoutError);
+    expect((error as Error).message).toMatch(/before its turn: 10 units .* \(not sent\)$/);
+    await settled();
+    expect(letIn).toBe(true);
+    gate.leave(4);
+    gate.leave(10);
+    expect(gate.enter(SCRIPT_WAVE_UNITS)).toBeUndefined(); // every unit came back
   });
 });

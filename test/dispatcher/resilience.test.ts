@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { ConnectionError, RedisCommandError, ServerBusyError, UpdateHeldBackError } from "../../src/core/errors.js";
+import { CommandTimeoutError, ConnectionError, RedisCommandError, ServerBusyError, UpdateHeldBackError } from "../../src/core/errors.js";
 import { isTransient, ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { holdServer, ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
@@ -110,6 +110,40 @@ describe("the dispatcher on a resilient client", () => {
       expect((error as Error).message).toMatch(/while the scripts were loading .*: Redis answered BUSY /);
       expect(isTransient(error)).toBe(true);
       await math.load(); // over, the load goes through
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
+  // 20 calls fill the server's wave budget (src/cluster/pipeline.ts, WaveGate) and the call after
+  // them waits for its turn: its deadline still holds, and the error says what kept it
+  it.each([
+    ["silent (a long script under the BUSY threshold)", "5000", CommandTimeoutError, /before its turn: .* \(not sent\)$/],
+    ["answering BUSY", "50", ServerBusyError, /before its turn: .* \(not sent\): Redis answered BUSY /],
+  ] as const)("a call waiting its turn behind a full budget fails by its own deadline, the server %s", async (_, threshold, errorClass, message) => {
+    const math = MathDispatcher.connect(server.url, { deadlineMs: 5000, maxRetries: 100, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    const settled: string[] = [];
+    try {
+      await math.load();
+      await blocker.config("SET", "busy-reply-threshold", threshold);
+      const blocking = holdServer(blocker, 1_500);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const ahead = Array.from({ length: 20 }, (_, i) =>
+        math.confidence({ symbol: `TURN${i}`, base: 0.5, volumeRatio: 1, boost: 0 }).then(() => settled.push("ahead"), () => settled.push("ahead")),
+      );
+      const waiting = math.confidence({ symbol: "TURNLATE", base: 0.5, volumeRatio: 1, boost: 0 }, { deadlineMs: 300 }).catch((e: unknown) => e);
+      const error = await waiting;
+      settled.push("waiting");
+      await Promise.all([blocking, ...ahead]);
+      expect(error).toBeInstanceOf(errorClass);
+      expect(error).toBeInstanceOf(errorClass === ServerBusyError ? RedisCommandError : CommandTimeoutError);
+      expect((error as Error).message).toMatch(message);
+      expect(isTransient(error)).toBe(true); // not sent: the same call may succeed a moment later
+      // answered at its deadline, before any of the calls ahead of it, which outlast the hold
+      expect(settled[0]).toBe("waiting");
     } finally {
       await blocker.config("SET", "busy-reply-threshold", "5000");
       blocker.disconnect();
