@@ -143,6 +143,9 @@ export function scriptWaves(commands: readonly Command[]): Wave[] {
  */
 export class TurnTimeoutError extends CommandTimeoutError {}
 
+/** The longest delay setTimeout takes (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A call waiting for its turn at a {@link WaveGate}. */
 interface Waiter {
   readonly units: number;
@@ -156,10 +159,12 @@ interface Waiter {
  * and batches' waves all take their turn here, in the order they came, so a `Promise.all` of
  * single calls (every symbol at the open) holds Redis no longer a read than a batch does: ioredis
  * writes each call as it comes, and a Redis busy for a moment met them all in its socket at once.
- * A call alone never waits, and takes no promise to pass. An attempt that timed out gives its
- * units back though Redis may still run it: the bound is on what the client sends, not a promise
- * about the server. Script calls beyond the budget wait here, within their deadlines, and not in
- * the resilient client's offline queue.
+ * A call alone never waits, and takes no promise to pass. A call gives its units back when its
+ * round trip ends, retries included, so a command whose attempt timed out may still be running
+ * when the retry goes: the bound is on what the client sends, not a promise about the server.
+ * Script calls beyond the budget wait here, within their deadlines (a call without one, from a
+ * transport used with no deadline, waits until its turn), and not in the resilient client's
+ * offline queue.
  */
 export class WaveGate {
   private unanswered = 0;
@@ -178,11 +183,13 @@ export class WaveGate {
       const waiter: Waiter = { units, go };
       if (deadline !== undefined) {
         waiter.timer = setTimeout(() => {
+          const at = this.waiting.indexOf(waiter);
+          if (at < 0) return; // let in already (its timer is cleared then; this only guards the queue)
           const held = `${this.unanswered} units of script work were unanswered on the server, the most one client sends`;
-          this.waiting.splice(this.waiting.indexOf(waiter), 1);
+          this.waiting.splice(at, 1);
           this.admit(); // the calls behind it may fit now
           fail(new TurnTimeoutError(`the call's deadline passed before its turn: ${held} (not sent)`));
-        }, deadline - Date.now());
+        }, Math.min(deadline - Date.now(), MAX_TIMER_MS));
       }
       this.waiting.push(waiter);
     });

@@ -20,7 +20,7 @@ import { SCRIPTS } from "../generated/scripts.js";
 import { type OrderKey, orderKeyOf, readOnlyCall, type ScriptCall, type ScriptManifestEntry } from "../core/manifest.js";
 import { buildFunctionsLibraries, type FunctionsLibrary, type LibraryFunction } from "../build/functionsLibrary.js";
 import { direct, loadLibraries, loadScripts, onNode, type RoundTrip } from "./loader.js";
-import { crossSlotError, execInWaves, execOne, isRedirection, resendable, resendRedirected, WaveGate, type Command, type Outcome, type Target } from "./pipeline.js";
+import { crossSlotError, execInWaves, execOne, isRedirection, resendable, resendRedirected, TurnTimeoutError, WaveGate, type Command, type Outcome, type Target } from "./pipeline.js";
 import {
   clusterReady,
   groupBySlotOwner,
@@ -367,6 +367,7 @@ export class StandaloneScriptTransport implements ScriptTransport {
 
 /** Errors after which a replica read is better served by the master than retried on the replica. */
 function replicaCannotServe(error: Error): boolean {
+  if (error instanceof TurnTimeoutError) return false; // the call's deadline passed before its turn: too late for the master too
   if (!(error instanceof ReplyError)) return true; // connection lost, timeout: the replica may be gone
   // a redirection, or a replica loading, cut off from its master, or without the script
   return isRedirection(error) || /^(LOADING|MASTERDOWN|READONLY|NOSCRIPT|ERR Function not found)\b/.test(error.message);

@@ -117,4 +117,19 @@ describe("WaveGate", () => {
     gate.leave(10);
     expect(gate.enter(SCRIPT_WAVE_UNITS)).toBeUndefined(); // every unit came back
   });
+
+  it("holds a waiter whose deadline is beyond setTimeout's range (which would fire at once) until its turn", async () => {
+    const gate = new WaveGate();
+    expect(gate.enter(10)).toBeUndefined();
+    let outcome = "waiting";
+    void gate.enter(10, Date.now() + 2 ** 32)?.then(
+      () => (outcome = "let in"),
+      () => (outcome = "failed"),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(outcome).toBe("waiting");
+    gate.leave(10);
+    await settled();
+    expect(outcome).toBe("let in");
+  });
 });

@@ -7,7 +7,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigurationError } from "../../src/core/errors.js";
+import { CommandTimeoutError, ConfigurationError } from "../../src/core/errors.js";
 import { scriptTimeOf } from "../../src/core/scriptTime.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
@@ -22,6 +22,7 @@ import { slotOf } from "../../src/cluster/topology.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
+import { holdServer } from "../support/redis.js";
 import { commandCalls, symbolsOnEveryMaster } from "./calls.js";
 
 let harness: TestCluster;
@@ -252,6 +253,27 @@ describe("the public API on a cluster", () => {
       expect((await onMaster.stopLoss(fresh)).cache).toBe("miss");
     } finally {
       await Promise.all([onReplica.close(), onMaster.close()]);
+    }
+  });
+
+  it("with readFrom replica, a read waiting its turn behind a held replica fails by its deadline, not sent, and is not handed to the master", async () => {
+    const onReplica = MathDispatcher.connect({ cluster: harness.startupNodes }, { readFrom: "replica", deadlineMs: 5000 });
+    const roles = await harness.roles();
+    const replicaPorts = [...roles].filter(([, r]) => r.role === "replica").map(([port]) => port);
+    const holders = replicaPorts.map((port) => new Redis(port, "127.0.0.1"));
+    const symbol = symbols[0] as string; // one slot: every call goes to the same replica, one gate
+    try {
+      await onReplica.load();
+      const held = holders.map((holder) => holdServer(holder, 1_000));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const ahead = Array.from({ length: 20 }, (_, i) => onReplica.stopLoss({ symbol, side: "long", entry: 100 + i, atr: 2, rewardRatio: 2 }).catch((e: unknown) => e));
+      const late = await onReplica.stopLoss({ symbol, side: "long", entry: 99, atr: 2, rewardRatio: 2 }, { deadlineMs: 300 }).catch((e: unknown) => e);
+      await Promise.all([...held, ...ahead]);
+      expect(late).toBeInstanceOf(CommandTimeoutError);
+      expect((late as Error).message).toMatch(/before its turn: .* \(not sent\)$/);
+    } finally {
+      for (const holder of holders) holder.disconnect();
+      await onReplica.close();
     }
   });
 
