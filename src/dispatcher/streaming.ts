@@ -107,6 +107,22 @@ interface SymbolQueue {
   failed?: MathDispatcherError;
 }
 
+/**
+ * Lone updates of one symbol made while its earlier calls were in flight, waiting to go as one
+ * call: see StreamingIndicators.update. Open (`updates` may grow) until it is sent.
+ */
+interface UpdateGroup {
+  readonly symbol: string;
+  readonly updates: ParsedUpdate[];
+  /** The `deadlineMs` its updates were given: only updates given the same one join. */
+  readonly deadlineMs: number | undefined;
+  /** Its place among the symbol's calls, and the symbol's failures known when it opened. */
+  readonly place: number;
+  readonly failuresAtOpen: number;
+  /** Every update's result, in order, once the call is answered. */
+  results?: Promise<StreamUpdateResult[]>;
+}
+
 /** A symbol's calls while any is in flight: see StreamingIndicators.inSymbolOrder. */
 interface SymbolInFlight {
   /** Settles (never rejects) when the last call made so far has. */
@@ -231,6 +247,8 @@ export class StreamingIndicators {
   private readonly keyOptions: KeyOptions;
   /** Per symbol, its calls still in flight: see inSymbolOrder. */
   private readonly inFlight = new Map<string, SymbolInFlight>();
+  /** Per symbol, the group of lone updates still waiting for its turn, if any: see update. */
+  private readonly openGroups = new Map<string, UpdateGroup>();
 
   /** @param runner a script runner on DB 10. */
   constructor(
@@ -349,11 +367,33 @@ export class StreamingIndicators {
   /**
    * Applies one tick or bar to the symbol's ATR, RSI (bars only) and VWAP in one atomic script
    * call, after the symbol's earlier calls of this object: waiting for them counts against the
-   * call's deadline.
+   * call's deadline. Lone updates of a symbol made while its earlier calls are in flight (a
+   * caller that fires each tick without awaiting it) wait as one group and go as one call, up to
+   * {@link MAX_STREAM_UPDATES_PER_CALL} updates, in the order made: a busy symbol's ticks cost
+   * Redis what the tick consumer's do. An update joins the group only while it is the symbol's
+   * last call, given the same `deadlineMs`, and no failure of the symbol became known since the
+   * group opened; the group waits under its first update's deadline. A caller who awaits each
+   * update sends each alone, as before.
    */
   async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
     checkCallOptions(options);
     const u = parseInput(streamUpdateSchema, input);
+    const state = this.inFlight.get(u.symbol);
+    if (!state) return this.sendAlone(u, options);
+    const open = this.openGroups.get(u.symbol);
+    const joins =
+      open !== undefined &&
+      open.updates.length < MAX_STREAM_UPDATES_PER_CALL &&
+      open.deadlineMs === options?.deadlineMs &&
+      state.made === open.place + 1 && // no call of the symbol was made after it
+      state.failures.length === open.failuresAtOpen;
+    const group = joins ? open : this.openGroup(u.symbol, options);
+    const k = group.updates.push(u) - 1;
+    return (group.results as Promise<StreamUpdateResult[]>).then((results) => results[k] as StreamUpdateResult);
+  }
+
+  /** One update as its own call (the symbol has nothing in flight). */
+  private async sendAlone(u: ParsedUpdate, options: CallOptions | undefined): Promise<StreamUpdateResult> {
     const budget = callBudget(options, this.runner.deadlineMs);
     const reply = await this.inSymbolOrder(
       [u.symbol],
@@ -365,6 +405,35 @@ export class StreamingIndicators {
       (_, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : undefined),
     );
     return decodeUpdateReply(reply, this.multipliers);
+  }
+
+  /** A new group of lone updates of `symbol`, queued behind its calls in flight; closed once sent. */
+  private openGroup(symbol: string, options: CallOptions | undefined): UpdateGroup {
+    const state = this.inFlight.get(symbol) as SymbolInFlight;
+    const group: UpdateGroup = { symbol, updates: [], deadlineMs: options?.deadlineMs, place: state.made, failuresAtOpen: state.failures.length };
+    const close = () => {
+      if (this.openGroups.get(symbol) === group) this.openGroups.delete(symbol);
+    };
+    const budget = callBudget(options, this.runner.deadlineMs);
+    const reply = this.inSymbolOrder(
+      [symbol],
+      budget,
+      (failedBefore) => {
+        close();
+        const failed = failedBefore(symbol);
+        return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.callOf(group.updates), budget());
+      },
+      (_, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : undefined),
+    );
+    group.results = reply.then(
+      (raw) => this.decodeReplies(raw, group.updates.length),
+      (error: unknown) => {
+        close(); // its wait ran out: it was never sent
+        throw error;
+      },
+    );
+    this.openGroups.set(symbol, group);
+    return group;
   }
 
   /**

@@ -4,7 +4,6 @@
  * ATR, RSI and VWAP states of a symbol) and `stream_snapshot` (read-only: `#!lua flags=no-writes`).
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { indicatorKey } from "../../src/keys/indicator.js";
 import { patternCacheKey } from "../../src/keys/patternCache.js";
@@ -79,13 +78,6 @@ export function symbolsOnEveryMaster(masters: number, perMaster: number): string
     if ((byMaster[m] as string[]).length < perMaster) (byMaster[m] as string[]).push(symbol);
   }
   return Array.from({ length: perMaster }, (_, k) => byMaster.map((list) => list[k] as string)).flat();
-}
-
-/** `calls` of a command in INFO commandstats (e.g. `fcall_ro`), 0 when never called. */
-export async function commandCalls(node: Redis, command: string): Promise<number> {
-  const info = await node.info("commandstats");
-  const m = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m").exec(info);
-  return m ? Number(m[1]) : 0;
 }
 
 /** A reply with its cache status blanked, to compare a value computed once with one read back. */

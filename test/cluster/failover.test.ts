@@ -12,7 +12,8 @@ import { slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
-import { commandCalls, confidenceCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
+import { confidenceCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
+import { commandCalls } from "../support/redis.js";
 
 let harness: TestCluster;
 let cluster: Cluster;

@@ -18,7 +18,8 @@ import { Cluster } from "ioredis";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { ClusterScriptTransport, type ScriptMode } from "../../src/cluster/transport.js";
 import { startCluster } from "../support/cluster.js";
-import { commandCalls, streamTickCall, streamUpdateCall } from "./calls.js";
+import { streamTickCall, streamUpdateCall } from "./calls.js";
+import { commandCalls } from "../support/redis.js";
 
 const SYMBOLS = Array.from({ length: 200 }, (_, i) => `SYM${i}`);
 const SENDERS = 4;

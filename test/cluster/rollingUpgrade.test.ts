@@ -10,7 +10,8 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import type { ScriptManifestEntry } from "../../src/core/manifest.js";
 import { StandaloneScriptTransport } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
-import { commandCalls, confidenceCall, withoutCacheStatus } from "./calls.js";
+import { confidenceCall, withoutCacheStatus } from "./calls.js";
+import { commandCalls } from "../support/redis.js";
 
 /** The manifest of a later generation: `script` at the next patch version, its text saying so. */
 function nextGeneration(scripts: readonly ScriptManifestEntry[], script: string): { scripts: ScriptManifestEntry[]; version: string } {

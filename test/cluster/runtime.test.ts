@@ -22,8 +22,8 @@ import { slotOf } from "../../src/cluster/topology.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
-import { holdServer } from "../support/redis.js";
-import { commandCalls, symbolsOnEveryMaster } from "./calls.js";
+import { commandCalls, holdServer } from "../support/redis.js";
+import { symbolsOnEveryMaster } from "./calls.js";
 
 let harness: TestCluster;
 let single: LocalRedisServer;

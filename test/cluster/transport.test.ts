@@ -14,9 +14,9 @@ import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/
 import { groupBySlotOwner, masters as masterNodes, nodeAddress, slotOf } from "../../src/cluster/topology.js";
 import { ClusterScriptTransport, StandaloneScriptTransport, type Outcome, type ScriptCall, type TransportOptions } from "../../src/cluster/transport.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
-import { holdServer } from "../support/redis.js";
+import { commandCalls, holdServer } from "../support/redis.js";
 import { startCluster, type SlotMigration, type TestCluster } from "../support/cluster.js";
-import { commandCalls, confidenceCall, snapshotCall, stopLossCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
+import { confidenceCall, snapshotCall, stopLossCall, streamUpdateCall, symbolsOnEveryMaster, withoutCacheStatus } from "./calls.js";
 import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
 
 let harness: TestCluster;

@@ -185,6 +185,62 @@ describe("the dispatcher on a resilient client", () => {
     }
   });
 
+  it("a resend made once a failure is known goes, never held back in a group of lone updates opened before it", async () => {
+    const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    const live = math.streaming();
+    const open = Date.UTC(2026, 10, 26, 4, 30);
+    const tick = (i: number) => ({ symbol: "REGROUP", ts: open + i, seq: i, price: 100 + i, volume: 10 });
+    try {
+      await math.load();
+      const blocking = holdServer(blocker, 1_000); // silent, under the BUSY threshold: the first update waits in Redis
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const first = live.update(tick(0), { deadlineMs: 5000 });
+      // its deadline passes while the first is in flight: a failure of the symbol, while the
+      // group of the update made after it still waits for its turn
+      const failing = live.update(tick(1), { deadlineMs: 200 }).catch((e: unknown) => e);
+      const grouped = live.update(tick(2), { deadlineMs: 5000 }).catch((e: unknown) => e);
+      const failure = await failing;
+      expect(failure).toBeInstanceOf(CommandTimeoutError);
+      const resent = live.update(tick(1), { deadlineMs: 5000 }); // made once the failure is known
+      await blocking;
+      expect((await first).vwapStatus).toBe("applied");
+      expect(await grouped).toBeInstanceOf(UpdateHeldBackError); // made before the failure was known
+      expect((await resent).vwapStatus).toBe("applied");
+      expect((await live.update(tick(2))).vwapStatus).toBe("applied");
+    } finally {
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
+  it("a lone update joins a waiting group only if given the same deadline: it keeps its own", async () => {
+    const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    const live = math.streaming();
+    const open = Date.UTC(2026, 10, 26, 4, 30);
+    const tick = (i: number) => ({ symbol: "OWNDEADLINE", ts: open + i, seq: i, price: 100 + i, volume: 10 });
+    try {
+      await math.load();
+      const blocking = holdServer(blocker, 800);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const first = live.update(tick(0), { deadlineMs: 5000 });
+      const short = live.update(tick(1), { deadlineMs: 200 }).catch((e: unknown) => e); // opens a group
+      const long = live.update(tick(2), { deadlineMs: 5000 }).catch((e: unknown) => e); // its own group, behind
+      const shortError = await short;
+      expect(shortError).toBeInstanceOf(CommandTimeoutError); // its wait outlasted its deadline
+      await blocking;
+      expect((await first).vwapStatus).toBe("applied");
+      // made before that failure was known: held back by it, not failed by the other's deadline
+      const longError = await long;
+      expect(longError).toBeInstanceOf(UpdateHeldBackError);
+      expect((longError as Error).cause).toBe(shortError);
+    } finally {
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
   it("connect() reads its settings from the environment when given none", async () => {
     const previous = process.env.REDIS_URL;
     process.env.REDIS_URL = server.url;

@@ -14,6 +14,8 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries, type GeneratedBar } from "../support/arbitraries.js";
 import { expectClose, westAllowance } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
+import { commandCalls, ownRedis } from "../support/redis.js";
+import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 
 const dispatcher = sharedDispatcher();
 const streaming = dispatcher.streaming({ atrPeriod: 5, rsiPeriod: 4 });
@@ -426,6 +428,41 @@ describe("streaming ATR, RSI and VWAP", () => {
     await Promise.all(updates);
   });
 
+  it("sends lone updates of a symbol made while its earlier call is in flight as one call a group, not one call each", async () => {
+    const server = await ownRedis(); // counts the server's script calls
+    const math = MathDispatcher.connect(server.url);
+    const counter = new Redis(server.url);
+    try {
+      const live = math.streaming({ atrPeriod: 5, rsiPeriod: 4 });
+      await math.load();
+      await counter.config("RESETSTAT");
+      const ticks = Array.from({ length: 100 }, (_, i) => ({ symbol: "FIRED", ts: OPEN + i, seq: i, price: 100 + (i % 9) * 0.05, volume: 1 + (i % 4) }));
+      const results = await Promise.all(ticks.map((t) => live.update(t))); // none awaited before the next is made
+      expect(results.map((r) => r.vwap?.points)).toEqual(ticks.map((_, i) => i + 1));
+      // the first alone, the 99 made behind it in groups of at most MAX_STREAM_UPDATES_PER_CALL
+      expect(await commandCalls(counter, "evalsha")).toBe(1 + Math.ceil(99 / MAX_STREAM_UPDATES_PER_CALL));
+      // awaited one by one, each goes alone
+      await counter.config("RESETSTAT");
+      for (const t of ticks.slice(0, 5)) await live.update({ ...t, symbol: "AWAITED" });
+      expect(await commandCalls(counter, "evalsha")).toBe(5);
+    } finally {
+      counter.disconnect();
+      await math.close();
+      await server.stop();
+    }
+  });
+
+  it("keeps a lone update made after an updateMany of its symbol behind it, out of the group made before it", async () => {
+    const symbol = freshSymbol("ORDER");
+    const tick = (i: number) => ({ symbol, ts: OPEN + i, seq: i, price: 100 + i * 0.05, volume: 1 });
+    const first = streaming.update(tick(0)); // in flight while the rest are made
+    const grouped = streaming.update(tick(1)); // opens a group behind it
+    const many = streaming.updateMany([tick(2), tick(3)]);
+    const after = streaming.update(tick(4)); // made after the updateMany: must not go with tick 1
+    const statuses = [(await first).vwapStatus, (await grouped).vwapStatus, ...(await many).map((o) => o.ok && o.value.vwapStatus), (await after).vwapStatus];
+    expect(statuses).toEqual(["applied", "applied", "applied", "applied", "applied"]);
+  });
+
   it("refuses a ts in seconds before anything is sent, naming it: read as milliseconds it is January 1970", async () => {
     const symbol = freshSymbol("SECONDS");
     const error = await streaming.update({ symbol, ts: Math.floor(OPEN / 1000), seq: 0, price: 100, volume: 1 }).catch((e: unknown) => e);
@@ -481,11 +518,18 @@ describe("updateMany: each symbol's updates in one atomic call", () => {
   /** Each state's bytes, and whether it has a TTL (a session's first VWAP write sets it, later ones keep it). */
   const statesOf = (symbol: string) => Promise.all(keysOf(symbol).map(async (key) => [await redis.getBuffer(key), (await redis.ttl(key)) > 0]));
 
-  /** Sends `feed` (updates of the symbols `names[0..]`) with updateMany and one by one on fresh symbols: both must agree. */
-  async function expectSameAsOneByOne(feed: (Omit<StreamUpdateInput, "symbol"> & { of: number })[], names: number) {
+  /** All of `updates` at once as lone `update` calls, none awaited before the next is made: each symbol's wait as groups. */
+  const fired = async (updates: StreamUpdateInput[]) =>
+    (await Promise.allSettled(updates.map((u) => streaming.update(u)))).map((s) => (s.status === "fulfilled" ? { ok: true as const, value: s.value } : { ok: false as const, error: s.reason as Error }));
+
+  /**
+   * Sends `feed` (updates of the symbols `names[0..]`) with updateMany (or `send`) and one by one,
+   * each awaited, on fresh symbols: both must agree.
+   */
+  async function expectSameAsOneByOne(feed: (Omit<StreamUpdateInput, "symbol"> & { of: number })[], names: number, send = (updates: StreamUpdateInput[]) => streaming.updateMany(updates)) {
     const many = Array.from({ length: names }, () => freshSymbol("MANY"));
     const single = Array.from({ length: names }, () => freshSymbol("ONE"));
-    const outcomes = await streaming.updateMany(feed.map(({ of, ...u }) => ({ ...u, symbol: many[of]! })));
+    const outcomes = await send(feed.map(({ of, ...u }) => ({ ...u, symbol: many[of]! })));
     const expected: unknown[] = []; // each result, or its error's class
     for (const { of, ...u } of feed) expected.push(await streaming.update({ ...u, symbol: single[of]! }).catch((error: Error) => error.constructor));
     expect(outcomes.map((o) => (o.ok ? o.value : o.error.constructor))).toEqual(expected);
@@ -519,6 +563,7 @@ describe("updateMany: each symbol's updates in one atomic call", () => {
           return update;
         });
         await expectSameAsOneByOne(feed, 3);
+        await expectSameAsOneByOne(feed, 3, fired); // lone updates made at once, which go in groups
       }),
       { numRuns: 40 },
     );
@@ -531,6 +576,7 @@ describe("updateMany: each symbol's updates in one atomic call", () => {
     );
     const outcomes = await expectSameAsOneByOne(feed, 1);
     expect(outcomes.every((o) => o.ok && o.value.vwapStatus === "applied")).toBe(true);
+    await expectSameAsOneByOne(feed, 1, fired);
   });
 
   it("carries the VWAP's compensated sum from each tick of a call to the next: prices far apart, volumes up to the limit", async () => {

@@ -63,3 +63,10 @@ export function holdServer(redis: Redis, ms: number): Promise<unknown> {
     "if (n[1] - t[1]) * 1e6 + (n[2] - t[2]) > tonumber(ARGV[1]) then break end end return 1";
   return redis.eval(script, 0, String(ms * 1000));
 }
+
+/** `calls` of a command in INFO commandstats (e.g. `fcall_ro`), 0 when never called. */
+export async function commandCalls(node: Redis, command: string): Promise<number> {
+  const info = await node.info("commandstats");
+  const m = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m").exec(info);
+  return m ? Number(m[1]) : 0;
+}
