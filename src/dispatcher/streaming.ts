@@ -411,30 +411,33 @@ export class StreamingIndicators {
   private openGroup(symbol: string, options: CallOptions | undefined): UpdateGroup {
     const state = this.inFlight.get(symbol) as SymbolInFlight;
     const group: UpdateGroup = { symbol, updates: [], deadlineMs: options?.deadlineMs, place: state.made, failuresAtOpen: state.failures.length };
+    this.openGroups.set(symbol, group);
     const close = () => {
       if (this.openGroups.get(symbol) === group) this.openGroups.delete(symbol);
     };
     const budget = callBudget(options, this.runner.deadlineMs);
+    let sent: readonly ParsedUpdate[] = [];
     const reply = this.inSymbolOrder(
       [symbol],
       budget,
       (failedBefore) => {
-        close();
+        close(); // from here on no update joins: these are the updates it answers
+        sent = [...group.updates];
         const failed = failedBefore(symbol);
-        return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.callOf(group.updates), budget());
+        return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.callOf(sent), budget());
       },
       (_, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : undefined),
     );
     group.results = reply.then(
-      (raw) => this.decodeReplies(raw, group.updates.length),
+      (raw) => this.decodeReplies(raw, sent.length),
       (error: unknown) => {
-        close(); // its wait ran out: it was never sent
+        close(); // its wait ran out before its turn, if it was not sent
         throw error;
       },
     );
-    this.openGroups.set(symbol, group);
     return group;
   }
+
 
   /**
    * Applies many updates, each symbol's in the order given; each succeeds or fails on its own.

@@ -214,7 +214,7 @@ describe("the dispatcher on a resilient client", () => {
     }
   });
 
-  it("a lone update joins a waiting group only if given the same deadline: it keeps its own", async () => {
+  it("a lone update joins a waiting group only if given the same deadline: another update's deadline does not fail it", async () => {
     const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
     const blocker = new Redis(server.url);
     const live = math.streaming();
