@@ -225,10 +225,13 @@ describe("the dispatcher on a resilient client", () => {
       const blocking = holdServer(blocker, 800);
       await new Promise((resolve) => setTimeout(resolve, 100));
       const first = live.update(tick(0), { deadlineMs: 5000 });
-      const short = live.update(tick(1), { deadlineMs: 200 }).catch((e: unknown) => e); // opens a group
-      const long = live.update(tick(2), { deadlineMs: 5000 }).catch((e: unknown) => e); // its own group, behind
-      const shortError = await short;
-      expect(shortError).toBeInstanceOf(CommandTimeoutError); // its wait outlasted its deadline
+      // a group of three: its wait outlasts their deadline, and each gets that one error
+      const short = [1, 2, 3].map((i) => live.update(tick(i), { deadlineMs: 200 }).catch((e: unknown) => e));
+      const long = live.update(tick(4), { deadlineMs: 5000 }).catch((e: unknown) => e); // its own group, behind
+      const shortErrors = await Promise.all(short);
+      const shortError = shortErrors[0];
+      expect(shortError).toBeInstanceOf(CommandTimeoutError);
+      expect(shortErrors).toEqual([shortError, shortError, shortError]);
       await blocking;
       expect((await first).vwapStatus).toBe("applied");
       // made before that failure was known: held back by it, not failed by the other's deadline
