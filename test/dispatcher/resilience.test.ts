@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import type { StreamingIndicators, StreamUpdateInput } from "../../src/dispatcher/streaming.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { CommandTimeoutError, ConnectionError, RedisCommandError, ServerBusyError, UpdateHeldBackError } from "../../src/core/errors.js";
 import { isTransient, ResilientRedis } from "../../src/redis/ResilientRedis.js";
@@ -15,6 +16,30 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
+
+/**
+ * Runs `test` with a dispatcher's streaming object and ticks of `symbol`, while another client's
+ * script holds the server for `holdMs` (silent: under the BUSY threshold), begun 100 ms before;
+ * `held` settles when the hold ends.
+ */
+async function whileHeld(
+  symbol: string,
+  holdMs: number,
+  test: (live: StreamingIndicators, tick: (i: number) => StreamUpdateInput, held: Promise<unknown>) => Promise<void>,
+): Promise<void> {
+  const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
+  const blocker = new Redis(server.url);
+  const open = Date.UTC(2026, 10, 26, 4, 30);
+  try {
+    await math.load();
+    const held = holdServer(blocker, holdMs);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await test(math.streaming(), (i) => ({ symbol, ts: open + i, seq: i, price: 100 + i, volume: 10 }), held);
+  } finally {
+    blocker.disconnect();
+    await math.close();
+  }
+}
 
 describe("the dispatcher on a resilient client", () => {
   it("fails fast with ConnectionError while Redis is down and recovers when it is back", async () => {
@@ -185,16 +210,8 @@ describe("the dispatcher on a resilient client", () => {
     }
   });
 
-  it("a resend made once a failure is known goes, never held back in a group of lone updates opened before it", async () => {
-    const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
-    const blocker = new Redis(server.url);
-    const live = math.streaming();
-    const open = Date.UTC(2026, 10, 26, 4, 30);
-    const tick = (i: number) => ({ symbol: "REGROUP", ts: open + i, seq: i, price: 100 + i, volume: 10 });
-    try {
-      await math.load();
-      const blocking = holdServer(blocker, 1_000); // silent, under the BUSY threshold: the first update waits in Redis
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  it("a resend made once a failure is known goes, never held back in a group of lone updates opened before it", () =>
+    whileHeld("REGROUP", 1_000, async (live, tick, held) => {
       const first = live.update(tick(0), { deadlineMs: 5000 });
       // its deadline passes while the first is in flight: a failure of the symbol, while the
       // group of the update made after it still waits for its turn
@@ -203,27 +220,15 @@ describe("the dispatcher on a resilient client", () => {
       const failure = await failing;
       expect(failure).toBeInstanceOf(CommandTimeoutError);
       const resent = live.update(tick(1), { deadlineMs: 5000 }); // made once the failure is known
-      await blocking;
+      await held;
       expect((await first).vwapStatus).toBe("applied");
       expect(await grouped).toBeInstanceOf(UpdateHeldBackError); // made before the failure was known
       expect((await resent).vwapStatus).toBe("applied");
       expect((await live.update(tick(2))).vwapStatus).toBe("applied");
-    } finally {
-      blocker.disconnect();
-      await math.close();
-    }
-  });
+    }));
 
-  it("a lone update joins a waiting group only if given the same deadline: another update's deadline does not fail it", async () => {
-    const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
-    const blocker = new Redis(server.url);
-    const live = math.streaming();
-    const open = Date.UTC(2026, 10, 26, 4, 30);
-    const tick = (i: number) => ({ symbol: "OWNDEADLINE", ts: open + i, seq: i, price: 100 + i, volume: 10 });
-    try {
-      await math.load();
-      const blocking = holdServer(blocker, 800);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  it("a lone update joins a waiting group only if given the same deadline: another update's deadline does not fail it", () =>
+    whileHeld("OWNDEADLINE", 800, async (live, tick, held) => {
       const first = live.update(tick(0), { deadlineMs: 5000 });
       // a group of three: its wait outlasts their deadline, and each gets that one error
       const short = [1, 2, 3].map((i) => live.update(tick(i), { deadlineMs: 200 }).catch((e: unknown) => e));
@@ -232,17 +237,13 @@ describe("the dispatcher on a resilient client", () => {
       const shortError = shortErrors[0];
       expect(shortError).toBeInstanceOf(CommandTimeoutError);
       expect(shortErrors).toEqual([shortError, shortError, shortError]);
-      await blocking;
+      await held;
       expect((await first).vwapStatus).toBe("applied");
       // made before that failure was known: held back by it, not failed by the other's deadline
       const longError = await long;
       expect(longError).toBeInstanceOf(UpdateHeldBackError);
       expect((longError as Error).cause).toBe(shortError);
-    } finally {
-      blocker.disconnect();
-      await math.close();
-    }
-  });
+    }));
 
   it("connect() reads its settings from the environment when given none", async () => {
     const previous = process.env.REDIS_URL;
