@@ -11,7 +11,7 @@ import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, sy
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
 import { CommandTimeoutError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
 import { within } from "../core/within.js";
-import { callBudget, checkCallOptions, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
+import { type CallBudget, callBudget, checkCallOptions, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
 import { packDoubles, unitsToText } from "../core/units.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "./limits.js";
 import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
@@ -112,7 +112,6 @@ interface SymbolQueue {
  * call: see StreamingIndicators.update. Open (`updates` may grow) until it is sent.
  */
 interface UpdateGroup {
-  readonly symbol: string;
   readonly updates: ParsedUpdate[];
   /** The `deadlineMs` its updates were given: only updates given the same one join. */
   readonly deadlineMs: number | undefined;
@@ -387,7 +386,7 @@ export class StreamingIndicators {
       open.deadlineMs === options?.deadlineMs &&
       state.made === open.place + 1 && // no call of the symbol was made after it
       state.failures.length === open.failuresAtOpen;
-    const group = joins ? open : this.openGroup(u.symbol, options);
+    const group = joins ? open : this.openGroup(u.symbol, state, options);
     const k = group.updates.push(u) - 1;
     return (group.results as Promise<StreamUpdateResult[]>).then((results) => results[k] as StreamUpdateResult);
   }
@@ -395,39 +394,21 @@ export class StreamingIndicators {
   /** One update as its own call (the symbol has nothing in flight). */
   private async sendAlone(u: ParsedUpdate, options: CallOptions | undefined): Promise<StreamUpdateResult> {
     const budget = callBudget(options, this.runner.deadlineMs);
-    const reply = await this.inSymbolOrder(
-      [u.symbol],
-      budget,
-      (failedBefore) => {
-        const failed = failedBefore(u.symbol);
-        return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.updateCall(u), budget());
-      },
-      (_, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : undefined),
-    );
-    return decodeUpdateReply(reply, this.multipliers);
+    return decodeUpdateReply(await this.sendInOrder(u.symbol, budget, () => [u]), this.multipliers);
   }
 
-  /** A new group of lone updates of `symbol`, queued behind its calls in flight; closed once sent. */
-  private openGroup(symbol: string, options: CallOptions | undefined): UpdateGroup {
-    const state = this.inFlight.get(symbol) as SymbolInFlight;
-    const group: UpdateGroup = { symbol, updates: [], deadlineMs: options?.deadlineMs, place: state.made, failuresAtOpen: state.failures.length };
+  /** A new group of lone updates of `symbol`, queued behind its calls in flight (`state`); closed once sent. */
+  private openGroup(symbol: string, state: SymbolInFlight, options: CallOptions | undefined): UpdateGroup {
+    const group: UpdateGroup = { updates: [], deadlineMs: options?.deadlineMs, place: state.made, failuresAtOpen: state.failures.length };
     this.openGroups.set(symbol, group);
     const close = () => {
       if (this.openGroups.get(symbol) === group) this.openGroups.delete(symbol);
     };
-    const budget = callBudget(options, this.runner.deadlineMs);
     let sent: readonly ParsedUpdate[] = [];
-    const reply = this.inSymbolOrder(
-      [symbol],
-      budget,
-      (failedBefore) => {
-        close(); // from here on no update joins: these are the updates it answers
-        sent = [...group.updates];
-        const failed = failedBefore(symbol);
-        return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.callOf(sent), budget());
-      },
-      (_, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : undefined),
-    );
+    const reply = this.sendInOrder(symbol, callBudget(options, this.runner.deadlineMs), () => {
+      close(); // from here on no update joins: these are the updates it answers
+      return (sent = [...group.updates]);
+    });
     group.results = reply.then(
       (raw) => this.decodeReplies(raw, sent.length),
       (error: unknown) => {
@@ -438,6 +419,22 @@ export class StreamingIndicators {
     return group;
   }
 
+  /**
+   * The lone updates `updates()` gives, of `symbol`, as one call after the symbol's earlier calls
+   * (inSymbolOrder), held back as they would be; resolves to the raw reply.
+   */
+  private sendInOrder(symbol: string, budget: CallBudget, updates: () => readonly ParsedUpdate[]): Promise<unknown> {
+    return this.inSymbolOrder(
+      [symbol],
+      budget,
+      (failedBefore) => {
+        const list = updates();
+        const failed = failedBefore(symbol);
+        return failed ? Promise.reject(new UpdateHeldBackError(failed)) : this.runner.run(this.callOf(list), budget());
+      },
+      (_, settled) => (settled.status === "rejected" ? ownFailure(settled.reason) : undefined),
+    );
+  }
 
   /**
    * Applies many updates, each symbol's in the order given; each succeeds or fails on its own.
