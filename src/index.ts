@@ -98,6 +98,7 @@ export {
   type CallContext,
   type ResilientRedisOptions,
   type CircuitStateName,
+  type NotNow,
 } from "./redis/ResilientRedis.js";
 export * from "./cluster/index.js";
 export { storeByDataType, retrieveByDataType } from "./redis/dataStore.js";

@@ -139,9 +139,17 @@ export function scriptWaves(commands: readonly Command[]): Wave[] {
 /**
  * A call's deadline passed while it waited for its turn at a {@link WaveGate}: it was not sent.
  * A CommandTimeoutError without an address, as for a deadline that passes between a call's steps;
- * the script runner tells it apart to report a busy server as such.
+ * the script runner tells it apart to report a busy server as such, and `node` says which.
  */
-export class TurnTimeoutError extends CommandTimeoutError {}
+export class TurnTimeoutError extends CommandTimeoutError {
+  constructor(
+    message: string,
+    /** The gate's server: a cluster node's address, '' for the one server (as `ResilientRedis.run` names it). */
+    readonly node: string,
+  ) {
+    super(message);
+  }
+}
 
 /** The longest delay setTimeout takes (about 24.8 days); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -170,6 +178,9 @@ export class WaveGate {
   private unanswered = 0;
   private readonly waiting: Waiter[] = [];
 
+  /** @param node the server the gate stands before: a cluster node's address, '' for the one server. */
+  constructor(private readonly node = "") {}
+
   /**
    * Takes `units`: at once (undefined) when they fit and no one waits, else a promise of the
    * turn, which rejects with a {@link TurnTimeoutError} if `deadline` (epoch ms) passes first.
@@ -188,7 +199,7 @@ export class WaveGate {
           const held = `${this.unanswered} units of script work were unanswered on the server, the most one client sends`;
           this.waiting.splice(at, 1);
           this.admit(); // the calls behind it may fit now
-          fail(new TurnTimeoutError(`the call's deadline passed before its turn: ${held} (not sent)`));
+          fail(new TurnTimeoutError(`the call's deadline passed before its turn: ${held} (not sent)`, this.node));
         }, Math.min(deadline - Date.now(), MAX_TIMER_MS));
       }
       this.waiting.push(waiter);

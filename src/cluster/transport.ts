@@ -558,7 +558,7 @@ export class ClusterScriptTransport implements ScriptTransport {
   /** The gate of the node at `address` (undefined: a keyless group's, which goes to any master). */
   private gateOf(address: string | undefined): WaveGate {
     let gate = this.gates.get(address);
-    if (!gate) this.gates.set(address, (gate = new WaveGate()));
+    if (!gate) this.gates.set(address, (gate = new WaveGate(address)));
     return gate;
   }
 

@@ -178,19 +178,20 @@ export class ScriptRunner {
 
   /**
    * A deadline that passed while a call waited (for the scripts' load, or for its turn to be
-   * sent) from `since`: a ServerBusyError when Redis answered "not now" meanwhile (another
-   * client's long script is why, and a timeout would hide it from the one paged), else `timeout`.
-   * From a second before the wait: a call that waited behind others' backoff saw no reply of its own.
+   * sent) from `since`: a ServerBusyError when Redis (the `node` waited for; omitted, any) answered
+   * "not now" meanwhile (another client's long script is why, and a timeout would hide it from the
+   * one paged), else `timeout`. From a second before the wait: a call that waited behind others'
+   * backoff saw no reply of its own.
    */
-  private waitedOut(timeout: CommandTimeoutError, since: number): MathDispatcherError {
-    const notNow = this.client.lastNotNow;
+  private waitedOut(timeout: CommandTimeoutError, since: number, node?: string): MathDispatcherError {
+    const notNow = this.client.lastNotNow(node);
     if (notNow === undefined || notNow.at < since - 1000) return timeout;
     return new ServerBusyError(`${timeout.message}: Redis answered ${notNow.error.message}`, { cause: notNow.error });
   }
 
   /** A call's error as the SDK's classes ({@link scriptError}); a turn that never came as {@link waitedOut} says. */
   private failure(script: string, error: unknown, since: number): MathDispatcherError {
-    return error instanceof TurnTimeoutError ? this.waitedOut(error, since) : scriptError(script, error);
+    return error instanceof TurnTimeoutError ? this.waitedOut(error, since, error.node) : scriptError(script, error);
   }
 
   /** The manifest entry of a script, or a ScriptExecutionError if there is none. */

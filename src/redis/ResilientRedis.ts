@@ -118,6 +118,12 @@ export interface CallContext {
  */
 export type CircuitStateName = "closed" | "open" | "half_open";
 
+/** A "not now" reply a call met and retried ({@link ResilientRedis.lastNotNow}), and when (epoch ms). */
+export interface NotNow {
+  readonly error: Error;
+  readonly at: number;
+}
+
 /** One circuit breaker's state: the client's server's (`node` ""), or one cluster node's. */
 interface Breaker {
   readonly node: string;
@@ -253,7 +259,8 @@ export class ResilientRedis extends EventEmitter {
   private readonly links = new Map<number, Link>();
   private readonly owned = new Set<Redis>();
   private readonly detach: (() => void)[] = [];
-  private notNow: { readonly error: Error; readonly at: number } | undefined;
+  /** The last "not now" of each server, by the `node` calls name it with ('' for the client's own). */
+  private readonly notNow = new Map<string, NotNow>();
   /** The whole budget of one call, unless the call gives its own. */
   readonly deadlineMs: number;
   private readonly outageGraceMs: number;
@@ -327,11 +334,15 @@ export class ResilientRedis extends EventEmitter {
   }
 
   /**
-   * The last "not now" reply (BUSY, LOADING, MASTERDOWN, ...) a call of this client met and retried,
-   * and when (epoch ms): what held calls up, for a caller that only saw its deadline pass.
+   * The last "not now" reply (BUSY, LOADING, MASTERDOWN, ...) a call of this client met and retried
+   * on `node` (a cluster node's address, '' for the one server, as {@link ResilientRedis.run} takes
+   * it; omitted: on any), and when: what held calls up, for a caller that only saw its deadline pass.
    */
-  get lastNotNow(): { readonly error: Error; readonly at: number } | undefined {
-    return this.notNow;
+  lastNotNow(node?: string): NotNow | undefined {
+    if (node !== undefined) return this.notNow.get(node);
+    let last: NotNow | undefined;
+    for (const seen of this.notNow.values()) if (!last || seen.at > last.at) last = seen;
+    return last;
   }
 
   /** The state of the circuit breaker; on a cluster, of the node whose breaker is furthest from closed. */
@@ -609,7 +620,7 @@ export class ResilientRedis extends EventEmitter {
         const kind = classifyError(error);
         if (kind === "final") throw this.typed(error);
         this.emit("retry", error);
-        if (isNotNowReply(error)) this.notNow = { error: error as Error, at: Date.now() };
+        if (isNotNowReply(error)) this.notNow.set(node, { error: error as Error, at: Date.now() });
         if (kind === "busy") {
           // a timeout the caller's own deadline cut short says nothing of the server: it does not
           // count toward opening the circuit, which every caller of this client (or node) shares

@@ -7,7 +7,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandTimeoutError, ConfigurationError } from "../../src/core/errors.js";
+import { CommandTimeoutError, ConfigurationError, ServerBusyError } from "../../src/core/errors.js";
 import { scriptTimeOf } from "../../src/core/scriptTime.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
@@ -274,6 +274,37 @@ describe("the public API on a cluster", () => {
     } finally {
       for (const holder of holders) holder.disconnect();
       await onReplica.close();
+    }
+  });
+
+  // each master has its own gate: a call that waited for one master's turn is a ServerBusyError
+  // only if that master answered "not now"; another master's BUSY says nothing of it
+  it("a call waiting its turn behind a held master fails as a timeout, not as another master's BUSY; behind the BUSY master, as a ServerBusyError", async () => {
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes }, { deadlineMs: 5000, maxRetries: 100, breakerThreshold: 1000 });
+    const [busySymbol, heldSymbol] = [symbols[0], symbols[1]] as [string, string]; // on two masters
+    const [busyPort, heldPort] = await Promise.all([busySymbol, heldSymbol].map((s) => harness.masterOf(slotOf(`{${s}}`))));
+    const holders = [busyPort, heldPort].map((port) => new Redis(port as number, "127.0.0.1"));
+    const confidence = (symbol: string, base: number, deadlineMs?: number) =>
+      math.confidence({ symbol, base, volumeRatio: 1, boost: 0 }, deadlineMs === undefined ? undefined : { deadlineMs }).catch((e: unknown) => e);
+    try {
+      await math.load();
+      await harness.client(busyPort as number).config("SET", "busy-reply-threshold", "50");
+      const held = holders.map((holder) => holdServer(holder, 1_200)); // the busy master answers BUSY, the other is silent
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // 20 calls on each master fill its gate; the calls on the busy one meet BUSY and retry
+      const ahead = [busySymbol, heldSymbol].flatMap((symbol) => Array.from({ length: 20 }, (_, i) => confidence(symbol, 0.3 + i / 100)));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const [behindBusy, behindHeld] = await Promise.all([confidence(busySymbol, 0.71, 300), confidence(heldSymbol, 0.71, 300)]);
+      await Promise.all([...held, ...ahead]);
+      expect(behindHeld).toBeInstanceOf(CommandTimeoutError);
+      expect(behindHeld).not.toBeInstanceOf(ServerBusyError);
+      expect((behindHeld as Error).message).toMatch(/before its turn: .* \(not sent\)$/);
+      expect(behindBusy).toBeInstanceOf(ServerBusyError);
+      expect((behindBusy as Error).message).toMatch(/before its turn: .* \(not sent\): Redis answered BUSY /);
+    } finally {
+      await harness.client(busyPort as number).config("SET", "busy-reply-threshold", "5000");
+      for (const holder of holders) holder.disconnect();
+      await math.close();
     }
   });
 
