@@ -72,7 +72,7 @@ async function nodeHealth(node: Redis, role: "master" | "replica", scripts: read
     ...(role === "replica" ? { masterLink: infoField(info, "master_link_status") ?? "unknown" } : {}),
     scriptTime: scriptTimeOf([info]),
   };
-  return { health, slotsOk: Number(infoField(clusterInfo, "cluster_slots_ok") ?? 0), lags: replicaLags(info) };
+  return { health, slotsOk: Number(infoField(clusterInfo, "cluster_slots_ok") ?? 0), lags: replicaLags(info), info };
 }
 
 /** From a master's INFO (its replication section): each replica's `ip:port` and how many bytes it is behind. */
@@ -112,15 +112,27 @@ function clusterNodesFindings(text: string): { problems: string[]; warnings: str
   return { problems, warnings };
 }
 
+/** What {@link clusterHealth} checks against: the manifest's scripts, and the mode calls run in. */
+export interface ClusterHealthOptions {
+  scripts?: readonly ScriptManifestEntry[];
+  mode?: ScriptMode;
+}
+
 /**
  * Reads every node ioredis knows. `mode` says what the masters must hold: the scripts
  * (`evalsha`) or this build's libraries (`functions`); replicas must be linked to their master. A
  * node that does not answer is a problem of its own; the others are still read.
  */
-export async function clusterHealth(
-  cluster: Cluster,
-  options: { scripts?: readonly ScriptManifestEntry[]; mode?: ScriptMode } = {},
-): Promise<ClusterHealth> {
+export async function clusterHealth(cluster: Cluster, options: ClusterHealthOptions = {}): Promise<ClusterHealth> {
+  return (await readClusterHealth(cluster, options)).health;
+}
+
+/**
+ * {@link clusterHealth}, and the `INFO all` text of each master that answered, in the order of
+ * its nodes: the health report reads the server's fields and the scripts' time from them rather
+ * than asking each master again.
+ */
+export async function readClusterHealth(cluster: Cluster, options: ClusterHealthOptions = {}): Promise<{ health: ClusterHealth; masterInfos: string[] }> {
   await clusterReady(cluster);
   const scripts = options.scripts ?? SCRIPTS;
   const libraries = buildFunctionsLibraries(scripts);
@@ -164,5 +176,6 @@ export async function clusterHealth(
     }
     if (n.role === "replica" && n.masterLink !== "up") problems.push(`${n.address}: replica link ${n.masterLink}`);
   }
-  return { ok: problems.length === 0, slotsOk, nodes, problems, warnings };
+  const masterInfos = read.flatMap((r) => (r.health.role === "master" ? [r.info] : []));
+  return { health: { ok: problems.length === 0, slotsOk, nodes, problems, warnings }, masterInfos };
 }

@@ -14,4 +14,4 @@ export { runKeyed, type Command, type KeyedCommand, type Outcome } from "./pipel
 export { librariesOnNode, loadLibraries, loadScripts, pruneLibraries, type LibrariesOnNode, type RoundTrip } from "./loader.js";
 export { clusterReady, groupBySlotOwner, masters, nodeAddress, replicas, slotOf, type CallGroup } from "./topology.js";
 export { CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "./config.js";
-export { clusterHealth, type ClusterHealth, type ClusterNodeHealth } from "./health.js";
+export { clusterHealth, type ClusterHealth, type ClusterHealthOptions, type ClusterNodeHealth } from "./health.js";

@@ -11,7 +11,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { checkedStartupNodes, clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
-import { clusterHealth, type ClusterHealth } from "../cluster/health.js";
+import { readClusterHealth, type ClusterHealth } from "../cluster/health.js";
 import { librariesOnNode, libraryNamesToLoad } from "../cluster/loader.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
 import type { ScriptMode } from "../cluster/transport.js";
@@ -406,24 +406,24 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
       timeoutMs,
       () => new Error(`no answer within ${timeoutMs} ms`),
     );
-    const health = await clusterHealth(cluster, { mode: options.scriptMode ?? "evalsha" });
+    // every node read once: the first master's server fields, the masters' summed script time and
+    // which scripts all of them hold come from what clusterHealth read (INFO all, SCRIPT EXISTS)
+    const { health, masterInfos } = await readClusterHealth(cluster, { mode: options.scriptMode ?? "evalsha" });
     base.cluster = health;
-    const masters = cluster.nodes("master");
-    // every master's INFO all in one round trip each: the first one's server fields, and every one's commandstats for the scripts' time
-    await check("info", async () => {
-      const infos = await Promise.all(masters.map(async (m) => (await m.info("all")) as string));
-      const info = infos[0] as string;
+    const info = masterInfos[0];
+    if (info !== undefined) {
       base.redis = {
         version: infoField(info, "redis_version") ?? "unknown",
         usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
         maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
       };
-      base.scriptTime = scriptTimeOf(infos);
-    });
-    await check("scripts", async () => {
-      const loaded = await Promise.all(masters.map(async (m) => (await m.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[]));
-      base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded.every((l) => Number(l[i]) === 1) }));
-    });
+      base.scriptTime = scriptTimeOf(masterInfos);
+    }
+    const answeringMasters = health.nodes.filter((n) => n.role === "master");
+    if (answeringMasters.length > 0) {
+      base.scripts = SCRIPTS.map((s) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: answeringMasters.every((n) => !n.scriptsMissing.includes(s.name)) }));
+    }
+    const masters = cluster.nodes("master");
     await check("db 0: keys", async () => {
       const sizes = await Promise.all(masters.map((m) => m.dbsize()));
       base.databases.push({ db: 0, name: Object.keys(DATABASES).join("+"), keys: sizes.reduce((a, b) => a + b, 0) });

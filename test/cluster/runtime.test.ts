@@ -139,7 +139,18 @@ describe("the public API on a cluster", () => {
     } finally {
       await Promise.all([math.close(), onReplica.close()]);
     }
+    // each master's INFO and SCRIPT EXISTS calls, from one INFO commandstats (which counts itself the next time)
+    const reads = async () => {
+      const roles = await harness.roles();
+      return Promise.all([...roles].filter(([, r]) => r.role === "master").map(async ([port]) => {
+        const stats = (await harness.client(port).info("commandstats")) as string;
+        return ["info", "script\\|exists"].map((name) => Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, "m").exec(stats)?.[1] ?? 0));
+      }));
+    };
+    const before = await reads();
     const report = await collectHealth({ cluster: harness.startupNodes });
+    // every master read once by the report: one INFO (besides the count's own) and one SCRIPT EXISTS
+    expect((await reads()).map(([info, exists], m) => [(info as number) - before[m]![0]! - 1, (exists as number) - before[m]![1]!])).toEqual([[1, 1], [1, 1], [1, 1]]);
     const nodes = report.cluster!.nodes;
     // each node's own commandstats, read after the report (which runs no script)
     const own = await Promise.all(nodes.map(async (n) => scriptTimeOf([(await harness.client(Number(n.address.split(":")[1])).info("commandstats")) as string])));
