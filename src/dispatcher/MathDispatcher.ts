@@ -228,19 +228,22 @@ export class MathDispatcher {
   /**
    * Answers prepared calls: from the in-process tier where it holds them, by their own calls
    * where `separately` says so (long series), the rest in one pipeline; in the callers' order.
+   * `ownPart` adds to a result what belongs to this call, not to its cache key (dispatch's
+   * `sources`): the tier keeps the result without it.
    */
   private async answer<Extra, Result>(
     prepared: BatchOutcome<{ call: ScriptCall | undefined; extra: Extra }>[],
     decode: (reply: unknown, extra: Extra) => Result,
     options?: ScriptCallOptions,
     separately: ReadonlyMap<number, () => Promise<Result>> = new Map(),
+    ownPart: (result: Result, extra: Extra) => Result = (result) => result,
   ): Promise<BatchOutcome<Result>[]> {
     const elsewhere = prepared.map((p, i): Promise<BatchOutcome<Result>> | undefined => {
       if (!p.ok) return undefined;
       const own = separately.get(i);
-      if (own) return own().then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error: error as MathDispatcherError }));
+      if (own) return own().then((value) => ({ ok: true, value: ownPart(value, p.value.extra) }), (error: unknown) => ({ ok: false, error: error as MathDispatcherError }));
       const held = p.value.call && (this.tier?.get(p.value.call.keys[0] as string) as Result | undefined);
-      return held ? Promise.resolve({ ok: true, value: withMemoryStatus(held) }) : undefined;
+      return held ? Promise.resolve({ ok: true, value: ownPart(withMemoryStatus(held), p.value.extra) }) : undefined;
     });
     // what is answered elsewhere stands in the pipeline as an outcome already known
     const toSend = prepared.map((p, i): Prepared<Extra> =>
@@ -251,8 +254,9 @@ export class MathDispatcher {
       const other = answered[i];
       if (other) return other;
       const p = prepared[i];
-      if (outcome.ok && p?.ok && p.value.call && options?.store !== false) this.tier?.set(p.value.call.keys[0] as string, outcome.value);
-      return outcome;
+      if (!outcome.ok || !p?.ok) return outcome;
+      if (p.value.call && options?.store !== false) this.tier?.set(p.value.call.keys[0] as string, outcome.value);
+      return { ok: true, value: ownPart(outcome.value, p.value.extra) };
     });
   }
 
@@ -313,8 +317,12 @@ export class MathDispatcher {
     );
     return this.answer(
       prepared,
-      (reply, resolved) => Object.assign(decodeResult(dispatchFunction, entry, reply), { sources: resolved.sources }),
+      (reply) => decodeResult(dispatchFunction, entry, reply) as Decision & ResultMeta,
       budget(),
+      undefined,
+      // the sources are this call's: a signal that gives its volume ratio and one that has it read
+      // from Redis can have the same arguments, so share a cache key and a tier entry
+      (decision, resolved) => Object.assign(decision, { sources: resolved.sources }),
     );
   }
 

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConfigurationError, InvalidInputError } from "../../src/core/errors.js";
 import { type ConnectOptions, MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ResultTier } from "../../src/dispatcher/resultTier.js";
+import { volumeBaselineKey } from "../../src/keys/marketData.js";
+import { istTime } from "../../src/market/istClock.js";
 
 const bars = Array.from({ length: 30 }, (_, i) => ({ high: 250 + (i % 5) * 0.05, low: 249, close: 249.5 }));
 const atrInput = (symbol: string, period = 14) => ({ symbol, period, bars });
@@ -99,6 +101,31 @@ describe("in-process result tier", () => {
       const again = await math.atr({ ...atrInput("TIERFROZEN"), series: true });
       expect(again).toEqual({ ...expected, cache: "memory" });
     });
+  });
+
+  // a signal that gives its volume ratio and one that has the same ratio read from DB 5 send the
+  // same arguments: one cache key, one tier entry; each says where its own ratio came from
+  it("answers dispatch's sources for each call: a ratio given, then the same ratio read from Redis", async () => {
+    const time = Date.UTC(2026, 10, 25, 4, 5); // 09:35 IST
+    const { hour, minute } = istTime(time);
+    const volume = new Redis(inject("redisUrl"), { db: 5 });
+    try {
+      await volume.hset(volumeBaselineKey("TIERSRC", hour, minute), "average", "1000");
+      await withTier(10, async (math) => {
+        const signal = { symbol: "TIERSRC", side: "long", entry: 100, time, baseConfidence: 0.6, atr: 2, news: [], account: { capital: 1e6, risk: 0.01, lotSize: 1 } } as const;
+        const given = await math.dispatch({ ...signal, volumeRatio: 2 });
+        const read = await math.dispatch({ ...signal, currentVolume: 2000 });
+        expect(read.cache).toBe("memory");
+        expect([given.sources, read.sources]).toEqual([
+          { news: "given", volumeRatio: "given", volumeRatioUsed: 2 },
+          { news: "given", volumeRatio: "redis", volumeRatioUsed: 2 },
+        ]);
+        expect((await math.dispatch({ ...signal, volumeRatio: 2 })).sources.volumeRatio).toBe("given");
+      });
+    } finally {
+      await volume.del(volumeBaselineKey("TIERSRC", hour, minute));
+      volume.disconnect();
+    }
   });
 
   it("answers a batch's held entries from memory and sends only the others", async () => {
