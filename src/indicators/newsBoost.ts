@@ -60,16 +60,19 @@ export interface NewsBoostReference {
  */
 export function newsBoostReference(p: NewsBoostParams): NewsBoostReference {
   const halfLife = dec(p.halfLifeMinutes ?? NEWS_BOOST_DEFAULTS.halfLifeMinutes);
-  const window = dec(p.windowMinutes ?? NEWS_BOOST_DEFAULTS.windowMinutes);
+  const window = Number(p.windowMinutes ?? NEWS_BOOST_DEFAULTS.windowMinutes);
   const skew = p.clockSkewMs ?? NEWS_BOOST_DEFAULTS.clockSkewMs;
   let weight = new Dec(0);
   let signed = new Dec(0);
   let count = 0;
   for (const item of p.items) {
     if (item.publishedAt > p.now + skew) throw new InvalidInputError("news", "an item is dated in the future beyond the clock skew");
+    // in the window or not: decided on the doubles the script compares (a subtraction and a division,
+    // rounded alike in both), so that an item at the window's very edge counts in both or in neither
+    if (Math.max(0, p.now - item.publishedAt) / 60_000 > window) continue;
     const ageMinutes = dec(Math.max(0, p.now - item.publishedAt)).div(60_000);
     const w = dec(item.relevance).times(Dec.pow(0.5, ageMinutes.div(halfLife)));
-    if (ageMinutes.gt(window) || w.lt(NEWS_MIN_WEIGHT)) continue;
+    if (w.lt(NEWS_MIN_WEIGHT)) continue;
     weight = weight.plus(w);
     signed = signed.plus(w.times(item.sentiment));
     count += 1;

@@ -84,6 +84,18 @@ describe("newsBoost and confidence against decimal.js", () => {
     );
   });
 
+  // the window's edge: an item exactly as old as the window (a window of 20,000 ms is 1/3 minute,
+  // not a decimal) counts in the script and the reference alike
+  it("newsBoost counts an item at the window's very edge as the reference does", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1440 * 60_000 }), async (windowMs) => {
+        const input = { symbol: "PROPNW", side: "long" as const, now: NOW, items: [{ sentiment: 1, relevance: 1, publishedAt: NOW - windowMs }], windowMinutes: windowMs / 60_000 };
+        expect((await dispatcher.newsBoost(input)).count).toBe(newsBoostReference(input).count);
+      }),
+      { numRuns: 100, examples: [[20_000]] },
+    );
+  });
+
   it("confidence within 1e-12 relative (1e-14 absolute for terms near zero)", async () => {
     await fc.assert(
       fc.asyncProperty(
