@@ -1,12 +1,12 @@
 #!lua
 -- @name dispatch
--- @version 5.0.4
--- @key cache_key          pattern_cache:dispatch:v5.0.4:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 5.1.0
+-- @key cache_key          pattern_cache:dispatch:v5.1.0:<symbol>:<sha1 of ARGV> in DB 10
 -- ARGV: the arguments of the scripts it chains, by name, each once (the build composes the order
 -- from their headers: src/build/luaBuild.ts), less what the chain computes, then its own.
 -- @uses stop_loss confidence position_size news_boost
 -- @chained boost stop confidence
--- @arg atr                num(0,inf)?  ATR in price, or '' to compute it from atr_period and bars
+-- @arg atr                num[0,inf)?  ATR in price, or '' to compute it from atr_period and bars
 -- @arg atr_period         int[1..MAX_ATR_PERIOD]?  '' when atr is given
 -- @arg bars               packed(<ddd,[0..MAX_DISPATCH_BARS])  the ATR bars as in atr; '' when atr is given
 -- @limit MAX_DISPATCH_BARS 250 ATR bars one dispatch takes along with up to MAX_NEWS_ITEMS news, so the

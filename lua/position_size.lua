@@ -1,7 +1,7 @@
 #!lua
 -- @name position_size
--- @version 3.0.3
--- @key cache_key         pattern_cache:position_size:v3.0.3:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 3.0.4
+-- @key cache_key         pattern_cache:position_size:v3.0.4:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg capital           num(0,MAX_CAPITAL]  account capital in rupees
 -- @arg risk              num(0,MAX_RISK]  fraction of capital risked per trade: 0.01 is 1 %
 -- @arg entry             price  entry price

@@ -1,10 +1,10 @@
 #!lua
 -- @name stop_loss
--- @version 2.0.4
--- @key cache_key      pattern_cache:stop_loss:v2.0.4:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 2.1.0
+-- @key cache_key      pattern_cache:stop_loss:v2.1.0:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side           enum(long|short)  the trade's side
 -- @arg entry          price  on the tick grid
--- @arg atr            num(0,inf)  ATR in price
+-- @arg atr            num[0,inf)  ATR in price (0 for a flat series: the stop is then one tick away)
 -- @arg multiplier     num(0,100]  k: the stop distance before clamping is k * ATR
 -- @arg tick           price  tick size (0.05 for NSE options, 0.01 for cash under Rs 250)
 -- @arg min_fraction   num(0,1)?  minimum distance as a fraction of entry

@@ -31,8 +31,9 @@ local function position_size_compute(p)
     if exposure_lots < lots then lots, bound_by = exposure_lots, 'max_exposure' end
   end
   local quantity = lots * p.lot_size
-  if quantity * p.entry > MAX_EXACT then
-    invalid('capital', 'the position notional would exceed ' .. fmt_units(MAX_EXACT) .. '; set max_lots or max_exposure')
+  -- at 2^53 and above a product may already have rounded (2^53 + 1 reads as 2^53): refused, never rounded
+  if quantity * p.entry >= MAX_EXACT then
+    invalid('capital', 'the position notional would reach ' .. fmt_units(MAX_EXACT) .. '; set max_lots or max_exposure')
   end
   return {
     lots = lots,

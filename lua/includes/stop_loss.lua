@@ -31,12 +31,16 @@ local function stop_loss_compute(p)
   if p.max_fraction and distance > p.max_fraction * entry_ticks then
     distance, clamped = p.max_fraction * entry_ticks, 'max'
   end
-  -- away from the entry, so the risk is never smaller than the model's distance; at least one
-  -- tick, since a distance within GRID_SNAP of zero snaps to none and a stop at the entry is none
-  local distance_ticks = ceil_on_grid(distance)
-  if distance_ticks < 1 then
-    if clamped == 'max' then invalid('max_fraction', 'leaves less than one tick between the stop and the entry') end
-    distance_ticks = 1
+  -- away from the entry, so the risk is never smaller than the model's distance, and at least one
+  -- tick, since a distance within GRID_SNAP of zero snaps to none and a stop at the entry is none;
+  -- but a distance the max fraction capped rounds toward the entry: the stop never lies beyond the cap
+  local distance_ticks
+  if clamped == 'max' then
+    distance_ticks = floor_on_grid(distance)
+    if distance_ticks < 1 then invalid('max_fraction', 'leaves less than one tick between the stop and the entry') end
+  else
+    distance_ticks = ceil_on_grid(distance)
+    if distance_ticks < 1 then distance_ticks = 1 end
   end
   local stop_ticks = entry_ticks - p.side * distance_ticks
   if stop_ticks <= 0 then invalid('stop', 'would be at or below zero (distance ' .. distance_ticks .. ' ticks)') end

@@ -73,8 +73,9 @@ export function stopLossReference(p: StopLossParams): StopLossReference {
     distance = entryTicks.times(p.maxFraction);
     clamped = "max";
   }
-  // at least one tick: a distance within the grid's snap of zero rounds to none, and a stop at the entry is none
-  const rounded = ceilOnGrid(distance);
+  // away from the entry, and at least one tick (a distance within the grid's snap of zero rounds to
+  // none, and a stop at the entry is none); a distance the max fraction capped rounds toward the entry
+  const rounded = clamped === "max" ? floorOnGrid(distance) : ceilOnGrid(distance);
   if (rounded < 1 && clamped === "max") throw new InvalidInputError("maxFraction", "leaves less than one tick between the stop and the entry");
   const distanceTicks = Math.max(rounded, 1);
   const stopTicks = entryTicks.minus(sign * distanceTicks);

@@ -168,6 +168,16 @@ describe("series longer than one call carries", () => {
     expect(strip(fromBars)).toEqual(strip(given));
   });
 
+  // an option parked at one tick all day: its ATR is 0, computed inside dispatch up to
+  // MAX_DISPATCH_BARS bars and by atr first beyond, which then sends it as `atr`
+  it.each([MAX_DISPATCH_BARS, MAX_DISPATCH_BARS + 1])("dispatch over %i flat bars (ATR 0) puts the stop one tick away", async (count) => {
+    const bars = Array.from({ length: count }, () => ({ high: 0.05, low: 0.05, close: 0.05 }));
+    const decision = await dispatcher.dispatch({ symbol: `FLAT${count}`, side: "long", entry: 0.1, time: TIME, baseConfidence: 0.6, news: [], account, atrBars: { period: 14, bars } });
+    expect(decision.atr).toBe(0);
+    expect(decision.stop).toMatchObject({ stop: 0.05, distanceTicks: 1 });
+    expect(decision.size.lots).toBeGreaterThan(0);
+  });
+
   it("batch runs a long series in chunks next to its pipeline, in the callers' order", async () => {
     const bars = walk(2500);
     const outcomes = await dispatcher.batch([

@@ -30,6 +30,13 @@ describe("positionSize known answers", () => {
     expect(byExposure).toMatchObject({ lots: 33, boundBy: "max_exposure", notional: 247_500 });
   });
 
+  // 280,598,738,317 units of 321 price units: exactly 2^53 + 1, which doubles round to 2^53
+  it("refuses a notional of 2^53 price units or more, never one rounded down to it", async () => {
+    const input = { symbol: "PSEXACT", capital: 1e11, risk: 0.1, entry: 0.0321, stop: 0.032, lotSize: 1, maxExposure: 9.007199254741154, confidenceFloor: 0.5 };
+    expect(positionSizeReference(input).notional.times(10_000).toString()).toBe(String(2n ** 53n + 1n));
+    await expect(dispatcher.positionSize(input)).rejects.toMatchObject({ name: InvalidInputError.name, field: "capital" });
+  });
+
   it("scales risk by confidence from the floor (0.5 at confidence 0) to 1", async () => {
     const zero = await dispatcher.positionSize({ symbol: "PS", capital: 1_000_000, risk: 0.01, entry: 100, stop: 97, lotSize: 75, confidence: 0 });
     expect(zero).toMatchObject({ lots: 22, riskMultiplier: 0.5 }); // 1666.67 / 75 = 22.2
@@ -85,8 +92,8 @@ describe("positionSize against the decimal.js reference", () => {
           const stop = (stopTicks * 500) / 10_000;
           const input = { symbol: "PROPPS", ...p, entry, stop };
           const reference = positionSizeReference(input);
-          // a notional past 2^53 price units would not be exact: the script refuses it by name
-          if (reference.notional.times(10_000).gt(2 ** 53)) {
+          // a notional of 2^53 price units or more may not be exact: the script refuses it by name
+          if (reference.notional.times(10_000).gte(2 ** 53)) {
             await expect(dispatcher.positionSize(input)).rejects.toMatchObject({ name: InvalidInputError.name, field: "capital" });
             return;
           }

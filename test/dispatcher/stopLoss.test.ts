@@ -47,12 +47,29 @@ describe("stopLoss known answers", () => {
     expect(max).toMatchObject({ stop: 1020, clamped: "max" });
   });
 
+  // a cap of Rs 1.01 is 20.2 ticks: 20 keep the stop within it, 21 (rounding away) passed it
+  it("rounds a capped distance toward the entry: the stop never lies beyond the max fraction", async () => {
+    for (const side of ["long", "short"] as const) {
+      const input = { side, entry: 100, atr: 10, maxFraction: 0.0101 };
+      const capped = await dispatcher.stopLoss({ symbol: "SLCAP", ...input });
+      expect(capped).toMatchObject({ stop: side === "long" ? 99 : 101, distance: 1, distanceTicks: 20, clamped: "max" });
+      expect(stopLossReference(input)).toMatchObject({ distanceTicks: 20, clamped: "max" });
+    }
+    // a cap of Rs 0.01 leaves no tick of 0.05: refused, where it gave a stop five times the cap away
+    const error = await dispatcher.stopLoss({ symbol: "SLCAP", side: "long", entry: 100, atr: 10, maxFraction: 0.0001 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("max_fraction"); // the script's name: the check needs the ATR and the tick together
+  });
+
   it("keeps the stop at least a tick away: an ATR whose distance snaps to no tick; a max fraction that allows none is refused", async () => {
     // 1.5 * 1e-12 / 0.05 = 3e-11 ticks, within the grid's snap of 0: the stop sat at the entry
     for (const side of ["long", "short"] as const) {
       const tiny = await dispatcher.stopLoss({ symbol: "SL", side, entry: 24350.05, atr: 1e-12, rewardRatio: 2 });
       expect(tiny).toMatchObject({ stop: side === "long" ? 24350 : 24350.1, distanceTicks: 1, distance: 0.05, target: side === "long" ? 24350.15 : 24349.95 });
       expect(stopLossReference({ side, entry: 24350.05, atr: 1e-12, rewardRatio: 2 }).distanceTicks).toBe(1);
+      // a flat series (an option parked at one tick) has an ATR of 0: one tick too
+      const flat = await dispatcher.stopLoss({ symbol: "SL", side, entry: 0.1, atr: 0 });
+      expect(flat).toMatchObject({ stop: side === "long" ? 0.05 : 0.15, distanceTicks: 1, clamped: "none" });
     }
     const error = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 24350.05, atr: 45, maxFraction: 1e-300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
@@ -120,7 +137,7 @@ describe("stopLoss input validation (before any Redis call)", () => {
   const cases: [string, object, string][] = [
     ["a side other than long or short", { side: "buy" }, "side"],
     ["NaN ATR", { atr: Number.NaN }, "atr"],
-    ["zero ATR", { atr: 0 }, "atr"],
+    ["negative ATR", { atr: -0.05 }, "atr"],
     ["infinite entry", { entry: Number.POSITIVE_INFINITY }, "entry"],
     ["entry off the tick grid", { entry: 100.02 }, "entry"],
     ["negative tick", { tick: -0.05 }, "tick"],
