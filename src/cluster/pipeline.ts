@@ -6,6 +6,7 @@
 import { Cluster, Redis, ReplyError } from "ioredis";
 import { CommandTimeoutError, NOT_NOW_REPLY, UpdateOvertakenError } from "../core/errors.js";
 import type { OrderKey } from "../core/manifest.js";
+import { within } from "../core/within.js";
 import { direct, onNode, type RoundTrip } from "./loader.js";
 import { groupBySlotOwner, nodeByAddress, slotNodes } from "./topology.js";
 
@@ -400,9 +401,9 @@ export async function execOne(target: Redis, command: Command, roundTrip: RoundT
 
 /**
  * Runs `pass` over the pending items, then again over those whose outcome was a redirection,
- * after reading the slot map again: at most {@link REDIRECT_ROUNDS} passes, or until `deadline`
- * (the call's, epoch ms) where there is one, so a TRYAGAIN or CLUSTERDOWN that a migration's
- * step or a failover causes for a second or two is waited out within it.
+ * after reading the slot map again: until `deadline` (the call's, epoch ms), so a TRYAGAIN or
+ * CLUSTERDOWN that a migration's step or a failover causes for a second or two is waited out
+ * within it, and never past it; without a deadline, at most {@link REDIRECT_ROUNDS} passes.
  *
  * ioredis follows a MOVED inside a pipeline only when every reply of the pipeline is the same
  * MOVED (one slot), and this transport's pipelines stop even that ({@link ownRedirections}); so
@@ -422,10 +423,19 @@ export async function resendRedirected<T extends { readonly index: number }>(
       const o = outcomes[item.index] as Outcome;
       return !o.ok && isRedirection(o.error);
     });
+    if (left.length === 0) return;
     const backoff = Math.min(REDIRECT_BACKOFF_MS * round, REDIRECT_MAX_BACKOFF_MS);
-    const timeLeft = deadline !== undefined && Date.now() + backoff < deadline;
-    if (left.length === 0 || (round >= REDIRECT_ROUNDS && !timeLeft)) return;
-    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    // with a deadline, another pass only if it can start before it; without, REDIRECT_ROUNDS passes
+    const another = () => (deadline === undefined ? round < REDIRECT_ROUNDS : Date.now() + backoff < deadline);
+    if (!another()) return;
+    const refreshed = new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    try {
+      // ioredis asks the nodes one after another, each for up to its slotsRefreshTimeout
+      await (deadline === undefined ? refreshed : within(refreshed, deadline - Date.now(), () => new Error("the slot map was not read again in time")));
+    } catch {
+      return; // the call's deadline came first: the outcomes stand
+    }
+    if (!another()) return;
     await new Promise((resolve) => setTimeout(resolve, backoff));
   }
 }

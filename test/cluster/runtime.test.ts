@@ -7,7 +7,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandTimeoutError, ConfigurationError, ServerBusyError } from "../../src/core/errors.js";
+import { CommandTimeoutError, ConfigurationError, MathDispatcherError, ServerBusyError } from "../../src/core/errors.js";
 import { scriptTimeOf } from "../../src/core/scriptTime.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
@@ -315,6 +315,31 @@ describe("the public API on a cluster", () => {
     } finally {
       await harness.client(busyPort as number).config("SET", "busy-reply-threshold", "5000");
       for (const holder of holders) holder.disconnect();
+      await math.close();
+    }
+  });
+
+  // a slot nobody serves (CLUSTERDOWN) is sent again after the slot map is read again, within the
+  // call's deadline: the passes' backoff and the map's reading used to run on past it (650 ms: 1 s)
+  it("a call on a slot no master serves fails by its deadline, not after further passes", async () => {
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes }, { deadlineMs: 5000 });
+    const symbol = symbols[2] as string;
+    const slot = slotOf(`{${symbol}}`);
+    const owner = harness.client(await harness.masterOf(slot));
+    try {
+      await math.load();
+      await owner.call("CLUSTER", "DELSLOTS", String(slot));
+      for (const deadlineMs of [350, 650]) {
+        const started = Date.now();
+        const error = await math.confidence({ symbol, base: 0.5, volumeRatio: 1, boost: 0 }, { deadlineMs }).catch((e: unknown) => e);
+        const took = Date.now() - started;
+        expect(took).toBeLessThan(deadlineMs + 150); // generous on a loaded machine; the passes past it took 270-370 ms more
+        expect(error).toBeInstanceOf(MathDispatcherError);
+        expect((error as Error).message).toMatch(/CLUSTERDOWN/); // what held the call, not only that its deadline passed
+      }
+    } finally {
+      await owner.call("CLUSTER", "ADDSLOTS", String(slot));
+      await harness.waitHealthy();
       await math.close();
     }
   });
