@@ -12,6 +12,7 @@
 import { Cluster, Redis } from "ioredis";
 import { checkedStartupNodes, clusterNodesFromEnv, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import { readClusterHealth, type ClusterHealth } from "../cluster/health.js";
+import { nodeAddress, slotNodes, slotOf } from "../cluster/topology.js";
 import { librariesOnNode, libraryNamesToLoad } from "../cluster/loader.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
 import type { ScriptMode } from "../cluster/transport.js";
@@ -385,7 +386,12 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     lazyConnect: true,
     clusterRetryStrategy: () => null,
     enableOfflineQueue: false,
-    slotsRefreshTimeout: timeoutMs,
+    // ioredis reads the slot map from the startup nodes one after another: each gets its share of
+    // the time, so that a frozen first node leaves the others time to answer
+    slotsRefreshTimeout: Math.max(1, Math.floor(timeoutMs / nodes.length)),
+    // ioredis's ready check asks one node, at random, for CLUSTER INFO: a frozen one held the whole
+    // connect; the report reads every node's cluster_state itself
+    enableReadyCheck: false,
     redisOptions: {
       ...(({ host: _h, port: _p, ...credentials }) => credentials)(connectionOptions(config)),
       connectTimeout: timeoutMs,
@@ -423,7 +429,11 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     if (answeringMasters.length > 0) {
       base.scripts = SCRIPTS.map((s) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: answeringMasters.every((n) => !n.scriptsMissing.includes(s.name)) }));
     }
-    const masters = cluster.nodes("master");
+    // the checks below read the masters that answered: one that did not is a problem above already,
+    // and waiting on it made the whole report "unreachable"
+    const answering = new Set(answeringMasters.map((n) => n.address));
+    const masters = cluster.nodes("master").filter((m) => answering.has(nodeAddress(m)));
+    const alertsKey = "alerts:pending:validation";
     await check("db 0: keys", async () => {
       const sizes = await Promise.all(masters.map((m) => m.dbsize()));
       base.databases.push({ db: 0, name: Object.keys(DATABASES).join("+"), keys: sizes.reduce((a, b) => a + b, 0) });
@@ -444,7 +454,9 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
       }
       base.ttlAudit = [...rows.values()].sort((a, b) => a.family.localeCompare(b.family));
     });
-    await check("db 0: alerts queue", async () => void (base.alertsQueue = await streamHealth(cluster as unknown as Redis, 0, "alerts:pending:validation")));
+    if (answering.has(slotNodes(cluster, slotOf(alertsKey))[0] as string)) {
+      await check("db 0: alerts queue", async () => void (base.alertsQueue = await streamHealth(cluster as unknown as Redis, 0, alertsKey)));
+    }
     await check("db 0: tick streams", async () => {
       for (const m of masters) {
         const streams = (await sampleKeys(m, 10_000, "ticks:*")).filter((k) => familyOf(k)?.family === "ticks").sort();

@@ -164,6 +164,27 @@ describe("the public API on a cluster", () => {
     expect(renderHealth(report)).toMatch(/node +role +state +scripts +library +link +lag bytes +script calls +us a call/);
   });
 
+  // a master that does not answer is one of the report's problems (exit 1), not a reason to call
+  // the whole cluster unreachable (exit 2, naming a node that answered); the first startup node
+  // frozen too: the others get their share of the time to give the slot map
+  it.each([1, 0])("health with startup master %i frozen: exit 1 naming it, within 2 s", async (k) => {
+    const port = (harness.startupNodes[k] as { port: number }).port;
+    const frozen = harness.nodes.find((n) => n.port === port) as { pid: number };
+    process.kill(frozen.pid, "SIGSTOP"); // for about a second: well under the cluster's node timeout (3 s), no failover
+    try {
+      const started = Date.now();
+      const report = await collectHealth({ cluster: harness.startupNodes });
+      const took = Date.now() - started;
+      expect({ code: exitCodeOf(report), status: report.status, error: report.error }).toEqual({ code: 1, status: "violations", error: undefined });
+      expect(report.cluster?.problems.filter((p) => p.includes(`:${port}: master not answering`))).toHaveLength(1);
+      expect(report.databases).toHaveLength(1); // the others' keys were counted
+      expect(took).toBeLessThan(2000);
+    } finally {
+      process.kill(frozen.pid, "SIGCONT");
+      await harness.waitHealthy();
+    }
+  });
+
   it.each(["evalsha", "functions"] as const)("every public call equals the standalone result bit for bit (%s)", async (scriptMode) => {
     const clustered = MathDispatcher.connect({ cluster: harness.startupNodes }, { scriptMode });
     const standalone = MathDispatcher.connect(single.url, { hashTag: true, scriptMode });
