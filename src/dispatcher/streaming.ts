@@ -333,7 +333,16 @@ export class StreamingIndicators {
       const place = places[k] as number;
       return (states[k] as SymbolInFlight).failures.find((f) => f.place < place && place < f.failedWhenMade)?.error;
     };
-    const result = earlier.length === 0 ? send(failedBefore) : this.afterEarlier(symbols, earlier, budget).then(() => send(failedBefore));
+    // a send that throws (its budget spent before it went) settles the call as a rejection would:
+    // thrown past here, it left the symbol "in flight" for ever
+    const sendNow = (): Promise<T> => {
+      try {
+        return send(failedBefore);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    const result = earlier.length === 0 ? sendNow() : this.afterEarlier(symbols, earlier, budget).then(sendNow);
     // before the caller hears of the call (this reaction comes first), so that a call it makes
     // then counts as made once the failure was known
     const settle = (outcome: PromiseSettledResult<T>) =>

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError, UpdateHeldBackError } from "../../src/core/errors.js";
+import { CommandTimeoutError, InvalidInputError, UpdateHeldBackError } from "../../src/core/errors.js";
 import { MAX_STREAM_UPDATES_PER_CALL, MAX_VOLUME } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import type { Dec } from "../../src/indicators/decimal.js";
@@ -445,6 +445,14 @@ describe("streaming ATR, RSI and VWAP", () => {
       await counter.config("RESETSTAT");
       for (const t of ticks.slice(0, 5)) await live.update({ ...t, symbol: "AWAITED" });
       expect(await commandCalls(counter, "evalsha")).toBe(5);
+      // an update whose budget is spent before it goes fails and leaves its symbol as it was: two
+      // made at once then go as usual, one alone and one behind it (left "in flight" for ever, the
+      // symbol sent both as one group)
+      const spent = await live.update({ ...(ticks[0] as StreamUpdateInput), symbol: "SPENT" }, { deadlineMs: 1e-6 }).catch((e: unknown) => e);
+      expect(spent).toBeInstanceOf(CommandTimeoutError);
+      await counter.config("RESETSTAT");
+      await Promise.all(ticks.slice(1, 3).map((t) => live.update({ ...t, symbol: "SPENT" })));
+      expect(await commandCalls(counter, "evalsha")).toBe(2);
     } finally {
       counter.disconnect();
       await math.close();
