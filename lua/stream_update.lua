@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.5
+-- @version 3.0.6
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -115,7 +115,9 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
       local stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq
       if v then stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq = struct.unpack(VWAP_LAYOUT, v) end
       local vwap_status, ttl = 'applied', 'KEEPTTL'
-      if last_ts and (ts < last_ts or (ts == last_ts and seq <= last_seq)) then
+      -- applied only when provably after the last (ts, seq), as is_after asks it: the negated test
+      -- let a hand-written NaN through, where the general path answered a duplicate
+      if last_ts and not (ts > last_ts or (ts == last_ts and seq > last_seq)) then
         vwap_status = 'duplicate'
       elseif not open then
         vwap_status = 'preopen'

@@ -238,7 +238,7 @@ describe("streaming ATR, RSI and VWAP", () => {
     const atrState = (atr: number, bars = 6) => [5, bars, 1_000_000, 0, atr, OPEN - 100, 1];
     const rsiState = (gain: number, loss: number, closes = 5) => [4, closes, 1_000_000, 0, 0, gain, loss, OPEN - 100, 1];
     const session = Math.floor((OPEN + 19_800_000) / 86_400_000);
-    const vwapState = (origin: number, weight: number, sum: number) => [session, 3, origin, weight, sum, sum, 0, 0, OPEN - 100, 0];
+    const vwapState = (origin: number, weight: number, sum: number, lastTs = OPEN - 100, lastSeq = 0) => [session, 3, origin, weight, sum, sum, 0, 0, lastTs, lastSeq];
     // [label, ATR, RSI, VWAP or none, refused: whether every path answers MATHD_INTERNAL]
     const cases: [string, number[], number[], number[] | undefined, boolean][] = [
       ["atr NaN", atrState(NaN), rsiState(1, 1), undefined, true],
@@ -252,6 +252,9 @@ describe("streaming ATR, RSI and VWAP", () => {
       ["vwap weight NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, NaN, 0), true],
       ["vwap weight -5", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, -5, 0), false],
       ["vwap -0", atrState(10_000), rsiState(1, 1), vwapState(-0, 10, -0), false],
+      // an update applies only when it is provably after the last one (every path asks it so)
+      ["vwap last ts NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, 10, 0, NaN), false],
+      ["vwap last seq NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, 10, 0, OPEN, NaN), false],
     ];
     const pack = (values: number[]) => Buffer.concat(values.map((x) => Buffer.from(new Float64Array([x]).buffer)));
     const update = SCRIPTS.find((s) => s.name === "stream_update")!;
