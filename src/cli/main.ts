@@ -15,7 +15,7 @@ import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { consume } from "./consume.js";
 import { listScripts, loadScripts, manifestDocument, pruneScriptLibraries, renderPruned, renderScripts } from "./scriptsCommand.js";
 import { CLUSTER_NODES_ENV, clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
-import type { ScriptMode } from "../cluster/transport.js";
+import { SCRIPT_MODES, type ScriptMode } from "../cluster/transport.js";
 
 /** Where `mathd` writes: stdout for results and help, stderr for errors. */
 export interface CliOutput {
@@ -89,8 +89,8 @@ function clusterNodes(values: Values): StartupNode[] | undefined {
 /** --script-mode: how the SDK runs the scripts, evalsha (the default) or functions. */
 function scriptModeOf(values: Values): ScriptMode {
   const mode = values["script-mode"] ?? "evalsha";
-  if (mode !== "evalsha" && mode !== "functions") throw new UsageError(`--script-mode must be evalsha or functions, got ${JSON.stringify(mode)}`);
-  return mode;
+  if (!(SCRIPT_MODES as readonly unknown[]).includes(mode)) throw new UsageError(`--script-mode must be ${SCRIPT_MODES.join(" or ")}, got ${JSON.stringify(mode)}`);
+  return mode as ScriptMode;
 }
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 

@@ -6,6 +6,7 @@ export {
   ClusterScriptTransport,
   StandaloneScriptTransport,
   type ScriptCall,
+  type ReadFrom,
   type ScriptMode,
   type ScriptTransport,
   type TransportOptions,

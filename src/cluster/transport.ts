@@ -43,7 +43,16 @@ export type { ScriptCall } from "../core/manifest.js";
  *   to replicas, persisted and kept across a failover. "Function not found" (a master that joined
  *   later, a flushed or pruned library) loads what that master lacks and retries.
  */
-export type ScriptMode = "evalsha" | "functions";
+export type ScriptMode = (typeof SCRIPT_MODES)[number];
+
+/** The {@link ScriptMode}s, for checking a value given at run time. */
+export const SCRIPT_MODES = ["evalsha", "functions"] as const;
+
+/** Where a cluster runs read-only calls ({@link TransportOptions.readFrom}). */
+export type ReadFrom = (typeof READ_FROM)[number];
+
+/** The {@link ReadFrom} choices, for checking a value given at run time. */
+export const READ_FROM = ["master", "replica"] as const;
 
 /** How a script transport runs the scripts: which manifest, EVALSHA or Functions, and the round trip each call takes. */
 export interface TransportOptions {
@@ -56,7 +65,7 @@ export interface TransportOptions {
    * no replica or the replica cannot answer. The reply may lag the master by the replication
    * delay, and nothing is cached by such a call. Cluster only; a standalone server runs all.
    */
-  readonly readFrom?: "master" | "replica";
+  readonly readFrom?: ReadFrom;
   /** How each round trip runs (a resilient client's policy); directly by default. */
   readonly roundTrip?: RoundTrip;
   /** Failures of the reload a topology change triggers (no caller is waiting for it). */
@@ -392,7 +401,7 @@ function replicaCannotServe(error: Error): boolean {
 export class ClusterScriptTransport implements ScriptTransport {
   private readonly catalog: Catalog;
   private readonly roundTrip: RoundTrip;
-  private readonly readFrom: "master" | "replica";
+  private readonly readFrom: ReadFrom;
   private readonly onBackgroundError: (error: unknown) => void;
   private ready: Promise<void> | undefined;
   private preparedSignature: string | undefined;

@@ -56,6 +56,20 @@ export interface OptionsCheck {
 }
 
 /**
+ * Throws `Refusal`, naming the option, when `value` is given (not undefined) and is none of
+ * `allowed`: a misspelt value (`scriptMode: "function"`) would otherwise pick the default.
+ */
+export function refuseUnlistedValue(
+  value: unknown,
+  name: string,
+  allowed: readonly unknown[],
+  Refusal: new (field: string, reason: string) => MathDispatcherError = InvalidInputError,
+): void {
+  if (value === undefined || allowed.includes(value)) return;
+  throw new Refusal(name, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${shownValue(value)}`);
+}
+
+/**
  * Throws, naming it, when `given` is not a plain object or has a key that `known` lacks; an
  * absent object (undefined) passes. Checked before any value, so a typo is never mistaken for
  * an absent option.

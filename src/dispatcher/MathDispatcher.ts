@@ -9,7 +9,7 @@ import { Cluster, ReplyError, type Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { isRedirection, runKeyed } from "../cluster/pipeline.js";
 import { ConfigurationError, InvalidInputError, MathDispatcherError, replyErrorOf } from "../core/errors.js";
-import { optionNames, refuseUnknownOptions } from "../core/options.js";
+import { optionNames, refuseUnknownOptions, refuseUnlistedValue } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
@@ -116,6 +116,7 @@ export class MathDispatcher {
    */
   constructor(client: ResilientRedis | Redis | Cluster, options: MathDispatcherOptions = {}) {
     refuseUnknownOptions(options, MATH_DISPATCHER_OPTIONS, { name: "options", bare: true, error: ConfigurationError });
+    refuseUnlistedValue(options.hashTag, "hashTag", [true, false], ConfigurationError);
     this.tier = options.resultCache ? new ResultTier(options.resultCache) : undefined; // its bounds checked first
     if (client instanceof ResilientRedis) {
       this.client = client;

@@ -13,16 +13,16 @@
  * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
  * applied (ts, seq) is ignored).
  */
-import { CommandTimeoutError, InvalidInputError, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
+import { CommandTimeoutError, ConfigurationError, InvalidInputError, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
 import { within } from "../core/within.js";
-import { optionNames, refuseUnknownOptions } from "../core/options.js";
+import { optionNames, refuseUnknownOptions, refuseUnlistedValue } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
 import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
 import { TurnTimeoutError } from "../cluster/pipeline.js";
-import { ClusterScriptTransport, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
+import { ClusterScriptTransport, READ_FROM, type ReadFrom, SCRIPT_MODES, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
 import { readOnlyCall, type ScriptCall } from "../core/manifest.js";
 export type { ScriptCall } from "../core/manifest.js";
 
@@ -99,7 +99,7 @@ export interface ScriptRunnerOptions {
    * slot's master with EVALSHA_RO / FCALL_RO; they may lag the master. Default `master`.
    * Ignored on one server.
    */
-  readFrom?: "master" | "replica";
+  readFrom?: ReadFrom;
 }
 
 /** A script's input error, with the suffix Redis appends (EVALSHA: the SHA1; Functions: the function name). */
@@ -146,6 +146,8 @@ export class ScriptRunner {
     private readonly database: DatabaseName = "patterns",
     options: ScriptRunnerOptions = {},
   ) {
+    refuseUnlistedValue(options.scriptMode, "scriptMode", SCRIPT_MODES, ConfigurationError);
+    refuseUnlistedValue(options.readFrom, "readFrom", READ_FROM, ConfigurationError);
     this.byName = new Map(scripts.map((s) => [s.name, s]));
     const settings = { scripts, mode: options.scriptMode ?? "evalsha", roundTrip: this.roundTrip() };
     this.transport = client.cluster

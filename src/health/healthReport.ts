@@ -15,7 +15,7 @@ import { readClusterHealth, type ClusterHealth } from "../cluster/health.js";
 import { nodeAddress, slotNodes, slotOf } from "../cluster/topology.js";
 import { librariesOnNode, libraryNamesToLoad } from "../cluster/loader.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
-import type { ScriptMode } from "../cluster/transport.js";
+import { SCRIPT_MODES, type ScriptMode } from "../cluster/transport.js";
 import { ConfigurationError, type ConnectionFailure } from "../core/errors.js";
 import { scriptTimeOf, type ScriptTime } from "../core/scriptTime.js";
 import { within } from "../core/within.js";
@@ -34,7 +34,7 @@ import {
 import { type DatabaseName, DATABASES } from "../redis/databases.js";
 import { SCAN_PAGE } from "../redis/pageSizes.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
-import { optionNames, refuseUnknownOptions } from "../core/options.js";
+import { optionNames, refuseUnknownOptions, refuseUnlistedValue } from "../core/options.js";
 
 /** Schema name and version of the JSON report (`HealthReport.schema`); docs/HEALTH.md documents it. */
 export const HEALTH_SCHEMA = "mathd.health/2";
@@ -271,6 +271,7 @@ const HEALTH_OPTIONS = optionNames<HealthOptions>({ url: true, config: true, sam
  */
 export async function collectHealth(options: HealthOptions = {}): Promise<HealthReport> {
   refuseUnknownOptions(options, HEALTH_OPTIONS, { name: "options", bare: true, error: ConfigurationError }); // `{ timeout: 200 }` would keep 1000 ms
+  refuseUnlistedValue(options.scriptMode, "scriptMode", SCRIPT_MODES, ConfigurationError);
   const nodes = options.cluster !== undefined ? checkedStartupNodes(options.cluster) : options.url === undefined && options.config === undefined ? clusterNodesFromEnv() : undefined;
   if (nodes) return collectClusterHealth(nodes, options);
   const config = resolveRedisConfig(options.config ?? (options.url === undefined ? {} : { url: options.url }));

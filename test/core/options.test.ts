@@ -31,7 +31,7 @@ describe("option names", () => {
   });
 
   // plain JavaScript: TypeScript would refuse these at compile time, hence the casts
-  it("refuses what a client is built with that it does not have as a ConfigurationError, naming it, before anything is sent", async () => {
+  it("refuses what a client is built with that it does not have, or a value it does not take, as a ConfigurationError, naming it, before anything is sent", async () => {
     const url = inject("redisUrl");
     const cases: [() => unknown, string, string][] = [
       [() => MathDispatcher.connect(url, { deadlinMs: 200 } as never), "deadlinMs", "deadlinMs: unknown option; did you mean deadlineMs?"],
@@ -48,6 +48,11 @@ describe("option names", () => {
       [() => new ResilientRedis({ cluster: [{ host: "127.0.0.1" }] } as never), "cluster[0].port", "cluster[0].port: must be an integer in 1..65535, got null"],
       [() => new ResilientRedis({ cluster: [] }), "cluster", "cluster: must be an ioredis Cluster or a list of at least one { host, port }"],
       [() => collectHealth({ cluster: [{ hots: "127.0.0.1", port: 7000 }] } as never), "cluster[0].hots", "cluster[0].hots: unknown setting; did you mean host?"],
+      // a value it does not take: `function` ran EVALSHA, `replicas` read from the master
+      [() => MathDispatcher.connect(url, { scriptMode: "function" } as never), "scriptMode", 'scriptMode: must be one of "evalsha", "functions", got "function"'],
+      [() => MathDispatcher.connect(url, { readFrom: "replicas" } as never), "readFrom", 'readFrom: must be one of "master", "replica", got "replicas"'],
+      [() => MathDispatcher.connect(url, { hashTag: "no" } as never), "hashTag", 'hashTag: must be one of true, false, got "no"'],
+      [() => collectHealth({ url, scriptMode: "function" } as never), "scriptMode", 'scriptMode: must be one of "evalsha", "functions", got "function"'],
     ];
     for (const [fn, field, message] of cases) {
       const error = await refusal(fn);
