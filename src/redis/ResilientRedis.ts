@@ -571,7 +571,9 @@ export class ResilientRedis extends EventEmitter {
 
   /** How long a timed-out attempt waited: an attempt cut short by the call's deadline says so. */
   private timeoutBound(ms: number, budget: number): string {
-    return ms < this.config.commandTimeoutMs ? `${Math.round(ms)} ms, the rest of the call's ${budget} ms deadline` : `${ms} ms`;
+    // `budget` is what the round trip was given: a step of a longer call (a script call's) gets what
+    // is left of that call's deadline, so the message says so rather than call it the deadline
+    return ms < this.config.commandTimeoutMs ? `${Math.round(ms)} ms, all that was left of the call's deadline (${budget} ms when this round trip began)` : `${ms} ms`;
   }
 
   /** An error as the caller gets it: always a MathDispatcherError, with the original as cause. */
@@ -610,7 +612,7 @@ export class ResilientRedis extends EventEmitter {
       this.checkCircuit(breaker);
       for (const link of links) if (!link.usable) await this.usable(link, call.deadline);
       const remaining = call.deadline - Date.now();
-      if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline of ${budget} ms passed`);
+      if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline passed (${budget} ms were left of it when this round trip began)`);
       const attemptMs = Math.min(this.config.commandTimeoutMs, remaining);
       try {
         const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs, budget, node);
