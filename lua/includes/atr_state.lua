@@ -69,7 +69,9 @@ local function parse_atr_state(s, period)
   state.prev_close = parse_decimal(prev_close, 'state.prev_close')
   check_price_units('state.prev_close', state.prev_close)
   state.tr_sum = parse_decimal(tr_sum, 'state.tr_sum')
-  check_state_number('state.tr_sum', state.tr_sum, period * MAX_PRICE_UNITS, true)
+  -- the seed sum holds a true range a bar from the second on, `period` of them at most, each below
+  -- the largest price: what bars have not brought, a state cannot hold (a later call's would be refused)
+  check_state_number('state.tr_sum', state.tr_sum, math.min(state.bars - 1, period) * MAX_PRICE_UNITS, true)
   if (atr == '') ~= (state.bars <= period) then invalid('state.atr', "must be '' exactly until period + 1 bars were seen") end
   if atr ~= '' then
     state.atr = parse_decimal(atr, 'state.atr')

@@ -72,9 +72,14 @@ local function parse_rsi_state(s, period)
   state.gain_sum, state.loss_sum = parse_decimal(fields[3], 'state.gain_sum'), parse_decimal(fields[4], 'state.loss_sum')
   if not (n >= 1 and n <= MAX_HISTORY and n % 1 == 0) then invalid('state.closes', 'must be a whole number in 1..' .. MAX_HISTORY) end
   check_price_units('state.prev', state.prev)
-  -- the seed sums add at most `period` whole changes, each below the largest price; an average is one of those changes' means
-  check_state_number('state.gain_sum', state.gain_sum, period * MAX_PRICE_UNITS, true)
-  check_state_number('state.loss_sum', state.loss_sum, period * MAX_PRICE_UNITS, true)
+  -- the seed sums hold a change a close from the second on, `period` of them at most, each a gain
+  -- or a loss below the largest price; the averages are means of such changes
+  local changes = math.min(n - 1, period)
+  check_state_number('state.gain_sum', state.gain_sum, changes * MAX_PRICE_UNITS, true)
+  check_state_number('state.loss_sum', state.loss_sum, changes * MAX_PRICE_UNITS, true)
+  if state.gain_sum + state.loss_sum > changes * MAX_PRICE_UNITS then
+    invalid('state.gain_sum', 'and loss_sum hold more than ' .. changes .. ' changes of at most the largest price')
+  end
   if (fields[5] == '') ~= (n <= period) or (fields[6] == '') ~= (n <= period) then
     invalid('state.avg_gain', "must be '' exactly until period + 1 closes were seen")
   end
@@ -82,6 +87,7 @@ local function parse_rsi_state(s, period)
     state.avg_gain, state.avg_loss = parse_decimal(fields[5], 'state.avg_gain'), parse_decimal(fields[6], 'state.avg_loss')
     check_state_number('state.avg_gain', state.avg_gain, MAX_PRICE_UNITS, false)
     check_state_number('state.avg_loss', state.avg_loss, MAX_PRICE_UNITS, false)
+    if state.avg_gain + state.avg_loss > MAX_PRICE_UNITS then invalid('state.avg_gain', 'and avg_loss add up to more than the largest price') end
   end
   return state
 end

@@ -124,7 +124,7 @@ local function parse_vwap_state(s)
   state.m2 = parse_decimal(values[7], 'state.m2')
   if not (state.points >= 1 and state.points <= MAX_HISTORY and state.points % 1 == 0) then invalid('state.points', 'must be a whole number in 1..' .. MAX_HISTORY) end
   if not (state.origin >= 3 and state.origin <= 3 * MAX_PRICE_UNITS and state.origin % 1 == 0) then invalid('state.origin', 'must be three times a price in units') end
-  if not (state.weight >= 0 and state.weight <= MAX_HISTORY * MAX_VOLUME and state.weight % 1 == 0) then invalid('state.weight', 'must be a whole total volume') end
+  if not (state.weight >= 0 and state.weight <= state.points * MAX_VOLUME and state.weight % 1 == 0) then invalid('state.weight', 'must be a whole total volume of at most MAX_VOLUME a point') end
   if not (state.m2 >= 0) then invalid('state.m2', 'must not be negative') end
   -- what the sums can hold: every x lies in [3, 3 * MAX_PRICE_UNITS], so both means do (give or
   -- take their rounding: the bounds allow a relative 1e-9), and the variance is below the square
@@ -138,6 +138,10 @@ local function parse_vwap_state(s)
     local mean = state.origin + (state.sum + state.sum_comp) / w
     if not (mean >= low and mean <= top and math.abs(state.sum_comp) <= w * top) then invalid('state.sum', 'does not give a VWAP within the price range') end
     if not (state.origin + state.mean >= low and state.origin + state.mean <= top) then invalid('state.mean', 'must keep the mean within the price range') end
+    -- the running mean and the sums' mean are one mean, computed two ways: they part by rounding
+    -- only, at most about n ulps of the largest x a run took (100,000 of 3e12: 66 units), far
+    -- within 1e-9 of the price range's top
+    if not (math.abs(state.origin + state.mean - mean) <= 1e-9 * top) then invalid('state.mean', 'must agree with the mean that sum and weight give') end
     if not (state.m2 <= w * top * top) then invalid('state.m2', 'must keep the variance below the square of the price range') end
   end
   return state

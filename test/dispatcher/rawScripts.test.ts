@@ -171,6 +171,13 @@ describe("raw EVALSHA with bad arguments", () => {
     ["vwap", "a state whose mean is off the price range", ["ticks", "1", "1,3000000,1,0,0,-1e13,0", packDoubles([[UNIT, 1]], 2)], "state.mean"],
     ["vwap", "a state with a huge M2", ["ticks", "1", "1,3000000,1,0,0,0,1e300", packDoubles([[UNIT, 1]], 2)], "state.m2"],
     ["vwap", "a state past the longest history", ["ticks", "1", "100000,3000000,1,0,0,0,0", packDoubles([[UNIT, 1]], 2)], "points"],
+    // each field in range, the fields at odds: what no run writes, and whose next state was refused
+    ["atr", "a state with a true range before its second bar", ["2", "0", "1,10000,2000000000000,", packDoubles([[1e12, 1, 1], [1e12, 1, 1]], 3)], "state.tr_sum"],
+    ["rsi", "a state with a gain before its second close", ["2", "0", "1,1,2000000000000,0,,", packDoubles([[UNIT]], 1)], "state.gain_sum"],
+    ["rsi", "a state whose sums hold more changes than its closes", ["2", "0", "2,1,1000000000000,1000000000000,,", packDoubles([[UNIT]], 1)], "state.gain_sum"],
+    ["rsi", "a state whose averages add past the largest price", ["2", "0", "3,1,0,0,1000000000000,1000000000000", packDoubles([[UNIT]], 1)], "state.avg_gain"],
+    ["vwap", "a state with more volume than its points take", ["ticks", "1", "1,300000,1000000000000000,0,0,0,0", packDoubles([[UNIT, 1]], 2)], "state.weight"],
+    ["vwap", "a state whose mean is not its sums' mean", ["ticks", "1", "1,300000,1,0,0,2999999700000,0", packDoubles([[UNIT, 1]], 2)], "state.mean"],
     // stream_update_many: each update's doubles checked, its field named by position; a good
     // update before a bad one is not written either
     ["stream_update_many", "a ts with a fraction", ["14", "14", updates([goodTick, { ts: TS + 0.5 }])], "updates[1].ts"],
