@@ -28,6 +28,7 @@ export interface ConsumeOptions {
   /** Consumer name, default `mathd@<host name>` (stable across restarts). */
   consumer?: string;
   atrPeriod?: number;
+  rsiPeriod?: number;
   hashTag?: boolean;
   /** Idle time after which another consumer's pending entries are claimed at start, default 10,000 ms. */
   claimIdleMs?: number;
@@ -222,7 +223,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   ticks.on("error", (error: Error) => problems.problem(error));
   client.on("down", ({ error }: { error: Error }) => problems.problem(error));
 
-  const consumer = new TickConsumer(ticks, dispatcher.streaming({ atrPeriod: options.atrPeriod }), {
+  const consumer = new TickConsumer(ticks, dispatcher.streaming({ atrPeriod: options.atrPeriod, rsiPeriod: options.rsiPeriod }), {
     symbols: options.symbols,
     group: options.group,
     consumer: options.consumer,

@@ -16,6 +16,7 @@ import { consume } from "./consume.js";
 import { listScripts, loadScripts, manifestDocument, pruneScriptLibraries, renderPruned, renderScripts } from "./scriptsCommand.js";
 import { CLUSTER_NODES_ENV, clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { SCRIPT_MODES, type ScriptMode } from "../cluster/transport.js";
+import { MAX_ATR_PERIOD, MAX_RSI_PERIOD } from "../dispatcher/limits.js";
 
 /** Where `mathd` writes: stdout for results and help, stderr for errors. */
 export interface CliOutput {
@@ -129,7 +130,7 @@ const COMMANDS: Record<string, Command> = {
   consume: {
     summary: "apply the tick streams ticks:{SYMBOL} to the streaming indicators until SIGINT/SIGTERM",
     usage: [
-      "consume --symbols NIFTY,BANKNIFTY [--url URL | --cluster HOST:PORT,...] [--group NAME] [--consumer NAME] [--atr-period N] [--hash-tag]",
+      "consume --symbols NIFTY,BANKNIFTY [--url URL | --cluster HOST:PORT,...] [--group NAME] [--consumer NAME] [--atr-period N] [--rsi-period N] [--hash-tag]",
       "        [--claim-idle-ms N] [--stats-interval-ms N] [--json]",
     ],
     options: {
@@ -143,6 +144,7 @@ const COMMANDS: Record<string, Command> = {
         help: "this consumer's name in the group, default mathd@<host name>: the same across restarts, so a restart reads its own pending entries first",
       },
       "atr-period": { type: "string", value: "N", help: "ATR period, default 14" },
+      "rsi-period": { type: "string", value: "N", help: "RSI period, default 14" },
       "hash-tag": { type: "boolean", help: "keys with Redis Cluster hash tags: ticks:{NIFTY}" },
       "claim-idle-ms": { type: "string", value: "N", help: "claim other consumers' pending entries once idle this long (XAUTOCLAIM), default 10000" },
       "stats-interval-ms": { type: "string", value: "N", help: "print a statistics line this often, default 5000" },
@@ -161,7 +163,8 @@ const COMMANDS: Record<string, Command> = {
         symbols,
         group: values.group as string | undefined,
         consumer: values.consumer as string | undefined,
-        atrPeriod: wholeNumber(values, "atr-period", 14, 1, 500),
+        atrPeriod: wholeNumber(values, "atr-period", 14, 1, MAX_ATR_PERIOD),
+        rsiPeriod: wholeNumber(values, "rsi-period", 14, 2, MAX_RSI_PERIOD),
         hashTag: values["hash-tag"] === true,
         claimIdleMs: wholeNumber(values, "claim-idle-ms", 10_000, 0, 86_400_000),
         statsIntervalMs: wholeNumber(values, "stats-interval-ms", 5000, 100, 86_400_000),
@@ -235,7 +238,7 @@ const COMMANDS: Record<string, Command> = {
         input: values.input as string | undefined,
         symbol: values.symbol as string | undefined,
         url: url(values),
-        atrPeriod: wholeNumber(values, "atr-period", 14, 1, 500),
+        atrPeriod: wholeNumber(values, "atr-period", 14, 1, MAX_ATR_PERIOD),
         bands,
         hashTag: values["hash-tag"] === true,
       });

@@ -69,6 +69,8 @@ describe("option validation", () => {
       [["consume", "--symbols", "OPTA", "--stats-interval-ms", "0"], "--stats-interval-ms"],
       [["consume", "--symbols", "OPTA", "--stats-interval-ms", "1.5"], "--stats-interval-ms"],
       [["consume", "--symbols", "OPTA", "--json", "yes"], "consume"], // a boolean takes no value
+      [["consume", "--symbols", "OPTA", "--rsi-period", "1"], "--rsi-period"], // RSI needs two closes a period at least
+      [["consume", "--symbols", "OPTA", "--atr-period", "501"], "--atr-period"],
       [["health", "--timeout-ms", "0"], "--timeout-ms"],
       [["health", "--timeout-ms", "1s"], "--timeout-ms"],
     ];

@@ -55,6 +55,8 @@ describe("mathd consume", () => {
       for (let j = 0; j < (perSymbol[i] as number); j++) {
         await ticks.xadd(tickStreamKey(symbol), "*", "price", (500 + j * 0.05).toFixed(2), "volume", "3", "ts", String(OPEN + j * 1000));
       }
+      // and a bar, which ATR and RSI take, of the periods the command line gives
+      await ticks.xadd(tickStreamKey(symbol), "*", "high", "501", "low", "499", "close", "500", "volume", "0", "ts", String(OPEN + 200_000));
     }
     const drained = async () => {
       for (const symbol of symbols) {
@@ -64,14 +66,15 @@ describe("mathd consume", () => {
       return true;
     };
     const env = { MATHD_DB_CONTINUOUS_MARKET: "7", MATHD_DB_PATTERNS: "12" };
-    const run = await runCli(["--url", url, "--symbols", symbols.join(",")], env, drained);
+    const run = await runCli(["--url", url, "--symbols", symbols.join(","), "--atr-period", "10", "--rsi-period", "7"], env, drained);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("(DB 7)");
-    expect(run.stdout).toMatch(/^summary: applied 210 in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 0, claimed 0, pending 0, lag 0$/m);
+    expect(run.stdout).toMatch(/^summary: applied 213 in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 0, claimed 0, pending 0, lag 0$/m);
     const state = client(url, 12);
     for (const [i, symbol] of symbols.entries()) {
-      expect((await state.getBuffer(`indicator:vwap:${symbol}`))?.readDoubleLE(8)).toBe(perSymbol[i]); // points: the second packed double
+      expect((await state.getBuffer(`indicator:vwap:${symbol}`))?.readDoubleLE(8)).toBe((perSymbol[i] as number) + 1); // points (the bar's too): the second packed double
     }
+    expect(await state.exists(...symbols.flatMap((s) => [`indicator:atr10:${s}`, `indicator:rsi7:${s}`]))).toBe(6);
     expect(await client(url, 10).exists(...symbols.map((s) => `indicator:vwap:${s}`))).toBe(0); // nothing in the default DB
     expect(await client(url, 4).exists(...symbols.map((s) => tickStreamKey(s)))).toBe(0);
   });
