@@ -28,19 +28,22 @@ local function stop_loss_compute(p)
   if p.min_fraction and distance < p.min_fraction * entry_ticks then
     distance, clamped = p.min_fraction * entry_ticks, 'min'
   end
-  if p.max_fraction and distance > p.max_fraction * entry_ticks then
-    distance, clamped = p.max_fraction * entry_ticks, 'max'
-  end
-  -- away from the entry, so the risk is never smaller than the model's distance, and at least one
-  -- tick, since a distance within GRID_SNAP of zero snaps to none and a stop at the entry is none;
-  -- but a distance the max fraction capped rounds toward the entry: the stop never lies beyond the cap
-  local distance_ticks
-  if clamped == 'max' then
-    distance_ticks = floor_on_grid(distance)
-    if distance_ticks < 1 then invalid('max_fraction', 'leaves less than one tick between the stop and the entry') end
-  else
-    distance_ticks = ceil_on_grid(distance)
-    if distance_ticks < 1 then distance_ticks = 1 end
+  -- away from the entry, so the risk is never smaller than the model's distance; at least one
+  -- tick, since a distance within GRID_SNAP of zero snaps to none and a stop at the entry is none
+  local distance_ticks = ceil_on_grid(distance)
+  if distance_ticks < 1 then distance_ticks = 1 end
+  -- then the cap, in whole ticks toward the entry: the stop never lies beyond it. Decided on whole
+  -- ticks (each rounded on the grid), never on the raw comparison above, whose doubles and the
+  -- reference's exact values may fall on either side of a tie
+  if p.max_fraction then
+    local cap = floor_on_grid(p.max_fraction * entry_ticks)
+    if cap < 1 then invalid('max_fraction', 'leaves less than one tick between the stop and the entry') end
+    if distance_ticks > cap then
+      if p.min_fraction and cap < ceil_on_grid(p.min_fraction * entry_ticks) then
+        invalid('max_fraction', 'leaves no whole tick between the min_fraction and max_fraction distances')
+      end
+      distance_ticks, clamped = cap, 'max'
+    end
   end
   local stop_ticks = entry_ticks - p.side * distance_ticks
   if stop_ticks <= 0 then invalid('stop', 'would be at or below zero (distance ' .. distance_ticks .. ' ticks)') end

@@ -42,10 +42,10 @@ export interface StopLossReference {
   distance: Dec;
   /** `distance` in ticks. */
   distanceTicks: number;
-  /** Which bound, if any, replaced k * ATR. */
+  /** Which bound, if any, set the distance: the min fraction raised k * ATR, or the max fraction's whole ticks capped it. */
   clamped: "none" | "min" | "max";
   /** The exact values before rounding onto the grid, in ticks: where the tie band is judged. */
-  exact: { distanceTicks: Dec; targetTicks?: Dec };
+  exact: { distanceTicks: Dec; capTicks?: Dec; targetTicks?: Dec };
 }
 
 
@@ -69,15 +69,21 @@ export function stopLossReference(p: StopLossParams): StopLossReference {
     distance = entryTicks.times(p.minFraction);
     clamped = "min";
   }
-  if (p.maxFraction !== undefined && distance.gt(entryTicks.times(p.maxFraction))) {
-    distance = entryTicks.times(p.maxFraction);
-    clamped = "max";
-  }
   // away from the entry, and at least one tick (a distance within the grid's snap of zero rounds to
-  // none, and a stop at the entry is none); a distance the max fraction capped rounds toward the entry
-  const rounded = clamped === "max" ? floorOnGrid(distance) : ceilOnGrid(distance);
-  if (rounded < 1 && clamped === "max") throw new InvalidInputError("maxFraction", "leaves less than one tick between the stop and the entry");
-  const distanceTicks = Math.max(rounded, 1);
+  // none, and a stop at the entry is none); then the cap in whole ticks, toward the entry
+  let distanceTicks = Math.max(ceilOnGrid(distance), 1);
+  const cap = p.maxFraction === undefined ? undefined : entryTicks.times(p.maxFraction);
+  if (cap !== undefined) {
+    const capTicks = floorOnGrid(cap);
+    if (capTicks < 1) throw new InvalidInputError("maxFraction", "leaves less than one tick between the stop and the entry");
+    if (distanceTicks > capTicks) {
+      if (p.minFraction !== undefined && capTicks < ceilOnGrid(entryTicks.times(p.minFraction))) {
+        throw new InvalidInputError("maxFraction", "leaves no whole tick between the minFraction and maxFraction distances");
+      }
+      distanceTicks = capTicks;
+      clamped = "max";
+    }
+  }
   const stopTicks = entryTicks.minus(sign * distanceTicks);
   if (stopTicks.lte(0)) throw new InvalidInputError("stop", "would be at or below zero");
   const result: StopLossReference = {
@@ -85,7 +91,7 @@ export function stopLossReference(p: StopLossParams): StopLossReference {
     distance: tick.times(distanceTicks),
     distanceTicks,
     clamped,
-    exact: { distanceTicks: distance },
+    exact: { distanceTicks: distance, ...(cap ? { capTicks: cap } : {}) },
   };
   if (p.rewardRatio !== undefined) {
     const exactTarget = dec(p.rewardRatio).times(distanceTicks);

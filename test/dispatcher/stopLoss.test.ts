@@ -55,10 +55,28 @@ describe("stopLoss known answers", () => {
       expect(capped).toMatchObject({ stop: side === "long" ? 99 : 101, distance: 1, distanceTicks: 20, clamped: "max" });
       expect(stopLossReference(input)).toMatchObject({ distanceTicks: 20, clamped: "max" });
     }
+    // a distance just under the cap (20.1 ticks of a 20.2 cap) is held to it too; and one that
+    // equals the cap in decimal (10.1 ticks of 0.01), where doubles and exact values part, alike in both
+    const cases = [
+      { input: { side: "long" as const, entry: 100, atr: 0.67, maxFraction: 0.0101 }, ticks: 20 },
+      { input: { side: "long" as const, entry: 10, atr: 0.101, multiplier: 1, tick: 0.01, maxFraction: 0.0101 }, ticks: 10 },
+    ];
+    for (const { input, ticks } of cases) {
+      expect(await dispatcher.stopLoss({ symbol: "SLCAP", ...input })).toMatchObject({ distanceTicks: ticks, clamped: "max" });
+      expect(stopLossReference(input)).toMatchObject({ distanceTicks: ticks, clamped: "max" });
+    }
     // a cap of Rs 0.01 leaves no tick of 0.05: refused, where it gave a stop five times the cap away
     const error = await dispatcher.stopLoss({ symbol: "SLCAP", side: "long", entry: 100, atr: 10, maxFraction: 0.0001 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe("max_fraction"); // the script's name: the check needs the ATR and the tick together
+    expect((error as InvalidInputError).field).toBe("max_fraction"); // the script's name: the check needs the entry and the tick together
+    // refused whatever the ATR (an ATR of 0 is one tick, past a cap under one), and with no whole tick between the fractions
+    for (const input of [
+      { side: "long" as const, entry: 100, atr: 0, maxFraction: 0.0001 },
+      { side: "long" as const, entry: 100, atr: 0.01, minFraction: 0.0101, maxFraction: 0.0102 },
+    ]) {
+      expect(await dispatcher.stopLoss({ symbol: "SLCAP", ...input }).catch((e: unknown) => (e as InvalidInputError).field)).toBe("max_fraction");
+      expect(() => stopLossReference(input)).toThrow(/maxFraction/);
+    }
   });
 
   it("keeps the stop at least a tick away: an ATR whose distance snaps to no tick; a max fraction that allows none is refused", async () => {
@@ -110,7 +128,8 @@ describe("stopLoss against the decimal.js reference", () => {
             return; // the reference refuses (stop or target <= 0); covered by the known-answer test
           }
           const lua = await dispatcher.stopLoss(input);
-          if (expectGridEqual(lua.distanceTicks, reference.distanceTicks, reference.exact.distanceTicks, "distanceTicks")) {
+          const { distanceTicks: exactDistance, capTicks } = reference.exact;
+          if (expectGridEqual(lua.distanceTicks, reference.distanceTicks, capTicks ? [exactDistance, capTicks] : exactDistance, "distanceTicks")) {
             ties++;
             return;
           }
@@ -129,6 +148,47 @@ describe("stopLoss against the decimal.js reference", () => {
       { numRuns: 400 },
     );
     expect(ties).toBeLessThan(5); // a tie needs an exact value within 2e-9 ticks of the grid: rare
+  });
+});
+
+describe("stopLoss at its cap", () => {
+  // k * ATR at the max fraction's distance in decimal (a cap of 0.0101 at entry 10 and an ATR of
+  // 0.101): the doubles land a hair above or below the exact value, and deciding the cap on that
+  // comparison gave Lua and the reference different stops; decided on whole ticks, they agree
+  it("Lua and the reference give the same ticks and bound for distances at the cap in decimal", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          tickUnits: fc.constantFrom(100, 500, 1000),
+          entryTicks: fc.integer({ min: 100, max: 200_000 }),
+          capBasisPoints: fc.integer({ min: 10, max: 300 }),
+          multiplier: fc.constantFrom(1, 1.5, 2),
+          minBasisPoints: fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+        }),
+        async (p) => {
+          const tick = p.tickUnits / 10_000;
+          const entry = Number(((p.entryTicks * p.tickUnits) / 10_000).toFixed(4));
+          const maxFraction = p.capBasisPoints / 10_000;
+          const minFraction = p.minBasisPoints !== undefined && p.minBasisPoints <= p.capBasisPoints ? p.minBasisPoints / 10_000 : undefined;
+          const atr = Number(((maxFraction * entry) / p.multiplier).toFixed(6));
+          if (atr <= 0) return;
+          const input = { side: "long" as const, entry, atr, multiplier: p.multiplier, tick, maxFraction, minFraction };
+          let reference;
+          try {
+            reference = stopLossReference(input);
+          } catch {
+            expect(await dispatcher.stopLoss({ symbol: "CAPTIE", ...input }).catch((e: unknown) => e)).toBeInstanceOf(InvalidInputError);
+            return;
+          }
+          const lua = await dispatcher.stopLoss({ symbol: "CAPTIE", ...input });
+          const { distanceTicks: exactDistance, capTicks } = reference.exact;
+          if (!expectGridEqual(lua.distanceTicks, reference.distanceTicks, capTicks ? [exactDistance, capTicks] : exactDistance, "distanceTicks")) {
+            expect(lua.clamped).toBe(reference.clamped);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

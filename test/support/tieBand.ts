@@ -17,11 +17,13 @@ export function inTieBand(exact: Dec): boolean {
 }
 
 /**
- * Asserts Lua's grid value equals the reference's, or that they differ by one step with the
- * exact value inside the tie band. Returns whether it was a tie.
+ * Asserts Lua's grid value equals the reference's, or that they differ by one step with an exact
+ * value it was rounded from inside the tie band (a stop's distance, or the cap that bound it).
+ * Returns whether it was a tie.
  */
-export function expectGridEqual(lua: number, reference: number, exact: Dec, what: string): boolean {
+export function expectGridEqual(lua: number, reference: number, exact: Dec | readonly Dec[], what: string): boolean {
   if (lua === reference) return false;
-  if (Math.abs(lua - reference) === 1 && inTieBand(exact)) return true;
-  throw new Error(`${what}: Lua ${lua} vs reference ${reference}; exact ${exact.toString()} is not within the tie band (${TIE_BAND} + ${RELATIVE_TIE_BAND} of it) of a grid point`);
+  const values = Array.isArray(exact) ? (exact as readonly Dec[]) : [exact as Dec];
+  if (Math.abs(lua - reference) === 1 && values.some(inTieBand)) return true;
+  throw new Error(`${what}: Lua ${lua} vs reference ${reference}; exact ${values.join(", ")} not within the tie band (${TIE_BAND} + ${RELATIVE_TIE_BAND} of it) of a grid point`);
 }
