@@ -52,12 +52,12 @@ const REDIRECT_MAX_BACKOFF_MS = 500;
 
 /**
  * One pipeline on a target. A reply that is not a Redis error reply (the connection dropped,
- * the client gave up) is thrown inside the round trip, so the caller's policy may resend the
- * pipeline: every command sent here is safe to repeat (the math scripts are pure, streaming
- * updates idempotent, reads are reads). A "not now" reply ({@link NOT_NOW_REPLY}: busy, loading)
- * is thrown there too, once the other replies are kept, so the policy backs off and resends only
- * the commands that met one. Whatever the round trip finally throws becomes the outcome of every
- * command still unanswered.
+ * the client gave up) or a "not now" reply ({@link NOT_NOW_REPLY}: busy, loading) is thrown
+ * inside the round trip, once the replies that came are kept, so the caller's policy waits or
+ * backs off and resends only the commands without one: every command sent here is safe to repeat
+ * (the math scripts are pure, streaming updates idempotent, reads are reads), but an update
+ * already applied comes back a duplicate. Whatever the round trip finally throws becomes the
+ * outcome of every command still unanswered.
  *
  * `order[i]`, where given, says command i must not run after a later command of the same key
  * that got through (a streaming update): such a command is not resent (see {@link resendable}).
@@ -74,16 +74,18 @@ export async function exec(target: Target, commands: readonly Command[], roundTr
       const pipeline = sent.pipeline();
       for (const i of unanswered) pipeline.call(...(commands[i] as Command));
       const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
-      const lost = result.find(([error]) => error && !(error instanceof ReplyError));
-      if (lost) throw lost[0];
-      const notNow = new Map<number, Error>();
+      // the replies that came are kept, even when the connection went before the rest: sent
+      // again, an update already applied would come back a duplicate
+      const again = new Map<number, Error>();
       unanswered.forEach((commandIndex, j) => {
         const [error, reply] = result[j] ?? [new Error("no reply in the pipeline result"), undefined];
-        if (error && NOT_NOW_REPLY.test(error.message)) notNow.set(commandIndex, error);
+        if (error && (!(error instanceof ReplyError) || NOT_NOW_REPLY.test(error.message))) again.set(commandIndex, error);
         else outcomes[commandIndex] = error ? { ok: false, error } : { ok: true, reply };
       });
-      unanswered = resendable([...notNow.keys()], outcomes, order);
-      if (unanswered.length > 0) throw notNow.get(unanswered[0] as number);
+      unanswered = resendable([...again.keys()], outcomes, order);
+      // a lost connection first: the policy then waits for the connection, not a backoff
+      const reason = unanswered.map((i) => again.get(i) as Error).find((error) => !(error instanceof ReplyError)) ?? again.get(unanswered[0] as number);
+      if (reason) throw reason;
     });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
