@@ -1,7 +1,7 @@
 #!lua
 -- @name stop_loss
--- @version 2.1.1
--- @key cache_key      pattern_cache:stop_loss:v2.1.1:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 2.1.2
+-- @key cache_key      pattern_cache:stop_loss:v2.1.2:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg side           enum(long|short)  the trade's side
 -- @arg entry          price  on the tick grid
 -- @arg atr            num[0,inf)  ATR in price (0 for a flat series: the stop is then one tick away)

@@ -23,25 +23,22 @@ end
 -- All arithmetic is in ticks: the entry is a whole number of them, so only the distance rounds.
 local function stop_loss_compute(p)
   local entry_ticks = p.entry / p.tick
-  local distance = p.multiplier * p.atr * PRICE_UNITS / p.tick
-  local clamped = 'none'
-  if p.min_fraction and distance < p.min_fraction * entry_ticks then
-    distance, clamped = p.min_fraction * entry_ticks, 'min'
-  end
-  -- away from the entry, so the risk is never smaller than the model's distance; at least one
-  -- tick, since a distance within GRID_SNAP of zero snaps to none and a stop at the entry is none
-  local distance_ticks = ceil_on_grid(distance)
+  -- k * ATR away from the entry, rounded away from it, so the risk is never smaller than the
+  -- model's; at least one tick, since a distance within GRID_SNAP of zero snaps to none and a stop
+  -- at the entry is none. The bounds are whole ticks too, and compared as such: never the raw
+  -- distances, whose doubles and the reference's exact values may fall on either side of a tie
+  local distance_ticks = ceil_on_grid(p.multiplier * p.atr * PRICE_UNITS / p.tick)
   if distance_ticks < 1 then distance_ticks = 1 end
-  -- then the cap, in whole ticks toward the entry: the stop never lies beyond it. Decided on whole
-  -- ticks (each rounded on the grid), never on the raw comparison above, whose doubles and the
-  -- reference's exact values may fall on either side of a tie
+  local clamped = 'none'
+  -- the min fraction's distance, rounded away from the entry too
+  local min_ticks = p.min_fraction and ceil_on_grid(p.min_fraction * entry_ticks)
+  if min_ticks and min_ticks > distance_ticks then distance_ticks, clamped = min_ticks, 'min' end
+  -- the cap, rounded toward the entry: the stop never lies beyond it
   if p.max_fraction then
     local cap = floor_on_grid(p.max_fraction * entry_ticks)
     if cap < 1 then invalid('max_fraction', 'leaves less than one tick between the stop and the entry') end
     if distance_ticks > cap then
-      if p.min_fraction and cap < ceil_on_grid(p.min_fraction * entry_ticks) then
-        invalid('max_fraction', 'leaves no whole tick between the min_fraction and max_fraction distances')
-      end
+      if min_ticks and cap < min_ticks then invalid('max_fraction', 'leaves no whole tick between the min_fraction and max_fraction distances') end
       distance_ticks, clamped = cap, 'max'
     end
   end

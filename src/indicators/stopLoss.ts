@@ -1,8 +1,8 @@
 /**
  * Stop-loss and target on the tick grid, on decimal.js: the oracle for `lua/includes/stop_loss.lua`.
- * d = k * ATR, clamped to [min, max] * entry; the stop goes d from the entry, rounded onto the
- * grid away from it; the target goes R times the rounded distance beyond the entry, rounded
- * toward it.
+ * The stop goes k * ATR from the entry, rounded onto the grid away from it, at least one tick and
+ * at least the min fraction's distance (rounded away too), at most the max fraction's (rounded
+ * toward the entry); the target goes R times that distance beyond the entry, rounded toward it.
  */
 import { type Dec, dec, type Numeric } from "./decimal.js";
 import { ceilOnGrid, floorOnGrid } from "./grid.js";
@@ -42,10 +42,10 @@ export interface StopLossReference {
   distance: Dec;
   /** `distance` in ticks. */
   distanceTicks: number;
-  /** Which bound, if any, set the distance: the min fraction raised k * ATR, or the max fraction's whole ticks capped it. */
+  /** Which bound, if any, set the distance: the min fraction's whole ticks raised k * ATR's, or the max fraction's capped them. */
   clamped: "none" | "min" | "max";
   /** The exact values before rounding onto the grid, in ticks: where the tie band is judged. */
-  exact: { distanceTicks: Dec; capTicks?: Dec; targetTicks?: Dec };
+  exact: { distanceTicks: Dec; minTicks?: Dec; capTicks?: Dec; targetTicks?: Dec };
 }
 
 
@@ -55,31 +55,32 @@ export function sideSign(side: Side): 1 | -1 {
 
 /**
  * Stop and target for an entry, exactly as `lua/stop_loss.lua` computes them (docs/FORMULAS.md).
- * @throws InvalidInputError when the entry is not on the tick grid, or the stop, the target or a
- * max fraction that leaves less than a tick is impossible.
+ * @throws InvalidInputError when the entry is not on the tick grid, or the stop or the target is
+ * impossible, or the max fraction leaves less than a tick, or no whole tick at or above the min
+ * fraction's distance.
  */
 export function stopLossReference(p: StopLossParams): StopLossReference {
   const tick = dec(p.tick ?? STOP_LOSS_DEFAULTS.tick);
   const entryTicks = dec(p.entry).div(tick);
   if (!entryTicks.isInteger()) throw new InvalidInputError("entry", "must lie on the tick grid");
   const sign = sideSign(p.side);
-  let distance = dec(p.multiplier ?? STOP_LOSS_DEFAULTS.multiplier).times(p.atr).div(tick);
+  // k * ATR, away from the entry and at least one tick (a distance within the grid's snap of zero
+  // rounds to none, and a stop at the entry is none); then the bounds, each in whole ticks
+  const distance = dec(p.multiplier ?? STOP_LOSS_DEFAULTS.multiplier).times(p.atr).div(tick);
+  let distanceTicks = Math.max(ceilOnGrid(distance), 1);
   let clamped: StopLossReference["clamped"] = "none";
-  if (p.minFraction !== undefined && distance.lt(entryTicks.times(p.minFraction))) {
-    distance = entryTicks.times(p.minFraction);
+  const min = p.minFraction === undefined ? undefined : entryTicks.times(p.minFraction);
+  const minTicks = min === undefined ? undefined : ceilOnGrid(min);
+  if (minTicks !== undefined && minTicks > distanceTicks) {
+    distanceTicks = minTicks;
     clamped = "min";
   }
-  // away from the entry, and at least one tick (a distance within the grid's snap of zero rounds to
-  // none, and a stop at the entry is none); then the cap in whole ticks, toward the entry
-  let distanceTicks = Math.max(ceilOnGrid(distance), 1);
   const cap = p.maxFraction === undefined ? undefined : entryTicks.times(p.maxFraction);
   if (cap !== undefined) {
     const capTicks = floorOnGrid(cap);
     if (capTicks < 1) throw new InvalidInputError("maxFraction", "leaves less than one tick between the stop and the entry");
     if (distanceTicks > capTicks) {
-      if (p.minFraction !== undefined && capTicks < ceilOnGrid(entryTicks.times(p.minFraction))) {
-        throw new InvalidInputError("maxFraction", "leaves no whole tick between the minFraction and maxFraction distances");
-      }
+      if (minTicks !== undefined && capTicks < minTicks) throw new InvalidInputError("maxFraction", "leaves no whole tick between the minFraction and maxFraction distances");
       distanceTicks = capTicks;
       clamped = "max";
     }
@@ -91,7 +92,7 @@ export function stopLossReference(p: StopLossParams): StopLossReference {
     distance: tick.times(distanceTicks),
     distanceTicks,
     clamped,
-    exact: { distanceTicks: distance, ...(cap ? { capTicks: cap } : {}) },
+    exact: { distanceTicks: distance, ...(min ? { minTicks: min } : {}), ...(cap ? { capTicks: cap } : {}) },
   };
   if (p.rewardRatio !== undefined) {
     const exactTarget = dec(p.rewardRatio).times(distanceTicks);

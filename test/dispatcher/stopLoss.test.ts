@@ -7,6 +7,10 @@ import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatch
 import { expectGridEqual } from "../support/tieBand.js";
 
 const dispatcher = sharedDispatcher();
+
+/** The exact distances a stop's ticks were rounded from: k * ATR's, and the bounds' where given. */
+const exactDistances = (reference: ReturnType<typeof stopLossReference>): Dec[] =>
+  [reference.exact.distanceTicks, reference.exact.minTicks, reference.exact.capTicks].filter((d): d is Dec => d !== undefined);
 afterAll(() => dispatcher.close());
 
 describe("stopLoss known answers", () => {
@@ -128,8 +132,7 @@ describe("stopLoss against the decimal.js reference", () => {
             return; // the reference refuses (stop or target <= 0); covered by the known-answer test
           }
           const lua = await dispatcher.stopLoss(input);
-          const { distanceTicks: exactDistance, capTicks } = reference.exact;
-          if (expectGridEqual(lua.distanceTicks, reference.distanceTicks, capTicks ? [exactDistance, capTicks] : exactDistance, "distanceTicks")) {
+          if (expectGridEqual(lua.distanceTicks, reference.distanceTicks, exactDistances(reference), "distanceTicks")) {
             ties++;
             return;
           }
@@ -151,11 +154,12 @@ describe("stopLoss against the decimal.js reference", () => {
   });
 });
 
-describe("stopLoss at its cap", () => {
-  // k * ATR at the max fraction's distance in decimal (a cap of 0.0101 at entry 10 and an ATR of
-  // 0.101): the doubles land a hair above or below the exact value, and deciding the cap on that
-  // comparison gave Lua and the reference different stops; decided on whole ticks, they agree
-  it("Lua and the reference give the same ticks and bound for distances at the cap in decimal", async () => {
+describe("stopLoss at its bounds", () => {
+  // k * ATR at the max or min fraction's distance in decimal (a cap of 0.0101 at entry 10 and an
+  // ATR of 0.101): the doubles land a hair above or below the exact value, and deciding a bound on
+  // that comparison gave Lua and the reference different stops (the cap) or labels (the min);
+  // decided on whole ticks, they agree
+  it("Lua and the reference give the same ticks and bound for distances at a bound in decimal", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -164,13 +168,14 @@ describe("stopLoss at its cap", () => {
           capBasisPoints: fc.integer({ min: 10, max: 300 }),
           multiplier: fc.constantFrom(1, 1.5, 2),
           minBasisPoints: fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+          atBound: fc.constantFrom("max" as const, "min" as const),
         }),
         async (p) => {
           const tick = p.tickUnits / 10_000;
           const entry = Number(((p.entryTicks * p.tickUnits) / 10_000).toFixed(4));
           const maxFraction = p.capBasisPoints / 10_000;
           const minFraction = p.minBasisPoints !== undefined && p.minBasisPoints <= p.capBasisPoints ? p.minBasisPoints / 10_000 : undefined;
-          const atr = Number(((maxFraction * entry) / p.multiplier).toFixed(6));
+          const atr = Number((((p.atBound === "min" && minFraction !== undefined ? minFraction : maxFraction) * entry) / p.multiplier).toFixed(6));
           if (atr <= 0) return;
           const input = { side: "long" as const, entry, atr, multiplier: p.multiplier, tick, maxFraction, minFraction };
           let reference;
@@ -181,8 +186,7 @@ describe("stopLoss at its cap", () => {
             return;
           }
           const lua = await dispatcher.stopLoss({ symbol: "CAPTIE", ...input });
-          const { distanceTicks: exactDistance, capTicks } = reference.exact;
-          if (!expectGridEqual(lua.distanceTicks, reference.distanceTicks, capTicks ? [exactDistance, capTicks] : exactDistance, "distanceTicks")) {
+          if (!expectGridEqual(lua.distanceTicks, reference.distanceTicks, exactDistances(reference), "distanceTicks")) {
             expect(lua.clamped).toBe(reference.clamped);
           }
         },
