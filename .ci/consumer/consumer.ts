@@ -44,7 +44,7 @@ import {
   type StreamHealth, type GroupHealth, type ScriptTime, type SessionPoint, type SessionSeries, type SessionChartOptions, type RatioRow,
   type RatioChartOptions, type ScriptMode, type ScriptTransport, type TransportOptions, type Command,
   type KeyedCommand, type Outcome, type RoundTrip, type CallGroup, type StartupNode, type ClusterHealth,
-  type ClusterNodeHealth, type LibrariesOnNode,
+  type ClusterNodeHealth, type LibrariesOnNode, type ClusterHealthOptions, type NotNow, type ReadFrom, SCRIPT_MODES, READ_FROM,
 } from "math-dispatcher";
 
 /** Every exported type must resolve (an unresolved one is an error with skipLibCheck off). */
@@ -65,7 +65,7 @@ export type EveryType = [
   ScriptName, StopLossReference, PositionSizeReference, NewsBoostReference, ConfidenceReference, Segment, FieldKind,
   TtlAuditRow, StreamHealth, GroupHealth, ScriptTime, SessionPoint, SessionSeries, SessionChartOptions, RatioRow, RatioChartOptions,
   ScriptMode, ScriptTransport, TransportOptions, Command, KeyedCommand, Outcome, RoundTrip, CallGroup<ScriptCall>, StartupNode,
-  ClusterHealth, ClusterNodeHealth, LibrariesOnNode,
+  ClusterHealth, ClusterNodeHealth, LibrariesOnNode, ClusterHealthOptions, NotNow, ReadFrom,
 ];
 
 /** Fails to compile when T is `any`: the reference's results must stay typed. */
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   const svg = renderSessionChart(sessionSeries("NIFTY", bars.map((b, i) => ({ ts: Date.UTC(2026, 10, 25, 4, i), seq: i, ...b }))));
   check(svg.startsWith("<svg") && renderRatioChart([{ name: "r", median: 1, floor: 0.5 }]).startsWith("<svg"), "charts");
   check(CLUSTER_NODES_ENV === "MATHD_CLUSTER_NODES" && clusterNodesFromEnv({}) === undefined && slotOf("{NIFTY}") >= 0, "cluster config");
+  check(SCRIPT_MODES.includes("functions") && READ_FROM.includes("replica"), "script modes and read choices");
   check(
     [ClusterScriptTransport, StandaloneScriptTransport, runKeyed, librariesOnNode, loadLibraries, pruneLibraries, loadScripts, clusterReady,
       groupBySlotOwner, masters, nodeAddress, replicas, refuseDatabaseSettings, clusterHealth].every((f) => typeof f === "function"),

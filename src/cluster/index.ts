@@ -4,6 +4,8 @@
  */
 export {
   ClusterScriptTransport,
+  READ_FROM,
+  SCRIPT_MODES,
   StandaloneScriptTransport,
   type ScriptCall,
   type ReadFrom,
