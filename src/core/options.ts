@@ -63,7 +63,7 @@ export function refuseUnlistedValue(
   value: unknown,
   name: string,
   allowed: readonly unknown[],
-  Refusal: new (field: string, reason: string) => MathDispatcherError = InvalidInputError,
+  Refusal: new (field: string, reason: string) => MathDispatcherError,
 ): void {
   if (value === undefined || allowed.includes(value)) return;
   throw new Refusal(name, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${shownValue(value)}`);
