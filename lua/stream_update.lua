@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.6
+-- @version 3.0.7
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -125,7 +125,7 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
         if stored_session ~= session then -- vwap_new(), and the TTL starts
           points, origin, weight, sum, comp, mean, m2, ttl = 0, nil, 0, 0, 0, 0, 0, 'EX'
         end
-        -- vwap_run's step for one point: x = 3 * price for a tick, H + L + C for a bar, shifted by the session's first x
+        -- vwap_run's step for one point: x = 3 * price for a tick, H + L + C for a bar, shifted by the session's first x with volume
         local x = is_bar and high + low + close or 3 * price
         if origin == nil then origin = x end
         -- @paste "vwap_state" vwap_step

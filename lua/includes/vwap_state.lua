@@ -1,7 +1,7 @@
 -- The volume-weighted mean and variance, shared by the batch script and the streaming update so
 -- both give the same value to the last bit. x is three times the price in units: 3 * price for a
 -- tick, H + L + C for a bar (its typical price), so x is always a whole number. Values are shifted
--- by the first x (`origin`) so the sums work on small exact integers; the weighted sum is
+-- by the first x with volume (`origin`) so the sums work on small exact integers; the weighted sum is
 -- compensated (TwoSum) and the variance follows West's update, never E[x^2] - E[x]^2, which
 -- cancels away about seven digits at index price levels.
 -- @include "units"
@@ -21,7 +21,7 @@ local function vwap_run(state, data, count, ticks)
   local points, origin, weight, sum, comp, mean, m2 = state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2
   -- locals, in registers: a global and a field lookup (unpack) or an upvalue read (the limits) per point otherwise
   local unpack, max_units, max_volume, pos, x, volume, high, low, close = struct.unpack, MAX_PRICE_UNITS, MAX_VOLUME, 1
-  if origin == nil then -- the first point of a series: its x is the origin
+  if origin == nil then -- the first point of a series: its x is the origin until a point brings volume
     if ticks then origin = 3 * unpack('<d', data) else origin = unpack('<d', data) + unpack('<d', data, 9) + unpack('<d', data, 17) end
   end
   if ticks then
@@ -35,6 +35,9 @@ local function vwap_run(state, data, count, ticks)
       -- and m2, all locals wherever the build pastes it (the bar loop below, stream_update's fast path)
       -- @block vwap_step
       if volume > 0 then
+        -- the first point with volume is the origin: a point without volume adds nothing, and an
+        -- origin far from the mean would cost the VWAP digits (docs/FORMULAS.md, "VWAP")
+        if weight == 0 then origin = x end
         local d = x - origin
         -- sum += d * volume, compensated: comp collects the exact rounding error of each addition
         -- (Knuth's TwoSum, the same error Neumaier's branch computes, without the branch), so the

@@ -54,6 +54,8 @@ export interface PositionSizeReference {
 
 /**
  * Lots and quantity for a trade, exactly as `lua/position_size.lua` computes them (docs/FORMULAS.md).
+ * The accepted range is the SDK's and the script's to check, not the reference's: a notional of
+ * 2^53 price units or more, which they refuse, is computed here exactly.
  * @throws InvalidInputError when the entry equals the stop.
  */
 export function positionSizeReference(p: PositionSizeParams): PositionSizeReference {

@@ -55,9 +55,11 @@ export function sideSign(side: Side): 1 | -1 {
 
 /**
  * Stop and target for an entry, exactly as `lua/stop_loss.lua` computes them (docs/FORMULAS.md).
+ * The accepted range is the SDK's and the script's to check, not the reference's: a short's stop
+ * or a target above the largest price (`MAX_PRICE`), which they refuse, is computed here.
  * @throws InvalidInputError when the entry is not on the tick grid, or the stop or the target is
- * impossible, or the max fraction leaves less than a tick, or no whole tick at or above the min
- * fraction's distance.
+ * at or below zero, or the max fraction leaves less than a tick, or no whole tick at or above the
+ * min fraction's distance.
  */
 export function stopLossReference(p: StopLossParams): StopLossReference {
   const tick = dec(p.tick ?? STOP_LOSS_DEFAULTS.tick);

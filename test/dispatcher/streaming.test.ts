@@ -12,7 +12,7 @@ import type { VwapResult } from "../../src/dispatcher/vwap.js";
 import { unitsToText } from "../../src/core/units.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries, type GeneratedBar } from "../support/arbitraries.js";
-import { expectClose, westAllowance } from "../support/compare.js";
+import { expectClose, vwapOrigin, westAllowance } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 import { commandCalls, ownRedis } from "../support/redis.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -82,8 +82,8 @@ describe("streaming ATR, RSI and VWAP", () => {
             const { cache: _c, scriptVersion: _v, ...batchValues } = vwap.value as VwapResult & ResultMeta;
             expect(r.vwap).toEqual(batchValues); // bit for bit: vwap, sigma, bands
             expectClose(r.vwap!.vwap, reference.vwap!.vwap, `vwap after bar ${k}`);
-            const first = bars[0]!;
-            const allowed = westAllowance(k + 1, r.vwap!.vwap, (first.high + first.low + first.close) / 3);
+            const points = bars.slice(0, k + 1).map((b) => ({ price: (b.high + b.low + b.close) / 3, volume: b.volume }));
+            const allowed = westAllowance(k + 1, r.vwap!.vwap, vwapOrigin(points));
             expectClose(r.vwap!.sigma, reference.vwap!.sigma, `sigma after bar ${k}`, undefined, allowed);
           } else {
             expect(r.vwap).toBeUndefined(); // no volume yet in the session
@@ -150,7 +150,7 @@ describe("streaming ATR, RSI and VWAP", () => {
             const { cache: _c, scriptVersion: _v, ...batchValues } = b.value as VwapResult & ResultMeta;
             expect(r.vwap).toEqual(batchValues); // bit for bit: vwap, sigma, volume, points, bands
             expectClose(r.vwap!.vwap, reference.vwap!.vwap, `vwap after tick ${k}`);
-            const allowed = westAllowance(k + 1, r.vwap!.vwap, ticks[0]!.units / 10_000);
+            const allowed = westAllowance(k + 1, r.vwap!.vwap, vwapOrigin(ticks.slice(0, k + 1).map((t) => ({ price: t.units / 10_000, volume: t.volume }))));
             expectClose(r.vwap!.sigma, reference.vwap!.sigma, `sigma after tick ${k}`, undefined, allowed);
           } else {
             expect(r.vwap).toBeUndefined(); // no volume yet in the session

@@ -6,24 +6,28 @@ import { vwapOfBars, vwapOfTicks, type VwapReference } from "../../src/indicator
 import { vwapFunction } from "../../src/dispatcher/vwap.js";
 import { runChunked } from "../../src/dispatcher/chunked.js";
 import { parseInput } from "../../src/dispatcher/inputs.js";
+import { MAX_PRICE, MAX_VOLUME } from "../../src/dispatcher/limits.js";
 import { barSeries, tickPrice, tickSeries } from "../support/arbitraries.js";
-import { expectClose, westAllowance } from "../support/compare.js";
+import { expectClose, vwapAllowance, vwapOrigin, westAllowance, type WeightedPrice } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
 
 const dispatcher = sharedDispatcher();
 beforeAll(() => dispatcher.load());
 afterAll(() => dispatcher.close());
 
-/** `origin`: the series' first point's price (a bar's typical price), from which sigma's West bound counts. */
-function expectMatchesReference(result: Awaited<ReturnType<MathDispatcher["vwap"]>>, reference: VwapReference, bands: number[], origin: number) {
-  expectClose(result.vwap, reference.vwap, "vwap");
-  expectClose(result.sigma, reference.sigma, "sigma", undefined, westAllowance(result.points, result.vwap, origin));
+/** `points`: the series' prices (a bar's typical price) and volumes, from which the bounds on rounding count. */
+function expectMatchesReference(result: Awaited<ReturnType<MathDispatcher["vwap"]>>, reference: VwapReference, bands: number[], points: readonly WeightedPrice[]) {
+  const vwapError = vwapAllowance(points);
+  const sigmaError = westAllowance(result.points, result.vwap, vwapOrigin(points));
+  expectClose(result.vwap, reference.vwap, "vwap", undefined, vwapError);
+  expectClose(result.sigma, reference.sigma, "sigma", undefined, sigmaError);
   expect(result.volume).toBe(reference.volume.toNumber());
   reference.bands(bands).forEach((band, i) => {
-    // a band is vwap -/+ k sigma: its error is the vwap's plus k times sigma's, relative to the vwap
-    const scale = reference.vwap.abs();
-    expect(new Dec(result.bands[i]!.lower).minus(band.lower).abs().lte(scale.times(2e-12))).toBe(true);
-    expect(new Dec(result.bands[i]!.upper).minus(band.upper).abs().lte(scale.times(2e-12))).toBe(true);
+    // a band is vwap -/+ k sigma: its error is the vwap's plus k times sigma's
+    const k = bands[i]!;
+    const allowed = reference.vwap.abs().plus(reference.sigma.times(k)).times(2e-12).toNumber() + vwapError + k * sigmaError;
+    expectClose(result.bands[i]!.lower, band.lower, `band ${k} lower`, 0, allowed);
+    expectClose(result.bands[i]!.upper, band.upper, `band ${k} upper`, 0, allowed);
   });
 }
 
@@ -68,7 +72,7 @@ describe("vwap", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(50, 5_000).chain((max) => tickSeries(1, max)), async (ticks) => {
         const result = await dispatcher.vwap({ symbol: "PROPVWAP", ticks, bands: [1, 2.5] }); // chunked past MAX_POINTS_PER_CALL
-        expectMatchesReference(result, vwapOfTicks(ticks), [1, 2.5], ticks[0]!.price);
+        expectMatchesReference(result, vwapOfTicks(ticks), [1, 2.5], ticks);
       }),
       { numRuns: 120 },
     );
@@ -80,10 +84,31 @@ describe("vwap", () => {
         fc.constantFrom(50, 5_000).chain((max) => barSeries(1, max)).filter((bars) => bars.some((b) => b.volume > 0)),
         async (bars) => {
           const result = await dispatcher.vwap({ symbol: "PROPVWAPBARS", bars, bands: [1] }); // chunked past MAX_POINTS_PER_CALL
-          expectMatchesReference(result, vwapOfBars(bars), [1], (bars[0]!.high + bars[0]!.low + bars[0]!.close) / 3);
+          expectMatchesReference(result, vwapOfBars(bars), [1], bars.map((b) => ({ price: (b.high + b.low + b.close) / 3, volume: b.volume })));
         },
       ),
       { numRuns: 120 },
+    );
+  });
+
+  it("stays within its bound when the points lie far apart, a first tick without volume among them", async () => {
+    // any accepted price (1e-4 to 1e8, about evenly on a log scale) and volume; the reviewer's
+    // cases first: a first tick without volume far above trades that come after it
+    const price = fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 9_999 })).map(([e, m]) => Math.min(Math.max(Math.round(m * 10 ** (e - 4)), 1), MAX_PRICE * 10_000) / 10_000);
+    const tick = fc.record({ price, volume: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: MAX_VOLUME })) });
+    const ticks = fc.array(tick, { minLength: 1, maxLength: 40 }).filter((t) => t.some((p) => p.volume > 0));
+    await fc.assert(
+      fc.asyncProperty(ticks, async (series) => {
+        const result = await dispatcher.vwap({ symbol: "FARVWAP", ticks: series }, { store: false });
+        expectMatchesReference(result, vwapOfTicks(series), [1], series);
+      }),
+      {
+        numRuns: 200,
+        examples: [
+          [[{ price: 100_000, volume: 0 }, { price: 1.05, volume: 1_000_000 }, { price: 1.1, volume: 999_999 }]],
+          [[{ price: 92_166_586.7887, volume: 0 }, { price: 0.0001, volume: 9_627_074_522 }, { price: 100_000_000, volume: 27 }]],
+        ],
+      },
     );
   });
 
