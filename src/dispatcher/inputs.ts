@@ -16,9 +16,17 @@ export function fieldName(path: readonly PropertyKey[]): string {
     .join("") || "input";
 }
 
-/** Validates `input`, throwing InvalidInputError for the first problem. */
+/**
+ * Validates `input`, throwing InvalidInputError for the first problem; also when reading the input
+ * throws (a getter or Proxy of the caller's), with the caller's error as its cause.
+ */
 export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input);
+  let result: z.ZodSafeParseResult<z.output<T>>;
+  try {
+    result = schema.safeParse(input);
+  } catch (error) {
+    throw new InvalidInputError("input", `could not be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   if (result.success) return result.data;
   const issue = result.error.issues[0] as z.core.$ZodIssue;
   throw new InvalidInputError(fieldName(issue.path), issue.message);

@@ -16,6 +16,24 @@ function refusal(schema: z.ZodType, value: unknown): string | undefined {
   }
 }
 
+describe("parseInput", () => {
+  it("turns an error thrown while reading the input (a getter, a Proxy) into an InvalidInputError with it as the cause", () => {
+    const boom = new Error("boom");
+    const inputs = [
+      { x: 1, get y(): number { throw boom; } },
+      new Proxy({}, { get: () => { throw boom; } }),
+      { x: new Proxy([1, 2], { get: () => { throw boom; } }) },
+    ];
+    const schema = z.object({ x: z.unknown().transform((v) => (Array.isArray(v) ? v.map(Number) : v)), y: z.number().optional() });
+    for (const input of inputs) {
+      const error = (() => { try { parseInput(schema, input); } catch (e) { return e; } })();
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).message).toBe("input: could not be read: boom");
+      expect((error as InvalidInputError).cause).toBe(boom);
+    }
+  });
+});
+
 describe("number schemas", () => {
   it("name NaN, the infinities and non-numbers as not finite", () => {
     for (const value of [Number.NaN, Infinity, -Infinity, "1", undefined]) {
