@@ -265,6 +265,9 @@ const FAILURES: [RegExp, ConnectionFailure][] = [
   [/ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable|connection is down|max retries per request|aborted due to connection close/i, "closed"],
 ];
 
+/** The reply codes that are connection failures: the client may not, or is not known. */
+const REPLY_FAILURES: Partial<Record<string, ConnectionFailure>> = { NOPERM: "denied", WRONGPASS: "auth", NOAUTH: "auth" };
+
 /**
  * The kind of connection failure an error shows (refused, TLS, authentication, ...), or
  * undefined when it is no connection failure (a WRONGTYPE, a script error).
@@ -272,6 +275,9 @@ const FAILURES: [RegExp, ConnectionFailure][] = [
 export function connectionFailureOf(error: unknown): ConnectionFailure | undefined {
   if (error instanceof ConnectionError) return error.failure;
   if (!(error instanceof Error)) return undefined;
+  // a server's reply says so by its code alone: its text may quote anything (NOGROUP of a stream
+  // named ticks:XTLS, a script's refusal of a symbol), which the patterns below would misread
+  if (error.name === "ReplyError") return REPLY_FAILURES[error.message.split(" ", 1)[0] as string];
   const text = `${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}`;
   return FAILURES.find(([pattern]) => pattern.test(text))?.[1];
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ReplyError } from "ioredis";
 import { ConfigurationError, ConnectionError } from "../../src/core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, resolveRedisConfig, toConnectionError } from "../../src/redis/config.js";
 import { thrown } from "../support/thrown.js";
@@ -132,6 +133,13 @@ describe("connection failures", () => {
     [new Error("Connection is closed."), "closed"],
     [Object.assign(new Error("Command aborted due to connection close"), { name: "AbortError" }), "closed"], // ioredis 6, the rest of a cut pipeline
     [new Error("WRONGTYPE Operation against a key holding the wrong kind of value"), undefined],
+    // a server's reply is judged by its code: its text may name a key or a symbol with TLS in it
+    [new ReplyError("NOGROUP No such key 'ticks:XTLS' or consumer group 'mathd' in XREADGROUP with GROUP option"), undefined],
+    [new ReplyError("ERR timeout is negative"), undefined],
+    [new ReplyError("MATHD_INVALID symbol: must match ..., got 'CERT SSL'"), undefined],
+    [new ReplyError("WRONGPASS invalid username-password pair or user is disabled."), "auth"],
+    [new ReplyError("NOAUTH Authentication required."), "auth"],
+    [new ReplyError("NOPERM this user has no permissions to run the 'xadd' command"), "denied"],
   ])("%s is %s", (error, failure) => {
     expect(connectionFailureOf(error)).toBe(failure);
   });

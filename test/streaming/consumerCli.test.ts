@@ -164,6 +164,30 @@ describe("mathd consume", () => {
     }
   }, 30_000);
 
+  it("makes its group again when its stream is deleted and written anew, whatever the symbol's name", async () => {
+    const server = await ownRedis();
+    try {
+      const symbol = "XTLS"; // NOGROUP naming ticks:XTLS was taken for a TLS failure, and the group never made again
+      const stream = tickStreamKey(symbol);
+      const producer = new Redis(server.url, { db: 4 });
+      clients.push(producer);
+      const abort = new AbortController();
+      const done = consume({ url: server.url, symbols: [symbol], consumer: "x", statsIntervalMs: 60_000, log: () => undefined, signal: abort.signal });
+      const add = async (from: number, to: number) => {
+        for (let j = from; j < to; j++) await producer.xadd(stream, "*", "price", "99.5", "volume", "1", "ts", String(OPEN + j * 1000));
+      };
+      await add(0, 10);
+      await waitUntil(async () => (await pendingAndLag(producer, stream)).join() === "0,0", "the first entries are applied");
+      await producer.del(stream); // expired, say; the feed writes it anew with the next ticks
+      await add(10, 20);
+      await waitUntil(async () => (await pendingAndLag(producer, stream)).join() === "0,0", "the new entries are applied", 20_000);
+      abort.abort();
+      await done;
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
   it("an outage in the middle is logged once when it starts and once when it ends", async () => {
     const server = await ownRedis();
     try {
