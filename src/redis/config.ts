@@ -212,7 +212,8 @@ export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.Pro
   if (typeof input.tls !== "boolean") refuseUnknownOptions(input.tls, TLS_SETTINGS, settingsCheck("tls"));
   // each setting: the option, the option URL, the environment variable, the environment URL, a default
   const optionUrl = input.url === undefined ? undefined : parseUrl({ value: input.url, setting: "url" });
-  const envUrl = env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
+  // REDIS_URL stands in for the url option, never beside it: its port or password must not reach another server
+  const envUrl = optionUrl === undefined && env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
   const fromEnv = (name: string): Source | undefined => (env[name] ? { value: env[name], setting: name } : undefined);
   const setting = <K extends "host" | "port" | "username" | "password">(key: K, envName: string): Source | undefined => {
     if (input[key] !== undefined) return { value: input[key], setting: key };

@@ -34,6 +34,15 @@ describe("redis configuration", () => {
     expect(resolveRedisConfig({}, { REDIS_HOST: "cache", REDIS_PORT: "6390", REDIS_TLS: "true" })).toMatchObject({ host: "cache", port: 6390, tls: {} });
   });
 
+  it("takes nothing from REDIS_URL when a url is given: its port and credentials belong to another server", () => {
+    const config = resolveRedisConfig({ url: "redis://10.9.9.9" }, { REDIS_URL: "redis://alice:pw@127.0.0.1:7202" });
+    expect(config).toMatchObject({ host: "10.9.9.9", port: 6379 });
+    expect(config).not.toHaveProperty("username");
+    expect(config).not.toHaveProperty("password");
+    // the variables of their own still apply (a password kept out of the URL)
+    expect(resolveRedisConfig({ url: "redis://10.9.9.9" }, { REDIS_PASSWORD: "pw" })).toMatchObject({ host: "10.9.9.9", password: "pw" });
+  });
+
   it.each([
     [{}, { REDIS_PORT: "http" }, "REDIS_PORT"],
     [{}, { REDIS_PORT: "70000" }, "REDIS_PORT"],
