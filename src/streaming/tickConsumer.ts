@@ -76,6 +76,14 @@ export interface TickConsumerOptions extends KeyOptions {
   database?: number;
 }
 
+/**
+ * The fields a script names when what it refuses is not the entry but what the consumer keeps: a
+ * stored state (written by hand, say), its keys or its periods. Their entries stay pending, the
+ * error is reported, and they apply in order once that is mended; dead-lettered, every good tick
+ * of the symbol went to the dead letters.
+ */
+const KEPT_BY_THE_CONSUMER = /^(atr_state|vwap_state|rsi_state|atr_period|rsi_period|state\b|KEYS\[)/;
+
 /** Pause after an empty pass on a cluster, where reads do not block. */
 const CLUSTER_POLL_MS = 50;
 
@@ -486,7 +494,7 @@ export class TickConsumer extends EventEmitter {
         ack.push(e.id);
         if (e.trimmed) trimmed++;
         else if (e.outcome?.ok && (e.outcome.value.vwapStatus === "duplicate" || e.outcome.value.atrStatus === "duplicate")) duplicates++;
-      } else if (error instanceof InvalidInputError) {
+      } else if (error instanceof InvalidInputError && !KEPT_BY_THE_CONSUMER.test(error.field)) {
         dead.push({ id: e.id, fields: e.fields, reason: error.message });
       } else {
         throw error; // Redis trouble: leave the stream's entries pending, they are read again

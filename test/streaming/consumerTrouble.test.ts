@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScriptExecutionError } from "../../src/core/errors.js";
+import { InvalidInputError, ScriptExecutionError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
-import { tickStreamKey } from "../../src/keys/marketData.js";
+import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { ownRedis } from "../support/redis.js";
@@ -45,6 +45,34 @@ describe("a read whose update fails for one stream", () => {
       expect((await math.streaming().snapshot("OK")).vwap?.points).toBe(5);
     } finally {
       ticks.disconnect();
+      await math.close();
+    }
+  }, 30_000);
+});
+
+describe("a stored state the script refuses", () => {
+  it("leaves the symbol's entries pending, not dead-lettered, and applies them once the state is mended", async () => {
+    const math = MathDispatcher.connect(server.url);
+    const ticks = new Redis(server.url, { db: 4 });
+    const patterns = new Redis(server.url, { db: 10 });
+    try {
+      const symbol = "DAMAGED";
+      await patterns.set(`indicator:vwap:${symbol}`, "not a state"); // written by hand, say
+      for (let i = 0; i < 5; i++) await ticks.xadd(tickStreamKey(symbol), "*", "price", String(100 + i), "volume", "10", "ts", String(OPEN + i));
+      const consumer = new TickConsumer(ticks, math.streaming(), { symbols: [symbol], consumer: "c", blockMs: 10 });
+      await consumer.ensureGroups();
+      const error = await consumer.runOnce().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).field).toBe("vwap_state");
+      expect(consumer.totals).toMatchObject({ applied: 0, deadLetters: 0 });
+      expect(await ticks.exists(deadLetterKey(symbol))).toBe(0);
+      expect(Number(((await ticks.xpending(tickStreamKey(symbol), "mathd")) as [number])[0])).toBe(5);
+      await patterns.del(`indicator:vwap:${symbol}`);
+      expect(await consumer.runOnce()).toBe(5); // its pending entries, in order
+      expect((await math.streaming().snapshot(symbol)).vwap?.points).toBe(5);
+    } finally {
+      ticks.disconnect();
+      patterns.disconnect();
       await math.close();
     }
   }, 30_000);
