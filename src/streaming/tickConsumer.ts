@@ -58,15 +58,15 @@ export interface TickConsumerOptions extends KeyOptions {
    * not at all.
    */
   count?: number;
-  /** How long a read blocks waiting for new entries, default 1000 ms. */
+  /** How long a read blocks waiting for new entries, 1 ms to an hour, default 1000 ms. */
   blockMs?: number;
   /**
    * How long another consumer's pending entry must have been idle before this one claims it at
-   * start, default 10,000 ms: long enough that a live consumer (which acknowledges within
+   * start, 0 ms to an hour, default 10,000 ms: long enough that a live consumer (which acknowledges within
    * milliseconds) keeps its entries, short enough that a crashed one's wait a few seconds.
    */
   claimIdleMs?: number;
-  /** Pause after a failed pass before the next, default 500 ms. */
+  /** Pause after a failed pass before the next, 1 ms to an hour, default 500 ms. */
   retryDelayMs?: number;
   /**
    * The database of the tick streams, default 4 (`continuous_market` of the DB map; set it when
@@ -83,6 +83,16 @@ export interface TickConsumerOptions extends KeyOptions {
  * of the symbol went to the dead letters.
  */
 const KEPT_BY_THE_CONSUMER = /^(atr_state|vwap_state|rsi_state|atr_period|rsi_period|state\b|KEYS\[)/;
+
+/** The longest wait an option may ask for: an hour. */
+const MAX_WAIT_MS = 3_600_000;
+
+/** Throws InvalidInputError naming `name` unless `value` is absent or a whole number in min..max. */
+function checkWhole(name: string, value: number | undefined, min: number, max: number, why = ""): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+    throw new InvalidInputError(name, `must be an integer in ${min}..${max}${why}, got ${shownValue(value)}`);
+  }
+}
 
 /** Pause after an empty pass on a cluster, where reads do not block. */
 const CLUSTER_POLL_MS = 50;
@@ -259,10 +269,11 @@ export class TickConsumer extends EventEmitter {
         `the ticks connection is on DB ${connectedTo}, the tick streams are in DB ${database}: open it with { db: ${database} } (or give the consumer { database })`,
       );
     }
-    const { count } = options;
-    if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= MAX_STREAM_UPDATES_PER_CALL)) {
-      throw new InvalidInputError("count", `must be an integer in 1..${MAX_STREAM_UPDATES_PER_CALL} (a read's entries of a stream are one script call), got ${shownValue(count)}`);
-    }
+    checkWhole("count", options.count, 1, MAX_STREAM_UPDATES_PER_CALL, " (a read's entries of a stream are one script call)");
+    // a BLOCK of 0 waits for ever (stop() would never be heard), a retry delay of 0 spins against a failing server
+    checkWhole("blockMs", options.blockMs, 1, MAX_WAIT_MS);
+    checkWhole("claimIdleMs", options.claimIdleMs, 0, MAX_WAIT_MS);
+    checkWhole("retryDelayMs", options.retryDelayMs, 1, MAX_WAIT_MS);
     this.group = options.group ?? "mathd";
     this.consumer = options.consumer ?? defaultConsumerName();
     this.streams = options.symbols.map((s) => tickStreamKey(s, options));

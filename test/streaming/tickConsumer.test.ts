@@ -174,18 +174,30 @@ describe("tick consumer", () => {
     expect(() => new TickConsumer(onDb7, dispatcher.streaming(), { symbols: ["DB"], database: 7 })).not.toThrow();
   });
 
-  it.each([0, MAX_STREAM_UPDATES_PER_CALL + 1, 2.5])("refuses a count of %s per read: a read's entries of a stream must fit one script call", (count) => {
+  // count: a read's entries of a stream must fit one script call; a BLOCK of 0 waits for ever, so
+  // stop() is never heard; a retry delay of 0 spins against a failing server
+  it.each([
+    ["count", 0],
+    ["count", MAX_STREAM_UPDATES_PER_CALL + 1],
+    ["count", 2.5],
+    ["blockMs", 0],
+    ["blockMs", -1],
+    ["claimIdleMs", -1],
+    ["claimIdleMs", Number.NaN],
+    ["retryDelayMs", 0],
+    ["retryDelayMs", 3_600_001],
+  ] as const)("refuses %s %s", (option, value) => {
     const lazy = new Redis(url, { db: 4, lazyConnect: true });
     onTestFinished(() => lazy.disconnect());
     const error = (() => {
       try {
-        new TickConsumer(lazy, dispatcher.streaming(), { symbols: ["COUNT"], count });
+        new TickConsumer(lazy, dispatcher.streaming(), { symbols: ["COUNT"], [option]: value });
       } catch (e) {
         return e;
       }
     })();
     expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as InvalidInputError).field).toBe("count");
+    expect((error as InvalidInputError).field).toBe(option);
   });
 
   it("acknowledges a pending entry that was trimmed from the stream, and counts it", async () => {
