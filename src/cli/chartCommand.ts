@@ -101,8 +101,19 @@ export async function chartSession(options: ChartOptions): Promise<{ series: Ses
 
 type Loaded = { updates: MarketUpdate[]; symbol: string; source: string; subtitle: (series: SessionSeries) => string };
 
+/** The input file's text; a directory's error names it too, so it is an unreadable input (66) like any other. */
+async function readInput(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException;
+    if (failure.code === "EISDIR" && failure.path === undefined) Object.assign(failure, { path: file, message: `${failure.message} '${file}'` });
+    throw failure;
+  }
+}
+
 async function fromFile(file: string, symbol: string | undefined): Promise<Loaded> {
-  const parsed = parseUpdates(await readFile(file, "utf8"), file);
+  const parsed = parseUpdates(await readInput(file), file);
   const source = `${basename(file)} (${parsed.updates.length} updates)`;
   return { updates: parsed.updates, symbol: symbol ?? parsed.symbol ?? basename(file).replace(/\..*$/, ""), source, subtitle: () => `from ${source}` };
 }

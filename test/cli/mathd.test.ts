@@ -119,6 +119,8 @@ describe("errors in one line", () => {
     const missing = await mathd("chart", "--input", join(dir, "none.json"));
     expect(missing.code).toBe(66);
     expect(missing.stderr).toMatch(/^mathd chart: ENOENT: no such file or directory, open '.*none\.json'\n$/);
+    const directory = await mathd("chart", "--input", dir); // its error named no path: it exited 70
+    expect(directory).toMatchObject({ code: 66, stderr: `mathd chart: EISDIR: illegal operation on a directory, read '${dir}'\n` });
     const bad = join(dir, "bad.csv");
     await writeFile(bad, "ts,price,volume\n1795578300000,100,5\n1795578301000,abc,5\n");
     const malformed = await mathd("chart", "--input", bad);
