@@ -120,7 +120,7 @@ class ProblemLog {
 type Figures = ConsumerCounters & Partial<Pick<ConsumerStats, "pending" | "lag">>;
 
 /**
- * `stats applied 1200 in 5.0 s (240.0/s), duplicates 0, dead letters 0, claimed 0, pending 0, lag 12`;
+ * `stats applied 1200 in 5.0 s (240.0/s), duplicates 0, dead letters 0, claimed 0, trimmed 0, pending 0, lag 12`;
  * `?` where Redis was not asked. As JSON: the same figures, `pending` and `lag` null where the
  * text says `?` (and `lag` null where Redis cannot tell), and the counters since the start.
  */
@@ -132,7 +132,7 @@ function sayStats(say: Say, event: "stats" | "summary", stats: Figures, seconds:
   say(
     "info",
     event,
-    `${prefix} applied ${applied} in ${seconds.toFixed(1)} s (${rate.toFixed(1)}/s), duplicates ${stats.duplicates}, dead letters ${stats.deadLetters}, claimed ${stats.claimed}, pending ${pending}, lag ${lag}`,
+    `${prefix} applied ${applied} in ${seconds.toFixed(1)} s (${rate.toFixed(1)}/s), duplicates ${stats.duplicates}, dead letters ${stats.deadLetters}, claimed ${stats.claimed}, trimmed ${stats.trimmed}, pending ${pending}, lag ${lag}`,
     {
       applied,
       seconds: Number(seconds.toFixed(3)),
@@ -140,9 +140,10 @@ function sayStats(say: Say, event: "stats" | "summary", stats: Figures, seconds:
       duplicates: stats.duplicates,
       deadLetters: stats.deadLetters,
       claimed: stats.claimed,
+      trimmed: stats.trimmed,
       pending: stats.pending ?? null,
       lag: stats.lag ?? null,
-      totals: { applied: stats.applied, duplicates: stats.duplicates, deadLetters: stats.deadLetters, claimed: stats.claimed },
+      totals: { applied: stats.applied, duplicates: stats.duplicates, deadLetters: stats.deadLetters, claimed: stats.claimed, trimmed: stats.trimmed },
     },
   );
 }

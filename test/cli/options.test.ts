@@ -165,7 +165,7 @@ describe("consume --json, --stats-interval-ms, --claim-idle-ms", () => {
     expect(lines[0]).toMatchObject({ event: "start", streams: [stream], db: 4, consumer: "opt-test", group: "mathd", claimIdleMs: 0, statsIntervalMs: 100 });
     expect(lines).toContainEqual(expect.objectContaining({ event: "claimed", stream, count: 1 }));
     expect(lines.filter((l) => l.event === "stats").length).toBeGreaterThanOrEqual(1);
-    expect(lines.at(-1)).toMatchObject({ event: "summary", applied: 30, duplicates: 0, deadLetters: 0, claimed: 1, pending: 0, lag: 0 });
+    expect(lines.at(-1)).toMatchObject({ event: "summary", applied: 30, duplicates: 0, deadLetters: 0, claimed: 1, trimmed: 0, pending: 0, lag: 0 });
     for (const line of lines) expect(typeof line.at).toBe("string");
   });
 

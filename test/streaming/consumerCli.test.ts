@@ -69,7 +69,7 @@ describe("mathd consume", () => {
     const run = await runCli(["--url", url, "--symbols", symbols.join(","), "--atr-period", "10", "--rsi-period", "7"], env, drained);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("(DB 7)");
-    expect(run.stdout).toMatch(/^summary: applied 213 in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 0, claimed 0, pending 0, lag 0$/m);
+    expect(run.stdout).toMatch(/^summary: applied 213 in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 0, claimed 0, trimmed 0, pending 0, lag 0$/m);
     const state = client(url, 12);
     for (const [i, symbol] of symbols.entries()) {
       expect((await state.getBuffer(`indicator:vwap:${symbol}`))?.readDoubleLE(8)).toBe((perSymbol[i] as number) + 1); // points (the bar's too): the second packed double
@@ -93,7 +93,7 @@ describe("mathd consume", () => {
     const final = await done;
     expect(final).toEqual({ applied: 30, duplicates: 0, deadLetters: 1, claimed: 0, trimmed: 0, pending: 0, lag: 0 });
     const stats = lines.filter((l) => l.startsWith("stats "));
-    expect(stats.at(-1)).toMatch(/^stats applied \d+ in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 1, claimed 0, pending 0, lag 0$/);
+    expect(stats.at(-1)).toMatch(/^stats applied \d+ in [\d.]+ s \([\d.]+\/s\), duplicates 0, dead letters 1, claimed 0, trimmed 0, pending 0, lag 0$/);
     // one reading at a time: readings that overlapped (each waits behind the blocking read) came in bursts "in 0.0 s"
     expect(stats.filter((l) => / in 0\.0 s /.test(l))).toEqual([]);
     expect(lines.at(-1)).toMatch(/^summary: applied 30 in [\d.]+ s/);
