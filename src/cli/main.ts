@@ -317,20 +317,22 @@ export async function runMathd(argv: readonly string[], out: CliOutput): Promise
     }
     return await command.run(values, parsed.positionals, out);
   } catch (error) {
+    // JSON Lines asked for (even on a command line that did not parse): the failure is one line too
+    const json = command.jsonLines === true && (values.json === true || rest.includes("--json"));
     const parseError = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    if (parseError || error instanceof UsageError) return usageError((error as Error).message, name, out);
-    if (error instanceof ConfigurationError && error.setting === "url") return usageError(`--${error.message}`, name, out);
+    if (parseError || error instanceof UsageError) return usageError((error as Error).message, name, out, json);
+    if (error instanceof ConfigurationError && error.setting === "url") return usageError(`--${error.message}`, name, out, json);
     const exitCode = exitCodeFor(error);
-    if (values.json && command.jsonLines) out.stderr(`${JSON.stringify(failedEvent(error, describeError(error, url(values)), exitCode))}\n`);
-    else out.stderr(`mathd ${name}: ${describeError(error, url(values))}\n`);
-    if (values.verbose) out.stderr(`${stackOf(error)}\n`);
+    const stack = values.verbose ? stackOf(error) : undefined;
+    if (json) out.stderr(`${JSON.stringify(failedEvent(error, describeError(error, url(values)), exitCode, stack))}\n`);
+    else out.stderr(`mathd ${name}: ${describeError(error, url(values))}\n${stack === undefined ? "" : `${stack}\n`}`);
     return exitCode;
   }
 }
 
-/** The last line of a JSON Lines command that failed: why, and the exit code it ends with. */
-function failedEvent(error: unknown, message: string, exitCode: number): Record<string, unknown> {
-  const typed = error as { address?: unknown; failure?: unknown; setting?: unknown };
+/** The last line of a JSON Lines command that failed: why, the exit code it ends with, and with --verbose the stack. */
+function failedEvent(error: unknown, message: string, exitCode: number, stack?: string): Record<string, unknown> {
+  const typed = (error ?? {}) as { address?: unknown; failure?: unknown; setting?: unknown };
   return {
     event: "failed",
     at: new Date().toISOString(),
@@ -339,10 +341,13 @@ function failedEvent(error: unknown, message: string, exitCode: number): Record<
     ...(typeof typed.address === "string" ? { address: typed.address } : {}),
     ...(typeof typed.failure === "string" ? { failure: typed.failure } : {}),
     ...(typeof typed.setting === "string" ? { setting: typed.setting } : {}),
+    ...(stack === undefined ? {} : { stack }),
   };
 }
 
-function usageError(message: string, name: string | undefined, out: CliOutput): number {
-  out.stderr(`mathd${name ? ` ${name}` : ""}: ${message.replace(/\s*\n\s*/g, " ")}\nrun 'mathd ${name ? `${name} ` : ""}--help' for usage\n`);
+function usageError(message: string, name: string | undefined, out: CliOutput, json = false): number {
+  const oneLine = message.replace(/\s*\n\s*/g, " ");
+  if (json) out.stderr(`${JSON.stringify(failedEvent(undefined, `${oneLine}; run 'mathd ${name} --help' for usage`, EXIT.usage))}\n`);
+  else out.stderr(`mathd${name ? ` ${name}` : ""}: ${oneLine}\nrun 'mathd ${name ? `${name} ` : ""}--help' for usage\n`);
   return EXIT.usage;
 }

@@ -82,6 +82,20 @@ describe("option validation", () => {
     }
   });
 
+  it("with --json a wrong command line and a failure with --verbose are JSON lines too", async () => {
+    const lines = (stderr: string) => stderr.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const args of [["consume", "--symbols", "nifty", "--json"], ["consume", "--json", "--bogus"]]) {
+      const run = await mathd([...args, "--url", url]);
+      expect(run).toMatchObject({ code: 64, stdout: "" });
+      expect(lines(run.stderr)).toEqual([expect.objectContaining({ event: "failed", exitCode: 64 })]);
+    }
+    // a setting of the environment that is wrong: exit 78, its stack inside the one line
+    const run = await withEnv({ MATHD_DB_CONTINUOUS_MARKET: "16" }, () => mathd(["consume", "--symbols", "OPTA", "--json", "--verbose", "--url", url]));
+    expect(run.code).toBe(78);
+    const [failed] = lines(run.stderr).filter((line) => line.event === "failed");
+    expect(failed).toMatchObject({ exitCode: 78, setting: "MATHD_DB_CONTINUOUS_MARKET", stack: expect.stringContaining("ConfigurationError") });
+  });
+
   it("a bad --url is a usage error (64); the help lists the exit codes and the consumer's default name", async () => {
     const bad = await mathd(["health", "--url", "http://127.0.0.1:6379"]);
     expect(bad).toMatchObject({ code: 64, stdout: "" });
