@@ -213,7 +213,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   } as const;
   const { host: _host, port: _port, ...credentials } = connectionOptions(config);
   const ticks: Redis | Cluster = nodes
-    ? new Cluster([...nodes], { redisOptions: { ...credentials, ...quiet }, clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2000) })
+    ? new Cluster([...nodes], { enableReadyCheck: false, redisOptions: { ...credentials, ...quiet }, clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2000) })
     : new Redis({
         ...connectionOptions(config),
         db: config.databases.continuous_market,

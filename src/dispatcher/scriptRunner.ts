@@ -166,16 +166,18 @@ export class ScriptRunner {
   }
 
   /**
-   * The scripts loaded (one load shared by every call), waited for no longer than the call's
-   * budget; once loaded, calls go straight on (a NOSCRIPT later heals within the call's round trips).
+   * What calls wait for before they are sent (`callsReady`: the scripts loaded, one load shared by
+   * every call; on a cluster the slot map), or with `everywhere` the load on every node
+   * (`prepare`), waited for no longer than the call's budget; once ready, calls go straight on (a
+   * NOSCRIPT later heals within the call's round trips).
    */
-  private async loaded(budget: () => CallOptions): Promise<void> {
+  private async loaded(budget: () => CallOptions, everywhere = false): Promise<void> {
     const { deadlineMs = 0 } = budget();
     const since = Date.now();
     // a load this call stops waiting for may still fail: the next call loads again
     const late = () => this.waitedOut(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`), since);
-    await within(this.transport.prepare(), deadlineMs, late);
-    this.scriptsLoaded = true;
+    await within(everywhere ? this.transport.prepare() : this.transport.callsReady(), deadlineMs, late);
+    this.scriptsLoaded = true; // a load everywhere is ready for calls too
   }
 
   /**
@@ -212,7 +214,7 @@ export class ScriptRunner {
   async load(options?: CallOptions): Promise<void> {
     checkCallOptions(options);
     try {
-      await this.loaded(callBudget(options, this.client.deadlineMs));
+      await this.loaded(callBudget(options, this.client.deadlineMs), true);
     } catch (error) {
       throw scriptError("load", error);
     }

@@ -321,6 +321,9 @@ export class ResilientRedis extends EventEmitter {
       // the slot map is read again every few seconds too, so a failover is noticed without a MOVED
       slotsRefreshInterval: 5000,
       clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+      // ioredis's ready check asks one node, at random, for CLUSTER INFO with no timeout: a frozen
+      // master picked kept the whole cluster from ready (a CLUSTERDOWN is answered per call anyway)
+      enableReadyCheck: false,
       redisOptions: {
         username,
         password,

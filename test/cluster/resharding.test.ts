@@ -57,10 +57,10 @@ describe("resharding to a master the client does not know yet", () => {
         const asked = await harness.client(spare.port).pipeline().call("ASKING").exists(call.keys[0] as string).exec();
         expect(asked?.[1]).toEqual([null, 1]);
       }
-      // loaded there by the heal
+      // loaded there by the heal (Functions: the calls' library, then the others)
       const spareClient = harness.client(spare.port);
       if (mode === "evalsha") expect(await spareClient.script("EXISTS", SCRIPTS.find((s) => s.name === "confidence")!.sha1)).toEqual([1]);
-      else expect((await librariesOnNode(spareClient, libraries)).state).toBe("current");
+      else await expect.poll(async () => (await librariesOnNode(spareClient, libraries)).state, { timeout: 5000 }).toBe("current");
     } finally {
       for (const migration of migrations) await migration.cancel();
       await harness.client(spare.port).flushall(); // the moved keys, orphaned on the spare now

@@ -185,6 +185,24 @@ describe("the public API on a cluster", () => {
     }
   });
 
+  // the first call of a process waited for the scripts' load on every master: started while one
+  // was frozen, it served no symbol at all until that master answered again
+  it.each(["evalsha", "functions"] as const)("a process started while one master is frozen serves the other masters' symbols (%s)", async (scriptMode) => {
+    const frozenPort = (harness.startupNodes[2] as { port: number }).port;
+    const frozen = harness.nodes.find((n) => n.port === frozenPort) as { pid: number };
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes.slice(0, 2) }, { scriptMode });
+    process.kill(frozen.pid, "SIGSTOP"); // for about a second: well under the cluster's node timeout (3 s), no failover
+    try {
+      const outcomes = await Promise.allSettled([0, 1, 2].map((k) => math.atr({ symbol: symbols[k] as string, period: 5, bars: bars(k + 5) }, { deadlineMs: 800 })));
+      expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected"]); // symbols[2] lives on the frozen master
+      expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(CommandTimeoutError);
+    } finally {
+      process.kill(frozen.pid, "SIGCONT");
+      await math.close();
+      await harness.waitHealthy();
+    }
+  });
+
   it.each(["evalsha", "functions"] as const)("every public call equals the standalone result bit for bit (%s)", async (scriptMode) => {
     const clustered = MathDispatcher.connect({ cluster: harness.startupNodes }, { scriptMode });
     const standalone = MathDispatcher.connect(single.url, { hashTag: true, scriptMode });

@@ -216,7 +216,9 @@ describe("StandaloneScriptTransport: a burst after the scripts are gone", () => 
     const calls = symbolsOfBurst.map((symbol, i) => (i % 2 === 0 ? confidenceCall(symbol, i) : snapshotCall(symbol)));
     const settled = await Promise.allSettled(calls.map((call) => transport.runOne(call)));
     expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
-    // EVALSHA: the two scripts of the burst; Functions: every library, each once, none refused
+    // EVALSHA: the two scripts of the burst; Functions: the burst's two libraries first, then the
+    // rest (loaded once those calls could go), every library once, none refused
+    if (mode === "functions") await expect.poll(() => loads(singleClient, mode), { timeout: 5000 }).toMatchObject({ calls: libraries.length });
     expect(await loads(singleClient, mode)).toEqual({ calls: mode === "evalsha" ? 2 : libraries.length, failed: 0 });
   });
 
@@ -368,7 +370,8 @@ describe("ClusterScriptTransport", () => {
     const thirty = Array.from({ length: 30 }, (_, i) => confidenceCall(symbols[i % symbols.length] as string, i));
     const outcomes = await transport.runMany(thirty);
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
-    for (const port of masterPorts()) expect(await libraryState(harness.client(port))).toBe("current");
+    // the calls' library first, the others once the calls could go
+    for (const port of masterPorts()) await expect.poll(() => libraryState(harness.client(port)), { timeout: 5000 }).toBe("current");
   });
 
   it.each(["evalsha", "functions"] as const)("with readFrom replica, read-only calls run on replicas (%s)", async (mode) => {
@@ -478,6 +481,7 @@ describe("ClusterScriptTransport", () => {
   it("health: every node's state, scripts, libraries and replica link; a master without the libraries is a problem", async () => {
     await onCluster({ mode: "functions" }).prepare();
     await onCluster().prepare();
+    await Promise.all(masterNodes(cluster).map((node) => node.call("WAIT", "1", "5000"))); // libraries loaded now reach the replicas
     const healthy = await clusterHealth(cluster, { mode: "functions" });
     expect(healthy.problems).toEqual([]);
     expect(healthy).toMatchObject({ ok: true, slotsOk: 16384 });
