@@ -3,7 +3,8 @@
 The Lua scripts are the single source of truth for the math: this client computes nothing.
 It reads the manifest (`mathd scripts manifest --out manifest.json`), lays out KEYS and ARGV as
 each script's header declares them, and calls EVALSHA (loading the script on NOSCRIPT), so
-it gets exactly what the TypeScript SDK gets, including its cache entries in DB 10:
+it gets the very values the TypeScript SDK gets (the script's reply fields, by their snake_case
+names, each number a float: 75.0 where the SDK says 75), including its cache entries in DB 10:
 the cache key is pattern_cache:<name>:v<version>:<SYMBOL>:<sha1 of ARGV>, and ARGV text
 formatted as the SDK formats it gives the same key.
 
