@@ -127,7 +127,7 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
         end
         -- vwap_run's step for one point: x = 3 * price for a tick, H + L + C for a bar, shifted by the session's first x with volume
         local x = is_bar and high + low + close or 3 * price
-        if origin == nil then origin = x end
+        if origin == nil or (weight == 0 and volume > 0) then origin = x end -- vwap_run's origin
         -- @paste "vwap_state" vwap_step
         points, stored_session, last_ts, last_seq = points + 1, session, ts, seq
       end

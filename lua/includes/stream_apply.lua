@@ -37,7 +37,7 @@ local function stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, c
     -- a tick: vwap_run's step inline, as stream_update's fast path runs it (packing the one point
     -- for vwap_run cost about a tenth of a tick in stream_update_many)
     local x, origin, weight, sum, comp, mean, m2 = 3 * price, vwap.origin, vwap.weight, vwap.sum, vwap.sum_comp, vwap.mean, vwap.m2
-    if origin == nil then origin = x end
+    if origin == nil or (weight == 0 and volume > 0) then origin = x end -- vwap_run's origin
     -- @paste "vwap_state" vwap_step
     vwap.points, vwap.origin, vwap.weight, vwap.sum, vwap.sum_comp, vwap.mean, vwap.m2 = vwap.points + 1, origin, weight, sum, comp, mean, m2
   end

@@ -24,6 +24,18 @@ local function vwap_run(state, data, count, ticks)
   if origin == nil then -- the first point of a series: its x is the origin until a point brings volume
     if ticks then origin = 3 * unpack('<d', data) else origin = unpack('<d', data) + unpack('<d', data, 9) + unpack('<d', data, 17) end
   end
+  if weight == 0 then
+    -- the first point with volume is the origin (vwap_step's rule, found here so that the loop
+    -- checks nothing for it): a point without volume adds nothing, and an origin far from the mean
+    -- would cost the VWAP digits (docs/FORMULAS.md, "VWAP"). A point the loop refuses fails the call.
+    local width, at = ticks and 16 or 32, ticks and 9 or 25
+    for i = 0, count - 1 do
+      if unpack('<d', data, i * width + at) > 0 then
+        if ticks then origin = 3 * unpack('<d', data, i * width + 1) else origin = unpack('<d', data, i * width + 1) + unpack('<d', data, i * width + 9) + unpack('<d', data, i * width + 17) end
+        break
+      end
+    end
+  end
   if ticks then
     -- @unroll 8
     for i = 1, count do
@@ -33,11 +45,9 @@ local function vwap_run(state, data, count, ticks)
       if not (volume >= 0 and volume <= max_volume and volume % 1 == 0) then check_volume('points[' .. (i - 1) .. '].volume', volume) end
       -- The step: a checked point's x (shifted by origin) and volume into weight, sum, comp, mean
       -- and m2, all locals wherever the build pastes it (the bar loop below, stream_update's fast path)
+      -- (origin: the first point with volume's x, set before the step while weight is 0)
       -- @block vwap_step
       if volume > 0 then
-        -- the first point with volume is the origin: a point without volume adds nothing, and an
-        -- origin far from the mean would cost the VWAP digits (docs/FORMULAS.md, "VWAP")
-        if weight == 0 then origin = x end
         local d = x - origin
         -- sum += d * volume, compensated: comp collects the exact rounding error of each addition
         -- (Knuth's TwoSum, the same error Neumaier's branch computes, without the branch), so the
