@@ -10,6 +10,7 @@ import { ConfigurationError } from "../core/errors.js";
 import { collectHealth, exitCodeOf } from "../health/healthReport.js";
 import { renderHealth } from "../health/renderHealth.js";
 import { chartSession } from "./chartCommand.js";
+import { MAX_CONSUMER_WAIT_MS } from "../streaming/tickConsumer.js";
 import { describeError, EXIT, exitCodeFor, OutputError, stackOf, UsageError } from "./cliErrors.js";
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { consume } from "./consume.js";
@@ -166,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
         atrPeriod: wholeNumber(values, "atr-period", 14, 1, MAX_ATR_PERIOD),
         rsiPeriod: wholeNumber(values, "rsi-period", 14, 2, MAX_RSI_PERIOD),
         hashTag: values["hash-tag"] === true,
-        claimIdleMs: wholeNumber(values, "claim-idle-ms", 10_000, 0, 86_400_000),
+        claimIdleMs: wholeNumber(values, "claim-idle-ms", 10_000, 0, MAX_CONSUMER_WAIT_MS),
         statsIntervalMs: wholeNumber(values, "stats-interval-ms", 5000, 100, 86_400_000),
         json: values.json === true,
         log: (line, level) => (level === "error" ? out.stderr(`${line}\n`) : out.stdout(`${line}\n`)),
@@ -318,7 +319,7 @@ export async function runMathd(argv: readonly string[], out: CliOutput): Promise
     return await command.run(values, parsed.positionals, out);
   } catch (error) {
     // JSON Lines asked for (even on a command line that did not parse): the failure is one line too
-    const json = command.jsonLines === true && (values.json === true || rest.includes("--json"));
+    const json = command.jsonLines === true && (values.json === true || rest.some((arg) => arg === "--json" || arg.startsWith("--json=")));
     const parseError = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (parseError || error instanceof UsageError) return usageError((error as Error).message, name, out, json);
     if (error instanceof ConfigurationError && error.setting === "url") return usageError(`--${error.message}`, name, out, json);

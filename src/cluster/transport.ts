@@ -437,6 +437,8 @@ export class ClusterScriptTransport implements ScriptTransport {
   private replicaTurn = 0;
   /** Each node's share of script work in flight ({@link WaveGate}), by address: one per node ever sent to, a handful. */
   private readonly gates = new Map<string | undefined, WaveGate>();
+  /** Whether the slot map was read once (ioredis status ready): calls wait for it only until then. */
+  private slotMapRead = false;
   /** The loads of {@link load} under way, by node address: what a call to that node waits for. */
   private readonly loadsUnderWay = new Map<string, Promise<void>>();
   private readonly onRefresh = () => {
@@ -463,23 +465,28 @@ export class ClusterScriptTransport implements ScriptTransport {
     return this.catalog.mode;
   }
 
-  /** Loads on every master (and replica, for EVALSHA_RO reads) once the cluster is ready; one load at a time. */
-  private load(): Promise<void> {
+  /**
+   * Loads on every master (and replica, for EVALSHA_RO reads) once the cluster is ready; one load
+   * at a time. `forCalls`: the load calls wait for on their own node ({@link loadedOn}), the first
+   * one; a load after a change of the topology is not, and a NOSCRIPT there joins it.
+   */
+  private load(forCalls = false): Promise<void> {
     const run = async () => {
       await clusterReady(this.cluster);
-      await this.loadEverywhere();
+      await this.loadEverywhere(forCalls);
     };
     this.preparing = this.preparing.catch(() => undefined).then(run);
     return this.preparing;
   }
 
-  /** The load of {@link load} on the cluster as it is now: each node's part noted under way before this returns. */
-  private loadEverywhere(): Promise<void> {
+  /** The load of {@link load} on the cluster as it is now; with `forCalls`, each node's part noted under way before this returns. */
+  private loadEverywhere(forCalls: boolean): Promise<void> {
     const signature = topologySignature(this.cluster);
-    const jobs = masters(this.cluster).map((node) => this.tracked(node, this.catalog.loadOn(node, undefined, this.roundTrip)));
+    const noted = (node: Redis, load: Promise<void>) => (forCalls ? this.tracked(node, load) : load);
+    const jobs = masters(this.cluster).map((node) => noted(node, this.catalog.loadOn(node, undefined, this.roundTrip)));
     if (this.readFrom === "replica" && this.catalog.mode === "evalsha") {
       const readOnly = this.catalog.readOnlyEntries.map((e) => e.name);
-      jobs.push(...replicas(this.cluster).map((node) => this.tracked(node, this.catalog.loadOn(node, readOnly, this.roundTrip))));
+      jobs.push(...replicas(this.cluster).map((node) => noted(node, this.catalog.loadOn(node, readOnly, this.roundTrip))));
     }
     return Promise.all(jobs).then(() => {
       this.preparedSignature = signature;
@@ -487,15 +494,18 @@ export class ClusterScriptTransport implements ScriptTransport {
   }
 
   prepare(): Promise<void> {
-    return this.readyWith(() => this.load());
+    return this.readyWith(() => this.load(true));
   }
 
   async callsReady(): Promise<void> {
-    await clusterReady(this.cluster);
+    if (!this.slotMapRead) {
+      await clusterReady(this.cluster);
+      this.slotMapRead = true; // from then on a call goes straight on: in an outage ioredis fails it
+    }
     // a call waits for its own node's load only (loadedOn), which this first call starts at once,
     // each node's part noted before any call is sent: waiting for every master's load held every
     // call back while one was frozen
-    if (this.ready === undefined) this.readyWith(() => this.loadEverywhere()).catch(this.onBackgroundError);
+    if (this.ready === undefined) this.readyWith(() => this.loadEverywhere(true)).catch(this.onBackgroundError);
   }
 
   /** The load every node's scripts were put on by, started with `load` unless one is under way or done. */
@@ -534,7 +544,8 @@ export class ClusterScriptTransport implements ScriptTransport {
 
   async runMany(given: readonly ScriptCall[], roundTrip: RoundTrip = this.roundTrip): Promise<Outcome[]> {
     if (given.length === 0) return [];
-    await this.callsReady();
+    // the slot map, within the call's deadline (a cluster that is down never reads it); then no wait
+    if (!this.slotMapRead || this.ready === undefined) await untilDeadline(this.callsReady(), roundTrip.deadline);
     // with replica reads, a caching script runs as its read-only variant (same math and cache
     // entries, no store on a miss), which a replica may serve
     const calls = this.readFrom === "replica" ? given.map((call) => readOnlyCall(call, this.catalog.byName)) : given;

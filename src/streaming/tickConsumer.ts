@@ -58,15 +58,15 @@ export interface TickConsumerOptions extends KeyOptions {
    * not at all.
    */
   count?: number;
-  /** How long a read blocks waiting for new entries, 1 ms to an hour, default 1000 ms. */
+  /** How long a read blocks waiting for new entries, 1 ms to a day, default 1000 ms. */
   blockMs?: number;
   /**
    * How long another consumer's pending entry must have been idle before this one claims it at
-   * start, 0 ms to an hour, default 10,000 ms: long enough that a live consumer (which acknowledges within
+   * start, 0 ms to a day, default 10,000 ms: long enough that a live consumer (which acknowledges within
    * milliseconds) keeps its entries, short enough that a crashed one's wait a few seconds.
    */
   claimIdleMs?: number;
-  /** Pause after a failed pass before the next, 1 ms to an hour, default 500 ms. */
+  /** Pause after a failed pass before the next, 1 ms to a day, default 500 ms. */
   retryDelayMs?: number;
   /**
    * The database of the tick streams, default 4 (`continuous_market` of the DB map; set it when
@@ -84,8 +84,8 @@ export interface TickConsumerOptions extends KeyOptions {
  */
 const KEPT_BY_THE_CONSUMER = /^(atr_state|vwap_state|rsi_state|atr_period|rsi_period|state\b|KEYS\[)/;
 
-/** The longest wait an option may ask for: an hour. */
-const MAX_WAIT_MS = 3_600_000;
+/** The longest wait an option of a consumer may ask for (`blockMs`, `claimIdleMs`, `retryDelayMs`): a day. */
+export const MAX_CONSUMER_WAIT_MS = 86_400_000;
 
 /** Throws InvalidInputError naming `name` unless `value` is absent or a whole number in min..max. */
 function checkWhole(name: string, value: number | undefined, min: number, max: number, why = ""): void {
@@ -271,9 +271,9 @@ export class TickConsumer extends EventEmitter {
     }
     checkWhole("count", options.count, 1, MAX_STREAM_UPDATES_PER_CALL, " (a read's entries of a stream are one script call)");
     // a BLOCK of 0 waits for ever (stop() would never be heard), a retry delay of 0 spins against a failing server
-    checkWhole("blockMs", options.blockMs, 1, MAX_WAIT_MS);
-    checkWhole("claimIdleMs", options.claimIdleMs, 0, MAX_WAIT_MS);
-    checkWhole("retryDelayMs", options.retryDelayMs, 1, MAX_WAIT_MS);
+    checkWhole("blockMs", options.blockMs, 1, MAX_CONSUMER_WAIT_MS);
+    checkWhole("claimIdleMs", options.claimIdleMs, 0, MAX_CONSUMER_WAIT_MS);
+    checkWhole("retryDelayMs", options.retryDelayMs, 1, MAX_CONSUMER_WAIT_MS);
     this.group = options.group ?? "mathd";
     this.consumer = options.consumer ?? defaultConsumerName();
     this.streams = options.symbols.map((s) => tickStreamKey(s, options));
@@ -430,22 +430,23 @@ export class TickConsumer extends EventEmitter {
     return claimed;
   }
 
-  private async read(id: "0" | ">", block: boolean): Promise<StreamReply> {
+  /** Reads `streams` (all of this consumer's by default): their pending entries ("0") or new ones (">"). */
+  private async read(id: "0" | ">", block: boolean, streams: readonly string[] = this.streams): Promise<StreamReply> {
     const { count = MAX_STREAM_UPDATES_PER_CALL, blockMs = DEFAULT_BLOCK_MS } = this.options;
     if (this.ticks.isCluster) {
-      const reply = await this.readEach(this.ticks as Cluster, id, count);
+      const reply = await this.readEach(this.ticks as Cluster, streams, id, count);
       if (block && reply.every(([, entries]) => entries.length === 0)) await this.sleep(Math.min(blockMs, CLUSTER_POLL_MS));
       return reply;
     }
     // at most READ_GROUP_PAGE entries a command: a read of every stream at once returned up to
     // 32 entries of each (200 streams: 6,400 entries, 11-14 ms of Redis in one command)
     const reply: StreamReply = [];
-    for (const streams of streamGroups(this.streams, count)) reply.push(...(await this.readGroup(streams, id, count)));
+    for (const group of streamGroups(streams, count)) reply.push(...(await this.readGroup(group, id, count)));
     if (!block || this.stopping || reply.some(([, entries]) => entries.length > 0)) return reply;
     // every stream was empty: wait on all of them at once for the next entry, with a count that
     // keeps even a read that finds every stream filled within the page (up to READ_GROUP_PAGE
     // streams; beyond, one entry a stream); the next pass reads the rest
-    return this.readGroup(this.streams, id, Math.min(count, Math.max(1, Math.floor(READ_GROUP_PAGE / this.streams.length))), blockMs);
+    return this.readGroup(streams, id, Math.min(count, Math.max(1, Math.floor(READ_GROUP_PAGE / streams.length))), blockMs);
   }
 
   private async readGroup(streams: readonly string[], id: "0" | ">", count: number, blockMs?: number): Promise<StreamReply> {
@@ -454,15 +455,15 @@ export class TickConsumer extends EventEmitter {
   }
 
   /** One XREADGROUP per stream, one pipeline per master: no command spans two slots. */
-  private async readEach(cluster: Cluster, id: "0" | ">", count: number): Promise<StreamReply> {
-    const commands = this.streams.map((stream) => ({
+  private async readEach(cluster: Cluster, streams: readonly string[], id: "0" | ">", count: number): Promise<StreamReply> {
+    const commands = streams.map((stream) => ({
       keys: [stream],
       command: ["XREADGROUP", "GROUP", this.group, this.consumer, "COUNT", count, "STREAMS", stream, id] as [string, ...(string | number)[]],
     }));
     const outcomes = await runKeyed(cluster, commands);
     return outcomes.flatMap((outcome, i) => {
       if (!outcome.ok) throw outcome.error;
-      const stream = this.streams[i] as string;
+      const stream = streams[i] as string;
       const pairs = streamsOf(outcome.reply);
       // a one-stream reply may come unwrapped: the entries alone
       if (pairs.length > 0 && pairs.every(([name]) => name !== stream)) return [[stream, outcome.reply as StreamEntry[]]] as StreamReply;
@@ -532,14 +533,20 @@ export class TickConsumer extends EventEmitter {
   }
 
   /**
-   * One pass: this consumer's pending entries first (left by a crash, or claimed), else new
-   * entries, blocking up to `blockMs`. Resolves to the number of entries applied.
+   * One pass: this consumer's pending entries first (left by a crash, or claimed, or kept back by
+   * Redis trouble), and new entries of the streams that have none, blocking up to `blockMs` when
+   * no stream has any. Resolves to the number of entries applied.
    */
   runOnce(): Promise<number> {
     return this.guarded(async () => {
-      const pending = await this.read("0", false);
-      if (pending.some(([, entries]) => entries.length > 0)) return this.apply(pending);
-      return this.apply(await this.read(">", true));
+      const pending = (await this.read("0", false)).filter(([, entries]) => entries.length > 0);
+      if (pending.length === 0) return this.apply(await this.read(">", true));
+      // nothing newer of a stream is read before its pending entries are applied; the other
+      // streams go on meanwhile, so one symbol's trouble (a stored state refused) holds back that
+      // symbol only, where it held back every stream until it was mended
+      const held = new Set(pending.map(([stream]) => stream));
+      const others = this.streams.filter((stream) => !held.has(stream));
+      return this.apply(others.length === 0 ? pending : [...pending, ...(await this.read(">", false, others))]);
     });
   }
 

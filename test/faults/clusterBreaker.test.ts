@@ -6,7 +6,7 @@
  * cluster itself stays up and any failure of a healthy master's call is the client's doing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CircuitOpenError, CommandTimeoutError } from "../../src/core/errors.js";
+import { CircuitOpenError, CommandTimeoutError, MathDispatcherError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { symbolsOnEveryMaster } from "../cluster/calls.js";
@@ -121,3 +121,23 @@ describe("a cluster with one master frozen", () => {
     });
   }, 30_000);
 });
+
+describe("a cluster down", () => {
+  // the last test of the file: it stops the harness. A call waited for the slot map (ioredis's
+  // ready) before each send, and with every node gone that wait had no end: 10 s past a 500 ms deadline.
+  it("fails a call by its deadline, not when the cluster comes back", async () => {
+    const math = MathDispatcher.connect({ cluster: [...harness.startupNodes] }, { deadlineMs: 500 });
+    try {
+      await math.confidence({ symbol: symbols[0] as string, base: 0.5, volumeRatio: 1, boost: 0 });
+      await harness.stop();
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // ioredis sees the connections gone
+      const started = Date.now();
+      const outcome = await math.confidence({ symbol: symbols[1] as string, base: 0.5, volumeRatio: 1, boost: 0 }).catch((error: unknown) => error);
+      expect(outcome).toBeInstanceOf(MathDispatcherError);
+      expect(Date.now() - started).toBeLessThan(3000); // the promise is the deadline (500 ms); a generous bound
+    } finally {
+      await math.close();
+    }
+  }, 30_000);
+});
+

@@ -10,7 +10,7 @@ import { freePort } from "../../src/redis/localServer.js";
 import { READ_GROUP_PAGE } from "../../src/redis/pageSizes.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ownRedis } from "../support/redis.js";
-import { entryToUpdate, TickConsumer } from "../../src/streaming/tickConsumer.js";
+import { entryToUpdate, MAX_CONSUMER_WAIT_MS, TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { expectClose } from "../support/compare.js";
 import { sharedDispatcher } from "../support/dispatcher.js";
 import { waitUntil } from "../support/waitUntil.js";
@@ -185,7 +185,7 @@ describe("tick consumer", () => {
     ["claimIdleMs", -1],
     ["claimIdleMs", Number.NaN],
     ["retryDelayMs", 0],
-    ["retryDelayMs", 3_600_001],
+    ["retryDelayMs", MAX_CONSUMER_WAIT_MS + 1],
   ] as const)("refuses %s %s", (option, value) => {
     const lazy = new Redis(url, { db: 4, lazyConnect: true });
     onTestFinished(() => lazy.disconnect());
