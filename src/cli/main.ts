@@ -319,7 +319,7 @@ export async function runMathd(argv: readonly string[], out: CliOutput): Promise
     return await command.run(values, parsed.positionals, out);
   } catch (error) {
     // JSON Lines asked for (even on a command line that did not parse): the failure is one line too
-    const json = command.jsonLines === true && (values.json === true || rest.some((arg) => arg === "--json" || arg.startsWith("--json=")));
+    const json = command.jsonLines === true && (values.json === true || rest.some((arg) => arg === "--json" || arg === "--json=true"));
     const parseError = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (parseError || error instanceof UsageError) return usageError((error as Error).message, name, out, json);
     if (error instanceof ConfigurationError && error.setting === "url") return usageError(`--${error.message}`, name, out, json);

@@ -493,7 +493,7 @@ export class ResilientRedis extends EventEmitter {
         if (link.redis.status === "wait") (link.redis.connect() as Promise<void>).catch(() => undefined); // lazyConnect: errors arrive as events
         if (this.closed || link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the client was closed");
         const failure = link.lastError && connectionFailureOf(link.lastError);
-        if (failure === "auth" || failure === "tls" || failure === "denied") throw toConnectionError(this.config, link.lastError);
+        if (failure === "auth" || failure === "tls" || failure === "denied") throw this.connectionError(link.lastError);
         // connected again and its SELECT on the way: that answer is worth the call's deadline
         const selecting = link.redis.status === "ready" && !link.selected;
         const limit = link.downSince === undefined || selecting ? deadline : Math.min(deadline, link.downSince + this.outageGraceMs);
@@ -508,7 +508,7 @@ export class ResilientRedis extends EventEmitter {
 
   private unavailable(link: Link, deadlinePassed: boolean): MathDispatcherError {
     if (link.lastError && classifyError(link.lastError) === "busy") return replyErrorOf(link.lastError); // the SELECT's BUSY, say
-    if (link.lastError) return toConnectionError(this.config, link.lastError);
+    if (link.lastError) return this.connectionError(link.lastError);
     return new ConnectionError(this.address, "timeout", deadlinePassed ? "not connected within the call's deadline" : "not connected");
   }
 
@@ -582,8 +582,13 @@ export class ResilientRedis extends EventEmitter {
   /** An error as the caller gets it: always a MathDispatcherError, with the original as cause. */
   private typed(error: unknown): MathDispatcherError {
     if (error instanceof MathDispatcherError) return error;
-    if (classifyError(error) === "connection" || connectionFailureOf(error)) return toConnectionError(this.config, error);
+    if (classifyError(error) === "connection" || connectionFailureOf(error)) return this.connectionError(error);
     return replyErrorOf(error);
+  }
+
+  /** A connection failure named by this client's address: on a cluster its nodes, where the config's host and port are the defaults. */
+  private connectionError(error: unknown): ConnectionError {
+    return toConnectionError(this.config, error, undefined, this.address);
   }
 
   /**

@@ -283,14 +283,22 @@ export function connectionFailureOf(error: unknown): ConnectionFailure | undefin
   return FAILURES.find(([pattern]) => pattern.test(text))?.[1];
 }
 
-/** A connection failure as a {@link ConnectionError} naming the server, with the error as its cause. */
-export function toConnectionError(config: Pick<RedisConfig, "host" | "port"> & { tls?: RedisConfig["tls"] }, error: unknown, failure?: ConnectionFailure): ConnectionError {
+/**
+ * A connection failure as a {@link ConnectionError} naming the server (`address`: by default the
+ * config's host and port; a cluster's client names its nodes), with the error as its cause.
+ */
+export function toConnectionError(
+  config: Pick<RedisConfig, "host" | "port"> & { tls?: RedisConfig["tls"] },
+  error: unknown,
+  failure?: ConnectionFailure,
+  address = addressOf(config),
+): ConnectionError {
   if (error instanceof ConnectionError) return error;
   const kind = failure ?? connectionFailureOf(error) ?? (isNotNowReply(error) ? "busy" : "closed");
   const message = error instanceof Error ? error.message : String(error);
   // a server without TLS never answers a TLS handshake: the client sees only a timeout
   const hint = kind === "timeout" && config.tls ? " (TLS is on: does the server speak TLS on this port?)" : "";
-  return new ConnectionError(addressOf(config), kind, message + hint, { cause: error });
+  return new ConnectionError(address, kind, message + hint, { cause: error });
 }
 
 /** A server that refuses the SELECT of a database: a setting is wrong, and the SDK never falls back to DB 0. */

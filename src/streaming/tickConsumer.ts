@@ -559,7 +559,9 @@ export class TickConsumer extends EventEmitter {
   async run(): Promise<void> {
     let prepared = false;
     let failing = false;
+    const settled = () => this.counters.applied + this.counters.duplicates + this.counters.deadLetters + this.counters.trimmed;
     while (!this.stopping) {
+      const before = settled();
       try {
         if (!prepared) {
           await this.ensureGroups();
@@ -584,7 +586,9 @@ export class TickConsumer extends EventEmitter {
         }
         failing = true;
         this.emit("error", error);
-        await this.sleep(this.options.retryDelayMs ?? 500);
+        // a pass that settled other streams' entries goes on at once: only the symbol in trouble
+        // waits (a pause after every such pass let the others through 32 entries a pause)
+        if (settled() === before) await this.sleep(this.options.retryDelayMs ?? 500);
       }
     }
   }

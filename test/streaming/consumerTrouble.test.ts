@@ -6,6 +6,7 @@ import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { ownRedis } from "../support/redis.js";
+import { waitUntil } from "../support/waitUntil.js";
 
 // One read applies every stream's entries in one updateMany. When one symbol's call meets Redis
 // trouble (here an ACL that refuses its keys: NOPERM), that stream stays pending and the error
@@ -82,6 +83,35 @@ describe("a stored state the script refuses", () => {
       expect(await consumer.runOnce()).toBe(5); // its pending entries, in order
       expect((await math.streaming().snapshot(damaged)).vwap?.points).toBe(5);
       expect(consumer.totals).toMatchObject({ applied: 13, deadLetters: 0 });
+    } finally {
+      ticks.disconnect();
+      patterns.disconnect();
+      await math.close();
+    }
+  }, 30_000);
+
+  it("lets the other symbols through at full speed meanwhile: the pause after a failed pass is for passes that settled nothing", async () => {
+    const math = MathDispatcher.connect(server.url);
+    const ticks = new Redis(server.url, { db: 4 });
+    const patterns = new Redis(server.url, { db: 10 });
+    try {
+      const [damaged, busy] = ["DAMAGEDTOO", "BUSY"];
+      await patterns.set(`indicator:vwap:${damaged}`, "not a state");
+      await ticks.xadd(tickStreamKey(damaged), "*", "price", "100", "volume", "10", "ts", String(OPEN));
+      for (let i = 0; i < 200; i++) await ticks.xadd(tickStreamKey(busy), "*", "price", String(100 + (i % 7)), "volume", "10", "ts", String(OPEN + i));
+      // a pause of a minute after a failed pass: 200 entries, 32 a pass, would take minutes
+      const consumer = new TickConsumer(ticks, math.streaming(), { symbols: [damaged, busy], consumer: "c", blockMs: 10, retryDelayMs: 60_000 });
+      const errors: unknown[] = [];
+      consumer.on("error", (error: unknown) => errors.push(error));
+      const running = consumer.run();
+      try {
+        await waitUntil(async () => (await math.streaming().snapshot(busy)).vwap?.points === 200, "the busy symbol's 200 ticks are applied", 10_000);
+      } finally {
+        consumer.stop();
+        await running;
+      }
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.every((error) => error instanceof InvalidInputError && error.field === "vwap_state")).toBe(true);
     } finally {
       ticks.disconnect();
       patterns.disconnect();
