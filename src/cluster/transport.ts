@@ -163,8 +163,8 @@ class Catalog {
 
   /**
    * Loads what a node needs: the named scripts, or in Functions mode their libraries, where it
-   * lacks them (all when none are named). A load already under way on that node for the same scripts is joined, not repeated:
-   * the calls of a burst that all met "scripts missing" together (a restart at the open) would
+   * lacks them (all when none are named). A load already under way on that node for the same
+   * scripts is joined, not repeated: the calls of a burst that all met "scripts missing" together (a restart at the open) would
    * otherwise each send their own SCRIPT LOAD or FUNCTION LOADs, a script's whole text each time.
    * A call waits for a joined load no longer than its own deadline; a joined load that timed out
    * (under its leader's deadline, say) is tried again, and one the server refused fails every
@@ -191,7 +191,7 @@ class Catalog {
     let underWay = this.loading.get(node);
     if (!underWay) this.loading.set(node, (underWay = new Map()));
     // a heal loads what its calls missed first, in either mode: in Functions mode every library
-    // (19 loads, 27 ms here) let a FUNCTION FLUSH every 20 ms flush the first again before its resend
+    // (19 loads, 27 ms here) let a FUNCTION FLUSH every 10 ms flush the first again before its resend
     const wanted = scripts ?? [...this.byName.keys()];
     const joined = [...new Set(wanted.flatMap((name) => underWay.get(name) ?? []))];
     const toStart = wanted.filter((name) => !underWay.has(name));
@@ -414,9 +414,9 @@ function replicaCannotServe(error: Error): boolean {
  *   reads go to replicas, since the script cache is not replicated) or the libraries on every
  *   master; it runs again whenever ioredis's slot-map `refresh` shows another set of masters or
  *   replicas (a failover, a node added), so a node is mostly ready before its first call. Calls
- *   wait for the slot map only (`callsReady()`), not for that load: a call that reaches a node
- *   first loads there (or joins the load under way), so one master that does not answer holds
- *   back its own symbols' calls and no others.
+ *   wait for the slot map (`callsReady()`) and, at start, for their own node's part of that load
+ *   only; a call that reaches a node lacking the scripts loads them there (or joins the load under
+ *   way), so one master that does not answer holds back its own symbols' calls and no others.
  * - `runMany()` groups the calls by the node set of their slot (one group per master), runs one
  *   pipeline per group in parallel, and puts the outcomes back in the callers' order. A group's
  *   master pipeline goes through the Cluster; a MOVED is resent after the slot map is read again,
@@ -529,8 +529,8 @@ export class ClusterScriptTransport implements ScriptTransport {
   }
 
   /**
-   * Waits, within `deadline`, for the load of {@link load} under way on the node at `address`, if
-   * any: the calls of a start or a failover go once it is done instead of meeting NOSCRIPT. Its
+   * Waits, within `deadline`, for the start's load ({@link load} with `forCalls`) under way on the
+   * node at `address`, if any: the first calls go once it is done instead of meeting NOSCRIPT. Its
    * failure is not theirs: a node still lacking the scripts loads them when a call meets that.
    */
   private async loadedOn(address: string | undefined, deadline: number | undefined): Promise<void> {
