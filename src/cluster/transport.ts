@@ -83,8 +83,9 @@ export interface ScriptTransport {
   prepare(): Promise<void>;
   /**
    * What a call waits for before it is sent: on one server the load ({@link prepare}); on a
-   * cluster the slot map only, with the load on every node started in the background, so that
-   * one master that does not answer holds back only its own symbols' calls.
+   * cluster the slot map, with the load on every node started in the background and a call
+   * waiting for its own node's part only, so that one master that does not answer holds back only
+   * its own symbols' calls.
    */
   callsReady(): Promise<void>;
   /**
@@ -164,8 +165,9 @@ class Catalog {
   /**
    * Loads what a node needs: the named scripts, or in Functions mode their libraries, where it
    * lacks them (all when none are named). A load already under way on that node for the same
-   * scripts is joined, not repeated: the calls of a burst that all met "scripts missing" together (a restart at the open) would
-   * otherwise each send their own SCRIPT LOAD or FUNCTION LOADs, a script's whole text each time.
+   * scripts is joined, not repeated: the calls of a burst that all met "scripts missing" together
+   * (a restart at the open) would otherwise each send their own SCRIPT LOAD or FUNCTION LOADs, a
+   * script's whole text each time.
    * A call waits for a joined load no longer than its own deadline; a joined load that timed out
    * (under its leader's deadline, say) is tried again, and one the server refused fails every
    * call that joined it, with one load sent.
