@@ -622,7 +622,9 @@ export class TickConsumer extends EventEmitter {
     this.wake?.();
   }
 
+  /** Waits `ms`, or until stop(); not at all once stop() was called (during the pass before it, say). */
   private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {

@@ -90,6 +90,28 @@ describe("a stored state the script refuses", () => {
     }
   }, 30_000);
 
+  it("hears stop() given while a pass is under way: a pass that then fails does not pause before run() ends", async () => {
+    const math = MathDispatcher.connect(server.url);
+    const ticks = new Redis(server.url, { db: 4 });
+    const patterns = new Redis(server.url, { db: 10 });
+    try {
+      const damaged = "DAMAGEDSTOP";
+      await patterns.set(`indicator:vwap:${damaged}`, "not a state");
+      await ticks.xadd(tickStreamKey(damaged), "*", "price", "100", "volume", "10", "ts", String(OPEN));
+      // a pause of a minute after a pass that settled nothing
+      const consumer = new TickConsumer(ticks, math.streaming(), { symbols: [damaged], consumer: "c", blockMs: 10, retryDelayMs: 60_000 });
+      // the error event comes before the pause: a stop() there is a stop() during the pass
+      consumer.on("error", () => consumer.stop());
+      const ended = consumer.run().then(() => "ended");
+      const pausing = new Promise((resolve) => setTimeout(resolve, 10_000, "still pausing"));
+      expect(await Promise.race([ended, pausing])).toBe("ended");
+    } finally {
+      ticks.disconnect();
+      patterns.disconnect();
+      await math.close();
+    }
+  }, 30_000);
+
   it("lets the other symbols through at full speed meanwhile: the pause after a failed pass is for passes that settled nothing", async () => {
     const math = MathDispatcher.connect(server.url);
     const ticks = new Redis(server.url, { db: 4 });
