@@ -1,12 +1,13 @@
 import { Redis } from "ioredis";
 import fc from "fast-check";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { pasteBlocks } from "../../src/build/blocks.js";
 import { buildScript } from "../../src/build/luaBuild.js";
 import { UnrollError, unrollLoops } from "../../src/build/unroll.js";
 import { packDoubles } from "../../src/core/units.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { thrown } from "../support/thrown.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
 /** A loop whose result depends on every value, its order and its index; an error names a point. */
 const LOOP = [
@@ -31,7 +32,7 @@ function unrollError(lines: string[]): UnrollError {
 }
 
 describe("@unroll", () => {
-  const redis = new Redis(inject("redisUrl"));
+  const redis = new Redis(sharedRedisUrl());
   afterAll(() => redis.quit());
 
   it("writes the loop out to read N points per unpack call, the rest one by one", () => {

@@ -8,12 +8,13 @@ import { spawnSync } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runMathd } from "../../src/cli/main.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { waitUntil } from "../support/waitUntil.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
-const url = inject("redisUrl");
+const url = sharedRedisUrl();
 const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
 
 /** Runs `mathd` in-process; `signal` stops a consume. */

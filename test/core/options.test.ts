@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigurationError, InvalidInputError, type MathDispatcherError } from "../../src/core/errors.js";
 import { unknownOptionReason } from "../../src/core/options.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -7,6 +7,7 @@ import { collectHealth } from "../../src/health/healthReport.js";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { thrown } from "../support/thrown.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
 /** The error `fn` throws or rejects with. */
 async function refusal(fn: () => unknown): Promise<MathDispatcherError> {
@@ -32,7 +33,7 @@ describe("option names", () => {
 
   // plain JavaScript: TypeScript would refuse these at compile time, hence the casts
   it("refuses what a client is built with that it does not have, or a value it does not take, as a ConfigurationError, naming it, before anything is sent", async () => {
-    const url = inject("redisUrl");
+    const url = sharedRedisUrl();
     const cases: [() => unknown, string, string][] = [
       [() => MathDispatcher.connect(url, { deadlinMs: 200 } as never), "deadlinMs", "deadlinMs: unknown option; did you mean deadlineMs?"],
       [() => MathDispatcher.connect(url, { hashtag: true } as never), "hashtag", "hashtag: unknown option; did you mean hashTag?"],
@@ -62,7 +63,7 @@ describe("option names", () => {
   });
 
   it("refuses a call's, streaming()'s or a TickConsumer's option it does not have as an InvalidInputError", async () => {
-    const url = inject("redisUrl");
+    const url = sharedRedisUrl();
     const input = { symbol: "TYPO", period: 2, bars: [1, 2, 3].map((p) => ({ high: p + 1, low: p, close: p })) };
     const math = MathDispatcher.connect(url);
     const ticks = new Redis(url, { db: 4, lazyConnect: true });

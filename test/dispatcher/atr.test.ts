@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { Dec } from "../../src/indicators/decimal.js";
 import { atrReference } from "../../src/indicators/atr.js";
@@ -14,9 +14,10 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectClose } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
 const dispatcher = sharedDispatcher();
-const redis = new Redis(inject("redisUrl"), { db: 10 });
+const redis = new Redis(sharedRedisUrl(), { db: 10 });
 beforeAll(() => dispatcher.load());
 afterAll(async () => {
   redis.disconnect();

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildScript } from "../../src/build/luaBuild.js";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -12,6 +12,7 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { MAX_POINTS_PER_CALL } from "../../src/dispatcher/limits.js";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
+import { sharedRedisUrl } from "../support/redis.js";
 
 const ATR_VERSION = SCRIPTS.find((s) => s.name === "atr")!.version;
 let redis: Redis;
@@ -19,7 +20,7 @@ let dispatcher: MathDispatcher;
 const bars = Array.from({ length: 30 }, (_, i) => ({ high: 250 + (i % 5) * 0.05, low: 249, close: 249.5 }));
 
 beforeAll(() => {
-  redis = new Redis(inject("redisUrl"), { db: 10 });
+  redis = new Redis(sharedRedisUrl(), { db: 10 });
   dispatcher = new MathDispatcher(redis);
 });
 afterAll(() => dispatcher.close());
@@ -72,7 +73,7 @@ describe("result cache in DB 10", () => {
   });
 
   it("wraps the symbol in a cluster hash tag when asked", async () => {
-    const tagged = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }), { hashTag: true });
+    const tagged = new MathDispatcher(new Redis(sharedRedisUrl(), { db: 10 }), { hashTag: true });
     const result = await tagged.atr({ symbol: "TAGGED", period: 10, bars });
     expect(result.atr).toBeGreaterThan(0);
     expect(await redis.keys(`pattern_cache:atr:v${ATR_VERSION}:{TAGGED}:*`)).toHaveLength(1);
@@ -109,7 +110,7 @@ describe("a call with store: false", () => {
 
   for (const scriptMode of ["evalsha", "functions"] as const) {
     it(`computes a miss without writing DB 10, and still answers from an entry that exists (${scriptMode})`, async () => {
-      const math = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }), { scriptMode });
+      const math = new MathDispatcher(new Redis(sharedRedisUrl(), { db: 10 }), { scriptMode });
       try {
         const symbol = `NOSTORE${scriptMode.toUpperCase()}`;
         const input = { symbol, period: 14, bars, series: true };
@@ -127,7 +128,7 @@ describe("a call with store: false", () => {
   }
 
   it("writes nothing for a batch, a dispatch or a series run in chunks, and keeps nothing in the in-process tier", async () => {
-    const math = new MathDispatcher(new Redis(inject("redisUrl"), { db: 10 }), { resultCache: { maxEntries: 10, maxBytes: 1 << 20 } });
+    const math = new MathDispatcher(new Redis(sharedRedisUrl(), { db: 10 }), { resultCache: { maxEntries: 10, maxBytes: 1 << 20 } });
     try {
       const long = Array.from({ length: MAX_POINTS_PER_CALL + 20 }, (_, i) => ({ high: 250 + (i % 7) * 0.05, low: 249, close: 249.5 }));
       const outcomes = await math.batch([{ fn: "atr", input: { symbol: "NOSTOREBATCH", period: 14, bars } }], { store: false });

@@ -1,15 +1,16 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Signal } from "../../src/dispatcher/dispatch.js";
 import { InvalidInputError, StoredDataError } from "../../src/core/errors.js";
 import { MAX_DISPATCH_BARS } from "../../src/dispatcher/limits.js";
 import { newsLatestKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { barSeries } from "../support/arbitraries.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
 const dispatcher = sharedDispatcher();
-const url = inject("redisUrl");
+const url = sharedRedisUrl();
 const newsDb = new Redis(url, { db: 11 });
 const volumeDb = new Redis(url, { db: 5 });
 afterAll(async () => {

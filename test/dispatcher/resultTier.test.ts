@@ -1,17 +1,18 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, InvalidInputError } from "../../src/core/errors.js";
 import { type ConnectOptions, MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { ResultTier } from "../../src/dispatcher/resultTier.js";
 import { volumeBaselineKey } from "../../src/keys/marketData.js";
 import { istTime } from "../../src/market/istClock.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
 const bars = Array.from({ length: 30 }, (_, i) => ({ high: 250 + (i % 5) * 0.05, low: 249, close: 249.5 }));
 const atrInput = (symbol: string, period = 14) => ({ symbol, period, bars });
 
 let redis: Redis;
 beforeAll(() => {
-  redis = new Redis(inject("redisUrl"), { db: 10 });
+  redis = new Redis(sharedRedisUrl(), { db: 10 });
 });
 afterAll(() => redis.quit());
 
@@ -23,7 +24,7 @@ async function evalshaCalls(): Promise<number> {
 
 /** Runs `test` with a dispatcher of these options on a connection of its own, closed after. */
 async function withDispatcher(options: ConnectOptions, test: (math: MathDispatcher) => Promise<void>): Promise<void> {
-  const math = MathDispatcher.connect(inject("redisUrl"), options);
+  const math = MathDispatcher.connect(sharedRedisUrl(), options);
   try {
     await test(math);
   } finally {
@@ -108,7 +109,7 @@ describe("in-process result tier", () => {
   it("answers dispatch's sources for each call: a ratio given, then the same ratio read from Redis", async () => {
     const time = Date.UTC(2026, 10, 25, 4, 5); // 09:35 IST
     const { hour, minute } = istTime(time);
-    const volume = new Redis(inject("redisUrl"), { db: 5 });
+    const volume = new Redis(sharedRedisUrl(), { db: 5 });
     try {
       await volume.hset(volumeBaselineKey("TIERSRC", hour, minute), "average", "1000");
       await withTier(10, async (math) => {
@@ -174,7 +175,7 @@ describe("in-process result tier", () => {
     ] as const) {
       const error = (() => {
         try {
-          return MathDispatcher.connect(inject("redisUrl"), { resultCache: options });
+          return MathDispatcher.connect(sharedRedisUrl(), { resultCache: options });
         } catch (e) {
           return e;
         }

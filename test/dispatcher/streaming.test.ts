@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { CommandTimeoutError, InvalidInputError, UpdateHeldBackError } from "../../src/core/errors.js";
 import { MAX_STREAM_UPDATES_PER_CALL, MAX_VOLUME } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
@@ -14,12 +14,12 @@ import { SCRIPTS } from "../../src/generated/scripts.js";
 import { barSeries, type GeneratedBar } from "../support/arbitraries.js";
 import { expectClose, vwapOrigin, westAllowance } from "../support/compare.js";
 import { expectRejectedBeforeRedis, sharedDispatcher } from "../support/dispatcher.js";
-import { commandCalls, ownRedis } from "../support/redis.js";
+import { commandCalls, ownRedis, sharedRedisUrl } from "../support/redis.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 
 const dispatcher = sharedDispatcher();
 const streaming = dispatcher.streaming({ atrPeriod: 5, rsiPeriod: 4 });
-const redis = new Redis(inject("redisUrl"), { db: 10 });
+const redis = new Redis(sharedRedisUrl(), { db: 10 });
 afterAll(async () => {
   await dispatcher.close();
   redis.disconnect();

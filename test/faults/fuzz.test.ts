@@ -1,13 +1,14 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { CommandTimeoutError, InvalidInputError, MathDispatcherError, StoredDataError } from "../../src/core/errors.js";
 import { FUNCTION_NAMES } from "../../src/dispatcher/functions.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
 // Garbage through every public entry point: whatever comes back must be a result or a
 // MathDispatcherError subclass, never a TypeError or a raw Redis error.
-const math = MathDispatcher.connect(inject("redisUrl"));
+const math = MathDispatcher.connect(sharedRedisUrl());
 const live = math.streaming();
 afterAll(() => math.close());
 
@@ -88,8 +89,8 @@ describe("fuzz: every failure a caller sees is typed", () => {
   });
 
   it("stored news and baselines of any shape or type give StoredDataError naming the key", async () => {
-    const news = new Redis(inject("redisUrl"), { db: 11 });
-    const volume = new Redis(inject("redisUrl"), { db: 5 });
+    const news = new Redis(sharedRedisUrl(), { db: 11 });
+    const volume = new Redis(sharedRedisUrl(), { db: 5 });
     const time = Date.UTC(2025, 10, 24, 4, 40);
     const signal = { symbol: "FUZZ", side: "long" as const, entry: 100, time, baseConfidence: 0.6, atr: 2, currentVolume: 100, account: { capital: 1e6, risk: 0.01, lotSize: 1 } };
     const stored = fc.oneof(

@@ -2,12 +2,13 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { buildScript } from "../../src/build/luaBuild.js";
 import { istTime } from "../../src/market/istClock.js";
 import { sessionOf } from "../../src/market/session.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
-const redis = new Redis(inject("redisUrl"));
+const redis = new Redis(sharedRedisUrl());
 afterAll(() => redis.disconnect());
 
 // Runs lua/includes/session.lua itself: the Lua and TypeScript rules must agree on every instant.

@@ -1,12 +1,13 @@
 import Decimal from "decimal.js";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { retrieveByDataType, storeByDataType } from "../../src/redis/dataStore.js";
 import { JsonEncodingError, decodeJson, encodeJson } from "../../src/redis/jsonCodec.js";
 import { ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { UnknownDataTypeError } from "../../src/redis/databases.js";
 import { thrown } from "../support/thrown.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
-const client = new ResilientRedis({ config: { url: inject("redisUrl") } });
+const client = new ResilientRedis({ config: { url: sharedRedisUrl() } });
 afterAll(() => client.close());
 
 describe("JSON codec", () => {

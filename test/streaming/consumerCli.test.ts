@@ -1,14 +1,14 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { consume, START_TIMEOUT_MS } from "../../src/cli/consume.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
-import { holdServer, ownRedis } from "../support/redis.js";
+import { holdServer, ownRedis, sharedRedisUrl } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
 
-const url = inject("redisUrl");
+const url = sharedRedisUrl();
 const cli = join(import.meta.dirname, "../../src/cli/mathd.ts");
 const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
 const clients: Redis[] = [];

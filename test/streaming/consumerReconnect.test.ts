@@ -7,13 +7,14 @@
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { groupCaughtUp } from "../support/streams.js";
 import { waitUntil } from "../support/waitUntil.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
-const url = inject("redisUrl");
+const url = sharedRedisUrl();
 const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
 let proxy: Server;
 let proxyPort: number;

@@ -5,14 +5,15 @@
  * stopped while it waits to claim another consumer's entries reads nothing newer than them.
  */
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { keyFamily } from "../../src/keys/grammar.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { sharedDispatcher } from "../support/dispatcher.js";
 import { waitUntil } from "../support/waitUntil.js";
+import { sharedRedisUrl } from "../support/redis.js";
 
-const url = inject("redisUrl");
+const url = sharedRedisUrl();
 const ticks = new Redis(url, { db: 4 });
 const connections: Redis[] = [];
 const dispatcher = sharedDispatcher();

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it, onTestFinished } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { ConnectionError, InvalidInputError, RedisCommandError } from "../../src/core/errors.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
@@ -9,13 +9,13 @@ import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
 import { READ_GROUP_PAGE } from "../../src/redis/pageSizes.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
-import { ownRedis } from "../support/redis.js";
+import { ownRedis, sharedRedisUrl } from "../support/redis.js";
 import { entryToUpdate, MAX_CONSUMER_WAIT_MS, TickConsumer } from "../../src/streaming/tickConsumer.js";
 import { expectClose } from "../support/compare.js";
 import { sharedDispatcher } from "../support/dispatcher.js";
 import { waitUntil } from "../support/waitUntil.js";
 
-const url = inject("redisUrl");
+const url = sharedRedisUrl();
 const ticks = new Redis(url, { db: 4 });
 const dispatcher = sharedDispatcher();
 afterAll(async () => {

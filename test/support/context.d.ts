@@ -2,7 +2,7 @@ import "vitest";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** URL of the test run's shared Redis. */
-    redisUrl: string;
+    /** URLs of the test run's shared Redis servers, one per test worker (test/support/redis.ts). */
+    redisUrls: string[];
   }
 }

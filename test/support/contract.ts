@@ -6,7 +6,7 @@
  * Known answers and property tests over many inputs stay in each function's own test file.
  */
 import { Redis } from "ioredis";
-import { expect, inject, it } from "vitest";
+import { expect, it } from "vitest";
 import { functionName } from "../../src/build/functionsLibrary.js";
 import type { FunctionName, FunctionTypes } from "../../src/dispatcher/functions.js";
 import { SCRIPT_FUNCTIONS } from "../../src/dispatcher/functions.js";
@@ -16,6 +16,7 @@ import { scriptCall } from "../../src/dispatcher/scriptFunction.js";
 import type { Dec } from "../../src/indicators/decimal.js";
 import { expectClose } from "./compare.js";
 import { expectRejectedBeforeRedis } from "./dispatcher.js";
+import { sharedRedisUrl } from "./redis.js";
 
 /** What the contract needs to know of one function. */
 export interface FunctionKit<K extends FunctionName> {
@@ -56,7 +57,7 @@ export function functionContract<K extends FunctionName>(math: () => MathDispatc
     const index = entry.args.findIndex((a) => a.name === kit.rawInvalid.arg);
     expect(index, `lua/${fn.script}.lua declares ${kit.rawInvalid.arg}`).toBeGreaterThanOrEqual(0);
     const args = good.args.map((a, i) => (i === index ? kit.rawInvalid.value : a));
-    const redis = new Redis(inject("redisUrl"), { db: 10 });
+    const redis = new Redis(sharedRedisUrl(), { db: 10 });
     try {
       await math().load();
       const key = good.keys[0] as string;

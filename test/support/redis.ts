@@ -2,9 +2,21 @@
  * Where tests get Redis: REDIS_URL if set; else a testcontainers Redis when a Docker engine
  * answers; else `redis-server` from PATH on a free loopback port. Tests that stop, restart or
  * flush a server call {@link ownRedis} and get one of their own.
+ *
+ * Test files share a server and assume it is theirs while they run (they read INFO commandstats,
+ * flush scripts, FLUSHALL at the end), so two files never use one server at once: the run's
+ * test workers ({@link TEST_WORKERS}, the files running side by side) get a server each, and a
+ * run given one REDIS_URL runs its files one at a time (vitest.config.ts).
  */
 import { Redis } from "ioredis";
+import { inject } from "vitest";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
+
+/**
+ * Test files running side by side when the harness starts the servers: two, on the 2-core
+ * machines CI runs on, where one file at a time left a core idle while files waited on Redis.
+ */
+export const TEST_WORKERS = 2;
 
 export interface ProvidedRedis {
   url: string;
@@ -27,9 +39,28 @@ async function fromTestcontainers(): Promise<ProvidedRedis | undefined> {
   };
 }
 
-/** The shared Redis of a test run. */
-export async function provideRedis(): Promise<ProvidedRedis> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, source: "REDIS_URL", stop: async () => undefined };
+/** The shared Redis servers of a test run: REDIS_URL's alone, or one per test worker. */
+export async function provideRedis(): Promise<ProvidedRedis[]> {
+  if (process.env.REDIS_URL) return [{ url: process.env.REDIS_URL, source: "REDIS_URL", stop: async () => undefined }];
+  const servers: ProvidedRedis[] = [];
+  try {
+    for (let worker = 0; worker < TEST_WORKERS; worker++) servers.push(await provideOneRedis());
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.stop()));
+    throw error;
+  }
+  return servers;
+}
+
+/** This test file's shared server: its worker's (VITEST_POOL_ID is 1..maxWorkers). */
+export function sharedRedisUrl(): string {
+  const urls = inject("redisUrls");
+  const url = urls[Number(process.env.VITEST_POOL_ID ?? 1) - 1];
+  if (url === undefined) throw new Error(`no shared Redis for test worker ${process.env.VITEST_POOL_ID}: ${urls.length} started`);
+  return url;
+}
+
+async function provideOneRedis(): Promise<ProvidedRedis> {
   const container = await fromTestcontainers();
   if (container) return container;
   try {
