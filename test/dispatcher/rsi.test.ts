@@ -46,6 +46,16 @@ describe("rsi", () => {
     expect((await dispatcher.rsi({ symbol: "UPRSI", period: 3, closes: [5, 6, 7, 8, 9] })).rsi).toBe(100);
   });
 
+  it("keeps the last ratio through a long flat run, where TA-Lib's TA_IS_ZERO window gives 0 (docs/FORMULAS.md, RSI)", async () => {
+    // one 0.05 rise, then 200 flat closes: both averages shrink by 13/14 a close to about 1e-9,
+    // inside TA-Lib 0.4.0's 1e-8 window (0 from the 174th flat close) but never 0
+    const closes = [100, 100.05, ...Array<number>(200).fill(100.05)];
+    const result = await dispatcher.rsi({ symbol: "FLATRUN", period: 14, closes });
+    expect(result.avgGain).toBeGreaterThan(0);
+    expect(result.avgGain).toBeLessThan(1e-8);
+    expect(result.rsi).toBe(100);
+  });
+
   it("equals the decimal.js reference within 1e-12 on random series, chunked past one call", async () => {
     await fc.assert(
       fc.asyncProperty(
