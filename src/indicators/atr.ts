@@ -4,7 +4,7 @@
  * TR_t = max(H_t - L_t, |H_t - C_t-1|, |L_t - C_t-1|) from the second bar on; the first ATR is the
  * mean of TR_1..TR_n and belongs to bar n + 1; then ATR_t = (ATR_t-1 * (n - 1) + TR_t) / n.
  */
-import { Dec, dec, type Numeric } from "./decimal.js";
+import { Dec, decPrice, type Numeric } from "./decimal.js";
 import { InvalidInputError } from "../core/errors.js";
 
 /** A bar as the reference takes it. */
@@ -27,9 +27,9 @@ export class AtrReference {
 
   /** Applies one bar; returns the ATR after it, or undefined before the first period + 1 bars. */
   update(bar: HlcBar): Dec | undefined {
-    const high = dec(bar.high);
-    const low = dec(bar.low);
-    const close = dec(bar.close);
+    const high = decPrice(bar.high);
+    const low = decPrice(bar.low);
+    const close = decPrice(bar.close);
     this.bars += 1;
     if (this.prevClose !== undefined) {
       const trueRange = Dec.max(high.minus(low), high.minus(this.prevClose).abs(), low.minus(this.prevClose).abs());
@@ -61,6 +61,6 @@ export function atrReference(bars: readonly HlcBar[], period: number): { atr: De
     if (value !== undefined) series.push(value);
   }
   const atr = indicator.value as Dec;
-  const lastClose = dec((bars[bars.length - 1] as HlcBar).close);
+  const lastClose = decPrice((bars[bars.length - 1] as HlcBar).close);
   return { atr, natr: atr.div(lastClose).times(100), series };
 }

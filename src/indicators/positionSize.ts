@@ -5,7 +5,7 @@
  * lots = floor(capital * risk * multiplier / (|entry - stop| * lot size)), then capped by
  * max lots and by floor(capital * max exposure / (entry * lot size)).
  */
-import { type Dec, dec, type Numeric } from "./decimal.js";
+import { type Dec, dec, decPrice, type Numeric } from "./decimal.js";
 import { floorOnGrid } from "./grid.js";
 import { DEFAULT_CONFIDENCE_FLOOR, type SizeBound } from "../core/defaults.js";
 import { InvalidInputError } from "../core/errors.js";
@@ -61,7 +61,7 @@ export interface PositionSizeReference {
 export function positionSizeReference(p: PositionSizeParams): PositionSizeReference {
   const floor = dec(p.confidenceFloor ?? DEFAULT_CONFIDENCE_FLOOR);
   const riskMultiplier = p.confidence === undefined ? dec(1) : floor.plus(dec(1).minus(floor).times(p.confidence));
-  const riskPerUnit = dec(p.entry).minus(p.stop).abs();
+  const riskPerUnit = decPrice(p.entry).minus(decPrice(p.stop)).abs();
   if (riskPerUnit.isZero()) throw new InvalidInputError("stop", "equals the entry");
   const riskLots = dec(p.capital).times(p.risk).times(riskMultiplier).div(riskPerUnit.times(p.lotSize));
   let lots = floorOnGrid(riskLots);
@@ -72,7 +72,7 @@ export function positionSizeReference(p: PositionSizeParams): PositionSizeRefere
   }
   let exposureLots: Dec | undefined;
   if (p.maxExposure !== undefined) {
-    exposureLots = dec(p.capital).times(p.maxExposure).div(dec(p.entry).times(p.lotSize));
+    exposureLots = dec(p.capital).times(p.maxExposure).div(decPrice(p.entry).times(p.lotSize));
     const cap = floorOnGrid(exposureLots);
     if (cap < lots) {
       lots = cap;
@@ -84,7 +84,7 @@ export function positionSizeReference(p: PositionSizeParams): PositionSizeRefere
     lots,
     quantity,
     moneyAtRisk: riskPerUnit.times(quantity),
-    notional: dec(p.entry).times(quantity),
+    notional: decPrice(p.entry).times(quantity),
     boundBy,
     riskMultiplier,
     exact: exposureLots ? { riskLots, exposureLots } : { riskLots },

@@ -7,7 +7,7 @@
  * avg_t = (avg_t-1 * (n - 1) + x_t) / n (Wilder). RSI = 100 * gain / (gain + loss), 0 when both
  * averages are 0.
  */
-import { Dec, dec, type Numeric } from "./decimal.js";
+import { Dec, decPrice, type Numeric } from "./decimal.js";
 import { InvalidInputError } from "../core/errors.js";
 
 /** Streaming RSI: feed closes one at a time with {@link RsiReference.update}. */
@@ -25,7 +25,7 @@ export class RsiReference {
 
   /** Applies one close; returns the RSI after it, or undefined before the first period + 1 closes. */
   update(close: Numeric): Dec | undefined {
-    const c = dec(close);
+    const c = decPrice(close);
     this.closes += 1;
     if (this.prev !== undefined) {
       const change = c.minus(this.prev);

@@ -4,7 +4,7 @@
  * at least the min fraction's distance (rounded away too), at most the max fraction's (rounded
  * toward the entry); the target goes R times that distance beyond the entry, rounded toward it.
  */
-import { type Dec, dec, type Numeric } from "./decimal.js";
+import { type Dec, dec, decPrice, type Numeric } from "./decimal.js";
 import { ceilOnGrid, floorOnGrid } from "./grid.js";
 import { STOP_LOSS_DEFAULTS } from "../core/defaults.js";
 import { InvalidInputError } from "../core/errors.js";
@@ -62,8 +62,8 @@ export function sideSign(side: Side): 1 | -1 {
  * min fraction's distance.
  */
 export function stopLossReference(p: StopLossParams): StopLossReference {
-  const tick = dec(p.tick ?? STOP_LOSS_DEFAULTS.tick);
-  const entryTicks = dec(p.entry).div(tick);
+  const tick = decPrice(p.tick ?? STOP_LOSS_DEFAULTS.tick);
+  const entryTicks = decPrice(p.entry).div(tick);
   if (!entryTicks.isInteger()) throw new InvalidInputError("entry", "must lie on the tick grid");
   const sign = sideSign(p.side);
   // k * ATR, away from the entry and at least one tick (a distance within the grid's snap of zero

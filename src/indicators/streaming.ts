@@ -6,7 +6,7 @@
  */
 import { sessionOf } from "../market/session.js";
 import { AtrReference } from "./atr.js";
-import { type Dec, dec, type Numeric } from "./decimal.js";
+import { type Dec, decPrice, type Numeric } from "./decimal.js";
 import { RsiReference } from "./rsi.js";
 import { VwapReference } from "./vwap.js";
 import { type AtrStatus, type VwapStatus } from "../core/defaults.js";
@@ -85,7 +85,7 @@ export class StreamingReference {
       vwapStatus = open ? "applied" : "preopen";
       if (open) {
         if (this.vwapSession !== session) this.vwapIndicator = new VwapReference(3);
-        const x = isBar ? dec(u.high as Numeric).plus(u.low as Numeric).plus(u.close as Numeric) : dec(u.price as Numeric).times(3);
+        const x = isBar ? decPrice(u.high as Numeric).plus(decPrice(u.low as Numeric)).plus(decPrice(u.close as Numeric)) : decPrice(u.price as Numeric).times(3);
         this.vwapIndicator.update(x, u.volume);
         this.vwapSession = session;
         this.vwapLast = u;

@@ -4,7 +4,7 @@
  * w*p^2 are exact for any session the scripts accept, so the plain formula
  * sigma^2 = sum(w p^2) / W - VWAP^2 has no cancellation here (unlike in doubles).
  */
-import { Dec, dec, type Numeric } from "./decimal.js";
+import { Dec, dec, decPrice, type Numeric } from "./decimal.js";
 import { InvalidInputError } from "../core/errors.js";
 
 /** A tick: a trade price and its volume. */
@@ -43,7 +43,7 @@ export class VwapReference {
 
   /** Applies one price and volume. */
   update(price: Numeric, volume: Numeric): void {
-    const p = dec(price);
+    const p = decPrice(price);
     const w = dec(volume);
     this.count += 1;
     this.weight = this.weight.plus(w);

@@ -38,6 +38,17 @@ describe("stopLoss known answers", () => {
     expect(r).toMatchObject({ stop: 99.85, distanceTicks: 3 });
   });
 
+  it("reads an entry a double's rounding away from the grid as the SDK does, in the reference too (245.3 * 3 is 735.9)", async () => {
+    const input = { side: "long" as const, entry: 245.3 * 3, atr: 0.5, rewardRatio: 2 }; // 735.9000000000001
+    const reference = stopLossReference(input);
+    expect(await dispatcher.stopLoss({ symbol: "SL", ...input })).toMatchObject({
+      stop: reference.stop.toNumber(),
+      target: reference.target!.toNumber(),
+      distanceTicks: reference.distanceTicks,
+    });
+    expect(reference.stop.toNumber()).toBe(735.15);
+  });
+
   it("takes the tick size as an input (0.01 for cash stocks under Rs 250)", async () => {
     const r = await dispatcher.stopLoss({ symbol: "SL", side: "long", entry: 123.45, atr: 0.333, tick: 0.01 });
     // d = 0.4995 -> 49.95 ticks -> 50 ticks
