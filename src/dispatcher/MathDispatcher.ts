@@ -202,15 +202,17 @@ export class MathDispatcher {
   }
 
   /**
-   * Many single-function calls in one pipeline. Each input is validated first; an invalid one
-   * (or an unknown `fn`) yields its error in place and is not sent. A series longer than one
-   * call carries runs in chunks of its own, next to the pipeline.
+   * Many single-function calls in one pipeline, one outcome per index. Each input is validated
+   * first; an invalid one (an unknown `fn`, a hole of a sparse array: `calls[i]`) yields its error
+   * in place and is not sent. A series longer than one call carries runs in chunks of its own,
+   * next to the pipeline.
    */
   async batch<const C extends readonly BatchCall[]>(calls: C, options?: ScriptCallOptions): Promise<BatchOutcomes<C>> {
     requireArray(calls, "calls");
     checkCallOptions(options);
     const long = new Map<number, () => Promise<AnyResult>>();
-    const prepared = calls.map((c, i) =>
+    // Array.from, not map: map skips a sparse array's holes, leaving holes among the outcomes
+    const prepared = Array.from(calls, (c, i) =>
       attempt(() => {
         if (typeof c !== "object" || c === null) throw new InvalidInputError(`calls[${i}]`, "must be { fn, input }");
         const fn = functionOf(c.fn, `calls[${i}].fn`);
@@ -276,14 +278,22 @@ export class MathDispatcher {
 
   /**
    * Decisions for many signals: one round trip reads the news (DB 11) and volume baselines (DB 5)
-   * the signals leave out, then one pipeline runs one `dispatch` script call per signal.
+   * the signals leave out, then one pipeline runs one `dispatch` script call per signal. One
+   * outcome per index: an invalid signal (a hole of a sparse array: `signals[i]`) yields its
+   * InvalidInputError in place.
    */
   async dispatchMany(signals: readonly Signal[], options?: ScriptCallOptions): Promise<BatchOutcome<Decision & ResultMeta>[]> {
     requireArray(signals, "signals");
     checkCallOptions(options);
     const budget = callBudget(options, this.client.deadlineMs); // one deadline for reads, long ATRs and the scripts
     const entry = this.runner.entry(dispatchFunction.script);
-    const parsed = signals.map((s) => attempt(() => parseInput(signalSchema, s)));
+    // Array.from, not map: map skips a sparse array's holes, and a hole must get its outcome too
+    const parsed = Array.from(signals, (s, i) =>
+      attempt(() => {
+        if (!(i in signals)) throw new InvalidInputError(`signals[${i}]`, "is missing (a hole in a sparse array)");
+        return parseInput(signalSchema, s);
+      }),
+    );
     const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));
     const requests = valid.map((s) => ({
       symbol: s.symbol,

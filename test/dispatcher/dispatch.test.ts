@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Signal } from "../../src/dispatcher/dispatch.js";
+import type { BatchCall } from "../../src/dispatcher/MathDispatcher.js";
 import { InvalidInputError, StoredDataError } from "../../src/core/errors.js";
 import { MAX_DISPATCH_BARS } from "../../src/dispatcher/limits.js";
 import { newsLatestKey, volumeBaselineKey } from "../../src/keys/marketData.js";
@@ -123,6 +124,25 @@ describe("dispatch", () => {
     expect(!outcomes[1]!.ok && outcomes[1]!.error).toBeInstanceOf(InvalidInputError);
     expect(!outcomes[2]!.ok && outcomes[2]!.error).toBeInstanceOf(StoredDataError);
     expect(outcomes[3]!.ok && outcomes[3]!.value.stop.stop).toBe(98);
+  });
+
+  it("answers every index of a sparse calls or signals array: a hole gets an InvalidInputError naming it, in place", async () => {
+    const base: Signal = { symbol: "SPARSE", side: "long", entry: 100, time: TIME, baseConfidence: 0.6, atr: 2, news: [], account: { ...account, lotSize: 1 } };
+    const signals: Signal[] = [];
+    signals[1] = base; // signals[0] and signals[2] are holes
+    signals.length = 3;
+    const decisions = await dispatcher.dispatchMany(signals);
+    expect(decisions).toHaveLength(3);
+    expect(decisions.map((o) => o.ok)).toEqual([false, true, false]);
+    for (const i of [0, 2]) {
+      expect(decisions[i]).toMatchObject({ ok: false, error: { field: `signals[${i}]` } });
+      expect(!decisions[i]!.ok && decisions[i]!.error).toBeInstanceOf(InvalidInputError);
+    }
+    const calls: BatchCall[] = [];
+    calls[2] = { fn: "stopLoss", input: { symbol: "SPARSE", side: "long", entry: 100, atr: 2 } }; // calls[0], calls[1] are holes
+    const outcomes = await dispatcher.batch(calls);
+    expect(Object.keys(outcomes)).toEqual(["0", "1", "2"]);
+    expect(outcomes.map((o) => (o.ok ? "ok" : o.error instanceof InvalidInputError && o.error.field))).toEqual(["calls[0]", "calls[1]", "ok"]);
   });
 
   it("says why stored news is refused: a published_at in seconds is named, with the range", async () => {
