@@ -173,12 +173,11 @@ export class MathDispatcher {
     return this.runner.load(options);
   }
 
-  /** A call answered by the in-process tier, or sent and its result kept there. */
-  private async execute<Result>(call: ScriptCall, decode: (reply: unknown) => Result, options?: ScriptCallOptions): Promise<Result> {
-    const key = call.keys[0] as string;
+  /** A result answered by the in-process tier under its cache key, or computed and kept there. */
+  private async execute<Result>(key: string, compute: () => Promise<Result>, options?: ScriptCallOptions): Promise<Result> {
     const held = this.tier?.get(key) as Result | undefined;
     if (held) return withMemoryStatus(held);
-    const result = decode(await this.runner.run(call, options));
+    const result = await compute();
     if (options?.store !== false) this.tier?.set(key, result);
     return result;
   }
@@ -192,13 +191,21 @@ export class MathDispatcher {
       const parsed = parseInput(fn.schema, call.input);
       if (needsChunks(fn, parsed)) return this.runLong(fn, parsed, options);
       const entry = this.runner.entry(fn.script);
-      return this.execute(scriptCall(fn, entry, parsed, this.options), (reply) => decodeResult(fn, entry, reply) as AnyResult, options);
+      const script = scriptCall(fn, entry, parsed, this.options);
+      return this.execute(script.keys[0] as string, async () => decodeResult(fn, entry, await this.runner.run(script, options)) as AnyResult, options);
     })();
   }
 
-  /** A series longer than one call carries, in chunks (never in the in-process tier). */
+  /**
+   * A series longer than one call carries, in chunks. The in-process tier holds its result under
+   * the key one call over the whole series would have: the chunks' result equals that call's bit
+   * for bit, and a repeat (a dispatch's long ATR too) is then answered with no round trip.
+   */
   private runLong(fn: AnyFunction, parsed: { symbol: string }, options?: ScriptCallOptions): Promise<AnyResult> {
-    return runChunked(this.runner, fn, parsed, this.options, options) as Promise<AnyResult>;
+    const chunked = () => runChunked(this.runner, fn, parsed, this.options, options) as Promise<AnyResult>;
+    if (!this.tier) return chunked(); // the key costs a digest of the whole series: only for a tier
+    const whole = scriptCall(fn, this.runner.entry(fn.script), parsed, this.options);
+    return this.execute(whole.keys[0] as string, chunked, options);
   }
 
   /**

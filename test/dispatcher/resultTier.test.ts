@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, InvalidInputError } from "../../src/core/errors.js";
 import { type ConnectOptions, MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { MAX_POINTS_PER_CALL } from "../../src/dispatcher/limits.js";
 import { ResultTier } from "../../src/dispatcher/resultTier.js";
 import { volumeBaselineKey } from "../../src/keys/marketData.js";
 import { istTime } from "../../src/market/istClock.js";
@@ -127,6 +128,23 @@ describe("in-process result tier", () => {
       await volume.del(volumeBaselineKey("TIERSRC", hour, minute));
       volume.disconnect();
     }
+  });
+
+  it("answers a repeated dispatch with a long ATR (run in chunks first) from memory, with no script call", async () => {
+    const long = Array.from({ length: 1200 }, (_, i) => ({ high: 250 + (i % 7) * 0.05, low: 249, close: 249.5 }));
+    expect(long.length).toBeGreaterThan(MAX_POINTS_PER_CALL); // more than one atr call carries, let alone a dispatch
+    const signal = { symbol: "TIERLONG", side: "long", entry: 250, time: 1_764_000_000_000, baseConfidence: 0.6, news: [], volumeRatio: 1, atrBars: { period: 14, bars: long }, account: { capital: 1e6, risk: 0.01, lotSize: 1 } } as const;
+    await withTier(10, async (math) => {
+      await redis.config("RESETSTAT");
+      const first = await math.dispatch(signal);
+      expect(await evalshaCalls()).toBe(4); // three chunks of the ATR, then the dispatch
+      await redis.config("RESETSTAT");
+      const again = await math.dispatch(signal);
+      const atr = await math.atr({ symbol: "TIERLONG", period: 14, bars: long });
+      expect(await evalshaCalls()).toBe(0);
+      expect(again).toEqual({ ...first, cache: "memory" });
+      expect([atr.cache, atr.atr]).toEqual(["memory", first.atr]);
+    });
   });
 
   it("answers a batch's held entries from memory and sends only the others", async () => {
