@@ -1,10 +1,14 @@
+import { createHash } from "node:crypto";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, InvalidInputError } from "../../src/core/errors.js";
-import { type ConnectOptions, MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { type BatchCall, type ConnectOptions, MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { MAX_POINTS_PER_CALL } from "../../src/dispatcher/limits.js";
 import { ResultTier } from "../../src/dispatcher/resultTier.js";
 import { volumeBaselineKey } from "../../src/keys/marketData.js";
+import { patternCacheKey } from "../../src/keys/patternCache.js";
 import { istTime } from "../../src/market/istClock.js";
 import { sharedRedisUrl } from "../support/redis.js";
 
@@ -81,14 +85,49 @@ describe("in-process result tier", () => {
   });
 
   it("holds no result larger than maxBytes, and never more bytes than that in all", () => {
-    const tier = new ResultTier({ maxEntries: 100, maxBytes: 400 });
-    tier.set("big", { series: Array.from({ length: 100 }, (_, i) => i) });
+    const tier = new ResultTier({ maxEntries: 100, maxBytes: 1000 });
+    tier.set("big", { series: Array.from({ length: 40 }, (_, i) => i + 0.5) }); // 40 boxed numbers: 960 bytes of them alone
     expect(tier.get("big")).toBeUndefined();
     for (let i = 0; i < 20; i++) tier.set(`key${i}`, { atr: i, natr: i / 10, bars: 30 });
-    expect(tier.stats.bytes).toBeLessThanOrEqual(400);
+    expect(tier.stats.bytes).toBeLessThanOrEqual(1000);
     expect(tier.stats.entries).toBeLessThan(20);
     expect(tier.get("key19")).toEqual({ atr: 19, natr: 1.9, bars: 30 });
     expect(tier.get("key0")).toBeUndefined();
+  });
+
+  // V8 boxes each number of a frozen array, and of an object's field: 24 bytes, not 8, and a
+  // tier that counted 8 held 2.8 times its maxBytes of RSI series
+  it("holds at most about maxBytes of heap, filled with real results with series (ATR, RSI) and VWAP bands", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const closes = (s: number) => Array.from({ length: 250 }, (_, i) => 100 + ((i * 7 + s) % 13) / 10 + s / 1000);
+    const candles = (s: number, n: number) => closes(s).slice(0, n).map((close) => ({ high: close + 0.5, low: close - 0.5, close, volume: 100 + s }));
+    const calls = Array.from({ length: 20 }, (_, s): BatchCall[] => [
+      { fn: "atr", input: { symbol: `TIERHEAP${s}`, period: 14, bars: candles(s, 250), series: true } },
+      { fn: "rsi", input: { symbol: `TIERHEAP${s}`, period: 14, closes: closes(s), series: true } },
+      { fn: "vwap", input: { symbol: `TIERHEAP${s}`, bars: candles(s, 250), bands: [1, 2, 3] } },
+    ]).flat();
+    let results: unknown[] = [];
+    await withDispatcher({}, async (math) => {
+      const outcomes = await math.batch(calls);
+      expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+      results = outcomes.map((o) => o.ok && o.value);
+    });
+    const maxBytes = 4 << 20;
+    const tier = new ResultTier({ maxEntries: 1_000_000, maxBytes });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 3000; i++) {
+      const fn = calls[i % calls.length]!.fn;
+      tier.set(patternCacheKey(fn, "3.0.5", `TIERHEAP${i}`, createHash("sha1").update(String(i)).digest("hex")), results[i % results.length]);
+    }
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    expect(tier.stats.entries).toBeLessThan(3000); // filled to the bound, the oldest evicted
+    expect(tier.stats.bytes).toBeGreaterThan(0.95 * maxBytes);
+    expect(tier.stats.bytes).toBeLessThanOrEqual(maxBytes);
+    expect(held).toBeGreaterThan(0.5 * maxBytes); // the measure sees the tier at all
+    expect(held).toBeLessThanOrEqual(1.2 * maxBytes);
   });
 
   it("shares one frozen copy: no caller can change what later calls are answered", async () => {
