@@ -50,6 +50,7 @@ export {
   OfflineQueueFullError,
   RedisCommandError,
   ServerBusyError,
+  ServerOutOfMemoryError,
 } from "./core/errors.js";
 export { PRICE_UNITS, type PriceInput } from "./core/units.js";
 export { MAX_POINTS, MAX_PRICE, MAX_VOLUME, MAX_POINTS_PER_CALL, MAX_SERIES_POINTS_PER_CALL, MAX_ATR_PERIOD, MAX_RSI_PERIOD, MAX_NEWS_ITEMS, MAX_DISPATCH_BARS, MAX_STREAM_UPDATES_PER_CALL, MIN_EPOCH_MS, MAX_EPOCH_MS, MAX_RISK } from "./dispatcher/limits.js";

@@ -16,7 +16,7 @@ import {
   newsBoostReference, newsLatestKey, parseKey, patternCacheKey, positionSizeReference, renderHealth,
   resolveRedisConfig, retrieveByDataType, sessionOf, startLocalRedis, stopLossReference, storeByDataType,
   tickStreamKey, volumeBaselineKey, vwapOfBars, vwapOfTicks, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR,
-  NEWS_BOOST_DEFAULTS, STOP_LOSS_DEFAULTS, classifyError, ConnectionError, RedisCommandError, ServerBusyError,
+  NEWS_BOOST_DEFAULTS, STOP_LOSS_DEFAULTS, classifyError, ConnectionError, RedisCommandError, ServerBusyError, ServerOutOfMemoryError,
   type CallContext, type CallOptions, type ConnectOptions, type ConnectionFailure, type ErrorClass,
   type SingleFunctionMethods, type SizeBound, defaultConsumerName, type ConsumerCounters, type ConsumerStats,
   type DeniedCheck, type TlsInput, type TlsMaterial, type TlsSettings,
@@ -135,9 +135,10 @@ async function main(): Promise<void> {
   check(PRICE_UNITS > 0 && MAX_PRICE > 0 && MAX_VOLUME > 0 && MAX_POINTS > 0 && GRID_SNAP > 0, "units");
   check(isTransient(new Error("ECONNRESET")) !== undefined && HEALTH_SCHEMA.length > 0, "isTransient, HEALTH_SCHEMA");
   check(isTransient(new ServerBusyError("BUSY")) && new ServerBusyError("BUSY") instanceof RedisCommandError, "ServerBusyError");
+  check(!isTransient(new ServerOutOfMemoryError("OOM")) && new ServerOutOfMemoryError("OOM") instanceof RedisCommandError, "ServerOutOfMemoryError");
   const errors = [MathDispatcherError, InvalidInputError, ScriptExecutionError, ScriptIntegrityError, ConfigurationError,
     ReplyFormatError, StoredDataError, CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, KeyGrammarError,
-    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError, ServerBusyError, UpdateOvertakenError, UpdateHeldBackError];
+    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError, ServerBusyError, ServerOutOfMemoryError, UpdateOvertakenError, UpdateHeldBackError];
   check(errors.every((E) => E.prototype instanceof Error), "error classes");
 
   // Against Redis: a throwaway server, the dispatcher through the resilient client and on the

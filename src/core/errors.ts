@@ -189,6 +189,19 @@ export class RedisCommandError extends MathDispatcherError {}
  */
 export class ServerBusyError extends RedisCommandError {}
 
+/**
+ * Redis is at its `maxmemory` and refuses commands that may write (`OOM command not allowed`),
+ * among them every math script that caches its result: its write came before anything ran. It
+ * lasts until memory is freed, so it is not retried (`isTransient` is false), and a call whose
+ * script has a read-only variant was already sent again as that variant, which Redis runs at
+ * `maxmemory` (it answers from an entry that exists, or computes without storing). `mathd health`
+ * reports the memory. The reply is the message and the cause.
+ */
+export class ServerOutOfMemoryError extends RedisCommandError {}
+
+/** Redis's reply to a command that may write while it is at `maxmemory`. */
+export const OUT_OF_MEMORY_REPLY = /^OOM\b/;
+
 /** A cluster that is moving a slot or has lost one: "not now" as {@link NOT_NOW_REPLY} is. */
 export const CLUSTER_NOT_NOW_REPLY = /^(TRYAGAIN|CLUSTERDOWN)\b/;
 
@@ -198,8 +211,14 @@ export function isNotNowReply(error: unknown): boolean {
   return error instanceof Error && !(error instanceof MathDispatcherError) && (NOT_NOW_REPLY.test(error.message) || CLUSTER_NOT_NOW_REPLY.test(error.message));
 }
 
-/** An error Redis answered, as the SDK's class: a {@link ServerBusyError} for a "not now", else a {@link RedisCommandError}. */
+/**
+ * An error Redis answered, as the SDK's class: a {@link ServerBusyError} for a "not now", a
+ * {@link ServerOutOfMemoryError} for an OOM, else a {@link RedisCommandError}.
+ */
 export function replyErrorOf(error: unknown): RedisCommandError {
+  if (error instanceof ServerOutOfMemoryError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return isNotNowReply(error) ? new ServerBusyError(message, { cause: error }) : new RedisCommandError(message, { cause: error });
+  if (isNotNowReply(error)) return new ServerBusyError(message, { cause: error });
+  if (error instanceof Error && !(error instanceof MathDispatcherError) && OUT_OF_MEMORY_REPLY.test(message)) return new ServerOutOfMemoryError(message, { cause: error });
+  return new RedisCommandError(message, { cause: error });
 }

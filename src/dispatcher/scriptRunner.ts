@@ -13,7 +13,18 @@
  * scripts are pure and rewrite the same cache entry; a streaming update at or before the last
  * applied (ts, seq) is ignored).
  */
-import { CommandTimeoutError, ConfigurationError, InvalidInputError, MathDispatcherError, RedisCommandError, replyErrorOf, ScriptExecutionError, ServerBusyError, shownValue } from "../core/errors.js";
+import {
+  CommandTimeoutError,
+  ConfigurationError,
+  InvalidInputError,
+  MathDispatcherError,
+  RedisCommandError,
+  replyErrorOf,
+  ScriptExecutionError,
+  ServerBusyError,
+  ServerOutOfMemoryError,
+  shownValue,
+} from "../core/errors.js";
 import { within } from "../core/within.js";
 import { optionNames, refuseUnknownOptions, refuseUnlistedValue } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
@@ -111,15 +122,16 @@ const INPUT_ERROR = /^MATHD_INVALID (\S+): (.*?)(?: script: (?:[0-9a-f]{40}|[A-Z
  * (connection, timeout, circuit) pass as they are.
  */
 export function scriptError(script: string, error: unknown): MathDispatcherError {
-  if (error instanceof ServerBusyError) return error;
+  if (error instanceof ServerBusyError || error instanceof ServerOutOfMemoryError) return error;
   const raw = error instanceof RedisCommandError ? error.cause : error;
   if (raw instanceof MathDispatcherError) return raw;
   const message = raw instanceof Error ? raw.message : String(raw);
   const input = INPUT_ERROR.exec(message);
   if (input) return new InvalidInputError(input[1] as string, input[2] as string, { cause: raw });
-  // a "not now" left in a batch's outcomes (a slot still moving when its passes ran out)
+  // a "not now" left in a batch's outcomes (a slot still moving when its passes ran out), or a
+  // server at maxmemory: the server's state, not the script's fault
   const reply = replyErrorOf(raw);
-  return reply instanceof ServerBusyError ? reply : new ScriptExecutionError(script, message, { cause: raw });
+  return reply instanceof ServerBusyError || reply instanceof ServerOutOfMemoryError ? reply : new ScriptExecutionError(script, message, { cause: raw });
 }
 
 /**
@@ -235,7 +247,10 @@ export class ScriptRunner {
     }
   }
 
-  /** Runs one script; resolves to its raw reply. The transport loads the scripts first if need be. */
+  /**
+   * Runs one script; resolves to its raw reply. The transport loads the scripts first if need be.
+   * A call that Redis refused at `maxmemory` (OOM) goes once more as its script's read-only variant.
+   */
   async run(given: ScriptCall, options?: ScriptCallOptions): Promise<unknown> {
     checkCallOptions(options);
     const call = this.sent(given, options);
@@ -246,8 +261,26 @@ export class ScriptRunner {
       if (!this.scriptsLoaded) await this.loaded(budget); // checked here: an await per call costs the hot path
       return await this.transport.runOne(call, this.roundTrip(budget));
     } catch (error) {
-      throw this.failure(call.script, error, since);
+      const failure = this.failure(call.script, error, since);
+      const readOnly = this.readOnlyAtMaxMemory(call, failure);
+      if (!readOnly) throw failure;
+      try {
+        return await this.transport.runOne(readOnly, this.roundTrip(budget));
+      } catch (again) {
+        throw this.failure(readOnly.script, again, since);
+      }
     }
+  }
+
+  /**
+   * The call as its read-only variant, when Redis refused it at `maxmemory` and it has one: such a
+   * variant runs there (no-writes), answering from an entry that exists or computing without
+   * storing. Undefined for any other failure, or a call that has no variant or was one already.
+   */
+  private readOnlyAtMaxMemory(call: ScriptCall, failure: MathDispatcherError): ScriptCall | undefined {
+    if (!(failure instanceof ServerOutOfMemoryError)) return undefined;
+    const readOnly = readOnlyCall(call, this.byName);
+    return readOnly === call ? undefined : readOnly;
   }
 
   /**
@@ -269,8 +302,22 @@ export class ScriptRunner {
     } catch (error) {
       return calls.map((call) => ({ ok: false, error: scriptError(call.script, error) }));
     }
-    const outcomes = await this.transport.runMany(calls, this.roundTrip(budget));
-    return outcomes.map((o, i) => (o.ok ? o : { ok: false, error: this.failure((calls[i] as ScriptCall).script, o.error, since) }));
+    const roundTrip = this.roundTrip(budget);
+    const settled: Settled[] = (await this.transport.runMany(calls, roundTrip)).map((o, i) =>
+      o.ok ? o : { ok: false, error: this.failure((calls[i] as ScriptCall).script, o.error, since) },
+    );
+    // those Redis refused at maxmemory, once more as their read-only variants (run)
+    const again = settled.flatMap((o, i) => {
+      const readOnly = o.ok ? undefined : this.readOnlyAtMaxMemory(calls[i] as ScriptCall, o.error);
+      return readOnly ? [{ i, readOnly }] : [];
+    });
+    if (again.length === 0) return settled;
+    const outcomes = await this.transport.runMany(again.map((a) => a.readOnly), roundTrip);
+    outcomes.forEach((o, k) => {
+      const { i, readOnly } = again[k] as { i: number; readOnly: ScriptCall };
+      settled[i] = o.ok ? o : { ok: false, error: this.failure(readOnly.script, o.error, since) };
+    });
+    return settled;
   }
 
   /** Stops the transport's watch of the cluster topology (the client stays open). */
