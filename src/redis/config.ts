@@ -158,13 +158,17 @@ const PEM_BLOCK = { certificate: /-----BEGIN (TRUSTED )?CERTIFICATE-----/, key: 
 function pem(source: { value: unknown; setting: string }, kind: keyof typeof PEM_BLOCK): Buffer {
   if (Buffer.isBuffer(source.value)) return source.value;
   const path = text(source) as string;
+  // PEM text where a path belongs may be a private key: refused without quoting it, as is a
+  // path with a line break (logs would show the lines after it)
+  if (path.includes("-----BEGIN")) throw new ConfigurationError(source.setting, "holds PEM text, not a file path: give the file's path, or the PEM as a Buffer");
+  const shown = /[\r\n]/.test(path) ? "the path given (it holds a line break)" : path;
   let content: Buffer;
   try {
     content = readFileSync(path);
   } catch (error) {
-    throw new ConfigurationError(source.setting, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigurationError(source.setting, `cannot read ${shown}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  if (!PEM_BLOCK[kind].test(content.toString("latin1"))) throw new ConfigurationError(source.setting, `${path} holds no PEM ${kind === "key" ? "private key" : "certificate"}`);
+  if (!PEM_BLOCK[kind].test(content.toString("latin1"))) throw new ConfigurationError(source.setting, `${shown} holds no PEM ${kind === "key" ? "private key" : "certificate"}`);
   return content;
 }
 

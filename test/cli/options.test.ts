@@ -5,6 +5,8 @@
  * Against the shared Redis of the run, on streams of this file's own symbols.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -129,6 +131,15 @@ describe("a bad setting in the environment exits 78", () => {
         expect(run.stderr).toMatch(new RegExp(`^mathd ${args[0]}: ${name}: must be an integer in \\d+\\.\\.\\d+, got "${value}"\\n$`));
       }
     }
+  });
+
+  it("a private key given as PEM text in REDIS_TLS_KEY_FILE: 78 in one line that does not quote it", async () => {
+    const key = "-----BEGIN PRIVATE KEY-----\nKEYSECRETKEYSECRET\n-----END PRIVATE KEY-----\n";
+    const cert = join(mkdtempSync(join(tmpdir(), "mathd-pem-")), "client.crt");
+    writeFileSync(cert, "-----BEGIN CERTIFICATE-----\nCERT\n-----END CERTIFICATE-----\n");
+    const run = await withEnv({ REDIS_TLS_CERT_FILE: cert, REDIS_TLS_KEY_FILE: key }, () => mathd(["health", "--url", url]));
+    expect(run.code).toBe(78);
+    expect(run.stderr).toBe("mathd health: REDIS_TLS_KEY_FILE: holds PEM text, not a file path: give the file's path, or the PEM as a Buffer\n");
   });
 
   it("the executable exits 78 too", () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReplyError } from "ioredis";
 import { ConfigurationError, ConnectionError } from "../../src/core/errors.js";
-import { addressOf, connectionFailureOf, connectionOptions, resolveRedisConfig, toConnectionError } from "../../src/redis/config.js";
+import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig, toConnectionError } from "../../src/redis/config.js";
 import { thrown } from "../support/thrown.js";
 
 describe("redis configuration", () => {
@@ -104,6 +104,28 @@ describe("TLS configuration", () => {
     // options win over the environment, setting by setting
     const mixed = resolveRedisConfig({ tls: { ca: [Buffer.from("A"), ca], servername: "other.test" } }, env);
     expect(mixed.tls).toMatchObject({ ca: [Buffer.from("A"), Buffer.from(caPem)], servername: "other.test", cert: Buffer.from(certPem) });
+  });
+
+  it("refuses PEM text where a path belongs, in one line naming the setting and never quoting it", () => {
+    const keyPem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIKEYSECRETKEYSECRETKEYSECRET\n-----END PRIVATE KEY-----\n";
+    const certPem = "-----BEGIN CERTIFICATE-----\nCERTBODY\n-----END CERTIFICATE-----\n";
+    const cert = file("pem-text-c.pem", certPem);
+    const key = file("pem-text-k.pem", keyPem);
+    const cases: [RedisConfigInput, NodeJS.ProcessEnv, string][] = [
+      [{ tls: { cert: Buffer.from(certPem), key: keyPem } }, {}, "tls.key"],
+      [{ tls: { cert: certPem, key } }, {}, "tls.cert"],
+      [{ tls: { ca: [Buffer.from(certPem), certPem] } }, {}, "tls.ca[1]"],
+      [{}, { REDIS_TLS_CERT_FILE: cert, REDIS_TLS_KEY_FILE: keyPem }, "REDIS_TLS_KEY_FILE"],
+      [{}, { REDIS_TLS_CA_FILE: certPem }, "REDIS_TLS_CA_FILE"],
+    ];
+    for (const [options, env, setting] of cases) {
+      const error = thrown(() => resolveRedisConfig(options, env)) as ConfigurationError;
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.message).toBe(`${setting}: holds PEM text, not a file path: give the file's path, or the PEM as a Buffer`);
+    }
+    // a path with a line break is not quoted either: the lines after it would follow in a log
+    const error = thrown(() => resolveRedisConfig({}, { REDIS_TLS_CA_FILE: "/nonexistent/ca.pem\nSECRET" })) as ConfigurationError;
+    expect(error.message).toBe("REDIS_TLS_CA_FILE: cannot read the path given (it holds a line break): ENOENT");
   });
 
   it("reads an IPv6 address, a bare trailing slash and %-escaped credentials from a URL", () => {
