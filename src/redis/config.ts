@@ -114,23 +114,37 @@ function text(source: Source | undefined): string | undefined {
   return source.value;
 }
 
+/**
+ * URL text as a message may quote it: the user and password masked. A URL that does not parse
+ * may have its userinfo anywhere before the host, so everything before the last '@' goes.
+ */
+function maskedUrl(text: string): string {
+  const at = text.lastIndexOf("@");
+  if (at === -1) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
+  return `${scheme}***${text.slice(at)}`;
+}
+
 function parseUrl(source: Source): { host: string; port?: number; username?: string; password?: string; tls: boolean } {
+  const shown = (text: string) => JSON.stringify(maskedUrl(text));
   let url: URL;
   try {
     url = new URL(String(source.value));
   } catch {
-    throw new ConfigurationError(source.setting, `is not a URL: ${JSON.stringify(source.value)}`);
+    throw new ConfigurationError(source.setting, `is not a URL: ${typeof source.value === "string" ? shown(source.value) : shownSetting(source.value)}`);
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     // a host and port alone ("localhost:6379") parse as a scheme "localhost:": say what was given
-    const text = String(source.value);
+    const text = maskedUrl(String(source.value));
     const given = text.includes("://") ? `${url.protocol}//` : `${JSON.stringify(text)} (write redis://${text})`;
     throw new ConfigurationError(source.setting, `must start with redis:// or rediss://, got ${given}`);
   }
   // the scripts and the tick consumer use several databases, each from the DB map: a URL's one
   // database would be silently ignored, so it is refused
   if (url.pathname !== "" && url.pathname !== "/") {
-    throw new ConfigurationError(source.setting, `names a database (${url.pathname}): leave it off; each key family has its database in the DB map (MATHD_DB_<NAME>, or the databases option)`);
+    // a path other than a number may be the rest of a password with a '/' in it: not quoted
+    const path = /^\/\d+$/.test(url.pathname) ? url.pathname : "a path after the host";
+    throw new ConfigurationError(source.setting, `names a database (${path}): leave it off; each key family has its database in the DB map (MATHD_DB_<NAME>, or the databases option)`);
   }
   const decoded = (part: "username" | "password") => {
     try {

@@ -106,6 +106,10 @@ describe("option validation", () => {
     // a host and port alone parse as a scheme "localhost:": the message says what was given
     const bare = await mathd(["health", "--url", "localhost:7651"]);
     expect(bare.stderr).toBe(`mathd health: --url: must start with redis:// or rediss://, got "localhost:7651" (write redis://localhost:7651)\nrun 'mathd health --help' for usage\n`);
+    // a URL that does not parse is quoted with its user and password masked
+    const secret = await mathd(["health", "--url", "redis://mathd:S3CRET#pw@127.0.0.1:7651"]);
+    expect(secret).toMatchObject({ code: 64, stdout: "" });
+    expect(secret.stderr).toBe(`mathd health: --url: is not a URL: "redis://***@127.0.0.1:7651"\nrun 'mathd health --help' for usage\n`);
     const health = (await mathd(["health", "--help"])).stdout;
     for (const line of ["0 healthy", "1 TTL policy violations", "2 Redis unreachable", "3 some checks were denied", "64 wrong command line", "78 a bad setting in the environment"]) {
       expect(health).toContain(line);

@@ -72,6 +72,18 @@ describe("redis configuration", () => {
     expect((error as ConfigurationError).setting).toBe(setting);
   });
 
+  it("never quotes a malformed URL's user or password: they are masked, a path other than a number not shown", () => {
+    const cases: [RedisConfigInput, NodeJS.ProcessEnv, string][] = [
+      [{ url: "redis://mathd:S3CRET#pw@127.0.0.1:7510" }, {}, 'url: is not a URL: "redis://***@127.0.0.1:7510"'],
+      [{}, { REDIS_URL: "mathd:S3CRETpw@127.0.0.1:7510" }, 'REDIS_URL: must start with redis:// or rediss://, got "***@127.0.0.1:7510" (write redis://***@127.0.0.1:7510)'],
+      [{ url: "redis://mathd:12/S3CRETpw@127.0.0.1:7510" }, {}, "url: names a database (a path after the host): leave it off; each key family has its database in the DB map (MATHD_DB_<NAME>, or the databases option)"],
+      [{ url: "http://mathd:S3CRETpw@127.0.0.1:7510" }, {}, "url: must start with redis:// or rediss://, got http://"],
+    ];
+    for (const [options, env, message] of cases) expect((thrown(() => resolveRedisConfig(options, env)) as Error).message).toBe(message);
+    // what holds no secret is still shown as given
+    expect((thrown(() => resolveRedisConfig({ url: "redis://127.0.0.1:6379/3" }, {})) as Error).message).toMatch(/^url: names a database \(\/3\)/);
+  });
+
   it("shows the value it refused as given: NaN as NaN (JSON would say null), text quoted", () => {
     const messageOf = (run: () => unknown) => (thrown(run) as Error).message;
     expect(messageOf(() => resolveRedisConfig({ commandTimeoutMs: Number.NaN }))).toBe("commandTimeoutMs: must be an integer in 1..600000, got NaN");
