@@ -192,7 +192,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   const say: Say = (level, event, text, fields) => log(options.json ? JSON.stringify({ event, at: new Date().toISOString(), ...fields }) : text, level);
   const given = options.config ?? (options.url === undefined ? undefined : { url: options.url });
   const nodes = options.cluster ?? (given === undefined ? clusterNodesFromEnv() : undefined);
-  const config = resolveRedisConfig(given ?? {});
+  const config = resolveRedisConfig(given ?? {}, process.env, { cluster: nodes !== undefined });
   const address = nodes ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(",")}` : addressOf(config);
   const problems = new ProblemLog(address, say);
   const client = new ResilientRedis({ config: given ?? {}, ...(nodes ? { cluster: nodes } : {}) });

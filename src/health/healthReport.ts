@@ -379,7 +379,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
  */
 async function collectClusterHealth(nodes: readonly StartupNode[], options: HealthOptions): Promise<HealthReport> {
   refuseDatabaseSettings();
-  const config = resolveRedisConfig(options.config ?? {});
+  const config = resolveRedisConfig(options.config ?? {}, process.env, { cluster: true });
   const first = nodes[0] as StartupNode;
   const timeoutMs = options.timeoutMs ?? 1000;
   const base = emptyReport(`${config.tls ? "rediss" : "redis"}-cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`);

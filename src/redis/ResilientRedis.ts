@@ -284,7 +284,7 @@ export class ResilientRedis extends EventEmitter {
     }
     const given = options.connection?.options;
     // a given connection's address wins over the environment: the other databases go where it goes
-    this.config = resolveRedisConfig(given ? { host: given.host, port: given.port, ...options.config } : options.config);
+    this.config = resolveRedisConfig(given ? { host: given.host, port: given.port, ...options.config } : options.config, process.env, { cluster: options.cluster !== undefined });
     this.address = addressOf(this.config);
     // each a whole number in its range, else a ConfigurationError naming it (a NaN or a text
     // deadline would otherwise turn every timer into a wrong one)

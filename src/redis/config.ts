@@ -7,6 +7,7 @@
  * REDIS_TLS_KEY_FILE, REDIS_TLS_SERVERNAME, MATHD_COMMAND_TIMEOUT_MS, and MATHD_DB_<NAME> to move a
  * database of the map (MATHD_DB_PATTERNS=10). Options win over the environment, which wins over
  * the defaults (127.0.0.1:6379, no TLS, 1,000 ms); an explicit setting wins over a URL's part.
+ * REDIS_URL applies only when the caller names no server (no url, host, port or cluster).
  * TLS is on when any of them asks for it (rediss://, REDIS_TLS=true, a TLS file or server name)
  * unless the `tls` option says false. A URL names no database: each key family's comes from the
  * DB map.
@@ -223,15 +224,21 @@ function tlsWanted(input: RedisConfigInput, url: { tls: boolean } | undefined, e
   return (url?.tls ?? false) || fromEnv;
 }
 
-/** Resolves and validates the settings; throws ConfigurationError naming the bad setting. */
-export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env): RedisConfig {
+/**
+ * Resolves and validates the settings; throws ConfigurationError naming the bad setting.
+ * `target.cluster`: the settings are for a cluster's startup nodes, named elsewhere, so REDIS_URL
+ * (another server's address) does not apply.
+ */
+export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env, target: { cluster?: boolean } = {}): RedisConfig {
   refuseUnknownOptions(input, REDIS_CONFIG_SETTINGS, settingsCheck("config", true));
   refuseUnknownOptions(input.databases, Object.keys(DATABASES), settingsCheck("databases"));
   if (typeof input.tls !== "boolean") refuseUnknownOptions(input.tls, TLS_SETTINGS, settingsCheck("tls"));
   // each setting: the option, the option URL, the environment variable, the environment URL, a default
   const optionUrl = input.url === undefined ? undefined : parseUrl({ value: input.url, setting: "url" });
-  // REDIS_URL stands in for the url option, never beside it: its port or password must not reach another server
-  const envUrl = optionUrl === undefined && env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
+  // REDIS_URL names a server: it applies only when the caller names none, so that its port,
+  // credentials and TLS never reach another server
+  const namesServer = input.url !== undefined || input.host !== undefined || input.port !== undefined || target.cluster === true;
+  const envUrl = !namesServer && env.REDIS_URL ? parseUrl({ value: env.REDIS_URL, setting: "REDIS_URL" }) : undefined;
   const fromEnv = (name: string): Source | undefined => (env[name] ? { value: env[name], setting: name } : undefined);
   const setting = <K extends "host" | "port" | "username" | "password">(key: K, envName: string): Source | undefined => {
     if (input[key] !== undefined) return { value: input[key], setting: key };

@@ -34,11 +34,21 @@ describe("redis configuration", () => {
     expect(resolveRedisConfig({}, { REDIS_HOST: "cache", REDIS_PORT: "6390", REDIS_TLS: "true" })).toMatchObject({ host: "cache", port: 6390, tls: {} });
   });
 
-  it("takes nothing from REDIS_URL when a url is given: its port and credentials belong to another server", () => {
-    const config = resolveRedisConfig({ url: "redis://10.9.9.9" }, { REDIS_URL: "redis://alice:pw@127.0.0.1:7202" });
-    expect(config).toMatchObject({ host: "10.9.9.9", port: 6379 });
-    expect(config).not.toHaveProperty("username");
-    expect(config).not.toHaveProperty("password");
+  it("takes nothing from REDIS_URL when a server is named (url, host, port or cluster): its port, credentials and TLS belong to another server", () => {
+    const env = { REDIS_URL: "rediss://alice:pw@127.0.0.1:7202" };
+    const named: [RedisConfigInput, { cluster?: boolean }, object][] = [
+      [{ url: "redis://10.9.9.9" }, {}, { host: "10.9.9.9", port: 6379 }],
+      [{ host: "10.9.9.9", port: 7000 }, {}, { host: "10.9.9.9", port: 7000 }],
+      [{ host: "10.9.9.9" }, {}, { host: "10.9.9.9", port: 6379 }],
+      [{ port: 7000 }, {}, { host: "127.0.0.1", port: 7000 }],
+      [{}, { cluster: true }, { host: "127.0.0.1", port: 6379 }],
+    ];
+    for (const [input, target, address] of named) {
+      const config = resolveRedisConfig(input, env, target);
+      expect(config, JSON.stringify(input)).toMatchObject({ ...address, tls: false });
+      expect(config).not.toHaveProperty("username");
+      expect(config).not.toHaveProperty("password");
+    }
     // the variables of their own still apply (a password kept out of the URL)
     expect(resolveRedisConfig({ url: "redis://10.9.9.9" }, { REDIS_PASSWORD: "pw" })).toMatchObject({ host: "10.9.9.9", password: "pw" });
   });

@@ -190,6 +190,27 @@ describe("resilient client", () => {
     admin.disconnect();
   });
 
+  it("given a host and port, logs in without REDIS_URL's credentials: they belong to REDIS_URL's server", async () => {
+    const before = process.env.REDIS_URL;
+    // a user this server does not have: sent here, its AUTH would be refused (WRONGPASS)
+    process.env.REDIS_URL = "rediss://prod:PRODpw@127.0.0.1:1";
+    try {
+      const c = new ResilientRedis({ config: { host: "127.0.0.1", port: server.port }, deadlineMs: 1000 });
+      clients.push(c);
+      expect(c.config).toMatchObject({ host: "127.0.0.1", port: server.port, tls: false });
+      expect(c.config).not.toHaveProperty("password");
+      expect(await c.run("system", (r) => r.ping())).toBe("PONG");
+      // a cluster's startup nodes name its servers too
+      const cluster = new ResilientRedis({ cluster: [{ host: "127.0.0.1", port: server.port }] });
+      clients.push(cluster);
+      expect(cluster.config).not.toHaveProperty("password");
+      expect(cluster.config.tls).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = before;
+    }
+  });
+
   it("refuses a policy setting that is not a whole number in its range, naming it", () => {
     const refused: [Partial<Record<string, unknown>>, string][] = [
       [{ deadlineMs: 0 }, "deadlineMs"],
