@@ -8,7 +8,7 @@ import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { ConnectionError, type ConnectionFailure, isNotNowReply } from "../core/errors.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
-import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig } from "../redis/config.js";
+import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig, withoutCredentials } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
 import { type ConsumerCounters, type ConsumerStats, DEFAULT_BLOCK_MS, TickConsumer } from "../streaming/tickConsumer.js";
@@ -166,7 +166,7 @@ function watchStart(ticks: Redis | Cluster, consumer: TickConsumer, address: str
   failed.catch(() => undefined); // whoever races it sees the rejection
   let lastError: unknown;
   const seen = (error: unknown) => {
-    lastError = error;
+    lastError = withoutCredentials(error);
     const failure = connectionFailureOf(error);
     if (failure === "auth" || failure === "denied") fail(new ConnectionError(address, failure, `refused at start: ${(error as Error).message}`, { cause: error }));
   };

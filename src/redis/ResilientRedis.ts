@@ -48,7 +48,7 @@ import {
   shownValue,
   UpdateHeldBackError,
 } from "../core/errors.js";
-import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, refusedDatabase, resolveRedisConfig, toConnectionError } from "./config.js";
+import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, refusedDatabase, resolveRedisConfig, toConnectionError, withoutCredentials } from "./config.js";
 import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 import type { DatabaseName } from "./databases.js";
@@ -402,6 +402,7 @@ export class ResilientRedis extends EventEmitter {
     this.links.set(link.db, link);
     const onReady = () => void this.select(link);
     const onError = (error: Error) => {
+      withoutCredentials(error); // before it is kept, wrapped or emitted
       // a refused command of the handshake (the SELECT) is no connection failure: select() reports
       // it; nor is a "not now" to it (BUSY): the server is up, and select() asks again
       if (/^NOPERM/.test(error.message) || isNotNowReply(error)) return;

@@ -309,6 +309,20 @@ export function connectionFailureOf(error: unknown): ConnectionFailure | undefin
 }
 
 /**
+ * Masks the credentials an ioredis error carries: the reply error of a refused AUTH or HELLO
+ * keeps its command's args, the password among them, where util.inspect or a logger prints
+ * them. Masked in place, so that every holder of the error (an event's listener too) sees it
+ * masked; returns the error.
+ */
+export function withoutCredentials<T>(error: T): T {
+  const command = error instanceof Error ? (error as Error & { command?: { name?: unknown; args?: unknown } }).command : undefined;
+  if (command && typeof command.name === "string" && /^(auth|hello)$/i.test(command.name) && Array.isArray(command.args)) {
+    command.args = command.args.map(() => "***");
+  }
+  return error;
+}
+
+/**
  * A connection failure as a {@link ConnectionError} naming the server (`address`: by default the
  * config's host and port; a cluster's client names its nodes), with the error as its cause.
  */
@@ -319,6 +333,7 @@ export function toConnectionError(
   address = addressOf(config),
 ): ConnectionError {
   if (error instanceof ConnectionError) return error;
+  withoutCredentials(error);
   const kind = failure ?? connectionFailureOf(error) ?? (isNotNowReply(error) ? "busy" : "closed");
   const message = error instanceof Error ? error.message : String(error);
   // a server without TLS never answers a TLS handshake: the client sees only a timeout

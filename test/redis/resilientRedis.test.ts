@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
@@ -208,6 +209,26 @@ describe("resilient client", () => {
     } finally {
       if (before === undefined) delete process.env.REDIS_URL;
       else process.env.REDIS_URL = before;
+    }
+  });
+
+  it("a refused login's errors, thrown and emitted, never hold the password (ioredis keeps HELLO's args on its reply error)", async () => {
+    const admin = new Redis(server.url);
+    await admin.acl("SETUSER", "login-off", "off", ">S3CRETpw", "~*", "+@all");
+    await admin.acl("SETUSER", "login-on", "on", ">RIGHTpw", "~*", "+@all");
+    admin.disconnect();
+    for (const [user, secret] of [["login-off", "S3CRETpw"], ["login-on", "WRONGpw"]]) {
+      const c = new ResilientRedis({ config: { host: "127.0.0.1", port: server.port, username: user, password: secret }, deadlineMs: 1000 });
+      clients.push(c);
+      const downs: unknown[] = [];
+      c.on("down", ({ error }) => downs.push(error));
+      const error = await c.run("patterns", (r) => r.ping()).catch((e: unknown) => e);
+      expect(error, user).toMatchObject({ failure: "auth" });
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(downs.length).toBeGreaterThan(0);
+      for (const held of [error, ...downs]) expect(inspect(held, { depth: Infinity }), user).not.toContain(secret);
+      // the cause is still there, with what its command was
+      expect((error as Error).cause).toMatchObject({ command: { name: "hello", args: expect.arrayContaining(["***"]) } });
     }
   });
 

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { consume, START_TIMEOUT_MS } from "../../src/cli/consume.js";
@@ -147,6 +148,15 @@ describe("mathd consume", () => {
     expect(run.stderr).not.toMatch(/within \d+ ms/);
     expect(run.code).toBe(2);
   }, 30_000);
+
+  it("a refused login's error holds no password, nor do its causes", async () => {
+    const target = new URL(url);
+    target.username = "nobody";
+    target.password = "S3CRETpw";
+    const error = await consume({ url: target.toString(), symbols: ["NIFTY"], log: () => undefined }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "ConnectionError", failure: "auth" });
+    expect(inspect(error, { depth: Infinity })).not.toContain("S3CRETpw");
+  });
 
   it("stops when asked even while the server is frozen (SIGSTOP), instead of waiting for it", async () => {
     const server = await ownRedis();
