@@ -155,34 +155,39 @@ function sayStats(say: Say, event: "stats" | "summary", stats: Figures, seconds:
 export const START_TIMEOUT_MS = 5000;
 
 /**
- * Watches the consumer's start, until its first pass has made its groups (`ready`): `failed`
- * rejects at once for a wrong password or a missing permission (it never heals by itself; ioredis
- * 5 reports the connection ready before its AUTH fails), and once {@link START_TIMEOUT_MS} has
- * passed without a start.
+ * Watches the consumer's run: `failed` rejects at once for a wrong password or a missing
+ * permission, whenever it comes (it never heals by itself; ioredis 5 reports the connection ready
+ * before its AUTH fails, and a permission the start did not use is missed only later), and once
+ * {@link START_TIMEOUT_MS} has passed before the first pass has made its groups (`ready`).
  */
-function watchStart(ticks: Redis | Cluster, consumer: TickConsumer, address: string): { failed: Promise<never>; done: () => void } {
+function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: string): { failed: Promise<never>; done: () => void } {
   let fail: (error: ConnectionError) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => undefined); // whoever races it sees the rejection
   let lastError: unknown;
+  let ready = false;
   const seen = (error: unknown) => {
     lastError = withoutCredentials(error);
     const failure = connectionFailureOf(error);
-    if (failure === "auth" || failure === "denied") fail(new ConnectionError(address, failure, `refused at start: ${(error as Error).message}`, { cause: error }));
+    if (failure === "auth" || failure === "denied") fail(new ConnectionError(address, failure, `refused${ready ? "" : " at start"}: ${(error as Error).message}`, { cause: error }));
   };
   const timer = setTimeout(() => {
     const detail = lastError ? `: ${(lastError as Error).message}` : "";
     fail(new ConnectionError(address, connectionFailureOf(lastError) ?? "timeout", `not connected within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
   }, START_TIMEOUT_MS);
+  const started = () => {
+    ready = true;
+    clearTimeout(timer);
+  };
   const done = () => {
     clearTimeout(timer);
     ticks.off("error", seen);
     consumer.off("error", seen);
-    consumer.off("ready", done);
+    consumer.off("ready", started);
   };
   ticks.on("error", seen);
   consumer.on("error", seen);
-  consumer.once("ready", done);
+  consumer.once("ready", started);
   return { failed, done };
 }
 
@@ -295,7 +300,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     },
   );
   try {
-    const start = watchStart(ticks, consumer, address);
+    const watch = watchRun(ticks, consumer, address);
     const running = (async () => {
       // the first connection is awaited, not retried as an error: a start is no outage
       await new Promise<void>((resolve) => {
@@ -306,12 +311,12 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
       // the consumer SELECTs the streams' database itself, and ends on a refusal
       await consumer.run();
     })();
-    const startFailure = await Promise.race([running.then(() => undefined), start.failed]).catch((error: unknown) => error);
-    start.done();
-    if (startFailure !== undefined) {
+    const failure = await Promise.race([running.then(() => undefined), watch.failed]).catch((error: unknown) => error);
+    watch.done();
+    if (failure !== undefined) {
       consumer.stop();
       await running.catch(() => undefined);
-      throw startFailure;
+      throw failure;
     }
   } catch (error) {
     ticks.disconnect();

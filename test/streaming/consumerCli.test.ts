@@ -4,6 +4,7 @@ import { inspect } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { consume, START_TIMEOUT_MS } from "../../src/cli/consume.js";
+import { runMathd } from "../../src/cli/main.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
 import { holdServer, ownRedis, sharedRedisUrl } from "../support/redis.js";
@@ -147,6 +148,32 @@ describe("mathd consume", () => {
     expect(run.stderr).toMatch(/mathd consume: Redis at [\d.:]+: auth: refused at start: WRONGPASS/);
     expect(run.stderr).not.toMatch(/within \d+ ms/);
     expect(run.code).toBe(2);
+  }, 30_000);
+
+  it("a permission found missing after the start (XREADGROUP) exits 2 at once too, its JSON 'failed' line last", async () => {
+    const admin = client(url, 0);
+    await admin.acl("SETUSER", "con-no-xreadgroup", "reset", "on", ">pw", "~*", "+@all", "-xreadgroup");
+    const target = new URL(url);
+    target.username = "con-no-xreadgroup";
+    target.password = "pw";
+    let stdout = "";
+    let stderr = "";
+    const started = Date.now();
+    try {
+      // stopped after 10 s if it idles on (what it did: exit 0 then)
+      const code = await runMathd(["consume", "--url", target.toString(), "--symbols", "NOXREAD", "--json"], {
+        stdout: (t) => void (stdout += t),
+        stderr: (t) => void (stderr += t),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(code).toBe(2);
+      expect(Date.now() - started).toBeLessThan(START_TIMEOUT_MS);
+      expect(stdout).toContain('"event":"start"');
+      const last = JSON.parse(stderr.trimEnd().split("\n").at(-1) as string);
+      expect(last).toMatchObject({ event: "failed", exitCode: 2, failure: "denied", message: expect.stringContaining("NOPERM") });
+    } finally {
+      await admin.acl("DELUSER", "con-no-xreadgroup");
+    }
   }, 30_000);
 
   it("a refused login's error holds no password, nor do its causes", async () => {
