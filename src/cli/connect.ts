@@ -27,9 +27,10 @@ export function oneServerConfig(url: string | undefined, command: string): Redis
  * reports the cause (ECONNREFUSED, ENOTFOUND, a TLS error) only as an 'error' event, so the last
  * such event becomes the ConnectionError's cause. A server that refuses the database is a
  * ConfigurationError (ioredis's own SELECT on connecting would leave the connection on DB 0).
- * Every command, the ready check's INFO and SELECT included, times out after `commandTimeoutMs`:
- * a server that accepts the connection and never answers (frozen, or not Redis) fails the
- * command instead of hanging it.
+ * Every command, the handshake's and SELECT included, times out after `commandTimeoutMs`: a
+ * server that accepts the connection and never answers (frozen, or not Redis) fails the command
+ * instead of hanging it. No INFO ready check, nor CLIENT SETINFO: both are refused to a
+ * least-privilege user (docs/SECURITY.md), and ioredis prints a warning for the refused INFO.
  */
 export async function connectOnce(config: RedisConfig, database: DatabaseName): Promise<Redis> {
   const db = config.databases[database];
@@ -41,6 +42,8 @@ export async function connectOnce(config: RedisConfig, database: DatabaseName): 
     commandTimeout: config.commandTimeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    enableReadyCheck: false,
+    disableClientInfo: true,
   });
   guardSocketErrors(redis);
   let cause: unknown;

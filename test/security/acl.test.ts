@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { consume } from "../../src/cli/consume.js";
+import { runMathd } from "../../src/cli/main.js";
 import { ScriptExecutionError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
@@ -152,6 +153,21 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
       await new Promise((r) => setTimeout(r, 500));
       abort.abort();
       await done;
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("mathd scripts load and list run as mathd-sdk without ioredis's warning about the refused INFO ready check", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      for (const action of ["load", "list"]) {
+        let stderr = "";
+        const code = await runMathd(["scripts", action, "--url", urlOf("mathd-sdk"), "--json"], { stdout: () => undefined, stderr: (t) => void (stderr += t) });
+        expect(code, action).toBe(0);
+        expect(stderr).toBe("");
+      }
       expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([]);
     } finally {
       warn.mockRestore();
