@@ -492,6 +492,9 @@ export class ResilientRedis extends EventEmitter {
         if (link.misconfigured) throw link.misconfigured;
         if (link.usable) return;
         if (link.redis.status === "wait") (link.redis.connect() as Promise<void>).catch(() => undefined); // lazyConnect: errors arrive as events
+        // ioredis ends a connection on its own when its connector throws (a client key that is
+        // encrypted or not the certificate's): that error says why, not "closed"
+        if (!this.closed && link.redis.status === "end" && link.lastError) throw this.connectionError(link.lastError);
         if (this.closed || link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the client was closed");
         const failure = link.lastError && connectionFailureOf(link.lastError);
         if (failure === "auth" || failure === "tls" || failure === "denied") throw this.connectionError(link.lastError);

@@ -3,7 +3,9 @@
  * verification with a CA and a server name, mutual TLS, and a typed ConnectionError (failure
  * "tls") for an untrusted certificate, a wrong name or a missing client certificate.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { consume } from "../../src/cli/consume.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +70,17 @@ describe("TLS", () => {
     const tls = { ca: pki.ca, servername: "redis.test" };
     expect(await atrVia({ url, tls: { ...tls, cert: pki.clientCert, key: pki.clientKey } })).toMatchObject({ bars: 16 });
     expectTlsFailure(await atrVia({ url, tls }), mutual.port);
+  });
+
+  it("a client key that is encrypted or not the certificate's is a ConnectionError of kind tls with its cause, not 'the client was closed'", async () => {
+    const encrypted = join(pki.dir, "client-encrypted.key");
+    execFileSync("openssl", ["pkey", "-in", pki.clientKey, "-aes256", "-passout", "pass:secret", "-out", encrypted], { stdio: "ignore" });
+    const tls = { ca: pki.ca, servername: "redis.test", cert: pki.clientCert };
+    for (const key of [encrypted, pki.serverKey]) {
+      const outcome = await atrVia({ url: `rediss://127.0.0.1:${mutual.port}`, tls: { ...tls, key } });
+      expectTlsFailure(outcome, mutual.port);
+      expect((outcome as Error).message, key).not.toContain("the client was closed");
+    }
   });
 
   it("close() returns after a refused mutual-TLS handshake, every time (it once waited on a QUIT that never got a connection)", async () => {
