@@ -10,7 +10,7 @@
  * cluster's masters, and for each node of a cluster.
  */
 export interface ScriptTime {
-  /** Script calls the server ran (EVAL, EVALSHA, FCALL and their read-only forms), failed ones included, refused ones (rejected_calls) not. */
+  /** Script calls the server ran (EVAL, EVALSHA, FCALL and their read-only forms), failed ones included, refused ones (rejected_calls: {@link rejectedScriptCallsOf}) not. */
   calls: number;
   /** Their average server time, microseconds a call. */
   usecPerCall: number;
@@ -30,6 +30,16 @@ export interface ScriptTime {
 /** The commands that run a script, as INFO commandstats names them (`cmdstat_<name>`). */
 const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
 
+/** The `name=value` fields of each commandstats line of the INFO texts, by command name. */
+function* commandStats(infos: readonly string[]): Generator<[string, (key: string) => number]> {
+  for (const text of infos) {
+    for (const [, name, list] of text.matchAll(/^cmdstat_(\S+?):(\S+)\s*$/gm)) {
+      const fields = new Map((list as string).split(",").map((pair) => pair.split("=") as [string, string]));
+      yield [name as string, (key: string) => Number(fields.get(key) ?? 0)];
+    }
+  }
+}
+
 /**
  * {@link ScriptTime} from the INFO text of each server (one, every master of a cluster, or one
  * node), summed; it reads the commandstats lines (`INFO commandstats`, or `INFO all`):
@@ -40,16 +50,25 @@ export function scriptTimeOf(infos: readonly string[]): ScriptTime {
   let usec = 0;
   let failedCalls = 0;
   let allUsec = 0;
-  for (const text of infos) {
-    for (const [, name, list] of text.matchAll(/^cmdstat_(\S+?):(\S+)\s*$/gm)) {
-      const fields = new Map((list as string).split(",").map((pair) => pair.split("=") as [string, string]));
-      const field = (key: string) => Number(fields.get(key) ?? 0);
-      allUsec += field("usec");
-      if (!SCRIPT_COMMANDS.has(name as string)) continue;
-      calls += field("calls");
-      usec += field("usec");
-      failedCalls += field("failed_calls");
-    }
+  for (const [name, field] of commandStats(infos)) {
+    allUsec += field("usec");
+    if (!SCRIPT_COMMANDS.has(name)) continue;
+    calls += field("calls");
+    usec += field("usec");
+    failedCalls += field("failed_calls");
   }
   return { calls, usecPerCall: calls > 0 ? usec / calls : 0, shareOfCommandTime: allUsec > 0 ? usec / allUsec : 0, failedCalls };
+}
+
+/**
+ * Script calls the servers refused before running them (`rejected_calls` of the script commands
+ * in INFO commandstats, summed): no {@link ScriptTime} field counts them. Under maxmemory with
+ * `noeviction`, every call of a script that may write meets OOM there (the SDK's scripts, cache
+ * hits included, all but their read-only variants); an ACL refusal or a wrong argument count lands
+ * there too.
+ */
+export function rejectedScriptCallsOf(infos: readonly string[]): number {
+  let rejected = 0;
+  for (const [name, field] of commandStats(infos)) if (SCRIPT_COMMANDS.has(name)) rejected += field("rejected_calls");
+  return rejected;
 }

@@ -17,7 +17,7 @@ import { librariesOnNode, libraryNamesToLoad } from "../cluster/loader.js";
 import { buildFunctionsLibraries } from "../build/functionsLibrary.js";
 import { SCRIPT_MODES, type ScriptMode } from "../cluster/transport.js";
 import { ConfigurationError, type ConnectionFailure } from "../core/errors.js";
-import { scriptTimeOf, type ScriptTime } from "../core/scriptTime.js";
+import { rejectedScriptCallsOf, scriptTimeOf, type ScriptTime } from "../core/scriptTime.js";
 import { within } from "../core/within.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import { familyOf } from "../keys/grammar.js";
@@ -91,11 +91,21 @@ export interface DeniedCheck {
   error: string;
 }
 
+/** {@link ScriptTime} as the report gives it: with the calls the server refused before they ran. */
+export interface HealthScriptTime extends ScriptTime {
+  /**
+   * Script calls refused before they ran (commandstats `rejected_calls`), counted in no other
+   * field: under maxmemory with `noeviction`, every call of a script that may write meets OOM
+   * there; an ACL refusal or a wrong argument count too. More than 0 is a warning.
+   */
+  rejectedCalls: number;
+}
+
 /** The health report, `mathd health --json`'s output (schema `mathd.health/2`, docs/HEALTH.md). */
 export interface HealthReport {
   /** Always {@link HEALTH_SCHEMA}. */
   schema: typeof HEALTH_SCHEMA;
-  /** 0 healthy, 1 policy violations, 2 Redis unreachable, 3 a check was denied (ACL): also the exit code. */
+  /** 0 healthy, 1 policy violations or problems, 2 Redis unreachable, 3 a check was denied (ACL): also the exit code. */
   status: "healthy" | "violations" | "unreachable" | "denied";
   /** When the report was made, ISO 8601 UTC. */
   checkedAt: string;
@@ -107,18 +117,43 @@ export interface HealthReport {
   failure?: ConnectionFailure;
   /** Checks refused by the server's ACL; the report is incomplete there. */
   denied: DeniedCheck[];
-  /** Absent when unreachable; `pingMs` absent when PING was denied, the INFO fields zero and `unknown` when INFO was. */
-  redis?: { version: string; usedMemoryBytes: number; maxMemoryBytes: number; pingMs?: { min: number; median: number; max: number } };
+  /**
+   * Absent when unreachable; `pingMs` absent when PING was denied, the INFO fields zero and
+   * `unknown` when INFO was. On a cluster, the first master's.
+   */
+  redis?: {
+    version: string;
+    usedMemoryBytes: number;
+    /** 0: no limit. */
+    maxMemoryBytes: number;
+    /** `maxmemory-policy`: only `noeviction` keeps the streaming state and tick streams from eviction. */
+    maxMemoryPolicy: string;
+    /** Keys evicted since the stats reset (INFO `evicted_keys`). */
+    evictedKeys: number;
+    pingMs?: { min: number; median: number; max: number };
+  };
   /** Key count (DBSIZE) of each database of the map; `name` joins the names sharing one database. */
   databases: { db: number; name: string; keys: number }[];
   /** The TTL audit, one row per database and key family. */
   ttlAudit: TtlAuditRow[];
-  /** Keys without a TTL or above their policy, summed over the audit. */
+  /** Keys without a TTL or above their policy, summed over the audit, plus `problems` (and on a cluster its problems). */
   violations: number;
+  /**
+   * What stops the server doing its work, outside the TTL audit: used memory at maxmemory under
+   * `noeviction`, where every script that may write is refused with OOM. Each counts in
+   * `violations` (exit 1). On a cluster each names its master.
+   */
+  problems: string[];
+  /**
+   * What puts the work at risk without stopping it (exit code unchanged): used memory at 90 % of
+   * maxmemory, a policy that may evict (anything but `noeviction` with a maxmemory), keys evicted,
+   * script calls refused.
+   */
+  warnings: string[];
   /** Whether each script of the manifest is loaded on the server (SCRIPT EXISTS). */
   scripts: { name: string; version: string; sha1: string; loaded: boolean }[];
   /** The server time of every script call since the last stats reset (on a cluster, of every master); absent when INFO was denied. */
-  scriptTime?: ScriptTime;
+  scriptTime?: HealthScriptTime;
   /**
    * Only with `scriptMode: "functions"` on one server: how many of this build's Functions
    * libraries there are, those the server lacks or holds of another build (loaded on first use),
@@ -165,6 +200,74 @@ export interface HealthOptions {
 
 function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
+}
+
+/** `report.redis` from a server's INFO text (all sections, or at least server, memory and stats). */
+function serverFields(info: string): Omit<NonNullable<HealthReport["redis"]>, "pingMs"> {
+  return {
+    version: infoField(info, "redis_version") ?? "unknown",
+    usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
+    maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
+    maxMemoryPolicy: infoField(info, "maxmemory_policy") ?? "unknown",
+    evictedKeys: Number(infoField(info, "evicted_keys") ?? 0),
+  };
+}
+
+/** Used memory from this share of maxmemory on is a warning: a burst of misses reaches the limit. */
+const MEMORY_WARNING_SHARE = 0.9;
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * The problems and warnings of one server's memory (`where` starts each: '' on one server, a
+ * master's `address: ` on a cluster). The streaming state (`indicator:*`) and the tick streams
+ * (`ticks:*`) all carry a TTL, so every `allkeys-*` and `volatile-*` policy may evict them in the
+ * middle of a session, and an indicator whose state went restarts as if the session had just
+ * begun, reporting `applied` (docs/STREAMING.md).
+ */
+function memoryFindings(info: string, where: string): { problems: string[]; warnings: string[] } {
+  const { usedMemoryBytes: used, maxMemoryBytes: max, maxMemoryPolicy: policy, evictedKeys } = serverFields(info);
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const refused = "Redis refuses every call of a script that may write with OOM (cache hits and misses, streaming updates)";
+  if (max > 0 && used >= max && policy === "noeviction") {
+    problems.push(`${where}memory full: used_memory ${mib(used)} >= maxmemory ${mib(max)} under noeviction: ${refused}`);
+  } else if (max > 0 && used >= MEMORY_WARNING_SHARE * max) {
+    const then = policy === "noeviction" ? refused : `${policy} evicts keys`;
+    warnings.push(`${where}used_memory ${mib(used)} is ${((100 * used) / max).toFixed(0)} % of maxmemory ${mib(max)}: at the limit ${then}`);
+  }
+  if (max > 0 && policy !== "noeviction" && policy !== "unknown") {
+    // volatile-ttl takes the shortest TTL first: a VWAP state keeps the TTL of its session's first tick
+    const first = policy === "volatile-ttl" ? "; volatile-ttl evicts the VWAP states first, as each keeps the TTL of its session's first tick" : "";
+    warnings.push(
+      `${where}maxmemory-policy ${policy} with maxmemory ${mib(max)}: Redis may evict streaming state (indicator:*) and tick streams (ticks:*) ` +
+        `mid-session, and an indicator then restarts from the middle of the session${first}; use noeviction (docs/SCALING.md, "Memory")`,
+    );
+  }
+  if (evictedKeys > 0) {
+    warnings.push(`${where}${evictedKeys} keys evicted since the stats reset (evicted_keys, maxmemory-policy ${policy}): streaming state and tick streams may be among them`);
+  }
+  return { problems, warnings };
+}
+
+/** Adds the memory findings of `infos` (with their `where`) and the refused script calls to the report. */
+function addServerFindings(report: HealthReport, infos: readonly (readonly [info: string, where: string])[]): void {
+  for (const [info, where] of infos) {
+    const { problems, warnings } = memoryFindings(info, where);
+    report.problems.push(...problems);
+    report.warnings.push(...warnings);
+  }
+  const rejected = report.scriptTime?.rejectedCalls ?? 0;
+  if (rejected > 0) {
+    report.warnings.push(`${rejected} script calls refused before they ran since the stats reset (rejected_calls: OOM at maxmemory, an ACL or an argument count); their callers got the error`);
+  }
+}
+
+/** {@link HealthScriptTime} from the INFO text of each server (one, or every master of a cluster). */
+function healthScriptTimeOf(infos: readonly string[]): HealthScriptTime {
+  return { ...scriptTimeOf(infos), rejectedCalls: rejectedScriptCallsOf(infos) };
 }
 
 /** XINFO replies come as flat [field, value, ...] lists (RESP2, or RESP3 mapped) or as objects. */
@@ -240,6 +343,8 @@ function emptyReport(target: string): HealthReport {
     databases: [],
     ttlAudit: [],
     violations: 0,
+    problems: [],
+    warnings: [],
     scripts: [],
     tickStreams: [],
   };
@@ -318,15 +423,9 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
     let info = "";
     // all sections in one round trip: the server's, and commandstats for the scripts' time
     await check("info", async () => void (info = (await redis.info("all")) as string));
-    if (info) base.scriptTime = scriptTimeOf([info]);
-    if (info || pingMs) {
-      base.redis = {
-        version: infoField(info, "redis_version") ?? "unknown",
-        usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
-        maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
-        ...(pingMs ? { pingMs } : {}),
-      };
-    }
+    if (info) base.scriptTime = healthScriptTimeOf([info]);
+    if (info || pingMs) base.redis = { ...serverFields(info), ...(pingMs ? { pingMs } : {}) };
+    if (info) addServerFindings(base, [[info, ""]]);
     await check("scripts", async () => {
       const loaded = (await redis.script("EXISTS", ...SCRIPTS.map((s) => s.sha1))) as number[];
       base.scripts = SCRIPTS.map((s, i) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: loaded[i] === 1 }));
@@ -360,7 +459,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
         });
       }
     }
-    base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0);
+    base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0) + base.problems.length;
     base.status = base.violations > 0 ? "violations" : base.denied.length > 0 ? "denied" : "healthy";
     return base;
   } catch (error) {
@@ -418,15 +517,13 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     const { health, masterInfos } = await readClusterHealth(cluster, { mode: options.scriptMode ?? "evalsha" });
     base.cluster = health;
     const info = masterInfos[0];
-    if (info !== undefined) {
-      base.redis = {
-        version: infoField(info, "redis_version") ?? "unknown",
-        usedMemoryBytes: Number(infoField(info, "used_memory") ?? 0),
-        maxMemoryBytes: Number(infoField(info, "maxmemory") ?? 0),
-      };
-      base.scriptTime = scriptTimeOf(masterInfos);
-    }
     const answeringMasters = health.nodes.filter((n) => n.role === "master");
+    if (info !== undefined) {
+      base.redis = serverFields(info);
+      base.scriptTime = healthScriptTimeOf(masterInfos);
+      // each master's own memory: one full master refuses the writes of every symbol in its slots
+      addServerFindings(base, masterInfos.map((text, i) => [text, `${answeringMasters[i]!.address}: `] as const));
+    }
     if (answeringMasters.length > 0) {
       base.scripts = SCRIPTS.map((s) => ({ name: s.name, version: s.version, sha1: s.sha1, loaded: answeringMasters.every((n) => !n.scriptsMissing.includes(s.name)) }));
     }
@@ -465,7 +562,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
       }
       base.tickStreams.sort((a, b) => a.key.localeCompare(b.key));
     });
-    base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0) + health.problems.length;
+    base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0) + base.problems.length + health.problems.length;
     base.status = base.violations > 0 ? "violations" : base.denied.length > 0 ? "denied" : "healthy";
     return base;
   } catch (error) {
@@ -476,7 +573,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
   }
 }
 
-/** The exit code of a report: 0 healthy, 1 policy violations, 2 unreachable, 3 a check denied by the ACL. */
+/** The exit code of a report: 0 healthy, 1 policy violations or problems, 2 unreachable, 3 a check denied by the ACL. */
 export function exitCodeOf(report: HealthReport): 0 | 1 | 2 | 3 {
   return ({ healthy: 0, violations: 1, unreachable: 2, denied: 3 } as const)[report.status];
 }

@@ -21,14 +21,18 @@ function streamRows(streams: StreamHealth[]): (string | number)[][] {
 
 /**
  * The report as text for a terminal (what `mathd health` prints without `--json`): the verdict
- * line, then the server, databases, TTL audit, scripts (and their server time) and streams as
- * short tables.
+ * line, the server with its problems and warnings, then the databases, TTL audit, scripts (and
+ * their server time) and streams as short tables.
  */
 export function renderHealth(report: HealthReport): string {
   const out: string[] = [];
+  const problems = report.problems.length + (report.cluster?.problems.length ?? 0);
+  const keys = report.violations - problems;
+  const warnings = report.warnings.length + (report.cluster?.warnings.length ?? 0);
   const verdict = {
-    healthy: "HEALTHY",
-    violations: `POLICY VIOLATIONS: ${report.violations} keys`,
+    // a warning leaves the exit code alone, but "HEALTHY" alone read as all clear
+    healthy: warnings > 0 ? `HEALTHY, ${warnings} warning${warnings === 1 ? "" : "s"}` : "HEALTHY",
+    violations: [problems > 0 ? `PROBLEMS: ${problems}` : "", keys > 0 || problems === 0 ? `POLICY VIOLATIONS: ${keys} keys` : ""].filter(Boolean).join(", "),
     unreachable: `REDIS UNREACHABLE (${report.failure ?? "unknown"})`,
     denied: `INCOMPLETE: ${report.denied.length} checks denied by the ACL`,
   }[report.status];
@@ -41,8 +45,11 @@ export function renderHealth(report: HealthReport): string {
   const r = report.redis;
   if (r) {
     const ping = r.pingMs ? `  ping ${r.pingMs.median.toFixed(2)} ms (min ${r.pingMs.min.toFixed(2)}, max ${r.pingMs.max.toFixed(2)})` : "";
-    out.push(`redis ${r.version}  memory ${mib(r.usedMemoryBytes)}${r.maxMemoryBytes ? ` of ${mib(r.maxMemoryBytes)}` : " (no maxmemory)"}${ping}`);
+    const limit = r.maxMemoryBytes ? ` of ${mib(r.maxMemoryBytes)} (${((100 * r.usedMemoryBytes) / r.maxMemoryBytes).toFixed(0)} %)` : " (no maxmemory)";
+    out.push(`redis ${r.version}  memory ${mib(r.usedMemoryBytes)}${limit}, maxmemory-policy ${r.maxMemoryPolicy}, ${r.evictedKeys} keys evicted${ping}`);
   }
+  for (const p of report.problems) out.push(`problem: ${p}`);
+  for (const w of report.warnings) out.push(`warning: ${w}`);
   out.push("", table(["db", "name", "keys"], report.databases.map((d) => [d.db, d.name, d.keys])));
   const audit = report.ttlAudit.map((a) => [a.db, a.family, a.sampled, a.withoutTtl, a.aboveTtlPolicy, a.policySeconds, a.examples.join(" ")]);
   out.push("", "TTL audit (SCAN sample)", table(["db", "family", "sampled", "no ttl", "ttl > policy", "policy s", "examples"], audit));
@@ -50,7 +57,7 @@ export function renderHealth(report: HealthReport): string {
   out.push("", `scripts: ${report.scripts.length - missing.length}/${report.scripts.length} loaded` + (missing.length ? ` (not loaded: ${missing.map((s) => s.name).join(", ")}; the SDK loads them on first use)` : ""));
   const t = report.scriptTime;
   if (t) {
-    const failed = t.failedCalls ? `, ${t.failedCalls} answered an error` : "";
+    const failed = (t.failedCalls ? `, ${t.failedCalls} answered an error` : "") + (t.rejectedCalls ? `, ${t.rejectedCalls} refused before they ran` : "");
     out.push(`script time: ${t.calls} calls since the stats reset (every client's), ${t.usecPerCall.toFixed(1)} us a call, ${(100 * t.shareOfCommandTime).toFixed(1)} % of the server's command time (at least)${failed}`);
   }
   const l = report.libraries;
