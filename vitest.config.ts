@@ -2,11 +2,11 @@ import { defineConfig } from "vitest/config";
 import { TEST_WORKERS } from "./test/support/redis.js";
 
 /**
- * Files that time things against deadlines under load (the fault suite, the 3-master clusters):
- * they run after the others, one at a time, so that no other file's work on the same 2 cores
- * moves a deadline they assert.
+ * Files that time things against deadlines under load (the fault suite, the 3-master clusters,
+ * health's included): they run after the others, one at a time, so that no other file's work on
+ * the same 2 cores moves a deadline they assert.
  */
-const ALONE = ["test/faults/**/*.test.ts", "test/cluster/**/*.test.ts"];
+const ALONE = ["test/faults/**/*.test.ts", "test/cluster/**/*.test.ts", "test/health/cluster.test.ts"];
 
 export default defineConfig({
   test: {

@@ -114,6 +114,7 @@ export {
   type TtlAuditRow,
   type StreamHealth,
   type GroupHealth,
+  type HealthScriptTime,
 } from "./health/healthReport.js";
 export type { ScriptTime } from "./core/scriptTime.js";
 export { renderHealth } from "./health/renderHealth.js";

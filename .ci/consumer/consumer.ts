@@ -41,7 +41,7 @@ import {
   type NamedArgs, type FunctionsLibrary, type LibraryFunction, type ResultTierOptions, type ScriptRunnerOptions, type ScriptCallOptions,
   type ArgSpec, type ArgType, type ScriptArgs, type ScriptName, type StopLossReference, type PositionSizeReference,
   type NewsBoostReference, type ConfidenceReference, type Segment, type FieldKind, type TtlAuditRow,
-  type StreamHealth, type GroupHealth, type ScriptTime, type SessionPoint, type SessionSeries, type SessionChartOptions, type RatioRow,
+  type StreamHealth, type GroupHealth, type HealthScriptTime, type ScriptTime, type SessionPoint, type SessionSeries, type SessionChartOptions, type RatioRow,
   type RatioChartOptions, type ScriptMode, type ScriptTransport, type TransportOptions, type Command,
   type KeyedCommand, type Outcome, type RoundTrip, type CallGroup, type StartupNode, type ClusterHealth,
   type ClusterNodeHealth, type LibrariesOnNode, type ClusterHealthOptions, type NotNow, type ReadFrom, SCRIPT_MODES, READ_FROM,
@@ -63,7 +63,7 @@ export type EveryType = [
   ConnectTarget, AnyResult, ResultOf<"atr">, BatchOutcomes<BatchCall[]>, RsiInput, RsiResult, ValidatedFunction<never, unknown>, ScriptFunction<{ symbol: string }, unknown>,
   NamedArgs, FunctionsLibrary, LibraryFunction, ResultTierOptions, ScriptRunnerOptions, ScriptCallOptions, ArgSpec, ArgType, ScriptArgs<"atr">,
   ScriptName, StopLossReference, PositionSizeReference, NewsBoostReference, ConfidenceReference, Segment, FieldKind,
-  TtlAuditRow, StreamHealth, GroupHealth, ScriptTime, SessionPoint, SessionSeries, SessionChartOptions, RatioRow, RatioChartOptions,
+  TtlAuditRow, StreamHealth, GroupHealth, HealthScriptTime, ScriptTime, SessionPoint, SessionSeries, SessionChartOptions, RatioRow, RatioChartOptions,
   ScriptMode, ScriptTransport, TransportOptions, Command, KeyedCommand, Outcome, RoundTrip, CallGroup<ScriptCall>, StartupNode,
   ClusterHealth, ClusterNodeHealth, LibrariesOnNode, ClusterHealthOptions, NotNow, ReadFrom,
 ];

@@ -9,7 +9,7 @@ import { connectionFailureOf, resolveRedisConfig, toConnectionError } from "../r
 /** Exit codes of `mathd` (docs/CLI.md). */
 export const EXIT = {
   ok: 0,
-  /** `health`: TTL policy violations. */
+  /** `health`: TTL policy violations or problems (memory full under noeviction, a cluster's). */
   violations: 1,
   /** Redis could not be reached, or only answered "not now" (health's own code, used by every command). */
   unreachable: 2,

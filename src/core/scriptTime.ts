@@ -10,7 +10,7 @@
  * cluster's masters, and for each node of a cluster.
  */
 export interface ScriptTime {
-  /** Script calls the server ran (EVAL, EVALSHA, FCALL and their read-only forms), failed ones included, refused ones (rejected_calls: {@link rejectedScriptCallsOf}) not. */
+  /** Script calls the server ran (EVAL, EVALSHA, FCALL and their read-only forms), failed ones included, refused ones (rejected_calls: the health report's `rejectedCalls`) not. */
   calls: number;
   /** Their average server time, microseconds a call. */
   usecPerCall: number;
