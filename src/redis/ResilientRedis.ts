@@ -32,6 +32,7 @@
  * `ready` (connected, slot map read). The same deadline and retries apply, and a breaker per node.
  */
 import { EventEmitter } from "node:events";
+import { inspect, type InspectOptionsStylized } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { checkedStartupNodes, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import {
@@ -199,6 +200,20 @@ function closeConnection(redis: Redis): Promise<void> {
   });
 }
 
+/**
+ * ioredis keeps the password in a connection's options (and its connector's, a Cluster's node
+ * options), where `util.inspect` or `JSON.stringify` of anything holding the connection prints
+ * it: a connection the client opens shows only where it goes and its state. Own properties, so
+ * that ioredis's classes are left as they are.
+ */
+function maskSecrets(redis: Redis | Cluster, where: () => string): void {
+  const shown = () => `[${redis instanceof Cluster ? "Cluster" : "Redis"} ${where()} ${redis.status}]`;
+  Object.defineProperties(redis, {
+    toJSON: { value: shown },
+    [inspect.custom]: { value: (_depth: number, options: InspectOptionsStylized) => options.stylize(shown(), "special") },
+  });
+}
+
 /** One connection and what the policy knows about it. */
 class Link {
   /** SELECT of `db` confirmed since the last (re)connect. */
@@ -309,6 +324,7 @@ export class ResilientRedis extends EventEmitter {
       if (!given) {
         this.owned.add(cluster as unknown as Redis);
         guardSocketErrors(cluster);
+        maskSecrets(cluster, () => this.address);
       }
       this.track(cluster as unknown as Redis, "patterns");
     }
@@ -393,6 +409,7 @@ export class ResilientRedis extends EventEmitter {
       : new Redis({ ...connectionOptions(this.config), ...settings });
     this.owned.add(redis);
     guardSocketErrors(redis);
+    maskSecrets(redis, () => `${this.address} db ${db}`);
     return this.track(redis, database);
   }
 
@@ -650,6 +667,23 @@ export class ResilientRedis extends EventEmitter {
         }
       }
     }
+  }
+
+  /**
+   * What a log may show of the client: its address, settings (password and client key as `***`,
+   * see {@link resolveRedisConfig}), connections and circuit. Not its ioredis objects or its
+   * options as given: those hold the password, a URL's included.
+   */
+  toJSON(): { address: string; cluster: boolean; config: RedisConfig; connections: Partial<Record<DatabaseName, string>>; circuit: CircuitStateName; closed: boolean } {
+    const connections: Partial<Record<DatabaseName, string>> = {};
+    for (const link of this.links.values()) connections[link.database] = link.redis.status;
+    return { address: this.address, cluster: this.cluster !== undefined, config: this.config, connections, circuit: this.circuit, closed: this.closed };
+  }
+
+  /** `util.inspect` (console.log) shows {@link ResilientRedis.toJSON}'s summary, never the password. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    if (depth < 0) return options.stylize("[ResilientRedis]", "special");
+    return `ResilientRedis ${show(this.toJSON(), { ...options, depth: options.depth === null || options.depth === undefined ? options.depth : options.depth - 1 })}`;
   }
 
   /** Closes the connections this client opened (not one it was given); later calls fail. */

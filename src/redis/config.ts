@@ -18,6 +18,7 @@
  * file is a ConfigurationError naming the setting rather than a handshake failure later.
  */
 import { readFileSync } from "node:fs";
+import { inspect, type InspectOptionsStylized } from "node:util";
 import type { Redis, RedisOptions } from "ioredis";
 import { ConfigurationError, ConnectionError, type ConnectionFailure, isNotNowReply } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
@@ -69,7 +70,11 @@ const TLS_SETTINGS = optionNames<TlsInput>({ ca: true, cert: true, key: true, se
 /** How the connection settings refuse a name they do not have (a typo in plain JavaScript). */
 const settingsCheck = (name: string, bare = false) => ({ name, bare, kind: "setting", error: ConfigurationError });
 
-/** Validated settings. */
+/**
+ * Validated settings. As {@link resolveRedisConfig} returns them, `JSON.stringify` and
+ * `util.inspect` show the password and the client key's bytes as `***` (a copy made with a
+ * spread is a plain object again, and shows them).
+ */
 export interface RedisConfig {
   host: string;
   port: number;
@@ -224,10 +229,34 @@ function tlsWanted(input: RedisConfigInput, url: { tls: boolean } | undefined, e
   return (url?.tls ?? false) || fromEnv;
 }
 
+/** Shown in place of a secret setting when a config is printed or serialized. */
+const MASKED = "***";
+
+/** A config as a log may show it: the password and the client key masked, the rest as it is. */
+function masked(config: RedisConfig): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...config };
+  if (config.password !== undefined) shown.password = MASKED;
+  if (config.tls && config.tls.key) shown.tls = { ...config.tls, key: MASKED };
+  return shown;
+}
+
+/**
+ * Gives a config a `toJSON` and a `util.inspect` form without its secrets: a service that logs
+ * its client's settings (or an object holding them) would otherwise log the password. Both are
+ * non-enumerable, so that comparing configs, or spreading one, sees only the settings.
+ */
+function withMaskedSecrets(config: RedisConfig): RedisConfig {
+  return Object.defineProperties(config, {
+    toJSON: { value: () => masked(config) },
+    [inspect.custom]: { value: (_depth: number, options: InspectOptionsStylized, show: typeof inspect) => show(masked(config), options) },
+  });
+}
+
 /**
  * Resolves and validates the settings; throws ConfigurationError naming the bad setting.
  * `target.cluster`: the settings are for a cluster's startup nodes, named elsewhere, so REDIS_URL
- * (another server's address) does not apply.
+ * (another server's address) does not apply. The config's JSON and `util.inspect` forms show
+ * the password and the client key as `***`.
  */
 export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.ProcessEnv = process.env, target: { cluster?: boolean } = {}): RedisConfig {
   refuseUnknownOptions(input, REDIS_CONFIG_SETTINGS, settingsCheck("config", true));
@@ -254,7 +283,7 @@ export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.Pro
   const username = text(setting("username", "REDIS_USERNAME"));
   const password = text(setting("password", "REDIS_PASSWORD"));
   const timeout = input.commandTimeoutMs !== undefined ? { value: input.commandTimeoutMs, setting: "commandTimeoutMs" } : fromEnv("MATHD_COMMAND_TIMEOUT_MS");
-  return {
+  return withMaskedSecrets({
     host: text(setting("host", "REDIS_HOST")) ?? "127.0.0.1",
     port: integer(setting("port", "REDIS_PORT"), 1, 65_535, 6379),
     ...(username === undefined ? {} : { username }),
@@ -262,7 +291,7 @@ export function resolveRedisConfig(input: RedisConfigInput = {}, env: NodeJS.Pro
     tls: resolveTls(input, env, tlsWanted(input, optionUrl ?? envUrl, env)),
     databases,
     commandTimeoutMs: integer(timeout, 1, 600_000, 1000),
-  };
+  });
 }
 
 /**

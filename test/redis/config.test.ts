@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ReplyError } from "ioredis";
 import { ConfigurationError, ConnectionError } from "../../src/core/errors.js";
@@ -165,6 +166,21 @@ describe("TLS configuration", () => {
     expect(resolveRedisConfig({}, {}).tls).toBe(false);
     expect(connectionOptions(resolveRedisConfig({}, {}))).not.toHaveProperty("tls");
     expect(connectionOptions(resolveRedisConfig({ tls: true }, {})).tls).toEqual({ rejectUnauthorized: true });
+  });
+
+  it("prints and serializes a config with its password and client key masked, and still connects with them", () => {
+    const key = Buffer.from("-----BEGIN PRIVATE KEY-----\nS3CRETkey\n-----END PRIVATE KEY-----\n");
+    const config = resolveRedisConfig({ url: "rediss://ops:S3CRETpw@redis.internal:6380", tls: { cert: Buffer.from("cert"), key } }, {});
+    for (const shown of [JSON.stringify(config), JSON.stringify({ held: config }), inspect(config, { depth: Infinity }), inspect({ held: config }, { depth: Infinity })]) {
+      expect(shown).not.toContain("S3CRETpw");
+      expect(shown).toContain("***");
+    }
+    expect(JSON.parse(JSON.stringify(config))).toMatchObject({ host: "redis.internal", username: "ops", password: "***", tls: { key: "***" } });
+    expect(inspect(config)).not.toContain(inspect(key)); // the key's bytes, as inspect shows a Buffer
+    // the settings themselves are untouched: the connection logs in with them
+    expect(config.password).toBe("S3CRETpw");
+    expect(connectionOptions(config)).toMatchObject({ password: "S3CRETpw", tls: { key } });
+    expect(Object.keys(config)).toEqual(["host", "port", "username", "password", "tls", "databases", "commandTimeoutMs"]);
   });
 
   it("names a server as host:port", () => {

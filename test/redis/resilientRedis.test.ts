@@ -232,6 +232,22 @@ describe("resilient client", () => {
     }
   });
 
+  it("prints and serializes without the password: its settings, its options as given, the connections it opened", async () => {
+    const admin = new Redis(server.url);
+    await admin.acl("SETUSER", "shown", "on", ">S3CRETpw", "~*", "+@all");
+    admin.disconnect();
+    const c = new ResilientRedis({ config: { url: `redis://shown:S3CRETpw@127.0.0.1:${server.port}` } });
+    clients.push(c);
+    expect(await c.run("patterns", (r) => r.ping())).toBe("PONG");
+    const connection = c.connection("patterns");
+    for (const shown of [inspect(c, { depth: Infinity }), JSON.stringify(c), inspect(c.config), JSON.stringify(c.config), inspect({ connection }, { depth: Infinity }), JSON.stringify({ connection })]) {
+      expect(shown).not.toContain("S3CRETpw");
+    }
+    expect(JSON.parse(JSON.stringify(c))).toMatchObject({ address: `127.0.0.1:${server.port}`, config: { username: "shown", password: "***" }, connections: { patterns: "ready" } });
+    expect(inspect(connection)).toBe(`[Redis 127.0.0.1:${server.port} db 10 ready]`);
+    expect(connection.options.password).toBe("S3CRETpw"); // ioredis's own options are as they were
+  });
+
   it("refuses a policy setting that is not a whole number in its range, naming it", () => {
     const refused: [Partial<Record<string, unknown>>, string][] = [
       [{ deadlineMs: 0 }, "deadlineMs"],

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { consume } from "../../src/cli/consume.js";
@@ -139,6 +140,18 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
     } finally {
       await math.close();
       await admin.call("FUNCTION", "FLUSH");
+    }
+  });
+
+  it("a dispatcher logged whole, as mathd-sdk, shows no password: not its config, client or connections", async () => {
+    const math = MathDispatcher.connect(urlOf("mathd-sdk"));
+    try {
+      await math.stopLoss({ symbol: "ACLSHOWN", side: "long", entry: 100, atr: 1, tick: 0.05, rewardRatio: 2 });
+      for (const shown of [inspect(math, { depth: Infinity }), JSON.stringify(math), JSON.stringify(math.client.config), inspect(math.client.config)]) {
+        expect(shown).not.toContain(password);
+      }
+    } finally {
+      await math.close();
     }
   });
 
