@@ -511,10 +511,10 @@ export class ResilientRedis extends EventEmitter {
         if (link.redis.status === "wait") (link.redis.connect() as Promise<void>).catch(() => undefined); // lazyConnect: errors arrive as events
         // ioredis ends a connection on its own when its connector throws (a client key that is
         // encrypted or not the certificate's): that error says why, not "closed"
-        if (!this.closed && link.redis.status === "end" && link.lastError) throw this.connectionError(link.lastError);
+        if (!this.closed && link.redis.status === "end" && link.lastError) throw this.connectionError(link.lastError, link);
         if (this.closed || link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the client was closed");
         const failure = link.lastError && connectionFailureOf(link.lastError);
-        if (failure === "auth" || failure === "tls" || failure === "denied") throw this.connectionError(link.lastError);
+        if (failure === "auth" || failure === "tls" || failure === "denied") throw this.connectionError(link.lastError, link);
         // connected again and its SELECT on the way: that answer is worth the call's deadline
         const selecting = link.redis.status === "ready" && !link.selected;
         const limit = link.downSince === undefined || selecting ? deadline : Math.min(deadline, link.downSince + this.outageGraceMs);
@@ -529,7 +529,7 @@ export class ResilientRedis extends EventEmitter {
 
   private unavailable(link: Link, deadlinePassed: boolean): MathDispatcherError {
     if (link.lastError && classifyError(link.lastError) === "busy") return replyErrorOf(link.lastError); // the SELECT's BUSY, say
-    if (link.lastError) return this.connectionError(link.lastError);
+    if (link.lastError) return this.connectionError(link.lastError, link);
     return new ConnectionError(this.address, "timeout", deadlinePassed ? "not connected within the call's deadline" : "not connected");
   }
 
@@ -607,9 +607,13 @@ export class ResilientRedis extends EventEmitter {
     return replyErrorOf(error);
   }
 
-  /** A connection failure named by this client's address: on a cluster its nodes, where the config's host and port are the defaults. */
-  private connectionError(error: unknown): ConnectionError {
-    return toConnectionError(this.config, error, undefined, this.address);
+  /**
+   * A connection failure named by this client's address: on a cluster its nodes, where the
+   * config's host and port are the defaults. `link`: the connection it came from, when known, so
+   * that a close before any answer can say TLS may be needed.
+   */
+  private connectionError(error: unknown, link?: Link): ConnectionError {
+    return toConnectionError(this.config, error, undefined, this.address, { neverAnswered: link !== undefined && !link.answered });
   }
 
   /**

@@ -354,19 +354,28 @@ export function withoutCredentials<T>(error: T): T {
 /**
  * A connection failure as a {@link ConnectionError} naming the server (`address`: by default the
  * config's host and port; a cluster's client names its nodes), with the error as its cause.
+ * `connection.neverAnswered`: the server has not answered on this connection yet, so a close may
+ * be a TLS port hanging up on a plain client, and the message says so.
  */
 export function toConnectionError(
   config: Pick<RedisConfig, "host" | "port"> & { tls?: RedisConfig["tls"] },
   error: unknown,
   failure?: ConnectionFailure,
   address = addressOf(config),
+  connection: { neverAnswered?: boolean } = {},
 ): ConnectionError {
   if (error instanceof ConnectionError) return error;
   withoutCredentials(error);
   const kind = failure ?? connectionFailureOf(error) ?? (isNotNowReply(error) ? "busy" : "closed");
   const message = error instanceof Error ? error.message : String(error);
-  // a server without TLS never answers a TLS handshake: the client sees only a timeout
-  const hint = kind === "timeout" && config.tls ? " (TLS is on: does the server speak TLS on this port?)" : "";
+  // a server without TLS never answers a TLS handshake: the client sees only a timeout; a TLS
+  // port resets a plain client's connection before any answer. A close after answers is neither.
+  const hint =
+    kind === "timeout" && config.tls
+      ? " (TLS is on: does the server speak TLS on this port?)"
+      : kind === "closed" && config.tls === false && connection.neverAnswered
+        ? " (TLS is off: does this port require TLS, rediss://?)"
+        : "";
   return new ConnectionError(address, kind, message + hint, { cause: error });
 }
 

@@ -220,4 +220,15 @@ describe("connection failures", () => {
     expect(error).toMatchObject({ address: "127.0.0.1:6390", failure: "refused", cause });
     expect(toConnectionError({ host: "h", port: 1 }, error)).toBe(error);
   });
+
+  it("a plain connection closed before any answer asks whether the port requires TLS; one closed after answers does not", () => {
+    const reset = () => errno("ECONNRESET", "read ECONNRESET");
+    const plain = { host: "127.0.0.1", port: 6390, tls: false as const };
+    expect(toConnectionError(plain, reset(), undefined, undefined, { neverAnswered: true }).message).toBe(
+      "Redis at 127.0.0.1:6390: closed: read ECONNRESET (TLS is off: does this port require TLS, rediss://?)",
+    );
+    expect(toConnectionError(plain, reset()).message).toBe("Redis at 127.0.0.1:6390: closed: read ECONNRESET");
+    expect(toConnectionError({ ...plain, tls: {} }, reset(), undefined, undefined, { neverAnswered: true }).message).not.toContain("TLS is off");
+    expect(toConnectionError(plain, errno("ECONNREFUSED", "connect ECONNREFUSED"), undefined, undefined, { neverAnswered: true }).message).not.toContain("TLS is off");
+  });
 });

@@ -93,6 +93,15 @@ describe("TLS", () => {
     }
   });
 
+  it("a plain client on a TLS port is a ConnectionError that asks whether the port requires TLS", async () => {
+    const outcome = await atrVia({ url: `redis://127.0.0.1:${oneWay.port}` });
+    expect(outcome, String(outcome)).toBeInstanceOf(ConnectionError);
+    expect(outcome).toMatchObject({ address: `127.0.0.1:${oneWay.port}`, failure: "closed" });
+    // the reset (read or write ECONNRESET), then the question
+    expect((outcome as Error).message).toMatch(/^Redis at 127\.0\.0\.1:\d+: closed: .+ \(TLS is off: does this port require TLS, rediss:\/\/\?\)$/);
+    expect((outcome as Error).cause).toBeDefined();
+  });
+
   it("health over TLS: reports the server, and an untrusted certificate as unreachable (tls)", async () => {
     const url = `rediss://127.0.0.1:${mutual.port}`;
     const good = await collectHealth({ config: { url, tls: { ca: pki.ca, servername: "redis.test", cert: pki.clientCert, key: pki.clientKey } } });
