@@ -10,7 +10,7 @@
  * REDIS_URL applies only when the caller names no server (no url, host, port or cluster).
  * TLS is on when any of them asks for it (rediss://, REDIS_TLS=true, a TLS file or server name)
  * unless the `tls` option says false. A URL names no database: each key family's comes from the
- * DB map.
+ * DB map. A URL with a query or a fragment is refused, since nothing of them is taken.
  *
  * TLS always verifies the server's certificate (there is no switch to turn that off): give the CA
  * that signed it when it is not in Node's trust store, and a client certificate and key when the
@@ -121,14 +121,14 @@ function text(source: Source | undefined): string | undefined {
 }
 
 /**
- * URL text as a message may quote it: the user and password masked. A URL that does not parse
- * may have its userinfo anywhere before the host, so everything before the last '@' goes.
+ * URL text as a message may quote it: the user and password masked, and a query or fragment
+ * (`?password=...`). A URL that does not parse may have its userinfo anywhere before the host,
+ * so everything before the last '@' goes.
  */
 function maskedUrl(text: string): string {
   const at = text.lastIndexOf("@");
-  if (at === -1) return text;
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
-  return `${scheme}***${text.slice(at)}`;
+  return (at === -1 ? text : `${scheme}***${text.slice(at)}`).replace(/([?#]).*$/s, "$1***");
 }
 
 function parseUrl(source: Source): { host: string; port?: number; username?: string; password?: string; tls: boolean } {
@@ -144,6 +144,17 @@ function parseUrl(source: Source): { host: string; port?: number; username?: str
     const text = maskedUrl(String(source.value));
     const given = text.includes("://") ? `${url.protocol}//` : `${JSON.stringify(text)} (write redis://${text})`;
     throw new ConfigurationError(source.setting, `must start with redis:// or rediss://, got ${given}`);
+  }
+  // nothing of a query or a fragment is taken (?db=3 would be dropped), and a '?' or '#' in a
+  // password ends the host early: redis://u:12?pw@host:6379 is host u, port 12, no password. Refused,
+  // and not quoted: what follows the '?' or '#' may be that password
+  const delimiter = /[?#]/.exec(String(source.value))?.[0];
+  if (delimiter !== undefined) {
+    const part = delimiter === "?" ? "a query (after '?')" : "a fragment (after '#')";
+    throw new ConfigurationError(
+      source.setting,
+      `has ${part}, which is not taken: write a '?' or '#' of a password as %3F or %23; a database comes from the DB map (MATHD_DB_<NAME>, or the databases option)`,
+    );
   }
   // the scripts and the tick consumer use several databases, each from the DB map: a URL's one
   // database would be silently ignored, so it is refused

@@ -95,6 +95,26 @@ describe("redis configuration", () => {
     expect((thrown(() => resolveRedisConfig({ url: "redis://127.0.0.1:6379/3" }, {})) as Error).message).toMatch(/^url: names a database \(\/3\)/);
   });
 
+  it("refuses a URL with a query or a fragment, naming the setting and quoting neither: nothing of them is taken", () => {
+    const cases: [RedisConfigInput, NodeJS.ProcessEnv, string, string][] = [
+      [{ url: "redis://127.0.0.1:6379?db=3" }, {}, "url", "a query (after '?')"],
+      [{ url: "redis://127.0.0.1:6379?" }, {}, "url", "a query (after '?')"],
+      [{}, { REDIS_URL: "rediss://mathd:pw@127.0.0.1:6379#S3CRET" }, "REDIS_URL", "a fragment (after '#')"],
+      // a '?' in a password ends the host: this would be host mathd, port 1234, no credentials
+      [{ url: "redis://mathd:1234?S3CRET@127.0.0.1:6379" }, {}, "url", "a query (after '?')"],
+      [{ url: "redis://127.0.0.1:6379?password=S3CRET" }, {}, "url", "a query (after '?')"],
+    ];
+    for (const [options, env, setting, part] of cases) {
+      const error = thrown(() => resolveRedisConfig(options, env));
+      expect(error, JSON.stringify([options, env])).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({ setting, message: `${setting}: has ${part}, which is not taken: write a '?' or '#' of a password as %3F or %23; a database comes from the DB map (MATHD_DB_<NAME>, or the databases option)` });
+    }
+    // a URL that does not parse is quoted without its query either
+    expect((thrown(() => resolveRedisConfig({ url: "redis://127.0.0.1:99999?password=S3CRET" }, {})) as Error).message).toBe('url: is not a URL: "redis://127.0.0.1:99999?***"');
+    // escaped, they are a password's
+    expect(resolveRedisConfig({ url: "redis://mathd:12%3FS3%23CRET@127.0.0.1:6379" }, {})).toMatchObject({ host: "127.0.0.1", username: "mathd", password: "12?S3#CRET" });
+  });
+
   it("shows the value it refused as given: NaN as NaN (JSON would say null), text quoted", () => {
     const messageOf = (run: () => unknown) => (thrown(run) as Error).message;
     expect(messageOf(() => resolveRedisConfig({ commandTimeoutMs: Number.NaN }))).toBe("commandTimeoutMs: must be an integer in 1..600000, got NaN");
