@@ -261,7 +261,7 @@ function addServerFindings(report: HealthReport, infos: readonly (readonly [info
   }
   const rejected = report.scriptTime?.rejectedCalls ?? 0;
   if (rejected > 0) {
-    report.warnings.push(`${rejected} script calls refused before they ran since the stats reset (rejected_calls: OOM at maxmemory, an ACL or an argument count); their callers got the error`);
+    report.warnings.push(`${rejected} script calls refused before they ran since the stats reset (rejected_calls: OOM at maxmemory, an ACL or an argument count); the SDK's math calls were sent again as their read-only variants and answered; streaming updates, and other clients' writes, got the error`);
   }
 }
 
