@@ -9,7 +9,7 @@ import { attempt, type BatchOutcome, chunksOf, requireArray, runPrepared, unwrap
 import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
-import { CommandTimeoutError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
+import { CommandTimeoutError, InvalidInputError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { type CallBudget, callBudget, checkCallOptions, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
 import { packDoubles, unitsToText } from "../core/units.js";
@@ -454,12 +454,19 @@ export class StreamingIndicators {
    * updates of one symbol go in several calls, one round trip after another; once one of those
    * fails, the later ones are not sent (an {@link UpdateHeldBackError} each), so a later update
    * never gets ahead of one that failed. As with {@link StreamingIndicators.update}, the calls go
-   * after the earlier calls of the same symbols.
+   * after the earlier calls of the same symbols. Every index gets its outcome: a hole of a sparse
+   * array an InvalidInputError naming it (`inputs[i]`).
    */
   async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
     requireArray(inputs, "inputs");
     checkCallOptions(options); // before the budget below starts counting a bad deadline
-    const parsed = inputs.map((input) => attempt(() => parseInput(streamUpdateSchema, input)));
+    // Array.from, not map: map skips a sparse array's holes, and a hole must get its outcome too
+    const parsed = Array.from(inputs, (input, i) =>
+      attempt(() => {
+        if (!(i in inputs)) throw new InvalidInputError(`inputs[${i}]`, "is missing (a hole in a sparse array)");
+        return parseInput(streamUpdateSchema, input);
+      }),
+    );
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
     const queues = symbolQueues(parsed);
     const budget = callBudget(options, this.runner.deadlineMs); // one deadline for the wait and all the round trips
@@ -540,17 +547,22 @@ export class StreamingIndicators {
   /**
    * The current values of many symbols in one round trip, after the updates of those symbols this
    * object has in flight (a snapshot shows every update made before it; waiting counts against
-   * the call's deadline). On a cluster with `readFrom: "replica"` a replica may still lag.
+   * the call's deadline). On a cluster with `readFrom: "replica"` a replica may still lag. Every
+   * index gets its outcome: a hole of a sparse array an InvalidInputError naming it (`symbols[i]`).
    */
   async snapshots(symbols: readonly string[], options?: CallOptions): Promise<BatchOutcome<IndicatorSnapshot>[]> {
     requireArray(symbols, "symbols");
     checkCallOptions(options);
     const budget = callBudget(options, this.runner.deadlineMs);
-    const prepared = symbols.map((symbol) =>
-      attempt(() => ({
-        call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), String(this.rsiPeriod), this.bands] },
-        extra: undefined,
-      })),
+    // Array.from, not map: map skips a sparse array's holes, and a hole must get its outcome too
+    const prepared = Array.from(symbols, (symbol, i) =>
+      attempt(() => {
+        if (!(i in symbols)) throw new InvalidInputError(`symbols[${i}]`, "is missing (a hole in a sparse array)");
+        return {
+          call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), String(this.rsiPeriod), this.bands] },
+          extra: undefined,
+        };
+      }),
     );
     const earlier = this.inFlightOf(symbols);
     const waited = earlier.length === 0 ? undefined : await this.afterEarlier(symbols, earlier, budget).then(() => undefined, (error: CommandTimeoutError) => error);

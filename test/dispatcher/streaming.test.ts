@@ -496,6 +496,21 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(!many[3]!.ok && many[3]!.error).toBeInstanceOf(InvalidInputError);
   });
 
+  it("answers every index of a sparse updates or symbols array: a hole gets an InvalidInputError naming it, in place", async () => {
+    const symbol = freshSymbol("SPARSE");
+    const updates: StreamUpdateInput[] = [];
+    updates[1] = { symbol, ts: OPEN, seq: 1, price: 50, volume: 2 }; // updates[0] and updates[2] are holes
+    updates.length = 3;
+    const outcomes = await streaming.updateMany(updates);
+    expect(Object.keys(outcomes)).toEqual(["0", "1", "2"]);
+    expect(outcomes.map((o) => (o.ok ? "ok" : o.error instanceof InvalidInputError && o.error.field))).toEqual(["inputs[0]", "ok", "inputs[2]"]);
+    const symbols: string[] = [];
+    symbols[2] = symbol; // symbols[0] and symbols[1] are holes
+    const snapshots = await streaming.snapshots(symbols);
+    expect(Object.keys(snapshots)).toEqual(["0", "1", "2"]);
+    expect(snapshots.map((o) => (o.ok ? o.value.vwap?.points : o.error instanceof InvalidInputError && o.error.field))).toEqual(["symbols[0]", "symbols[1]", 1]);
+  });
+
   it("several clients updating the same symbols at once, with duplicates and retries, end where a serial run ends", async () => {
     const symbols = [freshSymbol("CONC"), freshSymbol("CONC"), freshSymbol("CONC")];
     const bars = fc.sample(barSeries(60, 60), { numRuns: 1, seed: 7 })[0]!;
