@@ -354,14 +354,31 @@ export class TickConsumer extends EventEmitter {
    * Creates the consumer group on every stream (from the start of the stream) where missing. A
    * stream that does not exist yet is created empty (MKSTREAM) and given its family's TTL, as
    * every key of the stack expires (the ingester's XADDs renew it); a stream that exists keeps
-   * the TTL its writer gave it.
+   * the TTL its writer gave it. Streams that have the group are left alone, so a server at
+   * `maxmemory` (noeviction), which refuses every XGROUP CREATE, lets a consumer whose groups
+   * exist start; a group it must make is then a ServerOutOfMemoryError.
    */
   ensureGroups(): Promise<void> {
     return this.guarded(() => this.createGroups());
   }
 
+  /** The group's XINFO GROUPS record on `stream`; undefined when the stream or the group does not exist. */
+  private async groupOn(stream: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      // on the streams' database for sure: a read on DB 0 would find no stream, and the group made again
+      const groups = (await (await this.writer()).xinfo("GROUPS", stream)) as unknown[];
+      return groups.map(record).find((g) => String(g.name) === this.group);
+    } catch (error) {
+      if (error instanceof Error && /^ERR no such key/.test(error.message)) return undefined;
+      throw error;
+    }
+  }
+
   private async createGroups(): Promise<void> {
     for (const stream of this.streams) {
+      // a read first, which a server at maxmemory answers: it refuses XGROUP CREATE (OOM) before
+      // it looks for the group, and a consumer whose group exists must start all the same
+      if (await this.groupOn(stream)) continue;
       try {
         // without MKSTREAM first: a missing stream is an error, so this consumer knows whether it made the stream
         await (await this.writer()).xgroup("CREATE", stream, this.group, "0");
