@@ -1,8 +1,8 @@
 /**
  * `mathd consume`: runs the tick consumer until SIGINT or SIGTERM (or an abort signal), printing
  * a statistics line every few seconds and a summary on exit; with `json`, every line is one JSON
- * object with an `event` field (`start`, `stats`, `claimed`, `deadLetter`, `unreachable`,
- * `error`, `recovered`, `summary`).
+ * object with an `event` field (`start`, `stats`, `claimed`, `deadLetter`, `streamLost`,
+ * `unreachable`, `error`, `recovered`, `summary`).
  */
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
@@ -11,7 +11,7 @@ import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig, withoutCredentials } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
-import { type ConsumerCounters, type ConsumerStats, DEFAULT_BLOCK_MS, TickConsumer } from "../streaming/tickConsumer.js";
+import { type ConsumerCounters, type ConsumerStats, DEFAULT_BLOCK_MS, type StreamLostEvent, TickConsumer } from "../streaming/tickConsumer.js";
 
 export interface ConsumeOptions {
   /** Redis URL; other settings (MATHD_DB_*, TLS files, credentials) come from the environment as {@link resolveRedisConfig} reads it. */
@@ -253,6 +253,17 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   consumer.on("claimed", (c: { stream: string; count: number }) =>
     say("info", "claimed", `claimed ${c.count} entries other consumers left pending on ${c.stream}`, { stream: c.stream, count: c.count }),
   );
+  // once per loss (the consumer reports it when it makes the group again): its entries are gone,
+  // and the statistics after it (lag 0 on the stream made again) cannot show it
+  consumer.on("streamLost", (l: StreamLostEvent) => {
+    const after = l.lastAckedId === null ? "entries it held (none known acknowledged)" : `entries after ${l.lastAckedId} it held`;
+    say(
+      "error",
+      "streamLost",
+      `stream ${l.stream} lost group ${consumer.group} (deleted, evicted, expired, or the server came back empty): ${after} were never applied; the group is made again`,
+      { stream: l.stream, symbol: l.symbol, lastAckedId: l.lastAckedId, lastDeliveredId: l.lastDeliveredId },
+    );
+  });
   consumer.on("error", (error: unknown) => problems.problem(error));
   consumer.on("recovered", () => problems.recovered());
 

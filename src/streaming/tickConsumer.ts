@@ -131,6 +131,41 @@ export interface ConsumerStats extends ConsumerCounters {
   lag: number | null;
 }
 
+/**
+ * The `streamLost` event: a stream this consumer had its group on was found without it (the
+ * stream deleted, evicted under an evicting maxmemory policy or expired, or the server came back
+ * empty). Its entries after `lastAckedId` that it held then were never applied, and cannot be:
+ * they are gone. The group is made again from the start of the stream as it is now.
+ */
+export interface StreamLostEvent {
+  /** The stream key, `ticks:{SYMBOL}`. */
+  stream: string;
+  /** The symbol whose ticks it held. */
+  symbol: string;
+  /**
+   * The last entry the group is known to have acknowledged (applied, dead-lettered, or found a
+   * duplicate): by this consumer, or the group's last delivered entry when the consumer found
+   * none pending. Null when none is known.
+   */
+  lastAckedId: string | null;
+  /** The last entry the group is known to have delivered (to this consumer, or before it started); null when none is known. */
+  lastDeliveredId: string | null;
+}
+
+/** Orders two stream IDs (`ms-seq`, decimal without leading zeros): negative when `a` comes first. */
+function compareIds(a: string, b: string): number {
+  const [am = "", an = ""] = a.split("-");
+  const [bm = "", bn = ""] = b.split("-");
+  const decimal = (x: string, y: string) => x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+  return decimal(am, bm) || decimal(an, bn);
+}
+
+/** Sets `map`'s entry of `key` to `id` unless it holds a later one. */
+function keepLatest(map: Map<string, string>, key: string, id: string): void {
+  const known = map.get(key);
+  if (known === undefined || compareIds(id, known) > 0) map.set(key, id);
+}
+
 type StreamEntry = [id: string, fields: string[] | null];
 type StreamReply = [stream: string, entries: StreamEntry[]][];
 
@@ -225,7 +260,12 @@ export function entryToUpdate(symbol: string, id: string, fields: readonly strin
  * MathDispatcherError with the cause; it is retried, except a server that refuses the streams'
  * database, which ends `run()` with that ConfigurationError), `ready` (its groups are made and orphans
  * claimed: it reads from here on), `recovered` (the first pass that succeeded after failed ones),
- * `stopping` ({@link TickConsumer.stop} was called).
+ * `stopping` ({@link TickConsumer.stop} was called), `streamLost` (a {@link StreamLostEvent}: a
+ * stream it had its group on lost it, deleted, evicted, expired or emptied by a restart, and with
+ * it the entries after `lastAckedId` it held; once per loss, when the group is made again).
+ *
+ * A stream lost while no consumer of this object ran (before its first `ensureGroups`) leaves no
+ * trace it could see: it finds the stream missing, as before the ingester's first tick.
  */
 export class TickConsumer extends EventEmitter {
   /** This consumer's name in the group. */
@@ -239,6 +279,11 @@ export class TickConsumer extends EventEmitter {
   private readonly deadTtlSeconds = keyFamily("ticks_dead").ttlSeconds;
   private readonly streamTtlSeconds = keyFamily("ticks").ttlSeconds;
   private readonly counters: ConsumerCounters = { applied: 0, duplicates: 0, deadLetters: 0, claimed: 0, trimmed: 0 };
+  /** The streams this consumer found or made its group on: one found without it later lost it. */
+  private readonly grouped = new Set<string>();
+  /** Per stream, the last entry known acknowledged by the group, and the last known delivered to it (for `streamLost`). */
+  private readonly lastAcked = new Map<string, string>();
+  private readonly lastDelivered = new Map<string, string>();
   /** The tick streams' database on one server (a cluster has DB 0 only). */
   private readonly database: number;
   /** The connection (ioredis's socket) whose SELECT of {@link database} was answered: a reconnect makes a new one. */
@@ -378,7 +423,12 @@ export class TickConsumer extends EventEmitter {
     for (const stream of this.streams) {
       // a read first, which a server at maxmemory answers: it refuses XGROUP CREATE (OOM) before
       // it looks for the group, and a consumer whose group exists must start all the same
-      if (await this.groupOn(stream)) continue;
+      const found = await this.groupOn(stream);
+      if (found) {
+        this.foundGroup(stream, found);
+        continue;
+      }
+      this.lostGroup(stream);
       try {
         // without MKSTREAM first: a missing stream is an error, so this consumer knows whether it made the stream
         await (await this.writer()).xgroup("CREATE", stream, this.group, "0");
@@ -395,7 +445,37 @@ export class TickConsumer extends EventEmitter {
         // family's TTL is right for it either way
         await (await this.writer()).expire(stream, this.streamTtlSeconds);
       }
+      this.grouped.add(stream);
     }
+  }
+
+  /** Notes the group's position on a stream where it exists: what a later loss of it took. */
+  private foundGroup(stream: string, group: Record<string, unknown>): void {
+    this.grouped.add(stream);
+    const delivered = String(group["last-delivered-id"] ?? "0-0");
+    if (delivered === "0-0") return;
+    keepLatest(this.lastDelivered, stream, delivered);
+    // nothing pending: every entry delivered was acknowledged
+    if (Number(group.pending) === 0) keepLatest(this.lastAcked, stream, delivered);
+  }
+
+  /**
+   * A stream without the group: lost, when this consumer had the group on it (the stream was
+   * deleted, evicted, expired, or the server came back empty), and its unapplied entries with it.
+   * Reported once: a failed attempt to make the group again does not report it again.
+   */
+  private lostGroup(stream: string): void {
+    if (!this.grouped.delete(stream)) return;
+    const lost: StreamLostEvent = {
+      stream,
+      symbol: this.symbolByStream.get(stream) as string,
+      lastAckedId: this.lastAcked.get(stream) ?? null,
+      lastDeliveredId: this.lastDelivered.get(stream) ?? null,
+    };
+    // the stream made again starts afresh: its IDs owe nothing to the lost one's
+    this.lastAcked.delete(stream);
+    this.lastDelivered.delete(stream);
+    this.emit("streamLost", lost);
   }
 
   /** Pending entries of other consumers, up to `last`, with their idle time in ms. */
@@ -498,6 +578,7 @@ export class TickConsumer extends EventEmitter {
     const streams = reply
       .filter(([, entries]) => entries.length > 0)
       .map(([stream, entries]) => {
+        keepLatest(this.lastDelivered, stream, (entries[entries.length - 1] as StreamEntry)[0]);
         const symbol = this.symbolByStream.get(stream) as string;
         return { stream, symbol, entries: entries.map(([id, fields]) => readEntry(symbol, id, fields)) };
       });
@@ -539,7 +620,10 @@ export class TickConsumer extends EventEmitter {
       await execAll(letters);
       ack.push(...dead.map((d) => d.id));
     }
-    if (ack.length > 0) await execAll((await this.writer()).pipeline().xack(stream, this.group, ...ack));
+    if (ack.length > 0) {
+      await execAll((await this.writer()).pipeline().xack(stream, this.group, ...ack));
+      for (const id of ack) keepLatest(this.lastAcked, stream, id);
+    }
     const applied = ack.length - dead.length - duplicates - trimmed;
     this.counters.applied += applied;
     this.counters.duplicates += duplicates;
@@ -571,7 +655,9 @@ export class TickConsumer extends EventEmitter {
    * Runs until {@link TickConsumer.stop}: creates the groups, claims orphaned entries, then
    * applies entries pass after pass. A failed step is emitted as `error` and retried after
    * `retryDelayMs`; nothing is read past an entry that was not applied. A server that refuses
-   * the streams' database ends it with that ConfigurationError.
+   * the streams' database ends it with that ConfigurationError. A stream that lost its group
+   * (NOGROUP, or a read UNBLOCKED by its deletion) is no failure: the group is made again and the
+   * loss emitted as `streamLost`.
    */
   async run(): Promise<void> {
     let prepared = false;
@@ -595,9 +681,10 @@ export class TickConsumer extends EventEmitter {
       } catch (error) {
         // the streams' database refused is a setting to correct, not a moment to wait out
         if (error instanceof ConfigurationError && error.setting === "databases.continuous_market") throw error;
-        // the stream expired (its TTL, after a quiet night) or the server came back empty:
-        // no failure, the group is made again at once
-        if (prepared && error instanceof Error && /^NOGROUP/.test(error.message)) {
+        // the stream expired (its TTL, after a quiet night), was deleted or evicted (a read blocked
+        // on it is UNBLOCKED), or the server came back empty: no failure, the group is made again
+        // at once, and the loss reported (streamLost)
+        if (prepared && error instanceof Error && /^(NOGROUP|UNBLOCKED)\b/.test(error.message)) {
           prepared = false;
           continue;
         }
