@@ -83,7 +83,7 @@ export {
   type StreamUpdateResult,
   type IndicatorSnapshot,
 } from "./dispatcher/streaming.js";
-export { TickConsumer, defaultConsumerName, type TickConsumerOptions, type ConsumerStats, type ConsumerCounters } from "./streaming/tickConsumer.js";
+export { TickConsumer, defaultConsumerName, type TickConsumerOptions, type ConsumerStats, type ConsumerCounters, type StreamLostEvent } from "./streaming/tickConsumer.js";
 export { StreamingReference, type MarketUpdate } from "./indicators/streaming.js";
 export { type AtrStatus, type VwapStatus, type SizeBound, STOP_LOSS_DEFAULTS, NEWS_BOOST_DEFAULTS, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR } from "./core/defaults.js";
 export { sessionOf, SESSION_OPEN_MINUTE } from "./market/session.js";

@@ -3,7 +3,7 @@
  * and an exit code that says what kind of failure it was, distinct from health's 1 and 2
  * verdicts. The codes follow BSD sysexits where one fits.
  */
-import { ConfigurationError, ConnectionError, MathDispatcherError, InvalidInputError, isNotNowReply } from "../core/errors.js";
+import { ConfigurationError, ConnectionError, MathDispatcherError, InvalidInputError, isNotNowReply, ServerOutOfMemoryError } from "../core/errors.js";
 import { connectionFailureOf, resolveRedisConfig, toConnectionError } from "../redis/config.js";
 
 /** Exit codes of `mathd` (docs/CLI.md). */
@@ -11,7 +11,7 @@ export const EXIT = {
   ok: 0,
   /** `health`: TTL policy violations or problems (memory full under noeviction, a cluster's). */
   violations: 1,
-  /** Redis could not be reached, or only answered "not now" (health's own code, used by every command). */
+  /** Redis could not be reached, only answered "not now", or is at its maxmemory (health's own code, used by every command). */
   unreachable: 2,
   /** A wrong command line (sysexits EX_USAGE). */
   usage: 64,
@@ -48,7 +48,8 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof ConfigurationError) return error.setting === "url" ? EXIT.usage : EXIT.config;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if ((code === "ENOENT" || code === "EACCES" || code === "EISDIR") && (error as NodeJS.ErrnoException).path) return EXIT.noInput;
-  if (connectionFailure(error)) return EXIT.unreachable;
+  // a server that cannot be used now is a supervisor's matter, never a bug's 70
+  if (connectionFailure(error) || error instanceof ServerOutOfMemoryError) return EXIT.unreachable;
   return EXIT.software;
 }
 

@@ -13,6 +13,7 @@ import { Redis, ReplyError } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
 import { describeError, EXIT, exitCodeFor } from "../../src/cli/cliErrors.js";
+import { ServerOutOfMemoryError } from "../../src/core/errors.js";
 import { runMathd } from "../../src/cli/main.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
@@ -309,11 +310,15 @@ describe("a server busy with another client's long script", () => {
     }
   });
 
-  it("a 'not now' a command meets after connecting is exit 2 too, not 70 (a bug)", () => {
+  it("a 'not now' or an OOM a command meets after connecting is exit 2 too, not 70 (a bug)", () => {
     for (const reply of ["BUSY Redis is busy running a script.", "MASTERDOWN Link with MASTER is down", "READONLY You can't write against a read only replica."]) {
       expect(exitCodeFor(new ReplyError(reply)), reply).toBe(EXIT.unreachable);
       expect(describeError(new ReplyError(reply), "redis://127.0.0.1:6390")).toBe(`Redis at 127.0.0.1:6390: busy: ${reply}`);
     }
+    // a server at its maxmemory cannot be used now either (consume's refused start: its message as it is)
+    const oom = new ServerOutOfMemoryError("not started within 5000 ms of the start: OOM command not allowed when used memory > 'maxmemory'.");
+    expect(exitCodeFor(oom)).toBe(EXIT.unreachable);
+    expect(describeError(oom, "redis://127.0.0.1:6390")).toBe(oom.message);
   });
 });
 
