@@ -402,6 +402,18 @@ export async function execOne(target: Redis, command: Command, roundTrip: RoundT
 }
 
 /**
+ * A resent call's outcome, where its deadline passed before the resend went (a timeout naming no
+ * server: the slot map's reading or the backoff took the rest of it), as a timeout that says what
+ * held the call: the redirection it met the pass before (CLUSTERDOWN, TRYAGAIN, MOVED), its cause.
+ * Any other outcome as it is.
+ */
+export function keptWhatHeld(outcome: Outcome, before: Outcome): Outcome {
+  if (outcome.ok || before.ok || !isRedirection(before.error)) return outcome;
+  if (!(outcome.error instanceof CommandTimeoutError) || outcome.error.address !== undefined) return outcome;
+  return { ok: false, error: new CommandTimeoutError(`${outcome.error.message}: Redis answered ${before.error.message}`, { cause: before.error }) };
+}
+
+/**
  * Runs `pass` over the pending items, then again over those whose outcome was a redirection,
  * after reading the slot map again: until `deadline` (the call's, epoch ms), so a TRYAGAIN or
  * CLUSTERDOWN that a migration's step or a failover causes for a second or two is waited out
@@ -414,13 +426,15 @@ export async function execOne(target: Redis, command: Command, roundTrip: RoundT
 export async function resendRedirected<T extends { readonly index: number }>(
   cluster: Cluster,
   pending: readonly T[],
-  outcomes: readonly Outcome[],
+  outcomes: Outcome[],
   pass: (pending: T[]) => Promise<void>,
   deadline?: number,
 ): Promise<void> {
   let left = [...pending];
   for (let round = 1; ; round++) {
+    const before = left.map((item) => outcomes[item.index] as Outcome);
     await pass(left);
+    left.forEach((item, k) => (outcomes[item.index] = keptWhatHeld(outcomes[item.index] as Outcome, before[k] as Outcome)));
     left = left.filter((item) => {
       const o = outcomes[item.index] as Outcome;
       return !o.ok && isRedirection(o.error);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { UpdateOvertakenError } from "../../src/core/errors.js";
+import { CommandTimeoutError, UpdateOvertakenError } from "../../src/core/errors.js";
 import { orderKeyOf } from "../../src/core/manifest.js";
-import { type Command, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves, TurnTimeoutError, WaveGate } from "../../src/cluster/pipeline.js";
+import { type Command, keptWhatHeld, type Outcome, resendable, SCRIPT_WAVE_UNITS, scriptWaves, TurnTimeoutError, WaveGate } from "../../src/cluster/pipeline.js";
 
 // Which commands of a batch may be sent again after the server turned them away for a moment
 // (NOSCRIPT, BUSY, LOADING): all of a pure script's; of a streaming update's, only those no later
@@ -131,5 +131,28 @@ describe("WaveGate", () => {
     gate.leave(10);
     await settled();
     expect(outcome).toBe("let in");
+  });
+});
+
+// A call resent after a redirection whose deadline passed before the resend went (the slot map's
+// reading or the backoff took the rest of it) says what held it, not only that its time ran out.
+describe("keptWhatHeld", () => {
+  const clusterDown: Outcome = { ok: false, error: new Error("CLUSTERDOWN Hash slot not served") };
+  const deadlinePassed: Outcome = { ok: false, error: new CommandTimeoutError("the call's deadline of 650 ms passed") };
+
+  it("names the redirection the pass before met, as the timeout's cause", () => {
+    const kept = keptWhatHeld(deadlinePassed, clusterDown);
+    expect(!kept.ok && kept.error).toBeInstanceOf(CommandTimeoutError);
+    expect(!kept.ok && kept.error.message).toBe("the call's deadline of 650 ms passed: Redis answered CLUSTERDOWN Hash slot not served");
+    expect(!kept.ok && kept.error.cause).toBe(!clusterDown.ok && clusterDown.error);
+  });
+
+  it("leaves any other outcome as it is: an answer, a timeout of a command a server took, one after no redirection", () => {
+    const answered: Outcome = { ok: true, reply: "ok" };
+    const serverTimeout: Outcome = { ok: false, error: new CommandTimeoutError("no answer within 500 ms", { address: "127.0.0.1:7001" }) };
+    expect(keptWhatHeld(answered, clusterDown)).toBe(answered);
+    expect(keptWhatHeld(serverTimeout, clusterDown)).toBe(serverTimeout);
+    expect(keptWhatHeld(deadlinePassed, { ok: false, error: new Error("NOSCRIPT No matching script") })).toBe(deadlinePassed);
+    expect(keptWhatHeld(deadlinePassed, answered)).toBe(deadlinePassed);
   });
 });
