@@ -8,8 +8,7 @@ import { z } from "zod";
 import { newsLatestKey, volumeBaselineKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { istTime } from "../market/istClock.js";
-import { MathDispatcherError, replyErrorOf, StoredDataError } from "../core/errors.js";
-import { connectionFailureOf } from "../redis/config.js";
+import { StoredDataError } from "../core/errors.js";
 import { classifyError } from "../redis/ResilientRedis.js";
 import { MAX_NEWS_ITEMS } from "./limits.js";
 import { newsItemSchema, type NewsItemInput } from "./newsBoost.js";
@@ -76,55 +75,39 @@ export type KeyReply = string | null | Error;
 
 /**
  * Runs single-key read commands (`["get", key]`, `["hget", key, field]`) and answers one reply per
- * command, in order; throws when the connection failed (so a policy may retry) or the client may
- * not read (NOPERM, so that the policy reports it as it does any refused command).
+ * command, in order; throws when the connection failed (so a policy may retry).
  */
 export type KeyReader = (commands: [string, ...string[]][]) => Promise<KeyReply[]>;
 
-/**
- * A {@link KeyReader} on one server's connection: one pipeline. A connection failure is thrown
- * for the policy to retry; so is a NOPERM (the ACL refuses the key), which the policy reports as
- * a ConnectionError of failure `denied` naming the server.
- */
+/** A {@link KeyReader} on one server's connection: one pipeline. */
 export function pipelineReader(redis: Redis): KeyReader {
   return async (commands) => {
     if (commands.length === 0) return [];
     const results = (await redis.pipeline(commands).exec()) ?? [];
     return results.map(([error, value]) => {
-      if (error && (classifyError(error) !== "final" || connectionFailureOf(error) !== undefined)) throw error;
+      if (error && classifyError(error) !== "final") throw error; // the connection: the policy retries
       return error ?? (value as string | null);
     });
   };
 }
 
-/** Redis's answer for a key of another type: the stored data's shape is wrong, not the read. */
-const WRONG_TYPE_REPLY = /^WRONGTYPE\b/;
-
-/**
- * A stored value, or the typed reason it cannot be used: a key of another type is a
- * StoredDataError (the data's shape); any other error reply (a NOPERM where each key's answer
- * comes back on its own, as on a cluster) is Redis refusing the read, a RedisCommandError.
- */
+/** A stored value or the typed reason it cannot be used (a WRONGTYPE, for one). */
 function storedText(key: string, reply: KeyReply | undefined): string | null {
-  if (reply instanceof Error) {
-    if (WRONG_TYPE_REPLY.test(reply.message)) throw new StoredDataError(key, `cannot be read: ${reply.message}`);
-    throw replyErrorOf(reply);
-  }
+  if (reply instanceof Error) throw new StoredDataError(key, `cannot be read: ${reply.message}`);
   return reply ?? null;
 }
 
 /**
  * Reads news (DB 11) and baselines (DB 5) for many signals in one round trip (on a cluster, one
  * pipeline per master in parallel). A signal whose stored data is malformed gets a
- * StoredDataError in its place, and one whose key Redis refused to read (a KeyReader that
- * answers each key's error) the RedisCommandError of that reply; the others are unaffected.
+ * StoredDataError in its place; the others are unaffected.
  */
 export async function readSignalInputs(
   newsDb: KeyReader,
   volumeDb: KeyReader,
   requests: readonly SignalInputRequest[],
   keyOptions: KeyOptions,
-): Promise<(StoredSignalInputs | MathDispatcherError)[]> {
+): Promise<(StoredSignalInputs | StoredDataError)[]> {
   const newsKeys = requests.map((r) => (r.news ? newsLatestKey(r.symbol, keyOptions) : undefined));
   const baselineKeys = requests.map((r) => {
     if (!r.baseline) return undefined;
@@ -153,7 +136,7 @@ export async function readSignalInputs(
       if (baseline !== undefined) found.baselineVolume = baseline;
       return found;
     } catch (error) {
-      if (error instanceof MathDispatcherError) return error;
+      if (error instanceof StoredDataError) return error;
       throw error;
     }
   });

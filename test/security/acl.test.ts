@@ -12,9 +12,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { runMathd } from "../../src/cli/main.js";
-import { ConnectionError, RedisCommandError, ScriptExecutionError, StoredDataError } from "../../src/core/errors.js";
+import { ScriptExecutionError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
-import { type KeyReader, readSignalInputs } from "../../src/dispatcher/signalInputs.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { type OwnServer, startRedisServer } from "../support/tls.js";
@@ -154,36 +153,6 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
     } finally {
       await math.close();
     }
-  });
-
-  it("a read of news the ACL refuses is Redis's refusal (NOPERM), not stored data of the wrong shape; a key of another type still is", async () => {
-    await createUser("mathd-sdk-no-news", (documented.get("mathd-sdk") as string[]).filter((r) => r !== "%R~news:latest:*"));
-    const signal = { symbol: "ACLNONEWS", side: "long" as const, entry: 24_350.05, time: TIME, baseConfidence: 0.6, atr: 45, account };
-    const math = MathDispatcher.connect(urlOf("mathd-sdk-no-news"));
-    try {
-      const error = await math.dispatch(signal).catch((e: unknown) => e);
-      expect(error, String(error)).toBeInstanceOf(ConnectionError);
-      expect(error).toMatchObject({ failure: "denied", address: `127.0.0.1:${server.port}` });
-      expect((error as Error).message).toMatch(/NOPERM/);
-      expect((error as Error).cause).toMatchObject({ name: "ReplyError" });
-      expect(await math.dispatch({ ...signal, news: [] })).toMatchObject({ sources: { news: "given" } }); // the rest it may do
-    } finally {
-      await math.close();
-    }
-    // a reader that answers each key's error in place (as a cluster's does): the refusal in the
-    // signal's place is the reply's class, and a key of another type stays a StoredDataError
-    const data = new Redis(server.port, "127.0.0.1", { db: 11 });
-    await data.hset(newsLatestKey("ACLHASH"), "x", "1");
-    data.disconnect();
-    const perKey = (redis: Redis): KeyReader => async (commands) => ((await redis.pipeline(commands).exec()) ?? []).map(([e, value]) => e ?? (value as string | null));
-    const request = { time: TIME, clockSkewMs: 0, news: true, baseline: false };
-    const [refused] = await readSignalInputs(perKey(as("mathd-sdk-no-news", 11)), perKey(as("mathd-sdk-no-news", 5)), [{ ...request, symbol: "ACLNONEWS" }], {});
-    expect(refused).toBeInstanceOf(RedisCommandError);
-    expect(refused).not.toBeInstanceOf(StoredDataError);
-    expect((refused as Error).message).toMatch(/^NOPERM/);
-    const [wrongType] = await readSignalInputs(perKey(as("mathd-sdk", 11)), perKey(as("mathd-sdk", 5)), [{ ...request, symbol: "ACLHASH" }], {});
-    expect(wrongType).toBeInstanceOf(StoredDataError);
-    expect(wrongType).toMatchObject({ key: newsLatestKey("ACLHASH"), reason: expect.stringMatching(/^cannot be read: WRONGTYPE/) });
   });
 
   it("no client prints a warning under its least-privilege user (ioredis's INFO ready check is refused)", async () => {
