@@ -262,7 +262,9 @@ export function entryToUpdate(symbol: string, id: string, fields: readonly strin
  * claimed: it reads from here on), `recovered` (the first pass that succeeded after failed ones),
  * `stopping` ({@link TickConsumer.stop} was called), `streamLost` (a {@link StreamLostEvent}: a
  * stream it had its group on lost it, deleted, evicted, expired or emptied by a restart, and with
- * it the entries after `lastAckedId` it held; once per loss, when the group is made again).
+ * it the entries after `lastAckedId` it held; once per loss, when the group is made again). Not
+ * for a stream it had read to its end (its last read found nothing new, nothing pending): a quiet
+ * stream's expiry, every night, loses nothing.
  *
  * A stream lost while no consumer of this object ran (before its first `ensureGroups`) leaves no
  * trace it could see: it finds the stream missing, as before the ingester's first tick.
@@ -284,6 +286,8 @@ export class TickConsumer extends EventEmitter {
   /** Per stream, the last entry known acknowledged by the group, and the last known delivered to it (for `streamLost`). */
   private readonly lastAcked = new Map<string, string>();
   private readonly lastDelivered = new Map<string, string>();
+  /** The streams this consumer's last read found without new entries, with none pending: nothing unapplied in them. */
+  private readonly drained = new Set<string>();
   /** The tick streams' database on one server (a cluster has DB 0 only). */
   private readonly database: number;
   /** The connection (ioredis's socket) whose SELECT of {@link database} was answered: a reconnect makes a new one. */
@@ -433,7 +437,11 @@ export class TickConsumer extends EventEmitter {
         // without MKSTREAM first: a missing stream is an error, so this consumer knows whether it made the stream
         await (await this.writer()).xgroup("CREATE", stream, this.group, "0");
       } catch (error) {
-        if (error instanceof Error && error.message.startsWith("BUSYGROUP")) continue;
+        // another consumer made the group since the read: it is this consumer's group all the same
+        if (error instanceof Error && error.message.startsWith("BUSYGROUP")) {
+          this.grouped.add(stream);
+          continue;
+        }
         if (!(error instanceof Error && /requires the key to exist/.test(error.message))) throw error;
         try {
           await (await this.writer()).xgroup("CREATE", stream, this.group, "0", "MKSTREAM");
@@ -466,6 +474,7 @@ export class TickConsumer extends EventEmitter {
    */
   private lostGroup(stream: string): void {
     if (!this.grouped.delete(stream)) return;
+    const readToItsEnd = this.drained.delete(stream) && this.lastAcked.get(stream) === this.lastDelivered.get(stream);
     const lost: StreamLostEvent = {
       stream,
       symbol: this.symbolByStream.get(stream) as string,
@@ -475,7 +484,8 @@ export class TickConsumer extends EventEmitter {
     // the stream made again starts afresh: its IDs owe nothing to the lost one's
     this.lastAcked.delete(stream);
     this.lastDelivered.delete(stream);
-    this.emit("streamLost", lost);
+    // read to its end, nothing pending: the stream expired or went with nothing unapplied in it
+    if (!readToItsEnd) this.emit("streamLost", lost);
   }
 
   /** Pending entries of other consumers, up to `last`, with their idle time in ms. */
@@ -641,14 +651,29 @@ export class TickConsumer extends EventEmitter {
   runOnce(): Promise<number> {
     return this.guarded(async () => {
       const pending = (await this.read("0", false)).filter(([, entries]) => entries.length > 0);
-      if (pending.length === 0) return this.apply(await this.read(">", true));
+      if (pending.length === 0) return this.apply(this.noteDrained(this.streams, await this.read(">", true)));
       // nothing newer of a stream is read before its pending entries are applied; the other
       // streams go on meanwhile, so one symbol's trouble (a stored state refused) holds back that
       // symbol only, where it held back every stream until it was mended
       const held = new Set(pending.map(([stream]) => stream));
+      for (const stream of held) this.drained.delete(stream);
       const others = this.streams.filter((stream) => !held.has(stream));
-      return this.apply(others.length === 0 ? pending : [...pending, ...(await this.read(">", false, others))]);
+      return this.apply(others.length === 0 ? pending : [...pending, ...this.noteDrained(others, await this.read(">", false, others))]);
     });
+  }
+
+  /**
+   * Notes which of `streams` (none of them with entries pending) a read of new entries found
+   * empty: read to their end, they hold nothing unapplied, and a loss of one then loses nothing
+   * (a quiet stream's expiry, every night). Returns the reply.
+   */
+  private noteDrained(streams: readonly string[], reply: StreamReply): StreamReply {
+    const fresh = new Set(reply.filter(([, entries]) => entries.length > 0).map(([stream]) => stream));
+    for (const stream of streams) {
+      if (fresh.has(stream)) this.drained.delete(stream);
+      else this.drained.add(stream);
+    }
+    return reply;
   }
 
   /**

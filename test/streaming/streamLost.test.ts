@@ -97,6 +97,34 @@ describe("a stream lost under the consumer", () => {
     }
   });
 
+  it("not when it had read the stream to its end: a quiet stream's expiry, every night, loses nothing", async () => {
+    const symbol = "LOSTQUIET";
+    const stream = tickStreamKey(symbol);
+    const math = MathDispatcher.connect(server.url);
+    const connection = new Redis(server.url, { db: 4 });
+    const consumer = new TickConsumer(connection, math.streaming(), { symbols: [symbol], consumer: "c", blockMs: 50, retryDelayMs: 50 });
+    const lost: StreamLostEvent[] = [];
+    consumer.on("streamLost", (l: StreamLostEvent) => lost.push(l));
+    let running: Promise<void> | undefined;
+    try {
+      await add(symbol, 0, 3);
+      await connection.ping();
+      await consumer.ensureGroups();
+      expect(await consumer.runOnce()).toBe(3);
+      expect(await consumer.runOnce()).toBe(0); // read to its end: nothing new
+      await ticks.del(stream); // its TTL, 16 hours after the last tick
+      running = consumer.run();
+      await add(symbol, 3, 5); // the next session's ticks
+      await waitUntil(() => consumer.totals.applied === 5, "the next session's entries were applied");
+      expect(lost).toEqual([]);
+    } finally {
+      consumer.stop();
+      await running;
+      connection.disconnect();
+      await math.close();
+    }
+  });
+
   it("found at start with its group and nothing pending: the group's last entry is the one named", async () => {
     const symbol = "LOSTSTART";
     const stream = tickStreamKey(symbol);
