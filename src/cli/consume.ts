@@ -6,7 +6,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
-import { ConnectionError, type ConnectionFailure, isNotNowReply, type MathDispatcherError, RedisCommandError } from "../core/errors.js";
+import { ConnectionError, type ConnectionFailure, isNotNowReply, type MathDispatcherError, ServerOutOfMemoryError } from "../core/errors.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig, withoutCredentials } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
@@ -159,9 +159,8 @@ export const START_TIMEOUT_MS = 5000;
  * permission, whenever it comes (it never heals by itself; ioredis 5 reports the connection ready
  * before its AUTH fails, and a permission the start did not use is missed only later), and once
  * {@link START_TIMEOUT_MS} has passed before the first pass has made its groups (`ready`): with
- * a ConnectionError when the server could not be reached or only answered "not now", else with
- * the server's error reply as the consumer met it (a ServerOutOfMemoryError for a group it cannot
- * make at maxmemory).
+ * a ServerOutOfMemoryError for a group it cannot make at maxmemory, else a ConnectionError (the
+ * server could not be reached, only answered "not now", or refused the start), each exit 2.
  */
 function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: string): { failed: Promise<never>; done: () => void } {
   let fail: (error: MathDispatcherError) => void = () => undefined;
@@ -177,11 +176,10 @@ function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: strin
   const timer = setTimeout(() => {
     const detail = lastError ? `: ${(lastError as Error).message}` : "";
     const failure = connectionFailureOf(lastError) ?? (isNotNowReply(lastError) ? "busy" : undefined);
-    if (failure === undefined && lastError instanceof RedisCommandError) {
-      // the server answered, with an error (OOM: it cannot make a group at maxmemory): that error,
-      // of its class, not a connection that was never made
-      const Reply = lastError.constructor as new (message: string, options: { cause: unknown }) => RedisCommandError;
-      return fail(new Reply(`not started within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
+    if (failure === undefined && lastError instanceof ServerOutOfMemoryError) {
+      // the server answered, at its maxmemory (it cannot make a group there): that, not a
+      // connection that was never made (exit 2 all the same)
+      return fail(new ServerOutOfMemoryError(`not started within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
     }
     fail(new ConnectionError(address, failure ?? "timeout", `not connected within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
   }, START_TIMEOUT_MS);

@@ -409,7 +409,8 @@ export async function execOne(target: Redis, command: Command, roundTrip: RoundT
  */
 export function keptWhatHeld(outcome: Outcome, before: Outcome): Outcome {
   if (outcome.ok || before.ok || !isRedirection(before.error)) return outcome;
-  if (!(outcome.error instanceof CommandTimeoutError) || outcome.error.address !== undefined) return outcome;
+  // a turn waited out at a node's gate says what held it already (the runner reads its node)
+  if (!(outcome.error instanceof CommandTimeoutError) || outcome.error instanceof TurnTimeoutError || outcome.error.address !== undefined) return outcome;
   return { ok: false, error: new CommandTimeoutError(`${outcome.error.message}: Redis answered ${before.error.message}`, { cause: before.error }) };
 }
 

@@ -261,7 +261,11 @@ function addServerFindings(report: HealthReport, infos: readonly (readonly [info
   }
   const rejected = report.scriptTime?.rejectedCalls ?? 0;
   if (rejected > 0) {
-    report.warnings.push(`${rejected} script calls refused before they ran since the stats reset (rejected_calls: OOM at maxmemory, an ACL or an argument count); the SDK's math calls were sent again as their read-only variants and answered; streaming updates, and other clients' writes, got the error`);
+    // only an OOM refusal sends the SDK's math calls again, as their read-only variants
+    const resent = infos.some(([info]) => Number(infoField(info, "maxmemory") ?? 0) > 0)
+      ? "; at maxmemory the SDK's math calls were sent again as their read-only variants and answered, while streaming updates and other clients' writes got the error"
+      : "";
+    report.warnings.push(`${rejected} script calls refused before they ran since the stats reset (rejected_calls: OOM at maxmemory, an ACL or an argument count)${resent}`);
   }
 }
 

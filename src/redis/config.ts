@@ -385,7 +385,7 @@ export function toConnectionError(
     kind === "timeout" && config.tls
       ? " (TLS is on: does the server speak TLS on this port?)"
       : kind === "closed" && config.tls === false && connection.neverAnswered
-        ? " (TLS is off: does this port require TLS, rediss://?)"
+        ? " (TLS is off: does this port require TLS, rediss://? A server at maxclients closes so too)"
         : "";
   return new ConnectionError(address, kind, message + hint, { cause: error });
 }

@@ -147,12 +147,14 @@ describe("keptWhatHeld", () => {
     expect(!kept.ok && kept.error.cause).toBe(!clusterDown.ok && clusterDown.error);
   });
 
-  it("leaves any other outcome as it is: an answer, a timeout of a command a server took, one after no redirection", () => {
+  it("leaves any other outcome as it is: an answer, a timeout of a command a server took or of a turn, one after no redirection", () => {
     const answered: Outcome = { ok: true, reply: "ok" };
     const serverTimeout: Outcome = { ok: false, error: new CommandTimeoutError("no answer within 500 ms", { address: "127.0.0.1:7001" }) };
     expect(keptWhatHeld(answered, clusterDown)).toBe(answered);
     expect(keptWhatHeld(serverTimeout, clusterDown)).toBe(serverTimeout);
     expect(keptWhatHeld(deadlinePassed, { ok: false, error: new Error("NOSCRIPT No matching script") })).toBe(deadlinePassed);
     expect(keptWhatHeld(deadlinePassed, answered)).toBe(deadlinePassed);
+    const turn: Outcome = { ok: false, error: new TurnTimeoutError("the call's deadline passed before its turn", "127.0.0.1:7001") };
+    expect(keptWhatHeld(turn, clusterDown)).toBe(turn); // its class and node tell the runner what held it
   });
 });

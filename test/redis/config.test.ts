@@ -245,7 +245,7 @@ describe("connection failures", () => {
     const reset = () => errno("ECONNRESET", "read ECONNRESET");
     const plain = { host: "127.0.0.1", port: 6390, tls: false as const };
     expect(toConnectionError(plain, reset(), undefined, undefined, { neverAnswered: true }).message).toBe(
-      "Redis at 127.0.0.1:6390: closed: read ECONNRESET (TLS is off: does this port require TLS, rediss://?)",
+      "Redis at 127.0.0.1:6390: closed: read ECONNRESET (TLS is off: does this port require TLS, rediss://? A server at maxclients closes so too)",
     );
     expect(toConnectionError(plain, reset()).message).toBe("Redis at 127.0.0.1:6390: closed: read ECONNRESET");
     expect(toConnectionError({ ...plain, tls: {} }, reset(), undefined, undefined, { neverAnswered: true }).message).not.toContain("TLS is off");

@@ -98,7 +98,7 @@ describe("TLS", () => {
     expect(outcome, String(outcome)).toBeInstanceOf(ConnectionError);
     expect(outcome).toMatchObject({ address: `127.0.0.1:${oneWay.port}`, failure: "closed" });
     // the reset (read or write ECONNRESET), then the question
-    expect((outcome as Error).message).toMatch(/^Redis at 127\.0\.0\.1:\d+: closed: .+ \(TLS is off: does this port require TLS, rediss:\/\/\?\)$/);
+    expect((outcome as Error).message).toMatch(/^Redis at 127\.0\.0\.1:\d+: closed: .+ \(TLS is off: does this port require TLS, rediss:\/\/\? A server at maxclients closes so too\)$/);
     expect((outcome as Error).cause).toBeDefined();
   });
 
