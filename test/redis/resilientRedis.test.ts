@@ -212,7 +212,7 @@ describe("resilient client", () => {
     }
   });
 
-  it("a refused login's errors, thrown and emitted, never hold the password (ioredis keeps HELLO's args on its reply error)", async () => {
+  it("a refused login's errors, thrown and emitted, never hold the password (ioredis keeps HELLO's or AUTH's args on its reply error)", async () => {
     const admin = new Redis(server.url);
     await admin.acl("SETUSER", "login-off", "off", ">S3CRETpw", "~*", "+@all");
     await admin.acl("SETUSER", "login-on", "on", ">RIGHTpw", "~*", "+@all");
@@ -227,8 +227,8 @@ describe("resilient client", () => {
       expect(error).toBeInstanceOf(ConnectionError);
       expect(downs.length).toBeGreaterThan(0);
       for (const held of [error, ...downs]) expect(inspect(held, { depth: Infinity }), user).not.toContain(secret);
-      // the cause is still there, with what its command was
-      expect((error as Error).cause).toMatchObject({ command: { name: "hello", args: expect.arrayContaining(["***"]) } });
+      // the cause is still there, with what its command was (ioredis 6 logs in with HELLO, 5 with AUTH)
+      expect((error as Error).cause).toMatchObject({ command: { name: expect.stringMatching(/^(hello|auth)$/), args: expect.arrayContaining(["***"]) } });
     }
   });
 
