@@ -10,7 +10,7 @@ import { consume } from "../../src/cli/consume.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { type StreamLostEvent, TickConsumer } from "../../src/streaming/tickConsumer.js";
+import { type StreamLostEvent, TickConsumer, type TickConsumerOptions } from "../../src/streaming/tickConsumer.js";
 import { ownRedis } from "../support/redis.js";
 import { groupCaughtUp } from "../support/streams.js";
 import { waitUntil } from "../support/waitUntil.js";
@@ -34,18 +34,36 @@ async function add(symbol: string, from: number, to: number): Promise<string[]> 
   return ids;
 }
 
+/** A consumer of `symbol`'s stream alone, recording its streamLost events and errors; `close` stops and closes it all. */
+function watched(symbol: string, options: Partial<TickConsumerOptions> = {}) {
+  const math = MathDispatcher.connect(server.url);
+  const connection = new Redis(server.url, { db: 4 });
+  const consumer = new TickConsumer(connection, math.streaming(), { symbols: [symbol], consumer: "c", ...options });
+  const lost: StreamLostEvent[] = [];
+  const errors: unknown[] = [];
+  consumer.on("streamLost", (l: StreamLostEvent) => lost.push(l));
+  consumer.on("error", (error) => errors.push(error));
+  let running: Promise<void> | undefined;
+  return {
+    stream: tickStreamKey(symbol),
+    connection,
+    consumer,
+    lost,
+    errors,
+    run: () => (running = consumer.run()),
+    close: async () => {
+      consumer.stop();
+      await running;
+      connection.disconnect();
+      await math.close();
+    },
+  };
+}
+
 describe("a stream lost under the consumer", () => {
   it("while it is behind: streamLost names the last entry applied, once, and the new entries are applied", async () => {
     const symbol = "LOSTBEHIND";
-    const stream = tickStreamKey(symbol);
-    const math = MathDispatcher.connect(server.url);
-    const connection = new Redis(server.url, { db: 4 });
-    const consumer = new TickConsumer(connection, math.streaming(), { symbols: [symbol], consumer: "c", count: 4, blockMs: 50, retryDelayMs: 50 });
-    const lost: StreamLostEvent[] = [];
-    const errors: unknown[] = [];
-    consumer.on("streamLost", (l: StreamLostEvent) => lost.push(l));
-    consumer.on("error", (error) => errors.push(error));
-    let running: Promise<void> | undefined;
+    const { stream, connection, consumer, lost, errors, run, close } = watched(symbol, { count: 4, blockMs: 50, retryDelayMs: 50 });
     try {
       const ids = await add(symbol, 0, 10);
       await connection.ping(); // connected: a connection not yet ready is no place to write
@@ -53,34 +71,24 @@ describe("a stream lost under the consumer", () => {
       expect(await consumer.runOnce()).toBe(4); // 6 entries left behind
       await ticks.del(stream); // evicted, say; the feed writes it anew with the next ticks
       await add(symbol, 10, 13);
-      running = consumer.run();
+      run();
       await waitUntil(() => consumer.totals.applied === 7, "the new entries were applied");
       expect(await groupCaughtUp(ticks, stream)).toBe(true);
       expect(lost).toEqual([{ stream, symbol, lastAckedId: ids[3], lastDeliveredId: ids[3] }]);
       expect(errors).toEqual([]);
     } finally {
-      consumer.stop();
-      await running;
-      connection.disconnect();
-      await math.close();
+      await close();
     }
   });
 
   it("while its read waits on it (UNBLOCKED): one streamLost, no error, and the group made again", async () => {
     const symbol = "LOSTBLOCKED";
-    const stream = tickStreamKey(symbol);
-    const math = MathDispatcher.connect(server.url);
-    const connection = new Redis(server.url, { db: 4 });
-    const consumer = new TickConsumer(connection, math.streaming(), { symbols: [symbol], consumer: "c", blockMs: 2000, retryDelayMs: 50 }); // stop() waits out the read it is in
-    const lost: StreamLostEvent[] = [];
-    const errors: unknown[] = [];
-    consumer.on("streamLost", (l: StreamLostEvent) => lost.push(l));
-    consumer.on("error", (error) => errors.push(error));
-    let running: Promise<void> | undefined;
+    // stop() waits out the read it is in
+    const { stream, connection, consumer, lost, errors, run, close } = watched(symbol, { blockMs: 2000, retryDelayMs: 50 });
     try {
       const ids = await add(symbol, 0, 3);
       await connection.ping();
-      running = consumer.run();
+      run();
       await waitUntil(() => groupCaughtUp(ticks, stream), "the first entries were applied");
       await waitUntil(async () => Number((await ticks.info("clients")).match(/blocked_clients:(\d+)/)![1]) === 1, "the consumer waits on its stream");
       await ticks.del(stream);
@@ -90,22 +98,13 @@ describe("a stream lost under the consumer", () => {
       expect(lost).toEqual([{ stream, symbol, lastAckedId: ids[2], lastDeliveredId: ids[2] }]);
       expect(errors).toEqual([]);
     } finally {
-      consumer.stop();
-      await running;
-      connection.disconnect();
-      await math.close();
+      await close();
     }
   });
 
   it("not when it had read the stream to its end: a quiet stream's expiry, every night, loses nothing", async () => {
     const symbol = "LOSTQUIET";
-    const stream = tickStreamKey(symbol);
-    const math = MathDispatcher.connect(server.url);
-    const connection = new Redis(server.url, { db: 4 });
-    const consumer = new TickConsumer(connection, math.streaming(), { symbols: [symbol], consumer: "c", blockMs: 50, retryDelayMs: 50 });
-    const lost: StreamLostEvent[] = [];
-    consumer.on("streamLost", (l: StreamLostEvent) => lost.push(l));
-    let running: Promise<void> | undefined;
+    const { stream, connection, consumer, lost, run, close } = watched(symbol, { blockMs: 50, retryDelayMs: 50 });
     try {
       await add(symbol, 0, 3);
       await connection.ping();
@@ -113,29 +112,21 @@ describe("a stream lost under the consumer", () => {
       expect(await consumer.runOnce()).toBe(3);
       expect(await consumer.runOnce()).toBe(0); // read to its end: nothing new
       await ticks.del(stream); // its TTL, 16 hours after the last tick
-      running = consumer.run();
+      run();
       await add(symbol, 3, 5); // the next session's ticks
       await waitUntil(() => consumer.totals.applied === 5, "the next session's entries were applied");
       expect(lost).toEqual([]);
     } finally {
-      consumer.stop();
-      await running;
-      connection.disconnect();
-      await math.close();
+      await close();
     }
   });
 
   it("found at start with its group and nothing pending: the group's last entry is the one named", async () => {
     const symbol = "LOSTSTART";
-    const stream = tickStreamKey(symbol);
-    const ids = await add(symbol, 0, 2);
-    await ticks.xgroup("CREATE", stream, "mathd", "$"); // an earlier run read and acknowledged them
-    const math = MathDispatcher.connect(server.url);
-    const connection = new Redis(server.url, { db: 4 });
-    const consumer = new TickConsumer(connection, math.streaming(), { symbols: [symbol], consumer: "c" });
-    const lost: StreamLostEvent[] = [];
-    consumer.on("streamLost", (l: StreamLostEvent) => lost.push(l));
+    const { stream, connection, consumer, lost, close } = watched(symbol);
     try {
+      const ids = await add(symbol, 0, 2);
+      await ticks.xgroup("CREATE", stream, "mathd", "$"); // an earlier run read and acknowledged them
       await connection.ping();
       await consumer.ensureGroups();
       await ticks.del(stream);
@@ -143,8 +134,7 @@ describe("a stream lost under the consumer", () => {
       await consumer.ensureGroups(); // the group is there again: nothing more was lost
       expect(lost).toEqual([{ stream, symbol, lastAckedId: ids[1], lastDeliveredId: ids[1] }]);
     } finally {
-      connection.disconnect();
-      await math.close();
+      await close();
     }
   });
 });
