@@ -15,7 +15,7 @@ import type { KeyOptions } from "../keys/symbol.js";
 import type { RedisConfigInput } from "../redis/config.js";
 import { type CallOptions, RESILIENT_REDIS_OPTIONS, ResilientRedis, type ResilientRedisOptions } from "../redis/ResilientRedis.js";
 import { StreamingIndicators, type StreamingOptions } from "./streaming.js";
-import { attempt, type BatchOutcome, type Prepared, requireArray, runPrepared, unwrap } from "./batch.js";
+import { attempt, attemptEach, type BatchOutcome, type Prepared, requireArray, runPrepared, unwrap } from "./batch.js";
 import { type Decision, dispatchFunction, type ParsedSignal, type ResolvedSignal, type Signal, signalSchema } from "./dispatch.js";
 import { type AnyFunction, type BatchCall, FUNCTION_NAMES, type FunctionName, type FunctionTypes, SCRIPT_FUNCTIONS } from "./functions.js";
 import { atrFunction } from "./atr.js";
@@ -294,13 +294,7 @@ export class MathDispatcher {
     checkCallOptions(options);
     const budget = callBudget(options, this.client.deadlineMs); // one deadline for reads, long ATRs and the scripts
     const entry = this.runner.entry(dispatchFunction.script);
-    // Array.from, not map: map skips a sparse array's holes, and a hole must get its outcome too
-    const parsed = Array.from(signals, (s, i) =>
-      attempt(() => {
-        if (!(i in signals)) throw new InvalidInputError(`signals[${i}]`, "is missing (a hole in a sparse array)");
-        return parseInput(signalSchema, s);
-      }),
-    );
+    const parsed = attemptEach(signals, "signals", (s) => parseInput(signalSchema, s));
     const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));
     const requests = valid.map((s) => ({
       symbol: s.symbol,

@@ -18,6 +18,20 @@ export function attempt<T>(step: () => T): BatchOutcome<T> {
   }
 }
 
+/**
+ * {@link attempt} of `step` on every index of `items`, a sparse array's holes included (`map`
+ * skips them, leaving holes among the outcomes): a hole is an InvalidInputError naming
+ * `name[i]`, in its place.
+ */
+export function attemptEach<T, U>(items: readonly T[], name: string, step: (item: T, i: number) => U): BatchOutcome<U>[] {
+  return Array.from(items, (item, i) =>
+    attempt(() => {
+      if (!(i in items)) throw new InvalidInputError(`${name}[${i}]`, "is missing (a hole in a sparse array)");
+      return step(item, i);
+    }),
+  );
+}
+
 /** Sends the prepared calls in one pipeline; failed preparations keep their place. */
 export async function runPrepared<Extra, Result>(
   runner: ScriptRunner,

@@ -5,11 +5,11 @@
  * the same values.
  */
 import { z } from "zod";
-import { attempt, type BatchOutcome, chunksOf, requireArray, runPrepared, unwrap } from "./batch.js";
+import { attempt, attemptEach, type BatchOutcome, chunksOf, requireArray, runPrepared, unwrap } from "./batch.js";
 import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
-import { CommandTimeoutError, InvalidInputError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
+import { CommandTimeoutError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { type CallBudget, callBudget, checkCallOptions, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
 import { packDoubles, unitsToText } from "../core/units.js";
@@ -460,13 +460,7 @@ export class StreamingIndicators {
   async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
     requireArray(inputs, "inputs");
     checkCallOptions(options); // before the budget below starts counting a bad deadline
-    // Array.from, not map: map skips a sparse array's holes, and a hole must get its outcome too
-    const parsed = Array.from(inputs, (input, i) =>
-      attempt(() => {
-        if (!(i in inputs)) throw new InvalidInputError(`inputs[${i}]`, "is missing (a hole in a sparse array)");
-        return parseInput(streamUpdateSchema, input);
-      }),
-    );
+    const parsed = attemptEach(inputs, "inputs", (input) => parseInput(streamUpdateSchema, input));
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
     const queues = symbolQueues(parsed);
     const budget = callBudget(options, this.runner.deadlineMs); // one deadline for the wait and all the round trips
@@ -554,16 +548,10 @@ export class StreamingIndicators {
     requireArray(symbols, "symbols");
     checkCallOptions(options);
     const budget = callBudget(options, this.runner.deadlineMs);
-    // Array.from, not map: map skips a sparse array's holes, and a hole must get its outcome too
-    const prepared = Array.from(symbols, (symbol, i) =>
-      attempt(() => {
-        if (!(i in symbols)) throw new InvalidInputError(`symbols[${i}]`, "is missing (a hole in a sparse array)");
-        return {
-          call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), String(this.rsiPeriod), this.bands] },
-          extra: undefined,
-        };
-      }),
-    );
+    const prepared = attemptEach(symbols, "symbols", (symbol) => ({
+      call: { script: "stream_snapshot", keys: this.keys(symbol), args: [String(this.atrPeriod), String(this.rsiPeriod), this.bands] },
+      extra: undefined,
+    }));
     const earlier = this.inFlightOf(symbols);
     const waited = earlier.length === 0 ? undefined : await this.afterEarlier(symbols, earlier, budget).then(() => undefined, (error: CommandTimeoutError) => error);
     const left = waited ? { ok: false as const, error: waited } : attempt(budget);
