@@ -200,7 +200,7 @@ export class ServerBusyError extends RedisCommandError {}
 export class ServerOutOfMemoryError extends RedisCommandError {}
 
 /** Redis's reply to a command that may write while it is at `maxmemory`. */
-export const OUT_OF_MEMORY_REPLY = /^OOM\b/;
+const OUT_OF_MEMORY_REPLY = /^OOM\b/;
 
 /** A cluster that is moving a slot or has lost one: "not now" as {@link NOT_NOW_REPLY} is. */
 export const CLUSTER_NOT_NOW_REPLY = /^(TRYAGAIN|CLUSTERDOWN)\b/;

@@ -216,7 +216,8 @@ function serverFields(info: string): Omit<NonNullable<HealthReport["redis"]>, "p
 /** Used memory from this share of maxmemory on is a warning: a burst of misses reaches the limit. */
 const MEMORY_WARNING_SHARE = 0.9;
 
-function mib(bytes: number): string {
+/** Bytes as MiB with one decimal, as the report's messages and its text (renderHealth) give them. */
+export function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
@@ -262,7 +263,7 @@ function addServerFindings(report: HealthReport, infos: readonly (readonly [info
   const rejected = report.scriptTime?.rejectedCalls ?? 0;
   if (rejected > 0) {
     // only an OOM refusal sends the SDK's math calls again, as their read-only variants
-    const resent = infos.some(([info]) => Number(infoField(info, "maxmemory") ?? 0) > 0)
+    const resent = infos.some(([info]) => serverFields(info).maxMemoryBytes > 0)
       ? "; at maxmemory the SDK's math calls were sent again as their read-only variants and answered, while streaming updates and other clients' writes got the error"
       : "";
     report.warnings.push(`${rejected} script calls refused before they ran since the stats reset (rejected_calls: OOM at maxmemory, an ACL or an argument count)${resent}`);

@@ -1,14 +1,10 @@
 /** The human form of a health report: short tables, worst news first. */
-import type { HealthReport, StreamHealth } from "./healthReport.js";
+import { type HealthReport, mib, type StreamHealth } from "./healthReport.js";
 
 function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
   return cells.map((r) => r.map((cell, c) => cell.padEnd(widths[c] as number)).join("  ").trimEnd()).join("\n");
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function streamRows(streams: StreamHealth[]): (string | number)[][] {
