@@ -8,9 +8,9 @@ import { Cluster, Redis } from "ioredis";
 import { clusterNodesFromEnv, type StartupNode } from "../cluster/config.js";
 import { ConnectionError, type ConnectionFailure, isNotNowReply, type MathDispatcherError, ServerOutOfMemoryError } from "../core/errors.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
-import { addressOf, connectionFailureOf, connectionOptions, type RedisConfigInput, resolveRedisConfig, withoutCredentials } from "../redis/config.js";
+import { addressOf, connectionFailureOf, connectionHint, connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig, withoutCredentials } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
-import { guardSocketErrors } from "../redis/socketErrors.js";
+import { endedBeforeAnyAnswer, guardSocketErrors } from "../redis/socketErrors.js";
 import { type ConsumerCounters, type ConsumerStats, DEFAULT_BLOCK_MS, type StreamLostEvent, TickConsumer } from "../streaming/tickConsumer.js";
 
 export interface ConsumeOptions {
@@ -162,7 +162,7 @@ export const START_TIMEOUT_MS = 5000;
  * a ServerOutOfMemoryError for a group it cannot make at maxmemory, else a ConnectionError (the
  * server could not be reached, only answered "not now", or refused the start), each exit 2.
  */
-function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: string): { failed: Promise<never>; done: () => void } {
+function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: string, tls: RedisConfig["tls"]): { failed: Promise<never>; done: () => void } {
   let fail: (error: MathDispatcherError) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => undefined); // whoever races it sees the rejection
@@ -181,7 +181,9 @@ function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: strin
       // connection that was never made (exit 2 all the same)
       return fail(new ServerOutOfMemoryError(`not started within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
     }
-    fail(new ConnectionError(address, failure ?? "timeout", `not connected within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
+    const kind = failure ?? "timeout";
+    const hint = connectionHint(tls, kind, endedBeforeAnyAnswer(lastError));
+    fail(new ConnectionError(address, kind, `not connected within ${START_TIMEOUT_MS} ms of the start${detail}${hint}`, { cause: lastError }));
   }, START_TIMEOUT_MS);
   const started = () => {
     ready = true;
@@ -319,7 +321,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     },
   );
   try {
-    const watch = watchRun(ticks, consumer, address);
+    const watch = watchRun(ticks, consumer, address, config.tls);
     const running = (async () => {
       // the first connection is awaited, not retried as an error: a start is no outage
       await new Promise<void>((resolve) => {

@@ -23,6 +23,7 @@ import type { Redis, RedisOptions } from "ioredis";
 import { ConfigurationError, ConnectionError, type ConnectionFailure, isNotNowReply } from "../core/errors.js";
 import { DATABASES, type DatabaseName } from "./databases.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
+import { endedBeforeAnyAnswer } from "./socketErrors.js";
 
 /** PEM material for TLS: a file path, or the PEM bytes themselves. */
 export type TlsMaterial = string | Buffer;
@@ -366,7 +367,8 @@ export function withoutCredentials<T>(error: T): T {
  * A connection failure as a {@link ConnectionError} naming the server (`address`: by default the
  * config's host and port; a cluster's client names its nodes), with the error as its cause.
  * `connection.neverAnswered`: the server has not answered on this connection yet, so a close may
- * be a TLS port hanging up on a plain client, and the message says so.
+ * be a TLS port hanging up on a plain client, and the message says so; by default, whether the
+ * error ended a guarded socket the server had sent nothing on (socketErrors.ts).
  */
 export function toConnectionError(
   config: Pick<RedisConfig, "host" | "port"> & { tls?: RedisConfig["tls"] },
@@ -379,15 +381,20 @@ export function toConnectionError(
   withoutCredentials(error);
   const kind = failure ?? connectionFailureOf(error) ?? (isNotNowReply(error) ? "busy" : "closed");
   const message = error instanceof Error ? error.message : String(error);
-  // a server without TLS never answers a TLS handshake: the client sees only a timeout; a TLS
-  // port resets a plain client's connection before any answer. A close after answers is neither.
-  const hint =
-    kind === "timeout" && config.tls
-      ? " (TLS is on: does the server speak TLS on this port?)"
-      : kind === "closed" && config.tls === false && connection.neverAnswered
-        ? " (TLS is off: does this port require TLS, rediss://? A server at maxclients closes so too)"
-        : "";
+  const hint = connectionHint(config.tls, kind, connection.neverAnswered ?? endedBeforeAnyAnswer(error));
   return new ConnectionError(address, kind, message + hint, { cause: error });
+}
+
+/**
+ * What a connection failure of `kind` may mean under the config's `tls`, as a note to append to
+ * its message ('' when none): a server without TLS never answers a TLS handshake, so the client
+ * sees only a timeout; a TLS port resets a plain client's connection before any answer
+ * (`neverAnswered`). A close after answers is neither.
+ */
+export function connectionHint(tls: RedisConfig["tls"] | undefined, kind: ConnectionFailure, neverAnswered: boolean): string {
+  if (kind === "timeout" && tls) return " (TLS is on: does the server speak TLS on this port?)";
+  if (kind === "closed" && tls === false && neverAnswered) return " (TLS is off: does this port require TLS, rediss://? A server at maxclients closes so too)";
+  return "";
 }
 
 /** A server that refuses the SELECT of a database: a setting is wrong, and the SDK never falls back to DB 0. */

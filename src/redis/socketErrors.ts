@@ -5,14 +5,42 @@
  * process whose handshake a server refused under load could crash. These helpers give every
  * socket a listener of its own; ioredis still sees and reports the first error.
  */
+import type { Duplex } from "node:stream";
 import type { Cluster, Redis } from "ioredis";
 
-const ignoreSocketError = (): void => undefined;
+/** Sockets the server has sent data on: a reply, or an error reply such as maxclients'. */
+const answeredSockets = new WeakSet<Duplex>();
+/** Errors that ended a socket the server had sent nothing on (see {@link endedBeforeAnyAnswer}). */
+const errorsBeforeAnyAnswer = new WeakSet<object>();
 
-/** Gives the socket `redis` holds right now a listener for late errors (once per socket). */
+function markAnswered(this: Duplex): void {
+  answeredSockets.add(this);
+}
+
+function absorbSocketError(this: Duplex, error: unknown): void {
+  if (!answeredSockets.has(this) && typeof error === "object" && error !== null) errorsBeforeAnyAnswer.add(error);
+}
+
+/**
+ * Whether `error` ended a socket on which the server had sent nothing: a TLS port resets a plain
+ * client so, before any answer (its TLS alert is no data to a plain socket). Known for the
+ * sockets {@link guardSocketErrors} guards, and only from their connection on.
+ */
+export function endedBeforeAnyAnswer(error: unknown): boolean {
+  return typeof error === "object" && error !== null && errorsBeforeAnyAnswer.has(error);
+}
+
+/**
+ * Gives the socket `redis` holds right now a listener for late errors (once per socket). It runs
+ * before ioredis's own, so that whoever hears ioredis's error event can already ask
+ * {@link endedBeforeAnyAnswer}.
+ */
 export function absorbSocketErrors(redis: Redis): void {
   const socket = redis.stream;
-  if (socket && !socket.listeners("error").includes(ignoreSocketError)) socket.on("error", ignoreSocketError);
+  if (socket && !socket.listeners("error").includes(absorbSocketError)) {
+    socket.prependListener("error", absorbSocketError);
+    socket.once("data", markAnswered);
+  }
 }
 
 /**

@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { collectHealth } from "../../src/health/healthReport.js";
-import { type RedisConfigInput, resolveRedisConfig } from "../../src/redis/config.js";
-import { makePki, type OwnServer, type Pki, startTlsRedis } from "../support/tls.js";
+import { connectOnce } from "../../src/cli/connect.js";
+import { type RedisConfigInput, resolveRedisConfig, toConnectionError } from "../../src/redis/config.js";
+import { makePki, type OwnServer, type Pki, startRedisServer, startTlsRedis } from "../support/tls.js";
 
 let pki: Pki;
 let oneWay: OwnServer;
@@ -100,6 +101,38 @@ describe("TLS", () => {
     // the reset (read or write ECONNRESET), then the question
     expect((outcome as Error).message).toMatch(/^Redis at 127\.0\.0\.1:\d+: closed: .+ \(TLS is off: does this port require TLS, rediss:\/\/\? A server at maxclients closes so too\)$/);
     expect((outcome as Error).cause).toBeDefined();
+  });
+
+  it("the command line's connections (health, scripts, consume) ask it too, where a plain server that answered and closed is not asked", async () => {
+    const url = `redis://127.0.0.1:${oneWay.port}`;
+    const hint = "(TLS is off: does this port require TLS, rediss://? A server at maxclients closes so too)";
+    const health = await collectHealth({ config: { url } });
+    expect(health).toMatchObject({ status: "unreachable", failure: "closed" });
+    expect(health.error).toContain(hint);
+    const once = await connectOnce(resolveRedisConfig({ url }), "system")
+      .then((redis) => redis.get("k").finally(() => redis.disconnect()))
+      .catch((error: unknown) => error);
+    // the connection is made; its first command meets the reset
+    expect(once instanceof ConnectionError ? once.message : String(once)).toContain(hint);
+    const consumed = await consume({ url, symbols: ["TLSOFF"], log: () => undefined }).catch((error: unknown) => error);
+    expect(consumed, String(consumed)).toBeInstanceOf(ConnectionError);
+    expect((consumed as Error).message).toContain(hint);
+    // a server that answered, then closed the connection (CLIENT KILL): no TLS question
+    const plain = await startRedisServer([]);
+    const plainUrl = `redis://127.0.0.1:${plain.port}`;
+    try {
+      const redis = await connectOnce(resolveRedisConfig({ url: plainUrl }), "system");
+      const id = await redis.client("ID");
+      const killer = new Redis(plainUrl);
+      await killer.client("KILL", "ID", String(id));
+      killer.disconnect();
+      const closed = await redis.get("k").catch((error: unknown) => toConnectionError(resolveRedisConfig({ url: plainUrl }), error));
+      redis.disconnect();
+      expect(closed).toBeInstanceOf(ConnectionError);
+      expect((closed as Error).message).not.toContain("TLS is off");
+    } finally {
+      await plain.stop();
+    }
   });
 
   it("health over TLS: reports the server, and an untrusted certificate as unreachable (tls)", async () => {
