@@ -306,10 +306,10 @@ export class MathDispatcher {
     const stored = !requests.some((r) => r.news || r.baseline)
       ? requests.map(() => ({}))
       : this.client.cluster
-        ? await readSignalInputs(this.clusterReader(this.client.cluster, budget), this.clusterReader(this.client.cluster, budget), requests, this.options)
+        ? await readSignalInputs(this.clusterReader(this.client.cluster, budget), this.clusterReader(this.client.cluster, budget), requests, this.options, this.client.address)
         : await this.client.runOn(
             ["news", "cumulative_volume"],
-            ([news, volume]) => readSignalInputs(pipelineReader(news as Redis), pipelineReader(volume as Redis), requests, this.options),
+            ([news, volume]) => readSignalInputs(pipelineReader(news as Redis), pipelineReader(volume as Redis), requests, this.options, this.client.address),
             budget(),
           );
     let next = 0;

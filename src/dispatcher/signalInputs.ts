@@ -8,7 +8,8 @@ import { z } from "zod";
 import { newsLatestKey, volumeBaselineKey } from "../keys/marketData.js";
 import type { KeyOptions } from "../keys/symbol.js";
 import { istTime } from "../market/istClock.js";
-import { StoredDataError } from "../core/errors.js";
+import { ConnectionError, StoredDataError } from "../core/errors.js";
+import { connectionFailureOf } from "../redis/config.js";
 import { classifyError } from "../redis/ResilientRedis.js";
 import { MAX_NEWS_ITEMS } from "./limits.js";
 import { newsItemSchema, type NewsItemInput } from "./newsBoost.js";
@@ -91,23 +92,33 @@ export function pipelineReader(redis: Redis): KeyReader {
   };
 }
 
-/** A stored value or the typed reason it cannot be used (a WRONGTYPE, for one). */
-function storedText(key: string, reply: KeyReply | undefined): string | null {
-  if (reply instanceof Error) throw new StoredDataError(key, `cannot be read: ${reply.message}`);
+/**
+ * A stored value or the typed reason it cannot be used: a read the ACL refuses (NOPERM) is the
+ * client's permission, a ConnectionError of failure `denied` naming the server `address`, as the
+ * client's policy types any other command the ACL refuses; any other error (a WRONGTYPE, for one)
+ * is the stored data's shape.
+ */
+function storedText(key: string, reply: KeyReply | undefined, address: string): string | null {
+  if (reply instanceof Error) {
+    if (connectionFailureOf(reply) === "denied") throw new ConnectionError(address, "denied", `reading ${key}: ${reply.message}`, { cause: reply });
+    throw new StoredDataError(key, `cannot be read: ${reply.message}`);
+  }
   return reply ?? null;
 }
 
 /**
  * Reads news (DB 11) and baselines (DB 5) for many signals in one round trip (on a cluster, one
  * pipeline per master in parallel). A signal whose stored data is malformed gets a
- * StoredDataError in its place; the others are unaffected.
+ * StoredDataError in its place, and one whose key the ACL refuses a `denied` ConnectionError
+ * naming `address`; the others are unaffected.
  */
 export async function readSignalInputs(
   newsDb: KeyReader,
   volumeDb: KeyReader,
   requests: readonly SignalInputRequest[],
   keyOptions: KeyOptions,
-): Promise<(StoredSignalInputs | StoredDataError)[]> {
+  address: string,
+): Promise<(StoredSignalInputs | StoredDataError | ConnectionError)[]> {
   const newsKeys = requests.map((r) => (r.news ? newsLatestKey(r.symbol, keyOptions) : undefined));
   const baselineKeys = requests.map((r) => {
     if (!r.baseline) return undefined;
@@ -129,14 +140,14 @@ export async function readSignalInputs(
     const baselineReply = baselineKey ? baselineTexts[nextBaseline++] : undefined;
     try {
       if (newsKey) {
-        const newsText = storedText(newsKey, newsReply);
+        const newsText = storedText(newsKey, newsReply, address);
         found.news = newsText ? parseNews(newsKey, newsText, requests[i] as SignalInputRequest) : [];
       }
-      const baseline = baselineKey ? parseBaseline(baselineKey, storedText(baselineKey, baselineReply)) : undefined;
+      const baseline = baselineKey ? parseBaseline(baselineKey, storedText(baselineKey, baselineReply, address)) : undefined;
       if (baseline !== undefined) found.baselineVolume = baseline;
       return found;
     } catch (error) {
-      if (error instanceof StoredDataError) return error;
+      if (error instanceof StoredDataError || error instanceof ConnectionError) return error;
       throw error;
     }
   });

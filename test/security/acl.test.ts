@@ -12,8 +12,9 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { consume } from "../../src/cli/consume.js";
 import { runMathd } from "../../src/cli/main.js";
-import { ScriptExecutionError } from "../../src/core/errors.js";
+import { ConnectionError, ScriptExecutionError, StoredDataError } from "../../src/core/errors.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
+import { type KeyReader, readSignalInputs } from "../../src/dispatcher/signalInputs.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
 import { type OwnServer, startRedisServer } from "../support/tls.js";
@@ -78,6 +79,42 @@ afterAll(async () => {
 });
 
 describe("least privilege, as docs/SECURITY.md gives it", () => {
+  it("a read of news the ACL refuses fails its own signal as a denied ConnectionError, not as stored data of the wrong shape; a key of another type still is", async () => {
+    await createUser("mathd-sdk-no-news", (documented.get("mathd-sdk") as string[]).filter((r) => r !== "%R~news:latest:*"));
+    const signal = { symbol: "ACLNONEWS", side: "long" as const, entry: 24_350.05, time: TIME, baseConfidence: 0.6, atr: 45, account };
+    const math = MathDispatcher.connect(urlOf("mathd-sdk-no-news"));
+    try {
+      const [refused, given] = await math.dispatchMany([signal, { ...signal, news: [] }]);
+      expect(refused?.ok).toBe(false);
+      const error = refused?.ok === false ? refused.error : undefined;
+      expect(error, String(error)).toBeInstanceOf(ConnectionError);
+      expect(error).toMatchObject({ failure: "denied", address: `127.0.0.1:${server.port}` });
+      expect(error?.message).toContain(`reading ${newsLatestKey("ACLNONEWS")}: NOPERM`);
+      expect(error?.cause).toMatchObject({ name: "ReplyError" });
+      // the other signal of the batch, which reads no news, is answered
+      expect(given).toMatchObject({ ok: true, value: { sources: { news: "given" } } });
+    } finally {
+      await math.close();
+    }
+    // a reader that answers each key's error in place, as a cluster's does: the same class
+    const perKey = (redis: Redis): KeyReader => async (commands) => ((await redis.pipeline(commands).exec()) ?? []).map(([e, value]) => e ?? (value as string | null));
+    const request = { symbol: "ACLNONEWS", time: TIME, clockSkewMs: 0, news: true, baseline: false };
+    const [inPlace] = await readSignalInputs(perKey(as("mathd-sdk-no-news", 11)), perKey(as("mathd-sdk-no-news", 5)), [request], {}, "cluster n1:7000");
+    expect(inPlace).toBeInstanceOf(ConnectionError);
+    expect(inPlace).toMatchObject({ failure: "denied", address: "cluster n1:7000" });
+    const data = new Redis(server.port, "127.0.0.1", { db: 11 });
+    await data.hset(newsLatestKey("ACLHASH"), "x", "1");
+    data.disconnect();
+    const sdk = MathDispatcher.connect(urlOf("mathd-sdk"));
+    try {
+      const wrongType = await sdk.dispatch({ ...signal, symbol: "ACLHASH" }).catch((e: unknown) => e);
+      expect(wrongType).toBeInstanceOf(StoredDataError);
+      expect(wrongType).toMatchObject({ key: newsLatestKey("ACLHASH"), reason: expect.stringMatching(/^cannot be read: WRONGTYPE/) });
+    } finally {
+      await sdk.close();
+    }
+  });
+
   it("the SDK works as mathd-sdk: functions, dispatch reading news and baselines, streaming", async () => {
     const data = (db: number) => new Redis(server.port, "127.0.0.1", { db });
     const [news, volume] = [data(11), data(5)];
