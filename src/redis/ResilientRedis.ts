@@ -132,6 +132,8 @@ interface Breaker {
   state: CircuitStateName;
   openUntil: number;
   lastError: unknown;
+  /** A call is the half-open circuit's trial: until it ends, every other call fails at once. */
+  trialUnderWay: boolean;
 }
 
 /** The longest time setting of the policy (an hour): anything longer is a mistake in units. */
@@ -535,17 +537,28 @@ export class ResilientRedis extends EventEmitter {
 
   private breakerOf(node: string): Breaker {
     let breaker = this.breakers.get(node);
-    if (!breaker) this.breakers.set(node, (breaker = { node, failures: 0, state: "closed", openUntil: 0, lastError: undefined }));
+    if (!breaker) this.breakers.set(node, (breaker = { node, failures: 0, state: "closed", openUntil: 0, lastError: undefined, trialUnderWay: false }));
     return breaker;
   }
 
-  private checkCircuit(breaker: Breaker): void {
-    if (breaker.state !== "open") return;
-    if (Date.now() < breaker.openUntil) {
-      const where = breaker.node === "" ? this.address : breaker.node;
-      throw new CircuitOpenError(`Redis at ${where} answers too slowly: the circuit is open`, { cause: breaker.lastError });
-    }
+  /**
+   * Lets a call through the circuit, or throws CircuitOpenError. Once open, the circuit lets one
+   * call through after `halfOpenAfterMs` as its trial, and fails every other call at once until
+   * that trial ends: a server that is still stuck gets one call, not a queue of them. Returns
+   * whether the call holds the trial (`holding`: it did on its last pass, and keeps it across its
+   * retries); runOn gives it back when the call ends.
+   */
+  private checkCircuit(breaker: Breaker, holding: boolean): boolean {
+    if (breaker.state === "closed") return holding;
+    if (holding && breaker.state === "half_open") return true; // the trial's retry; a trial that failed opened the circuit again
+    const where = breaker.node === "" ? this.address : breaker.node;
+    // what opened it: a "not now" reply (LOADING, say) is a server that answers, not a slow one
+    const why = isNotNowReply(breaker.lastError) ? `answered "${(breaker.lastError as Error).message.split(" ", 1)[0]}" ${this.breakerThreshold} times in a row` : "answers too slowly";
+    if (breaker.state === "open" && Date.now() < breaker.openUntil) throw new CircuitOpenError(`Redis at ${where} ${why}: the circuit is open`, { cause: breaker.lastError });
+    if (breaker.trialUnderWay) throw new CircuitOpenError(`Redis at ${where} ${why}: the circuit is half open, and its one trial call is under way`, { cause: breaker.lastError });
     this.setState(breaker, "half_open");
+    breaker.trialUnderWay = true;
+    return true;
   }
 
   private setState(breaker: Breaker, state: CircuitStateName): void {
@@ -641,35 +654,40 @@ export class ResilientRedis extends EventEmitter {
     const breaker = this.breakerOf(node);
     const call: CallContext = { deadline: Date.now() + budget };
     let retries = 0;
-    for (;;) {
-      this.checkCircuit(breaker);
-      for (const link of links) if (!link.usable) await this.usable(link, call.deadline);
-      const remaining = call.deadline - Date.now();
-      if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline passed (${budget} ms were left of it when this round trip began)`);
-      const attemptMs = Math.min(this.config.commandTimeoutMs, remaining);
-      try {
-        const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs, budget, node);
-        this.breakerSuccess(breaker);
-        return result;
-      } catch (error) {
-        const kind = classifyError(error);
-        if (kind === "final") throw this.typed(error);
-        this.emit("retry", error);
-        if (isNotNowReply(error)) this.notNow.set(node, { error: error as Error, at: Date.now() });
-        if (kind === "busy") {
-          // a timeout the caller's own deadline cut short says nothing of the server: it does not
-          // count toward opening the circuit, which every caller of this client (or node) shares
-          if (!(error instanceof CommandTimeoutError && attemptMs < this.config.commandTimeoutMs)) this.breakerFailure(breaker, error);
-          if (retries >= this.maxRetries) throw this.typed(error);
-          const backoff = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** retries++) * (0.5 + Math.random() / 2);
-          if (Date.now() + backoff >= call.deadline) throw this.typed(error);
-          await sleep(backoff);
-        } else if (links.every((l) => l.usable)) {
-          // lost while the link still looks up: give ioredis a moment to notice the socket is gone
-          if (Date.now() >= call.deadline) throw this.typed(error);
-          await sleep(Math.min(this.initialDelayMs, call.deadline - Date.now()));
+    let trial = false;
+    try {
+      for (;;) {
+        trial = this.checkCircuit(breaker, trial);
+        for (const link of links) if (!link.usable) await this.usable(link, call.deadline);
+        const remaining = call.deadline - Date.now();
+        if (remaining <= 0) throw new CommandTimeoutError(`the call's deadline passed (${budget} ms were left of it when this round trip began)`);
+        const attemptMs = Math.min(this.config.commandTimeoutMs, remaining);
+        try {
+          const result = await this.attempt(() => command(links.map((l) => l.redis), call), attemptMs, budget, node);
+          this.breakerSuccess(breaker);
+          return result;
+        } catch (error) {
+          const kind = classifyError(error);
+          if (kind === "final") throw this.typed(error);
+          this.emit("retry", error);
+          if (isNotNowReply(error)) this.notNow.set(node, { error: error as Error, at: Date.now() });
+          if (kind === "busy") {
+            // a timeout the caller's own deadline cut short says nothing of the server: it does not
+            // count toward opening the circuit, which every caller of this client (or node) shares
+            if (!(error instanceof CommandTimeoutError && attemptMs < this.config.commandTimeoutMs)) this.breakerFailure(breaker, error);
+            if (retries >= this.maxRetries) throw this.typed(error);
+            const backoff = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** retries++) * (0.5 + Math.random() / 2);
+            if (Date.now() + backoff >= call.deadline) throw this.typed(error);
+            await sleep(backoff);
+          } else if (links.every((l) => l.usable)) {
+            // lost while the link still looks up: give ioredis a moment to notice the socket is gone
+            if (Date.now() >= call.deadline) throw this.typed(error);
+            await sleep(Math.min(this.initialDelayMs, call.deadline - Date.now()));
+          }
         }
       }
+    } finally {
+      if (trial) breaker.trialUnderWay = false;
     }
   }
 

@@ -131,6 +131,44 @@ describe("resilient client", () => {
     expect(states).toEqual(["open", "half_open", "closed"]);
   });
 
+  it("half open, the circuit lets one trial call through and fails the others at once; opened by BUSY replies, it says so", async () => {
+    const c = client({ maxRetries: 0, breakerThreshold: 3, halfOpenAfterMs: 200, config: { commandTimeoutMs: 300 } });
+    await c.run("system", (r) => r.ping());
+    const blocker = new Redis(server.url);
+    try {
+      await blocker.config("SET", "busy-reply-threshold", "5000"); // silent, not BUSY: every call times out
+      const blocking = holdServer(blocker, 3000); // past the trial below, on a loaded machine too
+      await sleep(50);
+      for (let i = 0; i < 3; i++) await expect(c.run("system", (r) => r.ping())).rejects.toBeInstanceOf(CommandTimeoutError);
+      expect(c.circuit).toBe("open");
+      const slow = await c.run("system", (r) => r.ping()).catch((e: unknown) => e);
+      expect((slow as Error).message).toMatch(/answers too slowly: the circuit is open$/);
+      await sleep(250); // past halfOpenAfterMs, the server still held
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => c.run("system", (r) => r.ping()).catch((e: unknown) => e)));
+      // one call is the trial (it meets the held server and times out); the nine others are not sent
+      expect(outcomes.filter((o) => o instanceof CommandTimeoutError)).toHaveLength(1);
+      const shed = outcomes.filter((o) => o instanceof CircuitOpenError);
+      expect(shed).toHaveLength(9);
+      expect((shed[0] as Error).message).toMatch(/the circuit is half open, and its one trial call is under way$/);
+      expect(c.circuit).toBe("open"); // the trial failed: open again
+      await blocking;
+      // BUSY replies (a script over busy-reply-threshold): the server answers, and the circuit says what it answered
+      await blocker.config("SET", "busy-reply-threshold", "10");
+      await sleep(250);
+      expect(await c.run("system", (r) => r.ping())).toBe("PONG"); // the trial closes it
+      const busy = holdServer(blocker, 800);
+      await sleep(50);
+      for (let i = 0; i < 3; i++) await c.run("system", (r) => r.ping()).catch(() => undefined);
+      const open = await c.run("system", (r) => r.ping()).catch((e: unknown) => e);
+      expect(open).toBeInstanceOf(CircuitOpenError);
+      expect((open as Error).message).toMatch(/answered "BUSY" 3 times in a row: the circuit is open$/);
+      await busy;
+    } finally {
+      await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+    }
+  });
+
   it("does not open the circuit for calls whose own deadline is shorter than the command timeout", async () => {
     const c = client({ maxRetries: 0, breakerThreshold: 3, config: { commandTimeoutMs: 1000 } });
     await c.run("system", (r) => r.ping());
