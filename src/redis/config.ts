@@ -326,7 +326,8 @@ const FAILURES: [RegExp, ConnectionFailure][] = [
   [/ERR_TLS|ERR_SSL|CERT|certificate|SSL|TLS|self[- ]signed|UNABLE_TO_VERIFY|Hostname\/IP does not match/i, "tls"],
   [/ECONNREFUSED/, "refused"],
   [/ETIMEDOUT|timed? ?out/i, "timeout"],
-  [/EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/, "unreachable"],
+  // a Cluster that reaches none of its nodes says so in its own words
+  [/EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|None of startup nodes is available/, "unreachable"],
   // ioredis with maxRetriesPerRequest 0: a command in flight when the socket dropped; ioredis 6
   // aborts the rest of a half-answered pipeline (an AbortError) the same way
   [/ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable|connection is down|max retries per request|aborted due to connection close/i, "closed"],

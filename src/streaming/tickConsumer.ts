@@ -335,13 +335,20 @@ export class TickConsumer extends EventEmitter {
     return { host, port };
   }
 
+  /** Where the ticks go, for messages: the server, or on a cluster the nodes it knows now (ioredis's defaults are no node of it). */
+  private get address(): string {
+    if (!this.ticks.isCluster) return `${this.server.host}:${this.server.port}`;
+    const nodes = (this.ticks as Cluster).nodes().map((node) => `${node.options.host}:${node.options.port}`);
+    return nodes.length > 0 ? `cluster ${nodes.join(",")}` : "cluster";
+  }
+
   /**
    * Redis errors as the SDK's classes, with the original as the cause: a connection failure is a
    * ConnectionError naming the server, anything else Redis answered a RedisCommandError (a ServerBusyError for a "not now").
    */
   private typed(error: unknown): MathDispatcherError {
     if (error instanceof MathDispatcherError) return error;
-    if (connectionFailureOf(error)) return toConnectionError(this.server, error);
+    if (connectionFailureOf(error)) return toConnectionError(this.server, error, undefined, this.address);
     return replyErrorOf(error);
   }
 

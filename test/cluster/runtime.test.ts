@@ -7,7 +7,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandTimeoutError, ConfigurationError, MathDispatcherError, ServerBusyError } from "../../src/core/errors.js";
+import { CommandTimeoutError, ConfigurationError, ConnectionError, MathDispatcherError, ServerBusyError } from "../../src/core/errors.js";
 import { scriptTimeOf } from "../../src/core/scriptTime.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
@@ -427,6 +427,11 @@ describe("the public API on a cluster", () => {
       expect({ applied: stats.applied, pending: stats.pending, lag: stats.lag, deadLetters: stats.deadLetters }).toEqual({ applied: 2 * perSymbol, pending: 0, lag: 0, deadLetters: 0 });
       const snapshots = await math.streaming().snapshots(pair);
       expect(snapshots.map((o) => o.ok && o.value.vwap?.points)).toEqual([perSymbol, perSymbol]);
+      // its connection failures name the cluster, not ioredis's default server (127.0.0.1:6379)
+      ticks.disconnect();
+      const lost = await consumer.ensureGroups().catch((error: unknown) => error);
+      expect(lost, String(lost)).toBeInstanceOf(ConnectionError);
+      expect((lost as ConnectionError).address).toMatch(/^cluster\b/);
     } finally {
       consumer.stop();
       ticks.disconnect();
