@@ -327,10 +327,14 @@ export class MathDispatcher {
         }
       }),
     );
+    // the deadline may have passed while long ATRs were computed: then each signal still gets
+    // its own outcome (a refused one keeps its InvalidInputError)
+    const left = attempt(budget);
+    if (!left.ok) return prepared.map((p) => (p.ok ? left : p));
     return this.answer(
       prepared,
       (reply) => decodeResult(dispatchFunction, entry, reply) as Decision & ResultMeta,
-      budget(),
+      left.value,
       undefined,
       // the sources are this call's: a signal that gives its volume ratio and one that has it read
       // from Redis can have the same arguments, so share a cache key and a tier entry

@@ -120,6 +120,25 @@ describe("the dispatcher on a resilient client", () => {
     }
   });
 
+  it("dispatchMany whose deadline passes during a long ATR still gives each signal its own outcome", async () => {
+    const math = MathDispatcher.connect(server.url, { maxRetries: 100, breakerThreshold: 1000 });
+    const blocker = new Redis(server.url);
+    try {
+      await math.load();
+      const held = holdServer(blocker, 800); // silent: the long ATR's first chunk waits out the deadline
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const signal = { symbol: "LONGATR", side: "long", entry: 100, time: Date.UTC(2026, 10, 26, 4, 30), baseConfidence: 0.6, news: [], account: { capital: 1e6, risk: 0.01, lotSize: 25 } } as const;
+      const longBars = Array.from({ length: 300 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
+      const outcomes = await math.dispatchMany([{ ...signal, atrBars: { period: 14, bars: longBars } }, { ...signal, atr: 2 }, { ...signal, atr: -1 }], { deadlineMs: 300 });
+      await held;
+      expect(outcomes.map((o) => (o.ok ? "ok" : o.error.constructor.name))).toEqual(["CommandTimeoutError", "CommandTimeoutError", "InvalidInputError"]);
+      expect(outcomes[2]).toMatchObject({ ok: false, error: { field: "atr" } });
+    } finally {
+      blocker.disconnect();
+      await math.close();
+    }
+  });
+
   it("a load that a BUSY holds past the call's deadline is a ServerBusyError saying so, not a bare timeout", async () => {
     // retries enough that the load itself outlasts the call's deadline, as with a long script
     const math = MathDispatcher.connect(server.url, { deadlineMs: 5000, maxRetries: 100, breakerThreshold: 1000 });
