@@ -23,8 +23,8 @@
  * - **A bounded wait queue**: at most `offlineQueueLimit` calls wait for connections at once.
  *
  * Events: `circuit` (state, and the node on a cluster), `retry` (error), `down` ({ address,
- * error }, once per outage), `up` ({ address }), so a service logs an outage once instead of once
- * per retry.
+ * database, error }, once per outage of each database's connection), `up` ({ address, database }),
+ * so a service logs an outage once per connection instead of once per retry.
  *
  * **Redis Cluster** (`cluster`: an ioredis `Cluster`, or startup nodes): the one Cluster serves
  * every database of the map, since a cluster has only DB 0 (the key families' prefixes keep
