@@ -10,6 +10,14 @@ export const STOP_LOSS_DEFAULTS = { multiplier: 1.5, tick: 0.05 } as const;
 /** News boost: half-life, window, cap and the clock skew allowed for items "from the future". */
 export const NEWS_BOOST_DEFAULTS = { halfLifeMinutes: 60, windowMinutes: 1440, maxBoost: 0.15, clockSkewMs: 5000 } as const;
 
+/**
+ * Streaming: how far ahead of the machine's clock a tick's or bar's `ts` may be, 15 minutes. A
+ * later `ts` is refused: applied, it would make every tick of the rest of the day a duplicate
+ * (IST wall time taken as UTC is 5 h 30 min ahead), while a clock a few minutes off still takes
+ * live ticks.
+ */
+export const STREAM_CLOCK_SKEW_MS = 15 * 60_000;
+
 /** Confidence: the boost cap, the log-odds weights of volume and news, and the clamp. */
 export const CONFIDENCE_DEFAULTS = { maxBoost: 0.15, volumeWeight: 0.5, newsWeight: 0.75, min: 0.05, max: 0.95 } as const;
 

@@ -9,7 +9,7 @@ import { attempt, attemptEach, type BatchOutcome, chunksOf, requireArray, runPre
 import type { CallOptions } from "../redis/ResilientRedis.js";
 import { checkBarOrder, epochMsSchema, headerBounds, parseInput, priceSchema, symbolSchema, volumeSchema } from "./inputs.js";
 import { decodeReply, numberField, type ReplyFields, textField } from "./reply.js";
-import { CommandTimeoutError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
+import { CommandTimeoutError, InvalidInputError, type MathDispatcherError, ReplyFormatError, UpdateHeldBackError } from "../core/errors.js";
 import { within } from "../core/within.js";
 import { type CallBudget, callBudget, checkCallOptions, type ScriptCall, type ScriptRunner, type Settled } from "./scriptRunner.js";
 import { packDoubles, unitsToText } from "../core/units.js";
@@ -17,7 +17,7 @@ import { MAX_STREAM_UPDATES_PER_CALL } from "./limits.js";
 import { bandsSchema, decodeVwap, type VwapResult } from "./vwap.js";
 import { indicatorKey } from "../keys/indicator.js";
 import type { KeyOptions } from "../keys/symbol.js";
-import type { AtrStatus, VwapStatus } from "../core/defaults.js";
+import { type AtrStatus, STREAM_CLOCK_SKEW_MS, type VwapStatus } from "../core/defaults.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 
 /** A tick (`price`) or a bar (`high`, `low`, `close`) for one symbol. */
@@ -67,6 +67,12 @@ export interface StreamingOptions extends KeyOptions {
   rsiPeriod?: number;
   /** VWAP band multipliers, default [1, 2]. */
   bands?: number[];
+  /**
+   * How far ahead of this machine's clock an update's `ts` may be, in ms (default 15 minutes,
+   * STREAM_CLOCK_SKEW_MS); a later one is an InvalidInputError naming `ts`. Applied, it would
+   * make every later update of its session a duplicate. Raise it to replay data stamped ahead.
+   */
+  clockSkewMs?: number;
 }
 
 export const streamUpdateSchema = z
@@ -151,13 +157,14 @@ function symbolQueues(parsed: readonly BatchOutcome<ParsedUpdate>[]): SymbolQueu
   return [...bySymbol].map(([symbol, queued]) => ({ symbol, calls: chunksOf(queued, MAX_STREAM_UPDATES_PER_CALL) }));
 }
 
-const STREAMING_OPTIONS = optionNames<StreamingOptions>({ atrPeriod: true, rsiPeriod: true, bands: true, hashTag: true });
+const STREAMING_OPTIONS = optionNames<StreamingOptions>({ atrPeriod: true, rsiPeriod: true, bands: true, hashTag: true, clockSkewMs: true });
 
 const optionsSchema = z.object({
   atrPeriod: headerBounds("stream_update", "atr_period").default(14),
   rsiPeriod: headerBounds("stream_update", "rsi_period").default(14),
   bands: bandsSchema,
   hashTag: z.boolean().optional(),
+  clockSkewMs: z.number({ error: "must be a number of ms" }).int({ error: "must be a whole number of ms" }).min(0, { error: "must not be negative" }).default(STREAM_CLOCK_SKEW_MS),
 });
 
 function priceArg(units: number | undefined): string {
@@ -244,6 +251,7 @@ export class StreamingIndicators {
   private readonly bands: string;
   private readonly multipliers: readonly number[];
   private readonly keyOptions: KeyOptions;
+  private readonly clockSkewMs: number;
   /** Per symbol, its calls still in flight: see inSymbolOrder. */
   private readonly inFlight = new Map<string, SymbolInFlight>();
   /** Per symbol, the group of lone updates still waiting for its turn, if any: see update. */
@@ -261,6 +269,18 @@ export class StreamingIndicators {
     this.multipliers = parsed.bands;
     this.bands = parsed.bands.join(",");
     this.keyOptions = { hashTag: parsed.hashTag ?? false };
+    this.clockSkewMs = parsed.clockSkewMs;
+  }
+
+  /** An update checked: its schema, and a `ts` no further ahead of this machine's clock than clockSkewMs. */
+  private parseUpdate(input: StreamUpdateInput): ParsedUpdate {
+    const u = parseInput(streamUpdateSchema, input);
+    const ahead = u.ts - Date.now();
+    if (ahead > this.clockSkewMs) {
+      const minutes = (ahead / 60_000).toFixed(1);
+      throw new InvalidInputError("ts", `is ${minutes} min ahead of this machine's clock (clockSkewMs ${this.clockSkewMs}): a future time would make every later update of the session a duplicate (IST taken as UTC is 330 min ahead)`);
+    }
+    return u;
   }
 
   private keys(symbol: string): string[] {
@@ -385,7 +405,7 @@ export class StreamingIndicators {
    */
   async update(input: StreamUpdateInput, options?: CallOptions): Promise<StreamUpdateResult> {
     checkCallOptions(options);
-    const u = parseInput(streamUpdateSchema, input);
+    const u = this.parseUpdate(input);
     const state = this.inFlight.get(u.symbol);
     if (!state) return this.sendAlone(u, options);
     const open = this.openGroups.get(u.symbol);
@@ -460,7 +480,7 @@ export class StreamingIndicators {
   async updateMany(inputs: readonly StreamUpdateInput[], options?: CallOptions): Promise<BatchOutcome<StreamUpdateResult>[]> {
     requireArray(inputs, "inputs");
     checkCallOptions(options); // before the budget below starts counting a bad deadline
-    const parsed = attemptEach(inputs, "inputs", (input) => parseInput(streamUpdateSchema, input));
+    const parsed = attemptEach(inputs, "inputs", (input) => this.parseUpdate(input));
     const outcomes: (BatchOutcome<StreamUpdateResult> | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
     const queues = symbolQueues(parsed);
     const budget = callBudget(options, this.runner.deadlineMs); // one deadline for the wait and all the round trips

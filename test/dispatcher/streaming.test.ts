@@ -485,6 +485,26 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(await redis.exists(indicatorKey("vwap", symbol))).toBe(0);
   });
 
+  it("refuses a ts further ahead of the clock than clockSkewMs, so that one tick of IST taken as UTC cannot make the rest of the day duplicates", async () => {
+    const symbol = freshSymbol("FUTURE");
+    const now = Date.now();
+    const ahead = { symbol, ts: now + 330 * MINUTE, seq: 0, price: 100, volume: 1 }; // IST wall time read as UTC
+    const error = await streaming.update(ahead).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error).toMatchObject({ field: "ts" });
+    expect((error as Error).message).toMatch(/^ts: is 330\.0 min ahead of this machine's clock \(clockSkewMs 900000\)/);
+    const [many] = await streaming.updateMany([ahead]);
+    expect(!many!.ok && many!.error instanceof InvalidInputError && many!.error.field).toBe("ts");
+    expect(await redis.exists(indicatorKey("vwap", symbol))).toBe(0);
+    // the ticks after it are no duplicates (applied, or pre-open before 09:15 IST): a clock a few
+    // minutes off still takes live ticks
+    for (let i = 1; i <= 3; i++) expect((await streaming.update({ symbol, ts: now + i * MINUTE, seq: i, price: 100 + i, volume: 1 })).vwapStatus).not.toBe("duplicate");
+    // a replay of data stamped ahead raises the bound; a bound that is no whole number of ms is refused
+    const replay = dispatcher.streaming({ atrPeriod: 5, rsiPeriod: 4, clockSkewMs: 400 * MINUTE });
+    expect((await replay.update({ ...ahead, symbol: freshSymbol("REPLAY") })).vwapStatus).not.toBe("duplicate");
+    expect(() => dispatcher.streaming({ clockSkewMs: -1 })).toThrow(InvalidInputError);
+  });
+
   it("reads a snapshot of one symbol and of many in one round trip", async () => {
     const a = freshSymbol("SNAPA");
     const b = freshSymbol("SNAPB");
