@@ -123,6 +123,20 @@ describe("tick consumer", () => {
     expect((await dispatcher.streaming().snapshot(symbol)).vwap!.points).toBe(1);
   });
 
+  it("dead-letters an entry stamped hours ahead of the clock (IST read as UTC), and applies the ticks after it", async () => {
+    const symbol = "AHEAD";
+    const stream = tickStreamKey(symbol);
+    const now = Date.now();
+    await ticks.xadd(stream, "*", "price", "100.05", "volume", "10", "ts", String(now + 330 * 60_000));
+    for (let i = 1; i <= 3; i++) await ticks.xadd(stream, "*", "price", "100.10", "volume", "10", "ts", String(now + i));
+    const consumer = new TickConsumer(new Redis(url, { db: 4 }), dispatcher.streaming(), { symbols: [symbol], consumer: "t1", blockMs: 100 });
+    await consumer.ensureGroups();
+    await consumer.runOnce();
+    const dead = (await ticks.xrange(deadLetterKey(symbol), "-", "+")) as [string, string[]][];
+    expect(dead.map(([, f]) => f[3])).toEqual([expect.stringMatching(/^ts: is 330\.0 min ahead of this machine's clock/)]);
+    expect(consumer.totals).toMatchObject({ deadLetters: 1, duplicates: 0 });
+  });
+
   it("claims what a vanished consumer left pending, after its idle time and before any newer entry", async () => {
     const symbol = "ORPHAN";
     const stream = tickStreamKey(symbol);
