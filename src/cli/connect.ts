@@ -1,6 +1,6 @@
 /** The command line's Redis connections: fail at once, naming the server and the real cause. */
 import { Redis } from "ioredis";
-import { CLUSTER_NODES_ENV, clusterNodesFromEnv } from "../cluster/config.js";
+import { CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings } from "../cluster/config.js";
 import { ConfigurationError } from "../core/errors.js";
 import { addressOf, connectionOptions, type RedisConfig, resolveRedisConfig, selectDatabase, toConnectionError } from "../redis/config.js";
 import type { DatabaseName } from "../redis/databases.js";
@@ -21,22 +21,27 @@ export function oneServerConfig(url: string | undefined, command: string): Redis
   return resolveRedisConfig(url === undefined ? {} : { url });
 }
 
+/** A cluster node's answer to a SELECT of a database other than 0. */
+const CLUSTER_MODE_SELECT = /^ERR SELECT is not allowed in cluster mode/;
+
 /**
  * A connection on `db` that does not retry: a command-line tool should say the server is
  * unreachable, not wait. ioredis rejects `connect()` with a bare "Connection is closed" and
  * reports the cause (ECONNREFUSED, ENOTFOUND, a TLS error) only as an 'error' event, so the last
  * such event becomes the ConnectionError's cause. A server that refuses the database is a
- * ConfigurationError (ioredis's own SELECT on connecting would leave the connection on DB 0).
+ * ConfigurationError (ioredis's own SELECT on connecting would leave the connection on DB 0),
+ * except a cluster node, which has DB 0 only: the connection stays there, as the SDK's cluster
+ * mode does (a `MATHD_DB_*` setting is refused as it refuses it). The node is told by its SELECT
+ * reply, not by INFO: every user of docs/SECURITY.md may SELECT, and none but health's may INFO.
  * Every command, the handshake's and SELECT included, times out after `commandTimeoutMs`: a
  * server that accepts the connection and never answers (frozen, or not Redis) fails the command
  * instead of hanging it. No INFO ready check, nor CLIENT SETINFO: both are refused to a
  * least-privilege user (docs/SECURITY.md), and ioredis prints a warning for the refused INFO.
  */
 export async function connectOnce(config: RedisConfig, database: DatabaseName): Promise<Redis> {
-  const db = config.databases[database];
   const redis = new Redis({
     ...connectionOptions(config),
-    db,
+    db: config.databases[database],
     lazyConnect: true,
     connectTimeout: 3000,
     commandTimeout: config.commandTimeoutMs,
@@ -55,10 +60,22 @@ export async function connectOnce(config: RedisConfig, database: DatabaseName): 
     throw toConnectionError(config, cause ?? error);
   }
   try {
-    if (db !== 0) await selectDatabase(redis, database, db, addressOf(config));
+    await selectOrStayOnClusterNode(redis, config, database);
+    return redis;
   } catch (error) {
     redis.disconnect();
     throw error instanceof ConfigurationError ? error : toConnectionError(config, error);
   }
-  return redis;
+}
+
+/** SELECTs `database`'s number of the map on `redis`; a cluster node's refusal leaves it on DB 0 (see {@link connectOnce}). */
+async function selectOrStayOnClusterNode(redis: Redis, config: RedisConfig, database: DatabaseName): Promise<void> {
+  const db = config.databases[database];
+  try {
+    if (db !== 0) await selectDatabase(redis, database, db, addressOf(config));
+  } catch (error) {
+    const clusterNode = error instanceof ConfigurationError && error.cause instanceof Error && CLUSTER_MODE_SELECT.test(error.cause.message);
+    if (!clusterNode) throw error;
+    refuseDatabaseSettings();
+  }
 }

@@ -5,9 +5,10 @@ import { slotOf } from "../../src/cluster/topology.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { tickStreamKey } from "../../src/keys/marketData.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
+import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
 import { symbolsOnEveryMaster } from "./calls.js";
 
-// `mathd consume --cluster` and `mathd health --cluster` on a 3-master cluster of their own.
+// `mathd consume --cluster`, `mathd health --cluster` and `mathd scripts --url <node>` on a 3-master cluster of their own.
 let harness: TestCluster;
 beforeAll(async () => {
   harness = await startCluster({ masters: 3 });
@@ -74,5 +75,30 @@ describe("mathd on a cluster", () => {
     const functions = JSON.parse((await mathd(["health", "--cluster", nodes, "--json", "--script-mode", "functions"])).stdout);
     expect(functions.cluster.problems.filter((p: string) => /: Functions libraries absent, missing or of another build: mathd_atr_ro_v/.test(p))).toHaveLength(3);
     expect((await mathd(["health", "--cluster", nodes, "--script-mode", "fcall"])).code).toBe(64);
+  });
+
+  it("scripts load, list and prune work with --url of one master, on its DB 0 (a cluster node has no other)", async () => {
+    const node = harness.startupNodes[0] as { host: string; port: number };
+    const url = `redis://${node.host}:${node.port}`;
+    const target = `${node.host}:${node.port}`;
+    const scripts = async (...args: string[]) => {
+      const run = await mathd(["scripts", ...args, "--url", url, "--json"]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      return JSON.parse(run.stdout);
+    };
+    expect((await scripts("load")).scripts.every((s: { loaded: boolean }) => s.loaded)).toBe(true);
+    expect((await scripts("load", "--script-mode", "functions")).scripts.every((s: { loaded: boolean }) => s.loaded)).toBe(true);
+    await harness.client(node.port).call("FUNCTION", "LOAD", OLDER_ATR_LIBRARY.code);
+    expect(await scripts("list", "--script-mode", "functions")).toMatchObject({ target, others: [OLDER_ATR_LIBRARY.name] });
+    expect(await scripts("prune")).toEqual({ target, deleted: [OLDER_ATR_LIBRARY.name] });
+    // a database the environment moves is refused there, as the SDK's cluster mode refuses it
+    process.env.MATHD_DB_PATTERNS = "12";
+    try {
+      const moved = await mathd(["scripts", "list", "--url", url]);
+      expect(moved).toMatchObject({ code: 78, stderr: expect.stringMatching(/^mathd scripts: MATHD_DB_PATTERNS: a Redis Cluster has only DB 0/) });
+    } finally {
+      delete process.env.MATHD_DB_PATTERNS;
+    }
   });
 });
