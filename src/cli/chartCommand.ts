@@ -1,18 +1,20 @@
 /**
  * `mathd chart`: a session as an SVG, from a file of bars or ticks or from Redis. From Redis it
- * reads the session's updates from `ticks:{SYMBOL}` (DB 4, the stream the streaming state is
- * computed from) and the live streaming state of the symbol (`indicator:*:{SYMBOL}`, DB 10), and
- * says whether replaying the stream gives the live values (it does not when the stream was trimmed).
+ * reads the session's updates from `ticks:{SYMBOL}` on one server (DB 4, the stream the streaming
+ * state is computed from; on a cluster, DB 0 of the master holding its slot) and the live
+ * streaming state of the symbol (`indicator:*:{SYMBOL}`, DB 10), and says whether replaying the
+ * stream gives the live values (it does not when the stream was trimmed).
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { renderSessionChart, type SessionSeries, sessionSeries } from "../chart/sessionChart.js";
-import { InvalidInputError } from "../core/errors.js";
+import { ConfigurationError, InvalidInputError } from "../core/errors.js";
 import { epochMsSchema, parseInput } from "../dispatcher/inputs.js";
 import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { streamUpdateSchema } from "../dispatcher/streaming.js";
 import type { MarketUpdate } from "../indicators/streaming.js";
 import { tickStreamKey } from "../keys/marketData.js";
+import { addressOf, type RedisConfig } from "../redis/config.js";
 import { STREAM_READ_PAGE } from "../redis/pageSizes.js";
 import { DataError } from "./cliErrors.js";
 import { entryToUpdate } from "../streaming/tickConsumer.js";
@@ -118,17 +120,32 @@ async function fromFile(file: string, symbol: string | undefined): Promise<Loade
   return { updates: parsed.updates, symbol: symbol ?? parsed.symbol ?? basename(file).replace(/\..*$/, ""), source, subtitle: () => `from ${source}` };
 }
 
+/**
+ * A cluster node's MOVED for `key` as the wrong server it says it is: a ConfigurationError of the
+ * setting that named the server, which names the master to give instead. Any other error as it came.
+ */
+function notTheSlotMaster(error: unknown, key: string, config: RedisConfig, url: string | undefined): unknown {
+  const moved = error instanceof Error ? /^MOVED (\d+) (\S+)/.exec(error.message) : null;
+  if (!moved) return error;
+  const setting = url === undefined ? "REDIS_URL (or REDIS_HOST, REDIS_PORT)" : "url";
+  return new ConfigurationError(setting, `${addressOf(config)} does not hold ${key} (slot ${moved[1]}, MOVED): give the master that does, ${moved[2]}`, { cause: error });
+}
+
 async function fromRedis(options: ChartOptions): Promise<Loaded> {
   const symbol = options.symbol as string;
   const config = oneServerConfig(options.url, "chart --symbol");
-  const ticks = await connectOnce(config, "continuous_market");
-  const key = tickStreamKey(symbol, { hashTag: options.hashTag });
+  const { redis: ticks, db, cluster } = await connectOnce(config, "continuous_market");
+  // a cluster routes by slot, so its keys carry the symbol's hash tag (the consumer writes them so)
+  const hashTag = options.hashTag || cluster;
+  const key = tickStreamKey(symbol, { hashTag });
   const updates: MarketUpdate[] = [];
   let skipped = 0; // entries the consumer dead-letters (no tick or bar, a fifth decimal, ...): the chart leaves them out
   try {
     // in pages: a session of ticks can be long, and one page holds Redis for well under 2 ms
     for (let start = "-"; ; ) {
-      const page = await ticks.xrange(key, start, "+", "COUNT", STREAM_READ_PAGE);
+      const page = await ticks.xrange(key, start, "+", "COUNT", STREAM_READ_PAGE).catch((error: unknown) => {
+        throw notTheSlotMaster(error, key, config, options.url);
+      });
       for (const [id, fields] of page) {
         try {
           // read and checked as the consumer reads and checks it
@@ -146,10 +163,13 @@ async function fromRedis(options: ChartOptions): Promise<Loaded> {
   } finally {
     ticks.disconnect();
   }
-  const math = MathDispatcher.connect(options.url ?? {}, { hashTag: options.hashTag });
+  // the live state from the same server; on a cluster through a cluster client it starts from,
+  // since the SDK's one-server client refuses a node's DB 0
+  const { host, port, username, password, tls, commandTimeoutMs } = config;
+  const math = MathDispatcher.connect(cluster ? { username, password, tls, commandTimeoutMs, cluster: [{ host, port }] } : (options.url ?? {}), { hashTag });
   try {
     const live = await math.streaming({ atrPeriod: options.atrPeriod, bands: options.bands }).snapshot(symbol);
-    const source = `${key} (DB ${config.databases.continuous_market}, ${updates.length} entries${skipped ? `, ${skipped} left out: the consumer dead-letters them` : ""})`;
+    const source = `${key} (DB ${db}, ${updates.length} entries${skipped ? `, ${skipped} left out: the consumer dead-letters them` : ""})`;
     return {
       updates,
       symbol,

@@ -21,6 +21,15 @@ export function oneServerConfig(url: string | undefined, command: string): Redis
   return resolveRedisConfig(url === undefined ? {} : { url });
 }
 
+/** A connection of {@link connectOnce}. */
+export interface OneServer {
+  redis: Redis;
+  /** The database it is on: the map's, or 0 on a cluster node. */
+  db: number;
+  /** The server said it is a cluster node (its answer to the SELECT of a database other than 0): DB 0 only, where every key family lives. */
+  cluster: boolean;
+}
+
 /** A cluster node's answer to a SELECT of a database other than 0. */
 const CLUSTER_MODE_SELECT = /^ERR SELECT is not allowed in cluster mode/;
 
@@ -38,7 +47,7 @@ const CLUSTER_MODE_SELECT = /^ERR SELECT is not allowed in cluster mode/;
  * instead of hanging it. No INFO ready check, nor CLIENT SETINFO: both are refused to a
  * least-privilege user (docs/SECURITY.md), and ioredis prints a warning for the refused INFO.
  */
-export async function connectOnce(config: RedisConfig, database: DatabaseName): Promise<Redis> {
+export async function connectOnce(config: RedisConfig, database: DatabaseName): Promise<OneServer> {
   const redis = new Redis({
     ...connectionOptions(config),
     db: config.databases[database],
@@ -60,8 +69,7 @@ export async function connectOnce(config: RedisConfig, database: DatabaseName): 
     throw toConnectionError(config, cause ?? error);
   }
   try {
-    await selectOrStayOnClusterNode(redis, config, database);
-    return redis;
+    return { redis, ...(await selectOrStayOnClusterNode(redis, config, database)) };
   } catch (error) {
     redis.disconnect();
     throw error instanceof ConfigurationError ? error : toConnectionError(config, error);
@@ -69,13 +77,15 @@ export async function connectOnce(config: RedisConfig, database: DatabaseName): 
 }
 
 /** SELECTs `database`'s number of the map on `redis`; a cluster node's refusal leaves it on DB 0 (see {@link connectOnce}). */
-async function selectOrStayOnClusterNode(redis: Redis, config: RedisConfig, database: DatabaseName): Promise<void> {
+async function selectOrStayOnClusterNode(redis: Redis, config: RedisConfig, database: DatabaseName): Promise<Omit<OneServer, "redis">> {
   const db = config.databases[database];
   try {
     if (db !== 0) await selectDatabase(redis, database, db, addressOf(config));
+    return { db, cluster: false };
   } catch (error) {
     const clusterNode = error instanceof ConfigurationError && error.cause instanceof Error && CLUSTER_MODE_SELECT.test(error.cause.message);
     if (!clusterNode) throw error;
     refuseDatabaseSettings();
+    return { db: 0, cluster: true };
   }
 }

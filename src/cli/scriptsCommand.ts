@@ -56,7 +56,7 @@ export interface ScriptsOnServer {
 
 async function connect(url: string | undefined, action: string): Promise<{ redis: Redis; address: string }> {
   const config = oneServerConfig(url, `scripts ${action}`);
-  return { redis: await connectOnce(config, "patterns"), address: addressOf(config) };
+  return { redis: (await connectOnce(config, "patterns")).redis, address: addressOf(config) };
 }
 
 /** What `redis` holds: SCRIPT EXISTS of every script, or one FUNCTION LIST of this SDK's libraries. */

@@ -8,7 +8,7 @@ import { startCluster, type TestCluster } from "../support/cluster.js";
 import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
 import { symbolsOnEveryMaster } from "./calls.js";
 
-// `mathd consume --cluster`, `mathd health --cluster` and `mathd scripts --url <node>` on a 3-master cluster of their own.
+// `mathd consume --cluster`, `mathd health --cluster`, and `mathd scripts` and `chart` with `--url` of one node, on a 3-master cluster of their own.
 let harness: TestCluster;
 beforeAll(async () => {
   harness = await startCluster({ masters: 3 });
@@ -100,5 +100,21 @@ describe("mathd on a cluster", () => {
     } finally {
       delete process.env.MATHD_DB_PATTERNS;
     }
+  });
+
+  it("chart --symbol reads the stream on the master of its slot, hash tags implied; another node is a wrong --url naming that master", async () => {
+    const symbol = "CHARTCLI";
+    const key = tickStreamKey(symbol, { hashTag: true });
+    const master = await harness.masterOf(slotOf(key));
+    const ticks = harness.client(master);
+    for (let n = 0; n < 5; n++) await ticks.xadd(key, "*", "price", (100 + n * 0.05).toFixed(2), "volume", "3", "ts", String(TIME + n * 1000), "seq", String(n));
+    const chart = await mathd(["chart", "--symbol", symbol, "--url", `redis://127.0.0.1:${master}`, "--json"]);
+    expect(chart.stderr).toBe("");
+    expect(chart.code).toBe(0);
+    expect(JSON.parse(chart.stdout)).toMatchObject({ symbol, source: `${key} (DB 0, 5 entries)`, points: 5 });
+    const other = harness.startupNodes.find((n) => n.port !== master) as { port: number };
+    const wrong = await mathd(["chart", "--symbol", symbol, "--url", `redis://127.0.0.1:${other.port}`]);
+    expect(wrong.code).toBe(64);
+    expect(wrong.stderr).toContain(`mathd chart: --url: 127.0.0.1:${other.port} does not hold ${key} (slot ${slotOf(key)}, MOVED): give the master that does, 127.0.0.1:${master}\n`);
   });
 });

@@ -110,7 +110,7 @@ describe("TLS", () => {
     expect(health).toMatchObject({ status: "unreachable", failure: "closed" });
     expect(health.error).toContain(hint);
     const once = await connectOnce(resolveRedisConfig({ url }), "system")
-      .then((redis) => redis.get("k").finally(() => redis.disconnect()))
+      .then(({ redis }) => redis.get("k").finally(() => redis.disconnect()))
       .catch((error: unknown) => error);
     // the connection is made; its first command meets the reset
     expect(once instanceof ConnectionError ? once.message : String(once)).toContain(hint);
@@ -121,7 +121,7 @@ describe("TLS", () => {
     const plain = await startRedisServer([]);
     const plainUrl = `redis://127.0.0.1:${plain.port}`;
     try {
-      const redis = await connectOnce(resolveRedisConfig({ url: plainUrl }), "system");
+      const { redis } = await connectOnce(resolveRedisConfig({ url: plainUrl }), "system");
       const id = await redis.client("ID");
       const killer = new Redis(plainUrl);
       await killer.client("KILL", "ID", String(id));
