@@ -208,6 +208,8 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   const given = options.config ?? (options.url === undefined ? undefined : { url: options.url });
   const nodes = options.cluster ?? (given === undefined ? clusterNodesFromEnv() : undefined);
   const config = resolveRedisConfig(given ?? {}, process.env, { cluster: nodes !== undefined });
+  // a cluster has DB 0 only, where every key family lives
+  const db = nodes ? 0 : config.databases.continuous_market;
   const address = nodes ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(",")}` : addressOf(config);
   const problems = new ProblemLog(address, say);
   const client = new ResilientRedis({ config: given ?? {}, ...(nodes ? { cluster: nodes } : {}) });
@@ -231,7 +233,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     ? new Cluster([...nodes], { enableReadyCheck: false, redisOptions: { ...credentials, ...quiet }, clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2000) })
     : new Redis({
         ...connectionOptions(config),
-        db: config.databases.continuous_market,
+        db,
         ...quiet,
         retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
       });
@@ -245,7 +247,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
     consumer: options.consumer,
     hashTag: nodes ? true : options.hashTag,
     claimIdleMs: options.claimIdleMs,
-    database: config.databases.continuous_market,
+    database: db,
   });
   consumer.on("deadLetter", (d: { symbol: string; id: string; reason: string }) =>
     say("error", "deadLetter", `dead letter ${d.symbol} ${d.id}: ${d.reason}`, { symbol: d.symbol, id: d.id, reason: d.reason }),
@@ -308,11 +310,11 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   say(
     "info",
     "start",
-    `consuming ${consumer.streamKeys.join(", ")} (DB ${config.databases.continuous_market}) at redis ${address} ` +
+    `consuming ${consumer.streamKeys.join(", ")} (DB ${db}) at redis ${address} ` +
       `as consumer ${consumer.consumer} of group ${consumer.group}`,
     {
       streams: consumer.streamKeys,
-      db: config.databases.continuous_market,
+      db,
       address,
       consumer: consumer.consumer,
       group: consumer.group,

@@ -54,6 +54,8 @@ describe("mathd on a cluster", () => {
     );
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
+    // every stream is in DB 0 of its master, not the map's DB 4
+    expect(JSON.parse(run.stdout.split("\n")[0] as string)).toMatchObject({ event: "start", db: 0 });
     const math = MathDispatcher.connect({ cluster: harness.startupNodes });
     try {
       const snapshots = await math.streaming().snapshots(pair);
