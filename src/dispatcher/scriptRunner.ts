@@ -2,9 +2,10 @@
  * Runs the manifest's scripts through a {@link ResilientRedis} and a {@link ScriptTransport}: on one
  * server a {@link StandaloneScriptTransport} on the patterns database, on a Redis Cluster a
  * {@link ClusterScriptTransport} (slot routing, one pipeline per master, MOVED/ASK resend, replica
- * reads); EVALSHA of the script cache (the default) or FCALL of the `mathd` Functions library.
- * Scripts are loaded once (SCRIPT LOAD, each SHA1 Redis returns checked against the manifest; or
- * FUNCTION LOAD). A NOSCRIPT reply (restart, failover, SCRIPT FLUSH), or "Function not found",
+ * reads); EVALSHA of the script cache (the default) or FCALL of the Functions libraries, one per
+ * script version (`mathd_<script>_v<version>`). Scripts are loaded once (SCRIPT LOAD, each SHA1
+ * Redis returns checked against the manifest; or FUNCTION LOAD of the libraries a server lacks or
+ * holds of another build). A NOSCRIPT reply (restart, failover, SCRIPT FLUSH), or "Function not found",
  * loads the scripts again on the node that answered and sends those calls again, as often as the
  * call's deadline allows. Every round trip of a call runs under the client's policy with one
  * deadline for the whole call; a pipeline that lost its connection is sent again once connected.
@@ -106,9 +107,10 @@ export interface ScriptRunnerOptions {
   /** `evalsha` (the script cache, default) or `functions` (a Functions library per script version, FCALL). */
   scriptMode?: ScriptMode;
   /**
-   * `replica`: on a cluster, read-only scripts (`stream_snapshot`) run on a replica of their
-   * slot's master with EVALSHA_RO / FCALL_RO; they may lag the master. Default `master`.
-   * Ignored on one server.
+   * `replica`: on a cluster, read-only calls run on a replica of their slot's master with
+   * EVALSHA_RO / FCALL_RO: `stream_snapshot`, and the math functions as their read-only variants
+   * (`atr_ro`, `stop_loss_ro`, ...: the same math and cache entries, a miss not stored). They may
+   * lag the master. Default `master`. Ignored on one server.
    */
   readFrom?: ReadFrom;
 }
