@@ -11,7 +11,7 @@ import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionHint, connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig, withoutCredentials } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
 import { endedBeforeAnyAnswer, guardSocketErrors } from "../redis/socketErrors.js";
-import { type ConsumerCounters, type ConsumerStats, DEFAULT_BLOCK_MS, type StreamLostEvent, TickConsumer } from "../streaming/tickConsumer.js";
+import { type ConsumerCounters, type ConsumerStats, type ConsumerWaitingEvent, DEFAULT_BLOCK_MS, type StreamLostEvent, TickConsumer } from "../streaming/tickConsumer.js";
 
 export interface ConsumeOptions {
   /** Redis URL; other settings (MATHD_DB_*, TLS files, credentials) come from the environment as {@link resolveRedisConfig} reads it. */
@@ -194,10 +194,13 @@ function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: strin
     ticks.off("error", seen);
     consumer.off("error", seen);
     consumer.off("ready", started);
+    consumer.off("waiting", started);
   };
   ticks.on("error", seen);
   consumer.on("error", seen);
   consumer.once("ready", started);
+  // connected and grouped, waiting for another consumer to stop: started, not stuck
+  consumer.on("waiting", started);
   return { failed, done };
 }
 
@@ -252,6 +255,10 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
   consumer.on("deadLetter", (d: { symbol: string; id: string; reason: string }) =>
     say("error", "deadLetter", `dead letter ${d.symbol} ${d.id}: ${d.reason}`, { symbol: d.symbol, id: d.id, reason: d.reason }),
   );
+  consumer.on("waiting", (w: ConsumerWaitingEvent) => {
+    const why = w.reason === "live" ? `it read ${w.idleMs} ms ago` : `an entry it left pending has been idle ${w.idleMs} ms`;
+    say("info", "waiting", `waiting for consumer ${w.consumer} on ${w.stream} (${why}) before reading: two consumers on one stream lose ticks`, { ...w });
+  });
   consumer.on("claimed", (c: { stream: string; count: number }) =>
     say("info", "claimed", `claimed ${c.count} entries other consumers left pending on ${c.stream}`, { stream: c.stream, count: c.count }),
   );

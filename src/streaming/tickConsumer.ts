@@ -61,9 +61,11 @@ export interface TickConsumerOptions extends KeyOptions {
   /** How long a read blocks waiting for new entries, 1 ms to a day, default 1000 ms. */
   blockMs?: number;
   /**
-   * How long another consumer's pending entry must have been idle before this one claims it at
-   * start, 0 ms to a day, default 10,000 ms: long enough that a live consumer (which acknowledges within
-   * milliseconds) keeps its entries, short enough that a crashed one's wait a few seconds.
+   * How long another consumer of the group must have been idle on one of these streams before
+   * this one reads them at start (see {@link TickConsumer.awaitSoleConsumer}), and how long its
+   * pending entry must have been idle before this one claims it, 0 ms to a day, default 10,000
+   * ms: long enough that a live consumer (which reads every `blockMs` and acknowledges within
+   * milliseconds) keeps its streams, short enough that a stopped or crashed one's wait a few seconds.
    */
   claimIdleMs?: number;
   /** Pause after a failed pass before the next, 1 ms to a day, default 500 ms. */
@@ -129,6 +131,20 @@ export interface ConsumerStats extends ConsumerCounters {
   pending: number;
   /** Entries in the streams not yet delivered to the group; null when Redis cannot tell (after XDEL/trimming). */
   lag: number | null;
+}
+
+/**
+ * What a consumer waits for at its start ({@link TickConsumer.run}), before it reads: another
+ * consumer of the group live on `stream` (`reason` "live": it read `idleMs` ago), or entries
+ * another consumer left pending there, until they have been idle `claimIdleMs` ("pending").
+ */
+export interface ConsumerWaitingEvent {
+  stream: string;
+  /** The other consumer's name in the group. */
+  consumer: string;
+  /** How long ago it last read or claimed ("live"), or how long an entry it left pending has been idle ("pending"). */
+  idleMs: number;
+  reason: "live" | "pending";
 }
 
 /**
@@ -496,12 +512,12 @@ export class TickConsumer extends EventEmitter {
   }
 
   /** Pending entries of other consumers, up to `last`, with their idle time in ms. */
-  private async othersPending(stream: string, last: string): Promise<number[]> {
-    const idle: number[] = [];
+  private async othersPending(stream: string, last: string): Promise<{ owner: string; idleMs: number }[]> {
+    const idle: { owner: string; idleMs: number }[] = [];
     let start = "-";
     for (;;) {
       const page = (await this.ticks.xpending(stream, this.group, start, last, PENDING_PAGE)) as [string, string, number, number][];
-      for (const [, owner, idleMs] of page) if (owner !== this.consumer) idle.push(Number(idleMs));
+      for (const [, owner, idleMs] of page) if (owner !== this.consumer) idle.push({ owner, idleMs: Number(idleMs) });
       if (page.length < PENDING_PAGE) return idle;
       start = `(${page[page.length - 1]![0]}`;
     }
@@ -512,11 +528,46 @@ export class TickConsumer extends EventEmitter {
    * waits until each has been idle for `claimIdleMs` (its owner may still be alive and about to
    * acknowledge it), then claims it with XAUTOCLAIM. Claimed entries are then read as this
    * consumer's own pending entries, in ID order, before any new entry. Only entries pending when
-   * this starts are waited for, so a misconfigured second consumer on the same stream cannot keep
-   * this one waiting forever. Resolves to the number of entries claimed.
+   * this starts are waited for (a live consumer is waited for before, by awaitSoleConsumer).
+   * Emits `waiting` once per owner it waits for. Resolves to the number of entries claimed.
    */
   claimOrphans(): Promise<number> {
     return this.guarded(() => this.claim());
+  }
+
+  /**
+   * Waits while another consumer of the group is live on one of this consumer's streams: one that
+   * read or claimed there less than `claimIdleMs` ago. Two consumers on one stream apply its
+   * entries out of order, and the script counts the older ones as duplicates: ticks lost without
+   * a word (a rolling deploy that starts the new consumer before the old one stops did so). So a
+   * second consumer waits as a standby, and takes over once the first has stopped. Emits
+   * `waiting` once per other consumer and stream. Checked at the start only: two consumers
+   * started within one read of each other can both go on.
+   */
+  awaitSoleConsumer(): Promise<void> {
+    return this.guarded(() => this.soleConsumer());
+  }
+
+  private async soleConsumer(): Promise<void> {
+    const { claimIdleMs = 10_000 } = this.options;
+    const told = new Set<string>();
+    while (!this.stopping) {
+      let wait = 0; // until the liveliest other consumer has been idle claimIdleMs
+      for (const stream of this.streams) {
+        const consumers = ((await (await this.writer()).xinfo("CONSUMERS", stream, this.group)) as unknown[]).map(record);
+        for (const other of consumers) {
+          const name = String(other.name);
+          const idleMs = Number(other.idle);
+          if (name === this.consumer || idleMs >= claimIdleMs) continue;
+          wait = Math.max(wait, claimIdleMs - idleMs);
+          if (told.has(`${stream}\n${name}`)) continue;
+          told.add(`${stream}\n${name}`);
+          this.emit("waiting", { stream, consumer: name, idleMs, reason: "live" } satisfies ConsumerWaitingEvent);
+        }
+      }
+      if (wait === 0) return;
+      await this.sleep(Math.max(50, wait));
+    }
   }
 
   private async claim(): Promise<number> {
@@ -526,6 +577,7 @@ export class TickConsumer extends EventEmitter {
       const [count, , last, owners] = (await this.ticks.xpending(stream, this.group)) as [number, string, string, [string, string][] | null];
       if (Number(count) === 0 || (owners ?? []).every(([owner]) => owner === this.consumer)) continue;
       let claimedHere = 0;
+      const told = new Set<string>(); // the owners a waiting event named
       while (!this.stopping) {
         let cursor = "0-0";
         do {
@@ -535,7 +587,12 @@ export class TickConsumer extends EventEmitter {
         } while (cursor !== "0-0");
         const idle = await this.othersPending(stream, last);
         if (idle.length === 0) break;
-        await this.sleep(Math.max(50, claimIdleMs - Math.max(...idle)));
+        for (const { owner, idleMs } of idle) {
+          if (told.has(owner)) continue;
+          told.add(owner);
+          this.emit("waiting", { stream, consumer: owner, idleMs, reason: "pending" } satisfies ConsumerWaitingEvent);
+        }
+        await this.sleep(Math.max(50, claimIdleMs - Math.max(...idle.map((i) => i.idleMs))));
       }
       if (claimedHere > 0) this.emit("claimed", { stream, count: claimedHere });
       claimed += claimedHere;
@@ -700,6 +757,7 @@ export class TickConsumer extends EventEmitter {
       try {
         if (!prepared) {
           await this.ensureGroups();
+          await this.awaitSoleConsumer();
           await this.claimOrphans();
           prepared = true;
           this.emit("ready");

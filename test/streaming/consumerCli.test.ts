@@ -9,6 +9,8 @@ import { tickStreamKey } from "../../src/keys/marketData.js";
 import { freePort } from "../../src/redis/localServer.js";
 import { holdServer, ownRedis, sharedRedisUrl } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
+import { sharedDispatcher } from "../support/dispatcher.js";
+import { TickConsumer } from "../../src/streaming/tickConsumer.js";
 
 const url = sharedRedisUrl();
 const cli = join(import.meta.dirname, "../../src/cli/mathd.ts");
@@ -80,6 +82,30 @@ describe("mathd consume", () => {
     expect(await state.exists(...symbols.flatMap((s) => [`indicator:atr10:${s}`, `indicator:rsi7:${s}`]))).toBe(6);
     expect(await client(url, 10).exists(...symbols.map((s) => `indicator:vwap:${s}`))).toBe(0); // nothing in the default DB
     expect(await client(url, 4).exists(...symbols.map((s) => tickStreamKey(s)))).toBe(0);
+  });
+
+  it("started while another consumer is live on its stream, waits past the start timeout without failing, says why, and takes over", async () => {
+    const symbol = "CLISTANDBY";
+    const ticks = client(url, 4);
+    for (let j = 0; j < 20; j++) await ticks.xadd(tickStreamKey(symbol), "*", "price", "250.05", "volume", "2", "ts", String(OPEN + j * 1000));
+    const old = new TickConsumer(client(url, 4), sharedDispatcher().streaming(), { symbols: [symbol], consumer: "old-pod", blockMs: 50 });
+    const oldRun = old.run();
+    await waitUntil(() => old.totals.applied === 20, "the old consumer applied the ticks");
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const done = consume({ url, symbols: [symbol], consumer: "new-pod", claimIdleMs: 500, statsIntervalMs: 60_000, log: (line) => lines.push(line), signal: abort.signal });
+    await waitUntil(() => lines.some((l) => l.startsWith("waiting for consumer old-pod on ticks:CLISTANDBY (it read ")), "the new consumer says whom it waits for");
+    await new Promise((resolve) => setTimeout(resolve, START_TIMEOUT_MS + 500)); // past the start timeout, still waiting
+    old.stop();
+    await oldRun;
+    for (let j = 20; j < 30; j++) await ticks.xadd(tickStreamKey(symbol), "*", "price", "250.05", "volume", "2", "ts", String(OPEN + j * 1000));
+    const lag = async () => {
+      const group = ((await ticks.xinfo("GROUPS", tickStreamKey(symbol))) as unknown[][])[0] ?? [];
+      return group[group.indexOf("lag") + 1];
+    };
+    await waitUntil(async () => (await lag()) === 0, "the new consumer took over: no lag");
+    abort.abort();
+    expect(await done).toMatchObject({ applied: 10, duplicates: 0, deadLetters: 0 });
   });
 
   it("prints a statistics line every interval: applied per second, pending, lag, dead letters", async () => {

@@ -84,14 +84,12 @@ describe("stopped while waiting to claim", () => {
     for (let i = 0; i < 3; i++) await ticks.xadd(stream, "*", "price", "100", "volume", "5", "ts", String(OPEN + i * 1000));
     await ticks.xgroup("CREATE", stream, "mathd", "0");
     await ticks.xreadgroup("GROUP", "mathd", "gone", "COUNT", 1, "STREAMS", stream, ">"); // the first entry, left pending by "gone"
-    // the consumer's own connection to the real server, noting its first XAUTOCLAIM: from then on it waits for the entry to go idle
-    const connection = new Redis(url, { db: 4 });
-    let claims = 0;
-    const xautoclaim = connection.xautoclaim.bind(connection);
-    connection.xautoclaim = ((...args: Parameters<typeof xautoclaim>) => xautoclaim(...args).finally(() => claims++)) as typeof connection.xautoclaim;
-    const consumer = consumerOf([symbol], { consumer: "waiter", claimIdleMs: 3_600_000 }, connection);
+    // "gone" read a moment ago: live for claimIdleMs, so the consumer waits for it (and then for its entry to go idle)
+    const consumer = consumerOf([symbol], { consumer: "waiter", claimIdleMs: 3_600_000 }, new Redis(url, { db: 4 }));
+    let waiting = false;
+    consumer.once("waiting", () => (waiting = true));
     const running = consumer.run();
-    await waitUntil(() => claims > 0, "the consumer tried to claim");
+    await waitUntil(() => waiting, "the consumer waits for the other one");
     consumer.stop();
     await running;
     expect(consumer.totals).toMatchObject({ applied: 0, claimed: 0 });

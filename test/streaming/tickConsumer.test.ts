@@ -162,6 +162,42 @@ describe("tick consumer", () => {
     expect(((await ticks.xpending(stream, "mathd")) as [number])[0]).toBe(0);
   });
 
+  it("a second consumer on a live one's stream waits as a standby, and takes over once it stops: no tick is lost as a duplicate", async () => {
+    const symbol = "STANDBY";
+    const stream = tickStreamKey(symbol);
+    let next = 0;
+    const add = async (count: number) => {
+      const pipeline = ticks.pipeline();
+      for (let k = 0; k < count; k++, next++) pipeline.xadd(stream, "*", "price", (100 + (next % 7) * 0.05).toFixed(2), "volume", "1", "ts", String(OPEN + next * 1000));
+      await pipeline.exec();
+    };
+    const first = new TickConsumer(new Redis(url, { db: 4 }), dispatcher.streaming(), { symbols: [symbol], consumer: "old-pod", blockMs: 50 });
+    const firstRun = first.run();
+    await add(100);
+    await waitUntil(() => first.totals.applied === 100, "the first consumer applied its ticks");
+    // a rolling deploy: the new consumer starts while the old one still reads
+    const second = new TickConsumer(new Redis(url, { db: 4 }), dispatcher.streaming(), { symbols: [symbol], consumer: "new-pod", blockMs: 50, claimIdleMs: 500 });
+    const waits: unknown[] = [];
+    second.on("waiting", (w) => waits.push(w));
+    let ready = false;
+    second.once("ready", () => (ready = true));
+    const secondRun = second.run();
+    await waitUntil(() => waits.length > 0, "the second consumer waits");
+    expect(waits[0]).toMatchObject({ stream, consumer: "old-pod", reason: "live" });
+    await add(100); // the old one still applies them
+    await waitUntil(() => first.totals.applied === 200, "the first consumer applied the next ticks");
+    expect(ready).toBe(false);
+    first.stop();
+    await firstRun;
+    await waitUntil(() => ready, "the second consumer takes over once the first has been idle claimIdleMs");
+    await add(100);
+    await waitUntil(() => second.totals.applied === 100, "the second consumer applied the last ticks");
+    second.stop();
+    await secondRun;
+    expect(first.totals.duplicates + second.totals.duplicates).toBe(0);
+    expect((await dispatcher.streaming().snapshot(symbol)).vwap!.points).toBe(300);
+  });
+
   it("fails typed: a connection failure is a ConnectionError naming the server, a Redis error a RedisCommandError, each with its cause", async () => {
     const port = await freePort(); // nothing listens there
     const down = new Redis({ port, host: "127.0.0.1", db: 4, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
