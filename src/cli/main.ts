@@ -114,7 +114,7 @@ const COMMANDS: Record<string, Command> = {
       "  1 TTL policy violations (keys without a TTL or above their family's policy) or problems (memory full under noeviction; on a cluster, a node down, slots unserved, ...); wins over 3",
       "  (warnings, such as an eviction policy or keys evicted, leave the code alone)",
       "  2 Redis unreachable (refused, timeout, auth, tls, ...)",
-      "  3 some checks were denied by the server's ACL (the report is incomplete)",
+      "  3 the report is incomplete: some checks were denied by the server's ACL, or not done in time (a slow server)",
       "  64 wrong command line (an unknown option, a bad value, a bad --url)",
       "  78 a bad setting in the environment (e.g. MATHD_DB_NEWS=16, REDIS_PORT=x, a missing REDIS_TLS_CA_FILE)",
       "  70 anything else (a bug: run with --verbose)",
@@ -263,7 +263,7 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 
 const EXIT_HELP = [
   "exit codes:",
-  "  0 ok; health: 1 TTL policy violations or problems, 2 Redis unreachable (2 for every command that cannot reach Redis), 3 checks denied by ACL",
+  "  0 ok; health: 1 TTL policy violations or problems, 2 Redis unreachable (2 for every command that cannot reach Redis), 3 checks denied by ACL or not done in time",
   "  64 wrong command line, 65 bad input data, 66 input file missing, 73 output file not writable, 78 bad setting in the environment (MATHD_DB_*, REDIS_*),",
   "  70 anything else (a bug: run with --verbose)",
 ];

@@ -5,7 +5,8 @@
  * It answers in bounded time whatever the server does: reaching Redis (TCP, TLS, AUTH, SELECT and
  * a first PING) must succeed within `timeoutMs`, every later command answers within it too, and
  * the whole report within twice that, so a server that accepts the connection and then says
- * nothing, or answers every command slowly, is "unreachable (timeout)", not a hang. A command the
+ * nothing is "unreachable (timeout)", not a hang, and one that answered but too slowly for every
+ * check to finish gives the checks done and the others as `incomplete`. A command the
  * ACL user may not run (NOPERM) is reported as denied, with the check it
  * belongs to, and the other checks still run.
  */
@@ -91,6 +92,14 @@ export interface DeniedCheck {
   error: string;
 }
 
+/** A check the report's time (twice `timeoutMs`) ran out on: cut short, or never started. */
+export interface IncompleteCheck {
+  /** The check's name, as in {@link DeniedCheck}. */
+  check: string;
+  /** Why it is missing from the report. */
+  error: string;
+}
+
 /** {@link ScriptTime} as the report gives it: with the calls the server refused before they ran. */
 export interface HealthScriptTime extends ScriptTime {
   /**
@@ -105,8 +114,11 @@ export interface HealthScriptTime extends ScriptTime {
 export interface HealthReport {
   /** Always {@link HEALTH_SCHEMA}. */
   schema: typeof HEALTH_SCHEMA;
-  /** 0 healthy, 1 policy violations or problems, 2 Redis unreachable, 3 a check was denied (ACL): also the exit code. */
-  status: "healthy" | "violations" | "unreachable" | "denied";
+  /**
+   * 0 healthy, 1 policy violations or problems, 2 Redis unreachable, 3 a check was denied (ACL)
+   * or, `incomplete` (added within mathd.health/2), not done in the report's time: also the exit code.
+   */
+  status: "healthy" | "violations" | "unreachable" | "denied" | "incomplete";
   /** When the report was made, ISO 8601 UTC. */
   checkedAt: string;
   /** The server looked at, `redis://user:***@host:port` (never the password). */
@@ -117,6 +129,8 @@ export interface HealthReport {
   failure?: ConnectionFailure;
   /** Checks refused by the server's ACL; the report is incomplete there. */
   denied: DeniedCheck[];
+  /** Checks the report's time ran out on while the server answered (added within mathd.health/2); [] when none. */
+  incomplete: IncompleteCheck[];
   /**
    * Absent when unreachable; `pingMs` absent when PING was denied, the INFO fields zero and
    * `unknown` when INFO was. On a cluster, the first master's.
@@ -147,7 +161,7 @@ export interface HealthReport {
   /**
    * What puts the work at risk without stopping it (exit code unchanged): used memory at 90 % of
    * maxmemory, a policy that may evict (anything but `noeviction` with a maxmemory), keys evicted,
-   * script calls refused.
+   * script calls refused; and a database too large for the tick streams' SCAN to look through.
    */
   warnings: string[];
   /** Whether each script of the manifest is loaded on the server (SCRIPT EXISTS). */
@@ -295,15 +309,37 @@ async function streamHealth(redis: Redis, db: number, key: string): Promise<Stre
   return { key, db, type, length: await redis.xlen(key), groups };
 }
 
-async function sampleKeys(redis: Redis, limit: number, match = "*"): Promise<string[]> {
+/**
+ * Up to `limit` keys matching `match`, from SCAN pages that look at no more than twice `limit`
+ * keys in all: a MATCH that few keys meet (`ticks:*`) walked the whole database otherwise, one
+ * round trip per page, and 3 million keys outlasted the report's 2 s. `scannedAll` is false
+ * when keys were left unlooked at.
+ */
+async function sampleKeys(redis: Redis, limit: number, match = "*"): Promise<{ keys: string[]; scannedAll: boolean }> {
   const keys: string[] = [];
   let cursor = "0";
-  do {
+  for (let page = 0; page < 2 * Math.ceil(limit / SCAN_PAGE) && keys.length < limit; page++) {
     const [next, batch] = await redis.scan(cursor, "MATCH", match, "COUNT", SCAN_PAGE);
     keys.push(...batch);
     cursor = next;
-  } while (cursor !== "0" && keys.length < limit);
-  return keys.slice(0, limit);
+    if (cursor === "0") return { keys: keys.slice(0, limit), scannedAll: true };
+  }
+  return { keys: keys.slice(0, limit), scannedAll: false };
+}
+
+/** Tick streams the report lists per database (or master): their SCAN looks at twice as many keys. */
+const TICK_STREAMS_MAX = 10_000;
+
+/**
+ * Adds the `ticks:{SYMBOL}` streams of `redis`'s database `db` to the report (`where` as in
+ * {@link memoryFindings}); a database too large for their SCAN to look through is a warning.
+ */
+async function addTickStreams(report: HealthReport, redis: Redis, db: number, where: string): Promise<void> {
+  const { keys, scannedAll } = await sampleKeys(redis, TICK_STREAMS_MAX, "ticks:*");
+  if (!scannedAll) {
+    report.warnings.push(`${where}db ${db}: tick streams: SCAN stopped after looking at about ${2 * TICK_STREAMS_MAX} keys: streams among the others are not listed`);
+  }
+  for (const key of keys.filter((k) => familyOf(k)?.family === "ticks").sort()) report.tickStreams.push(await streamHealth(redis, db, key));
 }
 
 async function auditTtl(redis: Redis, db: number, keys: string[]): Promise<TtlAuditRow[]> {
@@ -345,6 +381,7 @@ function emptyReport(target: string): HealthReport {
     checkedAt: new Date().toISOString(),
     target,
     denied: [],
+    incomplete: [],
     databases: [],
     ttlAudit: [],
     violations: 0,
@@ -355,21 +392,32 @@ function emptyReport(target: string): HealthReport {
   };
 }
 
-/** Runs one check of a report; a NOPERM is recorded against it and the report goes on. */
-function checker(report: { denied: DeniedCheck[] }, budgetMs: number) {
+/**
+ * Runs one check of a report; a NOPERM is recorded against it and the report goes on. Once the
+ * report's time is spent, the check under way and those after it are recorded as incomplete: the
+ * server has answered (checks start after the first PING), so it is slow, not unreachable, and
+ * what was collected stands.
+ */
+function checker(report: Pick<HealthReport, "denied" | "incomplete">, budgetMs: number) {
   const deadline = Date.now() + budgetMs;
+  const spent = new Error(`the report's ${budgetMs} ms ran out first`);
   return async (name: string, run: () => Promise<void>): Promise<void> => {
-    // a server that answers, but slowly, would otherwise stretch the report over every round trip
-    const timedOut = () => new Error(`timed out: the report did not complete within ${budgetMs} ms (at the check ${name})`);
     const left = deadline - Date.now();
-    if (left <= 0) throw timedOut();
     try {
-      await within(run(), left, timedOut); // a check stopped waiting for ends when the connection closes
+      // a server that answers, but slowly, would otherwise stretch the report over every round trip
+      if (left <= 0) throw spent;
+      await within(run(), left, () => spent); // a check stopped waiting for ends when the connection closes
     } catch (error) {
-      if (connectionFailureOf(error) !== "denied") throw error;
-      report.denied.push({ check: name, error: (error as Error).message });
+      if (error === spent) report.incomplete.push({ check: name, error: spent.message });
+      else if (connectionFailureOf(error) === "denied") report.denied.push({ check: name, error: (error as Error).message });
+      else throw error;
     }
   };
+}
+
+/** The report's status from what it found: violations first, then checks denied or left incomplete. */
+function statusOf(report: HealthReport): HealthReport["status"] {
+  return report.violations > 0 ? "violations" : report.denied.length > 0 ? "denied" : report.incomplete.length > 0 ? "incomplete" : "healthy";
 }
 
 const HEALTH_OPTIONS = optionNames<HealthOptions>({ url: true, config: true, samplePerDb: true, timeoutMs: true, cluster: true, scriptMode: true });
@@ -452,20 +500,17 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
       if (!selected) continue; // denied and recorded: nothing in this database can be looked at
       await check(`db ${db}: keys`, async () => void base.databases.push({ db, name: dbNames.join("+"), keys: await redis.dbsize() }));
       await check(`db ${db}: ttl audit`, async () => {
-        base.ttlAudit.push(...(await auditTtl(redis, db, await sampleKeys(redis, options.samplePerDb ?? 1000))));
+        base.ttlAudit.push(...(await auditTtl(redis, db, (await sampleKeys(redis, options.samplePerDb ?? 1000)).keys)));
       });
       if (dbNames.includes("alerts")) {
         await check(`db ${db}: alerts queue`, async () => void (base.alertsQueue = await streamHealth(redis, db, "alerts:pending:validation")));
       }
       if (dbNames.includes("continuous_market")) {
-        await check(`db ${db}: tick streams`, async () => {
-          const streams = (await sampleKeys(redis, 10_000, "ticks:*")).filter((k) => familyOf(k)?.family === "ticks").sort();
-          for (const key of streams) base.tickStreams.push(await streamHealth(redis, db, key));
-        });
+        await check(`db ${db}: tick streams`, () => addTickStreams(base, redis, db, ""));
       }
     }
     base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0) + base.problems.length;
-    base.status = base.violations > 0 ? "violations" : base.denied.length > 0 ? "denied" : "healthy";
+    base.status = statusOf(base);
     return base;
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
@@ -544,7 +589,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     await check("db 0: ttl audit", async () => {
       const rows = new Map<string, TtlAuditRow>();
       for (const m of masters) {
-        for (const row of await auditTtl(m, 0, await sampleKeys(m, options.samplePerDb ?? 1000))) {
+        for (const row of await auditTtl(m, 0, (await sampleKeys(m, options.samplePerDb ?? 1000)).keys)) {
           const sum = rows.get(row.family);
           if (!sum) rows.set(row.family, row);
           else {
@@ -561,14 +606,11 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
       await check("db 0: alerts queue", async () => void (base.alertsQueue = await streamHealth(cluster as unknown as Redis, 0, alertsKey)));
     }
     await check("db 0: tick streams", async () => {
-      for (const m of masters) {
-        const streams = (await sampleKeys(m, 10_000, "ticks:*")).filter((k) => familyOf(k)?.family === "ticks").sort();
-        for (const key of streams) base.tickStreams.push(await streamHealth(m, 0, key));
-      }
+      for (const m of masters) await addTickStreams(base, m, 0, `${nodeAddress(m)}: `);
       base.tickStreams.sort((a, b) => a.key.localeCompare(b.key));
     });
     base.violations = base.ttlAudit.reduce((sum, row) => sum + row.withoutTtl + row.aboveTtlPolicy, 0) + base.problems.length + health.problems.length;
-    base.status = base.violations > 0 ? "violations" : base.denied.length > 0 ? "denied" : "healthy";
+    base.status = statusOf(base);
     return base;
   } catch (error) {
     const failure = toConnectionError(first, connectionFailureOf(error) ? error : (connectionError ?? error), connectionFailureOf(error) ?? connectionFailureOf(connectionError) ?? "timeout");
@@ -578,7 +620,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
   }
 }
 
-/** The exit code of a report: 0 healthy, 1 policy violations or problems, 2 unreachable, 3 a check denied by the ACL. */
+/** The exit code of a report: 0 healthy, 1 policy violations or problems, 2 unreachable, 3 a check denied by the ACL or incomplete. */
 export function exitCodeOf(report: HealthReport): 0 | 1 | 2 | 3 {
-  return ({ healthy: 0, violations: 1, unreachable: 2, denied: 3 } as const)[report.status];
+  return ({ healthy: 0, violations: 1, unreachable: 2, denied: 3, incomplete: 3 } as const)[report.status];
 }

@@ -31,6 +31,7 @@ export function renderHealth(report: HealthReport): string {
     violations: [problems > 0 ? `PROBLEMS: ${problems}` : "", keys > 0 || problems === 0 ? `POLICY VIOLATIONS: ${keys} keys` : ""].filter(Boolean).join(", "),
     unreachable: `REDIS UNREACHABLE (${report.failure ?? "unknown"})`,
     denied: `INCOMPLETE: ${report.denied.length} checks denied by the ACL`,
+    incomplete: `INCOMPLETE: ${report.incomplete.length} checks not done in time`,
   }[report.status];
   out.push(`mathd health  ${report.target}  ${report.checkedAt}  ${verdict}`);
   if (report.status === "unreachable") {
@@ -38,6 +39,7 @@ export function renderHealth(report: HealthReport): string {
     return out.join("\n");
   }
   for (const d of report.denied) out.push(`denied: ${d.check}: ${d.error}`);
+  for (const i of report.incomplete) out.push(`incomplete: ${i.check}: ${i.error}`);
   const r = report.redis;
   if (r) {
     const ping = r.pingMs ? `  ping ${r.pingMs.median.toFixed(2)} ms (min ${r.pingMs.min.toFixed(2)}, max ${r.pingMs.max.toFixed(2)})` : "";
