@@ -92,7 +92,10 @@ export interface DeniedCheck {
   error: string;
 }
 
-/** A check the report's time (twice `timeoutMs`) ran out on: cut short, or never started. */
+/**
+ * A check the report's time (twice `timeoutMs`) ran out on, cut short or never started; on a
+ * cluster also one that failed after the cluster's health was read (CLUSTERDOWN, a timeout).
+ */
 export interface IncompleteCheck {
   /** The check's name, as in {@link DeniedCheck}. */
   check: string;
@@ -129,7 +132,10 @@ export interface HealthReport {
   failure?: ConnectionFailure;
   /** Checks refused by the server's ACL; the report is incomplete there. */
   denied: DeniedCheck[];
-  /** Checks the report's time ran out on while the server answered (added within mathd.health/2); [] when none. */
+  /**
+   * Checks the report's time ran out on while the server answered, and on a cluster checks that
+   * failed once its health was read (added within mathd.health/2); [] when none.
+   */
   incomplete: IncompleteCheck[];
   /**
    * Absent when unreachable; `pingMs` absent when PING was denied, the INFO fields zero and
@@ -396,9 +402,11 @@ function emptyReport(target: string): HealthReport {
  * Runs one check of a report; a NOPERM is recorded against it and the report goes on. Once the
  * report's time is spent, the check under way and those after it are recorded as incomplete: the
  * server has answered (checks start after the first PING), so it is slow, not unreachable, and
- * what was collected stands.
+ * what was collected stands. With `failuresIncomplete`, any other failure of a check is recorded
+ * so too: a cluster whose health was read is reachable, and a key command it refuses
+ * (CLUSTERDOWN) or leaves unanswered fails that check only.
  */
-function checker(report: Pick<HealthReport, "denied" | "incomplete">, budgetMs: number) {
+function checker(report: Pick<HealthReport, "denied" | "incomplete">, budgetMs: number, failuresIncomplete = false) {
   const deadline = Date.now() + budgetMs;
   const spent = new Error(`the report's ${budgetMs} ms ran out first`);
   return async (name: string, run: () => Promise<void>): Promise<void> => {
@@ -408,8 +416,8 @@ function checker(report: Pick<HealthReport, "denied" | "incomplete">, budgetMs: 
       if (left <= 0) throw spent;
       await within(run(), left, () => spent); // a check stopped waiting for ends when the connection closes
     } catch (error) {
-      if (error === spent) report.incomplete.push({ check: name, error: spent.message });
-      else if (connectionFailureOf(error) === "denied") report.denied.push({ check: name, error: (error as Error).message });
+      if (connectionFailureOf(error) === "denied") report.denied.push({ check: name, error: (error as Error).message });
+      else if (error === spent || failuresIncomplete) report.incomplete.push({ check: name, error: (error as Error).message });
       else throw error;
     }
   };
@@ -553,7 +561,8 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
   let connectionError: Error | undefined;
   cluster.on("error", (error: Error) => (connectionError = error));
   cluster.on("node error", (error: Error) => (connectionError ??= error));
-  const check = checker(base, 2 * timeoutMs);
+  // every check runs after the cluster's health was read: from then on it is never "unreachable"
+  const check = checker(base, 2 * timeoutMs, true);
   try {
     await within(
       cluster.connect().catch((error: unknown) => {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
+import { slotOf } from "../../src/cluster/topology.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
+import { waitUntil } from "../support/waitUntil.js";
 
 // Sets maxmemory on the masters of a 3-master cluster of its own.
 let harness: TestCluster;
@@ -9,6 +11,30 @@ beforeAll(async () => {
   harness = await startCluster({ masters: 3 });
 }, 120_000);
 afterAll(() => harness?.stop());
+
+describe("mathd health on a cluster: a slot no master serves", () => {
+  it("lists the cluster's problems, exit 1, and the key checks the cluster refused as incomplete, not unreachable", async () => {
+    const slot = slotOf("ticks:NIFTY");
+    const owner = await harness.masterOf(slot);
+    const seed = harness.client(owner);
+    await seed.xadd("ticks:NIFTY", "*", "price", "100");
+    await seed.expire("ticks:NIFTY", 600);
+    for (const { port } of harness.nodes) await harness.client(port).call("CLUSTER", "DELSLOTS", String(slot));
+    try {
+      await waitUntil(async () => ((await seed.call("CLUSTER", "INFO")) as string).includes("cluster_state:fail"), "the cluster is down");
+      const report = await collectHealth({ cluster: harness.startupNodes });
+      expect(report.status).toBe("violations");
+      expect(exitCodeOf(report)).toBe(1);
+      expect(report.cluster!.problems).toContain("only 16383 of 16384 slots are served");
+      expect(report.incomplete.map((c) => c.check)).toContain("db 0: tick streams"); // TYPE ticks:NIFTY: CLUSTERDOWN
+      expect(renderHealth(report)).toMatch(/^mathd health .* PROBLEMS: \d+/);
+    } finally {
+      await seed.call("CLUSTER", "ADDSLOTS", String(slot));
+      await harness.waitHealthy();
+      await seed.del("ticks:NIFTY");
+    }
+  });
+});
 
 describe("mathd health on a cluster: memory and eviction", () => {
   it("reads each master's memory: a full one under noeviction is a problem naming it, an evicting policy a warning", async () => {
