@@ -622,6 +622,13 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     base.status = statusOf(base);
     return base;
   } catch (error) {
+    // ioredis gives up on the slot map with "Failed to refresh slots cache", the node's own reply behind it
+    const cause = (error as { lastNodeError?: unknown } | undefined)?.lastNodeError ?? error;
+    if (connectionFailureOf(cause) === "denied") {
+      // the ACL refused CLUSTER SLOTS: the nodes answered, so a denied check (exit 3), not an outage
+      base.denied.push({ check: "cluster slots", error: (cause as Error).message });
+      return { ...base, status: statusOf(base) };
+    }
     const failure = toConnectionError(first, connectionFailureOf(error) ? error : (connectionError ?? error), connectionFailureOf(error) ?? connectionFailureOf(connectionError) ?? "timeout");
     return { ...base, status: "unreachable", error: failure.message, failure: failure.failure };
   } finally {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
 import { slotOf } from "../../src/cluster/topology.js";
+import { documentedAclUsers } from "../support/acl.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { waitUntil } from "../support/waitUntil.js";
 
@@ -32,6 +33,30 @@ describe("mathd health on a cluster: a slot no master serves", () => {
       await seed.call("CLUSTER", "ADDSLOTS", String(slot));
       await harness.waitHealthy();
       await seed.del("ticks:NIFTY");
+    }
+  });
+});
+
+describe("mathd health on a cluster under docs/SECURITY.md's mathd-health user", () => {
+  it("works under the documented rules; without +cluster|slots the report is denied (exit 3), not a timeout", async () => {
+    const rules = documentedAclUsers().get("mathd-health")!;
+    const users = { "mathd-health": rules, "health-no-slots": rules.filter((r) => r !== "+cluster|slots") };
+    for (const { port } of harness.nodes) {
+      await harness.client(port).call("ACL", "LOG", "RESET");
+      for (const [name, userRules] of Object.entries(users)) await harness.client(port).call("ACL", "SETUSER", name, ...userRules.map((r) => (r === ">CHANGE-ME" ? ">pw" : r)));
+    }
+    try {
+      const as = (username: string) => collectHealth({ cluster: harness.startupNodes, config: { username, password: "pw" } });
+      const report = await as("mathd-health");
+      expect({ status: report.status, denied: report.denied, incomplete: report.incomplete, problems: report.cluster?.problems }).toEqual({ status: "healthy", denied: [], incomplete: [], problems: [] });
+      const refusals = await Promise.all(harness.nodes.map(async ({ port }) => ((await harness.client(port).call("ACL", "LOG")) as unknown[]).length));
+      expect(refusals).toEqual(harness.nodes.map(() => 0));
+      const denied = await as("health-no-slots");
+      expect(denied.status).toBe("denied");
+      expect(exitCodeOf(denied)).toBe(3);
+      expect(denied.denied).toEqual([{ check: "cluster slots", error: "NOPERM this user has no permissions to run the 'cluster|slots' command" }]);
+    } finally {
+      for (const { port } of harness.nodes) await harness.client(port).call("ACL", "DELUSER", ...Object.keys(users));
     }
   });
 });

@@ -5,7 +5,6 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { Redis } from "ioredis";
@@ -17,19 +16,10 @@ import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { type KeyReader, readSignalInputs } from "../../src/dispatcher/signalInputs.js";
 import { collectHealth, exitCodeOf } from "../../src/health/healthReport.js";
 import { newsLatestKey, tickStreamKey, volumeBaselineKey } from "../../src/keys/marketData.js";
+import { documentedAclUsers } from "../support/acl.js";
 import { type OwnServer, startRedisServer } from "../support/tls.js";
 
-const page = readFileSync(join(import.meta.dirname, "../../docs/SECURITY.md"), "utf8");
-/** The documented users: name and rules, from the page's `acl` code blocks. */
-const documented = new Map(
-  [...page.matchAll(/```acl\n([\s\S]*?)```/g)]
-    .flatMap((block) => (block[1] as string).split("\n"))
-    .filter((line) => line.startsWith("user "))
-    .map((line) => {
-      const [, name, ...rules] = line.trim().split(/\s+/);
-      return [name as string, rules];
-    }),
-);
+const documented = documentedAclUsers();
 const password = randomBytes(12).toString("hex");
 const TIME = Date.UTC(2026, 10, 25, 4, 5); // 09:35 IST
 const OPEN = Date.UTC(2026, 10, 25, 3, 45); // 09:15 IST
