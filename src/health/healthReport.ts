@@ -348,15 +348,28 @@ async function addTickStreams(report: HealthReport, redis: Redis, db: number, wh
   for (const key of keys.filter((k) => familyOf(k)?.family === "ticks").sort()) report.tickStreams.push(await streamHealth(redis, db, key));
 }
 
-async function auditTtl(redis: Redis, db: number, keys: string[]): Promise<TtlAuditRow[]> {
-  const ttls = ((await redis.pipeline(keys.map((k) => ["ttl", k])).exec()) ?? []).map(([, ttl]) => Number(ttl));
+/**
+ * The TTL audit rows of `keys` in `redis`'s database `db`. Each TTL of the pipeline answers on its
+ * own: a NOPERM fails the audit (thrown, so that its check is denied); a key whose TTL another
+ * error answered is left out of the rows, and a warning counts them (`where` as in
+ * {@link memoryFindings}): read as a number it was NaN, which passed as a good TTL.
+ */
+async function auditTtl(report: HealthReport, redis: Redis, db: number, keys: string[], where: string): Promise<TtlAuditRow[]> {
+  const exec = (await redis.pipeline(keys.map((k) => ["ttl", k])).exec()) ?? [];
+  const replies = keys.map((_, i) => exec[i] ?? [new Error("no reply"), null]);
+  const failed = replies.flatMap(([error]) => (error ? [error] : []));
+  const denied = failed.find((error) => connectionFailureOf(error) === "denied");
+  if (denied) throw denied;
+  if (failed.length > 0) report.warnings.push(`${where}db ${db}: ttl audit: ${failed.length} of ${keys.length} sampled keys not audited: ${failed[0]!.message}`);
   const rows = new Map<string, TtlAuditRow>();
   const dbPolicy = Object.values(DATABASES).find((d) => d.db === db)?.ttlSeconds ?? 57_600;
   keys.forEach((key, i) => {
+    const [error, reply] = replies[i]!;
+    if (error) return;
     const family = familyOf(key);
     const name = family?.family ?? "unknown";
     const row = rows.get(name) ?? { db, family: name, policySeconds: family?.ttlSeconds ?? dbPolicy, sampled: 0, withoutTtl: 0, aboveTtlPolicy: 0, examples: [] };
-    const ttl = ttls[i] as number;
+    const ttl = Number(reply);
     row.sampled++;
     const bad = ttl === -1 ? "withoutTtl" : ttl > row.policySeconds ? "aboveTtlPolicy" : undefined;
     if (bad) {
@@ -508,7 +521,7 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
       if (!selected) continue; // denied and recorded: nothing in this database can be looked at
       await check(`db ${db}: keys`, async () => void base.databases.push({ db, name: dbNames.join("+"), keys: await redis.dbsize() }));
       await check(`db ${db}: ttl audit`, async () => {
-        base.ttlAudit.push(...(await auditTtl(redis, db, (await sampleKeys(redis, options.samplePerDb ?? 1000)).keys)));
+        base.ttlAudit.push(...(await auditTtl(base, redis, db, (await sampleKeys(redis, options.samplePerDb ?? 1000)).keys, "")));
       });
       if (dbNames.includes("alerts")) {
         await check(`db ${db}: alerts queue`, async () => void (base.alertsQueue = await streamHealth(redis, db, "alerts:pending:validation")));
@@ -598,7 +611,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     await check("db 0: ttl audit", async () => {
       const rows = new Map<string, TtlAuditRow>();
       for (const m of masters) {
-        for (const row of await auditTtl(m, 0, (await sampleKeys(m, options.samplePerDb ?? 1000)).keys)) {
+        for (const row of await auditTtl(base, m, 0, (await sampleKeys(m, options.samplePerDb ?? 1000)).keys, `${nodeAddress(m)}: `)) {
           const sum = rows.get(row.family);
           if (!sum) rows.set(row.family, row);
           else {

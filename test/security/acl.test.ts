@@ -270,6 +270,22 @@ describe("least privilege, as docs/SECURITY.md gives it", () => {
     for (const [what, attempt] of FORBIDDEN) await expectRefused(what, attempt(health));
   });
 
+  it("health under a user without +ttl reports the TTL audit denied (exit 3), not a key without a TTL as audited", async () => {
+    await admin.select(10);
+    await admin.set("indicator:vwap:NOTTL", "x"); // no TTL: a violation for a user who may read it
+    await admin.select(0);
+    await createUser("mathd-health-nottl", (documented.get("mathd-health") as string[]).filter((r) => r !== "+ttl"));
+    const report = await collectHealth({ url: urlOf("mathd-health-nottl") });
+    expect(report.status).toBe("denied");
+    expect(exitCodeOf(report)).toBe(3);
+    expect(report.denied).toContainEqual({ check: "db 10: ttl audit", error: "NOPERM this user has no permissions to run the 'ttl' command" });
+    expect(report.ttlAudit).toEqual([]);
+    expect(exitCodeOf(await collectHealth({ url: urlOf("mathd-health") }))).toBe(1); // the documented user sees the violation
+    await admin.select(10);
+    await admin.del("indicator:vwap:NOTTL");
+    await admin.select(0);
+  });
+
   it("health under a user without +scan or +info reports those checks as denied, not as unreachable (exit 3)", async () => {
     const rules = (documented.get("mathd-health") as string[]).filter((r) => r !== "+scan" && r !== "+info");
     await createUser("mathd-health-less", rules);
