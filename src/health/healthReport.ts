@@ -233,6 +233,14 @@ function serverFields(info: string): Omit<NonNullable<HealthReport["redis"]>, "p
   };
 }
 
+/**
+ * Whether a server's memory is full under `noeviction` (its `report.redis`): it then refuses
+ * every command that may add data (denyoom) with OOM, FUNCTION LOAD among them.
+ */
+export function memoryFull(server: Pick<NonNullable<HealthReport["redis"]>, "usedMemoryBytes" | "maxMemoryBytes" | "maxMemoryPolicy">): boolean {
+  return server.maxMemoryBytes > 0 && server.usedMemoryBytes >= server.maxMemoryBytes && server.maxMemoryPolicy === "noeviction";
+}
+
 /** Used memory from this share of maxmemory on is a warning: a burst of misses reaches the limit. */
 const MEMORY_WARNING_SHARE = 0.9;
 
@@ -249,11 +257,12 @@ export function mib(bytes: number): string {
  * begun, reporting `applied` (docs/STREAMING.md).
  */
 function memoryFindings(info: string, where: string): { problems: string[]; warnings: string[] } {
-  const { usedMemoryBytes: used, maxMemoryBytes: max, maxMemoryPolicy: policy, evictedKeys } = serverFields(info);
+  const fields = serverFields(info);
+  const { usedMemoryBytes: used, maxMemoryBytes: max, maxMemoryPolicy: policy, evictedKeys } = fields;
   const problems: string[] = [];
   const warnings: string[] = [];
   const refused = "Redis refuses every call of a script that may write with OOM (cache hits and misses, streaming updates)";
-  if (max > 0 && used >= max && policy === "noeviction") {
+  if (memoryFull(fields)) {
     problems.push(`${where}memory full: used_memory ${mib(used)} >= maxmemory ${mib(max)} under noeviction: ${refused}`);
   } else if (max > 0 && used >= MEMORY_WARNING_SHARE * max) {
     const then = policy === "noeviction" ? refused : `${policy} evicts keys`;
@@ -510,6 +519,12 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
         const onServer = await librariesOnNode(redis, libraries);
         base.libraries = { total: libraries.length, missing: libraryNamesToLoad(onServer), others: [...onServer.others] };
       });
+      if (base.libraries?.missing.length && base.redis && memoryFull(base.redis)) {
+        base.problems.push(
+          `${base.libraries.missing.length} of this build's Functions libraries not loaded at maxmemory under noeviction: Redis refuses FUNCTION LOAD with OOM (SCRIPT LOAD it does not), ` +
+            "so every call of their scripts fails, read-only variants included, until memory is freed and they are loaded (mathd scripts load --script-mode functions)",
+        );
+      }
     }
     // one pass per database number: MATHD_DB_* may move several names onto one database
     const names = new Map<number, DatabaseName[]>();

@@ -1,5 +1,5 @@
 /** The human form of a health report: short tables, worst news first. */
-import { type HealthReport, mib, type StreamHealth } from "./healthReport.js";
+import { type HealthReport, memoryFull, mib, type StreamHealth } from "./healthReport.js";
 
 function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -60,7 +60,9 @@ export function renderHealth(report: HealthReport): string {
   }
   const l = report.libraries;
   if (l) {
-    const absent = l.missing.length ? ` (not loaded: ${l.missing.join(", ")}; the SDK loads them on first use)` : "";
+    // at maxmemory under noeviction FUNCTION LOAD is refused: a problem above says so
+    const when = report.redis && memoryFull(report.redis) ? "a problem: memory is full" : "the SDK loads them on first use";
+    const absent = l.missing.length ? ` (not loaded: ${l.missing.join(", ")}; ${when})` : "";
     const others = l.others.length ? `; not used by this build: ${l.others.join(", ")} (mathd scripts prune)` : "";
     out.push(`Functions libraries: ${l.total - l.missing.length}/${l.total} of this build loaded${absent}${others}`);
   }

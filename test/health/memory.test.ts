@@ -7,6 +7,9 @@ import { collectHealth, exitCodeOf, HEALTH_SCHEMA } from "../../src/health/healt
 import { renderHealth } from "../../src/health/renderHealth.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { ownRedis } from "../support/redis.js";
+import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
+import { loadLibraries } from "../../src/cluster/loader.js";
+import { SCRIPTS } from "../../src/generated/scripts.js";
 
 // Sets maxmemory and the eviction policy: a server of its own, never the shared one.
 let server: LocalRedisServer;
@@ -63,6 +66,25 @@ describe("mathd health: memory and eviction", () => {
     const run = runCli(["--url", server.url, "--json"]);
     expect(run.status).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ schema: HEALTH_SCHEMA, status: "violations", problems: [expect.stringContaining("memory full")] });
+  });
+
+  it("in Functions mode, libraries missing on a server full under noeviction are a problem: FUNCTION LOAD is refused, not loaded on first use", async () => {
+    await admin.call("FUNCTION", "FLUSH");
+    const libraries = buildFunctionsLibraries(SCRIPTS);
+    await loadLibraries(admin, libraries.slice(1));
+    await admin.config("SET", "maxmemory", "1");
+    await expect(admin.call("FUNCTION", "LOAD", libraries[0]!.code)).rejects.toThrow(/^OOM/); // what the SDK's first use would meet
+    const report = await collectHealth({ url: server.url, scriptMode: "functions" });
+    expect(report.libraries!.missing).toEqual([libraries[0]!.name]);
+    expect(report.problems).toEqual([
+      expect.stringMatching(/^memory full: /),
+      expect.stringMatching(/^1 of this build's Functions libraries not loaded at maxmemory under noeviction: Redis refuses FUNCTION LOAD with OOM/),
+    ]);
+    expect({ status: report.status, code: exitCodeOf(report), violations: report.violations }).toEqual({ status: "violations", code: 1, violations: 2 });
+    expect(renderHealth(report)).toContain(`(not loaded: ${libraries[0]!.name}; a problem: memory is full)`);
+    await admin.config("SET", "maxmemory", "0");
+    expect((await collectHealth({ url: server.url, scriptMode: "functions" })).problems).toEqual([]); // with room, loaded on first use
+    await admin.call("FUNCTION", "FLUSH");
   });
 
   it("used memory at 90 % of maxmemory is a warning, exit 0", async () => {
