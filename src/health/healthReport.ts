@@ -176,10 +176,12 @@ export interface HealthReport {
   scriptTime?: HealthScriptTime;
   /**
    * Only with `scriptMode: "functions"` on one server: how many of this build's Functions
-   * libraries there are, those the server lacks or holds of another build (loaded on first use),
-   * and this SDK's libraries of versions the build does not use (`mathd scripts prune`).
+   * libraries there are, those the server lacks or holds of another build (`missing`; those it
+   * lacks are loaded on first use), those of them holding another build's code under this
+   * build's name (`otherBuild`, added within mathd.health/2: a problem), and this SDK's libraries
+   * of versions the build does not use (`others`: `mathd scripts prune`).
    */
-  libraries?: { total: number; missing: string[]; others: string[] };
+  libraries?: { total: number; missing: string[]; otherBuild: string[]; others: string[] };
   /** `alerts:pending:validation` in the alerts database; absent when unreachable or denied. */
   alertsQueue?: StreamHealth;
   /** Every `ticks:{SYMBOL}` stream in the continuous-market database. */
@@ -517,7 +519,15 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
       await check("libraries", async () => {
         const libraries = buildFunctionsLibraries(SCRIPTS);
         const onServer = await librariesOnNode(redis, libraries);
-        base.libraries = { total: libraries.length, missing: libraryNamesToLoad(onServer), others: [...onServer.others] };
+        const otherBuild = onServer.otherBuild.map((library) => library.name).sort();
+        base.libraries = { total: libraries.length, missing: libraryNamesToLoad(onServer), otherBuild, others: [...onServer.others] };
+        if (otherBuild.length > 0) {
+          // a running process loaded its libraries before and keeps calling the name: nothing heals it
+          base.problems.push(
+            `another build's code under this build's Functions library names: ${otherBuild.join(", ")}: the SDK's calls of their scripts get that code's replies, ` +
+              "and it stays until mathd scripts load --script-mode functions replaces it",
+          );
+        }
       });
       if (base.libraries?.missing.length && base.redis && memoryFull(base.redis)) {
         base.problems.push(

@@ -62,9 +62,11 @@ export function renderHealth(report: HealthReport): string {
   if (l) {
     // at maxmemory under noeviction FUNCTION LOAD is refused: a problem above says so
     const when = report.redis && memoryFull(report.redis) ? "a problem: memory is full" : "the SDK loads them on first use";
-    const absent = l.missing.length ? ` (not loaded: ${l.missing.join(", ")}; ${when})` : "";
+    const notLoaded = l.missing.filter((name) => !l.otherBuild.includes(name));
+    const absent = notLoaded.length ? ` (not loaded: ${notLoaded.join(", ")}; ${when})` : "";
+    const foreign = l.otherBuild.length ? `; another build's code under: ${l.otherBuild.join(", ")} (a problem)` : "";
     const others = l.others.length ? `; not used by this build: ${l.others.join(", ")} (mathd scripts prune)` : "";
-    out.push(`Functions libraries: ${l.total - l.missing.length}/${l.total} of this build loaded${absent}${others}`);
+    out.push(`Functions libraries: ${l.total - l.missing.length}/${l.total} of this build loaded${absent}${foreign}${others}`);
   }
   const streams = [...(report.alertsQueue ? [report.alertsQueue] : []), ...report.tickStreams];
   out.push("", table(["stream", "length", "group", "pending", "lag"], streamRows(streams)));

@@ -8,7 +8,7 @@ import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
 import { commandCalls, ownRedis } from "../support/redis.js";
-import { buildFunctionsLibraries } from "../../src/build/functionsLibrary.js";
+import { buildFunctionsLibraries, type FunctionsLibrary } from "../../src/build/functionsLibrary.js";
 import { loadLibraries } from "../../src/cluster/loader.js";
 import { SCRIPTS } from "../../src/generated/scripts.js";
 import { OLDER_ATR_LIBRARY } from "../support/libraries.js";
@@ -87,17 +87,40 @@ describe("mathd health", () => {
     await admin.call("FUNCTION", "FLUSH");
     const libraries = buildFunctionsLibraries(SCRIPTS);
     expect((await collectHealth({ url: server.url })).libraries).toBeUndefined(); // EVALSHA mode reads none
-    expect((await collectHealth({ url: server.url, scriptMode: "functions" })).libraries).toEqual({ total: libraries.length, missing: libraries.map((l) => l.name), others: [] });
+    expect((await collectHealth({ url: server.url, scriptMode: "functions" })).libraries).toEqual({ total: libraries.length, missing: libraries.map((l) => l.name), otherBuild: [], others: [] });
     await loadLibraries(admin, libraries.slice(1));
     await admin.call("FUNCTION", "LOAD", OLDER_ATR_LIBRARY.code);
     const report = await collectHealth({ url: server.url, scriptMode: "functions" });
-    expect(report.libraries).toEqual({ total: libraries.length, missing: [libraries[0]!.name], others: [OLDER_ATR_LIBRARY.name] });
+    expect(report.libraries).toEqual({ total: libraries.length, missing: [libraries[0]!.name], otherBuild: [], others: [OLDER_ATR_LIBRARY.name] });
     expect(exitCodeOf(report)).toBe(exitCodeOf(await collectHealth({ url: server.url }))); // loaded on first use: no violation
     expect(renderHealth(report)).toContain(
       `Functions libraries: ${libraries.length - 1}/${libraries.length} of this build loaded (not loaded: ${libraries[0]!.name}; the SDK loads them on first use); not used by this build: ${OLDER_ATR_LIBRARY.name} (mathd scripts prune)`,
     );
     await admin.call("FUNCTION", "FLUSH");
     admin.disconnect();
+  });
+
+  it("in Functions mode, another build's code under this build's library name is a problem, apart from absent libraries", async () => {
+    const admin = new Redis(server.url);
+    try {
+      await admin.call("FUNCTION", "FLUSH");
+      const libraries = buildFunctionsLibraries(SCRIPTS);
+      await loadLibraries(admin, libraries.slice(1));
+      const [, replaced] = libraries as [FunctionsLibrary, FunctionsLibrary];
+      // someone else's FUNCTION LOAD REPLACE, after the SDK loaded: same name, same function, other code
+      const foreign = `#!lua name=${replaced.name}\nredis.register_function{function_name='${replaced.fn.functionName}', description='someone else', callback=function() return 0 end}\n`;
+      await admin.call("FUNCTION", "LOAD", "REPLACE", foreign);
+      const report = await collectHealth({ url: server.url, scriptMode: "functions" });
+      expect(report.libraries).toMatchObject({ missing: [libraries[0]!.name, replaced.name].sort(), otherBuild: [replaced.name] });
+      expect(report.problems).toEqual([
+        `another build's code under this build's Functions library names: ${replaced.name}: the SDK's calls of their scripts get that code's replies, and it stays until mathd scripts load --script-mode functions replaces it`,
+      ]);
+      expect(exitCodeOf(report)).toBe(1);
+      expect(renderHealth(report)).toContain(`(not loaded: ${libraries[0]!.name}; the SDK loads them on first use); another build's code under: ${replaced.name} (a problem)`);
+    } finally {
+      await admin.call("FUNCTION", "FLUSH");
+      admin.disconnect();
+    }
   });
 
   it("finds keys without a TTL or above the policy: exit 1, with examples", async () => {
