@@ -31,6 +31,7 @@ import { optionNames, refuseUnknownOptions, refuseUnlistedValue } from "../core/
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
 import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
+import { connectionFailureOf, toConnectionError } from "../redis/config.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
 import { TurnTimeoutError } from "../cluster/pipeline.js";
@@ -207,9 +208,15 @@ export class ScriptRunner {
     return new ServerBusyError(`${timeout.message}: Redis answered ${notNow.error.message}`, { cause: notNow.error });
   }
 
-  /** A call's error as the SDK's classes ({@link scriptError}); a turn that never came as {@link waitedOut} says. */
+  /**
+   * A call's error as the SDK's classes ({@link scriptError}); a turn that never came as
+   * {@link waitedOut} says; a connection failure met outside the client's policy (a cluster that
+   * reached none of its nodes while a call waited for it) a ConnectionError naming the client's address.
+   */
   private failure(script: string, error: unknown, since: number): MathDispatcherError {
-    return error instanceof TurnTimeoutError ? this.waitedOut(error, since, error.node) : scriptError(script, error);
+    if (error instanceof TurnTimeoutError) return this.waitedOut(error, since, error.node);
+    if (!(error instanceof MathDispatcherError) && connectionFailureOf(error)) return toConnectionError(this.client.config, error, undefined, this.client.address);
+    return scriptError(script, error);
   }
 
   /** The manifest entry of a script, or a ScriptExecutionError if there is none. */

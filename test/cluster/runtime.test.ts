@@ -21,6 +21,7 @@ import { istTime } from "../../src/market/istClock.js";
 import { slotOf } from "../../src/cluster/topology.js";
 import { startLocalRedis, type LocalRedisServer } from "../../src/redis/localServer.js";
 import { TickConsumer } from "../../src/streaming/tickConsumer.js";
+import { clusterAclAdditions, documentedAclUsers } from "../support/acl.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { commandCalls, holdServer } from "../support/redis.js";
 import { symbolsOnEveryMaster } from "./calls.js";
@@ -436,6 +437,26 @@ describe("the public API on a cluster", () => {
       consumer.stop();
       ticks.disconnect();
       await math.close();
+    }
+  });
+
+  it("the SDK works under docs/SECURITY.md's mathd-sdk user with the cluster's additions, and nothing is refused", async () => {
+    const rules = documentedAclUsers().get("mathd-sdk")!;
+    const clusterRules = [...rules, ...clusterAclAdditions()];
+    const nodes = harness.nodes.map((n) => harness.client(n.port));
+    for (const node of nodes) {
+      await node.call("ACL", "LOG", "RESET");
+      await node.call("ACL", "SETUSER", "mathd-sdk-cluster", ...clusterRules.map((r) => (r === ">CHANGE-ME" ? ">pw" : r)));
+    }
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes, username: "mathd-sdk-cluster", password: "pw" });
+    try {
+      const bars = Array.from({ length: 20 }, (_, i) => ({ high: 101 + (i % 3), low: 99, close: 100 }));
+      for (const symbol of symbols) expect((await math.atr({ symbol: `${symbol}ACL`, period: 14, bars })).bars).toBe(20);
+      const refused = await Promise.all(nodes.map(async (node) => ((await node.call("ACL", "LOG")) as unknown[]).length));
+      expect(refused).toEqual(nodes.map(() => 0));
+    } finally {
+      await math.close();
+      for (const node of nodes) await node.call("ACL", "DELUSER", "mathd-sdk-cluster");
     }
   });
 

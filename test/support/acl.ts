@@ -15,3 +15,10 @@ export function documentedAclUsers(): Map<string, string[]> {
       }),
   );
 }
+
+/** What docs/SECURITY.md says a cluster user needs beyond its rules: the `+...` named in its "A cluster user needs" sentence. */
+export function clusterAclAdditions(): string[] {
+  const page = readFileSync(join(import.meta.dirname, "../../docs/SECURITY.md"), "utf8").replace(/\s+/g, " ");
+  const sentence = /A cluster user needs ([^.]*)\./.exec(page)?.[1] ?? "";
+  return [...sentence.matchAll(/`(\+[a-z|_]+)`/g)].map((m) => m[1] as string);
+}
