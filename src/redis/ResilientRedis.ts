@@ -552,10 +552,11 @@ export class ResilientRedis extends EventEmitter {
     if (breaker.state === "closed") return holding;
     if (holding && breaker.state === "half_open") return true; // the trial's retry; a trial that failed opened the circuit again
     const where = breaker.node === "" ? this.address : breaker.node;
-    // what opened it: a "not now" reply (LOADING, say) is a server that answers, not a slow one
-    const why = isNotNowReply(breaker.lastError) ? `answered "${(breaker.lastError as Error).message.split(" ", 1)[0]}" ${this.breakerThreshold} times in a row` : "answers too slowly";
+    // what it met last: a "not now" reply (LOADING, say) is a server that answers, not a slow one
+    const why = isNotNowReply(breaker.lastError) ? `answers "not now" (${(breaker.lastError as Error).message.split(" ", 1)[0]})` : "answers too slowly";
     if (breaker.state === "open" && Date.now() < breaker.openUntil) throw new CircuitOpenError(`Redis at ${where} ${why}: the circuit is open`, { cause: breaker.lastError });
-    if (breaker.trialUnderWay) throw new CircuitOpenError(`Redis at ${where} ${why}: the circuit is half open, and its one trial call is under way`, { cause: breaker.lastError });
+    // the trial that failed and waited out its backoff past halfOpenAfterMs takes the next trial itself
+    if (breaker.trialUnderWay && !holding) throw new CircuitOpenError(`Redis at ${where} ${why}: the circuit is half open, and its one trial call is under way`, { cause: breaker.lastError });
     this.setState(breaker, "half_open");
     breaker.trialUnderWay = true;
     return true;

@@ -161,10 +161,28 @@ describe("resilient client", () => {
       for (let i = 0; i < 3; i++) await c.run("system", (r) => r.ping()).catch(() => undefined);
       const open = await c.run("system", (r) => r.ping()).catch((e: unknown) => e);
       expect(open).toBeInstanceOf(CircuitOpenError);
-      expect((open as Error).message).toMatch(/answered "BUSY" 3 times in a row: the circuit is open$/);
+      expect((open as Error).message).toMatch(/answers "not now" \(BUSY\): the circuit is open$/);
       await busy;
     } finally {
       await blocker.config("SET", "busy-reply-threshold", "5000");
+      blocker.disconnect();
+    }
+  });
+
+  it("a trial whose backoff outlasts halfOpenAfterMs takes the next trial itself, rather than failing as 'under way'", async () => {
+    const c = client({ maxRetries: 3, breakerThreshold: 1, halfOpenAfterMs: 20, initialDelayMs: 150, maxDelayMs: 150, deadlineMs: 5000, config: { commandTimeoutMs: 100 } });
+    await c.run("system", (r) => r.ping());
+    const blocker = new Redis(server.url);
+    try {
+      await blocker.config("SET", "busy-reply-threshold", "5000"); // silent: every attempt times out
+      const blocking = holdServer(blocker, 1200);
+      await sleep(50);
+      const first = await c.run("system", (r) => r.ping()).catch((e: unknown) => e);
+      await blocking;
+      // its attempts each time out, the circuit opens after the first, and the call keeps its retries
+      expect(first, String(first)).toBeInstanceOf(CommandTimeoutError);
+      expect(await c.run("system", (r) => r.ping())).toBe("PONG");
+    } finally {
       blocker.disconnect();
     }
   });
