@@ -83,9 +83,9 @@ export {
   type StreamUpdateResult,
   type IndicatorSnapshot,
 } from "./dispatcher/streaming.js";
-export { TickConsumer, defaultConsumerName, type TickConsumerOptions, type ConsumerStats, type ConsumerCounters, type StreamLostEvent } from "./streaming/tickConsumer.js";
+export { TickConsumer, defaultConsumerName, type TickConsumerOptions, type ConsumerStats, type ConsumerCounters, type StreamLostEvent, type ConsumerWaitingEvent } from "./streaming/tickConsumer.js";
 export { StreamingReference, type MarketUpdate } from "./indicators/streaming.js";
-export { type AtrStatus, type VwapStatus, type SizeBound, STOP_LOSS_DEFAULTS, NEWS_BOOST_DEFAULTS, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR } from "./core/defaults.js";
+export { type AtrStatus, type VwapStatus, type SizeBound, STOP_LOSS_DEFAULTS, NEWS_BOOST_DEFAULTS, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR, STREAM_CLOCK_SKEW_MS } from "./core/defaults.js";
 export { sessionOf, SESSION_OPEN_MINUTE } from "./market/session.js";
 export { indicatorKey } from "./keys/indicator.js";
 export { tickStreamKey, deadLetterKey } from "./keys/marketData.js";
@@ -110,7 +110,7 @@ export {
   HEALTH_SCHEMA,
   type HealthReport,
   type HealthOptions,
-  type DeniedCheck,
+  type DeniedCheck, type IncompleteCheck,
   type TtlAuditRow,
   type StreamHealth,
   type GroupHealth,

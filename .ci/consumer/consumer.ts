@@ -18,8 +18,8 @@ import {
   tickStreamKey, volumeBaselineKey, vwapOfBars, vwapOfTicks, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR,
   NEWS_BOOST_DEFAULTS, STOP_LOSS_DEFAULTS, classifyError, ConnectionError, RedisCommandError, ServerBusyError, ServerOutOfMemoryError,
   type CallContext, type CallOptions, type ConnectOptions, type ConnectionFailure, type ErrorClass,
-  type SingleFunctionMethods, type SizeBound, defaultConsumerName, type ConsumerCounters, type ConsumerStats, type StreamLostEvent,
-  type DeniedCheck, type TlsInput, type TlsMaterial, type TlsSettings,
+  type SingleFunctionMethods, type SizeBound, defaultConsumerName, type ConsumerCounters, type ConsumerStats, type StreamLostEvent, type ConsumerWaitingEvent, STREAM_CLOCK_SKEW_MS,
+  type DeniedCheck, type IncompleteCheck, type TlsInput, type TlsMaterial, type TlsSettings,
   type AccountSettings, type AtrInput, type AtrResult, type AtrStatus, type BatchCall, type BatchOutcome,
   type CacheStatus, type CircuitStateName, type ConfidenceInput, type ConfidenceParams,
   type ConfidenceResult, type ConfidenceSettings, type DatabaseName, type DatabaseSpec, type Decision,
@@ -58,8 +58,8 @@ export type EveryType = [
   ResultMeta, ScriptCall, ScriptManifestEntry, Settled, Side, Signal, StopLossInput, StopLossParams, StopLossResult,
   StopLossSettings, StreamUpdateInput, StreamUpdateResult, StreamingOptions, Tick, TickConsumerOptions, VolumeBar,
   VwapBand, VwapBandResult, VwapBar, VwapInput, VwapResult, VwapStatus, VwapTick, CallContext, CallOptions,
-  ConnectOptions, ConnectionFailure, ErrorClass, SingleFunctionMethods, SizeBound, ConsumerCounters, ConsumerStats, StreamLostEvent,
-  DeniedCheck, TlsInput, TlsMaterial, TlsSettings,
+  ConnectOptions, ConnectionFailure, ErrorClass, SingleFunctionMethods, SizeBound, ConsumerCounters, ConsumerStats, StreamLostEvent, ConsumerWaitingEvent,
+  DeniedCheck, IncompleteCheck, TlsInput, TlsMaterial, TlsSettings,
   ConnectTarget, AnyResult, ResultOf<"atr">, BatchOutcomes<BatchCall[]>, RsiInput, RsiResult, ValidatedFunction<never, unknown>, ScriptFunction<{ symbol: string }, unknown>,
   NamedArgs, FunctionsLibrary, LibraryFunction, ResultTierOptions, ScriptRunnerOptions, ScriptCallOptions, ArgSpec, ArgType, ScriptArgs<"atr">,
   ScriptName, StopLossReference, PositionSizeReference, NewsBoostReference, ConfidenceReference, Segment, FieldKind,
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   check(resolveRedisConfig({ url: "redis://127.0.0.1:1" }).port === 1, "resolveRedisConfig");
   check((decodeJson(encodeJson({ d: new Dec("0.1") })) as { d: unknown }).d !== undefined, "JSON codec");
   check(sessionOf(Date.UTC(2026, 10, 25, 4, 0)).open && SESSION_OPEN_MINUTE === 555, "sessionOf");
-  check(STOP_LOSS_DEFAULTS && NEWS_BOOST_DEFAULTS && CONFIDENCE_DEFAULTS && DEFAULT_CONFIDENCE_FLOOR > 0, "defaults");
+  check(STOP_LOSS_DEFAULTS && NEWS_BOOST_DEFAULTS && CONFIDENCE_DEFAULTS && DEFAULT_CONFIDENCE_FLOOR > 0 && STREAM_CLOCK_SKEW_MS > 0, "defaults");
   check(classifyError(new Error("ECONNREFUSED")) === "connection", "classifyError");
   check(PRICE_UNITS > 0 && MAX_PRICE > 0 && MAX_VOLUME > 0 && MAX_POINTS > 0 && GRID_SNAP > 0, "units");
   check(isTransient(new Error("ECONNRESET")) !== undefined && HEALTH_SCHEMA.length > 0, "isTransient, HEALTH_SCHEMA");

@@ -148,7 +148,7 @@ const COMMANDS: Record<string, Command> = {
       "atr-period": { type: "string", value: "N", help: "ATR period, default 14" },
       "rsi-period": { type: "string", value: "N", help: "RSI period, default 14" },
       "hash-tag": { type: "boolean", help: "keys with Redis Cluster hash tags: ticks:{NIFTY}" },
-      "claim-idle-ms": { type: "string", value: "N", help: "claim other consumers' pending entries once idle this long (XAUTOCLAIM), default 10000" },
+      "claim-idle-ms": { type: "string", value: "N", help: "at start, wait while another consumer of the group read a stream less than this long ago, and claim other consumers' pending entries once idle this long (XAUTOCLAIM); default 10000" },
       "stats-interval-ms": { type: "string", value: "N", help: "print a statistics line this often, default 5000" },
       json: { type: "boolean", help: "print every line (start, statistics, claims, dead letters, problems, summary) as one JSON object" },
     },

@@ -30,8 +30,8 @@ import { within } from "../core/within.js";
 import { optionNames, refuseUnknownOptions, refuseUnlistedValue } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
-import { type CallOptions, checkCallDeadline, type ResilientRedis } from "../redis/ResilientRedis.js";
-import { connectionFailureOf, toConnectionError } from "../redis/config.js";
+import { type CallOptions, checkCallDeadline, classifyError, type ResilientRedis } from "../redis/ResilientRedis.js";
+import { toConnectionError } from "../redis/config.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
 import { TurnTimeoutError } from "../cluster/pipeline.js";
@@ -215,7 +215,8 @@ export class ScriptRunner {
    */
   private failure(script: string, error: unknown, since: number): MathDispatcherError {
     if (error instanceof TurnTimeoutError) return this.waitedOut(error, since, error.node);
-    if (!(error instanceof MathDispatcherError) && connectionFailureOf(error)) return toConnectionError(this.client.config, error, undefined, this.client.address);
+    // a lost or unreachable connection; a refused command (NOPERM) stays the script's error
+    if (!(error instanceof MathDispatcherError) && classifyError(error) === "connection") return toConnectionError(this.client.config, error, undefined, this.client.address);
     return scriptError(script, error);
   }
 

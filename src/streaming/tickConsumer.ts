@@ -276,7 +276,9 @@ export function entryToUpdate(symbol: string, id: string, fields: readonly strin
  * MathDispatcherError with the cause; it is retried, except a server that refuses the streams'
  * database, which ends `run()` with that ConfigurationError), `ready` (its groups are made and orphans
  * claimed: it reads from here on), `recovered` (the first pass that succeeded after failed ones),
- * `stopping` ({@link TickConsumer.stop} was called), `streamLost` (a {@link StreamLostEvent}: a
+ * `stopping` ({@link TickConsumer.stop} was called), `waiting` (a {@link ConsumerWaitingEvent}: at
+ * its start, another consumer of the group is live on one of its streams, or left entries pending
+ * there that are not idle long enough to claim), `streamLost` (a {@link StreamLostEvent}: a
  * stream it had its group on lost it, deleted, evicted, expired or emptied by a restart, and with
  * it the entries after `lastAckedId` it held; once per loss, when the group is made again). Not
  * for a stream it had read to its end (its last read found nothing new, nothing pending): a quiet
@@ -351,10 +353,19 @@ export class TickConsumer extends EventEmitter {
     return { host, port };
   }
 
-  /** Where the ticks go, for messages: the server, or on a cluster the nodes it knows now (ioredis's defaults are no node of it). */
+  /**
+   * Where the ticks go, for messages: the server, or on a cluster the nodes it knows now, else
+   * the startup nodes it was given (ioredis's defaults are no node of it).
+   */
   private get address(): string {
     if (!this.ticks.isCluster) return `${this.server.host}:${this.server.port}`;
-    const nodes = (this.ticks as Cluster).nodes().map((node) => `${node.options.host}:${node.options.port}`);
+    const cluster = this.ticks as Cluster;
+    const known = cluster.nodes().map((node) => `${node.options.host}:${node.options.port}`);
+    // ioredis keeps the startup nodes as given (a port, "host:port", or { host, port }), in a field its types call private
+    const given = ((cluster as unknown as { startupNodes?: unknown[] }).startupNodes ?? []).map((node) =>
+      typeof node === "object" && node !== null ? `${(node as { host?: string }).host ?? "127.0.0.1"}:${(node as { port?: number }).port ?? 6379}` : String(node),
+    );
+    const nodes = known.length > 0 ? known : given;
     return nodes.length > 0 ? `cluster ${nodes.join(",")}` : "cluster";
   }
 
@@ -537,7 +548,9 @@ export class TickConsumer extends EventEmitter {
 
   /**
    * Waits while another consumer of the group is live on one of this consumer's streams: one that
-   * read or claimed there less than `claimIdleMs` ago. Two consumers on one stream apply its
+   * read or claimed there less than `claimIdleMs` ago (at least twice `blockMs`: Redis counts a
+   * consumer blocked on a quiet stream as idle; one whose `blockMs` is longer still than that can
+   * be missed, so give the consumers of a group one `blockMs`). Two consumers on one stream apply its
    * entries out of order, and the script counts the older ones as duplicates: ticks lost without
    * a word (a rolling deploy that starts the new consumer before the old one stops did so). So a
    * second consumer waits as a standby, and takes over once the first has stopped. Emits
@@ -549,17 +562,20 @@ export class TickConsumer extends EventEmitter {
   }
 
   private async soleConsumer(): Promise<void> {
-    const { claimIdleMs = 10_000 } = this.options;
+    const { claimIdleMs = 10_000, blockMs = DEFAULT_BLOCK_MS } = this.options;
+    // Redis 7.0 counts a consumer idle through a read of new entries that finds none: a live one
+    // blocked on a quiet stream (before 09:15) looks idle for up to its blockMs
+    const liveMs = Math.max(claimIdleMs, 2 * blockMs);
     const told = new Set<string>();
     while (!this.stopping) {
-      let wait = 0; // until the liveliest other consumer has been idle claimIdleMs
+      let wait = 0; // until the liveliest other consumer has been idle liveMs
       for (const stream of this.streams) {
         const consumers = ((await (await this.writer()).xinfo("CONSUMERS", stream, this.group)) as unknown[]).map(record);
         for (const other of consumers) {
           const name = String(other.name);
           const idleMs = Number(other.idle);
-          if (name === this.consumer || idleMs >= claimIdleMs) continue;
-          wait = Math.max(wait, claimIdleMs - idleMs);
+          if (name === this.consumer || idleMs >= liveMs) continue;
+          wait = Math.max(wait, liveMs - idleMs);
           if (told.has(`${stream}\n${name}`)) continue;
           told.add(`${stream}\n${name}`);
           this.emit("waiting", { stream, consumer: name, idleMs, reason: "live" } satisfies ConsumerWaitingEvent);

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { consume } from "../../src/cli/consume.js";
@@ -14,7 +15,8 @@ import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { collectHealth } from "../../src/health/healthReport.js";
 import { connectOnce } from "../../src/cli/connect.js";
 import { type RedisConfigInput, resolveRedisConfig, toConnectionError } from "../../src/redis/config.js";
-import { makePki, type OwnServer, type Pki, startRedisServer, startTlsRedis } from "../support/tls.js";
+import { makePki, type OwnServer, type Pki, startTlsRedis } from "../support/tls.js";
+import { waitUntil } from "../support/waitUntil.js";
 
 let pki: Pki;
 let oneWay: OwnServer;
@@ -117,21 +119,26 @@ describe("TLS", () => {
     const consumed = await consume({ url, symbols: ["TLSOFF"], log: () => undefined }).catch((error: unknown) => error);
     expect(consumed, String(consumed)).toBeInstanceOf(ConnectionError);
     expect((consumed as Error).message).toContain(hint);
-    // a server that answered, then closed the connection (CLIENT KILL): no TLS question
-    const plain = await startRedisServer([]);
-    const plainUrl = `redis://127.0.0.1:${plain.port}`;
+    // a server that answered, then reset the connection: the same reset, but no TLS question
+    // answers every command with a nil, and resets the connection 300 ms after the first
+    const answersThenResets = createServer((socket) => {
+      socket.on("data", (data) => socket.write("$-1\r\n".repeat(data.toString().split("*").length - 1)));
+      socket.once("data", () => setTimeout(() => socket.resetAndDestroy(), 300));
+    });
+    await new Promise<void>((resolve) => answersThenResets.listen(0, "127.0.0.1", resolve));
+    const resetUrl = `redis://127.0.0.1:${(answersThenResets.address() as AddressInfo).port}`;
     try {
-      const { redis } = await connectOnce(resolveRedisConfig({ url: plainUrl }), "system");
-      const id = await redis.client("ID");
-      const killer = new Redis(plainUrl);
-      await killer.client("KILL", "ID", String(id));
-      killer.disconnect();
-      const closed = await redis.get("k").catch((error: unknown) => toConnectionError(resolveRedisConfig({ url: plainUrl }), error));
+      const { redis } = await connectOnce(resolveRedisConfig({ url: resetUrl }), "system");
+      let socketError: unknown;
+      redis.on("error", (error: unknown) => (socketError = error));
+      expect(await redis.get("k")).toBeNull(); // it answered
+      await waitUntil(() => socketError !== undefined, "the reset reached the client");
       redis.disconnect();
-      expect(closed).toBeInstanceOf(ConnectionError);
-      expect((closed as Error).message).not.toContain("TLS is off");
+      const closed = toConnectionError(resolveRedisConfig({ url: resetUrl }), socketError);
+      expect(closed.failure).toBe("closed");
+      expect(closed.message).not.toContain("TLS is off");
     } finally {
-      await plain.stop();
+      answersThenResets.close();
     }
   });
 

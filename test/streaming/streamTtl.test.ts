@@ -2,7 +2,8 @@
  * The tick consumer never leaves a key without a TTL (mathd health flags those): a stream it has
  * to create for its group (MKSTREAM, before the ingester wrote anything) gets the `ticks`
  * family's TTL; a stream that exists keeps whatever TTL its writer gave it. And a consumer
- * stopped while it waits to claim another consumer's entries reads nothing newer than them.
+ * stopped while it waits for another consumer (live, or its entries not idle enough to claim)
+ * reads nothing newer than that consumer's entries.
  */
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
@@ -76,7 +77,7 @@ describe("streams the consumer creates", () => {
   });
 });
 
-describe("stopped while waiting to claim", () => {
+describe("stopped while waiting for another consumer", () => {
   it("reads nothing newer than the entries it waits for", async () => {
     const symbol = "TTLWAIT";
     const stream = tickStreamKey(symbol);

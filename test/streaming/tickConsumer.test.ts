@@ -198,6 +198,29 @@ describe("tick consumer", () => {
     expect((await dispatcher.streaming().snapshot(symbol)).vwap!.points).toBe(300);
   });
 
+  it("waits for a live consumer blocked on a quiet stream too, which Redis shows idle for up to its blockMs", async () => {
+    const symbol = "QUIETSTANDBY";
+    const stream = tickStreamKey(symbol);
+    await ticks.xadd(stream, "*", "price", "100", "volume", "1", "ts", String(OPEN));
+    const first = new TickConsumer(new Redis(url, { db: 4 }), dispatcher.streaming(), { symbols: [symbol], consumer: "old-quiet", blockMs: 1000 });
+    const firstRun = first.run();
+    await waitUntil(() => first.totals.applied === 1, "the first consumer applied the tick");
+    // the stream is quiet from now on: the first consumer blocks a second at a time
+    const second = new TickConsumer(new Redis(url, { db: 4 }), dispatcher.streaming(), { symbols: [symbol], consumer: "new-quiet", blockMs: 1000, claimIdleMs: 500 });
+    let ready = false;
+    let waited = 0;
+    second.on("waiting", () => waited++);
+    second.once("ready", () => (ready = true));
+    const secondRun = second.run();
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // three of the first one's blocking reads
+    expect({ ready, waited }).toEqual({ ready: false, waited: 1 });
+    first.stop();
+    await firstRun;
+    await waitUntil(() => ready, "the second consumer takes over once the first has stopped");
+    second.stop();
+    await secondRun;
+  });
+
   it("fails typed: a connection failure is a ConnectionError naming the server, a Redis error a RedisCommandError, each with its cause", async () => {
     const port = await freePort(); // nothing listens there
     const down = new Redis({ port, host: "127.0.0.1", db: 4, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
