@@ -1,7 +1,7 @@
 #!lua
 -- @name dispatch
--- @version 5.1.2
--- @key cache_key          pattern_cache:dispatch:v5.1.2:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 5.1.3
+-- @key cache_key          pattern_cache:dispatch:v5.1.3:<symbol>:<sha1 of ARGV> in DB 10
 -- ARGV: the arguments of the scripts it chains, by name, each once (the build composes the order
 -- from their headers: src/build/luaBuild.ts), less what the chain computes, then its own.
 -- @uses stop_loss confidence position_size news_boost

@@ -1,7 +1,7 @@
 #!lua
 -- @name rsi
--- @version 3.0.5
--- @key cache_key  pattern_cache:rsi:v3.0.5:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 3.0.6
+-- @key cache_key  pattern_cache:rsi:v3.0.6:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg period     int[2..MAX_RSI_PERIOD]  the smoothing period n
 -- @arg series     flag  '1' to return the RSI of every close from close n + 1 on, '0' for the last only
 -- @arg state      text  '' for a whole series in one call; for a longer series 'start' in the first

@@ -1,6 +1,6 @@
 #!lua flags=no-writes
 -- @name stream_snapshot
--- @version 2.0.5
+-- @version 2.0.6
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
 -- @key rsi_state    indicator:rsi<rsi_period>:<symbol>, a string of packed doubles in DB 10
@@ -17,5 +17,5 @@ local period = arg_integer(1, 'atr_period', 1, MAX_ATR_PERIOD)
 local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
 check_state_keys(period, rsi_period)
 local multipliers = arg_bands(3)
-local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
-return stream_text(atr_state_of(stored[1], period), vwap_state_of(stored[2]), rsi_state_of(stored[3], rsi_period), multipliers)
+local stored_atr, stored_vwap, stored_rsi = read_states()
+return stream_text(atr_state_of(stored_atr, period), vwap_state_of(stored_vwap), rsi_state_of(stored_rsi, rsi_period), multipliers)

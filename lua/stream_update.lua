@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.7
+-- @version 3.0.8
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -41,10 +41,11 @@
 -- costs more than the update itself) and applies the steps of atr_run, rsi_run and vwap_run to its
 -- one point inline (the build pastes the very blocks they run); the streaming tests hold it to the
 -- batch scripts and to the general path bit for bit. Anything else (bands, an unusual or bad
--- argument, a malformed state) falls through to the general path, which checks everything again
--- and names what is wrong. Whatever the fast path accepts, the general path accepts too, with the
--- same values: canonical whole numbers within their bounds, prices of digits with at most four
--- decimals, a bar's low <= close <= high, keys of one symbol in the allowed characters.
+-- argument, a state of the wrong length or breaking a rule of its own) falls through to the
+-- general path, which checks everything again and names what is wrong.
+-- Whatever the fast path accepts, the general path accepts too, with the same values: canonical
+-- whole numbers within their bounds, prices of digits with at most four decimals, a bar's
+-- low <= close <= high, keys of one symbol in the allowed characters, states within their rules.
 
 -- One match checks the whole call: the three keys name one symbol, bare or as a whole hash tag,
 -- the ATR key names the ATR period (%1) and the RSI key the RSI period (%3), and the arguments are
@@ -83,19 +84,53 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
       and ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and seq <= 9e15 and volume <= MAX_VOLUME then
     local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
     local a, v, r = stored[1], stored[2], stored[3]
-    -- the states as atr_state_of, rsi_state_of and vwap_state_of read them: ATR and RSI unseeded
-    -- while bars (closes) <= their period
+    local usual = true
+    -- the states as atr_state_of, rsi_state_of and vwap_state_of read them, each held to their
+    -- rules (check_atr_state, check_rsi_state, check_vwap_state, check_stream_order and the VWAP
+    -- session's range) by one condition of the same tests: a state that breaks any goes to the
+    -- general path, which names the field. ATR and RSI are unseeded while bars (closes) <= their period.
     local p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = period, 0, nil, 0, nil, nil, nil
     if a and #a == ATR_BYTES then
       p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = struct.unpack(ATR_LAYOUT, a)
-      if not (bars > p) then atr = nil end -- atr_state_of's test, a count that is NaN included
+      if not (bars >= 1 and bars <= 9e15 and bars % 1 == 0 and prev_close >= 1 and prev_close <= MAX_PRICE_UNITS and prev_close % 1 == 0
+          and tr_sum >= 0 and tr_sum <= (bars > p and p or bars - 1) * MAX_PRICE_UNITS and tr_sum % 1 == 0
+          and (bars <= p or atr >= 0 and atr <= MAX_PRICE_UNITS)
+          and atr_ts >= MIN_EPOCH_MS and atr_ts <= MAX_EPOCH_MS and atr_ts % 1 == 0 and atr_seq >= 0 and atr_seq <= 9e15 and atr_seq % 1 == 0) then
+        usual = false
+      end
+      if not (bars > p) then atr = nil end
     end
     local q, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, rsi_ts, rsi_seq = rsi_period, 0, nil, 0, 0, nil, nil, nil, nil
     if r and #r == RSI_BYTES then
       q, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, rsi_ts, rsi_seq = struct.unpack(RSI_LAYOUT, r)
+      -- each sum at most the bound, as both are not negative and add up to at most it; so the averages
+      if not (closes >= 1 and closes <= 9e15 and closes % 1 == 0 and prev >= 1 and prev <= MAX_PRICE_UNITS and prev % 1 == 0
+          and gain_sum >= 0 and gain_sum % 1 == 0 and loss_sum >= 0 and loss_sum % 1 == 0
+          and gain_sum + loss_sum <= (closes > q and q or closes - 1) * MAX_PRICE_UNITS
+          and (closes <= q or avg_gain >= 0 and avg_loss >= 0 and avg_gain + avg_loss <= MAX_PRICE_UNITS)
+          and rsi_ts >= MIN_EPOCH_MS and rsi_ts <= MAX_EPOCH_MS and rsi_ts % 1 == 0 and rsi_seq >= 0 and rsi_seq <= 9e15 and rsi_seq % 1 == 0) then
+        usual = false
+      end
       if not (closes > q) then avg_gain, avg_loss = nil, nil end
     end
-    if (not a or #a == ATR_BYTES) and p == period and (not r or #r == RSI_BYTES) and q == rsi_period and (not v or #v == VWAP_BYTES) then
+    local stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq
+    if v and #v == VWAP_BYTES then
+      stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq = struct.unpack(VWAP_LAYOUT, v)
+      -- check_vwap_state's bounds, its math.abs as two comparisons (exact: negation is)
+      local low, top = 3 * (1 - 1e-9), 3 * MAX_PRICE_UNITS * (1 + 1e-9)
+      local vwap = weight > 0 and origin + (sum + comp) / weight
+      if not (stored_session >= MIN_SESSION and stored_session <= MAX_SESSION and stored_session % 1 == 0
+          and points >= 1 and points <= 9e15 and points % 1 == 0 and origin >= 3 and origin <= 3 * MAX_PRICE_UNITS and origin % 1 == 0
+          and weight >= 0 and weight <= points * MAX_VOLUME and weight <= 9e15 and weight % 1 == 0 and m2 >= 0
+          and (weight == 0 and sum == 0 and comp == 0 and mean == 0 and m2 == 0
+            or vwap and vwap >= low and vwap <= top and -(weight * top) <= comp and comp <= weight * top
+              and origin + mean >= low and origin + mean <= top
+              and -(1e-9 * top) <= origin + mean - vwap and origin + mean - vwap <= 1e-9 * top and m2 <= weight * top * top)
+          and last_ts >= MIN_EPOCH_MS and last_ts <= MAX_EPOCH_MS and last_ts % 1 == 0 and last_seq >= 0 and last_seq <= 9e15 and last_seq % 1 == 0) then
+        usual = false
+      end
+    end
+    if usual and (not a or #a == ATR_BYTES) and p == period and (not r or #r == RSI_BYTES) and q == rsi_period and (not v or #v == VWAP_BYTES) then
       -- stream_apply's order: ATR and RSI (a bar's close), each after its own last (ts, seq), then VWAP
       local atr_status, rsi_status = 'skipped', 'skipped'
       if is_bar then
@@ -112,8 +147,6 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
         end
       end
       local session, open = session_of(ts)
-      local stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq
-      if v then stored_session, points, origin, weight, sum, comp, mean, m2, last_ts, last_seq = struct.unpack(VWAP_LAYOUT, v) end
       local vwap_status, ttl = 'applied', 'KEEPTTL'
       -- applied only when provably after the last (ts, seq), as is_after asks it: the negated test
       -- let a hand-written NaN through, where the general path answered a duplicate
@@ -131,8 +164,9 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
         -- @paste "vwap_state" vwap_step
         points, stored_session, last_ts, last_seq = points + 1, session, ts, seq
       end
-      -- fmt and rsi_of, inline: what an update writes is finite and never -0, but a state written
-      -- by hand is answered as the general path answers it (refused when not finite, 0 for -0)
+      -- fmt and rsi_of, inline: a state held to its rules above gives finite values, and one written
+      -- by hand (by something other than these scripts) is answered as the general path answers
+      -- it (-0 reads 0); the finite tests stay as fmt's, a guard that no checked state reaches
       local atr_text, rsi_text = '', ''
       if atr then
         local value = atr / 10000
@@ -192,10 +226,10 @@ else
 end
 local multipliers = arg_string(10, 'bands') ~= '' and arg_bands(10) or nil
 
-local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
-local atr = atr_state_of(stored[1], period)
-local vwap = vwap_state_of(stored[2])
-local rsi = rsi_state_of(stored[3], rsi_period)
+local stored_atr, stored_vwap, stored_rsi = read_states()
+local atr = atr_state_of(stored_atr, period)
+local vwap = vwap_state_of(stored_vwap)
+local rsi = rsi_state_of(stored_rsi, rsi_period)
 
 local atr_status, vwap_status, rsi_status, new_session
 atr_status, vwap_status, rsi_status, vwap, new_session = stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, close)

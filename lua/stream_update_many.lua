@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update_many
--- @version 2.0.5
+-- @version 2.0.6
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -26,10 +26,10 @@
 local a = read_args()
 local period, rsi_period = a.atr_period, a.rsi_period
 check_state_keys(period, rsi_period)
-local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
-local atr = atr_state_of(stored[1], period)
-local vwap = vwap_state_of(stored[2])
-local rsi = rsi_state_of(stored[3], rsi_period)
+local stored_atr, stored_vwap, stored_rsi = read_states()
+local atr = atr_state_of(stored_atr, period)
+local vwap = vwap_state_of(stored_vwap)
+local rsi = rsi_state_of(stored_rsi, rsi_period)
 
 local UPDATE_REPLY_WIDTH = 11
 local replies, data, pos = {}, a.updates, 1

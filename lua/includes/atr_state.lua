@@ -59,23 +59,31 @@ local function atr_state_text(state)
   return table.concat({ fmt_integer(state.bars), fmt(state.prev_close), fmt(state.tr_sum), state.atr and fmt(state.atr) or '' }, ',')
 end
 
+-- The rules of an ATR state, whoever keeps it: a chunk's state text (parse_atr_state, fields named
+-- 'state.bars', ...) or the streaming state (stream_state.lua, 'atr_state.bars', ...). Its numbers
+-- are what `bars` bars (a whole number in 1..max_bars) can leave: a close, a seed sum of whole true
+-- ranges, and `atr` (nil exactly until period + 1 bars were seen) below the largest price. Each
+-- field name is built only once its rule is broken.
+local function check_atr_state(prefix, period, bars, prev_close, tr_sum, atr, max_bars)
+  if not (bars >= 1 and bars <= max_bars and bars % 1 == 0) then invalid(prefix .. 'bars', 'must be a whole number in 1..' .. fmt_integer(max_bars)) end
+  if not (prev_close >= 1 and prev_close <= MAX_PRICE_UNITS and prev_close % 1 == 0) then check_price_units(prefix .. 'prev_close', prev_close) end
+  -- the seed sum holds a true range a bar from the second on, `period` of them at most, each below
+  -- the largest price: what bars have not brought, a state cannot hold (a later call's would be refused)
+  local most = math.min(bars - 1, period) * MAX_PRICE_UNITS
+  if not (tr_sum >= 0 and tr_sum <= most and tr_sum % 1 == 0) then check_state_number(prefix .. 'tr_sum', tr_sum, most, true) end
+  if (atr == nil) ~= (bars <= period) then invalid(prefix .. 'atr', "must be '' exactly until period + 1 bars were seen") end
+  if atr and not (atr >= 0 and atr <= MAX_PRICE_UNITS) then check_state_number(prefix .. 'atr', atr, MAX_PRICE_UNITS, false) end
+end
+
 -- The state a chunk continues from: the text atr_state_text wrote.
 local function parse_atr_state(s, period)
   local bars, prev_close, tr_sum, atr = string.match(s, '^([^,]*),([^,]*),([^,]*),([^,]*)$')
   if not bars then invalid('state', "must be 'start' or bars,prev_close,tr_sum,atr: " .. shown(s)) end
   local state = atr_new(period)
   state.bars = parse_decimal(bars, 'state.bars')
-  if not (state.bars >= 1 and state.bars <= MAX_HISTORY and state.bars % 1 == 0) then invalid('state.bars', 'must be a whole number in 1..' .. MAX_HISTORY) end
   state.prev_close = parse_decimal(prev_close, 'state.prev_close')
-  check_price_units('state.prev_close', state.prev_close)
   state.tr_sum = parse_decimal(tr_sum, 'state.tr_sum')
-  -- the seed sum holds a true range a bar from the second on, `period` of them at most, each below
-  -- the largest price: what bars have not brought, a state cannot hold (a later call's would be refused)
-  check_state_number('state.tr_sum', state.tr_sum, math.min(state.bars - 1, period) * MAX_PRICE_UNITS, true)
-  if (atr == '') ~= (state.bars <= period) then invalid('state.atr', "must be '' exactly until period + 1 bars were seen") end
-  if atr ~= '' then
-    state.atr = parse_decimal(atr, 'state.atr')
-    check_state_number('state.atr', state.atr, MAX_PRICE_UNITS, false)
-  end
+  if atr ~= '' then state.atr = parse_decimal(atr, 'state.atr') end
+  check_atr_state('state.', period, state.bars, state.prev_close, state.tr_sum, state.atr, MAX_HISTORY)
   return state
 end

@@ -61,33 +61,43 @@ local function rsi_state_text(state)
     state.avg_gain and fmt(state.avg_gain) or '', state.avg_loss and fmt(state.avg_loss) or '' }, ',')
 end
 
+-- The rules of an RSI state, whoever keeps it: a chunk's state text (parse_rsi_state, fields named
+-- 'state.closes', ...) or the streaming state (stream_state.lua, 'rsi_state.closes', ...). Its
+-- numbers are what `closes` closes (a whole number in 1..max_closes) can leave: a close, seed sums
+-- of whole changes, and averages (nil exactly until period + 1 closes were seen) of such changes.
+-- Each field name is built only once its rule is broken.
+local function check_rsi_state(prefix, period, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, max_closes)
+  if not (closes >= 1 and closes <= max_closes and closes % 1 == 0) then invalid(prefix .. 'closes', 'must be a whole number in 1..' .. fmt_integer(max_closes)) end
+  if not (prev >= 1 and prev <= MAX_PRICE_UNITS and prev % 1 == 0) then check_price_units(prefix .. 'prev', prev) end
+  -- the seed sums hold a change a close from the second on, `period` of them at most, each a gain
+  -- or a loss below the largest price; the averages are means of such changes
+  local changes = math.min(closes - 1, period)
+  local most = changes * MAX_PRICE_UNITS
+  if not (gain_sum >= 0 and gain_sum <= most and gain_sum % 1 == 0) then check_state_number(prefix .. 'gain_sum', gain_sum, most, true) end
+  if not (loss_sum >= 0 and loss_sum <= most and loss_sum % 1 == 0) then check_state_number(prefix .. 'loss_sum', loss_sum, most, true) end
+  if gain_sum + loss_sum > most then
+    invalid(prefix .. 'gain_sum', 'and loss_sum hold more than ' .. changes .. ' changes of at most the largest price')
+  end
+  if (avg_gain == nil) ~= (closes <= period) or (avg_loss == nil) ~= (closes <= period) then
+    invalid(prefix .. 'avg_gain', "must be '' exactly until period + 1 closes were seen")
+  end
+  if avg_gain then
+    if not (avg_gain >= 0 and avg_gain <= MAX_PRICE_UNITS) then check_state_number(prefix .. 'avg_gain', avg_gain, MAX_PRICE_UNITS, false) end
+    if not (avg_loss >= 0 and avg_loss <= MAX_PRICE_UNITS) then check_state_number(prefix .. 'avg_loss', avg_loss, MAX_PRICE_UNITS, false) end
+    if avg_gain + avg_loss > MAX_PRICE_UNITS then invalid(prefix .. 'avg_gain', 'and avg_loss add up to more than the largest price') end
+  end
+end
+
 -- The state a chunk continues from: the text rsi_state_text wrote.
 local function parse_rsi_state(s, period)
   local fields = {}
   for text in string.gmatch(s .. ',', '([^,]*),') do fields[#fields + 1] = text end
   if #fields ~= 6 then invalid('state', "must be 'start' or closes,prev,gain_sum,loss_sum,avg_gain,avg_loss: " .. shown(s)) end
   local state = rsi_new(period)
-  local n = parse_decimal(fields[1], 'state.closes')
-  state.closes, state.prev = n, parse_decimal(fields[2], 'state.prev')
+  state.closes, state.prev = parse_decimal(fields[1], 'state.closes'), parse_decimal(fields[2], 'state.prev')
   state.gain_sum, state.loss_sum = parse_decimal(fields[3], 'state.gain_sum'), parse_decimal(fields[4], 'state.loss_sum')
-  if not (n >= 1 and n <= MAX_HISTORY and n % 1 == 0) then invalid('state.closes', 'must be a whole number in 1..' .. MAX_HISTORY) end
-  check_price_units('state.prev', state.prev)
-  -- the seed sums hold a change a close from the second on, `period` of them at most, each a gain
-  -- or a loss below the largest price; the averages are means of such changes
-  local changes = math.min(n - 1, period)
-  check_state_number('state.gain_sum', state.gain_sum, changes * MAX_PRICE_UNITS, true)
-  check_state_number('state.loss_sum', state.loss_sum, changes * MAX_PRICE_UNITS, true)
-  if state.gain_sum + state.loss_sum > changes * MAX_PRICE_UNITS then
-    invalid('state.gain_sum', 'and loss_sum hold more than ' .. changes .. ' changes of at most the largest price')
-  end
-  if (fields[5] == '') ~= (n <= period) or (fields[6] == '') ~= (n <= period) then
-    invalid('state.avg_gain', "must be '' exactly until period + 1 closes were seen")
-  end
-  if n > period then
-    state.avg_gain, state.avg_loss = parse_decimal(fields[5], 'state.avg_gain'), parse_decimal(fields[6], 'state.avg_loss')
-    check_state_number('state.avg_gain', state.avg_gain, MAX_PRICE_UNITS, false)
-    check_state_number('state.avg_loss', state.avg_loss, MAX_PRICE_UNITS, false)
-    if state.avg_gain + state.avg_loss > MAX_PRICE_UNITS then invalid('state.avg_gain', 'and avg_loss add up to more than the largest price') end
-  end
+  if fields[5] ~= '' then state.avg_gain = parse_decimal(fields[5], 'state.avg_gain') end
+  if fields[6] ~= '' then state.avg_loss = parse_decimal(fields[6], 'state.avg_loss') end
+  check_rsi_state('state.', period, state.closes, state.prev, state.gain_sum, state.loss_sum, state.avg_gain, state.avg_loss, MAX_HISTORY)
   return state
 end

@@ -3,12 +3,17 @@
 -- with one MGET and each written with one SET ... EX when it changed. A double is stored as it is, so a value advanced tick by
 -- tick equals the batch computation to the last bit; no number is formatted or parsed on the way.
 -- A key that holds no string (none yet, or the hash of %.17g text that versions before 1.2.0
--- wrote) reads as no state: the indicator starts afresh, and its next write replaces the hash.
+-- wrote) reads as no state: the indicator starts afresh, and its next write replaces the hash. A
+-- stored state whose numbers no series of updates can leave (check_atr_state, check_rsi_state,
+-- check_vwap_state and the rules below) is refused before anything is written, naming the field:
+-- MATHD_INVALID atr_state.<field>, vwap_state.<field>, rsi_state.<field> (names whose entries the
+-- tick consumer keeps pending, src/streaming/tickConsumer.ts, as for a state of the wrong length).
 -- @include "keys"
 -- @include "atr_state"
 -- @include "vwap_state"
 -- @include "rsi_state"
 -- @include "stream_layout"
+-- @include "session"
 
 local STATE_TTL_SECONDS = TTL_SECONDS_TEXT -- the build writes a limit's value as text: Redis takes it as it is
 
@@ -39,6 +44,31 @@ local function check_state_keys(period, rsi_period)
   end
 end
 
+-- What a streaming state counts (bars, closes, points) and a session's volume: whole numbers a
+-- double holds exactly and %d prints. No MAX_HISTORY bounds a stream: a liquid symbol's session can
+-- bring more ticks, and an ATR fed bars around the clock never expires.
+local MAX_STREAM_COUNT = 9e15
+
+-- The three stored states (false for a key without one), read with one MGET.
+local function read_states()
+  local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+  return stored[1], stored[2], stored[3]
+end
+
+-- The (ts, seq) of the last update a stored state applied: what the scripts take as ts and seq.
+local function check_stream_order(prefix, last_ts, last_seq)
+  if not (last_ts >= MIN_EPOCH_MS and last_ts <= MAX_EPOCH_MS and last_ts % 1 == 0) then check_epoch_ms(prefix .. 'last_ts', last_ts) end
+  if not (last_seq >= 0 and last_seq <= 9e15 and last_seq % 1 == 0) then invalid(prefix .. 'last_seq', 'must be a whole number in 0..9e15') end
+end
+
+-- A stored state's period: the key's, or refused (a whole one names the call's period, as the key does).
+local function check_stored_period(slot, field, stored, period, max_period)
+  if stored ~= period then
+    if not (stored >= 1 and stored <= max_period and stored % 1 == 0) then invalid(slot .. '.period', 'must be a whole number in 1..' .. max_period) end
+    invalid(field, 'the state at this key has period ' .. fmt_integer(stored))
+  end
+end
+
 -- Whether (ts, seq) comes strictly after the last update the state applied.
 local function is_after(state, ts, seq)
   return state.last_ts == nil or ts > state.last_ts or (ts == state.last_ts and seq > state.last_seq)
@@ -49,10 +79,11 @@ local function atr_state_of(s, period)
   if not s then return atr_new(period) end
   if #s ~= ATR_BYTES then invalid('atr_state', 'holds ' .. #s .. ' bytes, not the ' .. ATR_BYTES .. ' of an ATR state') end
   local p, bars, prev_close, tr_sum, atr, last_ts, last_seq = struct.unpack(ATR_LAYOUT, s)
-  if p ~= period then invalid('atr_period', 'the state at this key has period ' .. fmt_integer(p)) end
-  local state = { period = p, bars = bars, prev_close = prev_close, tr_sum = tr_sum, last_ts = last_ts, last_seq = last_seq }
-  if bars > p then state.atr = atr end
-  return state
+  check_stored_period('atr_state', 'atr_period', p, period, MAX_ATR_PERIOD)
+  if not (bars > p) then atr = nil end -- stored as 0 until seeded
+  check_atr_state('atr_state.', p, bars, prev_close, tr_sum, atr, MAX_STREAM_COUNT)
+  check_stream_order('atr_state.', last_ts, last_seq)
+  return { period = p, bars = bars, prev_close = prev_close, tr_sum = tr_sum, atr = atr, last_ts = last_ts, last_seq = last_seq }
 end
 
 local function atr_state_pack(state)
@@ -64,10 +95,12 @@ local function rsi_state_of(s, period)
   if not s then return rsi_new(period) end
   if #s ~= RSI_BYTES then invalid('rsi_state', 'holds ' .. #s .. ' bytes, not the ' .. RSI_BYTES .. ' of an RSI state') end
   local p, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, last_ts, last_seq = struct.unpack(RSI_LAYOUT, s)
-  if p ~= period then invalid('rsi_period', 'the state at this key has period ' .. fmt_integer(p)) end
-  local state = { period = p, closes = closes, prev = prev, gain_sum = gain_sum, loss_sum = loss_sum, last_ts = last_ts, last_seq = last_seq }
-  if closes > p then state.avg_gain, state.avg_loss = avg_gain, avg_loss end
-  return state
+  check_stored_period('rsi_state', 'rsi_period', p, period, MAX_RSI_PERIOD)
+  if not (closes > p) then avg_gain, avg_loss = nil, nil end -- both stored as 0 until seeded
+  check_rsi_state('rsi_state.', p, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, MAX_STREAM_COUNT)
+  check_stream_order('rsi_state.', last_ts, last_seq)
+  return { period = p, closes = closes, prev = prev, gain_sum = gain_sum, loss_sum = loss_sum, avg_gain = avg_gain, avg_loss = avg_loss,
+    last_ts = last_ts, last_seq = last_seq }
 end
 
 local function rsi_state_pack(state)
@@ -84,10 +117,14 @@ end
 local function vwap_state_of(s)
   if not s then return vwap_new() end
   if #s ~= VWAP_BYTES then invalid('vwap_state', 'holds ' .. #s .. ' bytes, not the ' .. VWAP_BYTES .. ' of a VWAP state') end
-  local state = {}
-  state.session, state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2, state.last_ts, state.last_seq =
-    struct.unpack(VWAP_LAYOUT, s)
-  return state
+  local session, points, origin, weight, sum, sum_comp, mean, m2, last_ts, last_seq = struct.unpack(VWAP_LAYOUT, s)
+  if not (session >= MIN_SESSION and session <= MAX_SESSION and session % 1 == 0) then
+    invalid('vwap_state.session', 'must be a whole number of days in ' .. MIN_SESSION .. '..' .. MAX_SESSION .. ', the IST dates of the times taken')
+  end
+  check_vwap_state('vwap_state.', points, origin, weight, sum, sum_comp, mean, m2, MAX_STREAM_COUNT)
+  check_stream_order('vwap_state.', last_ts, last_seq)
+  return { session = session, points = points, origin = origin, weight = weight, sum = sum, sum_comp = sum_comp, mean = mean, m2 = m2,
+    last_ts = last_ts, last_seq = last_seq }
 end
 
 local function vwap_state_pack(state)

@@ -122,6 +122,40 @@ local function vwap_state_text(state)
   }, ',')
 end
 
+-- The rules of a VWAP state, whoever keeps it: a chunk's state text (parse_vwap_state, fields
+-- named 'state.points', ...) or the streaming state (stream_state.lua, 'vwap_state.points', ...).
+-- Its numbers are what `points` points (a whole number in 1..max_points) can leave: an origin that
+-- is some point's x, a whole volume, and sums and a variance of x within the price range. Each
+-- field name is built only once its rule is broken.
+local function check_vwap_state(prefix, points, origin, weight, sum, sum_comp, mean, m2, max_points)
+  if not (points >= 1 and points <= max_points and points % 1 == 0) then invalid(prefix .. 'points', 'must be a whole number in 1..' .. fmt_integer(max_points)) end
+  if not (origin >= 3 and origin <= 3 * MAX_PRICE_UNITS and origin % 1 == 0) then invalid(prefix .. 'origin', 'must be three times a price in units') end
+  -- 9e15: a total a double holds exactly and %d prints, which MAX_VOLUME a point keeps a chunked
+  -- run far below; a stream, whose points no MAX_HISTORY bounds, could pass it
+  if not (weight >= 0 and weight <= points * MAX_VOLUME and weight <= 9e15 and weight % 1 == 0) then
+    invalid(prefix .. 'weight', 'must be a whole total volume of at most MAX_VOLUME a point, 9e15 in all')
+  end
+  if not (m2 >= 0) then invalid(prefix .. 'm2', 'must not be negative') end
+  -- what the sums can hold: every x lies in [3, 3 * MAX_PRICE_UNITS], so both means do (give or
+  -- take their rounding: the bounds allow a relative 1e-9), and the variance is below the square
+  -- of that range; with no volume yet, all of them are 0
+  local low, top = 3 * (1 - 1e-9), 3 * MAX_PRICE_UNITS * (1 + 1e-9)
+  if weight == 0 then
+    if not (sum == 0 and sum_comp == 0 and mean == 0 and m2 == 0) then
+      invalid(prefix .. 'sum', 'sum, sum_comp, mean and m2 must be 0 while the volume is 0')
+    end
+  else
+    local vwap = origin + (sum + sum_comp) / weight
+    if not (vwap >= low and vwap <= top and math.abs(sum_comp) <= weight * top) then invalid(prefix .. 'sum', 'does not give a VWAP within the price range') end
+    if not (origin + mean >= low and origin + mean <= top) then invalid(prefix .. 'mean', 'must keep the mean within the price range') end
+    -- the running mean and the sums' mean are one mean, computed two ways: they part by rounding
+    -- only, at most about n ulps of the largest x a run took (100,000 of 3e12: 66 units), far
+    -- within 1e-9 of the price range's top
+    if not (math.abs(origin + mean - vwap) <= 1e-9 * top) then invalid(prefix .. 'mean', 'must agree with the mean that sum and weight give') end
+    if not (m2 <= weight * top * top) then invalid(prefix .. 'm2', 'must keep the variance below the square of the price range') end
+  end
+end
+
 -- The state a chunk continues from: the text vwap_state_text wrote.
 local function parse_vwap_state(s)
   local values = {}
@@ -135,27 +169,6 @@ local function parse_vwap_state(s)
   state.sum_comp = parse_decimal(values[5], 'state.sum_comp')
   state.mean = parse_decimal(values[6], 'state.mean')
   state.m2 = parse_decimal(values[7], 'state.m2')
-  if not (state.points >= 1 and state.points <= MAX_HISTORY and state.points % 1 == 0) then invalid('state.points', 'must be a whole number in 1..' .. MAX_HISTORY) end
-  if not (state.origin >= 3 and state.origin <= 3 * MAX_PRICE_UNITS and state.origin % 1 == 0) then invalid('state.origin', 'must be three times a price in units') end
-  if not (state.weight >= 0 and state.weight <= state.points * MAX_VOLUME and state.weight % 1 == 0) then invalid('state.weight', 'must be a whole total volume of at most MAX_VOLUME a point') end
-  if not (state.m2 >= 0) then invalid('state.m2', 'must not be negative') end
-  -- what the sums can hold: every x lies in [3, 3 * MAX_PRICE_UNITS], so both means do (give or
-  -- take their rounding: the bounds allow a relative 1e-9), and the variance is below the square
-  -- of that range; with no volume yet, all of them are 0
-  local w, low, top = state.weight, 3 * (1 - 1e-9), 3 * MAX_PRICE_UNITS * (1 + 1e-9)
-  if w == 0 then
-    if not (state.sum == 0 and state.sum_comp == 0 and state.mean == 0 and state.m2 == 0) then
-      invalid('state.sum', 'sum, sum_comp, mean and m2 must be 0 while the volume is 0')
-    end
-  else
-    local mean = state.origin + (state.sum + state.sum_comp) / w
-    if not (mean >= low and mean <= top and math.abs(state.sum_comp) <= w * top) then invalid('state.sum', 'does not give a VWAP within the price range') end
-    if not (state.origin + state.mean >= low and state.origin + state.mean <= top) then invalid('state.mean', 'must keep the mean within the price range') end
-    -- the running mean and the sums' mean are one mean, computed two ways: they part by rounding
-    -- only, at most about n ulps of the largest x a run took (100,000 of 3e12: 66 units), far
-    -- within 1e-9 of the price range's top
-    if not (math.abs(state.origin + state.mean - mean) <= 1e-9 * top) then invalid('state.mean', 'must agree with the mean that sum and weight give') end
-    if not (state.m2 <= w * top * top) then invalid('state.m2', 'must keep the variance below the square of the price range') end
-  end
+  check_vwap_state('state.', state.points, state.origin, state.weight, state.sum, state.sum_comp, state.mean, state.m2, MAX_HISTORY)
   return state
 end

@@ -239,54 +239,118 @@ describe("streaming ATR, RSI and VWAP", () => {
     const rsiState = (gain: number, loss: number, closes = 5) => [4, closes, 1_000_000, 0, 0, gain, loss, OPEN - 100, 1];
     const session = Math.floor((OPEN + 19_800_000) / 86_400_000);
     const vwapState = (origin: number, weight: number, sum: number, lastTs = OPEN - 100, lastSeq = 0) => [session, 3, origin, weight, sum, sum, 0, 0, lastTs, lastSeq];
-    // [label, ATR, RSI, VWAP or none, refused: whether every path answers MATHD_INTERNAL]
-    const cases: [string, number[], number[], number[] | undefined, boolean][] = [
-      ["atr NaN", atrState(NaN), rsiState(1, 1), undefined, true],
-      ["atr inf", atrState(Infinity), rsiState(1, 1), undefined, true],
-      ["atr -0", atrState(-0), rsiState(1, 1), undefined, false],
-      ["atr bars NaN", atrState(12_345, NaN), rsiState(1, 1), undefined, false],
-      ["rsi NaN", atrState(10_000), rsiState(NaN, 1), undefined, true],
-      ["rsi inf", atrState(10_000), rsiState(Infinity, 1), undefined, true],
-      ["rsi -0", atrState(10_000), rsiState(-0, 5), undefined, false],
-      ["rsi closes NaN", atrState(10_000), rsiState(1, 2, NaN), undefined, false],
-      ["vwap weight NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, NaN, 0), true],
-      ["vwap weight -5", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, -5, 0), false],
-      ["vwap -0", atrState(10_000), rsiState(1, 1), vwapState(-0, 10, -0), false],
-      // an update applies only when it is provably after the last one (every path asks it so)
-      ["vwap last ts NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, 10, 0, NaN), false],
-      ["vwap last seq NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, 10, 0, OPEN, NaN), false],
+    // [label, ATR, RSI, VWAP or none, the field every path refuses (MATHD_INVALID <field>:) or none]
+    const cases: [string, number[], number[], number[] | undefined, string | undefined][] = [
+      ["atr NaN", atrState(NaN), rsiState(1, 1), undefined, "atr_state.atr"],
+      ["atr inf", atrState(Infinity), rsiState(1, 1), undefined, "atr_state.atr"],
+      ["atr -0", atrState(-0), rsiState(1, 1), undefined, undefined],
+      ["atr bars NaN", atrState(12_345, NaN), rsiState(1, 1), undefined, "atr_state.bars"],
+      ["rsi NaN", atrState(10_000), rsiState(NaN, 1), undefined, "rsi_state.avg_gain"],
+      ["rsi inf", atrState(10_000), rsiState(Infinity, 1), undefined, "rsi_state.avg_gain"],
+      ["rsi -0", atrState(10_000), rsiState(-0, 5), undefined, undefined],
+      ["rsi closes NaN", atrState(10_000), rsiState(1, 2, NaN), undefined, "rsi_state.closes"],
+      ["vwap weight NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, NaN, 0), "vwap_state.weight"],
+      ["vwap weight -5", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, -5, 0), "vwap_state.weight"],
+      ["vwap origin -0", atrState(10_000), rsiState(1, 1), vwapState(-0, 10, -0), "vwap_state.origin"],
+      ["vwap sum -0", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, 10, -0), undefined],
+      ["vwap last ts NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, 10, 0, NaN), "vwap_state.last_ts"],
+      ["vwap last seq NaN", atrState(10_000), rsiState(1, 1), vwapState(3_000_000, 10, 0, OPEN, NaN), "vwap_state.last_seq"],
     ];
+    // every field of every state, one at a time: NaN, infinite, negative, past its range and (for
+    // a whole number) a fraction, each refused naming the field (sum_comp's through sum, the VWAP
+    // it gives); the field's values a state may hold (a sum of -1) are left out
+    const fields: Record<"atr" | "rsi" | "vwap", [name: string, bad: number[], reportedAs?: string][]> = {
+      atr: [
+        ["period", [NaN, Infinity, -1, 501, 2.5]],
+        ["bars", [NaN, Infinity, -1, 0, 1e16, 6.5]],
+        ["prev_close", [NaN, Infinity, -1, 0, 1e12 + 1, 2.5]],
+        ["tr_sum", [NaN, Infinity, -1, 5e12 + 1, 2.5]],
+        ["atr", [NaN, Infinity, -1, 1e12 + 1]],
+        ["last_ts", [NaN, Infinity, -1, 1e9, 1e13 + 1, OPEN + 0.5]],
+        ["last_seq", [NaN, Infinity, -1, 1e16, 2.5]],
+      ],
+      rsi: [
+        ["period", [NaN, Infinity, -1, 501, 2.5]],
+        ["closes", [NaN, Infinity, -1, 0, 1e16, 5.5]],
+        ["prev", [NaN, Infinity, -1, 0, 1e12 + 1, 2.5]],
+        ["gain_sum", [NaN, Infinity, -1, 4e12 + 1, 2.5]],
+        ["loss_sum", [NaN, Infinity, -1, 4e12 + 1, 2.5]],
+        ["avg_gain", [NaN, Infinity, -1, 1e12 + 1]],
+        ["avg_loss", [NaN, Infinity, -1, 1e12 + 1]],
+        ["last_ts", [NaN, Infinity, -1, 1e9, 1e13 + 1, OPEN + 0.5]],
+        ["last_seq", [NaN, Infinity, -1, 1e16, 2.5]],
+      ],
+      vwap: [
+        ["session", [NaN, Infinity, -1, 0, 200_000, session + 0.5]],
+        ["points", [NaN, Infinity, -1, 0, 1e16, 2.5]],
+        ["origin", [NaN, Infinity, -1, 0, 3e12 + 1, 2.5]],
+        ["weight", [NaN, Infinity, -1, 3e10 + 1, 2.5]],
+        ["sum", [NaN, Infinity, -1e20, 1e20]],
+        ["sum_comp", [NaN, Infinity, -1e20, 1e20], "sum"],
+        ["mean", [NaN, Infinity, -1e13, 1e13]],
+        ["m2", [NaN, Infinity, -1, 1e300]],
+        ["last_ts", [NaN, Infinity, -1, 1e9, 1e13 + 1, OPEN + 0.5]],
+        ["last_seq", [NaN, Infinity, -1, 1e16, 2.5]],
+      ],
+    };
+    const good = { atr: atrState(10_000), rsi: rsiState(1, 1), vwap: [session, 3, 3_000_000, 10, 30, 0, 3, 100, OPEN - 100, 0] };
+    for (const [kind, list] of Object.entries(fields) as [keyof typeof good, (typeof fields)["atr"]][]) {
+      for (const [index, [name, values, reportedAs]] of list.entries()) {
+        for (const value of values) {
+          const states = { ...good, [kind]: good[kind].map((x, i) => (i === index ? value : x)) };
+          cases.push([`${kind}.${name} ${value}`, states.atr, states.rsi, states.vwap, `${kind}_state.${reportedAs ?? name}`]);
+        }
+      }
+    }
     const pack = (values: number[]) => Buffer.concat(values.map((x) => Buffer.from(new Float64Array([x]).buffer)));
     const update = SCRIPTS.find((s) => s.name === "stream_update")!;
     const many = SCRIPTS.find((s) => s.name === "stream_update_many")!;
-    for (const script of [update, many]) await redis.script("LOAD", script.source);
+    const snapshot = SCRIPTS.find((s) => s.name === "stream_snapshot")!;
+    for (const script of [update, many, snapshot]) await redis.script("LOAD", script.source);
     // a tick, and a bar; volume 0 so that a stored VWAP of -0 stays -0
     const points = [
       { kind: "tick", args: ["100", "0", "", "", ""], row: [OPEN, 1, 0, 1_000_000, 0, 0, 0] },
       { kind: "bar", args: ["", "0", "101", "99", "100"], row: [OPEN, 1, 0, 0, 1_010_000, 990_000, 1_000_000] },
     ];
+    // Redis appends where the script raised the error: each path raises it in another place
+    const message = (error: Error) => error.message.replace(/ script: .*$/, "");
     for (const [label, atr, rsi, vwap, refused] of cases) {
       for (const point of points) {
         const what = `${label}, a ${point.kind}`;
         const answers = [];
-        for (const path of ["fast", "general", "many"]) {
+        for (const path of ["fast", "general", "many", "snapshot"]) {
           const symbol = freshSymbol("HAND");
           const keys = [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
           const states = [pack(atr), vwap ? pack(vwap) : undefined, pack(rsi)];
-          for (const [i, state] of states.entries()) if (state) await redis.set(keys[i]!, state);
+          for (const [i, state] of states.entries()) if (state) await redis.set(keys[i]!, state, "PX", 100_000);
           const call =
             path === "many"
               ? redis.evalsha(many.sha1, 3, ...keys, "5", "4", pack(point.row))
-              : redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", ...point.args, path === "fast" ? "" : "1");
-          // Redis appends where the script raised the error: each path raises it in another place;
+              : path === "snapshot"
+                ? redis.evalsha(snapshot.sha1, 3, ...keys, "5", "4", "1")
+                : redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", ...point.args, path === "fast" ? "" : "1");
           // stream_update_many gives every update 11 places, '' after a session without volume
-          const answer = (reply: unknown) => (reply as unknown[]).slice(0, (reply as unknown[])[7] === "" ? 8 : 11);
-          answers.push(await call.then(answer, (error: Error) => error.message.replace(/ script: .*$/, "")));
-          if (refused) for (const [i, key] of keys.entries()) expect(await redis.getBuffer(key), `${what}, ${path}: ${key}`).toEqual(states[i] ?? null);
+          const answer = (reply: unknown) => (path === "snapshot" ? reply : (reply as unknown[]).slice(0, (reply as unknown[])[7] === "" ? 8 : 11));
+          const outcome = await call.then(answer, message);
+          if (path === "snapshot") {
+            if (refused) expect(outcome, `${what}, snapshot`).toBe(answers[0]);
+            else expect(outcome, `${what}, snapshot`).not.toMatch(/^MATHD_/);
+          } else {
+            answers.push(outcome);
+          }
+          if (refused) {
+            // nothing written: the very bytes, and the TTL they were given (a write sets 57,600 s or keeps it)
+            for (const [i, key] of keys.entries()) {
+              expect(await redis.getBuffer(key), `${what}, ${path}: ${key}`).toEqual(states[i] ?? null);
+              const ttl = await redis.pttl(key);
+              if (states[i]) expect(ttl > 90_000 && ttl <= 100_000, `${what}, ${path}: TTL of ${key} (${ttl})`).toBe(true);
+              else expect(ttl).toBe(-2);
+            }
+          }
         }
         expect(answers[0], what).toEqual(answers[1]);
         expect(answers[2], what).toEqual(answers[1]);
-        if (refused) expect(answers[0], what).toMatch(/^MATHD_INTERNAL/);
+        if (refused) expect(answers[0], what).toMatch(new RegExp(`^MATHD_INVALID ${refused.replace(/\./g, "\\.")}: `));
         else expect(answers[0], what).not.toContain("-0");
       }
     }
