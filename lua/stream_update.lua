@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.8
+-- @version 3.0.9
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -41,8 +41,8 @@
 -- costs more than the update itself) and applies the steps of atr_run, rsi_run and vwap_run to its
 -- one point inline (the build pastes the very blocks they run); the streaming tests hold it to the
 -- batch scripts and to the general path bit for bit. Anything else (bands, an unusual or bad
--- argument, a state of the wrong length or breaking a rule of its own) falls through to the
--- general path, which checks everything again and names what is wrong.
+-- argument, a state of the wrong length or breaking a rule of its own, a key of another type)
+-- falls through to the general path, which checks everything again and names what is wrong.
 -- Whatever the fast path accepts, the general path accepts too, with the same values: canonical
 -- whole numbers within their bounds, prices of digits with at most four decimals, a bar's
 -- low <= close <= high, keys of one symbol in the allowed characters, states within their rules.
@@ -84,7 +84,9 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
       and ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and seq <= 9e15 and volume <= MAX_VOLUME then
     local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
     local a, v, r = stored[1], stored[2], stored[3]
-    local usual = true
+    -- read_states' test: a slot that came back nil holds nothing, unless EXISTS counts more keys
+    -- than strings (another type, or the pre-1.2.0 hash: the general path tells them apart)
+    local usual = (a and v and r) and true or redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) == (a and 1 or 0) + (v and 1 or 0) + (r and 1 or 0)
     -- the states as atr_state_of, rsi_state_of and vwap_state_of read them, each held to their
     -- rules (check_atr_state, check_rsi_state, check_vwap_state, check_stream_order and the VWAP
     -- session's range) by one condition of the same tests: a state that breaks any goes to the

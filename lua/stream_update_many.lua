@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update_many
--- @version 2.0.6
+-- @version 2.0.7
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10

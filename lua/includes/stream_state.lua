@@ -4,10 +4,11 @@
 -- tick equals the batch computation to the last bit; no number is formatted or parsed on the way.
 -- A key that holds no string (none yet, or the hash of %.17g text that versions before 1.2.0
 -- wrote) reads as no state: the indicator starts afresh, and its next write replaces the hash. A
--- stored state whose numbers no series of updates can leave (check_atr_state, check_rsi_state,
--- check_vwap_state and the rules below) is refused before anything is written, naming the field:
--- MATHD_INVALID atr_state.<field>, vwap_state.<field>, rsi_state.<field> (names whose entries the
--- tick consumer keeps pending, src/streaming/tickConsumer.ts, as for a state of the wrong length).
+-- key of any other type (a stream, a list, a set, ...) is refused naming its slot (read_states:
+-- MATHD_INVALID atr_state, vwap_state, rsi_state), and a stored state whose numbers no series of
+-- updates can leave (check_atr_state, check_rsi_state, check_vwap_state and the rules below)
+-- naming the field (atr_state.<field>, ...), both before anything is written: names whose entries
+-- the tick consumer keeps pending (src/streaming/tickConsumer.ts), as for a state of the wrong length.
 -- @include "keys"
 -- @include "atr_state"
 -- @include "vwap_state"
@@ -49,10 +50,26 @@ end
 -- bring more ticks, and an ATR fed bars around the clock never expires.
 local MAX_STREAM_COUNT = 9e15
 
--- The three stored states (false for a key without one), read with one MGET.
+-- The slots of KEYS, for the checks that name them.
+local STATE_SLOTS = { 'atr_state', 'vwap_state', 'rsi_state' }
+
+-- The three stored states (false for a key without one), read with one MGET. MGET answers nil for a
+-- key of another type as for a missing one, so when a slot comes back nil one EXISTS of the three
+-- keys tells whether something is there, and a TYPE per such slot then what: only nothing or the
+-- pre-1.2.0 hash reads as no state; anything else is refused, naming the slot, before anything is
+-- written (an update replaced it with a string, and stream_snapshot reported it empty).
 local function read_states()
   local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
-  return stored[1], stored[2], stored[3]
+  local a, v, r = stored[1], stored[2], stored[3]
+  if not (a and v and r) and redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > (a and 1 or 0) + (v and 1 or 0) + (r and 1 or 0) then
+    for i = 1, 3 do
+      if not stored[i] then
+        local kind = redis.call('TYPE', KEYS[i])['ok']
+        if kind ~= 'none' and kind ~= 'hash' then invalid(STATE_SLOTS[i], 'holds a value of another type (' .. kind .. '), not a streaming state') end
+      end
+    end
+  end
+  return a, v, r
 end
 
 -- The (ts, seq) of the last update a stored state applied: what the scripts take as ts and seq.

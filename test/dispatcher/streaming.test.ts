@@ -487,6 +487,59 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(await redis.exists(indicatorKey("atr5", other), indicatorKey("vwap", other))).toBe(0); // nothing written
   });
 
+  it("refuses a key of another type at a state key on every path, leaving it and the other keys as they were", async () => {
+    const update = SCRIPTS.find((s) => s.name === "stream_update")!;
+    const many = SCRIPTS.find((s) => s.name === "stream_update_many")!;
+    const snapshot = SCRIPTS.find((s) => s.name === "stream_snapshot")!;
+    for (const script of [update, many, snapshot]) await redis.script("LOAD", script.source);
+    const pack = (values: number[]) => Buffer.concat(values.map((x) => Buffer.from(new Float64Array([x]).buffer)));
+    const session = Math.floor((OPEN + 19_800_000) / 86_400_000);
+    // good states beside the odd key, so that only the type can be what is refused
+    const good = [pack([5, 6, 1_000_000, 0, 10_000, OPEN - 100, 1]), pack([session, 3, 3_000_000, 10, 30, 0, 3, 100, OPEN - 100, 0]), pack([4, 5, 1_000_000, 0, 0, 1, 1, OPEN - 100, 1])];
+    const kinds: [string, (key: string) => Promise<unknown>][] = [
+      ["list", (key) => redis.rpush(key, "a", "b")],
+      ["set", (key) => redis.sadd(key, "a")],
+      ["zset", (key) => redis.zadd(key, 1, "a")],
+      ["stream", (key) => redis.xadd(key, "*", "tick", "1")],
+    ];
+    const calls: [string, (keys: string[]) => Promise<unknown>][] = [
+      ["a tick (fast path)", (keys) => redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", "100", "1", "", "", "", "")],
+      ["a bar (fast path)", (keys) => redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", "", "1", "101", "99", "100", "")],
+      ["a bar (general path)", (keys) => redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", "", "1", "101", "99", "100", "1")],
+      ["stream_update_many", (keys) => redis.evalsha(many.sha1, 3, ...keys, "5", "4", pack([OPEN, 1, 1, 0, 1_010_000, 990_000, 1_000_000]))],
+      ["stream_snapshot", (keys) => redis.evalsha(snapshot.sha1, 3, ...keys, "5", "4", "1")],
+    ];
+    for (const [slot, name] of ["atr_state", "vwap_state", "rsi_state"].entries()) {
+      for (const [kind, write] of kinds) {
+        for (const withOthers of [true, false]) {
+          for (const [label, call] of calls) {
+            const what = `${kind} at ${name}${withOthers ? "" : " alone"}, ${label}`;
+            const symbol = freshSymbol("TYPE");
+            const keys = [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+            await write(keys[slot]!);
+            if (withOthers) for (const [i, key] of keys.entries()) if (i !== slot) await redis.set(key, good[i]!, "PX", 100_000);
+            const before = await Promise.all(keys.map((key) => redis.dumpBuffer(key)));
+            const ttls = await Promise.all(keys.map((key) => redis.pttl(key)));
+            await expect(call(keys), what).rejects.toThrow(new RegExp(`^MATHD_INVALID ${name}: holds a value of another type \\(${kind}\\)`));
+            expect(await Promise.all(keys.map((key) => redis.dumpBuffer(key))), what).toEqual(before);
+            for (const [i, key] of keys.entries()) {
+              const ttl = await redis.pttl(key);
+              expect(ttl <= ttls[i]! && (ttls[i]! < 0 ? ttl === ttls[i] : ttl > ttls[i]! - 10_000), `${what}: TTL of ${key}`).toBe(true);
+            }
+          }
+        }
+      }
+    }
+    // the hash of versions before 1.2.0 still reads as no state (docs/STREAMING.md), on the fast path's form too
+    const symbol = freshSymbol("TYPEHASH");
+    const keys = [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+    await redis.hset(keys[2]!, "closes", "3");
+    expect(await redis.evalsha(snapshot.sha1, 3, ...keys, "5", "4", "1")).toBe("atr\n\natr_bars\n0\nrsi\n\nsession\n\nvwap\n");
+    const reply = (await calls[1]![1](keys)) as unknown[];
+    expect(reply.slice(0, 3)).toEqual(["applied", "applied", "applied"]);
+    expect(await Promise.all(keys.map((key) => redis.type(key)))).toEqual(["string", "string", "string"]);
+  });
+
   it("shows in a snapshot every update made before it, those still in flight too", async () => {
     const symbol = freshSymbol("READ");
     const updates = Array.from({ length: 50 }, (_, i) => streaming.update({ symbol, ts: OPEN + i, seq: i, price: 100 + i * 0.05, volume: 1 }));
