@@ -114,7 +114,7 @@ const COMMANDS: Record<string, Command> = {
       "  1 TTL policy violations (keys without a TTL or above their family's policy) or problems (memory full under noeviction; on a cluster, a node down, slots unserved, ...); wins over 3",
       "  (warnings, such as an eviction policy or keys evicted, leave the code alone)",
       "  2 Redis unreachable (refused, timeout, auth, tls, ...)",
-      "  3 the report is incomplete: some checks were denied by the server's ACL, or not done in time (a slow server)",
+      "  3 the report is incomplete: some checks were denied by the server's ACL, or not done (a slow server; a TTL or key check the server answered with an error, such as CLUSTERDOWN)",
       "  64 wrong command line (an unknown option, a bad value, a bad --url)",
       "  78 a bad setting in the environment (e.g. MATHD_DB_NEWS=16, REDIS_PORT=x, a missing REDIS_TLS_CA_FILE)",
       "  70 anything else (a bug: run with --verbose)",

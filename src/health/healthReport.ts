@@ -362,8 +362,9 @@ async function addTickStreams(report: HealthReport, redis: Redis, db: number, wh
 /**
  * The TTL audit rows of `keys` in `redis`'s database `db`. Each TTL of the pipeline answers on its
  * own: a NOPERM fails the audit (thrown, so that its check is denied); a key whose TTL another
- * error answered is left out of the rows, and a warning counts them (`where` as in
- * {@link memoryFindings}): read as a number it was NaN, which passed as a good TTL.
+ * error answered (TTL renamed away, a CLUSTERDOWN) is left out of the rows, and the audit is
+ * incomplete, counting them (`where` as in {@link memoryFindings}): read as a number it was NaN,
+ * which passed as a good TTL, and a warning alone left the report healthy with nothing audited.
  */
 async function auditTtl(report: HealthReport, redis: Redis, db: number, keys: string[], where: string): Promise<TtlAuditRow[]> {
   const exec = (await redis.pipeline(keys.map((k) => ["ttl", k])).exec()) ?? [];
@@ -371,7 +372,7 @@ async function auditTtl(report: HealthReport, redis: Redis, db: number, keys: st
   const failed = replies.flatMap(([error]) => (error ? [error] : []));
   const denied = failed.find((error) => connectionFailureOf(error) === "denied");
   if (denied) throw denied;
-  if (failed.length > 0) report.warnings.push(`${where}db ${db}: ttl audit: ${failed.length} of ${keys.length} sampled keys not audited: ${failed[0]!.message}`);
+  if (failed.length > 0) report.incomplete.push({ check: `${where}db ${db}: ttl audit`, error: `${failed.length} of ${keys.length} sampled keys not audited: ${failed[0]!.message}` });
   const rows = new Map<string, TtlAuditRow>();
   const dbPolicy = Object.values(DATABASES).find((d) => d.db === db)?.ttlSeconds ?? 57_600;
   keys.forEach((key, i) => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectHealth, exitCodeOf, HEALTH_SCHEMA } from "../../src/health/healthReport.js";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import { renderHealth } from "../../src/health/renderHealth.js";
-import type { LocalRedisServer } from "../../src/redis/localServer.js";
+import { type LocalRedisServer, startLocalRedis } from "../../src/redis/localServer.js";
 import { commandCalls, ownRedis } from "../support/redis.js";
 import { buildFunctionsLibraries, type FunctionsLibrary } from "../../src/build/functionsLibrary.js";
 import { loadLibraries } from "../../src/cluster/loader.js";
@@ -142,6 +142,22 @@ describe("mathd health", () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ schema: HEALTH_SCHEMA, status: "violations", violations: 3 });
     const human = runCli(["--url", server.url]);
     expect(human.stdout).toContain("POLICY VIOLATIONS: 3 keys");
+  });
+
+  it("a TTL audit whose TTLs answered an error (TTL renamed away) is incomplete, exit 3, not healthy with nothing audited", async () => {
+    const hardened = await startLocalRedis(undefined, ["--rename-command", "TTL", ""]);
+    try {
+      const patterns = new Redis(hardened.url, { db: 10 });
+      await patterns.set("indicator:vwap:NOTTL", "x"); // no TTL, which the audit cannot see
+      patterns.disconnect();
+      const report = await collectHealth({ url: hardened.url });
+      expect(report.status).toBe("incomplete");
+      expect(exitCodeOf(report)).toBe(3);
+      expect(report.ttlAudit).toEqual([]);
+      expect(report.incomplete).toContainEqual({ check: "db 10: ttl audit", error: expect.stringMatching(/^1 of 1 sampled keys not audited: ERR unknown command 'ttl'/) });
+    } finally {
+      await hardened.stop();
+    }
   });
 
   it("honours MATHD_DB_*: audits and reports the databases the map is moved to", async () => {
