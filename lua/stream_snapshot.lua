@@ -1,6 +1,6 @@
 #!lua flags=no-writes
 -- @name stream_snapshot
--- @version 2.0.7
+-- @version 2.0.8
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
 -- @key rsi_state    indicator:rsi<rsi_period>:<symbol>, a string of packed doubles in DB 10

@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.9
+-- @version 3.0.10
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -8,7 +8,7 @@
 -- @arg atr_period   int[1..MAX_ATR_PERIOD]  the period the ATR key names
 -- @arg rsi_period   int[2..MAX_RSI_PERIOD]  the period the RSI key names
 -- @arg ts           epoch_ms  exchange timestamp
--- @arg seq          int[0..9e15]  sequence number; (ts, seq) orders the updates of a symbol
+-- @arg seq          int[0..MAX_STREAM_COUNT]  sequence number; (ts, seq) orders the updates of a symbol
 -- @arg price        price?  trade price for a tick; '' for a bar
 -- @arg volume       int[0..MAX_VOLUME]  the tick's or bar's volume
 -- @arg high         price?  for a bar; '' for a tick
@@ -81,7 +81,7 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
   local period, rsi_period = digits + 0, rsi_digits + 0
   ts, seq, volume = ts + 0, seq + 0, volume + 0
   if period <= MAX_ATR_PERIOD and rsi_period >= 2 and rsi_period <= MAX_RSI_PERIOD
-      and ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and seq <= 9e15 and volume <= MAX_VOLUME then
+      and ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and seq <= MAX_STREAM_COUNT and volume <= MAX_VOLUME then
     local stored = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
     local a, v, r = stored[1], stored[2], stored[3]
     -- read_states' test: a slot that came back nil holds nothing, unless EXISTS counts more keys
@@ -94,10 +94,10 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
     local p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = period, 0, nil, 0, nil, nil, nil
     if a and #a == ATR_BYTES then
       p, bars, prev_close, tr_sum, atr, atr_ts, atr_seq = struct.unpack(ATR_LAYOUT, a)
-      if not (bars >= 1 and bars <= 9e15 and bars % 1 == 0 and prev_close >= 1 and prev_close <= MAX_PRICE_UNITS and prev_close % 1 == 0
+      if not (bars >= 1 and bars <= MAX_STREAM_COUNT and bars % 1 == 0 and prev_close >= 1 and prev_close <= MAX_PRICE_UNITS and prev_close % 1 == 0
           and tr_sum >= 0 and tr_sum <= (bars > p and p or bars - 1) * MAX_PRICE_UNITS and tr_sum % 1 == 0
           and (bars <= p or atr >= 0 and atr <= MAX_PRICE_UNITS)
-          and atr_ts >= MIN_EPOCH_MS and atr_ts <= MAX_EPOCH_MS and atr_ts % 1 == 0 and atr_seq >= 0 and atr_seq <= 9e15 and atr_seq % 1 == 0) then
+          and atr_ts >= MIN_EPOCH_MS and atr_ts <= MAX_EPOCH_MS and atr_ts % 1 == 0 and atr_seq >= 0 and atr_seq <= MAX_STREAM_COUNT and atr_seq % 1 == 0) then
         usual = false
       end
       if not (bars > p) then atr = nil end
@@ -106,11 +106,11 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
     if r and #r == RSI_BYTES then
       q, closes, prev, gain_sum, loss_sum, avg_gain, avg_loss, rsi_ts, rsi_seq = struct.unpack(RSI_LAYOUT, r)
       -- each sum at most the bound, as both are not negative and add up to at most it; so the averages
-      if not (closes >= 1 and closes <= 9e15 and closes % 1 == 0 and prev >= 1 and prev <= MAX_PRICE_UNITS and prev % 1 == 0
+      if not (closes >= 1 and closes <= MAX_STREAM_COUNT and closes % 1 == 0 and prev >= 1 and prev <= MAX_PRICE_UNITS and prev % 1 == 0
           and gain_sum >= 0 and gain_sum % 1 == 0 and loss_sum >= 0 and loss_sum % 1 == 0
           and gain_sum + loss_sum <= (closes > q and q or closes - 1) * MAX_PRICE_UNITS
           and (closes <= q or avg_gain >= 0 and avg_loss >= 0 and avg_gain + avg_loss <= MAX_PRICE_UNITS)
-          and rsi_ts >= MIN_EPOCH_MS and rsi_ts <= MAX_EPOCH_MS and rsi_ts % 1 == 0 and rsi_seq >= 0 and rsi_seq <= 9e15 and rsi_seq % 1 == 0) then
+          and rsi_ts >= MIN_EPOCH_MS and rsi_ts <= MAX_EPOCH_MS and rsi_ts % 1 == 0 and rsi_seq >= 0 and rsi_seq <= MAX_STREAM_COUNT and rsi_seq % 1 == 0) then
         usual = false
       end
       if not (closes > q) then avg_gain, avg_loss = nil, nil end
@@ -122,13 +122,13 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
       local low, top = 3 * (1 - 1e-9), 3 * MAX_PRICE_UNITS * (1 + 1e-9)
       local vwap = weight > 0 and origin + (sum + comp) / weight
       if not (stored_session >= MIN_SESSION and stored_session <= MAX_SESSION and stored_session % 1 == 0
-          and points >= 1 and points <= 9e15 and points % 1 == 0 and origin >= 3 and origin <= 3 * MAX_PRICE_UNITS and origin % 1 == 0
-          and weight >= 0 and weight <= points * MAX_VOLUME and weight <= 9e15 and weight % 1 == 0 and m2 >= 0
+          and points >= 1 and points <= MAX_STREAM_COUNT and points % 1 == 0 and origin >= 3 and origin <= 3 * MAX_PRICE_UNITS and origin % 1 == 0
+          and weight >= 0 and weight <= points * MAX_VOLUME and weight <= MAX_STREAM_COUNT and weight % 1 == 0 and m2 >= 0
           and (weight == 0 and sum == 0 and comp == 0 and mean == 0 and m2 == 0
             or vwap and vwap >= low and vwap <= top and -(weight * top) <= comp and comp <= weight * top
               and origin + mean >= low and origin + mean <= top
               and -(1e-9 * top) <= origin + mean - vwap and origin + mean - vwap <= 1e-9 * top and m2 <= weight * top * top)
-          and last_ts >= MIN_EPOCH_MS and last_ts <= MAX_EPOCH_MS and last_ts % 1 == 0 and last_seq >= 0 and last_seq <= 9e15 and last_seq % 1 == 0) then
+          and last_ts >= MIN_EPOCH_MS and last_ts <= MAX_EPOCH_MS and last_ts % 1 == 0 and last_seq >= 0 and last_seq <= MAX_STREAM_COUNT and last_seq % 1 == 0) then
         usual = false
       end
     end
@@ -212,7 +212,7 @@ local rsi_period = arg_integer(2, 'rsi_period', 2, MAX_RSI_PERIOD)
 check_state_keys(period, rsi_period)
 local ts = arg_number(3, 'ts')
 check_epoch_ms('ts', ts)
-local seq = arg_integer(4, 'seq', 0, 9e15) + 0 -- + 0 stores '-0' as 0, the bytes stream_update_many stores
+local seq = arg_integer(4, 'seq', 0, MAX_STREAM_COUNT) + 0 -- + 0 stores '-0' as 0, the bytes stream_update_many stores
 -- read in their order, so that of arguments left out the first is named
 local price_text = arg_string(5, 'price')
 local volume = arg_integer(6, 'volume', 0, MAX_VOLUME)

@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update_many
--- @version 2.0.7
+-- @version 2.0.8
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -41,7 +41,7 @@ for i = 1, a.updates_count do
   ts, seq, volume, price, high, low, close, pos = struct.unpack('<ddddddd', data, pos)
   seq, volume = seq + 0, volume + 0 -- -0 becomes 0, as stream_update reads '0': the same stored bytes
   if not (ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and ts % 1 == 0) then check_epoch_ms(update_name(i) .. '.ts', ts) end
-  if not (seq >= 0 and seq <= 9e15 and seq % 1 == 0) then invalid(update_name(i) .. '.seq', 'must be a whole number in 0..9e15') end
+  if not (seq >= 0 and seq <= MAX_STREAM_COUNT and seq % 1 == 0) then invalid(update_name(i) .. '.seq', 'must be a whole number in 0..' .. fmt_integer(MAX_STREAM_COUNT)) end
   if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume(update_name(i) .. '.volume', volume) end
   if price ~= 0 then -- a tick
     if not (price >= 1 and price <= MAX_PRICE_UNITS and price % 1 == 0) then check_price_units(update_name(i) .. '.price', price) end

@@ -1,7 +1,7 @@
 #!lua
 -- @name vwap
--- @version 3.0.6
--- @key cache_key  pattern_cache:vwap:v3.0.6:<symbol>:<sha1 of ARGV> in DB 10
+-- @version 3.0.7
+-- @key cache_key  pattern_cache:vwap:v3.0.7:<symbol>:<sha1 of ARGV> in DB 10
 -- @arg mode       enum(ticks|bars)  what the points are
 -- @arg bands      bands  band multipliers k as comma-separated decimals in (0, 10], 1 to 5 of them: '1,2'
 -- @arg state      text  '' for a whole series in one call; for a series longer than one call takes,

@@ -45,10 +45,9 @@ local function check_state_keys(period, rsi_period)
   end
 end
 
--- What a streaming state counts (bars, closes, points) and a session's volume: whole numbers a
--- double holds exactly and %d prints. No MAX_HISTORY bounds a stream: a liquid symbol's session can
--- bring more ticks, and an ATR fed bars around the clock never expires.
-local MAX_STREAM_COUNT = 9e15
+-- What a streaming state counts (bars, closes, points) and a session's volume are bound by
+-- MAX_STREAM_COUNT (vwap_state.lua), not MAX_HISTORY: a liquid symbol's session can bring more
+-- ticks, and an ATR fed bars around the clock never expires.
 
 -- The slots of KEYS, for the checks that name them.
 local STATE_SLOTS = { 'atr_state', 'vwap_state', 'rsi_state' }
@@ -75,7 +74,7 @@ end
 -- The (ts, seq) of the last update a stored state applied: what the scripts take as ts and seq.
 local function check_stream_order(prefix, last_ts, last_seq)
   if not (last_ts >= MIN_EPOCH_MS and last_ts <= MAX_EPOCH_MS and last_ts % 1 == 0) then check_epoch_ms(prefix .. 'last_ts', last_ts) end
-  if not (last_seq >= 0 and last_seq <= 9e15 and last_seq % 1 == 0) then invalid(prefix .. 'last_seq', 'must be a whole number in 0..9e15') end
+  if not (last_seq >= 0 and last_seq <= MAX_STREAM_COUNT and last_seq % 1 == 0) then invalid(prefix .. 'last_seq', 'must be a whole number in 0..' .. fmt_integer(MAX_STREAM_COUNT)) end
 end
 
 -- A stored state's period: the key's, or refused (a whole one names the call's period, as the key does).

@@ -9,6 +9,8 @@
 
 local VWAP_X_SCALE = 3 * PRICE_UNITS -- x / VWAP_X_SCALE is a price
 
+-- @limit MAX_STREAM_COUNT 9e15 the largest count (bars, closes, points), total volume and seq a streaming state holds: a whole number a double holds exactly and %d prints
+
 local function vwap_new()
   return { points = 0, origin = nil, weight = 0, sum = 0, sum_comp = 0, mean = 0, m2 = 0 }
 end
@@ -130,10 +132,10 @@ end
 local function check_vwap_state(prefix, points, origin, weight, sum, sum_comp, mean, m2, max_points)
   if not (points >= 1 and points <= max_points and points % 1 == 0) then invalid(prefix .. 'points', 'must be a whole number in 1..' .. fmt_integer(max_points)) end
   if not (origin >= 3 and origin <= 3 * MAX_PRICE_UNITS and origin % 1 == 0) then invalid(prefix .. 'origin', 'must be three times a price in units') end
-  -- 9e15: a total a double holds exactly and %d prints, which MAX_VOLUME a point keeps a chunked
-  -- run far below; a stream, whose points no MAX_HISTORY bounds, could pass it
-  if not (weight >= 0 and weight <= points * MAX_VOLUME and weight <= 9e15 and weight % 1 == 0) then
-    invalid(prefix .. 'weight', 'must be a whole total volume of at most MAX_VOLUME a point, 9e15 in all')
+  -- MAX_STREAM_COUNT, which MAX_VOLUME a point keeps a chunked run far below; a stream, whose
+  -- points no MAX_HISTORY bounds, could pass it
+  if not (weight >= 0 and weight <= points * MAX_VOLUME and weight <= MAX_STREAM_COUNT and weight % 1 == 0) then
+    invalid(prefix .. 'weight', 'must be a whole total volume of at most MAX_VOLUME a point, ' .. fmt_integer(MAX_STREAM_COUNT) .. ' in all')
   end
   if not (m2 >= 0) then invalid(prefix .. 'm2', 'must not be negative') end
   -- what the sums can hold: every x lies in [3, 3 * MAX_PRICE_UNITS], so both means do (give or
