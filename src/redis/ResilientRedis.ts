@@ -468,6 +468,10 @@ export class ResilientRedis extends EventEmitter {
   private async select(link: Link): Promise<void> {
     try {
       if (link.db !== 0) await link.redis.select(link.db);
+      // ioredis 5 goes 'ready' after a refused login, as Redis's default user when that one is
+      // on, and the SELECT succeeds: the login given was refused, and stays so (the settings
+      // cannot change), so the link is never used as someone else
+      if (link.lastError && connectionFailureOf(link.lastError) === "auth") return link.notify();
       link.selected = true;
       link.answered = true;
       link.misconfigured = undefined;
