@@ -2,7 +2,7 @@
 import { Redis } from "ioredis";
 import { CLUSTER_NODES_ENV, clusterNodesFromEnv, refuseDatabaseSettings } from "../cluster/config.js";
 import { ConfigurationError } from "../core/errors.js";
-import { addressOf, connectionOptions, type RedisConfig, resolveRedisConfig, selectDatabase, toConnectionError } from "../redis/config.js";
+import { addressOf, connectionFailureOf, connectionOptions, type RedisConfig, resolveRedisConfig, selectDatabase, toConnectionError } from "../redis/config.js";
 import type { DatabaseName } from "../redis/databases.js";
 import { guardSocketErrors } from "../redis/socketErrors.js";
 
@@ -64,6 +64,12 @@ export async function connectOnce(config: RedisConfig, database: DatabaseName): 
   redis.on("error", (error: unknown) => (cause = error));
   try {
     await redis.connect();
+    // the first answer, so that a server that takes the connection and resets it (a TLS port,
+    // for a plain client) fails here, with its reset as the cause, under ioredis 5 as under 6
+    // (whose HELLO on connecting is such an answer); a PING the ACL refuses is an answer too
+    await redis.ping().catch((error: unknown) => {
+      if (connectionFailureOf(error) !== "denied") throw error;
+    });
   } catch (error) {
     redis.disconnect();
     throw toConnectionError(config, cause ?? error);

@@ -168,8 +168,12 @@ function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: strin
   failed.catch(() => undefined); // whoever races it sees the rejection
   let lastError: unknown;
   let ready = false;
+  // a socket reset before any answer, seen at any time of the start: the failed commands' errors
+  // that follow it (ioredis 5's "max retries per request") would hide it as the last error
+  let resetBeforeAnswer = false;
   const seen = (error: unknown) => {
     lastError = withoutCredentials(error);
+    resetBeforeAnswer ||= endedBeforeAnyAnswer(error);
     const failure = connectionFailureOf(error);
     if (failure === "auth" || failure === "denied") fail(new ConnectionError(address, failure, `refused${ready ? "" : " at start"}: ${(error as Error).message}`, { cause: error }));
   };
@@ -182,7 +186,7 @@ function watchRun(ticks: Redis | Cluster, consumer: TickConsumer, address: strin
       return fail(new ServerOutOfMemoryError(`not started within ${START_TIMEOUT_MS} ms of the start${detail}`, { cause: lastError }));
     }
     const kind = failure ?? "timeout";
-    const hint = connectionHint(tls, kind, endedBeforeAnyAnswer(lastError));
+    const hint = connectionHint(tls, kind, resetBeforeAnswer);
     fail(new ConnectionError(address, kind, `not connected within ${START_TIMEOUT_MS} ms of the start${detail}${hint}`, { cause: lastError }));
   }, START_TIMEOUT_MS);
   const started = () => {

@@ -5,26 +5,25 @@
  * process whose handshake a server refused under load could crash. These helpers give every
  * socket a listener of its own; ioredis still sees and reports the first error.
  */
-import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 import type { Cluster, Redis } from "ioredis";
 
-/** Sockets the server has sent data on: a reply, or an error reply such as maxclients'. */
-const answeredSockets = new WeakSet<Duplex>();
 /** Errors that ended a socket the server had sent nothing on (see {@link endedBeforeAnyAnswer}). */
 const errorsBeforeAnyAnswer = new WeakSet<object>();
 
-function markAnswered(this: Duplex): void {
-  answeredSockets.add(this);
-}
-
-function absorbSocketError(this: Duplex, error: unknown): void {
-  if (!answeredSockets.has(this) && typeof error === "object" && error !== null) errorsBeforeAnyAnswer.add(error);
+/**
+ * Counts the bytes read, never listens for data: a 'data' listener of its own, added before
+ * ioredis's (ioredis 5 adds its own after the connect event), took the first reply from it.
+ */
+function absorbSocketError(this: Socket, error: unknown): void {
+  if (this.bytesRead === 0 && typeof error === "object" && error !== null) errorsBeforeAnyAnswer.add(error);
 }
 
 /**
- * Whether `error` ended a socket on which the server had sent nothing: a TLS port resets a plain
- * client so, before any answer (its TLS alert is no data to a plain socket). Known for the
- * sockets {@link guardSocketErrors} guards, and only from their connection on.
+ * Whether `error` ended a plain socket on which the server had sent nothing: a TLS port resets a
+ * plain client so, before any answer (its TLS alert is no data to a plain socket). Known for the
+ * sockets {@link guardSocketErrors} guards, and only from their connection on. A TLS socket has
+ * read its handshake, so it never counts.
  */
 export function endedBeforeAnyAnswer(error: unknown): boolean {
   return typeof error === "object" && error !== null && errorsBeforeAnyAnswer.has(error);
@@ -37,10 +36,7 @@ export function endedBeforeAnyAnswer(error: unknown): boolean {
  */
 export function absorbSocketErrors(redis: Redis): void {
   const socket = redis.stream;
-  if (socket && !socket.listeners("error").includes(absorbSocketError)) {
-    socket.prependListener("error", absorbSocketError);
-    socket.once("data", markAnswered);
-  }
+  if (socket && !socket.listeners("error").includes(absorbSocketError)) socket.prependListener("error", absorbSocketError);
 }
 
 /**
