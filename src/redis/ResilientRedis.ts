@@ -227,6 +227,8 @@ class Link {
   lastError: Error | undefined;
   /** A refused SELECT: the connection is on the wrong database. */
   misconfigured: ConfigurationError | undefined;
+  /** The socket whose login the server refused, if one was: see select(). */
+  loginRefusedOn: unknown;
   /** SELECTs turned away with a "not now" in a row: the next is asked after a longer wait. */
   selectsTurnedAway = 0;
   private changed: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -425,6 +427,7 @@ export class ResilientRedis extends EventEmitter {
       // a refused command of the handshake (the SELECT) is no connection failure: select() reports
       // it; nor is a "not now" to it (BUSY): the server is up, and select() asks again
       if (/^NOPERM/.test(error.message) || isNotNowReply(error)) return;
+      if (connectionFailureOf(error) === "auth") link.loginRefusedOn = redis.stream;
       // a TLS or auth failure says more than the reset that follows it (TLS 1.3 reports a
       // refused client certificate after the handshake): keep it for this outage
       const kept = link.lastError && connectionFailureOf(link.lastError);
@@ -469,9 +472,9 @@ export class ResilientRedis extends EventEmitter {
     try {
       if (link.db !== 0) await link.redis.select(link.db);
       // ioredis 5 goes 'ready' after a refused login, as Redis's default user when that one is
-      // on, and the SELECT succeeds: the login given was refused, and stays so (the settings
-      // cannot change), so the link is never used as someone else
-      if (link.lastError && connectionFailureOf(link.lastError) === "auth") return link.notify();
+      // on, and the SELECT succeeds: a connection whose login was refused is never used as
+      // someone else. A later connection whose login is taken (the user turned on again) is.
+      if (link.loginRefusedOn !== undefined && link.loginRefusedOn === link.redis.stream) return link.notify();
       link.selected = true;
       link.answered = true;
       link.misconfigured = undefined;

@@ -288,6 +288,22 @@ describe("resilient client", () => {
     }
   });
 
+  it("a refused login fails as auth, and once the user is turned on again, calls succeed on the same client", async () => {
+    const admin = new Redis(server.url);
+    await admin.acl("SETUSER", "login-later", "off", ">LATERpw", "~*", "+@all");
+    const c = new ResilientRedis({ config: { host: "127.0.0.1", port: server.port, username: "login-later", password: "LATERpw" }, deadlineMs: 1000 });
+    clients.push(c);
+    try {
+      expect(await c.run("patterns", (r) => r.ping()).catch((e: unknown) => e)).toMatchObject({ failure: "auth" });
+      await admin.acl("SETUSER", "login-later", "on");
+      // the client reconnects on its own (ioredis's retry): a later call is served as that user
+      await waitUntil(async () => (await c.run("patterns", (r) => r.ping()).catch(() => "refused")) === "PONG", "served once the user is on");
+      expect(await c.run("patterns", (r) => r.call("ACL", "WHOAMI"))).toBe("login-later");
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it("prints and serializes without the password: its settings, its options as given, the connections it opened", async () => {
     const admin = new Redis(server.url);
     await admin.acl("SETUSER", "shown", "on", ">S3CRETpw", "~*", "+@all");
