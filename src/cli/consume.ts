@@ -11,7 +11,7 @@ import { MathDispatcher } from "../dispatcher/MathDispatcher.js";
 import { addressOf, connectionFailureOf, connectionHint, connectionOptions, type RedisConfig, type RedisConfigInput, resolveRedisConfig, withoutCredentials } from "../redis/config.js";
 import { ResilientRedis } from "../redis/ResilientRedis.js";
 import { endedBeforeAnyAnswer, guardSocketErrors } from "../redis/socketErrors.js";
-import { type ConsumerCounters, type ConsumerStats, type ConsumerWaitingEvent, DEFAULT_BLOCK_MS, type StreamLostEvent, TickConsumer } from "../streaming/tickConsumer.js";
+import { type ConsumerCounters, type ConsumerStats, type ConsumerWaitingEvent, DEFAULT_BLOCK_MS, DEFAULT_CLAIM_IDLE_MS, type StreamLostEvent, TickConsumer } from "../streaming/tickConsumer.js";
 
 export interface ConsumeOptions {
   /** Redis URL; other settings (MATHD_DB_*, TLS files, credentials) come from the environment as {@link resolveRedisConfig} reads it. */
@@ -329,7 +329,7 @@ export async function consume(options: ConsumeOptions): Promise<Figures> {
       address,
       consumer: consumer.consumer,
       group: consumer.group,
-      claimIdleMs: options.claimIdleMs ?? 10_000,
+      claimIdleMs: options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
       statsIntervalMs,
     },
   );

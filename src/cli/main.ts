@@ -10,7 +10,7 @@ import { ConfigurationError } from "../core/errors.js";
 import { collectHealth, exitCodeOf } from "../health/healthReport.js";
 import { renderHealth } from "../health/renderHealth.js";
 import { chartSession } from "./chartCommand.js";
-import { MAX_CONSUMER_WAIT_MS } from "../streaming/tickConsumer.js";
+import { DEFAULT_CLAIM_IDLE_MS, MAX_CONSUMER_WAIT_MS } from "../streaming/tickConsumer.js";
 import { describeError, EXIT, exitCodeFor, OutputError, stackOf, UsageError } from "./cliErrors.js";
 import { SYMBOL_PATTERN } from "../keys/symbol.js";
 import { consume } from "./consume.js";
@@ -148,7 +148,7 @@ const COMMANDS: Record<string, Command> = {
       "atr-period": { type: "string", value: "N", help: "ATR period, default 14" },
       "rsi-period": { type: "string", value: "N", help: "RSI period, default 14" },
       "hash-tag": { type: "boolean", help: "keys with Redis Cluster hash tags: ticks:{NIFTY}" },
-      "claim-idle-ms": { type: "string", value: "N", help: "at start, wait while another consumer of the group read a stream less than this long ago, and claim other consumers' pending entries once idle this long (XAUTOCLAIM); default 10000" },
+      "claim-idle-ms": { type: "string", value: "N", help: `at start, wait while another consumer of the group read a stream less than this long ago, and claim other consumers' pending entries once idle this long (XAUTOCLAIM); default ${DEFAULT_CLAIM_IDLE_MS}` },
       "stats-interval-ms": { type: "string", value: "N", help: "print a statistics line this often, default 5000" },
       json: { type: "boolean", help: "print every line (start, statistics, claims, dead letters, problems, summary) as one JSON object" },
     },
@@ -168,7 +168,7 @@ const COMMANDS: Record<string, Command> = {
         atrPeriod: wholeNumber(values, "atr-period", 14, 1, MAX_ATR_PERIOD),
         rsiPeriod: wholeNumber(values, "rsi-period", 14, 2, MAX_RSI_PERIOD),
         hashTag: values["hash-tag"] === true,
-        claimIdleMs: wholeNumber(values, "claim-idle-ms", 10_000, 0, MAX_CONSUMER_WAIT_MS),
+        claimIdleMs: wholeNumber(values, "claim-idle-ms", DEFAULT_CLAIM_IDLE_MS, 0, MAX_CONSUMER_WAIT_MS),
         statsIntervalMs: wholeNumber(values, "stats-interval-ms", 5000, 100, 86_400_000),
         json: values.json === true,
         log: (line, level) => (level === "error" ? out.stderr(`${line}\n`) : out.stdout(`${line}\n`)),

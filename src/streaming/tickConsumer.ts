@@ -209,6 +209,9 @@ function record(value: unknown): Record<string, unknown> {
 /** How long a read waits for new entries (XREADGROUP BLOCK) unless `blockMs` says otherwise. */
 export const DEFAULT_BLOCK_MS = 1000;
 
+/** How long another consumer must have been idle before a consumer takes over its streams or entries, unless `claimIdleMs` says otherwise. */
+export const DEFAULT_CLAIM_IDLE_MS = 10_000;
+
 /** Sends a pipeline and throws the first error a command of it met. */
 async function execAll(pipeline: ReturnType<Redis["pipeline"]>): Promise<void> {
   for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
@@ -562,7 +565,7 @@ export class TickConsumer extends EventEmitter {
   }
 
   private async soleConsumer(): Promise<void> {
-    const { claimIdleMs = 10_000, blockMs = DEFAULT_BLOCK_MS } = this.options;
+    const { claimIdleMs = DEFAULT_CLAIM_IDLE_MS, blockMs = DEFAULT_BLOCK_MS } = this.options;
     // Redis 7.0 counts a consumer idle through a read of new entries that finds none: a live one
     // blocked on a quiet stream (before 09:15) looks idle for up to its blockMs
     const liveMs = Math.max(claimIdleMs, 2 * blockMs);
@@ -576,9 +579,7 @@ export class TickConsumer extends EventEmitter {
           const idleMs = Number(other.idle);
           if (name === this.consumer || idleMs >= liveMs) continue;
           wait = Math.max(wait, liveMs - idleMs);
-          if (told.has(`${stream}\n${name}`)) continue;
-          told.add(`${stream}\n${name}`);
-          this.emit("waiting", { stream, consumer: name, idleMs, reason: "live" } satisfies ConsumerWaitingEvent);
+          this.waitingOnce(told, { stream, consumer: name, idleMs, reason: "live" });
         }
       }
       if (wait === 0) return;
@@ -586,14 +587,22 @@ export class TickConsumer extends EventEmitter {
     }
   }
 
+  /** Emits `waiting` for `event`, once per stream and other consumer: `told` holds those it named. */
+  private waitingOnce(told: Set<string>, event: ConsumerWaitingEvent): void {
+    const named = `${event.stream}\n${event.consumer}`;
+    if (told.has(named)) return;
+    told.add(named);
+    this.emit("waiting", event);
+  }
+
   private async claim(): Promise<number> {
-    const { claimIdleMs = 10_000 } = this.options;
+    const { claimIdleMs = DEFAULT_CLAIM_IDLE_MS } = this.options;
     let claimed = 0;
     for (const stream of this.streams) {
       const [count, , last, owners] = (await this.ticks.xpending(stream, this.group)) as [number, string, string, [string, string][] | null];
       if (Number(count) === 0 || (owners ?? []).every(([owner]) => owner === this.consumer)) continue;
       let claimedHere = 0;
-      const told = new Set<string>(); // the owners a waiting event named
+      const told = new Set<string>(); // see waitingOnce
       while (!this.stopping) {
         let cursor = "0-0";
         do {
@@ -603,11 +612,7 @@ export class TickConsumer extends EventEmitter {
         } while (cursor !== "0-0");
         const idle = await this.othersPending(stream, last);
         if (idle.length === 0) break;
-        for (const { owner, idleMs } of idle) {
-          if (told.has(owner)) continue;
-          told.add(owner);
-          this.emit("waiting", { stream, consumer: owner, idleMs, reason: "pending" } satisfies ConsumerWaitingEvent);
-        }
+        for (const { owner, idleMs } of idle) this.waitingOnce(told, { stream, consumer: owner, idleMs, reason: "pending" });
         await this.sleep(Math.max(50, claimIdleMs - Math.max(...idle.map((i) => i.idleMs))));
       }
       if (claimedHere > 0) this.emit("claimed", { stream, count: claimedHere });
