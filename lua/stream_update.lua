@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update
--- @version 3.0.10
+-- @version 3.0.11
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -123,7 +123,7 @@ if digits and #symbol <= MAX_SYMBOL_LENGTH and (string.byte(symbol) == 123) == (
       local vwap = weight > 0 and origin + (sum + comp) / weight
       if not (stored_session >= MIN_SESSION and stored_session <= MAX_SESSION and stored_session % 1 == 0
           and points >= 1 and points <= MAX_STREAM_COUNT and points % 1 == 0 and origin >= 3 and origin <= 3 * MAX_PRICE_UNITS and origin % 1 == 0
-          and weight >= 0 and weight <= points * MAX_VOLUME and weight <= MAX_STREAM_COUNT and weight % 1 == 0 and m2 >= 0
+          and weight >= 0 and weight <= points * MAX_VOLUME and weight + volume <= MAX_STREAM_COUNT and weight % 1 == 0 and m2 >= 0
           and (weight == 0 and sum == 0 and comp == 0 and mean == 0 and m2 == 0
             or vwap and vwap >= low and vwap <= top and -(weight * top) <= comp and comp <= weight * top
               and origin + mean >= low and origin + mean <= top

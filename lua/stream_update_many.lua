@@ -1,6 +1,6 @@
 #!lua
 -- @name stream_update_many
--- @version 2.0.8
+-- @version 2.0.9
 -- @no-unroll  its loops run on one point per update: written out they only lengthen its load
 -- @key atr_state    indicator:atr<period>:<symbol>, a string of packed doubles in DB 10
 -- @key vwap_state   indicator:vwap:<symbol>, a string of packed doubles in DB 10
@@ -40,12 +40,12 @@ for i = 1, a.updates_count do
   local ts, seq, volume, price, high, low, close
   ts, seq, volume, price, high, low, close, pos = struct.unpack('<ddddddd', data, pos)
   seq, volume = seq + 0, volume + 0 -- -0 becomes 0, as stream_update reads '0': the same stored bytes
-  if not (ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and ts % 1 == 0) then check_epoch_ms(update_name(i) .. '.ts', ts) end
-  if not (seq >= 0 and seq <= MAX_STREAM_COUNT and seq % 1 == 0) then invalid(update_name(i) .. '.seq', 'must be a whole number in 0..' .. fmt_integer(MAX_STREAM_COUNT)) end
-  if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume(update_name(i) .. '.volume', volume) end
+  if not (ts >= MIN_EPOCH_MS and ts <= MAX_EPOCH_MS and ts % 1 == 0) then check_epoch_ms(update_field(i, 'ts'), ts) end
+  if not (seq >= 0 and seq <= MAX_STREAM_COUNT and seq % 1 == 0) then invalid(update_field(i, 'seq'), 'must be a whole number in 0..' .. fmt_integer(MAX_STREAM_COUNT)) end
+  if not (volume >= 0 and volume <= MAX_VOLUME and volume % 1 == 0) then check_volume(update_field(i, 'volume'), volume) end
   if price ~= 0 then -- a tick
-    if not (price >= 1 and price <= MAX_PRICE_UNITS and price % 1 == 0) then check_price_units(update_name(i) .. '.price', price) end
-    if high ~= 0 or low ~= 0 or close ~= 0 then invalid(update_name(i) .. '.high', 'must be 0 for a tick (a price and a bar in one update)') end
+    if not (price >= 1 and price <= MAX_PRICE_UNITS and price % 1 == 0) then check_price_units(update_field(i, 'price'), price) end
+    if high ~= 0 or low ~= 0 or close ~= 0 then invalid(update_field(i, 'high'), 'must be 0 for a tick (a price and a bar in one update)') end
   else
     price = nil
     if not (low >= 1 and high <= MAX_PRICE_UNITS and low <= close and close <= high
@@ -54,7 +54,7 @@ for i = 1, a.updates_count do
     end
   end
   local atr_status, vwap_status, rsi_status, started
-  atr_status, vwap_status, rsi_status, vwap, started = stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, close)
+  atr_status, vwap_status, rsi_status, vwap, started = stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, close, i)
   if atr_status == 'applied' then atr_changed, atr_text = true, atr.atr and fmt(atr.atr / PRICE_UNITS) or '' end
   if rsi_status == 'applied' then rsi_changed, rsi_value_text = true, rsi_text(rsi) end
   if vwap_status == 'applied' then vwap_changed, new_session = true, new_session or started end

@@ -3,12 +3,24 @@
 -- @include "stream_state"
 -- @include "session"
 
+-- Names update i of stream_update_many (counted from 0, as the SDK's messages do); built only
+-- once a check has failed.
+local function update_name(i)
+  return 'updates[' .. (i - 1) .. ']'
+end
+
+-- The field `name` of update i: 'updates[2].volume', or for i nil (stream_update's one update) 'volume'.
+local function update_field(i, name)
+  return i and update_name(i) .. '.' .. name or name
+end
+
 -- One update applied to the three states in memory (the caller writes them): a bar (`price` nil)
 -- advances ATR and RSI by its close, and a tick or a bar the session VWAP, each only when (ts, seq)
--- comes after the last update that indicator applied. Every argument is checked already. Returns
--- the three statuses, the VWAP state after it (a new one when the update started a session) and
--- whether it started one (the state's TTL then starts afresh).
-local function stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, close)
+-- comes after the last update that indicator applied. Every argument is checked already; `i` is
+-- the update's place in stream_update_many's call (nil for stream_update), for a refusal's field.
+-- Returns the three statuses, the VWAP state after it (a new one when the update started a
+-- session) and whether it started one (the state's TTL then starts afresh).
+local function stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, close, i)
   local is_bar = price == nil
   local atr_status, rsi_status = 'skipped', 'skipped'
   if is_bar then
@@ -41,6 +53,10 @@ local function stream_apply(atr, vwap, rsi, ts, seq, price, volume, high, low, c
     -- @paste "vwap_state" vwap_step
     vwap.points, vwap.origin, vwap.weight, vwap.sum, vwap.sum_comp, vwap.mean, vwap.m2 = vwap.points + 1, origin, weight, sum, comp, mean, m2
   end
+  -- a state past the limit would be refused by every later update (check_vwap_state): refuse this one
+  if vwap.weight > MAX_STREAM_COUNT then
+    invalid(update_field(i, 'volume'), "would take the session's volume past " .. fmt_integer(MAX_STREAM_COUNT))
+  end
   vwap.session, vwap.last_ts, vwap.last_seq = session, ts, seq
   return atr_status, 'applied', rsi_status, vwap, new_session
 end
@@ -68,10 +84,4 @@ local function stream_write(atr, atr_changed, vwap, vwap_changed, vwap_new_sessi
     if vwap_new_session then redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'EX', STATE_TTL_SECONDS)
     else redis.call('SET', KEYS[2], vwap_state_pack(vwap), 'KEEPTTL') end
   end
-end
-
--- Names update i of stream_update_many (counted from 0, as the SDK's messages do); built only
--- once a check has failed.
-local function update_name(i)
-  return 'updates[' .. (i - 1) .. ']'
 end

@@ -540,6 +540,44 @@ describe("streaming ATR, RSI and VWAP", () => {
     expect(await Promise.all(keys.map((key) => redis.type(key)))).toEqual(["string", "string", "string"]);
   });
 
+  it("refuses an update that would take a session's volume past the state's limit, on every path, writing nothing", async () => {
+    const update = SCRIPTS.find((s) => s.name === "stream_update")!;
+    const many = SCRIPTS.find((s) => s.name === "stream_update_many")!;
+    for (const script of [update, many]) await redis.script("LOAD", script.source);
+    const pack = (values: number[]) => Buffer.concat(values.map((x) => Buffer.from(new Float64Array([x]).buffer)));
+    const session = Math.floor((OPEN + 19_800_000) / 86_400_000);
+    const LIMIT = 9e15; // MAX_STREAM_COUNT (lua/includes/vwap_state.lua); a stored weight past it is refused
+    // a session at price 100 whose volume is 5e9 short of the limit: 900,000 points of 1e10 at most each
+    const nearLimit = pack([session, 900_000, 3_000_000, LIMIT - 5e9, 0, 0, 0, 0, OPEN - 100, 0]);
+    const tick = (volume: number) => ({
+      fast: (keys: string[]) => redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", "100", String(volume), "", "", "", ""),
+      general: (keys: string[]) => redis.evalsha(update.sha1, 3, ...keys, "5", "4", String(OPEN), "1", "100", String(volume), "", "", "", "1"),
+      many: (keys: string[]) => redis.evalsha(many.sha1, 3, ...keys, "5", "4", pack([OPEN, 1, volume, 1_000_000, 0, 0, 0])),
+    });
+    for (const [path, field] of [["fast", "volume"], ["general", "volume"], ["many", "updates\\[0\\]\\.volume"]] as const) {
+      const keysOf = () => {
+        const symbol = freshSymbol("CAP");
+        return [indicatorKey("atr5", symbol), indicatorKey("vwap", symbol), indicatorKey("rsi4", symbol)];
+      };
+      const refusedKeys = keysOf();
+      await redis.set(refusedKeys[1]!, nearLimit, "PX", 100_000);
+      await expect(tick(5e9 + 1)[path](refusedKeys), path).rejects.toThrow(new RegExp(`^MATHD_INVALID ${field}: would take the session's volume past 9000000000000000`));
+      expect(await redis.getBuffer(refusedKeys[1]!), `${path}: the state as it was`).toEqual(nearLimit);
+      expect(await redis.exists(refusedKeys[0]!, refusedKeys[2]!), `${path}: nothing else written`).toBe(0);
+      // up to the limit itself the update is applied, and the next update can read the state
+      const fullKeys = keysOf();
+      await redis.set(fullKeys[1]!, nearLimit, "PX", 100_000);
+      const reply = (await tick(5e9)[path](fullKeys)) as unknown[];
+      expect(reply.slice(1, 2).concat(reply.slice(9, 11)), path).toEqual(["applied", LIMIT, 900_001]);
+    }
+    // through the SDK: a typed error naming the field, as for any refused input
+    const symbol = freshSymbol("CAPSDK");
+    await redis.set(indicatorKey("vwap", symbol), nearLimit, "PX", 100_000);
+    const refused = await streaming.update({ symbol, ts: OPEN, seq: 1, price: 100, volume: 1e10 }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(InvalidInputError);
+    expect(refused).toMatchObject({ field: "volume" });
+  });
+
   it("shows in a snapshot every update made before it, those still in flight too", async () => {
     const symbol = freshSymbol("READ");
     const updates = Array.from({ length: 50 }, (_, i) => streaming.update({ symbol, ts: OPEN + i, seq: i, price: 100 + i * 0.05, volume: 1 }));
