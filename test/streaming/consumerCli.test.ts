@@ -108,6 +108,25 @@ describe("mathd consume", () => {
     expect(await done).toMatchObject({ applied: 10, duplicates: 0, deadLetters: 0 });
   });
 
+  it("says whom it waits for in its JSON log too: one object with the stream, the consumer, how long ago it read and why", async () => {
+    const symbol = "CLISTANDBYJSON";
+    const ticks = client(url, 4);
+    await ticks.xadd(tickStreamKey(symbol), "*", "price", "250.05", "volume", "2", "ts", String(OPEN));
+    const old = new TickConsumer(client(url, 4), sharedDispatcher().streaming(), { symbols: [symbol], consumer: "old-pod", blockMs: 50 });
+    const oldRun = old.run();
+    await waitUntil(() => old.totals.applied === 1, "the old consumer applied the tick");
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const done = consume({ url, symbols: [symbol], consumer: "new-pod", claimIdleMs: 500, statsIntervalMs: 60_000, json: true, log: (line) => lines.push(line), signal: abort.signal });
+    const waiting = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === "waiting");
+    await waitUntil(() => waiting() !== undefined, "the new consumer logs whom it waits for");
+    expect(waiting()).toMatchObject({ stream: tickStreamKey(symbol), consumer: "old-pod", reason: "live", idleMs: expect.any(Number), at: expect.any(String) });
+    old.stop();
+    await oldRun;
+    abort.abort();
+    expect(await done).toMatchObject({ applied: 0, deadLetters: 0 });
+  });
+
   it("prints a statistics line every interval: applied per second, pending, lag, dead letters", async () => {
     const symbol = "STATS";
     const ticks = client(url, 4);
