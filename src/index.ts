@@ -44,6 +44,7 @@ export {
   ReplyFormatError,
   StoredDataError,
   ConnectionError,
+  ClientClosedError,
   type ConnectionFailure,
   CircuitOpenError,
   CommandTimeoutError,

@@ -16,7 +16,7 @@ import {
   newsBoostReference, newsLatestKey, parseKey, patternCacheKey, positionSizeReference, renderHealth,
   resolveRedisConfig, retrieveByDataType, sessionOf, startLocalRedis, stopLossReference, storeByDataType,
   tickStreamKey, volumeBaselineKey, vwapOfBars, vwapOfTicks, CONFIDENCE_DEFAULTS, DEFAULT_CONFIDENCE_FLOOR,
-  NEWS_BOOST_DEFAULTS, STOP_LOSS_DEFAULTS, classifyError, ConnectionError, RedisCommandError, ServerBusyError, ServerOutOfMemoryError,
+  NEWS_BOOST_DEFAULTS, STOP_LOSS_DEFAULTS, classifyError, ConnectionError, ClientClosedError, RedisCommandError, ServerBusyError, ServerOutOfMemoryError,
   type CallContext, type CallOptions, type ConnectOptions, type ConnectionFailure, type ErrorClass,
   type SingleFunctionMethods, type SizeBound, defaultConsumerName, type ConsumerCounters, type ConsumerStats, type StreamLostEvent, type ConsumerWaitingEvent, STREAM_CLOCK_SKEW_MS,
   type DeniedCheck, type IncompleteCheck, type TlsInput, type TlsMaterial, type TlsSettings,
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   check(!isTransient(new ServerOutOfMemoryError("OOM")) && new ServerOutOfMemoryError("OOM") instanceof RedisCommandError, "ServerOutOfMemoryError");
   const errors = [MathDispatcherError, InvalidInputError, ScriptExecutionError, ScriptIntegrityError, ConfigurationError,
     ReplyFormatError, StoredDataError, CircuitOpenError, CommandTimeoutError, OfflineQueueFullError, KeyGrammarError,
-    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, RedisCommandError, ServerBusyError, ServerOutOfMemoryError, UpdateOvertakenError, UpdateHeldBackError];
+    UnknownDataTypeError, LocalRedisError, JsonEncodingError, ConnectionError, ClientClosedError, RedisCommandError, ServerBusyError, ServerOutOfMemoryError, UpdateOvertakenError, UpdateHeldBackError];
   check(errors.every((E) => E.prototype instanceof Error), "error classes");
 
   // Against Redis: a throwaway server, the dispatcher through the resilient client and on the

@@ -154,6 +154,13 @@ export class TurnTimeoutError extends CommandTimeoutError {
   }
 }
 
+/** Its transport was closed while a call waited for its turn at a {@link WaveGate}: it was not sent. */
+export class GateClosedError extends Error {
+  constructor() {
+    super("closed while the call waited for its turn (not sent)");
+  }
+}
+
 /** The longest delay setTimeout takes (about 24.8 days); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -161,6 +168,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 interface Waiter {
   readonly units: number;
   readonly go: () => void;
+  readonly fail: (error: Error) => void;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -180,6 +188,7 @@ interface Waiter {
 export class WaveGate {
   private unanswered = 0;
   private readonly waiting: Waiter[] = [];
+  private closed = false;
 
   /** @param node the server the gate stands before: a cluster node's address, '' for the one server. */
   constructor(private readonly node = "") {}
@@ -189,12 +198,13 @@ export class WaveGate {
    * turn, which rejects with a {@link TurnTimeoutError} if `deadline` (epoch ms) passes first.
    */
   enter(units: number, deadline?: number): Promise<void> | undefined {
+    if (this.closed) return Promise.reject(new GateClosedError());
     if (this.waiting.length === 0 && this.fits(units)) {
       this.unanswered += units;
       return undefined;
     }
     return new Promise((go, fail) => {
-      const waiter: Waiter = { units, go };
+      const waiter: Waiter = { units, go, fail };
       if (deadline !== undefined) {
         waiter.timer = setTimeout(() => {
           const at = this.waiting.indexOf(waiter);
@@ -207,6 +217,15 @@ export class WaveGate {
       }
       this.waiting.push(waiter);
     });
+  }
+
+  /** Fails every call waiting for its turn, and every later one, with a {@link GateClosedError}: none of them is sent. */
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiting.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.fail(new GateClosedError());
+    }
   }
 
   /** Gives back what {@link enter} took, and lets in whoever waits and now fits, in order. */

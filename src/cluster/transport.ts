@@ -98,7 +98,10 @@ export interface ScriptTransport {
    * outcomes are in the order of `calls`, and one call's error does not fail the others.
    */
   runMany(calls: readonly ScriptCall[], roundTrip?: RoundTrip): Promise<Outcome[]>;
-  /** Stops watching the topology; the client itself is the caller's and stays open. */
+  /**
+   * Stops watching the topology, and fails the calls waiting for their turn to be sent, and any
+   * sent after, with a GateClosedError; the client itself is the caller's and stays open.
+   */
   close(): void;
 }
 
@@ -397,7 +400,7 @@ export class StandaloneScriptTransport implements ScriptTransport {
   }
 
   close(): void {
-    // nothing is watched on a single server
+    this.gate.close(); // nothing is watched on a single server
   }
 }
 
@@ -439,6 +442,7 @@ export class ClusterScriptTransport implements ScriptTransport {
   private replicaTurn = 0;
   /** Each node's share of script work in flight ({@link WaveGate}), by address: one per node ever sent to, a handful. */
   private readonly gates = new Map<string | undefined, WaveGate>();
+  private closed = false;
   /** Whether the slot map was read once (ioredis status ready): calls wait for it only until then. */
   private slotMapRead = false;
   /** The loads of {@link load} under way, by node address: what a call to that node waits for. */
@@ -646,11 +650,16 @@ export class ClusterScriptTransport implements ScriptTransport {
   /** The gate of the node at `address` (undefined: a keyless group's, which goes to any master). */
   private gateOf(address: string | undefined): WaveGate {
     let gate = this.gates.get(address);
-    if (!gate) this.gates.set(address, (gate = new WaveGate(address)));
+    if (!gate) {
+      this.gates.set(address, (gate = new WaveGate(address)));
+      if (this.closed) gate.close(); // a node first met by a batch under way when the transport closed
+    }
     return gate;
   }
 
   close(): void {
+    this.closed = true;
     this.cluster.off("refresh", this.onRefresh);
+    for (const gate of this.gates.values()) gate.close();
   }
 }

@@ -156,6 +156,18 @@ export class ConnectionError extends MathDispatcherError {
   }
 }
 
+/**
+ * The client, or the dispatcher, was closed (`close()`): the call was never sent, or its connection
+ * was cut by the close. Unlike the other connection failures it lasts: a closed client stays
+ * closed, so nothing waiting on it (a retry loop, a tick consumer) should try again.
+ */
+export class ClientClosedError extends ConnectionError {
+  /** @param detail what was closed: `the client was closed` unless given. */
+  constructor(address: string, detail = "the client was closed", options?: { cause?: unknown }) {
+    super(address, "closed", detail, options);
+  }
+}
+
 /** Calls fail fast: Redis answered too slowly too often, and the circuit breaker is open. */
 export class CircuitOpenError extends MathDispatcherError {}
 

@@ -385,9 +385,12 @@ export class MathDispatcher {
    * Closes what the dispatcher opened: the client of {@link MathDispatcher.connect}, or the
    * connections it opened next to an ioredis connection it was given; never a client given to
    * {@link MathDispatcher.withClient}, never an ioredis connection given to the constructor.
+   * Calls not yet sent (waiting for their turn, or a connection, or made later) fail with a
+   * `ClientClosedError`; replies already on their way arrive first.
    */
   async close(): Promise<void> {
     this.runner.close();
+    this.tier?.clear();
     if (this.ownsClient) await this.client.close();
   }
 

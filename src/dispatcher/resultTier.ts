@@ -107,6 +107,12 @@ export class ResultTier {
     }
   }
 
+  /** Drops every entry (the dispatcher's close: a closed dispatcher answers nothing). */
+  clear(): void {
+    this.held.clear();
+    this.bytes = 0;
+  }
+
   /** Entries and estimated bytes held now. */
   get stats(): { entries: number; bytes: number } {
     return { entries: this.held.size, bytes: this.bytes };

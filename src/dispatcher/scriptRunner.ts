@@ -15,8 +15,10 @@
  * applied (ts, seq) is ignored).
  */
 import {
+  ClientClosedError,
   CommandTimeoutError,
   ConfigurationError,
+  ConnectionError,
   InvalidInputError,
   MathDispatcherError,
   RedisCommandError,
@@ -34,7 +36,7 @@ import { type CallOptions, checkCallDeadline, classifyError, type ResilientRedis
 import { toConnectionError } from "../redis/config.js";
 import type { ScriptManifestEntry } from "../core/manifest.js";
 import type { RoundTrip } from "../cluster/loader.js";
-import { TurnTimeoutError } from "../cluster/pipeline.js";
+import { GateClosedError, TurnTimeoutError } from "../cluster/pipeline.js";
 import { ClusterScriptTransport, READ_FROM, type ReadFrom, SCRIPT_MODES, type ScriptMode, type ScriptTransport, StandaloneScriptTransport } from "../cluster/transport.js";
 import { readOnlyCall, type ScriptCall } from "../core/manifest.js";
 export type { ScriptCall } from "../core/manifest.js";
@@ -103,6 +105,18 @@ export function roundTripWithin(client: ResilientRedis, database: DatabaseName, 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
 
+/** How long a call waits before it loads again, once a load it waited for ran out of time. */
+const LOAD_RETRY_PAUSE_MS = 20;
+
+/**
+ * Whether a load failed for want of time (no answer, or no connection, within its deadline), not
+ * for a reason a new load would meet again. A "not now" (BUSY) is the server's answer: the
+ * client's retries of it are the policy's to count.
+ */
+function outOfTime(error: unknown): boolean {
+  return error instanceof CommandTimeoutError || (error instanceof ConnectionError && error.failure === "timeout");
+}
+
 /** How the runner runs the scripts: EVALSHA or Functions, and (on a cluster) where reads go. */
 export interface ScriptRunnerOptions {
   /** `evalsha` (the script cache, default) or `functions` (a Functions library per script version, FCALL). */
@@ -145,6 +159,15 @@ export class ScriptRunner {
   private readonly byName: ReadonlyMap<string, ScriptManifestEntry>;
   /** Set once the first load succeeded: from then on a call does not wait on the load. */
   private scriptsLoaded = false;
+  /**
+   * The latest deadline (epoch ms) of the calls that waited for a load: a shared load's round
+   * trips may run until it, so that a call given a longer deadline than the client's is not cut
+   * short by the client's. They get the client's deadline at least (a load after a change of a
+   * cluster's nodes, which no call waits for, gets just that).
+   */
+  private loadDeadline = 0;
+  /** Set by {@link ScriptRunner.close}: later calls fail at once. */
+  private closed = false;
   /** Where the scripts live and how calls reach them. */
   readonly transport: ScriptTransport;
 
@@ -164,7 +187,7 @@ export class ScriptRunner {
     refuseUnlistedValue(options.scriptMode, "scriptMode", SCRIPT_MODES, ConfigurationError);
     refuseUnlistedValue(options.readFrom, "readFrom", READ_FROM, ConfigurationError);
     this.byName = new Map(scripts.map((s) => [s.name, s]));
-    const settings = { scripts, mode: options.scriptMode ?? "evalsha", roundTrip: this.roundTrip() };
+    const settings = { scripts, mode: options.scriptMode ?? "evalsha", roundTrip: this.loadRoundTrip() };
     this.transport = client.cluster
       ? new ClusterScriptTransport(client.cluster, { ...settings, readFrom: options.readFrom ?? "master" })
       : new StandaloneScriptTransport(client.connection(database), settings);
@@ -173,6 +196,14 @@ export class ScriptRunner {
   /** Each round trip of a call under the client's policy, within what is left of the call's budget. */
   private roundTrip(budget?: CallBudget): RoundTrip {
     return roundTripWithin(this.client, this.database, budget);
+  }
+
+  /** The round trips of the transport's own work (its loads): the client's deadline, or {@link ScriptRunner.loadDeadline} when that is later. */
+  private loadRoundTrip(): RoundTrip {
+    return (command, node) => {
+      const left = this.loadDeadline - Date.now();
+      return this.client.run(this.database, () => command(), left > this.client.deadlineMs ? { deadlineMs: left } : undefined, node);
+    };
   }
 
   /** The client's deadline, which a call without its own `deadlineMs` gets. */
@@ -189,9 +220,24 @@ export class ScriptRunner {
   private async loaded(budget: () => CallOptions, everywhere = false): Promise<void> {
     const { deadlineMs = 0 } = budget();
     const since = Date.now();
+    const deadline = since + deadlineMs;
+    this.loadDeadline = Math.max(this.loadDeadline, deadline);
     // a load this call stops waiting for may still fail: the next call loads again
     const late = () => this.waitedOut(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`), since);
-    await within(everywhere ? this.transport.prepare() : this.transport.callsReady(), deadlineMs, late);
+    for (;;) {
+      try {
+        await within(everywhere ? this.transport.prepare() : this.transport.callsReady(), deadline - Date.now(), late);
+        break;
+      } catch (error) {
+        // A load this call joined may have run out of time before this call did (it began with an
+        // earlier call's budget, or a starved event loop fired its timer first): load again, within
+        // what is left of this call's deadline, after a pause that keeps a load failing at once from
+        // spinning. Out of time with this call's deadline reached too, the wait's own timeout says so.
+        if (!outOfTime(error)) throw error;
+        if (deadline - Date.now() <= LOAD_RETRY_PAUSE_MS) throw late();
+        await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_PAUSE_MS));
+      }
+    }
     this.scriptsLoaded = true; // a load everywhere is ready for calls too
   }
 
@@ -215,9 +261,15 @@ export class ScriptRunner {
    */
   private failure(script: string, error: unknown, since: number): MathDispatcherError {
     if (error instanceof TurnTimeoutError) return this.waitedOut(error, since, error.node);
+    if (error instanceof GateClosedError) return this.closedError(error);
     // a lost or unreachable connection; a refused command (NOPERM) stays the script's error
     if (!(error instanceof MathDispatcherError) && classifyError(error) === "connection") return toConnectionError(this.client.config, error, undefined, this.client.address);
     return scriptError(script, error);
+  }
+
+  /** What a call gets once {@link ScriptRunner.close} was called: it is not sent. */
+  private closedError(cause?: unknown): ClientClosedError {
+    return new ClientClosedError(this.client.address, "the dispatcher was closed", cause === undefined ? undefined : { cause });
   }
 
   /** The manifest entry of a script, or a ScriptExecutionError if there is none. */
@@ -235,6 +287,7 @@ export class ScriptRunner {
   /** Puts the scripts (or the libraries) on every node that runs them (once; later calls reuse it), within `options.deadlineMs`. */
   async load(options?: CallOptions): Promise<void> {
     checkCallOptions(options);
+    if (this.closed) throw this.closedError();
     try {
       await this.loaded(callBudget(options, this.client.deadlineMs), true);
     } catch (error) {
@@ -265,6 +318,7 @@ export class ScriptRunner {
     checkCallOptions(options);
     const call = this.sent(given, options);
     this.check(call);
+    if (this.closed) throw this.closedError();
     const since = Date.now();
     const budget = callBudget(options, this.client.deadlineMs);
     try {
@@ -305,6 +359,7 @@ export class ScriptRunner {
     if (given.length === 0) return [];
     const calls = given.map((call) => this.sent(call, options));
     for (const call of calls) this.check(call);
+    if (this.closed) return calls.map(() => ({ ok: false, error: this.closedError() }));
     const since = Date.now();
     const budget = callBudget(options, this.client.deadlineMs);
     try {
@@ -330,8 +385,12 @@ export class ScriptRunner {
     return settled;
   }
 
-  /** Stops the transport's watch of the cluster topology (the client stays open). */
+  /**
+   * Stops the transport's watch of the cluster topology, and ends the calls waiting for their turn
+   * to be sent and every later call with a ClientClosedError (the client stays open).
+   */
   close(): void {
+    this.closed = true;
     this.transport.close();
   }
 }

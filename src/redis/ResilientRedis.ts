@@ -37,6 +37,7 @@ import { Cluster, Redis } from "ioredis";
 import { checkedStartupNodes, refuseDatabaseSettings, type StartupNode } from "../cluster/config.js";
 import {
   CircuitOpenError,
+  ClientClosedError,
   CommandTimeoutError,
   ConfigurationError,
   ConnectionError,
@@ -189,7 +190,10 @@ function closeConnection(redis: Redis): Promise<void> {
   }
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
+      // cut: disconnect() alone ends the socket gracefully, and a frozen server never answers
+      // that either, which kept the calls in flight on it waiting for ioredis's disconnectTimeout
       redis.disconnect();
+      redis.stream?.destroy();
       resolve();
     }, QUIT_TIMEOUT_MS);
     redis
@@ -394,7 +398,7 @@ export class ResilientRedis extends EventEmitter {
     const db = this.cluster ? 0 : this.config.databases[database];
     const existing = this.links.get(db);
     if (existing) return existing;
-    if (this.closed) throw new ConnectionError(this.address, "closed", "the client was closed");
+    if (this.closed) throw new ClientClosedError(this.address);
     const settings = {
       db,
       enableOfflineQueue: false, // the policy queues, bounded and within deadlines
@@ -521,7 +525,8 @@ export class ResilientRedis extends EventEmitter {
         // ioredis ends a connection on its own when its connector throws (a client key that is
         // encrypted or not the certificate's): that error says why, not "closed"
         if (!this.closed && link.redis.status === "end" && link.lastError) throw this.connectionError(link.lastError, link);
-        if (this.closed || link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the client was closed");
+        if (this.closed) throw new ClientClosedError(this.address);
+        if (link.redis.status === "end") throw new ConnectionError(this.address, "closed", "the connection was ended");
         const failure = link.lastError && connectionFailureOf(link.lastError);
         if (failure === "auth" || failure === "tls" || failure === "denied") throw this.connectionError(link.lastError, link);
         // connected again and its SELECT on the way: that answer is worth the call's deadline
@@ -663,8 +668,11 @@ export class ResilientRedis extends EventEmitter {
     const call: CallContext = { deadline: Date.now() + budget };
     let retries = 0;
     let trial = false;
+    let lastError: unknown;
     try {
       for (;;) {
+        // closed while this call waited to send it again: it ends, as a call made after the close would
+        if (this.closed) throw new ClientClosedError(this.address, undefined, lastError === undefined ? undefined : { cause: lastError });
         trial = this.checkCircuit(breaker, trial);
         for (const link of links) if (!link.usable) await this.usable(link, call.deadline);
         const remaining = call.deadline - Date.now();
@@ -675,6 +683,7 @@ export class ResilientRedis extends EventEmitter {
           this.breakerSuccess(breaker);
           return result;
         } catch (error) {
+          lastError = error;
           const kind = classifyError(error);
           if (kind === "final") throw this.typed(error);
           this.emit("retry", error);

@@ -20,7 +20,7 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { Cluster, Redis } from "ioredis";
 import { runKeyed } from "../cluster/pipeline.js";
-import { ConfigurationError, InvalidInputError, MathDispatcherError, replyErrorOf, shownValue } from "../core/errors.js";
+import { ClientClosedError, ConfigurationError, InvalidInputError, MathDispatcherError, replyErrorOf, shownValue } from "../core/errors.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "../dispatcher/limits.js";
 import { keyFamily } from "../keys/grammar.js";
 import { deadLetterKey, tickStreamKey } from "../keys/marketData.js";
@@ -296,6 +296,8 @@ export class TickConsumer extends EventEmitter {
   /** The consumer group. */
   readonly group: string;
   private stopping = false;
+  /** The run under way ({@link TickConsumer.run}), if any. */
+  private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly streams: string[];
   private readonly symbolByStream: Map<string, string>;
@@ -765,11 +767,18 @@ export class TickConsumer extends EventEmitter {
    * Runs until {@link TickConsumer.stop}: creates the groups, claims orphaned entries, then
    * applies entries pass after pass. A failed step is emitted as `error` and retried after
    * `retryDelayMs`; nothing is read past an entry that was not applied. A server that refuses
-   * the streams' database ends it with that ConfigurationError. A stream that lost its group
+   * the streams' database ends it with that ConfigurationError, and a dispatcher (or client)
+   * closed under it with that ClientClosedError: neither passes. A stream that lost its group
    * (NOGROUP, or a read UNBLOCKED by its deletion) is no failure: the group is made again and the
-   * loss emitted as `streamLost`.
+   * loss emitted as `streamLost`. Called again while it runs, it returns the same run: two loops
+   * under one consumer name would read the same entries.
    */
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    this.running ??= this.loop().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
     let prepared = false;
     let failing = false;
     const settled = () => this.counters.applied + this.counters.duplicates + this.counters.deadLetters + this.counters.trimmed;
@@ -792,6 +801,7 @@ export class TickConsumer extends EventEmitter {
       } catch (error) {
         // the streams' database refused is a setting to correct, not a moment to wait out
         if (error instanceof ConfigurationError && error.setting === "databases.continuous_market") throw error;
+        if (error instanceof ClientClosedError) throw error;
         // the stream expired (its TTL, after a quiet night), was deleted or evicted (a read blocked
         // on it is UNBLOCKED), or the server came back empty: no failure, the group is made again
         // at once, and the loss reported (streamLost)
@@ -832,8 +842,8 @@ export class TickConsumer extends EventEmitter {
 
   /** Asks {@link TickConsumer.run} to return after the current read (a pause is cut short); a stopped consumer stays stopped. */
   stop(): void {
+    if (!this.stopping) this.emit("stopping"); // once, however often it is asked
     this.stopping = true;
-    this.emit("stopping");
     this.wake?.();
   }
 

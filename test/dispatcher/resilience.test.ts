@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
 import type { StreamingIndicators, StreamUpdateInput } from "../../src/dispatcher/streaming.js";
 import type { LocalRedisServer } from "../../src/redis/localServer.js";
-import { CommandTimeoutError, ConnectionError, RedisCommandError, ServerBusyError, UpdateHeldBackError } from "../../src/core/errors.js";
+import { ClientClosedError, CommandTimeoutError, ConnectionError, RedisCommandError, ServerBusyError, UpdateHeldBackError } from "../../src/core/errors.js";
 import { isTransient, ResilientRedis } from "../../src/redis/ResilientRedis.js";
 import { holdServer, ownRedis } from "../support/redis.js";
 import { waitUntil } from "../support/waitUntil.js";
@@ -159,6 +159,74 @@ describe("the dispatcher on a resilient client", () => {
       blocker.disconnect();
       await math.close();
     }
+  });
+
+  it("a cold call's own deadline, longer than the client's, covers its wait for the first load, even a load begun by a call of a shorter deadline", async () => {
+    const math = MathDispatcher.connect(server.url, { deadlineMs: 800, breakerThreshold: 1000 });
+    try {
+      // nothing sent yet: the first call (and the load it begins) meets the frozen server
+      server.freeze();
+      setTimeout(() => server.thaw(), 2_500);
+      const first = math.atr({ symbol: "COLD", period: 14, bars }, { deadlineMs: 1_000 }).then((r) => r.cache, (e: unknown) => e);
+      // calls that join that load, their deadlines past the client's and the first call's
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const calls = [0, 1].map((k) => math.atr({ symbol: `COLD${k}`, period: 14, bars }, { deadlineMs: 8_000 }).then((r) => r.cache, (e: unknown) => e));
+      const load = math.load({ deadlineMs: 8_000 }).then(() => "loaded", (e: unknown) => e);
+      expect(await Promise.all([...calls, load])).toEqual(["miss", "miss", "loaded"]);
+      // the first call fails by its own deadline: the wait's timeout
+      expect(await first).toBeInstanceOf(CommandTimeoutError);
+    } finally {
+      server.thaw();
+      await math.close();
+    }
+  });
+
+  it("close() on a frozen server ends the calls not yet sent at once, and those in flight when it cuts the connection, all with ClientClosedError; nothing is retried after it", async () => {
+    const math = MathDispatcher.connect(server.url, { breakerThreshold: 1000 });
+    try {
+      await math.load();
+      let retriesAfterClose = 0;
+      let closed = false;
+      math.client.on("retry", () => (closed ? retriesAfterClose++ : undefined));
+      server.freeze();
+      let settled = 0;
+      const calls = Array.from({ length: 300 }, (_, i) =>
+        math.confidence({ symbol: `CLOSE${i}`, base: 0.5, volumeRatio: 1, boost: 0 }, { deadlineMs: 10_000 }).then(
+          () => "answered",
+          (e: unknown) => e,
+        ).finally(() => settled++),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      closed = true;
+      await math.close();
+      // the calls that waited for their turn (all but the wave in flight) ended before close() returned
+      expect(settled).toBeGreaterThanOrEqual(300 - 16);
+      const outcomes = await Promise.all(calls);
+      expect(outcomes.filter((o) => !(o instanceof ClientClosedError))).toEqual([]);
+      // a call in flight on the cut connection ends: it is not sent again and again until the socket is gone
+      expect(retriesAfterClose).toBeLessThanOrEqual(16);
+      // later calls, a load, and a result the in-process tier would have held: all ended the same way
+      expect(await math.load().catch((e: unknown) => e)).toBeInstanceOf(ClientClosedError);
+    } finally {
+      server.thaw();
+      await math.close();
+    }
+  });
+
+  it("a closed dispatcher answers nothing, from its in-process tier neither, and a client it was given stays open", async () => {
+    const client = new ResilientRedis({ config: { url: server.url } });
+    const math = MathDispatcher.withClient(client, { resultCache: { maxEntries: 10, maxBytes: 1 << 20 } });
+    const input = { symbol: "CLOSEDTIER", period: 14, bars };
+    await math.atr(input);
+    expect((await math.atr(input)).cache).toBe("memory");
+    await math.close();
+    for (const call of [() => math.atr(input), () => math.load(), () => math.batch([{ fn: "atr", input }]).then((r) => (r[0]?.ok === false ? r[0].error : r[0]))]) {
+      const outcome = await call().catch((e: unknown) => e);
+      expect(outcome).toBeInstanceOf(ClientClosedError);
+      expect((outcome as Error).message).toContain("the dispatcher was closed");
+    }
+    expect(await client.run("system", (r) => r.ping())).toBe("PONG");
+    await client.close();
   });
 
   // 20 calls fill the server's wave budget (src/cluster/pipeline.ts, WaveGate) and the call after

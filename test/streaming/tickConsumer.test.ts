@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
-import { ConnectionError, InvalidInputError, RedisCommandError } from "../../src/core/errors.js";
+import { ClientClosedError, ConnectionError, InvalidInputError, RedisCommandError } from "../../src/core/errors.js";
 import { MAX_STREAM_UPDATES_PER_CALL } from "../../src/dispatcher/limits.js";
 import { StreamingReference } from "../../src/indicators/streaming.js";
 import { deadLetterKey, tickStreamKey } from "../../src/keys/marketData.js";
@@ -233,6 +233,46 @@ describe("tick consumer", () => {
     expect(wrong).toBeInstanceOf(RedisCommandError);
     expect((wrong as RedisCommandError).message).toMatch(/WRONGTYPE|key holding the wrong kind/);
     expect((wrong as RedisCommandError).cause).toBeInstanceOf(Error);
+  });
+
+  it("ends its run with ClientClosedError once its dispatcher is closed under it, keeping the entries it could not apply pending", async () => {
+    const symbol = "CLOSEDUNDER";
+    for (let j = 0; j < 5; j++) await ticks.xadd(tickStreamKey(symbol), "*", "price", "100.05", "volume", "1", "ts", String(OPEN + j * 1000));
+    const math = MathDispatcher.connect(url);
+    const connection = new Redis(url, { db: 4 });
+    onTestFinished(() => connection.disconnect());
+    const consumer = new TickConsumer(connection, math.streaming(), { symbols: [symbol], consumer: "closed-under", blockMs: 50, retryDelayMs: 20 });
+    let errors = 0;
+    consumer.on("error", () => errors++);
+    await math.close();
+    const run = consumer.run();
+    // a run that went on would emit an error every retryDelayMs for ever: give it 2 s at most
+    const outcome = await Promise.race([run.then(() => "ended", (e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve("still running"), 2_000))]);
+    consumer.stop();
+    await run.catch(() => undefined);
+    expect(outcome).toBeInstanceOf(ClientClosedError);
+    expect(errors).toBe(0);
+    const pending = (await ticks.xpending(tickStreamKey(symbol), "mathd")) as [number, ...unknown[]];
+    expect(pending[0]).toBe(5);
+  });
+
+  it("runs one loop however often run() is called, and says 'stopping' once however often stop() is", async () => {
+    const symbol = "RUNTWICE";
+    for (let j = 0; j < 40; j++) await ticks.xadd(tickStreamKey(symbol), "*", "price", "100.05", "volume", "1", "ts", String(OPEN + j * 1000));
+    const connection = new Redis(url, { db: 4 });
+    onTestFinished(() => connection.disconnect());
+    const consumer = new TickConsumer(connection, dispatcher.streaming(), { symbols: [symbol], consumer: "run-twice", blockMs: 50 });
+    let stopping = 0;
+    consumer.on("stopping", () => stopping++);
+    const first = consumer.run();
+    expect(consumer.run()).toBe(first);
+    await waitUntil(() => consumer.totals.applied === 40, "the entries applied");
+    consumer.stop();
+    consumer.stop();
+    await first;
+    // two loops under one name read the same entries: the second one's were counted as duplicates
+    expect(consumer.totals).toMatchObject({ applied: 40, duplicates: 0 });
+    expect(stopping).toBe(1);
   });
 
   it("refuses a connection on another database than the tick streams' (it would read nothing and make empty streams there)", async () => {
