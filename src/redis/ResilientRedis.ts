@@ -598,21 +598,32 @@ export class ResilientRedis extends EventEmitter {
   /**
    * One attempt, failed with CommandTimeoutError after `ms`: one promise, settled by the reply
    * or the timer, whichever comes first (Promise.race would cost a promise and reactions more).
+   * The timer's verdict waits for the I/O of its turn of the event loop (`setImmediate` runs after
+   * it): a process busy in its own code past `ms` (a detector's burst of work at the open) finds
+   * its timers expired before it reads the replies waiting on its sockets, and those replies came
+   * in time. Taken as timeouts, they were resent and opened the circuit while Redis was fine.
    */
   private attempt<T>(command: () => Promise<T>, ms: number, budget: number, node: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const reply = Promise.resolve(command()); // a synchronous throw rejects before any timer is set
+      let verdict: ReturnType<typeof setImmediate> | undefined;
       const timer = setTimeout(() => {
-        const address = node === "" ? this.address : node;
-        reject(new CommandTimeoutError(`Redis at ${address} did not answer within ${this.timeoutBound(ms, budget)}`, { address }));
+        verdict = setImmediate(() => {
+          const address = node === "" ? this.address : node;
+          reject(new CommandTimeoutError(`Redis at ${address} did not answer within ${this.timeoutBound(ms, budget)}`, { address }));
+        });
       }, ms);
+      const settle = () => {
+        clearTimeout(timer);
+        if (verdict) clearImmediate(verdict);
+      };
       reply.then(
         (value) => {
-          clearTimeout(timer);
+          settle();
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          settle();
           reject(error);
         },
       );

@@ -187,6 +187,23 @@ describe("resilient client", () => {
     }
   });
 
+  it("a process busy in its own code past the command timeout takes the replies that came meanwhile: no timeout, no retry, the circuit stays closed", async () => {
+    const c = client({ breakerThreshold: 3, config: { commandTimeoutMs: 300 } });
+    await c.run("system", (r) => r.ping());
+    const events: string[] = [];
+    c.on("retry", () => events.push("retry"));
+    c.on("circuit", (state: string) => events.push(state));
+    for (let round = 0; round < 3; round++) {
+      const calls = Array.from({ length: 10 }, (_, i) => c.run("system", (r) => r.echo(`busy ${round} ${i}`)).catch((e: unknown) => e));
+      // a detector's burst of work at the open: the event loop is held past the command timeout
+      const until = Date.now() + 600;
+      while (Date.now() < until);
+      expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, (_, i) => `busy ${round} ${i}`));
+    }
+    expect(events).toEqual([]);
+    expect(c.circuit).toBe("closed");
+  });
+
   it("does not open the circuit for calls whose own deadline is shorter than the command timeout", async () => {
     const c = client({ maxRetries: 0, breakerThreshold: 3, config: { commandTimeoutMs: 1000 } });
     await c.run("system", (r) => r.ping());
