@@ -173,6 +173,9 @@ export function isTransient(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** How late a timer may fire before it says the process was busy, not Redis slow (timers run a few ms late on a loaded machine). */
+const LATE_WAKEUP_MS = 20;
+
 /** How long `close()` lets a QUIT take before it cuts the connection. */
 const QUIT_TIMEOUT_MS = 1_000;
 
@@ -517,6 +520,8 @@ export class ResilientRedis extends EventEmitter {
       throw new OfflineQueueFullError(`${this.waiting} calls already wait for Redis at ${this.address}`);
     }
     this.waiting++;
+    // until when a wakeup that came late may still wait (see below); none yet
+    let stalledUntil = 0;
     try {
       for (;;) {
         if (link.misconfigured) throw link.misconfigured;
@@ -531,10 +536,15 @@ export class ResilientRedis extends EventEmitter {
         if (failure === "auth" || failure === "tls" || failure === "denied") throw this.connectionError(link.lastError, link);
         // connected again and its SELECT on the way: that answer is worth the call's deadline
         const selecting = link.redis.status === "ready" && !link.selected;
-        const limit = link.downSince === undefined || selecting ? deadline : Math.min(deadline, link.downSince + this.outageGraceMs);
+        const limit = link.downSince === undefined || selecting ? deadline : Math.min(deadline, Math.max(link.downSince + this.outageGraceMs, stalledUntil));
         const now = Date.now();
         if (now >= limit) throw this.unavailable(link, now >= deadline);
         await link.change(limit - now);
+        // Woken late, the process was busy in its own code (a detector's burst of work): the
+        // reconnect it could not run meanwhile gets the grace it lost, from now, at most the
+        // grace itself; an outage is charged only for time the process could have reconnected.
+        const late = Date.now() - limit;
+        if (late > LATE_WAKEUP_MS) stalledUntil = Date.now() + Math.min(late, this.outageGraceMs);
       }
     } finally {
       this.waiting--;

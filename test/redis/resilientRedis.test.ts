@@ -204,6 +204,24 @@ describe("resilient client", () => {
     expect(c.circuit).toBe("closed");
   });
 
+  it("a connection cut just before the process is busy in its own code past the outage grace reconnects, and the calls waiting for it are served", async () => {
+    const c = client({ outageGraceMs: 200 });
+    const admin = new Redis(server.url);
+    try {
+      for (let round = 0; round < 3; round++) {
+        await c.run("system", (r) => r.ping());
+        await admin.client("KILL", "TYPE", "normal", "SKIPME", "yes");
+        await sleep(5); // the close is seen: the calls below wait for the reconnect
+        const calls = Array.from({ length: 5 }, (_, i) => c.run("system", (r) => r.echo(`grace ${round} ${i}`)).catch((e: unknown) => e));
+        const until = Date.now() + 400; // past the grace, before ioredis could reconnect
+        while (Date.now() < until);
+        expect(await Promise.all(calls)).toEqual(Array.from({ length: 5 }, (_, i) => `grace ${round} ${i}`));
+      }
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it("does not open the circuit for calls whose own deadline is shorter than the command timeout", async () => {
     const c = client({ maxRetries: 0, breakerThreshold: 3, config: { commandTimeoutMs: 1000 } });
     await c.run("system", (r) => r.ping());
