@@ -431,6 +431,15 @@ function emptyReport(target: string): HealthReport {
  * so too: a cluster whose health was read is reachable, and a key command it refuses
  * (CLUSTERDOWN) or leaves unanswered fails that check only.
  */
+/**
+ * ioredis's own connect and command timeouts for the report's connections: past every wait of the
+ * report (the first answer's `timeoutMs`, the checks' 2 x `timeoutMs`), so that the report's waits
+ * decide, after the I/O of their turn; these only release a command those waits gave up on.
+ */
+function backstopMs(timeoutMs: number): number {
+  return 3 * timeoutMs;
+}
+
 function checker(report: Pick<HealthReport, "denied" | "incomplete">, budgetMs: number, failuresIncomplete = false) {
   const deadline = Date.now() + budgetMs;
   const spent = new Error(`the report's ${budgetMs} ms ran out first`);
@@ -471,9 +480,11 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
   const redis = new Redis({
     ...connectionOptions(config),
     lazyConnect: true,
-    connectTimeout: timeoutMs,
-    // connectTimeout covers TCP only: a server that accepts and never answers is caught by this
-    commandTimeout: timeoutMs,
+    // the report's own waits (within) judge the time, after the I/O a busy process has not read
+    // yet; ioredis's timers, which would judge first, only release what those waits gave up on
+    // (connectTimeout covers TCP only, commandTimeout a server that accepts and never answers)
+    connectTimeout: backstopMs(timeoutMs),
+    commandTimeout: backstopMs(timeoutMs),
     // ioredis's ready check sends INFO, which a least-privilege user may lack; the first PING is the check
     enableReadyCheck: false,
     maxRetriesPerRequest: 0,
@@ -494,7 +505,8 @@ export async function collectHealth(options: HealthOptions = {}): Promise<Health
         throw error;
       });
     };
-    const first = await within(reach(), timeoutMs, () => toConnectionError(config, new Error(`no answer within ${timeoutMs} ms`), "timeout"));
+    // unreachable is for a server that did not answer, not for a process too busy to ask it
+    const first = await within(reach(), timeoutMs, () => toConnectionError(config, new Error(`no answer within ${timeoutMs} ms`), "timeout"), { creditStalls: true });
     let pingMs: { min: number; median: number; max: number } | undefined;
     await check("ping", async () => {
       if (first instanceof Error) throw first;
@@ -591,8 +603,8 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     enableReadyCheck: false,
     redisOptions: {
       ...(({ host: _h, port: _p, ...credentials }) => credentials)(connectionOptions(config)),
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
+      connectTimeout: backstopMs(timeoutMs),
+      commandTimeout: backstopMs(timeoutMs),
       enableReadyCheck: false,
       maxRetriesPerRequest: 0,
     },
@@ -609,6 +621,7 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
       }),
       timeoutMs,
       () => new Error(`no answer within ${timeoutMs} ms`),
+      { creditStalls: true },
     );
     // every node read once: the first master's server fields, the masters' summed script time and
     // which scripts all of them hold come from what clusterHealth read (INFO all, SCRIPT EXISTS)

@@ -52,6 +52,7 @@ import {
 } from "../core/errors.js";
 import { addressOf, connectionFailureOf, connectionOptions, integer, type RedisConfig, type RedisConfigInput, refusedDatabase, resolveRedisConfig, toConnectionError, withoutCredentials } from "./config.js";
 import { absorbSocketErrors, guardSocketErrors } from "./socketErrors.js";
+import { LATE_WAKEUP_MS } from "../core/within.js";
 import { optionNames, refuseUnknownOptions } from "../core/options.js";
 import type { DatabaseName } from "./databases.js";
 
@@ -172,9 +173,6 @@ export function isTransient(error: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** How late a timer may fire before it says the process was busy, not Redis slow (timers run a few ms late on a loaded machine). */
-const LATE_WAKEUP_MS = 20;
 
 /** How long `close()` lets a QUIT take before it cuts the connection. */
 const QUIT_TIMEOUT_MS = 1_000;

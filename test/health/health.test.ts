@@ -198,6 +198,18 @@ describe("mathd health", () => {
     }
   });
 
+  it("in a process busy in its own code past its timeout (a service's health endpoint), a server that answered is not unreachable", async () => {
+    const statuses: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const report = collectHealth({ url: server.url, timeoutMs: 300 });
+      await new Promise((resolve) => setImmediate(resolve)); // the connect and the first PING on their way
+      const until = Date.now() + 700;
+      while (Date.now() < until);
+      statuses.push((await report).status);
+    }
+    expect(statuses.filter((s) => s === "unreachable")).toEqual([]);
+  });
+
   it("answers within 2 s against a server that answers every command slowly: the checks done, the others incomplete, exit 3", async () => {
     // a proxy that holds every chunk 150 ms each way: each round trip 300 ms, the report dozens of them
     const target = new URL(server.url);

@@ -210,7 +210,7 @@ describe("resilient client", () => {
     try {
       for (let round = 0; round < 3; round++) {
         await c.run("system", (r) => r.ping());
-        await admin.client("KILL", "TYPE", "normal", "SKIPME", "yes");
+        await admin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
         await sleep(5); // the close is seen: the calls below wait for the reconnect
         const calls = Array.from({ length: 5 }, (_, i) => c.run("system", (r) => r.echo(`grace ${round} ${i}`)).catch((e: unknown) => e));
         const until = Date.now() + 400; // past the grace, before ioredis could reconnect
