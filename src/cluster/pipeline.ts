@@ -71,13 +71,18 @@ export async function exec(target: Target, commands: readonly Command[], roundTr
   let unanswered = commands.map((_, i) => i);
   try {
     await roundTrip(async () => {
+      // the commands this attempt sends: a reply matches its place in this list, even when it
+      // comes after the attempt timed out and a later attempt, sent again, changed `unanswered`
+      const asked = unanswered;
       const pipeline = sent.pipeline();
-      for (const i of unanswered) pipeline.call(...(commands[i] as Command));
+      for (const i of asked) pipeline.call(...(commands[i] as Command));
       const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
       // the replies that came are kept, even when the connection went before the rest: sent
-      // again, an update already applied would come back a duplicate
+      // again, an update already applied would come back a duplicate; the first answer a
+      // command gets is its outcome, whichever attempt brought it
       const again = new Map<number, Error>();
-      unanswered.forEach((commandIndex, j) => {
+      asked.forEach((commandIndex, j) => {
+        if (outcomes[commandIndex]) return;
         const [error, reply] = result[j] ?? [new Error("no reply in the pipeline result"), undefined];
         if (error && (!(error instanceof ReplyError) || NOT_NOW_REPLY.test(error.message))) again.set(commandIndex, error);
         else outcomes[commandIndex] = error ? { ok: false, error } : { ok: true, reply };

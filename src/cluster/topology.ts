@@ -24,6 +24,9 @@ export function slotOfKeys(keys: readonly (string | Buffer)[]): number | undefin
   return keys.length === 0 ? undefined : calculateSlot.generateMulti(keys);
 }
 
+/** The wait of {@link clusterReady} under way, by cluster. */
+const readyWaits = new WeakMap<Cluster, Promise<void>>();
+
 /**
  * Waits until the cluster has connected and read its slot map (ioredis status `ready`); starts
  * connecting a lazy cluster. Routing by slot is impossible before that.
@@ -34,18 +37,25 @@ export async function clusterReady(cluster: Cluster): Promise<void> {
     await cluster.connect();
     return;
   }
-  await new Promise<void>((resolve, reject) => {
-    const onReady = () => {
-      cluster.off("end", onEnd);
-      resolve();
-    };
-    const onEnd = () => {
-      cluster.off("ready", onReady);
-      reject(new Error("the cluster connection ended before it was ready"));
-    };
-    cluster.once("ready", onReady);
-    cluster.once("end", onEnd);
-  });
+  // one wait a cluster, whatever the number of calls at a cold start: a pair of listeners each
+  // made Node warn of a leak (MaxListenersExceededWarning) from the eleventh call on
+  let waiting = readyWaits.get(cluster);
+  if (!waiting) {
+    waiting = new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        cluster.off("end", onEnd);
+        resolve();
+      };
+      const onEnd = () => {
+        cluster.off("ready", onReady);
+        reject(new Error("the cluster connection ended before it was ready"));
+      };
+      cluster.once("ready", onReady);
+      cluster.once("end", onEnd);
+    }).finally(() => readyWaits.delete(cluster));
+    readyWaits.set(cluster, waiting);
+  }
+  await waiting;
 }
 
 /** The master connections ioredis holds, one per master serving slots. */

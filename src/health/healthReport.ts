@@ -603,8 +603,10 @@ async function collectClusterHealth(nodes: readonly StartupNode[], options: Heal
     enableReadyCheck: false,
     redisOptions: {
       ...(({ host: _h, port: _p, ...credentials }) => credentials)(connectionOptions(config)),
-      connectTimeout: backstopMs(timeoutMs),
-      commandTimeout: backstopMs(timeoutMs),
+      // each node's commands time out on their own (a frozen node must not hold the checks of
+      // the others): ioredis's timers here, which a busy process may find expired early
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
       enableReadyCheck: false,
       maxRetriesPerRequest: 0,
     },

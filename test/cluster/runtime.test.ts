@@ -116,6 +116,22 @@ describe("the public API on a cluster", () => {
     expect(new Set(owners).size).toBe(3);
   });
 
+  it("a cold start of dozens of calls at once waits for the slot map once: no warning of a listener leak", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    const math = MathDispatcher.connect({ cluster: harness.startupNodes });
+    try {
+      const results = await Promise.all(symbols.flatMap((symbol) => Array.from({ length: 8 }, () => math.confidence({ symbol, base: 0.5, volumeRatio: 1, boost: 0 }))));
+      expect(results).toHaveLength(symbols.length * 8);
+      await new Promise((resolve) => setImmediate(resolve)); // Node emits its warnings on the next turn
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      await math.close();
+    }
+  });
+
   it("health reads every node: 0 when healthy, 1 for a cluster problem, 2 when unreachable", async () => {
     const healthy = await collectHealth({ cluster: harness.startupNodes });
     expect(healthy.cluster?.nodes).toHaveLength(6);
