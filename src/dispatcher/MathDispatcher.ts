@@ -390,7 +390,7 @@ export class MathDispatcher {
    */
   async close(): Promise<void> {
     this.runner.close();
-    this.tier?.clear();
+    this.tier?.close();
     if (this.ownsClient) await this.client.close();
   }
 

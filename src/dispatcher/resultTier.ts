@@ -67,6 +67,7 @@ export class ResultTier {
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private bytes = 0;
+  private closed = false;
 
   /** @throws ConfigurationError naming `resultCache.maxEntries` or `resultCache.maxBytes` when it is not a positive whole number. */
   constructor(options: ResultTierOptions) {
@@ -92,7 +93,7 @@ export class ResultTier {
   /** Keeps a copy of a result for its key, evicting the least recently used beyond the bounds. */
   set(key: string, value: unknown): void {
     const bytes = ENTRY + 2 * key.length + sizeOf(value);
-    if (bytes > this.maxBytes) return;
+    if (bytes > this.maxBytes || this.closed) return;
     const previous = this.held.get(key);
     if (previous) {
       this.bytes -= previous.bytes;
@@ -107,8 +108,9 @@ export class ResultTier {
     }
   }
 
-  /** Drops every entry (the dispatcher's close: a closed dispatcher answers nothing). */
-  clear(): void {
+  /** Drops every entry and keeps none from now on (the dispatcher's close: a closed dispatcher answers nothing, and a call in flight then stores nothing). */
+  close(): void {
+    this.closed = true;
     this.held.clear();
     this.bytes = 0;
   }

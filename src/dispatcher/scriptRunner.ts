@@ -28,7 +28,7 @@ import {
   ServerOutOfMemoryError,
   shownValue,
 } from "../core/errors.js";
-import { within } from "../core/within.js";
+import { LATE_WAKEUP_MS, within } from "../core/within.js";
 import { optionNames, refuseUnknownOptions, refuseUnlistedValue } from "../core/options.js";
 import { SCRIPTS } from "../generated/scripts.js";
 import type { DatabaseName } from "../redis/databases.js";
@@ -166,6 +166,10 @@ export class ScriptRunner {
    * cluster's nodes, which no call waits for, gets just that).
    */
   private loadDeadline = 0;
+  /** The calls waiting for a load now; {@link ScriptRunner.loadDeadline} is reset when none is left. */
+  private loadWaiters = 0;
+  /** When the latest round trip of a load runs out of time (epoch ms): a load that failed then ran out of its own time. */
+  private loadRoundTripDeadline = 0;
   /** Set by {@link ScriptRunner.close}: later calls fail at once. */
   private closed = false;
   /** Where the scripts live and how calls reach them. */
@@ -195,15 +199,24 @@ export class ScriptRunner {
 
   /** Each round trip of a call under the client's policy, within what is left of the call's budget. */
   private roundTrip(budget?: CallBudget): RoundTrip {
-    return roundTripWithin(this.client, this.database, budget);
+    const budgeted = roundTripWithin(this.client, this.database, budget);
+    const open: RoundTrip = (command, node) => budgeted(this.whileOpen(command), node);
+    return budgeted.deadline === undefined ? open : Object.assign(open, { deadline: budgeted.deadline });
   }
 
   /** The round trips of the transport's own work (its loads): the client's deadline, or {@link ScriptRunner.loadDeadline} when that is later. */
   private loadRoundTrip(): RoundTrip {
     return (command, node) => {
       const left = this.loadDeadline - Date.now();
-      return this.client.run(this.database, () => command(), left > this.client.deadlineMs ? { deadlineMs: left } : undefined, node);
+      const deadlineMs = left > this.client.deadlineMs ? left : this.client.deadlineMs;
+      this.loadRoundTripDeadline = Date.now() + deadlineMs;
+      return this.client.run(this.database, this.whileOpen(command), { deadlineMs }, node);
     };
+  }
+
+  /** `command`, refused once {@link ScriptRunner.close} was called: a retry or a wait for a connection under way then ends, not sent. */
+  private whileOpen<T>(command: () => Promise<T>): () => Promise<T> {
+    return () => (this.closed ? Promise.reject(this.closedError()) : command());
   }
 
   /** The client's deadline, which a call without its own `deadlineMs` gets. */
@@ -222,21 +235,28 @@ export class ScriptRunner {
     const since = Date.now();
     const deadline = since + deadlineMs;
     this.loadDeadline = Math.max(this.loadDeadline, deadline);
+    this.loadWaiters++;
     // a load this call stops waiting for may still fail: the next call loads again
     const late = () => this.waitedOut(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`), since);
-    for (;;) {
-      try {
-        await within(everywhere ? this.transport.prepare() : this.transport.callsReady(), deadline - Date.now(), late);
-        break;
-      } catch (error) {
-        // A load this call joined may have run out of time before this call did (it began with an
-        // earlier call's budget, or a starved event loop fired its timer first): load again, within
-        // what is left of this call's deadline, after a pause that keeps a load failing at once from
-        // spinning. Out of time with this call's deadline reached too, the wait's own timeout says so.
-        if (!outOfTime(error)) throw error;
-        if (deadline - Date.now() <= LOAD_RETRY_PAUSE_MS) throw late();
-        await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_PAUSE_MS));
+    try {
+      for (;;) {
+        try {
+          await within(everywhere ? this.transport.prepare() : this.transport.callsReady(), deadline - Date.now(), late);
+          break;
+        } catch (error) {
+          // A load this call joined may have run out of its own time, earlier than this call's
+          // deadline (it began under an earlier call's, or a starved event loop fired its timer
+          // first): load again, within what is left, after a pause. Any other failure (an outage
+          // past its grace, a connect that timed out, a refusal) is the call's, with its cause.
+          const itsDeadline = this.loadRoundTripDeadline;
+          const outOfItsTime = outOfTime(error) && Date.now() >= itsDeadline - LATE_WAKEUP_MS && itsDeadline < deadline - LOAD_RETRY_PAUSE_MS;
+          if (!outOfItsTime) throw error;
+          await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_PAUSE_MS));
+          if (this.closed) throw this.closedError();
+        }
       }
+    } finally {
+      if (--this.loadWaiters === 0) this.loadDeadline = 0; // a load no call waits for gets the client's deadline
     }
     this.scriptsLoaded = true; // a load everywhere is ready for calls too
   }

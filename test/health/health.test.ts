@@ -210,6 +210,26 @@ describe("mathd health", () => {
     expect(statuses.filter((s) => s === "unreachable")).toEqual([]);
   });
 
+  it("in a process whose event loop lags all along, a server that never answers is unreachable after the time the lag took back, timeoutMs at most", async () => {
+    const silent = createServer(() => undefined); // accepts, never writes
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    // 30 ms of the process's own work on every turn: each timer fires about that late
+    const lag = setInterval(() => {
+      const until = Date.now() + 30;
+      while (Date.now() < until);
+    }, 0);
+    try {
+      const started = Date.now();
+      const report = await collectHealth({ url: `redis://127.0.0.1:${(silent.address() as { port: number }).port}`, timeoutMs: 1_000 });
+      expect(report.status).toBe("unreachable");
+      // 1 s and at most 1 s given back (without the bound, every late turn gave more: 5 s)
+      expect(Date.now() - started).toBeLessThan(3_500);
+    } finally {
+      clearInterval(lag);
+      silent.close();
+    }
+  });
+
   it("answers within 2 s against a server that answers every command slowly: the checks done, the others incomplete, exit 3", async () => {
     // a proxy that holds every chunk 150 ms each way: each round trip 300 ms, the report dozens of them
     const target = new URL(server.url);
