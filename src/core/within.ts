@@ -11,25 +11,24 @@ export const LATE_WAKEUP_MS = 20;
  * its turn of the event loop (`setImmediate` runs after it): a process busy in its own code past
  * `ms` finds its timers expired before it reads the replies already on its sockets, and work they
  * complete came in time. With `creditStalls`, for a wait that measures the other side (is a server
- * reachable?), a timer that fired late gives the work again the time the process lost, `ms` at
- * most in all: the round trips it could not start while busy are not the other side's delay.
+ * reachable?), a timer that fired late gives the work again the time the process lost, the whole
+ * wait lasting twice `ms` at most: the round trips it could not start while busy are not the other
+ * side's delay.
  */
 export async function within<T>(work: Promise<T>, ms: number, late: () => Error, options?: { creditStalls?: boolean }): Promise<T> {
   work.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   let verdict: NodeJS.Immediate | undefined;
-  let credited = 0; // what stalls gave back so far: `ms` at most, in all
+  // with creditStalls the wait ends by twice `ms` after it began, however late its timers fire
+  const end = Date.now() + 2 * ms;
   const timeout = new Promise<never>((_, reject) => {
     const arm = (wait: number) => {
       const due = Date.now() + wait;
       timer = setTimeout(() => {
-        const credit = options?.creditStalls ? Math.min(Date.now() - due, ms - credited) : 0;
-        if (credit > LATE_WAKEUP_MS) {
-          credited += credit;
-          arm(credit);
-        } else {
-          verdict = setImmediate(() => reject(late()));
-        }
+        const now = Date.now();
+        const credit = options?.creditStalls ? Math.min(now - due, end - now) : 0;
+        if (credit > LATE_WAKEUP_MS) arm(credit);
+        else verdict = setImmediate(() => reject(late()));
       }, wait);
     };
     arm(ms);

@@ -105,6 +105,9 @@ export function roundTripWithin(client: ResilientRedis, database: DatabaseName, 
 /** The outcome of one call in a batch: its raw reply or the error it raised. */
 export type Settled = { ok: true; reply: unknown } | { ok: false; error: MathDispatcherError };
 
+/** The deadline (epoch ms) a load's round trip was given, by the error it failed with. */
+const loadRoundTripDeadlines = new WeakMap<Error, number>();
+
 /** How long a call waits before it loads again, once a load it waited for ran out of time. */
 const LOAD_RETRY_PAUSE_MS = 20;
 
@@ -168,8 +171,6 @@ export class ScriptRunner {
   private loadDeadline = 0;
   /** The calls waiting for a load now; {@link ScriptRunner.loadDeadline} is reset when none is left. */
   private loadWaiters = 0;
-  /** When the latest round trip of a load runs out of time (epoch ms): a load that failed then ran out of its own time. */
-  private loadRoundTripDeadline = 0;
   /** Set by {@link ScriptRunner.close}: later calls fail at once. */
   private closed = false;
   /** Where the scripts live and how calls reach them. */
@@ -209,8 +210,11 @@ export class ScriptRunner {
     return (command, node) => {
       const left = this.loadDeadline - Date.now();
       const deadlineMs = left > this.client.deadlineMs ? left : this.client.deadlineMs;
-      this.loadRoundTripDeadline = Date.now() + deadlineMs;
-      return this.client.run(this.database, this.whileOpen(command), { deadlineMs }, node);
+      const until = Date.now() + deadlineMs;
+      return this.client.run(this.database, this.whileOpen(command), { deadlineMs }, node).catch((error: unknown) => {
+        if (error instanceof Error) loadRoundTripDeadlines.set(error, until);
+        throw error;
+      });
     };
   }
 
@@ -237,20 +241,26 @@ export class ScriptRunner {
     this.loadDeadline = Math.max(this.loadDeadline, deadline);
     this.loadWaiters++;
     // a load this call stops waiting for may still fail: the next call loads again
-    const late = () => this.waitedOut(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`), since);
+    let own: Error | undefined;
+    const late = () => (own = this.waitedOut(new CommandTimeoutError(`the call's deadline passed while the scripts were loading (waited the ${Math.round(deadlineMs)} ms it had left)`), since));
+    let loadError: unknown;
     try {
       for (;;) {
         try {
           await within(everywhere ? this.transport.prepare() : this.transport.callsReady(), deadline - Date.now(), late);
           break;
         } catch (error) {
-          // A load this call joined may have run out of its own time, earlier than this call's
-          // deadline (it began under an earlier call's, or a starved event loop fired its timer
-          // first): load again, within what is left, after a pause. Any other failure (an outage
-          // past its grace, a connect that timed out, a refusal) is the call's, with its cause.
-          const itsDeadline = this.loadRoundTripDeadline;
-          const outOfItsTime = outOfTime(error) && Date.now() >= itsDeadline - LATE_WAKEUP_MS && itsDeadline < deadline - LOAD_RETRY_PAUSE_MS;
-          if (!outOfItsTime) throw error;
+          // This call's own time is up: the load's failure says why, if one came first.
+          if (error === own) throw loadError ?? error;
+          // A load this call joined may have run out of its own time, a deadline earlier than this
+          // call's (its round trip began under calls of earlier deadlines, or a starved event loop
+          // fired its timer first): load again, within what is left, after a pause. Any other
+          // failure (a refusal, a connect that timed out, an outage past its grace) is the call's,
+          // with its cause.
+          const itsDeadline = error instanceof Error ? loadRoundTripDeadlines.get(error) : undefined;
+          const outOfItsTime = itsDeadline !== undefined && outOfTime(error) && Date.now() >= itsDeadline - LATE_WAKEUP_MS && itsDeadline < deadline - LOAD_RETRY_PAUSE_MS;
+          if (!(outOfItsTime && deadline - Date.now() > LOAD_RETRY_PAUSE_MS)) throw error;
+          loadError = error;
           await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_PAUSE_MS));
           if (this.closed) throw this.closedError();
         }

@@ -203,14 +203,14 @@ describe("mathd health", () => {
     for (let round = 0; round < 3; round++) {
       const report = collectHealth({ url: server.url, timeoutMs: 300 });
       await new Promise((resolve) => setImmediate(resolve)); // the connect and the first PING on their way
-      const until = Date.now() + 700;
+      const until = Date.now() + 500; // past timeoutMs, within the twice timeoutMs the first answer's wait may last
       while (Date.now() < until);
       statuses.push((await report).status);
     }
     expect(statuses.filter((s) => s === "unreachable")).toEqual([]);
   });
 
-  it("in a process whose event loop lags all along, a server that never answers is unreachable after the time the lag took back, timeoutMs at most", async () => {
+  it("in a process whose event loop lags all along, a server that never answers is unreachable within twice timeoutMs, the time the lag took given back", async () => {
     const silent = createServer(() => undefined); // accepts, never writes
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     // 30 ms of the process's own work on every turn: each timer fires about that late
@@ -222,7 +222,7 @@ describe("mathd health", () => {
       const started = Date.now();
       const report = await collectHealth({ url: `redis://127.0.0.1:${(silent.address() as { port: number }).port}`, timeoutMs: 1_000 });
       expect(report.status).toBe("unreachable");
-      // 1 s and at most 1 s given back (without the bound, every late turn gave more: 5 s)
+      // 2 s at most, the lag's time given back included (without the bound, every late turn gave more: 5 s)
       expect(Date.now() - started).toBeLessThan(3_500);
     } finally {
       clearInterval(lag);
