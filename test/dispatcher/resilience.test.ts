@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MathDispatcher } from "../../src/dispatcher/MathDispatcher.js";
@@ -213,6 +214,21 @@ time.sleep(60)`;
       }
     } finally {
       listener.kill();
+    }
+  });
+
+  it("a cold call and load() on a cluster whose startup node never answers end by their own deadline: the wait's own timeout is never taken for the load's", async () => {
+    const silent = createServer(() => undefined); // accepts, never writes: no slot map ever comes
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const math = MathDispatcher.connect({ cluster: [{ host: "127.0.0.1", port: (silent.address() as AddressInfo).port }] });
+    try {
+      for (const call of [() => math.atr({ symbol: "NOSLOTS", period: 14, bars }, { deadlineMs: 300 }), () => math.load({ deadlineMs: 300 })]) {
+        const outcome = await Promise.race([call().catch((e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve("still pending after 5 s"), 5_000))]);
+        expect(outcome).toBeInstanceOf(CommandTimeoutError);
+      }
+    } finally {
+      await math.close();
+      silent.close();
     }
   });
 
