@@ -424,6 +424,16 @@ function emptyReport(target: string): HealthReport {
 }
 
 /**
+ * ioredis's own connect and command timeouts for the report's connection to one server: past
+ * every wait of the report (the first answer's, which lasts 2 x `timeoutMs` at most, and the
+ * checks' 2 x `timeoutMs`), so that the report's waits decide, after the I/O of their turn; these
+ * only release a command those waits gave up on.
+ */
+function backstopMs(timeoutMs: number): number {
+  return 3 * timeoutMs;
+}
+
+/**
  * Runs one check of a report; a NOPERM is recorded against it and the report goes on. Once the
  * report's time is spent, the check under way and those after it are recorded as incomplete: the
  * server has answered (checks start after the first PING), so it is slow, not unreachable, and
@@ -431,15 +441,6 @@ function emptyReport(target: string): HealthReport {
  * so too: a cluster whose health was read is reachable, and a key command it refuses
  * (CLUSTERDOWN) or leaves unanswered fails that check only.
  */
-/**
- * ioredis's own connect and command timeouts for the report's connections: past every wait of the
- * report (the first answer's `timeoutMs`, the checks' 2 x `timeoutMs`), so that the report's waits
- * decide, after the I/O of their turn; these only release a command those waits gave up on.
- */
-function backstopMs(timeoutMs: number): number {
-  return 3 * timeoutMs;
-}
-
 function checker(report: Pick<HealthReport, "denied" | "incomplete">, budgetMs: number, failuresIncomplete = false) {
   const deadline = Date.now() + budgetMs;
   const spent = new Error(`the report's ${budgetMs} ms ran out first`);
